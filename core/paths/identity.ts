@@ -3,6 +3,7 @@
  * @module
  */
 import { SyftError } from "../errors/mod.ts";
+import { quote } from "./_text.ts";
 
 /** The identity grammar, applied after lower-casing. */
 export const IDENTITY_RE = /^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$/;
@@ -25,9 +26,12 @@ export function isIdentity(raw: string): boolean {
  * @throws {SyftError} `E_INPUT` when it is not an email address.
  */
 export function parseIdentity(raw: string, what = "email"): string {
-  const email = raw.trim().toLowerCase();
-  if (!isIdentity(email)) {
-    throw new SyftError("E_INPUT", `${what} ${JSON.stringify(raw)} is not a valid email address`, {
+  const trimmed = raw.trim();
+  const email = trimmed.toLowerCase();
+  // Test ASCII before lower-casing: toLowerCase() maps the Kelvin sign U+212A
+  // to "k", which would turn a look-alike into someone else's identity.
+  if (!/^[ -~]*$/.test(trimmed) || !isIdentity(email)) {
+    throw new SyftError("E_INPUT", `${what} ${quote(raw)} is not a valid email address`, {
       hint: "use the form name@example.org (letters, digits and . _ % + - before the @)",
     });
   }

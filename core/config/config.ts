@@ -1,0 +1,136 @@
+/**
+ * `config.yaml`: one parse function from bytes to a typed {@linkcode Config}, and
+ * the serialiser. A malformed file fails here, once, naming the file, the field
+ * and the line.
+ * @module
+ */
+import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { SyftError } from "../errors/mod.ts";
+import { isIdentity } from "../paths/identity.ts";
+
+/** Settings of the sync engine, with the defaults of PROTOCOL.md §6. */
+export interface SyncSettings {
+  checkpoint_threshold: number;
+  compact_threshold: number;
+}
+
+/** The parsed configuration of one installation. */
+export interface Config {
+  version: 1;
+  /** Our identity, lower-case. */
+  email: string;
+  /** Absolute path of the datasite root (holds `<email>/` and peers' mirrors). */
+  root: string;
+  /** Transport spec, e.g. `local:/srv/shared`. */
+  transport: string;
+  /** When `syft init` created it (ms since the epoch). */
+  created_at: number;
+  sync: SyncSettings;
+}
+
+/** Defaults for optional sections. */
+export const DEFAULT_SYNC: Readonly<SyncSettings> = {
+  checkpoint_threshold: 50,
+  compact_threshold: 10,
+};
+
+/** A config file larger than this is refused before parsing: it cannot be ours. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+const FIX_HINT = "fix the value in the file, or run `syft init --force` with the right flags";
+
+/**
+ * Parse the text of `config.yaml`.
+ * @param text the file's contents
+ * @param file the file's path, named in every error
+ * @throws {SyftError} `E_INPUT` naming the file, the field and the line
+ */
+export function parseConfig(text: string, file: string): Config {
+  if (text.length > MAX_CONFIG_BYTES) {
+    throw new SyftError("E_INPUT", `${file} is larger than 1 MiB and cannot be a syft config`, {
+      hint: FIX_HINT,
+    });
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
+  const firstError = doc.errors[0];
+  if (firstError) {
+    const line = firstError.linePos?.[0].line;
+    const where = line === undefined ? "" : ` (line ${line})`;
+    throw new SyftError(
+      "E_INPUT",
+      `${file} is not valid YAML${where}: ${firstError.message.split("\n")[0]}`,
+      { hint: FIX_HINT },
+    );
+  }
+  const contents = doc.contents;
+  if (!isMap(contents)) {
+    throw new SyftError("E_INPUT", `${file} must be a mapping of settings`, { hint: FIX_HINT });
+  }
+
+  const fail = (key: string, problem: string): never => {
+    const node = contents.get(key, true);
+    const offset = isScalar(node) && node.range ? node.range[0] : undefined;
+    const where = offset === undefined ? "" : ` (line ${lineCounter.linePos(offset).line})`;
+    throw new SyftError("E_INPUT", `${file}: "${key}" ${problem}${where}`, { hint: FIX_HINT });
+  };
+  const value = (key: string): unknown => {
+    const v: unknown = contents.get(key);
+    return v;
+  };
+  const requireString = (key: string): string => {
+    const v = value(key);
+    if (v === undefined || v === null) return fail(key, "is missing");
+    if (typeof v !== "string" || v.length === 0) return fail(key, "must be a non-empty string");
+    return v;
+  };
+
+  const version = value("version");
+  if (version !== 1) fail("version", `must be 1, found ${JSON.stringify(version ?? null)}`);
+
+  const email = requireString("email");
+  if (!isIdentity(email)) fail("email", `${JSON.stringify(email)} is not a lower-case email`);
+
+  const root = requireString("root");
+  if (!root.startsWith("/")) fail("root", `${JSON.stringify(root)} must be an absolute path`);
+
+  const transport = requireString("transport");
+
+  const createdAt = value("created_at") ?? 0;
+  if (typeof createdAt !== "number" || !Number.isSafeInteger(createdAt) || createdAt < 0) {
+    fail("created_at", "must be milliseconds since the epoch");
+  }
+
+  const sync = { ...DEFAULT_SYNC };
+  const syncNode = contents.get("sync", true);
+  if (syncNode !== undefined && syncNode !== null) {
+    if (!isMap(syncNode)) fail("sync", "must be a mapping");
+    const syncMap = syncNode as unknown as { get(key: string): unknown };
+    for (const key of Object.keys(DEFAULT_SYNC) as (keyof SyncSettings)[]) {
+      const v = syncMap.get(key);
+      if (v === undefined || v === null) continue;
+      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
+        fail("sync", `.${key} must be a whole number of at least 1`);
+      }
+      sync[key] = v as number;
+    }
+  }
+
+  return { version: 1, email, root, transport, created_at: createdAt as number, sync };
+}
+
+/** The text of `config.yaml` for a config, with a comment heading. */
+export function serializeConfig(config: Config): string {
+  return [
+    "# syft configuration (written by `syft init`; safe to edit by hand)",
+    `version: ${config.version}`,
+    `email: ${JSON.stringify(config.email)}`,
+    `root: ${JSON.stringify(config.root)}`,
+    `transport: ${JSON.stringify(config.transport)}`,
+    `created_at: ${config.created_at}`,
+    "sync:",
+    `  checkpoint_threshold: ${config.sync.checkpoint_threshold}`,
+    `  compact_threshold: ${config.sync.compact_threshold}`,
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,44 @@
+/**
+ * Transport specs as users type them (`local:<dir>`, `gdrive`, `dropbox`), parsed
+ * into a typed value with the folder made absolute so equal specs compare equal.
+ * @module
+ */
+import { SyftError } from "../errors/mod.ts";
+import { expandPath, type LocationEnv } from "./home.ts";
+
+/** A parsed transport spec. */
+export type TransportSpec =
+  | { kind: "local"; dir: string }
+  | { kind: "gdrive" }
+  | { kind: "dropbox" };
+
+const VALID = "local:<dir>, gdrive or dropbox";
+
+/**
+ * Parse a spec; relative and `~` folders become absolute.
+ * @throws {SyftError} `E_USAGE` for an unknown kind or an empty folder
+ */
+export function parseTransportSpec(raw: string, env: LocationEnv, cwd: string): TransportSpec {
+  const spec = raw.trim();
+  if (spec === "gdrive" || spec === "dropbox") return { kind: spec };
+  if (spec.startsWith("local:")) {
+    const dir = spec.slice("local:".length);
+    if (dir.length === 0) {
+      throw new SyftError("E_USAGE", `transport "${raw}" names no folder`, {
+        hint: "use local:<dir>, e.g. --transport local:/mnt/shared/syft",
+      });
+    }
+    if (dir.includes("\0")) {
+      throw new SyftError("E_USAGE", `transport folder in "${raw}" contains a NUL byte`, {
+        hint: "use local:<dir> with an ordinary folder path",
+      });
+    }
+    return { kind: "local", dir: expandPath(dir, env, cwd) };
+  }
+  throw new SyftError("E_USAGE", `unknown transport "${raw}"`, { hint: `use ${VALID}` });
+}
+
+/** The canonical text of a spec, as stored in config.yaml. */
+export function formatTransportSpec(spec: TransportSpec): string {
+  return spec.kind === "local" ? `local:${spec.dir}` : spec.kind;
+}

@@ -1,0 +1,146 @@
+/**
+ * `syft doctor`'s checks. Each says what it found and, when something is wrong,
+ * what to do. Effects that live outside core (the transport) are passed in.
+ * @module
+ */
+import { posix } from "node:path";
+import type { Config } from "../config/config.ts";
+import { homeLayout } from "../config/home.ts";
+import { keyFiles, readKeys } from "../config/keystore.ts";
+import { datasiteFolders } from "../datasite/layout.ts";
+import { describeError, SyftError } from "../errors/mod.ts";
+import { probeBubblewrap } from "../sandbox/probe.ts";
+
+/** The verdict of one check. */
+export interface CheckResult {
+  name: string;
+  status: "ok" | "warn" | "fail";
+  detail: string;
+  hint?: string | undefined;
+}
+
+/** What doctor needs from outside core. */
+export interface DoctorDeps {
+  /** Reach the transport (start it, ask who we are, list incoming); returns a detail line. */
+  probeTransport(): Promise<string>;
+  now(): number;
+}
+
+function failure(name: string, err: unknown): CheckResult {
+  return {
+    name,
+    status: "fail",
+    detail: describeError(err),
+    hint: err instanceof SyftError ? err.hint : undefined,
+  };
+}
+
+async function checkKeys(home: string): Promise<CheckResult> {
+  const name = "keys";
+  try {
+    await readKeys(homeLayout(home).keys);
+    for (const file of Object.values(keyFiles(homeLayout(home).keys))) {
+      const mode = (await Deno.stat(file)).mode;
+      if (mode !== null && (mode & 0o077) !== 0) {
+        return {
+          name,
+          status: "fail",
+          detail: `${file} is readable by other users`,
+          hint: `chmod 600 ${file}`,
+        };
+      }
+    }
+    return { name, status: "ok", detail: "signing and agreement keys readable, mode 0600" };
+  } catch (err) {
+    return failure(name, err);
+  }
+}
+
+async function checkDatasite(config: Config): Promise<CheckResult> {
+  const missing: string[] = [];
+  for (const folder of datasiteFolders(config.root, config.email)) {
+    try {
+      if (!(await Deno.stat(folder)).isDirectory) missing.push(folder);
+    } catch {
+      missing.push(folder);
+    }
+  }
+  return missing.length
+    ? {
+      name: "datasite",
+      status: "fail",
+      detail: `missing: ${missing.join(", ")}`,
+      hint: "run `syft init` again with the same flags to recreate them",
+    }
+    : { name: "datasite", status: "ok", detail: posix.join(config.root, config.email) };
+}
+
+async function checkTransport(deps: DoctorDeps): Promise<CheckResult> {
+  try {
+    return { name: "transport", status: "ok", detail: await deps.probeTransport() };
+  } catch (err) {
+    return failure("transport", err);
+  }
+}
+
+async function checkSandbox(): Promise<CheckResult> {
+  const probe = await probeBubblewrap();
+  return probe.available ? { name: "sandbox", status: "ok", detail: probe.version } : {
+    name: "sandbox",
+    status: "warn",
+    detail: `${probe.reason}; jobs will refuse to run`,
+    hint: probe.hint,
+  };
+}
+
+/** A clock before 2024 breaks every timestamp and ordering syft writes. */
+function checkClock(deps: DoctorDeps): CheckResult {
+  const now = deps.now();
+  const floor = Date.UTC(2024, 0, 1);
+  return now < floor
+    ? {
+      name: "clock",
+      status: "fail",
+      detail: `system clock reads ${new Date(now).toISOString()}`,
+      hint: "set the system time (enable NTP)",
+    }
+    : { name: "clock", status: "ok", detail: new Date(now).toISOString() };
+}
+
+async function checkDisk(root: string): Promise<CheckResult> {
+  try {
+    const out = await new Deno.Command("df", {
+      args: ["-Pk", root],
+      stdout: "piped",
+      stderr: "null",
+    })
+      .output();
+    const line = new TextDecoder().decode(out.stdout).trim().split("\n")[1] ?? "";
+    const availableKiB = Number(line.split(/\s+/)[3]);
+    if (!Number.isFinite(availableKiB)) throw new Error("df gave no figure");
+    const gib = availableKiB / 1024 / 1024;
+    const detail = `${gib.toFixed(1)} GiB free under ${root}`;
+    return gib < 1
+      ? { name: "disk", status: "warn", detail, hint: "free some space: syncs and jobs need room" }
+      : { name: "disk", status: "ok", detail };
+  } catch (err) {
+    return { name: "disk", status: "warn", detail: `could not measure: ${describeError(err)}` };
+  }
+}
+
+/** Run every check; never throws for a failing check, only reports it. */
+export async function runDoctor(
+  home: string,
+  config: Config,
+  deps: DoctorDeps,
+): Promise<CheckResult[]> {
+  return [
+    { name: "config", status: "ok", detail: homeLayout(home).config },
+    await checkKeys(home),
+    await checkDatasite(config),
+    await checkTransport(deps),
+    await checkSandbox(),
+    checkClock(deps),
+    await checkDisk(config.root),
+  ];
+}

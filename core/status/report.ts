@@ -1,0 +1,146 @@
+/**
+ * What `syft status` reports, gathered from files only (file first: no daemon to ask).
+ * @module
+ */
+import { posix } from "node:path";
+import type { Config } from "../config/config.ts";
+import { homeLayout } from "../config/home.ts";
+import { keyFiles, readKeys } from "../config/keystore.ts";
+import { DATASITE_FOLDERS, datasiteDir } from "../datasite/layout.ts";
+import { describeError } from "../errors/mod.ts";
+import { fingerprint, publicKeys } from "../identity/keys.ts";
+
+/** Peer states of CLI.md. */
+export const PEER_STATES = ["requested", "pending", "accepted", "rejected", "removed"] as const;
+/** One peer state. */
+export type PeerState = typeof PEER_STATES[number];
+
+/** An object moved aside because it failed a check. */
+export interface QuarantinedObject {
+  object: string;
+  reason: string;
+  at: number | null;
+}
+
+/** The status of one installation (`syft status --json`). */
+export interface StatusReport {
+  email: string;
+  fingerprint: string;
+  home: string;
+  root: string;
+  datasite: string;
+  transport: string;
+  peers: Record<PeerState, number>;
+  last_sync: number | null;
+  pending_jobs: number;
+  quarantined: QuarantinedObject[];
+  problems: string[];
+}
+
+async function readJson(path: string): Promise<unknown> {
+  return JSON.parse(await Deno.readTextFile(path));
+}
+
+async function listDir(dir: string): Promise<Deno.DirEntry[]> {
+  const entries: Deno.DirEntry[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) entries.push(e);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return entries.sort((a, b) => a.name < b.name ? -1 : 1);
+}
+
+async function countPeers(
+  peersDir: string,
+  problems: string[],
+): Promise<Record<PeerState, number>> {
+  const counts = Object.fromEntries(PEER_STATES.map((s) => [s, 0])) as Record<PeerState, number>;
+  for (const entry of await listDir(peersDir)) {
+    if (!entry.isFile || !entry.name.endsWith(".json")) continue;
+    try {
+      const record = await readJson(posix.join(peersDir, entry.name)) as { state?: unknown };
+      const state = record.state;
+      if (typeof state === "string" && (PEER_STATES as readonly string[]).includes(state)) {
+        counts[state as PeerState]++;
+      } else throw new Error("no valid state");
+    } catch (err) {
+      problems.push(
+        `peer record ${posix.join(peersDir, entry.name)} is unreadable: ${describeError(err)}`,
+      );
+    }
+  }
+  return counts;
+}
+
+async function readQuarantine(stateDir: string): Promise<QuarantinedObject[]> {
+  const dir = posix.join(stateDir, "quarantine");
+  const found: QuarantinedObject[] = [];
+  for (const entry of await listDir(dir)) {
+    if (!entry.isFile || !entry.name.endsWith(".json")) continue;
+    try {
+      const r = await readJson(posix.join(dir, entry.name)) as Record<string, unknown>;
+      found.push({
+        object: typeof r.object === "string" ? r.object : entry.name,
+        reason: typeof r.reason === "string" ? r.reason : "unknown",
+        at: typeof r.at === "number" ? r.at : null,
+      });
+    } catch {
+      found.push({ object: entry.name, reason: "quarantine record unreadable", at: null });
+    }
+  }
+  return found;
+}
+
+async function readLastSync(stateDir: string): Promise<number | null> {
+  try {
+    const r = await readJson(posix.join(stateDir, "last_sync.json")) as { at?: unknown };
+    return typeof r.at === "number" ? r.at : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Problems with the key files that a user should fix (readable by others). */
+async function keyProblems(keysDir: string): Promise<string[]> {
+  const problems: string[] = [];
+  for (const file of Object.values(keyFiles(keysDir))) {
+    try {
+      const info = await Deno.stat(file);
+      if (info.mode !== null && (info.mode & 0o077) !== 0) {
+        problems.push(`key file ${file} is readable by other users (run chmod 600 ${file})`);
+      }
+    } catch (err) {
+      problems.push(`key file ${file}: ${describeError(err)}`);
+    }
+  }
+  return problems;
+}
+
+/** Gather the report. Key files must be readable (their fingerprint is the identity). */
+export async function gatherStatus(home: string, config: Config): Promise<StatusReport> {
+  const layout = homeLayout(home);
+  const keys = await readKeys(layout.keys);
+  const problems: string[] = await keyProblems(layout.keys);
+  const datasite = datasiteDir(config.root, config.email);
+  for (const folder of [datasite, ...DATASITE_FOLDERS.map((f) => posix.join(datasite, f))]) {
+    try {
+      if (!(await Deno.stat(folder)).isDirectory) problems.push(`${folder} is not a folder`);
+    } catch {
+      problems.push(`datasite folder ${folder} is missing (run syft init again to recreate it)`);
+    }
+  }
+  return {
+    email: config.email,
+    fingerprint: await fingerprint(await publicKeys(keys)),
+    home,
+    root: config.root,
+    datasite,
+    transport: config.transport,
+    peers: await countPeers(layout.peers, problems),
+    last_sync: await readLastSync(layout.state),
+    pending_jobs: 0,
+    quarantined: await readQuarantine(layout.state),
+    problems,
+  };
+}

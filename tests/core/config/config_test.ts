@@ -1,0 +1,88 @@
+import { assertEquals, assertMatch, assertThrows } from "../../assert.ts";
+import { type Config, parseConfig, serializeConfig } from "../../../core/config/config.ts";
+import { parseTransportSpec } from "../../../core/config/transport_spec.ts";
+import { SyftError } from "../../../core/errors/mod.ts";
+
+const FILE = "/h/.syft/config.yaml";
+const good: Config = {
+  version: 1,
+  email: "alice@example.org",
+  root: "/home/alice/SyftBox",
+  transport: "local:/srv/shared",
+  created_at: 1764140000000,
+  sync: { checkpoint_threshold: 50, compact_threshold: 10 },
+};
+
+function inputError(text: string, pattern: RegExp): void {
+  assertThrows(() => parseConfig(text, FILE), (err) => {
+    if (!(err instanceof SyftError)) throw err;
+    assertEquals(err.code, "E_INPUT");
+    assertMatch(err.message, pattern);
+    assertMatch(err.message, /config\.yaml/);
+    assertEquals(err.message.includes("\n"), false, "one line");
+  });
+}
+
+Deno.test("parseConfig() reads back what serializeConfig() wrote", () => {
+  assertEquals(parseConfig(serializeConfig(good), FILE), good);
+});
+
+Deno.test("parseConfig() fills sync defaults and ignores unknown keys", () => {
+  const text = "version: 1\nemail: a@b.org\nroot: /r\ntransport: local:/t\nfuture_key: 3\n";
+  const c = parseConfig(text, FILE);
+  assertEquals(c.sync, { checkpoint_threshold: 50, compact_threshold: 10 });
+});
+
+Deno.test("parseConfig() names the line of YAML that does not parse", () => {
+  inputError("version: 1\nemail: [unclosed\n", /not valid YAML \(line \d+\)/);
+});
+
+Deno.test("parseConfig() names a field that is not an email, with its line", () => {
+  inputError("version: 1\nemail: bob\nroot: /r\ntransport: local:/t\n", /"email" .*line 2/);
+});
+
+Deno.test("parseConfig() refuses a missing field, a relative root and a wrong version", () => {
+  inputError("version: 1\nroot: /r\ntransport: local:/t\n", /"email" is missing/);
+  inputError("version: 1\nemail: a@b.org\nroot: r\ntransport: local:/t\n", /"root" .*absolute/);
+  inputError("version: 2\nemail: a@b.org\nroot: /r\ntransport: local:/t\n", /"version" must be 1/);
+  inputError("- a\n- b\n", /mapping/);
+});
+
+Deno.test("parseConfig() refuses bad sync thresholds", () => {
+  inputError(
+    "version: 1\nemail: a@b.org\nroot: /r\ntransport: local:/t\nsync:\n  compact_threshold: 0\n",
+    /compact_threshold/,
+  );
+});
+
+Deno.test("parseConfig() does not expand an alias bomb", () => {
+  const bomb = ["a: &a [x, x, x, x, x, x, x, x, x]"];
+  for (let i = 1; i < 12; i++) {
+    const prev = String.fromCharCode(96 + i);
+    const next = String.fromCharCode(97 + i);
+    bomb.push(`${next}: &${next} [${Array(9).fill(`*${prev}`).join(", ")}]`);
+  }
+  bomb.push("version: 1", "email: *l", "root: /r", "transport: local:/t");
+  const started = performance.now();
+  inputError(bomb.join("\n"), /"email"/);
+  assertEquals(performance.now() - started < 2000, true, "no exponential expansion");
+});
+
+Deno.test("parseConfig() refuses a file over 1 MiB before parsing it", () => {
+  inputError("#".repeat(1024 * 1024 + 1), /larger than 1 MiB/);
+});
+
+Deno.test("parseTransportSpec() makes local folders absolute and refuses unknown kinds", () => {
+  const env = { HOME: "/home/u" };
+  assertEquals(parseTransportSpec("local:shared", env, "/work"), {
+    kind: "local",
+    dir: "/work/shared",
+  });
+  assertEquals(parseTransportSpec("local:~/x", env, "/w"), { kind: "local", dir: "/home/u/x" });
+  assertEquals(parseTransportSpec("gdrive", env, "/w"), { kind: "gdrive" });
+  for (const bad of ["ftp://x", "local:", "s3"]) {
+    assertThrows(() => parseTransportSpec(bad, env, "/w"), (err) => {
+      assertEquals((err as SyftError).code, "E_USAGE");
+    });
+  }
+});
