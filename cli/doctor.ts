@@ -1,0 +1,50 @@
+/**
+ * `syft doctor [--json]`
+ * @module
+ */
+import type { Command } from "commander";
+import { loadConfig } from "../core/config/load.ts";
+import { runDoctor } from "../core/doctor/checks.ts";
+import { SyftError } from "../core/errors/mod.ts";
+import { type Context, withContext } from "./context.ts";
+import { openTransport } from "./transport.ts";
+
+/** Register `syft doctor`. */
+export function registerDoctor(program: Command): void {
+  program
+    .command("doctor")
+    .summary("check transport, keys, sandbox, clock and disk, and say what to fix")
+    .action(withContext(runDoctorCommand));
+}
+
+async function runDoctorCommand(ctx: Context): Promise<void> {
+  const config = await loadConfig(ctx.home);
+  const checks = await runDoctor(ctx.home, config, {
+    now: () => Date.now(),
+    probeTransport: async () => {
+      const transport = await openTransport(config, ctx.home, { callTimeoutMs: 15_000 });
+      try {
+        const me = await transport.whoami();
+        const incoming = await transport.listIncoming();
+        await transport.changes(null);
+        const auth = me.authenticated ? "authenticated" : "unauthenticated shared folder";
+        return `${config.transport} reachable as ${me.email} (${auth}), ${incoming.length} incoming channel(s)`;
+      } finally {
+        await transport.close();
+      }
+    },
+  });
+  const failed = checks.filter((c) => c.status === "fail");
+  ctx.out.result({ ok: failed.length === 0, checks }, (r) => {
+    for (const c of r.checks) {
+      const mark = c.status === "ok" ? "ok  " : c.status === "warn" ? "warn" : "FAIL";
+      ctx.out.line(`${mark}  ${c.name.padEnd(10)} ${c.detail}`);
+      if (c.hint && c.status !== "ok") ctx.out.line(`${" ".repeat(16)}fix: ${c.hint}`);
+    }
+  });
+  if (failed.length) {
+    throw new SyftError("E_DENIED", `${failed.length} doctor check(s) failed: ${failed.map((c) => c.name).join(", ")}`, {
+      hint: "follow the fix lines above",
+    });
+  }
+}

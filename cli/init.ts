@@ -1,0 +1,98 @@
+/**
+ * `syft init --email <email> [--root <dir>] [--transport <spec>] [--yes] [--force]`
+ * @module
+ */
+import type { Command } from "commander";
+import { defaultLocalTransportDir, defaultRoot, expandPath } from "../core/config/home.ts";
+import { initialise } from "../core/config/init.ts";
+import { parseTransportSpec } from "../core/config/transport_spec.ts";
+import { SyftError } from "../core/errors/mod.ts";
+import { parseIdentity } from "../core/paths/identity.ts";
+import { type Context, withContext } from "./context.ts";
+import { checkTransportSpec } from "./transport.ts";
+
+interface InitFlags {
+  email?: string;
+  root?: string;
+  transport?: string;
+  yes?: boolean;
+  force?: boolean;
+}
+
+/** Register `syft init`. */
+export function registerInit(program: Command): void {
+  program
+    .command("init")
+    .summary("create your identity, keys and datasite")
+    .description(
+      "Create $SYFT_HOME/config.yaml, your signing and agreement keys, and your datasite\n" +
+        "folder with public/ (readable by every peer) and private/ (never leaves this machine).\n" +
+        "Running it again with the same values changes nothing.",
+    )
+    .option("--email <email>", "your identity (lower-cased)")
+    .option("--root <dir>", "datasite root folder (default ~/SyftBox)")
+    .option(
+      "--transport <spec>",
+      "where messages travel: local:<dir>, gdrive or dropbox (default local:~/SyftShared)",
+    )
+    .option("--yes", "do not ask questions")
+    .option("--force", "replace an existing config with different values (keys are kept)")
+    .action(withContext(runInit));
+}
+
+async function runInit(ctx: Context, flags: InitFlags): Promise<void> {
+  let rawEmail = flags.email;
+  if (rawEmail === undefined && ctx.interactive && !flags.yes) {
+    rawEmail = prompt("Your email (your syft identity):") ?? undefined;
+  }
+  if (!rawEmail) {
+    throw new SyftError("E_USAGE", "missing --email", {
+      hint: "run `syft init --email you@example.org`",
+    });
+  }
+  const email = parseIdentity(rawEmail, "--email");
+  const root = flags.root ? expandPath(flags.root, ctx.env, ctx.cwd) : defaultRoot(ctx.env);
+  const transportGiven = flags.transport !== undefined;
+  const transport = transportGiven
+    ? parseTransportSpec(flags.transport!, ctx.env, ctx.cwd)
+    : { kind: "local" as const, dir: defaultLocalTransportDir(ctx.env) };
+
+  const result = await initialise(
+    { home: ctx.home, email, root, transport, force: flags.force ?? false },
+    {
+      // Only the default shared folder is ours to create; a folder the user named must exist.
+      checkTransport: (spec) => checkTransportSpec(spec, { create: !transportGiven }),
+      now: () => Date.now(),
+    },
+  );
+
+  const { config } = result;
+  ctx.out.result({
+    outcome: result.outcome,
+    email: config.email,
+    fingerprint: result.fingerprint,
+    home: ctx.home,
+    root: config.root,
+    datasite: result.datasite,
+    transport: config.transport,
+  }, (r) => {
+    const verb = r.outcome === "unchanged"
+      ? "Already initialised"
+      : r.outcome === "repaired"
+      ? "Already initialised (recreated missing datasite folders)"
+      : r.outcome === "replaced"
+      ? "Re-initialised"
+      : "Initialised";
+    ctx.out.line(`${verb} ${r.email}`);
+    ctx.out.fields([
+      ["fingerprint", r.fingerprint],
+      ["home", r.home],
+      ["datasite", r.datasite],
+      ["transport", r.transport],
+    ]);
+    if (r.outcome === "created") {
+      ctx.out.line();
+      ctx.out.line("Next: share your fingerprint with peers out of band, then `syft peer add <email>`.");
+    }
+  });
+}

@@ -1,0 +1,39 @@
+/**
+ * The command tree: global flags of CLI.md and one registration per command group.
+ * @module
+ */
+import { Command } from "commander";
+import { VERSION } from "../core/version.ts";
+import { registerDoctor } from "./doctor.ts";
+import { registerInit } from "./init.ts";
+import type { OutputSink } from "./output.ts";
+import { registerPending } from "./pending.ts";
+import { registerStatus } from "./status.ts";
+
+/** Build the `syft` program. Parser errors throw (exitOverride) so main maps them to exit 2. */
+export function buildProgram(sink: OutputSink): Command {
+  const program = new Command("syft");
+  program
+    .description(
+      "Peer-to-peer remote data science: share mock data, send jobs, get back only results.",
+    )
+    .version(VERSION, "--version", "print the version")
+    .option("--home <dir>", "syft's own folder (default $SYFT_HOME, else ~/.syft)")
+    .option("--json", "machine output: one JSON document on stdout")
+    .option("--quiet", "print nothing but errors")
+    .option("--debug", "print stack traces for errors")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => sink.out(text),
+      writeErr: (text) => sink.err(text),
+      outputError: (text, write) => write(text),
+    })
+    .showSuggestionAfterError(true)
+    .showHelpAfterError(false);
+
+  registerInit(program);
+  registerStatus(program);
+  registerDoctor(program);
+  registerPending(program);
+  return program;
+}

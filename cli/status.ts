@@ -1,0 +1,44 @@
+/**
+ * `syft status [--json]`
+ * @module
+ */
+import type { Command } from "commander";
+import { loadConfig } from "../core/config/load.ts";
+import { gatherStatus, PEER_STATES } from "../core/status/report.ts";
+import { type Context, withContext } from "./context.ts";
+
+/** Register `syft status`. */
+export function registerStatus(program: Command): void {
+  program
+    .command("status")
+    .summary("identity, transport, peers, last sync, quarantined objects, problems")
+    .action(withContext(runStatus));
+}
+
+function when(ms: number | null): string {
+  return ms === null ? "never" : new Date(ms).toISOString();
+}
+
+async function runStatus(ctx: Context): Promise<void> {
+  const config = await loadConfig(ctx.home);
+  const report = await gatherStatus(ctx.home, config);
+  ctx.out.result(report, (r) => {
+    const peers = PEER_STATES.filter((s) => r.peers[s] > 0).map((s) => `${r.peers[s]} ${s}`);
+    ctx.out.fields([
+      ["identity", r.email],
+      ["fingerprint", r.fingerprint],
+      ["home", r.home],
+      ["datasite", r.datasite],
+      ["transport", r.transport],
+      ["peers", peers.length ? peers.join(", ") : "none yet (syft peer add <email>)"],
+      ["last sync", when(r.last_sync)],
+      ["pending jobs", String(r.pending_jobs)],
+      ["quarantined", r.quarantined.length ? `${r.quarantined.length} object(s)` : "none"],
+    ]);
+    for (const q of r.quarantined) ctx.out.line(`  quarantined ${q.object}: ${q.reason}`);
+    if (r.problems.length) {
+      ctx.out.line(`${r.problems.length} problem(s):`);
+      for (const p of r.problems) ctx.out.line(`  - ${p}`);
+    }
+  });
+}

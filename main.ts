@@ -1,0 +1,53 @@
+/**
+ * The syft entry point: builds the CLI, runs it, and maps every error to one
+ * `error:` line (plus a `hint:`) and the exit code CLI.md fixes.
+ * @module
+ */
+import { CommanderError } from "commander";
+import { buildProgram } from "./cli/program.ts";
+import { type OutputSink, processSink } from "./cli/output.ts";
+import { describeError, SyftError } from "./core/errors/mod.ts";
+
+/** Exit code for parser errors (unknown flag, bad choice, missing argument). */
+const USAGE_EXIT = 2;
+
+/** Run the CLI with `args`; returns the exit code instead of exiting (tests call this). */
+export async function runCli(args: string[], sink: OutputSink = processSink): Promise<number> {
+  const debug = args.includes("--debug");
+  const program = buildProgram(sink);
+  if (args.length === 0) {
+    sink.err(program.helpInformation());
+    return USAGE_EXIT;
+  }
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return 0; // --help, --version
+      if (err.code === "commander.help" || err.code === "commander.helpDisplayed") {
+        return USAGE_EXIT;
+      }
+      sink.err("hint: run `syft --help` (or `syft <command> --help`) for the usage\n");
+      return USAGE_EXIT;
+    }
+    if (err instanceof SyftError) {
+      sink.err(`error: ${err.message}\n`);
+      if (err.hint) sink.err(`hint: ${err.hint}\n`);
+      if (debug) sink.err(`${err.stack ?? ""}\n${err.cause ? describeCause(err.cause) : ""}`);
+      return err.exitCode;
+    }
+    sink.err(`error: internal error: ${describeError(err)}\n`);
+    sink.err("hint: this is a bug in syft; re-run with --debug and report the output\n");
+    if (debug && err instanceof Error) sink.err(`${err.stack ?? ""}\n`);
+    return 10;
+  }
+}
+
+function describeCause(cause: unknown): string {
+  return cause instanceof Error ? `caused by: ${cause.stack ?? cause.message}\n` : "";
+}
+
+if (import.meta.main) {
+  Deno.exit(await runCli(Deno.args));
+}

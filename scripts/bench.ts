@@ -1,0 +1,131 @@
+/**
+ * `deno task bench [--quick] [--json]`: every figure is a ratio against a baseline
+ * measured in the same run on the same machine, never an absolute claim.
+ *
+ * Scenarios so far:
+ * - P5: `syft status` cold start (deno binary directly) vs `deno --version`.
+ * - T1: N small objects put through the local transport plugin (Worker + RPC) vs `cp -r` + `sync`.
+ * - T2: one large object streamed through the plugin (put, then get) vs `cp` + `sync`, with RSS.
+ * @module
+ */
+import { posix } from "node:path";
+import { startPlugin } from "../plugins/host.ts";
+import { manifestFor } from "../plugins/registry.ts";
+import { runSyft } from "./syft_process.ts";
+
+const quick = Deno.args.includes("--quick");
+const asJson = Deno.args.includes("--json");
+
+interface Row {
+  scenario: string;
+  syft_s: number;
+  baseline_s: number;
+  ratio: number;
+  note: string;
+}
+const rows: Row[] = [];
+const figures: Record<string, Record<string, number>> = {};
+
+function record(key: string, scenario: string, syft: number, baseline: number, note: string, extra = {}) {
+  rows.push({ scenario, syft_s: syft, baseline_s: baseline, ratio: syft / baseline, note });
+  figures[key] = { syft_s: round(syft), baseline_s: round(baseline), ratio: round(syft / baseline), ...extra };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return (performance.now() - start) / 1000;
+}
+
+async function sh(cmd: string, args: string[]): Promise<void> {
+  const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
+  if (!out.success) throw new Error(`${cmd} failed: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+const base = await Deno.makeTempDir({ prefix: "syft-bench-" });
+try {
+  // P5: cold start.
+  const home = posix.join(base, "home");
+  const shared = posix.join(base, "shared");
+  await Deno.mkdir(shared);
+  const init = await runSyft(["--home", home, "init", "--email", "bench@example.org", "--root", posix.join(base, "root"), "--transport", `local:${shared}`]);
+  if (init.code !== 0) throw new Error(init.stderr);
+  const runs = quick ? 3 : 10;
+  const statusTimes: number[] = [];
+  const versionTimes: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    statusTimes.push(await time(() => runSyft(["--home", home, "status"])));
+    versionTimes.push(await time(() => sh(Deno.execPath(), ["--version"])));
+  }
+  record("P5", "syft status cold start vs deno --version", median(statusTimes), median(versionTimes), `median of ${runs}`);
+
+  // T1: many small objects through the plugin vs cp -r + sync.
+  const count = quick ? 200 : 2000;
+  const src = posix.join(base, "small");
+  await Deno.mkdir(src);
+  const payload = new Uint8Array(4096).fill(7);
+  for (let i = 0; i < count; i++) await Deno.writeFile(posix.join(src, `b-${String(i).padStart(16, "0")}.syft`), payload);
+  const baselineSmall = await time(async () => {
+    await sh("cp", ["-r", src, posix.join(base, "small-copy")]);
+    await sh("sync", []);
+  });
+  const transport = await startPlugin(manifestFor(`local:${shared}`, { identity: "bench@example.org", home }));
+  const channel = await transport.openChannel("peer@example.org");
+  const names = [...Deno.readDirSync(src)].map((e) => e.name);
+  const syftSmall = await time(async () => {
+    for (const name of names) await transport.put(channel, name, payload);
+  });
+  record("T1", `${count} x 4 KiB objects: local transport put vs cp -r + sync`, syftSmall, baselineSmall, "one fsync per object (create-only put)");
+
+  // T2: one large object streamed in and out.
+  const mib = quick ? 64 : 512;
+  const big = posix.join(base, "big.bin");
+  const chunk = new Uint8Array(1 << 20).fill(3);
+  {
+    const f = await Deno.open(big, { write: true, create: true });
+    for (let i = 0; i < mib; i++) await f.write(chunk);
+    f.close();
+  }
+  const baselineBig = await time(async () => {
+    await sh("cp", [big, posix.join(base, "big-copy.bin")]);
+    await sh("sync", []);
+  });
+  const rssBefore = Deno.memoryUsage().rss;
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => rssPeak = Math.max(rssPeak, Deno.memoryUsage().rss), 20);
+  const syftBig = await time(async () => {
+    const file = await Deno.open(big);
+    await transport.put(channel, "x-big.syft", file.readable);
+    let n = 0;
+    for await (const c of await transport.get(channel, "x-big.syft")) n += c.byteLength;
+    if (n !== mib << 20) throw new Error(`read back ${n} bytes`);
+  });
+  clearInterval(sampler);
+  await transport.close();
+  record("T2", `${mib} MiB object: streamed put + get vs cp + sync`, syftBig, baselineBig, "put and get: 2 reads + 2 writes", {
+    peak_rss_growth_mib: round((rssPeak - rssBefore) / 1048576),
+  });
+} finally {
+  await Deno.remove(base, { recursive: true });
+}
+
+console.log(`syft bench${quick ? " (quick)" : ""}`);
+const width = Math.max(...rows.map((r) => r.scenario.length));
+console.log(`${"scenario".padEnd(width)}  syft s   base s   ratio  note`);
+for (const r of rows) {
+  console.log(
+    `${r.scenario.padEnd(width)}  ${r.syft_s.toFixed(3).padStart(6)}  ${r.baseline_s.toFixed(3).padStart(7)}  ${
+      r.ratio.toFixed(2).padStart(6)
+    }  ${r.note}`,
+  );
+}
+if (asJson) console.log(JSON.stringify(figures));

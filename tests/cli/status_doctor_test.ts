@@ -1,0 +1,81 @@
+import { posix } from "node:path";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
+import { runSyft } from "../../scripts/syft_process.ts";
+
+async function initialised(email: string, shared?: string) {
+  const base = await Deno.makeTempDir({ prefix: "syft-status-test-" });
+  const home = posix.join(base, ".syft");
+  const transportDir = shared ?? posix.join(base, "shared");
+  await Deno.mkdir(transportDir, { recursive: true });
+  const syft = (args: string[]) => runSyft(["--home", home, ...args], { env: { HOME: base } });
+  const init = await syft(["init", "--email", email, "--root", `${base}/SyftBox`, "--transport", `local:${transportDir}`, "--json"]);
+  assertEquals(init.code, 0, init.stderr);
+  return { base, home, transportDir, syft, fingerprint: JSON.parse(init.stdout).fingerprint as string };
+}
+
+Deno.test("syft status --json reports identity, fingerprint, transport and empty sections", async () => {
+  const a = await initialised("alice@example.org");
+  const r = await a.syft(["status", "--json"]);
+  assertEquals(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assertEquals(s.email, "alice@example.org");
+  assertEquals(s.fingerprint, a.fingerprint);
+  assertEquals(s.transport, `local:${a.transportDir}`);
+  assertEquals(s.peers, { requested: 0, pending: 0, accepted: 0, rejected: 0, removed: 0 });
+  assertEquals(s.last_sync, null);
+  assertEquals(s.quarantined, []);
+  assertEquals(s.problems, []);
+});
+
+Deno.test("syft status names quarantined objects with the word quarantined", async () => {
+  const a = await initialised("alice@example.org");
+  const q = posix.join(a.home, "state", "quarantine");
+  await Deno.mkdir(q, { recursive: true });
+  await Deno.writeTextFile(
+    posix.join(q, "1.json"),
+    JSON.stringify({ object: "syft1#bob@x.org#alice@example.org/b-0000000000000002.syft", reason: "bad signature", at: 1 }),
+  );
+  const r = await a.syft(["status"]);
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(r.stdout, /quarantined syft1#bob@x\.org#alice@example\.org\/b-0000000000000002\.syft: bad signature/);
+});
+
+Deno.test("syft status reports key files readable by others as a problem", async () => {
+  const a = await initialised("alice@example.org");
+  await Deno.chmod(posix.join(a.home, "keys", "agree.key"), 0o644);
+  const s = JSON.parse((await a.syft(["status", "--json"])).stdout);
+  assertEquals(s.problems.length, 1);
+  assertStringIncludes(s.problems[0], "agree.key is readable by other users");
+});
+
+Deno.test("syft doctor reaches the local transport and reports every check", async () => {
+  const a = await initialised("alice@example.org");
+  const r = await a.syft(["doctor", "--json"]);
+  const report = JSON.parse(r.stdout);
+  const names = report.checks.map((c: { name: string }) => c.name);
+  assertEquals(names, ["config", "keys", "datasite", "transport", "sandbox", "clock", "disk"]);
+  const transport = report.checks.find((c: { name: string }) => c.name === "transport");
+  assertEquals(transport.status, "ok", transport.detail);
+  assertStringIncludes(transport.detail, "reachable as alice@example.org");
+  assertEquals(r.code, report.ok ? 0 : 1);
+});
+
+Deno.test("syft doctor fails the transport check when the shared folder disappears", async () => {
+  const a = await initialised("alice@example.org");
+  await Deno.remove(a.transportDir, { recursive: true });
+  const r = await a.syft(["doctor"]);
+  assertEquals(r.code, 1);
+  assertMatch(r.stdout, /^FAIL  transport .*does not exist/m);
+  assertMatch(r.stdout, /fix: /);
+  assertMatch(r.stderr, /^error: 1 doctor check\(s\) failed: transport$/m);
+});
+
+Deno.test("two identities sharing one transport folder both pass the transport check", async () => {
+  const a = await initialised("alice@example.org");
+  const b = await initialised("bob@example.org", a.transportDir);
+  const both = [await a.syft(["doctor", "--json"]), await b.syft(["doctor", "--json"])];
+  for (const r of both) {
+    const t = JSON.parse(r.stdout).checks.find((c: { name: string }) => c.name === "transport");
+    assert(t.status === "ok", t.detail);
+  }
+});
