@@ -43,8 +43,12 @@ async function runDoctorCommand(ctx: Context): Promise<void> {
     }
   });
   if (failed.length) {
-    throw new SyftError("E_DENIED", `${failed.length} doctor check(s) failed: ${failed.map((c) => c.name).join(", ")}`, {
-      hint: "follow the fix lines above",
-    });
+    throw new SyftError(
+      "E_DENIED",
+      `${failed.length} doctor check(s) failed: ${failed.map((c) => c.name).join(", ")}`,
+      {
+        hint: "follow the fix lines above",
+      },
+    );
   }
 }

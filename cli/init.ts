@@ -61,7 +61,8 @@ async function runInit(ctx: Context, flags: InitFlags): Promise<void> {
     { home: ctx.home, email, root, transport, force: flags.force ?? false },
     {
       // Only the default shared folder is ours to create; a folder the user named must exist.
-      checkTransport: (spec) => checkTransportSpec(spec, { create: !transportGiven }),
+      checkTransport: (spec) =>
+        checkTransportSpec(spec, { identity: email, home: ctx.home, create: !transportGiven }),
       now: () => Date.now(),
     },
   );
@@ -92,7 +93,9 @@ async function runInit(ctx: Context, flags: InitFlags): Promise<void> {
     ]);
     if (r.outcome === "created") {
       ctx.out.line();
-      ctx.out.line("Next: share your fingerprint with peers out of band, then `syft peer add <email>`.");
+      ctx.out.line(
+        "Next: share your fingerprint with peers out of band, then `syft peer add <email>`.",
+      );
     }
   });
 }

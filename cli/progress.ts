@@ -35,7 +35,8 @@ export function startProgress(
   const enabled = options.enabled ?? Deno.stderr.isTerminal();
   if (!enabled) return NOOP;
   let last = 0;
-  const draw = (done: number) => Deno.stderr.writeSync(encoder.encode(`\r${renderBar(label, done, total)}`));
+  const draw = (done: number) =>
+    Deno.stderr.writeSync(encoder.encode(`\r${renderBar(label, done, total)}`));
   return {
     update(done) {
       const now = Date.now();

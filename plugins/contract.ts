@@ -129,6 +129,12 @@ export interface PluginManifest {
   permissions: PluginPermissions;
   /** Sent to the Worker once, before any call (must be structured-cloneable). */
   init: Record<string, unknown>;
+  /**
+   * Checks run in the host before the Worker starts (e.g. that a folder exists
+   * and is writable), so a misconfiguration is one clear error instead of a
+   * failure inside the plugin. Throws a `SyftError`. Never sent to the Worker.
+   */
+  preflight?: (() => Promise<void>) | undefined;
 }
 
 /** Syntax of an object name: ASCII letters, digits, `.`, `_`, `-`; no leading dot; ≤ 255 bytes. */

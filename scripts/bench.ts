@@ -26,9 +26,21 @@ interface Row {
 const rows: Row[] = [];
 const figures: Record<string, Record<string, number>> = {};
 
-function record(key: string, scenario: string, syft: number, baseline: number, note: string, extra = {}) {
+function record(
+  key: string,
+  scenario: string,
+  syft: number,
+  baseline: number,
+  note: string,
+  extra = {},
+) {
   rows.push({ scenario, syft_s: syft, baseline_s: baseline, ratio: syft / baseline, note });
-  figures[key] = { syft_s: round(syft), baseline_s: round(baseline), ratio: round(syft / baseline), ...extra };
+  figures[key] = {
+    syft_s: round(syft),
+    baseline_s: round(baseline),
+    ratio: round(syft / baseline),
+    ...extra,
+  };
 }
 
 function round(x: number): number {
@@ -57,7 +69,17 @@ try {
   const home = posix.join(base, "home");
   const shared = posix.join(base, "shared");
   await Deno.mkdir(shared);
-  const init = await runSyft(["--home", home, "init", "--email", "bench@example.org", "--root", posix.join(base, "root"), "--transport", `local:${shared}`]);
+  const init = await runSyft([
+    "--home",
+    home,
+    "init",
+    "--email",
+    "bench@example.org",
+    "--root",
+    posix.join(base, "root"),
+    "--transport",
+    `local:${shared}`,
+  ]);
   if (init.code !== 0) throw new Error(init.stderr);
   const runs = quick ? 3 : 10;
   const statusTimes: number[] = [];
@@ -66,25 +88,41 @@ try {
     statusTimes.push(await time(() => runSyft(["--home", home, "status"])));
     versionTimes.push(await time(() => sh(Deno.execPath(), ["--version"])));
   }
-  record("P5", "syft status cold start vs deno --version", median(statusTimes), median(versionTimes), `median of ${runs}`);
+  record(
+    "P5",
+    "syft status cold start vs deno --version",
+    median(statusTimes),
+    median(versionTimes),
+    `median of ${runs}`,
+  );
 
   // T1: many small objects through the plugin vs cp -r + sync.
   const count = quick ? 200 : 2000;
   const src = posix.join(base, "small");
   await Deno.mkdir(src);
   const payload = new Uint8Array(4096).fill(7);
-  for (let i = 0; i < count; i++) await Deno.writeFile(posix.join(src, `b-${String(i).padStart(16, "0")}.syft`), payload);
+  for (let i = 0; i < count; i++) {
+    await Deno.writeFile(posix.join(src, `b-${String(i).padStart(16, "0")}.syft`), payload);
+  }
   const baselineSmall = await time(async () => {
     await sh("cp", ["-r", src, posix.join(base, "small-copy")]);
     await sh("sync", []);
   });
-  const transport = await startPlugin(manifestFor(`local:${shared}`, { identity: "bench@example.org", home }));
+  const transport = await startPlugin(
+    manifestFor(`local:${shared}`, { identity: "bench@example.org", home }),
+  );
   const channel = await transport.openChannel("peer@example.org");
   const names = [...Deno.readDirSync(src)].map((e) => e.name);
   const syftSmall = await time(async () => {
     for (const name of names) await transport.put(channel, name, payload);
   });
-  record("T1", `${count} x 4 KiB objects: local transport put vs cp -r + sync`, syftSmall, baselineSmall, "one fsync per object (create-only put)");
+  record(
+    "T1",
+    `${count} x 4 KiB objects: local transport put vs cp -r + sync`,
+    syftSmall,
+    baselineSmall,
+    "one fsync per object (create-only put)",
+  );
 
   // T2: one large object streamed in and out.
   const mib = quick ? 64 : 512;
@@ -111,9 +149,16 @@ try {
   });
   clearInterval(sampler);
   await transport.close();
-  record("T2", `${mib} MiB object: streamed put + get vs cp + sync`, syftBig, baselineBig, "put and get: 2 reads + 2 writes", {
-    peak_rss_growth_mib: round((rssPeak - rssBefore) / 1048576),
-  });
+  record(
+    "T2",
+    `${mib} MiB object: streamed put + get vs cp + sync`,
+    syftBig,
+    baselineBig,
+    "put and get: 2 reads + 2 writes",
+    {
+      peak_rss_growth_mib: round((rssPeak - rssBefore) / 1048576),
+    },
+  );
 } finally {
   await Deno.remove(base, { recursive: true });
 }
@@ -123,9 +168,9 @@ const width = Math.max(...rows.map((r) => r.scenario.length));
 console.log(`${"scenario".padEnd(width)}  syft s   base s   ratio  note`);
 for (const r of rows) {
   console.log(
-    `${r.scenario.padEnd(width)}  ${r.syft_s.toFixed(3).padStart(6)}  ${r.baseline_s.toFixed(3).padStart(7)}  ${
-      r.ratio.toFixed(2).padStart(6)
-    }  ${r.note}`,
+    `${r.scenario.padEnd(width)}  ${r.syft_s.toFixed(3).padStart(6)}  ${
+      r.baseline_s.toFixed(3).padStart(7)
+    }  ${r.ratio.toFixed(2).padStart(6)}  ${r.note}`,
   );
 }
 if (asJson) console.log(JSON.stringify(figures));

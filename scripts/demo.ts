@@ -33,7 +33,15 @@ console.log(`shared transport folder: ${shared}`);
 for (const p of people) {
   const home = posix.join(base, p.name, ".syft");
   const root = posix.join(base, p.name, "SyftBox");
-  await step(p.name, home, ["init", "--email", p.email, "--root", root, "--transport", `local:${shared}`]);
+  await step(p.name, home, [
+    "init",
+    "--email",
+    p.email,
+    "--root",
+    root,
+    "--transport",
+    `local:${shared}`,
+  ]);
 }
 for (const p of people) {
   const home = posix.join(base, p.name, ".syft");
@@ -45,5 +53,7 @@ if (failed) {
   console.log("\nThe demo hit an error (see above).");
   Deno.exit(1);
 }
-console.log(`\nDone: two identities share ${shared}. Peers, datasets and jobs arrive with later versions.`);
+console.log(
+  `\nDone: two identities share ${shared}. Peers, datasets and jobs arrive with later versions.`,
+);
 console.log(`Everything the demo made is under ${base} (remove it when done).`);

@@ -5,13 +5,19 @@ import { runSyft } from "../../scripts/syft_process.ts";
 async function home(): Promise<{ base: string; home: string; syft: typeof runSyft }> {
   const base = await Deno.makeTempDir({ prefix: "syft-cli-test-" });
   const h = posix.join(base, ".syft");
-  return { base, home: h, syft: (args, o) => runSyft(["--home", h, ...args], { env: { HOME: base }, ...o }) };
+  return {
+    base,
+    home: h,
+    syft: (args, o) => runSyft(["--home", h, ...args], { env: { HOME: base }, ...o }),
+  };
 }
 
 Deno.test("syft --help lists every command group of CLI.md", async () => {
   const r = await runSyft(["--help"]);
   assertEquals(r.code, 0);
-  for (const group of ["init", "auth", "status", "doctor", "sync", "peer", "perm", "dataset", "job"]) {
+  for (
+    const group of ["init", "auth", "status", "doctor", "sync", "peer", "perm", "dataset", "job"]
+  ) {
     assertMatch(r.stdout, new RegExp(`^  ${group}\\b`, "m"), `${group} listed`);
   }
   for (const flag of ["--home", "--json", "--quiet", "--debug", "--version"]) {
@@ -26,7 +32,9 @@ Deno.test("syft --version prints the version and exits 0", async () => {
 });
 
 Deno.test("parser errors exit 2 with an error line and a hint", async (t) => {
-  for (const args of [["--bogus"], ["status", "--bogus"], ["frobnicate"], ["init", "--email"], []]) {
+  for (
+    const args of [["--bogus"], ["status", "--bogus"], ["frobnicate"], ["init", "--email"], []]
+  ) {
     await t.step(args.join(" ") || "(no arguments)", async () => {
       const r = await runSyft(args);
       assertEquals(r.code, 2, r.stderr);
@@ -63,7 +71,15 @@ Deno.test("an unreadable key file is one error line naming the file, exit 2", as
   const h = await home();
   const shared = posix.join(h.base, "shared");
   await Deno.mkdir(shared);
-  const init = await h.syft(["init", "--email", "a@b.org", "--root", `${h.base}/r`, "--transport", `local:${shared}`]);
+  const init = await h.syft([
+    "init",
+    "--email",
+    "a@b.org",
+    "--root",
+    `${h.base}/r`,
+    "--transport",
+    `local:${shared}`,
+  ]);
   assertEquals(init.code, 0, init.stderr);
   await Deno.writeTextFile(posix.join(h.home, "keys", "sign.key"), "garbage");
   const r = await h.syft(["status"]);

@@ -122,7 +122,7 @@ Deno.test("syft init rejects bad input with one line, the right exit code and no
       name: "a local: folder that does not exist",
       args: (r) => [...initArgs(r).slice(0, 5), "--transport", `local:${r.base}/missing`],
       code: 4,
-      pattern: /local transport folder .*missing does not exist/,
+      pattern: /local transport folder ".*missing" does not exist/,
     },
     {
       name: "a local: path that is a file",
@@ -144,7 +144,17 @@ Deno.test("syft init rejects bad input with one line, the right exit code and no
     },
     {
       name: "a root that is a file",
-      args: (r) => ["init", "--email", "a@b.org", "--root", `${r.base}/afile`, "--transport", `local:${r.shared}`],
+      args: (
+        r,
+      ) => [
+        "init",
+        "--email",
+        "a@b.org",
+        "--root",
+        `${r.base}/afile`,
+        "--transport",
+        `local:${r.shared}`,
+      ],
       code: 2,
       pattern: /afile exists and is not a folder/,
     },

@@ -8,9 +8,24 @@ async function initialised(email: string, shared?: string) {
   const transportDir = shared ?? posix.join(base, "shared");
   await Deno.mkdir(transportDir, { recursive: true });
   const syft = (args: string[]) => runSyft(["--home", home, ...args], { env: { HOME: base } });
-  const init = await syft(["init", "--email", email, "--root", `${base}/SyftBox`, "--transport", `local:${transportDir}`, "--json"]);
+  const init = await syft([
+    "init",
+    "--email",
+    email,
+    "--root",
+    `${base}/SyftBox`,
+    "--transport",
+    `local:${transportDir}`,
+    "--json",
+  ]);
   assertEquals(init.code, 0, init.stderr);
-  return { base, home, transportDir, syft, fingerprint: JSON.parse(init.stdout).fingerprint as string };
+  return {
+    base,
+    home,
+    transportDir,
+    syft,
+    fingerprint: JSON.parse(init.stdout).fingerprint as string,
+  };
 }
 
 Deno.test("syft status --json reports identity, fingerprint, transport and empty sections", async () => {
@@ -33,11 +48,18 @@ Deno.test("syft status names quarantined objects with the word quarantined", asy
   await Deno.mkdir(q, { recursive: true });
   await Deno.writeTextFile(
     posix.join(q, "1.json"),
-    JSON.stringify({ object: "syft1#bob@x.org#alice@example.org/b-0000000000000002.syft", reason: "bad signature", at: 1 }),
+    JSON.stringify({
+      object: "syft1#bob@x.org#alice@example.org/b-0000000000000002.syft",
+      reason: "bad signature",
+      at: 1,
+    }),
   );
   const r = await a.syft(["status"]);
   assertEquals(r.code, 0, r.stderr);
-  assertMatch(r.stdout, /quarantined syft1#bob@x\.org#alice@example\.org\/b-0000000000000002\.syft: bad signature/);
+  assertMatch(
+    r.stdout,
+    /quarantined syft1#bob@x\.org#alice@example\.org\/b-0000000000000002\.syft: bad signature/,
+  );
 });
 
 Deno.test("syft status reports key files readable by others as a problem", async () => {
@@ -65,7 +87,7 @@ Deno.test("syft doctor fails the transport check when the shared folder disappea
   await Deno.remove(a.transportDir, { recursive: true });
   const r = await a.syft(["doctor"]);
   assertEquals(r.code, 1);
-  assertMatch(r.stdout, /^FAIL  transport .*does not exist/m);
+  assertMatch(r.stdout, /^FAIL {2}transport .*does not exist/m);
   assertMatch(r.stdout, /fix: /);
   assertMatch(r.stderr, /^error: 1 doctor check\(s\) failed: transport$/m);
 });

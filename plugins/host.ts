@@ -1,0 +1,659 @@
+/**
+ * The plugin host: runs a transport plugin in a Deno Worker that has exactly the
+ * permissions its manifest declares, and exposes it as a {@linkcode Transport}
+ * by RPC (wire format in `rpc.ts`, worker side in `serve.ts`).
+ *
+ * Failure model: a call that gets no answer within its timeout, a Worker that
+ * throws an uncaught error, exits, or stops answering heartbeats makes *every*
+ * pending call (and every stream being read) fail with `E_TRANSPORT` naming the
+ * plugin and the operation, and the Worker is terminated. Nothing hangs. The
+ * next call starts a fresh Worker, so a crash costs one failed round, not a
+ * restart of syft.
+ *
+ * An idle Worker keeps the Deno process alive (there is no `unref`), so callers
+ * must `close()` the transport when done.
+ * @module
+ */
+import type {
+  ChangesOptions,
+  ChangesResult,
+  ChannelRef,
+  ListOptions,
+  ListPage,
+  ObjectBody,
+  ObjectInfo,
+  PluginManifest,
+  PluginPermissions,
+  Transport,
+  TransportCapabilities,
+  WhoAmI,
+} from "./contract.ts";
+import {
+  type CallMessage,
+  deserializeError,
+  type HostMessage,
+  type InitMessage,
+  parseWorkerMessage,
+  type RpcMethod,
+} from "./rpc.ts";
+import { describeError, SyftError } from "../core/errors/mod.ts";
+
+/** Tuning for {@linkcode startPlugin}; the defaults suit real use, tests shorten them. */
+export interface StartPluginOptions {
+  /**
+   * How long a call may go without an answer (default 30000 ms). `changes()`
+   * gets its `waitMs` on top; a streamed `put` or a `get` stream restarts the
+   * clock at every chunk the plugin moves, so large objects are not cut off.
+   */
+  callTimeoutMs?: number | undefined;
+  /** How long the Worker may take to load and run `init` (default: `callTimeoutMs`). */
+  startTimeoutMs?: number | undefined;
+  /** How often a busy host pings the Worker (default 1000 ms). */
+  heartbeatMs?: number | undefined;
+  /**
+   * A busy Worker silent for this long is declared dead (default 10000 ms).
+   * This catches a Worker that vanished without a word, or one stuck in a
+   * synchronous loop, sooner than the call timeout would.
+   */
+  livenessTimeoutMs?: number | undefined;
+}
+
+interface Settings {
+  callTimeoutMs: number;
+  startTimeoutMs: number;
+  heartbeatMs: number;
+  livenessTimeoutMs: number;
+}
+
+const RESTART_HINT =
+  "syft restarts the plugin on the next call; if this keeps happening, run with --debug and report it";
+
+/**
+ * Start `manifest`'s plugin in a Worker, run its `init`, and return it as a Transport.
+ *
+ * @example
+ * ```ts
+ * const transport = await startPlugin(manifestFor("local:/srv/shared", ctx));
+ * try {
+ *   await transport.openChannel("bob@example.org");
+ * } finally {
+ *   await transport.close();
+ * }
+ * ```
+ * @throws {SyftError} the preflight's error, the plugin's `init` error, or
+ * `E_TRANSPORT` when the Worker cannot start.
+ */
+export async function startPlugin(
+  manifest: PluginManifest,
+  options: StartPluginOptions = {},
+): Promise<Transport> {
+  const callTimeoutMs = positive(options.callTimeoutMs, 30_000, "callTimeoutMs");
+  const settings: Settings = {
+    callTimeoutMs,
+    startTimeoutMs: positive(options.startTimeoutMs, callTimeoutMs, "startTimeoutMs"),
+    heartbeatMs: positive(options.heartbeatMs, 1_000, "heartbeatMs"),
+    livenessTimeoutMs: positive(options.livenessTimeoutMs, 10_000, "livenessTimeoutMs"),
+  };
+  checkPermissions(manifest);
+  await manifest.preflight?.();
+  const host = new PluginHost(manifest, settings);
+  await host.start();
+  return host;
+}
+
+function positive(value: number | undefined, fallback: number, what: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new SyftError("E_INTERNAL", `startPlugin option ${what} must be a positive number`);
+  }
+  return value;
+}
+
+/**
+ * Deno resolves a relative grant against the module that creates the Worker
+ * (this file), not the working directory: refuse them rather than grant the
+ * wrong folder.
+ */
+function checkPermissions(manifest: PluginManifest): void {
+  for (const path of [...manifest.permissions.read, ...manifest.permissions.write]) {
+    if (!path.startsWith("/") && !/^[A-Za-z]:[\\/]/.test(path)) {
+      throw new SyftError(
+        "E_INTERNAL",
+        `the ${manifest.name} plugin manifest grants a relative path ${JSON.stringify(path)}`,
+      );
+    }
+  }
+}
+
+/** The manifest's grants in Deno's Worker form: nothing else, and `false` for empty lists. */
+export function workerPermissions(permissions: PluginPermissions): Deno.PermissionOptionsObject {
+  const list = (values: string[]): string[] | false => values.length > 0 ? [...values] : false;
+  return {
+    read: list(permissions.read),
+    write: list(permissions.write),
+    net: list(permissions.net),
+    env: false,
+    run: false,
+    ffi: false,
+    sys: false,
+    import: false,
+  };
+}
+
+/** The Transport the host hands out; each method is one RPC on the live session. */
+class PluginHost implements Transport {
+  readonly #manifest: PluginManifest;
+  readonly #settings: Settings;
+  #session: Session | null = null;
+  #ready: Promise<void> | null = null;
+  #closed = false;
+
+  constructor(manifest: PluginManifest, settings: Settings) {
+    this.#manifest = manifest;
+    this.#settings = settings;
+  }
+
+  /** Start the first Worker, so configuration errors surface from `startPlugin`. */
+  async start(): Promise<void> {
+    await this.#live("start");
+  }
+
+  async #live(op: string): Promise<Session> {
+    if (this.#closed) {
+      throw new SyftError(
+        "E_TRANSPORT",
+        `${this.#manifest.name} transport failed during ${op}: the transport is closed`,
+        { hint: "this is a bug in syft: a transport was used after close()" },
+      );
+    }
+    let session = this.#session;
+    if (!session || session.failed) {
+      session = new Session(this.#manifest, this.#settings);
+      this.#session = session;
+      this.#ready = session.start();
+    }
+    await this.#ready;
+    return session;
+  }
+
+  async #call(
+    method: RpcMethod,
+    args: unknown[],
+    extra: { timeoutMs?: number; transfer?: Transferable[]; relay?: Relay } = {},
+  ): Promise<unknown> {
+    const session = await this.#live(method);
+    const timeoutMs = extra.timeoutMs ?? this.#settings.callTimeoutMs;
+    return await session.call(method, args, extra.transfer ?? [], timeoutMs, extra.relay);
+  }
+
+  #malformed(op: string, value: unknown): SyftError {
+    return new SyftError(
+      "E_TRANSPORT",
+      `${this.#manifest.name} transport returned a malformed ${op} result: ${preview(value)}`,
+      { hint: "this is a bug in the transport plugin" },
+    );
+  }
+
+  async capabilities(): Promise<TransportCapabilities> {
+    const value = await this.#call("capabilities", []);
+    if (
+      isRecord(value) && typeof value.enforcesSharing === "boolean" &&
+      typeof value.canWatch === "boolean"
+    ) {
+      return { enforcesSharing: value.enforcesSharing, canWatch: value.canWatch };
+    }
+    throw this.#malformed("capabilities", value);
+  }
+
+  async whoami(): Promise<WhoAmI> {
+    const value = await this.#call("whoami", []);
+    if (
+      isRecord(value) && typeof value.email === "string" &&
+      typeof value.authenticated === "boolean"
+    ) {
+      return { email: value.email, authenticated: value.authenticated };
+    }
+    throw this.#malformed("whoami", value);
+  }
+
+  async openChannel(to: string): Promise<ChannelRef> {
+    const value = await this.#call("openChannel", [to]);
+    return parseChannelRef(value) ?? failWith(this.#malformed("openChannel", value));
+  }
+
+  async listIncoming(): Promise<ChannelRef[]> {
+    const value = await this.#call("listIncoming", []);
+    return parseChannelRefs(value) ?? failWith(this.#malformed("listIncoming", value));
+  }
+
+  async put(channel: ChannelRef, name: string, body: ObjectBody): Promise<void> {
+    const ref = { sender: channel.sender, recipient: channel.recipient };
+    if (body instanceof Uint8Array) {
+      // Send a private copy and transfer that: the caller keeps its buffer
+      // intact (a retry after E_TRANSPORT must not find it detached), and the
+      // copy moves without a second one in structured clone.
+      const copy = body.slice();
+      await this.#call("put", [ref, name, copy], { transfer: [copy.buffer] });
+      return;
+    }
+    if (!(body instanceof ReadableStream)) {
+      throw new SyftError("E_INTERNAL", "put body must be a Uint8Array or a ReadableStream");
+    }
+    const relay = new Relay(body);
+    try {
+      await this.#call("put", [ref, name, relay.stream], {
+        transfer: [relay.stream],
+        relay,
+      });
+    } finally {
+      relay.release();
+    }
+  }
+
+  async list(channel: ChannelRef, options: ListOptions = {}): Promise<ListPage> {
+    const ref = { sender: channel.sender, recipient: channel.recipient };
+    const opts: ListOptions = {};
+    if (options.prefix !== undefined) opts.prefix = options.prefix;
+    if (options.after !== undefined) opts.after = options.after;
+    if (options.limit !== undefined) opts.limit = options.limit;
+    const value = await this.#call("list", [ref, opts]);
+    return parseListPage(value) ?? failWith(this.#malformed("list", value));
+  }
+
+  async get(channel: ChannelRef, name: string): Promise<ReadableStream<Uint8Array>> {
+    const ref = { sender: channel.sender, recipient: channel.recipient };
+    const session = await this.#live("get");
+    const value = await session.call("get", [ref, name], [], this.#settings.callTimeoutMs);
+    if (!(value instanceof ReadableStream)) throw this.#malformed("get", value);
+    return session.guardStream(value as ReadableStream<Uint8Array>, "get");
+  }
+
+  async delete(channel: ChannelRef, name: string): Promise<void> {
+    const ref = { sender: channel.sender, recipient: channel.recipient };
+    await this.#call("delete", [ref, name]);
+  }
+
+  async changes(cursor: string | null, options: ChangesOptions = {}): Promise<ChangesResult> {
+    const waitMs = Math.max(0, options.waitMs ?? 0);
+    const value = await this.#call("changes", [cursor, { waitMs }], {
+      timeoutMs: this.#settings.callTimeoutMs + waitMs,
+    });
+    if (isRecord(value) && typeof value.cursor === "string") {
+      const channels = parseChannelRefs(value.channels);
+      if (channels) return { cursor: value.cursor, channels };
+    }
+    throw this.#malformed("changes", value);
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    const session = this.#session;
+    this.#session = null;
+    session?.fail("the transport was closed", {
+      hint: "the transport was closed while this call was running",
+    });
+    return Promise.resolve();
+  }
+}
+
+/** A call, or a read of a plugin stream, waiting on the Worker. */
+interface Pending {
+  op: string;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  timeoutMs: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** One Worker's lifetime: from `new Worker` to its first failure or close. */
+class Session {
+  readonly #manifest: PluginManifest;
+  readonly #settings: Settings;
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #failure: { reason: string; hint: string } | null = null;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #lastSeen = 0;
+  #pingSeq = 0;
+  /** No heartbeat before init answers: a Worker still loading its modules cannot pong. */
+  #started = false;
+
+  constructor(manifest: PluginManifest, settings: Settings) {
+    this.#manifest = manifest;
+    this.#settings = settings;
+    try {
+      this.#worker = new Worker(manifest.entry, {
+        type: "module",
+        name: manifest.name,
+        deno: { permissions: workerPermissions(manifest.permissions) },
+      });
+    } catch (err) {
+      throw new SyftError(
+        "E_TRANSPORT",
+        `${manifest.name} transport failed during start: ${describeError(err)}`,
+        {
+          hint: "syft itself must be allowed everything the plugin needs (read, write, net)",
+          cause: err,
+        },
+      );
+    }
+    this.#worker.onmessage = (event) => this.#onMessage(event.data);
+    this.#worker.onmessageerror = () => this.fail("a message from the plugin could not be read");
+    this.#worker.onerror = (event) => {
+      // Without preventDefault the Worker's error is re-thrown in the host
+      // and takes the whole process down.
+      event.preventDefault();
+      this.fail(`the plugin crashed (${event.message || "unknown error"})`);
+    };
+  }
+
+  /** True once this Worker failed or was closed; a new Session must be started. */
+  get failed(): boolean {
+    return this.#failure !== null;
+  }
+
+  /** Send `init` and wait for the plugin to be ready. */
+  async start(): Promise<void> {
+    const message: InitMessage = {
+      kind: "init",
+      id: 0,
+      name: this.#manifest.name,
+      init: this.#manifest.init,
+    };
+    const done = this.#register(0, "start", this.#settings.startTimeoutMs);
+    this.#post(message, []);
+    try {
+      await done;
+      this.#started = true;
+      if (this.#pending.size > 0) this.#startHeartbeat();
+    } catch (err) {
+      // A plugin whose init fails is useless; stop it instead of leaving it idle.
+      this.fail(`the plugin failed to start (${describeError(err)})`);
+      throw err;
+    }
+  }
+
+  /** One RPC. `relay` (a streamed put body) pauses the clock while the caller's stream produces. */
+  call(
+    method: RpcMethod,
+    args: unknown[],
+    transfer: Transferable[],
+    timeoutMs: number,
+    relay?: Relay,
+  ): Promise<unknown> {
+    const id = this.#nextId++;
+    const done = this.#register(id, method, timeoutMs);
+    if (relay) relay.attach(this, id);
+    const message: CallMessage = { kind: "call", id, method, args };
+    this.#post(message, transfer);
+    return done;
+  }
+
+  /**
+   * Wrap a stream the plugin sent: every read is timed like a call and fails
+   * with `E_TRANSPORT` if the Worker dies, where the raw transferred stream
+   * would wait forever.
+   */
+  guardStream(inner: ReadableStream<Uint8Array>, op: string): ReadableStream<Uint8Array> {
+    const reader = inner.getReader();
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        const result = await this.track(op, reader.read());
+        if (result.done) controller.close();
+        else controller.enqueue(result.value);
+      },
+      cancel: (reason) => {
+        // Do not wait: a dead Worker would never acknowledge the cancel.
+        reader.cancel(reason).catch(() => {});
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  /** Time `promise` like a call: it rejects when the session fails or the clock runs out. */
+  track<T>(op: string, promise: Promise<T>): Promise<T> {
+    const id = this.#nextId++;
+    const done = this.#register(id, op, this.#settings.callTimeoutMs);
+    promise.then(
+      (value) => this.#settle(id)?.resolve(value),
+      (err) => this.#settle(id)?.reject(err),
+    );
+    return done as Promise<T>;
+  }
+
+  /** Stop the clock of call `id` (while the host itself is the slow side). */
+  pause(id: number): void {
+    const pending = this.#pending.get(id);
+    if (pending) {
+      clearTimeout(pending.timer);
+      pending.timer = undefined;
+    }
+  }
+
+  /** Restart the full clock of call `id` (the plugin made progress). */
+  resume(id: number): void {
+    const pending = this.#pending.get(id);
+    if (pending) this.#arm(id, pending);
+  }
+
+  /**
+   * Fail this session: terminate the Worker and reject everything pending with
+   * `E_TRANSPORT` naming each one's operation. Later calls get a new session.
+   */
+  fail(reason: string, options: { culprit?: number; hint?: string } = {}): void {
+    if (this.#failure) return;
+    const name = this.#manifest.name;
+    const hint = options.hint ?? RESTART_HINT;
+    this.#failure = { reason, hint };
+    this.#worker.terminate();
+    this.#stopHeartbeat();
+    const culprit = options.culprit === undefined
+      ? undefined
+      : this.#pending.get(options.culprit)?.op;
+    for (const [id, pending] of this.#pending) {
+      clearTimeout(pending.timer);
+      const why = culprit === undefined || id === options.culprit
+        ? reason
+        : `the plugin was stopped because ${culprit} ${reason}`;
+      pending.reject(
+        new SyftError("E_TRANSPORT", `${name} transport failed during ${pending.op}: ${why}`, {
+          hint,
+        }),
+      );
+    }
+    this.#pending.clear();
+  }
+
+  #register(id: number, op: string, timeoutMs: number): Promise<unknown> {
+    if (this.#failure) {
+      const { reason, hint } = this.#failure;
+      return Promise.reject(
+        new SyftError(
+          "E_TRANSPORT",
+          `${this.#manifest.name} transport failed during ${op}: ${reason}`,
+          { hint },
+        ),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const pending: Pending = { op, resolve, reject, timeoutMs, timer: undefined };
+      this.#pending.set(id, pending);
+      this.#arm(id, pending);
+      if (this.#started && this.#pending.size === 1) this.#startHeartbeat();
+    });
+  }
+
+  #arm(id: number, pending: Pending): void {
+    clearTimeout(pending.timer);
+    pending.timer = setTimeout(
+      () => this.fail(`got no answer within ${pending.timeoutMs} ms`, { culprit: id }),
+      pending.timeoutMs,
+    );
+  }
+
+  #settle(id: number): Pending | undefined {
+    const pending = this.#pending.get(id);
+    if (!pending) return undefined;
+    clearTimeout(pending.timer);
+    this.#pending.delete(id);
+    if (this.#pending.size === 0) this.#stopHeartbeat();
+    return pending;
+  }
+
+  #post(message: HostMessage, transfer: Transferable[]): void {
+    if (this.#failure) return; // the pending entry was already rejected by fail()
+    try {
+      this.#worker.postMessage(message, transfer);
+    } catch (err) {
+      // An argument that cannot be cloned: fail that call only, the Worker is fine.
+      const id = message.kind === "ping" ? undefined : message.id;
+      if (id !== undefined) {
+        this.#settle(id)?.reject(
+          new SyftError(
+            "E_INTERNAL",
+            `could not send ${
+              message.kind === "call" ? message.method : "init"
+            } to the ${this.#manifest.name} plugin: ${describeError(err)}`,
+          ),
+        );
+      }
+    }
+  }
+
+  #onMessage(data: unknown): void {
+    this.#lastSeen = Date.now();
+    const message = parseWorkerMessage(data);
+    if (!message) return;
+    switch (message.kind) {
+      case "ok":
+        this.#settle(message.id)?.resolve(message.value);
+        break;
+      case "err":
+        this.#settle(message.id)?.reject(deserializeError(message.error));
+        break;
+      case "closing":
+        this.fail(message.reason);
+        break;
+      case "pong":
+        break;
+    }
+  }
+
+  #startHeartbeat(): void {
+    if (this.#heartbeat !== undefined) return;
+    this.#lastSeen = Date.now();
+    this.#heartbeat = setInterval(() => {
+      const silent = Date.now() - this.#lastSeen;
+      if (silent > this.#settings.livenessTimeoutMs) {
+        this.fail(`the plugin stopped responding (no sign of life for ${silent} ms)`);
+        return;
+      }
+      this.#post({ kind: "ping", seq: this.#pingSeq++ }, []);
+    }, this.#settings.heartbeatMs);
+  }
+
+  #stopHeartbeat(): void {
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+  }
+}
+
+/**
+ * A streamed put body on its way to the Worker. The Worker reads a relay
+ * stream (transferred) that pulls from the caller's stream one chunk at a
+ * time, so backpressure holds end to end, the call's clock only runs while the
+ * plugin (not the caller's stream) is the slow side, and the caller's stream is
+ * cancelled if the call ends early.
+ */
+class Relay {
+  readonly stream: ReadableStream<Uint8Array>;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #done = false;
+  #session: Session | null = null;
+  #id = 0;
+
+  constructor(source: ReadableStream<Uint8Array>) {
+    this.#reader = source.getReader();
+    this.stream = new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        this.#session?.pause(this.#id);
+        const result = await this.#reader.read();
+        this.#session?.resume(this.#id);
+        if (result.done) {
+          this.#done = true;
+          controller.close();
+        } else {
+          controller.enqueue(result.value);
+        }
+      },
+      cancel: (reason) => {
+        this.#done = true;
+        return this.#reader.cancel(reason);
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  attach(session: Session, id: number): void {
+    this.#session = session;
+    this.#id = id;
+  }
+
+  /** The call ended: if the plugin did not read everything, cancel the caller's stream. */
+  release(): void {
+    this.#session = null;
+    if (!this.#done) {
+      this.#done = true;
+      this.#reader.cancel("the put ended before the body was read").catch(() => {});
+    }
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function failWith(error: SyftError): never {
+  throw error;
+}
+
+function preview(value: unknown): string {
+  if (value instanceof ReadableStream) return "a stream";
+  try {
+    return (JSON.stringify(value) ?? String(value)).slice(0, 80);
+  } catch {
+    return String(value).slice(0, 80);
+  }
+}
+
+function parseChannelRef(value: unknown): ChannelRef | null {
+  if (
+    isRecord(value) && typeof value.sender === "string" && typeof value.recipient === "string"
+  ) {
+    return { sender: value.sender, recipient: value.recipient };
+  }
+  return null;
+}
+
+function parseChannelRefs(value: unknown): ChannelRef[] | null {
+  if (!Array.isArray(value)) return null;
+  const out: ChannelRef[] = [];
+  for (const item of value) {
+    const ref = parseChannelRef(item);
+    if (!ref) return null;
+    out.push(ref);
+  }
+  return out;
+}
+
+function parseListPage(value: unknown): ListPage | null {
+  if (!isRecord(value) || !Array.isArray(value.objects)) return null;
+  const objects: ObjectInfo[] = [];
+  for (const item of value.objects) {
+    if (!isRecord(item) || typeof item.name !== "string" || typeof item.size !== "number") {
+      return null;
+    }
+    objects.push({ name: item.name, size: item.size });
+  }
+  if (value.next !== undefined && typeof value.next !== "string") return null;
+  return value.next === undefined ? { objects } : { objects, next: value.next };
+}

@@ -1,0 +1,469 @@
+/**
+ * The local-folder transport (spec `local:<dir>`): channels are folders of a
+ * folder every peer can reach, objects are plain files under their exact names.
+ * It runs inside a Worker that may touch only `<dir>` (see `manifest.ts`), but
+ * the class works in-process too.
+ *
+ * A shared folder cannot enforce who reads or writes what, so this transport
+ * enforces the protocol's rules on its own API: only a channel's sender writes
+ * or deletes in it, only its sender and recipient list or read it.
+ * Confidentiality against other users of the folder comes from the envelope's
+ * encryption, not from here (PROTOCOL.md §1).
+ * @module
+ */
+import {
+  type ChangesOptions,
+  type ChangesResult,
+  channelName,
+  type ChannelRef,
+  type ListOptions,
+  type ListPage,
+  OBJECT_NAME_RE,
+  type ObjectBody,
+  type ObjectInfo,
+  type TransportCapabilities,
+  type WhoAmI,
+} from "../contract.ts";
+import type { PluginImpl } from "../serve.ts";
+import { describeError, isSyftError, SyftError } from "../../core/errors/mod.ts";
+import { isIdentity } from "../../core/paths/identity.ts";
+import {
+  byteOrder,
+  channelDir,
+  lstatOrNull,
+  parseChannelFolder,
+  randomHex,
+  removeQuietly,
+  syncDir,
+  TEMP_PREFIX,
+  writeAll,
+} from "./_layout.ts";
+import { bumpMarker, folderSignature, hasMarker } from "./_marker.ts";
+import { FolderWatcher } from "./_watch.ts";
+
+/** What the local plugin needs to start (the manifest's `init`). */
+export interface LocalInit {
+  /** Absolute path of the shared folder. */
+  dir: string;
+  /** Our identity: the sender of the channels we write. */
+  identity: string;
+}
+
+/** Most objects a listing page holds, and the default page size. */
+export const MAX_PAGE = 1000;
+
+/** While `changes()` waits, it re-checks at least this often, even without watcher events. */
+const POLL_MS = 500;
+
+/** Parse the `init` record sent by the host. */
+export function parseLocalInit(init: Record<string, unknown>): LocalInit {
+  const { dir, identity } = init;
+  if (typeof dir !== "string" || !dir.startsWith("/")) {
+    throw new SyftError("E_INTERNAL", "local transport init needs an absolute dir");
+  }
+  if (typeof identity !== "string" || !isIdentity(identity)) {
+    throw new SyftError("E_INTERNAL", "local transport init needs a valid identity");
+  }
+  return { dir: dir.length > 1 ? dir.replace(/\/+$/, "") : dir, identity };
+}
+
+/** Change-detection state carried in the opaque cursor. */
+interface Snapshot {
+  /** Signature of the root folder (its marker and mtime). */
+  root: string;
+  /** Signature of each incoming channel folder, by sender. */
+  channels: Record<string, string>;
+}
+
+/** The local-folder transport. */
+export class LocalFolderTransport implements PluginImpl {
+  readonly #root: string;
+  readonly #me: string;
+  #watcher: FolderWatcher | null = null;
+
+  constructor(init: LocalInit) {
+    this.#root = init.dir;
+    this.#me = init.identity;
+  }
+
+  capabilities(): Promise<TransportCapabilities> {
+    return Promise.resolve({ enforcesSharing: false, canWatch: true });
+  }
+
+  whoami(): Promise<WhoAmI> {
+    return Promise.resolve({ email: this.#me, authenticated: false });
+  }
+
+  async openChannel(to: string): Promise<ChannelRef> {
+    const op = "openChannel";
+    if (typeof to !== "string" || !isIdentity(to)) {
+      throw fail(op, `${preview(to)} is not a valid identity`, {
+        hint: "identities are lower-case email addresses",
+      });
+    }
+    const ref = { sender: this.#me, recipient: to };
+    const dir = channelDir(this.#root, ref);
+    return await this.#wrap(op, async () => {
+      let created = false;
+      try {
+        await Deno.mkdir(dir);
+        created = true;
+      } catch (err) {
+        if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+      }
+      const info = await Deno.lstat(dir);
+      if (!info.isDirectory) {
+        throw fail(op, `${channelName(ref)} exists in ${this.#root} but is not a folder`, {
+          hint: "remove or rename that entry of the shared folder",
+        });
+      }
+      // A channel without a marker was created by a run that died before
+      // announcing it (or by hand): announce it now, so recipients notice.
+      if (created || !(await hasMarker(dir))) {
+        await bumpMarker(dir);
+        await bumpMarker(this.#root);
+      }
+      return ref;
+    });
+  }
+
+  async listIncoming(): Promise<ChannelRef[]> {
+    return await this.#wrap("listIncoming", () => this.#incoming());
+  }
+
+  async put(channel: ChannelRef, name: string, body: ObjectBody): Promise<void> {
+    const op = "put";
+    const ref = this.#ref(op, channel);
+    this.#mustWrite(op, ref);
+    checkName(op, name);
+    const dir = channelDir(this.#root, ref);
+    const final = `${dir}/${name}`;
+    await this.#wrap(op, async () => {
+      await this.#requireChannel(op, ref);
+      // Refuse before reading a possibly huge body; the link below is the real check.
+      if (await lstatOrNull(final)) throw exists(ref, name);
+      const temp = `${dir}/${TEMP_PREFIX}${randomHex(16)}`;
+      let file: Deno.FsFile | undefined;
+      try {
+        file = await Deno.open(temp, { write: true, createNew: true });
+        if (body instanceof Uint8Array) {
+          await writeAll(file, body);
+        } else if (body instanceof ReadableStream) {
+          for await (const chunk of body) {
+            if (!(chunk instanceof Uint8Array)) {
+              throw fail(op, "the body stream yielded something other than bytes");
+            }
+            await writeAll(file, chunk);
+          }
+        } else {
+          throw fail(op, "the body is neither bytes nor a stream");
+        }
+        await file.sync();
+        file.close();
+        file = undefined;
+        // link, not rename: it refuses to replace an existing name, so two
+        // writers racing on one name cannot overwrite each other.
+        try {
+          await Deno.link(temp, final);
+        } catch (err) {
+          if (err instanceof Deno.errors.AlreadyExists) throw exists(ref, name);
+          throw err;
+        }
+      } finally {
+        file?.close();
+        await removeQuietly(temp);
+      }
+      await syncDir(dir);
+      await bumpMarker(dir);
+    });
+  }
+
+  async list(channel: ChannelRef, options: ListOptions = {}): Promise<ListPage> {
+    const op = "list";
+    const ref = this.#ref(op, channel);
+    this.#mustRead(op, ref);
+    const { prefix, after, limit } = parseListOptions(op, options);
+    const dir = channelDir(this.#root, ref);
+    return await this.#wrap(op, async () => {
+      await this.#requireChannel(op, ref);
+      const names: string[] = [];
+      for await (const entry of Deno.readDir(dir)) {
+        // isFile is false for symlinks: never list what could point elsewhere.
+        if (!entry.isFile || !OBJECT_NAME_RE.test(entry.name)) continue;
+        if (prefix !== undefined && !entry.name.startsWith(prefix)) continue;
+        if (after !== undefined && entry.name <= after) continue;
+        names.push(entry.name);
+      }
+      names.sort(byteOrder);
+      const page = names.slice(0, limit);
+      const infos = await Promise.all(page.map((n) => lstatOrNull(`${dir}/${n}`)));
+      const objects: ObjectInfo[] = [];
+      page.forEach((objectName, i) => {
+        const info = infos[i];
+        // Deleted since readDir: leave it out.
+        if (info?.isFile) objects.push({ name: objectName, size: info.size });
+      });
+      const last = page[page.length - 1];
+      return names.length > limit && last !== undefined ? { objects, next: last } : { objects };
+    });
+  }
+
+  async get(channel: ChannelRef, name: string): Promise<ReadableStream<Uint8Array>> {
+    const op = "get";
+    const ref = this.#ref(op, channel);
+    this.#mustRead(op, ref);
+    checkName(op, name);
+    const path = `${channelDir(this.#root, ref)}/${name}`;
+    return await this.#wrap(op, async () => {
+      await this.#requireChannel(op, ref);
+      const info = await lstatOrNull(path);
+      if (!info?.isFile) {
+        throw fail(op, `no object ${JSON.stringify(name)} in ${channelName(ref)}`);
+      }
+      const file = await Deno.open(path, { read: true });
+      // The name could have been swapped for a symlink between lstat and open;
+      // the open file must be the regular file lstat saw.
+      const opened = await file.stat().catch(() => null);
+      if (!opened || opened.ino !== info.ino || opened.dev !== info.dev) {
+        file.close();
+        throw fail(
+          op,
+          `object ${JSON.stringify(name)} in ${channelName(ref)} changed while opening`,
+        );
+      }
+      return file.readable;
+    });
+  }
+
+  async delete(channel: ChannelRef, name: string): Promise<void> {
+    const op = "delete";
+    const ref = this.#ref(op, channel);
+    this.#mustWrite(op, ref);
+    checkName(op, name);
+    const dir = channelDir(this.#root, ref);
+    await this.#wrap(op, async () => {
+      const info = await lstatOrNull(`${dir}/${name}`);
+      if (!info) return; // already gone: deleting is idempotent
+      if (info.isDirectory) {
+        throw fail(op, `${JSON.stringify(name)} in ${channelName(ref)} is a folder, not an object`);
+      }
+      try {
+        await Deno.remove(`${dir}/${name}`);
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      }
+      await syncDir(dir);
+      await bumpMarker(dir);
+    });
+  }
+
+  async changes(cursor: string | null, options: ChangesOptions = {}): Promise<ChangesResult> {
+    const op = "changes";
+    const waitMs = typeof options.waitMs === "number" && options.waitMs > 0 ? options.waitMs : 0;
+    return await this.#wrap(op, async () => {
+      const deadline = Date.now() + waitMs;
+      let base = cursor === null ? null : decodeCursor(cursor);
+      for (;;) {
+        // Read the generation before looking, so a change during the look wakes the wait.
+        const generation = waitMs > 0 ? this.#watch().generation() : 0;
+        const snapshot = await this.#snapshot(base);
+        const changed = changedChannels(base, snapshot);
+        const remaining = deadline - Date.now();
+        if (changed.length > 0 || remaining <= 0) {
+          return {
+            cursor: encodeCursor(snapshot),
+            channels: changed.map((sender) => ({ sender, recipient: this.#me })),
+          };
+        }
+        // Nothing incoming changed, so this snapshot is as good a base as the
+        // cursor, and a changed root is not re-read at every turn.
+        base = snapshot;
+        await this.#watch().wait(generation, Math.min(remaining, POLL_MS));
+      }
+    });
+  }
+
+  /** Stop the watcher (for in-process use; a Worker is simply terminated). */
+  close(): void {
+    this.#watcher?.close();
+    this.#watcher = null;
+  }
+
+  #watch(): FolderWatcher {
+    this.#watcher ??= new FolderWatcher(this.#root);
+    return this.#watcher;
+  }
+
+  /** Incoming channels, sorted by folder name; junk entries are skipped, never an error. */
+  async #incoming(): Promise<ChannelRef[]> {
+    const found: { name: string; ref: ChannelRef }[] = [];
+    for await (const entry of Deno.readDir(this.#root)) {
+      if (!entry.isDirectory) continue; // files and symlinks are never channels
+      const ref = parseChannelFolder(entry.name);
+      if (ref && ref.recipient === this.#me) found.push({ name: entry.name, ref });
+    }
+    found.sort((a, b) => byteOrder(a.name, b.name));
+    return found.map((f) => f.ref);
+  }
+
+  /**
+   * Signatures of the root and the incoming channels. The root folder is read
+   * only when its signature moved (a channel may have appeared); otherwise the
+   * channels known to `base` are re-checked, one marker read and stat each.
+   */
+  async #snapshot(base: Snapshot | null): Promise<Snapshot> {
+    const root = await folderSignature(this.#root, true);
+    if (root === null) {
+      throw fail("changes", `the folder ${this.#root} is gone or not a folder`);
+    }
+    const senders = base === null || base.root !== root
+      ? (await this.#incoming()).map((ref) => ref.sender)
+      : Object.keys(base.channels);
+    const signatures = await Promise.all(
+      senders.map((sender) =>
+        folderSignature(channelDir(this.#root, { sender, recipient: this.#me }))
+      ),
+    );
+    const channels: Record<string, string> = {};
+    senders.forEach((sender, i) => {
+      const signature = signatures[i];
+      if (typeof signature === "string") channels[sender] = signature;
+    });
+    return { root, channels };
+  }
+
+  /** Validate a channel ref that came over the wire. */
+  #ref(op: string, channel: unknown): ChannelRef {
+    if (typeof channel === "object" && channel !== null) {
+      const { sender, recipient } = channel as Record<string, unknown>;
+      if (
+        typeof sender === "string" && typeof recipient === "string" && isIdentity(sender) &&
+        isIdentity(recipient)
+      ) {
+        return { sender, recipient };
+      }
+    }
+    throw fail(op, `${preview(channel)} is not a valid channel`);
+  }
+
+  #mustWrite(op: string, ref: ChannelRef): void {
+    if (ref.sender !== this.#me) {
+      throw fail(op, `refused: ${channelName(ref)} is written only by ${ref.sender}`, {
+        hint: "a peer answers in its own channel, never in the other's",
+      });
+    }
+  }
+
+  #mustRead(op: string, ref: ChannelRef): void {
+    if (ref.sender !== this.#me && ref.recipient !== this.#me) {
+      throw fail(
+        op,
+        `refused: ${this.#me} is neither the sender nor the recipient of ${channelName(ref)}`,
+      );
+    }
+  }
+
+  async #requireChannel(op: string, ref: ChannelRef): Promise<void> {
+    const info = await lstatOrNull(channelDir(this.#root, ref));
+    if (!info?.isDirectory) {
+      throw fail(op, `channel ${channelName(ref)} does not exist in ${this.#root}`, {
+        hint: ref.sender === this.#me
+          ? "open the channel first"
+          : `${ref.sender} has not opened this channel (yet)`,
+      });
+    }
+  }
+
+  /** Run `body`, turning any non-SyftError (fs errors, NotCapable) into E_TRANSPORT naming `op`. */
+  async #wrap<T>(op: string, body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (err) {
+      if (isSyftError(err)) throw err;
+      const kind = err instanceof Error && err.name !== "Error" ? `${err.name}: ` : "";
+      throw fail(op, `${kind}${describeError(err)}`, { cause: err });
+    }
+  }
+}
+
+function fail(
+  op: string,
+  detail: string,
+  options: { hint?: string; cause?: unknown } = {},
+): SyftError {
+  return new SyftError("E_TRANSPORT", `local transport failed during ${op}: ${detail}`, options);
+}
+
+function exists(ref: ChannelRef, name: string): SyftError {
+  return new SyftError(
+    "E_EXISTS",
+    `local transport failed during put: ${JSON.stringify(name)} already exists in ${
+      channelName(ref)
+    }`,
+    { hint: "objects are create-only: write under the next free name" },
+  );
+}
+
+function checkName(op: string, name: unknown): asserts name is string {
+  if (typeof name !== "string" || !OBJECT_NAME_RE.test(name)) {
+    throw fail(op, `${preview(name)} is not a valid object name`, {
+      hint: "object names use A-Z a-z 0-9 . _ - only, do not start with a dot, at most 255",
+    });
+  }
+}
+
+function parseListOptions(
+  op: string,
+  options: unknown,
+): { prefix: string | undefined; after: string | undefined; limit: number } {
+  const o = typeof options === "object" && options !== null
+    ? options as Record<string, unknown>
+    : {};
+  const { prefix, after, limit } = o;
+  if (prefix !== undefined && typeof prefix !== "string") throw fail(op, "prefix must be a string");
+  if (after !== undefined && typeof after !== "string") throw fail(op, "after must be a string");
+  if (limit !== undefined && (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1)) {
+    throw fail(op, `limit must be a positive integer, not ${preview(limit)}`);
+  }
+  return { prefix, after, limit: Math.min(limit ?? MAX_PAGE, MAX_PAGE) };
+}
+
+function changedChannels(base: Snapshot | null, now: Snapshot): string[] {
+  return Object.keys(now.channels)
+    .filter((sender) => base === null || base.channels[sender] !== now.channels[sender])
+    .sort(byteOrder);
+}
+
+function encodeCursor(snapshot: Snapshot): string {
+  const json = JSON.stringify({ v: 1, root: snapshot.root, ch: snapshot.channels });
+  let binary = "";
+  for (const byte of new TextEncoder().encode(json)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+/** A cursor we cannot read counts as none: every channel is reported, which is allowed. */
+function decodeCursor(cursor: string): Snapshot | null {
+  try {
+    const bytes = Uint8Array.from(atob(cursor), (c) => c.charCodeAt(0));
+    const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    if (typeof value !== "object" || value === null) return null;
+    const { v, root, ch } = value as Record<string, unknown>;
+    if (v !== 1 || typeof root !== "string" || typeof ch !== "object" || ch === null) return null;
+    const channels: Record<string, string> = {};
+    for (const [sender, signature] of Object.entries(ch)) {
+      if (!isIdentity(sender) || typeof signature !== "string") return null;
+      channels[sender] = signature;
+    }
+    return { root, channels };
+  } catch {
+    return null;
+  }
+}
+
+function preview(value: unknown): string {
+  try {
+    return (JSON.stringify(value) ?? String(value)).slice(0, 80);
+  } catch {
+    return String(value).slice(0, 80);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Transport specs (`--transport` and `config.yaml`) to plugin manifests.
+ * @module
+ */
+import type { PluginManifest } from "./contract.ts";
+import { localManifest } from "./local/manifest.ts";
+import { SyftError } from "../core/errors/mod.ts";
+import { isIdentity } from "../core/paths/identity.ts";
+
+/** What a manifest may depend on besides the spec. */
+export interface RegistryContext {
+  /** Our identity (a valid, lower-case email). */
+  identity: string;
+  /** `$SYFT_HOME`, where cloud plugins will find their credential files. */
+  home: string;
+}
+
+/** The specs users may write, for help texts and hints. */
+export const TRANSPORT_SPECS: readonly string[] = ["local:<absolute folder>", "gdrive", "dropbox"];
+
+const VALID_SPECS_HINT = `valid transports: ${TRANSPORT_SPECS.join(", ")}`;
+
+/**
+ * The manifest for a transport spec. Does no I/O: the folder checks of
+ * `local:` run as the manifest's preflight when the plugin starts.
+ *
+ * @example
+ * ```ts
+ * const manifest = manifestFor("local:/srv/shared", {
+ *   identity: "alice@example.org",
+ *   home: "/home/alice/.syft",
+ * });
+ * ```
+ * @throws {SyftError} `E_INPUT` for a `local:` folder that is missing or not
+ * absolute, `E_UNIMPLEMENTED` for `gdrive`/`dropbox`, `E_USAGE` for anything else.
+ */
+export function manifestFor(spec: string, ctx: RegistryContext): PluginManifest {
+  if (!isIdentity(ctx.identity)) {
+    throw new SyftError("E_INPUT", `${JSON.stringify(ctx.identity)} is not a valid identity`, {
+      hint: "use the form name@example.org",
+    });
+  }
+  const trimmed = spec.trim();
+  if (trimmed === "local" || trimmed.startsWith("local:")) {
+    return localManifest(resolveLocalFolder(trimmed.slice("local:".length)), ctx.identity);
+  }
+  if (trimmed === "gdrive" || trimmed === "dropbox") {
+    throw new SyftError("E_UNIMPLEMENTED", `the ${trimmed} transport is not built yet`, {
+      hint: "use --transport local:<folder> for now",
+    });
+  }
+  throw new SyftError("E_USAGE", `unknown transport ${JSON.stringify(spec)}`, {
+    hint: VALID_SPECS_HINT,
+  });
+}
+
+/**
+ * The folder of a `local:` spec as an absolute, normalised path. A leading `~`
+ * is expanded (shells do not expand it after `local:`); a relative path is
+ * refused, because it would mean a different folder from another directory.
+ */
+export function resolveLocalFolder(raw: string): string {
+  let path = raw.trim();
+  if (path === "") {
+    throw new SyftError("E_INPUT", "the local transport needs a folder", {
+      hint: "pass --transport local:<absolute folder>, e.g. local:/srv/syft-shared",
+    });
+  }
+  if (path === "~" || path.startsWith("~/")) {
+    const home = homeDir();
+    if (home) path = home + path.slice(1);
+  }
+  if (!path.startsWith("/")) {
+    throw new SyftError(
+      "E_INPUT",
+      `local transport folder ${JSON.stringify(raw)} is not an absolute path`,
+      { hint: "pass --transport local:<absolute folder>, e.g. local:/srv/syft-shared" },
+    );
+  }
+  if (path.includes("\0")) {
+    throw new SyftError("E_INPUT", `local transport folder ${JSON.stringify(raw)} is not valid`, {
+      hint: "the folder name contains a NUL character",
+    });
+  }
+  return normalize(path);
+}
+
+function homeDir(): string | undefined {
+  try {
+    return Deno.env.get("HOME") || undefined;
+  } catch {
+    return undefined; // no env permission: leave ~ alone, it is then refused as relative
+  }
+}
+
+/** Collapse `//`, `.` and `..` of an absolute POSIX path; no trailing slash but for `/`. */
+function normalize(path: string): string {
+  const out: string[] = [];
+  for (const segment of path.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") out.pop();
+    else out.push(segment);
+  }
+  return "/" + out.join("/");
+}
