@@ -4,6 +4,7 @@
  * @module
  */
 import { CommanderError } from "commander";
+import { ExitWith } from "./cli/errors.ts";
 import { buildProgram } from "./cli/program.ts";
 import { type OutputSink, processSink } from "./cli/output.ts";
 import { describeError, SyftError } from "./core/errors/mod.ts";
@@ -23,6 +24,7 @@ export async function runCli(args: string[], sink: OutputSink = processSink): Pr
     await program.parseAsync(args, { from: "user" });
     return 0;
   } catch (err) {
+    if (err instanceof ExitWith) return err.code;
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return 0; // --help, --version
       if (err.code === "commander.help" || err.code === "commander.helpDisplayed") {

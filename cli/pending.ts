@@ -10,7 +10,6 @@ const PENDING: readonly (readonly [string, string])[] = [
   ["auth", "sign in to Google Drive or Dropbox"],
   ["sync", "send and receive changes (--watch to keep running)"],
   ["peer", "request, approve, reject, remove and trust peers"],
-  ["perm", "check, explain, grant, revoke and list permissions"],
   ["dataset", "publish mock data and keep private data private"],
   ["job", "submit, review, run and release jobs"],
 ];

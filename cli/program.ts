@@ -8,6 +8,7 @@ import { registerDoctor } from "./doctor.ts";
 import { registerInit } from "./init.ts";
 import type { OutputSink } from "./output.ts";
 import { registerPending } from "./pending.ts";
+import { registerPerm } from "./perm.ts";
 import { registerStatus } from "./status.ts";
 
 /** Build the `syft` program. Parser errors throw (exitOverride) so main maps them to exit 2. */
@@ -34,6 +35,7 @@ export function buildProgram(sink: OutputSink): Command {
   registerInit(program);
   registerStatus(program);
   registerDoctor(program);
+  registerPerm(program);
   registerPending(program);
   return program;
 }

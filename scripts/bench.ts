@@ -6,12 +6,17 @@
  * - P5: `syft status` cold start (deno binary directly) vs `deno --version`.
  * - T1: N small objects put through the local transport plugin (Worker + RPC) vs `cp -r` + `sync`.
  * - T2: one large object streamed through the plugin (put, then get) vs `cp` + `sync`, with RSS.
+ * - P6: permission checks per second over 1,000 permission files in a 6-level tree
+ *   (goal ≥ 200,000/s on one core), and reloading one changed file vs building the
+ *   whole tree (it must not rebuild).
  * @module
  */
 import { posix } from "node:path";
 import { startPlugin } from "../plugins/host.ts";
 import { manifestFor } from "../plugins/registry.ts";
 import { runSyft } from "./syft_process.ts";
+import { buildBenchFixture, runBenchChecks } from "../core/permissions/bench.ts";
+import { PermissionEngine } from "../core/permissions/engine.ts";
 
 const quick = Deno.args.includes("--quick");
 const asJson = Deno.args.includes("--json");
@@ -61,6 +66,44 @@ async function sh(cmd: string, args: string[]): Promise<void> {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+const lines: string[] = [];
+
+// P6: permission checks (pure CPU, measured first while the machine is quiet).
+{
+  const fixture = buildBenchFixture({ files: 1000, depth: 6 });
+  const n = quick ? 200_000 : 1_000_000;
+  runBenchChecks(fixture, Math.min(n, 100_000)); // warm-up: let the JIT settle
+  const fast = runBenchChecks(fixture, n, "allows");
+  const full = runBenchChecks(fixture, n, "check");
+  const buildStart = performance.now();
+  const rebuilt = new PermissionEngine();
+  for (const [folder, text] of fixture.files) rebuilt.setFile(folder, text);
+  const buildS = (performance.now() - buildStart) / 1000;
+  const [oneFolder, oneText] = [...fixture.files][fixture.files.size >> 1]!;
+  const reloads = 200;
+  const reloadStart = performance.now();
+  for (let i = 0; i < reloads; i++) rebuilt.setFile(oneFolder, oneText + `# edit ${i}\n`);
+  const reloadS = (performance.now() - reloadStart) / 1000 / reloads;
+  figures.P6 = {
+    checks_per_s: Math.round(fast.checksPerSecond),
+    decisions_per_s: Math.round(full.checksPerSecond),
+    reload_one_file_s: reloadS,
+    rebuild_all_s: round(buildS),
+    reload_vs_rebuild_ratio: reloadS / buildS,
+  };
+  lines.push(
+    `P6 permissions: ${Math.round(fast.checksPerSecond).toLocaleString("en")} checks/s ` +
+      `(${Math.round(full.checksPerSecond).toLocaleString("en")}/s with reasons), ${
+        n.toLocaleString("en")
+      } checks, ` +
+      `${fixture.files.size} files; goal >= 200,000/s`,
+    `P6 reload one changed file: ${(reloadS * 1000).toFixed(3)} ms vs whole tree ${
+      (buildS * 1000).toFixed(0)
+    } ms ` +
+      `(ratio ${(reloadS / buildS).toExponential(1)})`,
+  );
 }
 
 const base = await Deno.makeTempDir({ prefix: "syft-bench-" });
@@ -173,4 +216,5 @@ for (const r of rows) {
     }  ${r.ratio.toFixed(2).padStart(6)}  ${r.note}`,
   );
 }
+for (const line of lines) console.log(line);
 if (asJson) console.log(JSON.stringify(figures));

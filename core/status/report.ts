@@ -9,6 +9,7 @@ import { keyFiles, readKeys } from "../config/keystore.ts";
 import { DATASITE_FOLDERS, datasiteDir } from "../datasite/layout.ts";
 import { describeError } from "../errors/mod.ts";
 import { fingerprint, publicKeys } from "../identity/keys.ts";
+import { formatPermissionFileError, loadDatasitePermissions } from "../permissions/mod.ts";
 
 /** Peer states of CLI.md. */
 export const PEER_STATES = ["requested", "pending", "accepted", "rejected", "removed"] as const;
@@ -128,6 +129,18 @@ export async function gatherStatus(home: string, config: Config): Promise<Status
       if (!(await Deno.stat(folder)).isDirectory) problems.push(`${folder} is not a folder`);
     } catch {
       problems.push(`datasite folder ${folder} is missing (run syft init again to recreate it)`);
+    }
+  }
+  try {
+    const engine = await loadDatasitePermissions(datasite);
+    for (const e of engine.invalidFiles()) {
+      problems.push(
+        `invalid permission file ${formatPermissionFileError(e)} (everything it governs is denied)`,
+      );
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) {
+      problems.push(`cannot read permission files: ${describeError(err)}`);
     }
   }
   return {
