@@ -8,8 +8,6 @@ import { SyftError } from "../core/errors/mod.ts";
 
 const PENDING: readonly (readonly [string, string])[] = [
   ["auth", "sign in to Google Drive or Dropbox"],
-  ["sync", "send and receive changes (--watch to keep running)"],
-  ["peer", "request, approve, reject, remove and trust peers"],
   ["dataset", "publish mock data and keep private data private"],
   ["job", "submit, review, run and release jobs"],
 ];

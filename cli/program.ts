@@ -7,9 +7,11 @@ import { VERSION } from "../core/version.ts";
 import { registerDoctor } from "./doctor.ts";
 import { registerInit } from "./init.ts";
 import type { OutputSink } from "./output.ts";
+import { registerPeer } from "./peer.ts";
 import { registerPending } from "./pending.ts";
 import { registerPerm } from "./perm.ts";
 import { registerStatus } from "./status.ts";
+import { registerSync } from "./sync.ts";
 
 /** Build the `syft` program. Parser errors throw (exitOverride) so main maps them to exit 2. */
 export function buildProgram(sink: OutputSink): Command {
@@ -36,6 +38,8 @@ export function buildProgram(sink: OutputSink): Command {
   registerStatus(program);
   registerDoctor(program);
   registerPerm(program);
+  registerPeer(program);
+  registerSync(program);
   registerPending(program);
   return program;
 }

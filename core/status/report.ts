@@ -9,6 +9,8 @@ import { keyFiles, readKeys } from "../config/keystore.ts";
 import { DATASITE_FOLDERS, datasiteDir } from "../datasite/layout.ts";
 import { describeError } from "../errors/mod.ts";
 import { fingerprint, publicKeys } from "../identity/keys.ts";
+import { parsePeerRecord } from "../peers/store.ts";
+import { recordProblems } from "../peers/service.ts";
 import { formatPermissionFileError, loadDatasitePermissions } from "../permissions/mod.ts";
 
 /** Peer states of CLI.md. */
@@ -64,6 +66,9 @@ async function countPeers(
       const state = record.state;
       if (typeof state === "string" && (PEER_STATES as readonly string[]).includes(state)) {
         counts[state as PeerState]++;
+        const problemsOf = await parsePeerRecord(JSON.stringify(record), entry.name.slice(0, -5))
+          .then(recordProblems, () => []);
+        problems.push(...problemsOf);
       } else throw new Error("no valid state");
     } catch (err) {
       problems.push(

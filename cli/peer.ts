@@ -1,0 +1,287 @@
+/**
+ * `syft peer add | list | approve | reject | remove | show | trust`
+ *
+ * Every command first discovers incoming channels, so a request that arrived
+ * since the last command is known (e.g. `peer approve` right after the other
+ * side's `peer add`, without a `peer list` in between).
+ * @module
+ */
+import type { Command } from "commander";
+import type { Config } from "../core/config/config.ts";
+import { homeLayout } from "../core/config/home.ts";
+import { readKeys } from "../core/config/keystore.ts";
+import { loadConfig } from "../core/config/load.ts";
+import { datasiteDir } from "../core/datasite/layout.ts";
+import { SyftError } from "../core/errors/mod.ts";
+import { parseIdentity } from "../core/paths/identity.ts";
+import { type DiscoverResult, PeerService, PeerStore, recordProblems } from "../core/peers/mod.ts";
+import { channelName } from "../plugins/contract.ts";
+import { type Context, withContext } from "./context.ts";
+import { afterPeerChange } from "./round_hook.ts";
+import { openTransport } from "./transport.ts";
+
+/** Register the `peer` group. */
+export function registerPeer(program: Command): void {
+  const peer = program
+    .command("peer")
+    .summary("request, approve, reject, remove and trust peers");
+
+  peer
+    .command("add <email>")
+    .summary("send a peer request (creates your channel to <email>)")
+    .action(withContext(runAdd));
+
+  peer
+    .command("list")
+    .summary("your peers with state and fingerprint; finds new requests")
+    .action(withContext(runList));
+
+  peer
+    .command("approve <email>")
+    .summary("accept <email>'s request; prints the fingerprint it pins")
+    .option(
+      "--fingerprint <fp>",
+      "the fingerprint <email> told you out of band; a mismatch refuses (exit 3)",
+    )
+    .action(withContext(runApprove));
+
+  peer
+    .command("reject <email>")
+    .summary("refuse <email>'s request (or stop peering)")
+    .option("--reason <text>", "why (sent to them)")
+    .action(withContext(runReject));
+
+  peer
+    .command("remove <email>")
+    .summary("stop peering with <email>")
+    .action(withContext(runRemove));
+
+  peer
+    .command("show <email>")
+    .summary("fingerprint, keys, channels and state of one peer")
+    .action(withContext(runShow));
+
+  peer
+    .command("trust <email>")
+    .summary("accept <email>'s changed keys after comparing fingerprints")
+    .requiredOption("--fingerprint <fp>", "the new fingerprint <email> told you out of band")
+    .action(withContext(runTrust));
+}
+
+interface Session {
+  config: Config;
+  store: PeerStore;
+  service: PeerService;
+  discovery: DiscoverResult;
+}
+
+/** Open the transport, discover, run `body`, and always close the transport. */
+async function withPeers<T>(ctx: Context, body: (s: Session) => Promise<T>): Promise<T> {
+  const config = await loadConfig(ctx.home);
+  const layout = homeLayout(ctx.home);
+  const keys = await readKeys(layout.keys);
+  const store = new PeerStore(layout.peers);
+  const transport = await openTransport(config, ctx.home);
+  try {
+    const service = new PeerService({
+      transport,
+      store,
+      me: config.email,
+      keys,
+      now: () => Date.now(),
+    });
+    const discovery = await service.discover();
+    return await body({ config, store, service, discovery });
+  } finally {
+    await transport.close();
+  }
+}
+
+function peerArg(args: string[]): string {
+  return parseIdentity(args[0] ?? "", "peer");
+}
+
+function when(ms: number | null | undefined): string {
+  return ms === null || ms === undefined ? "never" : new Date(ms).toISOString();
+}
+
+function approveHint(email: string, fp: string | null): string {
+  return `syft peer approve ${email} --fingerprint '${fp ?? ""}'`;
+}
+
+async function runAdd(ctx: Context, _flags: unknown, args: string[]): Promise<void> {
+  const email = peerArg(args);
+  const result = await withPeers(ctx, async (s) => {
+    const r = await s.service.requestPeer(email);
+    return { ...r, own_fingerprint: (await s.service.ownKeys()).fingerprint };
+  });
+  ctx.out.result(result, (r) => {
+    ctx.out.line(
+      r.outcome === "requested"
+        ? `requested ${email} (channel ${r.channel})`
+        : `${email} is already ${r.state}; channel ${r.channel} checked`,
+    );
+    ctx.out.line(`your fingerprint: ${r.own_fingerprint}`);
+    if (r.state === "requested") {
+      ctx.out.line(`give it to ${email} out of band, so they can approve with --fingerprint`);
+    }
+  });
+  await afterPeerChange(ctx);
+}
+
+async function runList(ctx: Context): Promise<void> {
+  const { rows, discovery } = await withPeers(ctx, async (s) => {
+    const listing = await s.store.list();
+    return { rows: listing.records, discovery: s.discovery };
+  });
+  for (const p of discovery.problems) ctx.out.warn(p);
+  const json = rows.map((r) => ({
+    email: r.email,
+    state: r.state,
+    fingerprint: r.fingerprint,
+    last_seen: r.last_seen,
+  }));
+  ctx.out.result(json, (list) => {
+    if (list.length === 0) {
+      ctx.out.line("no peers yet (syft peer add <email> sends a request)");
+      return;
+    }
+    ctx.out.table(list, [
+      { header: "email", value: (r) => r.email },
+      { header: "state", value: (r) => r.state },
+      { header: "fingerprint", value: (r) => r.fingerprint ?? "-" },
+      { header: "last seen", value: (r) => when(r.last_seen) },
+    ]);
+    for (const email of discovery.newPending) {
+      const fp = list.find((r) => r.email === email)?.fingerprint ?? null;
+      ctx.out.line(
+        `new request from ${email}: compare the fingerprint with them, then run \`${
+          approveHint(email, fp)
+        }\``,
+      );
+    }
+  });
+}
+
+interface ApproveFlags {
+  fingerprint?: string;
+}
+
+async function runApprove(ctx: Context, flags: ApproveFlags, args: string[]): Promise<void> {
+  const email = peerArg(args);
+  const r = await withPeers(ctx, (s) =>
+    s.service.approvePeer(email, {
+      datasite: datasiteDir(s.config.root, s.config.email),
+      fingerprint: flags.fingerprint,
+    }));
+  for (const w of r.warnings) ctx.out.warn(w);
+  ctx.out.result(
+    {
+      email,
+      state: "accepted",
+      fingerprint: r.fingerprint,
+      outcome: r.outcome,
+      permission_file: r.permissionFile,
+    },
+    (v) => {
+      ctx.out.line(
+        v.outcome === "accepted" ? `approved ${email}` : `${email} was already approved`,
+      );
+      ctx.out.line(`pinned fingerprint: ${v.fingerprint}`);
+      ctx.out.line(`${email} may submit jobs into ${v.permission_file.replace(/[^/]+$/, "")}`);
+      if (flags.fingerprint === undefined) {
+        ctx.out.line(
+          `compare it with ${email} out of band (they see it in \`syft status\`); if it differs, run \`syft peer remove ${email}\``,
+        );
+      }
+    },
+  );
+  await afterPeerChange(ctx);
+}
+
+interface RejectFlags {
+  reason?: string;
+}
+
+async function runReject(ctx: Context, flags: RejectFlags, args: string[]): Promise<void> {
+  const email = peerArg(args);
+  const r = await withPeers(ctx, (s) => s.service.rejectPeer(email, flags.reason));
+  ctx.out.result(
+    { email, state: r.state, reason: r.reason ?? null },
+    (v) => ctx.out.line(`rejected ${email}${v.reason ? ` (${v.reason})` : ""}`),
+  );
+  await afterPeerChange(ctx);
+}
+
+async function runRemove(ctx: Context, _flags: unknown, args: string[]): Promise<void> {
+  const email = peerArg(args);
+  const r = await withPeers(ctx, (s) => s.service.removePeer(email));
+  ctx.out.result({ email, state: r.state }, () => ctx.out.line(`removed ${email}`));
+  await afterPeerChange(ctx);
+}
+
+async function runShow(ctx: Context, _flags: unknown, args: string[]): Promise<void> {
+  const email = peerArg(args);
+  const { record, me } = await withPeers(ctx, async (s) => ({
+    record: await s.store.get(email),
+    me: s.config.email,
+  }));
+  if (!record) {
+    throw new SyftError("E_INPUT", `${email} is not a known peer`, {
+      hint:
+        `run \`syft peer list\` to see your peers, or \`syft peer add ${email}\` to send a request`,
+    });
+  }
+  const shown = {
+    email,
+    state: record.state,
+    fingerprint: record.fingerprint,
+    sign_key: record.sign_key,
+    agree_key: record.agree_key,
+    channel_out: channelName({ sender: me, recipient: email }),
+    channel_in: channelName({ sender: email, recipient: me }),
+    channel_out_open: record.channel_open ?? false,
+    pinned_at: record.pinned_at,
+    requested_at: record.requested_at,
+    accepted_at: record.accepted_at,
+    last_seen: record.last_seen,
+    reason: record.reason ?? null,
+    protocol: record.protocol ?? null,
+    key_change: record.key_change ?? null,
+    problems: recordProblems(record),
+  };
+  ctx.out.result(shown, (v) => {
+    ctx.out.fields([
+      ["peer", v.email],
+      ["state", v.state],
+      ["fingerprint", v.fingerprint ?? "not pinned yet (no hello from them seen)"],
+      ["sign key", v.sign_key ?? "-"],
+      ["agree key", v.agree_key ?? "-"],
+      ["channel out", `${v.channel_out}${v.channel_out_open ? "" : " (not opened)"}`],
+      ["channel in", v.channel_in],
+      ["pinned", when(v.pinned_at)],
+      ["requested", when(v.requested_at)],
+      ["accepted", when(v.accepted_at)],
+      ["last seen", when(v.last_seen)],
+      ...(v.reason ? [["reason", v.reason] as const] : []),
+      ...(v.protocol !== null ? [["protocol", String(v.protocol)] as const] : []),
+      ...(v.key_change
+        ? [["new keys", `fingerprint ${v.key_change.fingerprint} (refused until trusted)`] as const]
+        : []),
+    ]);
+    for (const p of v.problems) ctx.out.line(`problem: ${p}`);
+  });
+}
+
+interface TrustFlags {
+  fingerprint: string;
+}
+
+async function runTrust(ctx: Context, flags: TrustFlags, args: string[]): Promise<void> {
+  const email = peerArg(args);
+  const r = await withPeers(ctx, (s) => s.service.trustPeer(email, flags.fingerprint));
+  ctx.out.result(
+    { email, state: r.state, fingerprint: r.fingerprint },
+    (v) => ctx.out.line(`trusted ${email}'s new keys; pinned fingerprint: ${v.fingerprint}`),
+  );
+}

@@ -1,0 +1,25 @@
+/**
+ * What runs after a peer command changed something (`add`, `approve`,
+ * `reject`, `remove`): one sync round, so the other side hears of the change
+ * (`peer.accept` with its first projection, `peer.reject`, `peer.remove`)
+ * without a separate `syft sync`. It waits for a round already running.
+ * @module
+ */
+import { loadConfig } from "../core/config/load.ts";
+import { describeError } from "../core/errors/mod.ts";
+import type { Context } from "./context.ts";
+import { syncOnce } from "./sync.ts";
+
+/** Called once after a successful peer change, with the command's context. */
+export async function afterPeerChange(ctx: Context): Promise<void> {
+  try {
+    const config = await loadConfig(ctx.home);
+    const summary = await syncOnce(ctx, config);
+    for (const p of summary.problems) ctx.out.warn(p);
+  } catch (err) {
+    // The peer change itself is done and saved; the next `syft sync` sends it.
+    ctx.out.warn(
+      `the change is saved, but syncing it failed: ${describeError(err)} (run \`syft sync\`)`,
+    );
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Byte plumbing for the envelope: an exact-length reader over a byte stream
+ * (whatever sizes the source chunks have) and a pull-driven stream of produced
+ * pieces, so the envelope code holds one chunk at a time.
+ * @module
+ */
+
+/** Bytes WebCrypto accepts (backed by a plain ArrayBuffer); copies only when needed. */
+export function own(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer
+    ? bytes as Uint8Array<ArrayBuffer>
+    : new Uint8Array(bytes);
+}
+
+/** The concatenation of `parts`. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** `n` as 4 bytes big-endian. */
+export function u32be(n: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, n, false);
+  return out;
+}
+
+/** Standard base64 with padding. */
+export function encodeBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+/** Strict standard base64 with padding: null for anything not in canonical form. */
+export function decodeBase64(text: string): Uint8Array<ArrayBuffer> | null {
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text)) return null;
+  const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  // Non-zero unused bits would give two spellings of the same bytes; refuse them.
+  return encodeBase64(bytes) === text ? bytes : null;
+}
+
+/**
+ * Reads exact byte counts from a stream whose chunks may have any size. Holds at
+ * most one source chunk beyond what was asked for.
+ */
+export class ByteReader {
+  #reader: ReadableStreamDefaultReader<Uint8Array> | null;
+  #rest: Uint8Array<ArrayBuffer> = new Uint8Array(0);
+  #ended = false;
+
+  /** Read `source`, a stream (locked from now on) or bytes already in memory. */
+  constructor(source: ReadableStream<Uint8Array> | Uint8Array) {
+    if (source instanceof Uint8Array) {
+      this.#reader = null;
+      this.#rest = own(source);
+      this.#ended = true;
+    } else {
+      this.#reader = source.getReader();
+    }
+  }
+
+  /** The next non-empty source chunk, or null at the end. */
+  async #next(): Promise<Uint8Array<ArrayBuffer> | null> {
+    while (!this.#ended && this.#reader !== null) {
+      const { value, done } = await this.#reader.read();
+      if (done) {
+        this.#ended = true;
+        this.#reader.releaseLock();
+        break;
+      }
+      if (!(value instanceof Uint8Array)) {
+        throw new TypeError("a byte stream yielded something other than a Uint8Array");
+      }
+      if (value.length > 0) return own(value);
+    }
+    return null;
+  }
+
+  /** Up to `n` bytes; fewer only when the stream ends first. */
+  async read(n: number): Promise<Uint8Array<ArrayBuffer>> {
+    if (this.#rest.length >= n) {
+      const out = this.#rest.subarray(0, n);
+      this.#rest = this.#rest.subarray(n);
+      return out;
+    }
+    if (this.#rest.length === 0) {
+      // Zero-copy when one source chunk covers the whole request.
+      const first = await this.#next();
+      if (first === null) return new Uint8Array(0);
+      this.#rest = first;
+      if (first.length >= n) return this.read(n);
+    }
+    const out = new Uint8Array(n);
+    let filled = this.#rest.length;
+    out.set(this.#rest, 0);
+    this.#rest = new Uint8Array(0);
+    while (filled < n) {
+      const value = await this.#next();
+      if (value === null) return out.subarray(0, filled);
+      const take = Math.min(value.length, n - filled);
+      out.set(value.subarray(0, take), filled);
+      filled += take;
+      this.#rest = value.subarray(take);
+    }
+    return out;
+  }
+
+  /** True when no byte is left. */
+  async atEnd(): Promise<boolean> {
+    if (this.#rest.length > 0) return false;
+    const value = await this.#next();
+    if (value === null) return true;
+    this.#rest = value;
+    return false;
+  }
+
+  /** Stop reading: cancel the source (releasing its file or connection), ignoring its errors. */
+  cancel(reason?: unknown): void {
+    this.#rest = new Uint8Array(0);
+    if (this.#ended || this.#reader === null) return;
+    this.#ended = true;
+    this.#reader.cancel(reason).catch(() => {});
+  }
+}
+
+/**
+ * A byte stream that produces its pieces on demand (high-water mark 0), so
+ * nothing is made before the consumer asks for it. `produce` returns the next
+ * piece (empty pieces are skipped) or null at the end; if it throws, the stream errors with that error
+ * and `onAbort` runs; a cancel by the consumer runs `onAbort` too.
+ */
+export function pullStream(
+  produce: () => Promise<Uint8Array | null>,
+  onAbort: (reason: unknown) => void,
+): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let piece: Uint8Array | null;
+      try {
+        // An empty piece would leave the reader waiting forever: pull is not called again.
+        do piece = await produce(); while (piece !== null && piece.length === 0);
+      } catch (err) {
+        onAbort(err);
+        controller.error(err);
+        return;
+      }
+      if (piece === null) controller.close();
+      else controller.enqueue(piece);
+    },
+    cancel(reason) {
+      onAbort(reason);
+    },
+  }, { highWaterMark: 0 });
+}

@@ -1,0 +1,69 @@
+/**
+ * What a sync round works with: our identity and keys, the datasite root, the
+ * state folder, the transport, a clock, and the peers' key material. Passed in
+ * so tests can drive whole rounds in process.
+ * @module
+ */
+import { posix } from "node:path";
+import { blobKey, importPeerKeys, sharedSecret } from "../crypto/agree.ts";
+import { decodeBase64 } from "../encoding/base64.ts";
+import type { IdentityKeys } from "../identity/keys.ts";
+import type { Transport } from "../../plugins/contract.ts";
+import type { StateLayout } from "./state.ts";
+
+/** The round's environment. */
+export interface SyncContext {
+  me: string;
+  /** The datasite root: holds `<me>/` and a mirror folder per peer. */
+  root: string;
+  layout: StateLayout;
+  keys: IdentityKeys;
+  transport: Transport;
+  now(): number;
+  /** Warnings for the user (skipped symlinks, quarantined objects...). */
+  warn(message: string): void;
+  /** Refresh the peer list from the transport (hello.json discovery). */
+  discover(): Promise<void>;
+  allowMassDelete: boolean;
+  /** Per-peer inbox quota in bytes (PROTOCOL.md §7; default 1 GiB). */
+  quotaBytes: number;
+}
+
+/** A peer's keys, ready to use. */
+export interface PeerKeys {
+  peer: string;
+  signPublic: CryptoKey;
+  agreePublic: CryptoKey;
+  /** HMAC key naming blobs in our channel to the peer. */
+  blobKeyOut: CryptoKey;
+  /** HMAC key naming blobs in the peer's channel to us. */
+  blobKeyIn: CryptoKey;
+}
+
+/** Build a peer's key material from its pinned raw keys (base64). */
+export async function peerKeys(
+  ctx: Pick<SyncContext, "me" | "keys">,
+  peer: string,
+  signKeyB64: string,
+  agreeKeyB64: string,
+): Promise<PeerKeys> {
+  const imported = await importPeerKeys(decodeBase64(signKeyB64), decodeBase64(agreeKeyB64));
+  const secret = await sharedSecret(ctx.keys.agree.privateKey, imported.agree);
+  return {
+    peer,
+    signPublic: imported.sign,
+    agreePublic: imported.agree,
+    blobKeyOut: await blobKey(secret, ctx.me, peer),
+    blobKeyIn: await blobKey(secret, peer, ctx.me),
+  };
+}
+
+/** The own datasite folder. */
+export function ownDatasite(ctx: Pick<SyncContext, "root" | "me">): string {
+  return posix.join(ctx.root, ctx.me);
+}
+
+/** Where incoming contents are staged: inside the root so renames stay on one file system. */
+export function stagingRoot(ctx: Pick<SyncContext, "root">): string {
+  return posix.join(ctx.root, ".syft-tmp");
+}

@@ -1,0 +1,190 @@
+/**
+ * One sync round: finish pending journals, learn of peers, read and apply every
+ * peer's new batches, then publish to each accepted peer what it may read and
+ * what we propose to it. State is saved after every batch, so a round killed at
+ * any instant resumes where it stopped.
+ * @module
+ */
+import { describeError, SyftError } from "../errors/mod.ts";
+import { loadDatasitePermissions, type PermissionEngine } from "../permissions/mod.ts";
+import type { PeerStore } from "../peers/store.ts";
+import type { Control } from "../events/types.ts";
+import { ownDatasite, type PeerKeys, peerKeys, type SyncContext } from "./context.ts";
+import { replayJournals } from "./journal.ts";
+import { collectProposals } from "./propose.ts";
+import { publishTo } from "./publish.ts";
+import { receiveFrom } from "./receive.ts";
+import { scanTree } from "./scan.ts";
+import {
+  loadChannelState,
+  loadIndex,
+  readState,
+  saveChannelState,
+  saveIndex,
+  writeState,
+} from "./state.ts";
+
+/** What a round did (`syft sync` prints it). */
+export interface RoundSummary {
+  sent: number;
+  received: number;
+  applied: number;
+  rejected: number;
+  conflicts: number;
+  quarantined: number;
+  proposed: number;
+  /** Per-peer problems that did not stop the round. */
+  problems: string[];
+}
+
+/** Run one round. */
+export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<RoundSummary> {
+  const summary: RoundSummary = {
+    sent: 0,
+    received: 0,
+    applied: 0,
+    rejected: 0,
+    conflicts: 0,
+    quarantined: 0,
+    proposed: 0,
+    problems: [],
+  };
+  await replayJournals(ctx.layout);
+
+  // Cheap change detection first; a full discovery only when a channel is new to us.
+  const cursor = await readState<{ cursor: string }>(ctx.layout.changesCursor);
+  const changes = await ctx.transport.changes(cursor?.cursor ?? null);
+  const known = new Map((await peers.list()).records.map((r) => [r.email, r]));
+  if (cursor === undefined || changes.channels.some((c) => !known.get(c.sender)?.sign_key)) {
+    await ctx.discover();
+  }
+  const changed = new Set(changes.channels.map((c) => c.sender));
+
+  let engine: PermissionEngine | null = null;
+  const getEngine = async () => engine ??= await loadDatasitePermissions(ownDatasite(ctx));
+  const keysFor = new Map<string, PeerKeys>();
+
+  // Incoming.
+  for (const record of (await peers.list()).records) {
+    // A channel whose keys changed is refused until `syft peer trust`.
+    if (!record.sign_key || !record.agree_key || record.key_change) continue;
+    if (record.state !== "accepted" && record.state !== "requested") continue;
+    const keys = await peerKeys(ctx, record.email, record.sign_key, record.agree_key);
+    keysFor.set(record.email, keys);
+    const state = await loadChannelState(ctx.layout, record.email);
+    // A channel the change feed did not mention has nothing new (false positives are fine).
+    if (cursor !== undefined && !changed.has(record.email) && state.cursor > 0) continue;
+    try {
+      const r = await receiveFrom(ctx, keys, state, {
+        acceptsProposals: record.state === "accepted",
+        engine: getEngine,
+        onPermissionsChanged: () => {
+          engine = null;
+        },
+        onPeerControls: async (controls: Control[]) => {
+          // Under the store's lock: a peer command may run while this round does.
+          await peers.update(record.email, (current) => {
+            if (!current) return null;
+            let next = current;
+            for (const c of controls) {
+              if (
+                c.type === "peer.accept" && next.state === "requested" && next.sign_key &&
+                !next.key_change
+              ) {
+                next = { ...next, state: "accepted", accepted_at: ctx.now() };
+              } else if (c.type === "peer.reject" && next.state !== "removed") {
+                next = { ...next, state: "rejected", reason: c.reason };
+              } else if (c.type === "peer.remove") {
+                next = { ...next, state: "removed" };
+              }
+            }
+            return next === current ? null : next;
+          });
+        },
+      });
+      summary.received += r.batches;
+      summary.applied += r.applied;
+      summary.rejected += r.rejected;
+      summary.conflicts += r.conflicts;
+      summary.quarantined += r.quarantined;
+      if (r.gap) summary.problems.push(`waiting for a missing batch from ${record.email}`);
+    } catch (err) {
+      if (err instanceof SyftError && err.code === "E_TRANSPORT") throw err;
+      summary.problems.push(`reading from ${record.email}: ${describeError(err)}`);
+    }
+  }
+
+  // Our datasite as it is now (after applied proposals).
+  const previous = await loadIndex(ctx.layout);
+  const scan = await scanTree(ownDatasite(ctx), { previous });
+  for (const s of scan.special) {
+    ctx.warn(`skipped ${s}: not a regular file (symlinks and devices never travel)`);
+  }
+  const index = scan.files;
+  engine = null;
+  const currentEngine = await getEngine();
+
+  // Outgoing.
+  for (const record of (await peers.list()).records) {
+    if (record.state !== "accepted" || !record.sign_key || !record.agree_key || record.key_change) {
+      continue;
+    }
+    const keys = keysFor.get(record.email) ??
+      await peerKeys(ctx, record.email, record.sign_key, record.agree_key);
+    const state = await loadChannelState(ctx.layout, record.email);
+    const extraControls: Control[] = [];
+    if (record.accept_sent === false) extraControls.push({ type: "peer.accept" });
+    const proposals = await collectProposals(ctx, state);
+    try {
+      const r = await publishTo(ctx, keys, proposals.state, {
+        engine: currentEngine,
+        index,
+        publishDatasite: true,
+        proposals: proposals.proposals,
+        extraControls,
+      });
+      await saveChannelState(ctx.layout, r.state);
+      if (record.accept_sent === false) {
+        await peers.update(record.email, (current) => current && { ...current, accept_sent: true });
+      }
+      summary.sent += r.batches;
+      summary.proposed += proposals.proposals.length;
+    } catch (err) {
+      if (err instanceof SyftError && (err.code === "E_TRANSPORT" || err.code === "E_INPUT")) {
+        throw err;
+      }
+      summary.problems.push(`publishing to ${record.email}: ${describeError(err)}`);
+    }
+  }
+  // Tell peers we reject or remove (their channel to us stays theirs).
+  for (const record of (await peers.list()).records) {
+    if (record.state !== "rejected" && record.state !== "removed") continue;
+    if (!record.sign_key || !record.agree_key) continue;
+    const flag = record.state === "rejected" ? "reject_sent" : "remove_sent";
+    if ((record as unknown as Record<string, unknown>)[flag] !== false) continue;
+    const keys = await peerKeys(ctx, record.email, record.sign_key, record.agree_key);
+    const state = await loadChannelState(ctx.layout, record.email);
+    const control: Control = record.state === "rejected"
+      ? { type: "peer.reject", reason: record.reason ?? "" }
+      : { type: "peer.remove" };
+    try {
+      const r = await publishTo(ctx, keys, state, {
+        engine: currentEngine,
+        index,
+        publishDatasite: false,
+        proposals: [],
+        extraControls: [control],
+      });
+      await saveChannelState(ctx.layout, r.state);
+      await peers.update(record.email, (current) => current && { ...current, [flag]: true });
+      summary.sent += r.batches;
+    } catch (err) {
+      summary.problems.push(`telling ${record.email}: ${describeError(err)}`);
+    }
+  }
+
+  await saveIndex(ctx.layout, index);
+  await writeState(ctx.layout.changesCursor, { cursor: changes.cursor });
+  await writeState(ctx.layout.lastSync, { at: ctx.now() });
+  return summary;
+}

@@ -1,0 +1,165 @@
+/**
+ * The sync engine's own files under `$SYFT_HOME/state/` (rebuildable caches and
+ * cursors; file first). One JSON document per peer channel pair, written
+ * atomically, plus the own datasite's index.
+ * @module
+ */
+import { posix } from "node:path";
+import type { Control } from "../events/types.ts";
+import { writeFileAtomic } from "../fs/atomic.ts";
+
+/** What the scanner learned of one regular file. */
+export interface FileInfo {
+  hash: string;
+  size: number;
+  /** mtime in ms; with size, decides whether a file must be hashed again. */
+  mtime: number;
+  mode: "file" | "exec";
+}
+
+/** A proposal we sent and the owner has not yet answered. */
+export interface PendingProposal {
+  id: string;
+  old_hash: string | null;
+  new_hash: string | null;
+}
+
+/** An outgoing batch whose put may or may not have happened (crash window). */
+export interface PendingPut {
+  seq: number;
+  /** The state to adopt once the batch is known to be in the channel. */
+  after: ChannelState;
+}
+
+/** Everything the engine keeps about one peer. */
+export interface ChannelState {
+  peer: string;
+  // --- our channel to the peer ---
+  /** Next `b-` seq to write (first is 1). */
+  next_seq: number;
+  /** path → hash as the peer's mirror of our datasite has it (what we published). */
+  published: Record<string, string>;
+  /** Paths to publish again whatever `published` says (after a rejected proposal). */
+  republish: string[];
+  /** Control records waiting for the next batch. */
+  controls: Control[];
+  /** Our acks for the peer's seqs last sent. */
+  acks_sent: number;
+  /**
+   * A batch with events or controls was applied since our last batch: it needs
+   * an ack. Ack-only batches never need one, or two peers would ping-pong.
+   */
+  ack_needed: boolean;
+  /** The peer's ack of our batches. */
+  acked: number;
+  /** Blob ids already in our channel. */
+  blobs: string[];
+  pending_put: PendingPut | null;
+  /** Whether any batch has been published yet (a first round never deletes). */
+  published_once: boolean;
+  // --- the peer's channel to us ---
+  /** Highest seq applied from the peer. */
+  cursor: number;
+  /** path → what we applied into `<root>/<peer>/` (the owner's version). */
+  mirror: Record<string, FileInfo>;
+  /** path → our proposal not yet answered. */
+  proposed: Record<string, PendingProposal>;
+  /** Bytes of this peer's proposals applied to our datasite (inbox quota). */
+  quota_used: number;
+  /** Seqs quarantined (never applied). */
+  quarantined: number[];
+}
+
+/** A fresh state for a peer. */
+export function emptyChannelState(peer: string): ChannelState {
+  return {
+    peer,
+    next_seq: 1,
+    published: {},
+    republish: [],
+    controls: [],
+    acks_sent: 0,
+    ack_needed: false,
+    acked: 0,
+    blobs: [],
+    pending_put: null,
+    published_once: false,
+    cursor: 0,
+    mirror: {},
+    proposed: {},
+    quota_used: 0,
+    quarantined: [],
+  };
+}
+
+/** Paths of the engine's files. */
+export interface StateLayout {
+  dir: string;
+  index: string;
+  channels: string;
+  journal: string;
+  quarantine: string;
+  lastSync: string;
+  changesCursor: string;
+}
+
+/** The layout under a state folder. */
+export function stateLayout(stateDir: string): StateLayout {
+  return {
+    dir: stateDir,
+    index: posix.join(stateDir, "index.json"),
+    channels: posix.join(stateDir, "channels"),
+    journal: posix.join(stateDir, "journal"),
+    quarantine: posix.join(stateDir, "quarantine"),
+    lastSync: posix.join(stateDir, "last_sync.json"),
+    changesCursor: posix.join(stateDir, "changes_cursor.json"),
+  };
+}
+
+async function readJson<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path)) as T;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    // A corrupt cache is rebuilt, not fatal: the state is rebuildable by design.
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+async function writeJson(path: string, value: unknown): Promise<void> {
+  await Deno.mkdir(posix.dirname(path), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(path, JSON.stringify(value), { mode: 0o600 });
+}
+
+/** Load a peer's state (fresh when none). */
+export async function loadChannelState(layout: StateLayout, peer: string): Promise<ChannelState> {
+  const stored = await readJson<ChannelState>(posix.join(layout.channels, `${peer}.json`));
+  return stored ? { ...emptyChannelState(peer), ...stored } : emptyChannelState(peer);
+}
+
+/** Save a peer's state atomically. */
+export async function saveChannelState(layout: StateLayout, state: ChannelState): Promise<void> {
+  await writeJson(posix.join(layout.channels, `${state.peer}.json`), state);
+}
+
+/** Load the own datasite's index (empty when none or corrupt: it is rebuilt). */
+export async function loadIndex(layout: StateLayout): Promise<Map<string, FileInfo>> {
+  const stored = await readJson<Record<string, FileInfo>>(layout.index);
+  return new Map(Object.entries(stored ?? {}));
+}
+
+/** Save the own datasite's index. */
+export async function saveIndex(layout: StateLayout, index: Map<string, FileInfo>): Promise<void> {
+  await writeJson(layout.index, Object.fromEntries(index));
+}
+
+/** Read a small JSON state value. */
+export function readState<T>(path: string): Promise<T | undefined> {
+  return readJson<T>(path);
+}
+
+/** Write a small JSON state value. */
+export function writeState(path: string, value: unknown): Promise<void> {
+  return writeJson(path, value);
+}

@@ -1,0 +1,102 @@
+/**
+ * Datasites for end-to-end tests: each an initialised home and root in a temp
+ * folder, all sharing one `local:` transport folder, driven through the real CLI.
+ * @module
+ */
+import { posix } from "node:path";
+import { assertEquals } from "../assert.ts";
+import { runSyft, type SyftRun } from "../../scripts/syft_process.ts";
+
+/** One identity's folders and a way to run syft as it. */
+export interface Site {
+  email: string;
+  home: string;
+  root: string;
+  /** Its own datasite folder. */
+  datasite: string;
+  /** Its mirror of `peer`'s datasite. */
+  mirror(peer: Site): string;
+  syft(args: string[]): Promise<SyftRun>;
+  /** Run syft and require exit 0. */
+  ok(args: string[]): Promise<SyftRun>;
+}
+
+/** A shared transport folder and sites on it. */
+export interface World {
+  base: string;
+  shared: string;
+  site(email: string): Promise<Site>;
+}
+
+/** A fresh world in a temp folder. */
+export async function world(): Promise<World> {
+  const base = await Deno.makeTempDir({ prefix: "syft-e2e-" });
+  const shared = posix.join(base, "shared");
+  await Deno.mkdir(shared);
+  return {
+    base,
+    shared,
+    async site(email: string): Promise<Site> {
+      const dir = posix.join(base, email.split("@")[0]!);
+      const home = posix.join(dir, ".syft");
+      const root = posix.join(dir, "SyftBox");
+      const syft = (args: string[]) => runSyft(["--home", home, ...args], { env: { HOME: dir } });
+      const ok = async (args: string[]) => {
+        const r = await syft(args);
+        assertEquals(
+          r.code,
+          0,
+          `syft ${args.join(" ")} (${email}) failed:\n${r.stdout}\n${r.stderr}`,
+        );
+        return r;
+      };
+      await ok(["init", "--email", email, "--root", root, "--transport", `local:${shared}`]);
+      return {
+        email,
+        home,
+        root,
+        datasite: posix.join(root, email),
+        mirror: (peer) => posix.join(root, peer.email),
+        syft,
+        ok,
+      };
+    },
+  };
+}
+
+/** `requester` asks, `owner` approves with the right fingerprint, both sync until accepted. */
+export async function peerUp(requester: Site, owner: Site): Promise<void> {
+  await requester.ok(["peer", "add", owner.email]);
+  const fp = JSON.parse((await requester.ok(["status", "--json"])).stdout).fingerprint;
+  await owner.ok(["peer", "list"]);
+  await owner.ok(["peer", "approve", requester.email, "--fingerprint", fp]);
+  await owner.ok(["sync"]);
+  await requester.ok(["sync"]);
+}
+
+/** Every regular file under `dir`, relative, sorted (missing dir: none). */
+export async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string, rel: string) => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(d));
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory) await walk(posix.join(d, e.name), r);
+      else out.push(r);
+    }
+  };
+  await walk(dir, "");
+  return out.sort();
+}
+
+/** Write `text` at `rel` under `dir`, creating folders. */
+export async function put(dir: string, rel: string, text: string): Promise<void> {
+  const abs = posix.join(dir, rel);
+  await Deno.mkdir(posix.dirname(abs), { recursive: true });
+  await Deno.writeTextFile(abs, text);
+}

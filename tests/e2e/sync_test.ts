@@ -1,0 +1,158 @@
+import { posix } from "node:path";
+import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { filesUnder, peerUp, put, world } from "./_rig.ts";
+
+Deno.test("owner's 100 public files reach the peer exactly, private/ never does, nothing travels in plaintext", async () => {
+  const w = await world();
+  const owner = await w.site("owner@hospital.org");
+  const ds = await w.site("ds@lab.org");
+  await peerUp(ds, owner);
+  const secret = "patient-id-4242-very-secret";
+  await put(owner.datasite, "private/records.csv", secret);
+  for (let i = 0; i < 100; i++) {
+    await put(owner.datasite, `public/data/f${String(i).padStart(3, "0")}.txt`, `public row ${i}`);
+  }
+  await owner.ok(["sync"]);
+  await ds.ok(["sync"]);
+
+  const mirrored = await filesUnder(ds.mirror(owner));
+  const expected = Array.from(
+    { length: 100 },
+    (_, i) => `public/data/f${String(i).padStart(3, "0")}.txt`,
+  );
+  assertEquals(mirrored, expected, "exactly the readable files (permission files need admin)");
+  assertEquals(
+    await Deno.readTextFile(posix.join(ds.mirror(owner), "public/data/f042.txt")),
+    "public row 42",
+  );
+
+  for (const f of await filesUnder(w.shared)) {
+    const bytes = await Deno.readFile(posix.join(w.shared, f));
+    const text = new TextDecoder("latin1").decode(bytes);
+    assert(!text.includes(secret), `${f} holds private data`);
+    assert(!text.includes("public row"), `${f} holds plaintext content`);
+  }
+});
+
+Deno.test("a grant and a revoke of one file are followed by the peer's mirror", async () => {
+  const w = await world();
+  const owner = await w.site("owner@hospital.org");
+  const ds = await w.site("ds@lab.org");
+  await peerUp(ds, owner);
+  await put(owner.datasite, "reports/q1.csv", "a,b\n1,2\n");
+  await owner.ok(["sync"]);
+  await ds.ok(["sync"]);
+  assertEquals(await filesUnder(posix.join(ds.mirror(owner), "reports")), []);
+
+  await owner.ok(["perm", "grant", "reports/q1.csv", ds.email, "--read"]);
+  await owner.ok(["sync"]);
+  await ds.ok(["sync"]);
+  assertEquals(await filesUnder(posix.join(ds.mirror(owner), "reports")), ["q1.csv"]);
+
+  await owner.ok(["perm", "revoke", "reports/q1.csv", ds.email]);
+  await owner.ok(["sync"]);
+  await ds.ok(["sync"]);
+  assertEquals(
+    await filesUnder(posix.join(ds.mirror(owner), "reports")),
+    [],
+    "revocation deletes the mirror copy",
+  );
+});
+
+Deno.test("a permitted proposal is applied; proposals into private/ and a read-only folder are refused with .rejected copies", async () => {
+  const w = await world();
+  const owner = await w.site("owner@hospital.org");
+  const ds = await w.site("ds@lab.org");
+  await peerUp(ds, owner);
+  await put(owner.datasite, "public/readme.txt", "owner's version");
+  await owner.ok(["sync"]);
+  await ds.ok(["sync"]);
+
+  const mirror = ds.mirror(owner);
+  await put(mirror, `app_data/job/inbox/${ds.email}/job1/run.sh`, "echo hello\n");
+  await put(mirror, "public/readme.txt", "ds was here");
+  await put(mirror, "private/steal.txt", "x");
+  const sent = await ds.ok(["sync"]);
+  assertMatch(sent.stderr, /private\/ is never writable by peers/);
+  await owner.ok(["sync"]);
+  await ds.ok(["sync"]);
+
+  assertEquals(
+    await Deno.readTextFile(
+      posix.join(owner.datasite, `app_data/job/inbox/${ds.email}/job1/run.sh`),
+    ),
+    "echo hello\n",
+  );
+  assertEquals(
+    await Deno.readTextFile(posix.join(owner.datasite, "public/readme.txt")),
+    "owner's version",
+  );
+  assertEquals(
+    await Deno.readTextFile(posix.join(mirror, "public/readme.txt")),
+    "owner's version",
+    "mirror back at the owner's version",
+  );
+  const files = await filesUnder(mirror);
+  assert(files.some((f) => /^public\/readme\.txt\.rejected\.\d+$/.test(f)), files.join(", "));
+  assert(files.some((f) => /^private\/steal\.txt\.rejected\.\d+$/.test(f)), files.join(", "));
+  assertEquals(await filesUnder(posix.join(owner.datasite, "private")), ["syft.pub.yaml"]);
+});
+
+Deno.test("deletions travel both ways: owner deletes, mirror follows; an accepted proposal can delete", async () => {
+  const w = await world();
+  const owner = await w.site("owner@hospital.org");
+  const ds = await w.site("ds@lab.org");
+  await peerUp(ds, owner);
+  await put(owner.datasite, "public/a.txt", "a");
+  await put(owner.datasite, "public/b.txt", "b");
+  await owner.ok(["sync"]);
+  await ds.ok(["sync"]);
+  await Deno.remove(posix.join(owner.datasite, "public/a.txt"));
+  await owner.ok(["sync"]);
+  await ds.ok(["sync"]);
+  assertEquals(await filesUnder(posix.join(ds.mirror(owner), "public")), ["b.txt"]);
+
+  await put(ds.mirror(owner), `app_data/job/inbox/${ds.email}/j/run.sh`, "x");
+  await ds.ok(["sync"]);
+  await owner.ok(["sync"]);
+  await ds.ok(["sync"]);
+  await Deno.remove(posix.join(ds.mirror(owner), `app_data/job/inbox/${ds.email}/j/run.sh`));
+  await ds.ok(["sync"]);
+  await owner.ok(["sync"]);
+  assertEquals(await filesUnder(posix.join(owner.datasite, `app_data/job/inbox/${ds.email}`)), [
+    "syft.pub.yaml",
+  ]);
+});
+
+Deno.test("a deleted mirror proposes no deletions", async () => {
+  const w = await world();
+  const owner = await w.site("owner@hospital.org");
+  const ds = await w.site("ds@lab.org");
+  await peerUp(ds, owner);
+  await owner.ok(["perm", "grant", "shared/", ds.email, "--write"]);
+  await put(owner.datasite, "shared/keep.txt", "keep");
+  await owner.ok(["sync"]);
+  await ds.ok(["sync"]);
+  await Deno.remove(ds.mirror(owner), { recursive: true });
+  const r = JSON.parse((await ds.ok(["sync", "--json"])).stdout);
+  assertEquals(r.proposed, 0);
+  await owner.ok(["sync"]);
+  assertEquals(await Deno.readTextFile(posix.join(owner.datasite, "shared/keep.txt")), "keep");
+});
+
+Deno.test("three identities: each peer sees only what it may read", async () => {
+  const w = await world();
+  const owner = await w.site("owner@hospital.org");
+  const a = await w.site("a@lab.org");
+  const b = await w.site("b@uni.org");
+  await peerUp(a, owner);
+  await peerUp(b, owner);
+  await put(owner.datasite, "public/all.txt", "all");
+  await put(owner.datasite, "for-a/a.txt", "only a");
+  await owner.ok(["perm", "grant", "for-a/", a.email, "--read"]);
+  await owner.ok(["sync"]);
+  await a.ok(["sync"]);
+  await b.ok(["sync"]);
+  assertEquals(await filesUnder(a.mirror(owner)), ["for-a/a.txt", "public/all.txt"]);
+  assertEquals(await filesUnder(b.mirror(owner)), ["public/all.txt"]);
+});
