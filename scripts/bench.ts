@@ -3,6 +3,7 @@
  * measured in the same run on the same machine, never an absolute claim.
  *
  * Scenarios so far:
+ * - P1: first sync of N x 4 KiB files owner -> peer (both rounds) vs `cp -r` + `sync`.
  * - P5: `syft status` cold start (deno binary directly) vs `deno --version`.
  * - T1: N small objects put through the local transport plugin (Worker + RPC) vs `cp -r` + `sync`.
  * - T2: one large object streamed through the plugin (put, then get) vs `cp` + `sync`, with RSS.
@@ -202,6 +203,50 @@ try {
       peak_rss_growth_mib: round((rssPeak - rssBefore) / 1048576),
     },
   );
+
+  // P1: first sync of many small files owner → peer, both rounds, vs cp -r + sync.
+  {
+    const n = quick ? 1000 : 10_000;
+    const world = posix.join(base, "p1");
+    const shared1 = posix.join(world, "shared");
+    await Deno.mkdir(shared1, { recursive: true });
+    const site = async (name: string, email: string) => {
+      const h = posix.join(world, name, ".syft");
+      const root = posix.join(world, name, "SyftBox");
+      const run = async (args: string[]) => {
+        const r = await runSyft(["--home", h, ...args]);
+        if (r.code !== 0) throw new Error(`syft ${args.join(" ")}: ${r.stderr}`);
+        return r;
+      };
+      await run(["init", "--email", email, "--root", root, "--transport", `local:${shared1}`]);
+      return { run, datasite: posix.join(root, email) };
+    };
+    const owner = await site("owner", "owner@bench.example");
+    const peer = await site("peer", "peer@bench.example");
+    await peer.run(["peer", "add", "owner@bench.example"]);
+    await owner.run(["peer", "approve", "peer@bench.example"]);
+    await peer.run(["sync"]);
+    const dir = posix.join(owner.datasite, "public", "small");
+    await Deno.mkdir(dir, { recursive: true });
+    const block = new Uint8Array(4096);
+    for (let i = 0; i < n; i++) {
+      crypto.getRandomValues(block);
+      await Deno.writeFile(posix.join(dir, `f${String(i).padStart(6, "0")}.bin`), block);
+    }
+    const baseline = await time(async () => {
+      await sh("cp", ["-r", dir, posix.join(world, "cp-copy")]);
+      await sh("sync", []);
+    });
+    const ownerS = await time(() => owner.run(["sync"]));
+    const peerS = await time(() => peer.run(["sync"]));
+    record(
+      "P1",
+      `first sync of ${n} x 4 KiB owner -> peer vs cp -r + sync`,
+      ownerS + peerS,
+      baseline,
+      `owner ${ownerS.toFixed(2)} s + peer ${peerS.toFixed(2)} s`,
+    );
+  }
 } finally {
   await Deno.remove(base, { recursive: true });
 }
