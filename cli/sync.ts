@@ -13,7 +13,7 @@ import { PeerStore } from "../core/peers/store.ts";
 import type { SyncContext } from "../core/sync/context.ts";
 import { acquireRoundLock } from "../core/sync/lock.ts";
 import { type RoundSummary, runRound } from "../core/sync/round.ts";
-import { stateLayout } from "../core/sync/state.ts";
+import { readState, stateLayout } from "../core/sync/state.ts";
 import type { Transport } from "../plugins/contract.ts";
 import { type Context, withContext } from "./context.ts";
 import { openTransport } from "./transport.ts";
@@ -126,24 +126,92 @@ async function runSync(ctx: Context, flags: SyncFlags): Promise<void> {
       },
     );
   }
+  await watchLoop(ctx, config, options, interval * 1000);
+}
+
+/** Paths syft writes itself while syncing; they must not wake the watcher. */
+function isOwnWrite(path: string): boolean {
+  return path.includes("/.syft-tmp/") || /\/\.[^/]*\.tmp-[^/]*$/.test(path);
+}
+
+/**
+ * `--watch`: one transport kept open; a round, then wait for a local edit
+ * (debounced, so temp-file + rename saves and bursts coalesce), a peer's new
+ * object (the transport's `changes()` can wait: the local transport watches its
+ * folder), or the poll interval. SIGINT/SIGTERM finish the current round.
+ */
+async function watchLoop(
+  ctx: Context,
+  config: Config,
+  options: { allowMassDelete: boolean },
+  intervalMs: number,
+): Promise<void> {
+  const opened = await openSync(ctx, config, options);
+  const stateDir = homeLayout(ctx.home).state;
   let stopping = false;
+  let wake: (() => void) | null = null;
   const stop = () => {
     stopping = true;
+    wake?.();
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
+  await Deno.mkdir(config.root, { recursive: true });
+  const watcher = Deno.watchFs(config.root, { recursive: true });
+  let localDirty = false;
+  let debounce: ReturnType<typeof setTimeout> | undefined;
+  const pump = (async () => {
+    for await (const event of watcher) {
+      if (event.paths.every(isOwnWrite)) continue;
+      clearTimeout(debounce);
+      debounce = setTimeout(() => {
+        localDirty = true;
+        wake?.();
+      }, 200);
+    }
+  })();
+  let remote: Promise<unknown> | null = null;
   try {
     while (!stopping) {
-      const summary = await syncOnce(ctx, config, options);
+      localDirty = false;
+      const lock = await acquireRoundLock(stateDir, {
+        onWait: () => ctx.out.warn("another sync round is running under this home; waiting for it"),
+      });
+      let summary: RoundSummary;
+      try {
+        summary = await runRound(opened.sync, opened.peers);
+      } finally {
+        lock.release();
+      }
       if (summary.sent + summary.received + summary.applied + summary.rejected > 0) {
         ctx.out.line(`${new Date().toISOString()} ${describe(summary)}`);
       }
       for (const p of summary.problems) ctx.out.warn(p);
-      const until = Date.now() + interval * 1000;
-      while (!stopping && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      if (stopping || localDirty) continue;
+      // Wait for whichever comes first; a pending changes() call is reused, not stacked.
+      const cursor = await readState<{ cursor: string }>(stateLayout(stateDir).changesCursor);
+      remote ??= opened.sync.transport.changes(cursor?.cursor ?? null, { waitMs: intervalMs })
+        .then((r) => {
+          remote = null;
+          if (r.channels.length) wake?.();
+        }, () => {
+          remote = null;
+        });
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, intervalMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = null;
     }
   } finally {
     Deno.removeSignalListener("SIGINT", stop);
     Deno.removeSignalListener("SIGTERM", stop);
+    clearTimeout(debounce);
+    watcher.close();
+    await pump.catch(() => {});
+    await opened.close();
   }
 }
