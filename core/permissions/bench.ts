@@ -13,6 +13,7 @@
  */
 import { PermissionEngine } from "./engine.ts";
 import type { AccessLevel } from "./engine.ts";
+import { prng } from "../random/prng.ts";
 
 /** Knobs for {@linkcode buildBenchFixture}. */
 export interface BenchOptions {
@@ -40,18 +41,6 @@ export interface BenchFixture {
   readonly levels: readonly AccessLevel[];
   /** The permission files' contents by folder, e.g. to write the tree to disk. */
   readonly files: ReadonlyMap<string, string>;
-}
-
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const RULES = [

@@ -13,6 +13,7 @@ import {
   resolveInside,
   segmentsOf,
 } from "../../../core/paths/mod.ts";
+import { prng } from "../../../core/random/prng.ts";
 
 /** Reads a non-negative integer from the environment, or `undefined` when unset. */
 function envInt(name: string): number | undefined {
@@ -25,18 +26,6 @@ function envInt(name: string): number | undefined {
 
 const SEED = envInt("SYFT_PROPERTY_SEED") ?? Math.floor(Math.random() * 2 ** 32);
 const RUNS = envInt("SYFT_PROPERTY_RUNS") ?? 10_000;
-
-/** mulberry32: small, fast and good enough to explore inputs; seeded for replay. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Random-input generators over one PRNG. */
 class Gen {

@@ -10,6 +10,7 @@ import {
 } from "../../../core/permissions/mod.ts";
 import { DEFAULT_PERMISSION_FILES } from "../../../core/datasite/layout.ts";
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../assert.ts";
+import { prng } from "../../../core/random/prng.ts";
 
 const OWNER = "owner@test.com";
 
@@ -42,18 +43,6 @@ function can(
     `allows() and check() disagree: ${d.reason}`,
   );
   return d.allowed;
-}
-
-/** Seeded PRNG (mulberry32); the seed is printed on failure. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 Deno.test("check() answers {allowed, governing_file, rule, reason} for the CLI's --json", () => {
