@@ -4,6 +4,8 @@
  *
  * Scenarios so far:
  * - P1: first sync of N x 4 KiB files owner -> peer (both rounds) vs `cp -r` + `sync`.
+ * - P2: one large file owner -> peer vs `cp` + `sync`, with each syncing process's peak RSS.
+ * - P4: edit -> visible latency with both sides in `sync --watch` (p50, p95).
  * - P5: `syft status` cold start (deno binary directly) vs `deno --version`.
  * - T1: N small objects put through the local transport plugin (Worker + RPC) vs `cp -r` + `sync`.
  * - T2: one large object streamed through the plugin (put, then get) vs `cp` + `sync`, with RSS.
@@ -15,7 +17,7 @@
 import { posix } from "node:path";
 import { startPlugin } from "../plugins/host.ts";
 import { manifestFor } from "../plugins/registry.ts";
-import { runSyft } from "./syft_process.ts";
+import { childEnv, runSyft, syftArgv } from "./syft_process.ts";
 import { buildBenchFixture, runBenchChecks } from "../core/permissions/bench.ts";
 import { PermissionEngine } from "../core/permissions/engine.ts";
 
@@ -105,6 +107,76 @@ const lines: string[] = [];
     } ms ` +
       `(ratio ${(reloadS / buildS).toExponential(1)})`,
   );
+}
+
+interface BenchSite {
+  home: string;
+  datasite: string;
+  /** This site's mirror of the other site. */
+  mirror: string;
+  run(args: string[]): Promise<unknown>;
+}
+
+/** Two initialised sites on one local transport, peered (peer asked, owner approved). */
+async function pairOfSites(
+  world: string,
+): Promise<{ owner: BenchSite; peer: BenchSite; world: string }> {
+  const shared = posix.join(world, "shared");
+  await Deno.mkdir(shared, { recursive: true });
+  const emails = { owner: "owner@bench.example", peer: "peer@bench.example" };
+  const site = async (name: "owner" | "peer"): Promise<BenchSite> => {
+    const home = posix.join(world, name, ".syft");
+    const root = posix.join(world, name, "SyftBox");
+    const run = async (args: string[]) => {
+      const r = await runSyft(["--home", home, ...args]);
+      if (r.code !== 0) throw new Error(`syft ${args.join(" ")}: ${r.stderr}`);
+      return r;
+    };
+    await run(["init", "--email", emails[name], "--root", root, "--transport", `local:${shared}`]);
+    const other = name === "owner" ? emails.peer : emails.owner;
+    return { home, datasite: posix.join(root, emails[name]), mirror: posix.join(root, other), run };
+  };
+  const owner = await site("owner");
+  const peer = await site("peer");
+  await peer.run(["peer", "add", emails.owner]);
+  await owner.run(["peer", "approve", emails.peer]);
+  await peer.run(["sync"]);
+  return { owner, peer, world };
+}
+
+/** Run `syft <args>` and sample its peak RSS (VmHWM) until it exits. */
+async function measured(
+  home: string,
+  args: string[],
+): Promise<{ seconds: number; peakRssMiB: number }> {
+  const start = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: syftArgv(["--home", home, ...args]),
+    env: childEnv(),
+    stdout: "null",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  let peakKiB = 0;
+  // Deno reads /proc/<pid> only with --allow-all; cat needs just --allow-run. VmHWM is
+  // the kernel's own high-water mark, so sampling it late still gives the peak.
+  const sample = async () => {
+    const out = await new Deno.Command("cat", {
+      args: [`/proc/${child.pid}/status`],
+      stdout: "piped",
+      stderr: "null",
+    })
+      .output().catch(() => undefined);
+    const m = out ? /VmHWM:\s+(\d+) kB/.exec(new TextDecoder().decode(out.stdout)) : null;
+    if (m) peakKiB = Math.max(peakKiB, Number(m[1]));
+  };
+  const timer = setInterval(sample, 50);
+  const out = await child.output();
+  clearInterval(timer);
+  if (!out.success) {
+    throw new Error(`syft ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return { seconds: (performance.now() - start) / 1000, peakRssMiB: peakKiB / 1024 };
 }
 
 const base = await Deno.makeTempDir({ prefix: "syft-bench-" });
@@ -207,25 +279,7 @@ try {
   // P1: first sync of many small files owner → peer, both rounds, vs cp -r + sync.
   {
     const n = quick ? 1000 : 10_000;
-    const world = posix.join(base, "p1");
-    const shared1 = posix.join(world, "shared");
-    await Deno.mkdir(shared1, { recursive: true });
-    const site = async (name: string, email: string) => {
-      const h = posix.join(world, name, ".syft");
-      const root = posix.join(world, name, "SyftBox");
-      const run = async (args: string[]) => {
-        const r = await runSyft(["--home", h, ...args]);
-        if (r.code !== 0) throw new Error(`syft ${args.join(" ")}: ${r.stderr}`);
-        return r;
-      };
-      await run(["init", "--email", email, "--root", root, "--transport", `local:${shared1}`]);
-      return { run, datasite: posix.join(root, email) };
-    };
-    const owner = await site("owner", "owner@bench.example");
-    const peer = await site("peer", "peer@bench.example");
-    await peer.run(["peer", "add", "owner@bench.example"]);
-    await owner.run(["peer", "approve", "peer@bench.example"]);
-    await peer.run(["sync"]);
+    const { owner, peer, world } = await pairOfSites(posix.join(base, "p1"));
     const dir = posix.join(owner.datasite, "public", "small");
     await Deno.mkdir(dir, { recursive: true });
     const block = new Uint8Array(4096);
@@ -245,6 +299,81 @@ try {
       ownerS + peerS,
       baseline,
       `owner ${ownerS.toFixed(2)} s + peer ${peerS.toFixed(2)} s`,
+    );
+  }
+
+  // P2: one large file owner → peer vs cp + sync, with the peak RSS of each syncing process.
+  {
+    const mib = quick ? 128 : 1024;
+    const { owner, peer, world } = await pairOfSites(posix.join(base, "p2"));
+    const file = posix.join(owner.datasite, "public", "big.bin");
+    await Deno.mkdir(posix.dirname(file), { recursive: true });
+    const chunk = new Uint8Array(1 << 20);
+    const f = await Deno.open(file, { write: true, create: true });
+    for (let i = 0; i < mib; i++) {
+      crypto.getRandomValues(chunk.subarray(0, 65536));
+      await f.write(chunk);
+    }
+    f.close();
+    const baseline = await time(async () => {
+      await sh("cp", [file, posix.join(world, "big-copy.bin")]);
+      await sh("sync", []);
+    });
+    const o = await measured(owner.home, ["sync"]);
+    const p = await measured(peer.home, ["sync"]);
+    const rss = Math.max(o.peakRssMiB, p.peakRssMiB);
+    record(
+      "P2",
+      `${mib} MiB file owner -> peer vs cp + sync`,
+      o.seconds + p.seconds,
+      baseline,
+      `peak RSS ${rss.toFixed(0)} MiB`,
+      {
+        peak_rss_mib: Math.round(rss),
+      },
+    );
+  }
+
+  // P4: edit → visible in the peer's mirror, both sides in sync --watch.
+  {
+    const samples = quick ? 5 : 20;
+    const { owner, peer } = await pairOfSites(posix.join(base, "p4"));
+    const watchers = [owner, peer].map((s) =>
+      new Deno.Command(Deno.execPath(), {
+        args: syftArgv(["--home", s.home, "sync", "--watch"]),
+        env: childEnv(),
+        stdout: "null",
+        stderr: "null",
+        stdin: "null",
+      }).spawn()
+    );
+    const latencies: number[] = [];
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const src = posix.join(owner.datasite, "public", "edit.txt");
+      const dst = posix.join(peer.mirror, "public", "edit.txt");
+      for (let i = 0; i < samples; i++) {
+        const text = `edit ${i} ${crypto.randomUUID()}`;
+        const start = performance.now();
+        await Deno.writeTextFile(src, text);
+        while ((await Deno.readTextFile(dst).catch(() => "")) !== text) {
+          if (performance.now() - start > 30_000) throw new Error("P4: edit never arrived");
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        latencies.push((performance.now() - start) / 1000);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    } finally {
+      for (const w of watchers) w.kill("SIGTERM");
+      await Promise.all(watchers.map((w) => w.status));
+    }
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const pct = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+    figures.P4 = { p50_s: round(pct(0.5)), p95_s: round(pct(0.95)) };
+    lines.push(
+      `P4 edit -> visible with both sides in --watch: p50 ${pct(0.5).toFixed(3)} s, p95 ${
+        pct(0.95).toFixed(3)
+      } s (${samples} samples; goal p50 <= 1 s)`,
     );
   }
 } finally {
