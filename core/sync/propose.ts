@@ -114,5 +114,11 @@ export async function collectProposals(
     });
     state.proposed[rel] = { id, old_hash: known.hash, new_hash: null };
   }
-  return { proposals, state, refusedLocally };
+  // Deletions first, as the owner applies them in order: a file replaced by a
+  // folder of the same name must be gone before anything is written under it.
+  const ordered = [
+    ...proposals.filter((p) => p.event.deleted),
+    ...proposals.filter((p) => !p.event.deleted),
+  ];
+  return { proposals: ordered, state, refusedLocally };
 }

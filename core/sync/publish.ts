@@ -8,8 +8,8 @@
  */
 import { posix } from "node:path";
 import { createHash } from "node:crypto";
-import { blobId, sha256Hex } from "../crypto/agree.ts";
-import { readHeaderOnly, sealEnvelope } from "../events/envelope.ts";
+import { blobId, hashStream, sha256Hex } from "../crypto/agree.ts";
+import { openEnvelope, readHeaderOnly, sealEnvelope } from "../events/envelope.ts";
 import { packBody } from "../events/body.ts";
 import { serializeJson } from "../events/parse.ts";
 import {
@@ -27,6 +27,7 @@ import { type PermissionEngine, projectReadable } from "../permissions/mod.ts";
 import type { ChannelRef } from "../../plugins/contract.ts";
 import { ownDatasite, type PeerKeys, type SyncContext } from "./context.ts";
 import type { OutgoingEvent } from "./propose.ts";
+import { quarantineObject } from "./quarantine.ts";
 import { type ChannelState, type FileInfo, saveChannelState } from "./state.ts";
 
 /** What publishing to one peer did. */
@@ -49,9 +50,37 @@ export interface PublishInput {
 }
 
 /**
+ * Whether batch `seq` in our own channel is one this identity wrote: its
+ * header verifies with our key and names exactly that object. Anyone who can
+ * write the shared folder can drop a file there (an old `b-` copied under a
+ * new name, garbage), and that must not pass for a second installation.
+ */
+async function isOwnBatch(ctx: SyncContext, channel: ChannelRef, seq: number): Promise<boolean> {
+  const name = batchName(seq);
+  try {
+    await readHeaderOnly(await ctx.transport.get(channel, name), {
+      name,
+      sender: ctx.me,
+      recipient: channel.recipient,
+      kind: "batch",
+    }, ctx.keys.sign.publicKey);
+    return true;
+  } catch (err) {
+    if (err instanceof SyftError && err.code === "E_BAD_MESSAGE") return false;
+    throw err;
+  }
+}
+
+/**
  * Settle a batch whose put may have happened just before a crash, and apply
  * the seq rule: next seq is max(record, listing) + 1, and a listed seq above
  * our record means this identity writes from elsewhere too.
+ *
+ * Only a batch that verifies as ours counts as "written from elsewhere". A
+ * forged one sitting at our next seq is quarantined (recorded, as readers do)
+ * and skipped: the peer quarantines it too and asks for a resync, and our next
+ * batch follows it without a gap. Without this, one file dropped into the
+ * shared folder stopped the owner's publishing for good (identity test (b)).
  */
 async function settleSeq(
   ctx: SyncContext,
@@ -68,22 +97,69 @@ async function settleSeq(
   let current = state;
   if (current.pending_put) {
     const pending = current.pending_put;
-    current = listed.includes(pending.seq)
+    // A forged object under the pending name is not our put having happened.
+    current = listed.includes(pending.seq) && await isOwnBatch(ctx, channel, pending.seq)
       ? { ...pending.after, pending_put: null }
       : { ...current, pending_put: null };
     await saveChannelState(ctx.layout, current);
   }
-  const above = listed.filter((s) => s >= current.next_seq);
-  if (above.length) {
-    throw new SyftError(
-      "E_INPUT",
-      `our channel to ${channel.recipient} already holds ${
-        batchName(Math.max(...above))
-      }, beyond this installation's record`,
-      { hint: "this identity is active on another machine; run syft from one place only" },
-    );
+  const above = listed.filter((s) => s >= current.next_seq).sort((a, b) => a - b);
+  let skipped = false;
+  for (const seq of above) {
+    if (await isOwnBatch(ctx, channel, seq)) {
+      throw new SyftError(
+        "E_INPUT",
+        `our channel to ${channel.recipient} already holds ${
+          batchName(seq)
+        }, beyond this installation's record`,
+        { hint: "this identity is active on another machine; run syft from one place only" },
+      );
+    }
+    const reason = `${
+      batchName(seq)
+    } in our channel to ${channel.recipient} is not a batch this identity wrote (its header does not verify as ours under that name); someone else can write the shared folder`;
+    if (seq !== current.next_seq) {
+      // Not in our way yet; it is skipped when our seq reaches it.
+      ctx.warn(reason);
+      continue;
+    }
+    await quarantineObject(ctx.layout, ctx.transport, channel, batchName(seq), reason, ctx.now());
+    ctx.warn(`quarantined ${reason}; continuing after it`);
+    current = { ...current, next_seq: seq + 1 };
+    skipped = true;
   }
+  if (skipped) await saveChannelState(ctx.layout, current);
   return current;
+}
+
+/**
+ * Settle a put a crash may have left (`pending_put`) before anything else
+ * touches the channel state: `syft sync` calls this at the start of a round,
+ * right after the journals. `pending.after` is the state as it stood right
+ * after the put, so it may be adopted only while nothing has changed since;
+ * adopting it later in the round (as {@linkcode settleSeq} would, after the
+ * round had applied incoming batches) rolled the cursor, mirror and
+ * `proposed` back: batches were read and applied twice, and mirror files
+ * applied in between were proposed back to the owner as local edits.
+ */
+export async function settlePendingPut(
+  ctx: SyncContext,
+  peer: string,
+  state: ChannelState,
+): Promise<ChannelState> {
+  const pending = state.pending_put;
+  if (!pending) return state;
+  const channel: ChannelRef = { sender: ctx.me, recipient: peer };
+  const page = await ctx.transport.list(channel, {
+    prefix: "b-",
+    after: batchName(pending.seq - 1),
+    limit: 1,
+  });
+  const put = page.objects.some((o) => o.name === batchName(pending.seq)) &&
+    await isOwnBatch(ctx, channel, pending.seq);
+  const settled = put ? { ...pending.after, pending_put: null } : { ...state, pending_put: null };
+  await saveChannelState(ctx.layout, settled);
+  return settled;
 }
 
 function publicationEvents(
@@ -141,7 +217,10 @@ function publicationEvents(
     delete published[path];
     deletions++;
   }
-  return { events: out, published, deletions };
+  // Deletions first: a file replaced by a folder of the same name (or back)
+  // must be gone before anything is written where it was.
+  const ordered = [...out.filter((e) => e.event.deleted), ...out.filter((e) => !e.event.deleted)];
+  return { events: ordered, published, deletions };
 }
 
 /** Stream a file, failing if its bytes no longer hash to `expected`. */
@@ -180,7 +259,11 @@ export async function publishTo(
   input: PublishInput,
 ): Promise<PublishResult> {
   const channel: ChannelRef = { sender: ctx.me, recipient: keys.peer };
-  let state = await settleSeq(ctx, channel, initial);
+  // The listing that settles our seq is needed before a write, or to settle a
+  // put a crash may have left; otherwise it waits until there is something to
+  // send, so an idle round costs one transport call (changes), not 1 + peers.
+  const settleFirst = initial.pending_put !== null;
+  let state = settleFirst ? await settleSeq(ctx, channel, initial) : initial;
   const result: PublishResult = { state, batches: 0, events: 0, blobs: 0 };
 
   let outgoing: OutgoingEvent[] = [];
@@ -211,6 +294,8 @@ export async function publishTo(
     result.state = state;
     return result;
   }
+  // Without a pending put, settling changes nothing but next_seq.
+  if (!settleFirst) state = await settleSeq(ctx, channel, state);
 
   // Split into batches within the limits (never one object per event).
   const groups: OutgoingEvent[][] = [[]];
@@ -229,6 +314,15 @@ export async function publishTo(
       inlineBytes += add;
     }
   }
+
+  // A proposal becomes pending (`proposed`) only with the state saved after
+  // the put of the batch carrying it. The intent saved before the put must not
+  // record it: a crash before the put then left it "pending" for good, and
+  // collectProposals never sent it (a lost proposal).
+  const unsent = new Set(input.proposals.map((p) => p.event.id));
+  const allProposed = state.proposed;
+  const proposedSoFar = () =>
+    Object.fromEntries(Object.entries(allProposed).filter(([, p]) => !unsent.has(p.id)));
 
   for (const [i, group] of groups.entries()) {
     const seq = state.next_seq;
@@ -270,8 +364,11 @@ export async function publishTo(
       packBody({ name: "batch.json", bytes: serializeJson(batch) }, contents),
     );
     const name = batchName(seq);
+    const proposedBefore = proposedSoFar();
+    for (const e of sendable) unsent.delete(e.id);
     const after: ChannelState = {
       ...state,
+      proposed: proposedSoFar(),
       next_seq: seq + 1,
       blobs: [...blobs],
       acks_sent: state.cursor,
@@ -285,7 +382,11 @@ export async function publishTo(
       pending_put: null,
     };
     // Intent first: a crash between put and save is settled by the next round's listing.
-    await saveChannelState(ctx.layout, { ...state, pending_put: { seq, after } });
+    await saveChannelState(ctx.layout, {
+      ...state,
+      proposed: proposedBefore,
+      pending_put: { seq, after },
+    });
     const sealed = sealEnvelope(
       {
         kind: "batch",
@@ -356,33 +457,66 @@ async function uploadBlob(
   event: FileChangeEvent,
 ): Promise<void> {
   const name = blobName(id);
-  const sealed = sealEnvelope(
-    {
-      kind: "blob",
-      name,
-      sender: ctx.me,
-      recipient: keys.peer,
-      seq,
-      created_at: ctx.now(),
-      size: event.size,
-    },
-    await verifiedStream(source, event.new_hash!),
-    {
-      signPrivate: ctx.keys.sign.privateKey,
-      agreePrivate: ctx.keys.agree.privateKey,
-      peerAgreePublic: keys.agreePublic,
-    },
-  );
+  const seal = async () =>
+    sealEnvelope(
+      {
+        kind: "blob",
+        name,
+        sender: ctx.me,
+        recipient: keys.peer,
+        seq,
+        created_at: ctx.now(),
+        size: event.size,
+      },
+      await verifiedStream(source, event.new_hash!),
+      {
+        signPrivate: ctx.keys.sign.privateKey,
+        agreePrivate: ctx.keys.agree.privateKey,
+        peerAgreePublic: keys.agreePublic,
+      },
+    );
+  const sealed = await seal();
   try {
     await ctx.transport.put(channel, name, sealed);
+    return;
   } catch (err) {
     if (!(err instanceof SyftError) || err.code !== "E_EXISTS") throw err;
-    // Already there (a crash after upload): reuse it only if its header verifies as ours.
-    await readHeaderOnly(await ctx.transport.get(channel, name), {
-      name,
-      sender: ctx.me,
-      recipient: keys.peer,
-      kind: "blob",
-    }, ctx.keys.sign.publicKey);
+    await sealed.cancel().catch(() => {}); // unread: close the source file
+  }
+  // Already there (a crash after upload, or a resync): reuse it only if it
+  // opens as ours in full and holds this content. A header check alone let a
+  // blob damaged in the channel be reused by every resync, so the peer
+  // quarantined every republish and never caught up (identity test (g)); and
+  // a foreign object under the name stopped publishing to the peer for good.
+  if (await holdsContent(ctx, keys, channel, name, event.new_hash!)) return;
+  ctx.warn(`${name} in our channel to ${keys.peer} is damaged or not ours; uploading it again`);
+  await ctx.transport.delete(channel, name);
+  await ctx.transport.put(channel, name, await seal());
+}
+
+/** Whether blob `name` in our channel verifies as ours and decrypts to content `hash`. */
+async function holdsContent(
+  ctx: SyncContext,
+  keys: PeerKeys,
+  channel: ChannelRef,
+  name: string,
+  hash: string,
+): Promise<boolean> {
+  try {
+    const opened = await openEnvelope(
+      await ctx.transport.get(channel, name),
+      { name, sender: ctx.me, recipient: keys.peer, kind: "blob" },
+      {
+        // The X25519 secret is symmetric: our private key and the peer's public
+        // key give the key the peer reads with.
+        senderSignPublic: ctx.keys.sign.publicKey,
+        agreePrivate: ctx.keys.agree.privateKey,
+        senderAgreePublic: keys.agreePublic,
+      },
+    );
+    return (await hashStream(opened.body)).hash === hash;
+  } catch (err) {
+    if (err instanceof SyftError && err.code === "E_BAD_MESSAGE") return false;
+    throw err;
   }
 }

@@ -115,7 +115,7 @@ async function fetchBatch(
     if (await Deno.lstat(target).then(() => true, () => false)) continue;
     const blob = blobName(await blobId(keys.blobKeyIn, ev.new_hash));
     const opened = await openEnvelope(
-      await ctx.transport.get(channel, blob),
+      await getBlob(ctx, channel, blob, name),
       { name: blob, sender: channel.sender, recipient: channel.recipient, kind: "blob" },
       {
         senderSignPublic: keys.signPublic,
@@ -136,15 +136,49 @@ async function fetchBatch(
     await Deno.rename(temp, target);
   }
   for (const ev of batch.events) {
-    if (ev.content !== "inline" || ev.new_hash === null) continue;
-    if (!(await Deno.lstat(posix.join(staging, ev.new_hash)).then(() => true, () => false))) {
+    if (ev.new_hash === null) continue;
+    const staged = await Deno.lstat(posix.join(staging, ev.new_hash)).catch(() => null);
+    if (!staged) {
       throw new SyftError(
         "E_BAD_MESSAGE",
         `object ${name}: inline content for ${ev.path} is missing`,
       );
     }
+    // The hash pins the bytes, not the claimed size, and the size is what the
+    // inbox quota counts: a size that lies about its content refuses the batch.
+    if (staged.size !== ev.size) {
+      throw new SyftError(
+        "E_BAD_MESSAGE",
+        `object ${name}: ${ev.path} claims size ${ev.size} but its content is ${staged.size} bytes`,
+      );
+    }
   }
   return batch;
+}
+
+/**
+ * A blob a batch references. Blobs are uploaded before the batch that needs
+ * them (PROTOCOL.md §4.3), so one that is not in the channel makes the batch
+ * bad (quarantined, then resynced) instead of failing every round forever; any
+ * other transport failure still stops the round.
+ */
+async function getBlob(
+  ctx: SyncContext,
+  channel: ChannelRef,
+  blob: string,
+  batch: string,
+): Promise<ReadableStream<Uint8Array>> {
+  try {
+    return await ctx.transport.get(channel, blob);
+  } catch (err) {
+    if (!(err instanceof SyftError) || err.code !== "E_TRANSPORT") throw err;
+    const page = await ctx.transport.list(channel, { prefix: blob, limit: 1 });
+    if (page.objects.some((o) => o.name === blob)) throw err;
+    throw new SyftError(
+      "E_BAD_MESSAGE",
+      `object ${batch}: blob ${blob} it references is missing from the channel`,
+    );
+  }
 }
 
 /**
@@ -154,6 +188,10 @@ async function fetchBatch(
 class Planner {
   ops: JournalOp[] = [];
   #view = new Map<string, string | null>();
+  /** Folders that planned writes need. */
+  #dirs = new Set<string>();
+  /** Whether a path is something other than a folder on disk (cache; disk is fixed while planning). */
+  #notDir = new Map<string, boolean>();
   #n = 0;
   constructor(readonly staging: string) {}
 
@@ -161,9 +199,46 @@ class Planner {
     return `${root}\0${rel}`;
   }
 
+  /**
+   * A path under a file (on disk or planned), or a file path that planned
+   * writes need as a folder, is "special" like a symlink: the event becomes a
+   * conflict or an invalid proposal. Planned as an op, it would fail inside
+   * the journal, and a failing journal entry is retried, and fails, at the
+   * start of every later round: one such event (a hostile peer's, or a file
+   * replaced by a folder of the same name) wedged the receiver for good.
+   */
   async hash(root: string, rel: string): Promise<string | null | "special"> {
     const k = this.key(root, rel);
+    if (this.#dirs.has(k) || await this.#underFile(root, rel)) return "special";
     return this.#view.has(k) ? this.#view.get(k)! : await diskHash(root, rel);
+  }
+
+  async #underFile(root: string, rel: string): Promise<boolean> {
+    const parts = rel.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = parts.slice(0, i).join("/");
+      const k = this.key(root, prefix);
+      if (this.#view.has(k)) {
+        if (this.#view.get(k) !== null) return true; // a file planned there
+        continue; // planned away: free once that op ran
+      }
+      if (this.#dirs.has(k)) continue;
+      let notDir = this.#notDir.get(k);
+      if (notDir === undefined) {
+        const info = await Deno.lstat(posix.join(root, prefix)).catch(() => undefined);
+        notDir = info !== undefined && !info.isDirectory;
+        this.#notDir.set(k, notDir);
+      }
+      if (notDir) return true;
+    }
+    return false;
+  }
+
+  #needDirs(root: string, rel: string): void {
+    const parts = rel.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      this.#dirs.add(this.key(root, parts.slice(0, i).join("/")));
+    }
   }
 
   /** Each write gets its own staged link, so one content can land at several paths. */
@@ -172,6 +247,7 @@ class Planner {
     await Deno.link(posix.join(this.staging, hash), staged);
     this.ops.push({ op: "write", root, rel, staged, hash, mode });
     this.#view.set(this.key(root, rel), hash);
+    this.#needDirs(root, rel);
   }
 
   remove(root: string, rel: string, hash: string | null): void {
@@ -183,6 +259,7 @@ class Planner {
     this.ops.push({ op: "rename", root, rel, to, hash });
     this.#view.set(this.key(root, rel), null);
     this.#view.set(this.key(root, to), hash);
+    this.#needDirs(root, to);
   }
 }
 
@@ -286,6 +363,9 @@ async function receiveOne(
       }
     } else if (c.type === "channel.resync") {
       state.published = {};
+      // The reader may have lost blobs too (deleted from the channel): upload
+      // again; a blob still there is reused after its header verifies as ours.
+      state.blobs = [];
     }
   }
   const ack = batch.acks[ctx.me];

@@ -5,20 +5,22 @@
  * any instant resumes where it stopped.
  * @module
  */
+import { posix } from "node:path";
 import { describeError, SyftError } from "../errors/mod.ts";
 import { loadDatasitePermissions, type PermissionEngine } from "../permissions/mod.ts";
 import type { PeerStore } from "../peers/store.ts";
 import type { Control } from "../events/types.ts";
-import { ownDatasite, type PeerKeys, peerKeys, type SyncContext } from "./context.ts";
+import { ownDatasite, type PeerKeys, peerKeys, stagingRoot, type SyncContext } from "./context.ts";
 import { replayJournals } from "./journal.ts";
 import { collectProposals } from "./propose.ts";
-import { publishTo } from "./publish.ts";
+import { publishTo, settlePendingPut } from "./publish.ts";
 import { receiveFrom } from "./receive.ts";
 import { scanTree } from "./scan.ts";
 import {
   loadChannelState,
   loadIndex,
   readState,
+  removeDeadTemps,
   saveChannelState,
   saveIndex,
   writeState,
@@ -50,6 +52,22 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
     problems: [],
   };
   await replayJournals(ctx.layout);
+  // Contents staged by a round that died before its journal entry was written
+  // are referenced by nothing now (every entry is finished, and the round lock
+  // keeps other rounds out): without this each such crash leaked a batch's
+  // worth of files under <root>/.syft-tmp. (Its entries go, not the folder:
+  // `--watch` ignores changes inside it, not to it.)
+  const staged = await Array.fromAsync(Deno.readDir(stagingRoot(ctx))).catch(() => []);
+  for (const e of staged) {
+    await Deno.remove(posix.join(stagingRoot(ctx), e.name), { recursive: true }).catch(() => {});
+  }
+  await removeDeadTemps(ctx.layout);
+  // A put a crash may have left is settled before incoming batches change the
+  // channel state (see settlePendingPut).
+  for (const record of (await peers.list()).records) {
+    const state = await loadChannelState(ctx.layout, record.email);
+    if (state.pending_put) await settlePendingPut(ctx, record.email, state);
+  }
 
   // Cheap change detection first; a full discovery only when a channel is new to us.
   const cursor = await readState<{ cursor: string }>(ctx.layout.changesCursor);

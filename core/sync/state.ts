@@ -132,6 +132,34 @@ async function writeJson(path: string, value: unknown): Promise<void> {
   await writeFileAtomic(path, JSON.stringify(value), { mode: 0o600 });
 }
 
+/**
+ * Remove the temp files of state writes killed before their rename (one per
+ * crash, as large as the state, never reclaimed otherwise). Only a round,
+ * under the round lock, writes the engine's files, so at the start of a round
+ * every temp beside them is dead.
+ */
+export async function removeDeadTemps(layout: StateLayout): Promise<void> {
+  const ownFiles = new Set(
+    [layout.index, layout.changesCursor, layout.lastSync].map((p) => posix.basename(p)),
+  );
+  for (const dir of [layout.channels, layout.journal, layout.dir]) {
+    // Folders only the engine writes, and in the state folder its own files.
+    const all = dir !== layout.dir;
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(dir));
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      // The names writeFileAtomic gives its temps: `.<name>.tmp-<uuid>`.
+      const m = /^\.(.+)\.tmp-[0-9a-f-]{36}$/.exec(e.name);
+      if (!e.isFile || !m || (!all && !ownFiles.has(m[1]!))) continue;
+      await Deno.remove(posix.join(dir, e.name)).catch(() => {});
+    }
+  }
+}
+
 /** Load a peer's state (fresh when none). */
 export async function loadChannelState(layout: StateLayout, peer: string): Promise<ChannelState> {
   const stored = await readJson<ChannelState>(posix.join(layout.channels, `${peer}.json`));
