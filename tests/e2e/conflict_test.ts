@@ -21,7 +21,9 @@ Deno.test("an owner's change that meets an unproposed local edit keeps ours as a
   await ds.ok(["sync"]);
 
   assertEquals(await Deno.readTextFile(posix.join(mirror, "shared/notes.txt")), "owner v2");
-  const copies = (await filesUnder(posix.join(mirror, "shared"))).filter((f) => /^notes\.txt\.conflict\.\d+$/.test(f));
+  const copies = (await filesUnder(posix.join(mirror, "shared"))).filter((f) =>
+    /^notes\.txt\.conflict\.\d+$/.test(f)
+  );
   assertEquals(copies.length, 1, "exactly one conflict copy");
   assertEquals(await Deno.readTextFile(posix.join(mirror, "shared", copies[0]!)), "ds local edit");
 
