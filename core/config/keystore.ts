@@ -50,3 +50,19 @@ export async function readKeys(keysDir: string): Promise<IdentityKeys> {
   const agree = await importStoredKey(await readKeyFile(files.agree), "X25519", files.agree);
   return { sign, agree };
 }
+
+/** Key files other users could read (or that cannot be inspected): one line each, saying the fix. */
+export async function keyFileProblems(keysDir: string): Promise<string[]> {
+  const problems: string[] = [];
+  for (const file of Object.values(keyFiles(keysDir))) {
+    try {
+      const info = await Deno.stat(file);
+      if (info.mode !== null && (info.mode & 0o077) !== 0) {
+        problems.push(`key file ${file} is readable by other users (run chmod 600 ${file})`);
+      }
+    } catch (err) {
+      problems.push(`key file ${file}: ${describeError(err)}`);
+    }
+  }
+  return problems;
+}

@@ -6,7 +6,7 @@
 import { posix } from "node:path";
 import type { Config } from "../config/config.ts";
 import { homeLayout } from "../config/home.ts";
-import { keyFiles, readKeys } from "../config/keystore.ts";
+import { keyFileProblems, readKeys } from "../config/keystore.ts";
 import { datasiteFolders } from "../datasite/layout.ts";
 import { describeError, SyftError } from "../errors/mod.ts";
 import { probeBubblewrap } from "../sandbox/probe.ts";
@@ -38,17 +38,16 @@ function failure(name: string, err: unknown): CheckResult {
 async function checkKeys(home: string): Promise<CheckResult> {
   const name = "keys";
   try {
-    await readKeys(homeLayout(home).keys);
-    for (const file of Object.values(keyFiles(homeLayout(home).keys))) {
-      const mode = (await Deno.stat(file)).mode;
-      if (mode !== null && (mode & 0o077) !== 0) {
-        return {
-          name,
-          status: "fail",
-          detail: `${file} is readable by other users`,
-          hint: `chmod 600 ${file}`,
-        };
-      }
+    const keysDir = homeLayout(home).keys;
+    await readKeys(keysDir);
+    const problems = await keyFileProblems(keysDir);
+    if (problems.length) {
+      return {
+        name,
+        status: "fail",
+        detail: problems.join("; "),
+        hint: `chmod 600 ${keysDir}/*.key`,
+      };
     }
     return { name, status: "ok", detail: "signing and agreement keys readable, mode 0600" };
   } catch (err) {

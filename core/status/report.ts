@@ -5,18 +5,15 @@
 import { posix } from "node:path";
 import type { Config } from "../config/config.ts";
 import { homeLayout } from "../config/home.ts";
-import { keyFiles, readKeys } from "../config/keystore.ts";
+import { keyFileProblems, readKeys } from "../config/keystore.ts";
 import { DATASITE_FOLDERS, datasiteDir } from "../datasite/layout.ts";
 import { describeError } from "../errors/mod.ts";
 import { fingerprint, publicKeys } from "../identity/keys.ts";
-import { parsePeerRecord } from "../peers/store.ts";
+import { PEER_STATES, type PeerState, PeerStore } from "../peers/store.ts";
 import { recordProblems } from "../peers/service.ts";
 import { formatPermissionFileError, loadDatasitePermissions } from "../permissions/mod.ts";
 
-/** Peer states of CLI.md. */
-export const PEER_STATES = ["requested", "pending", "accepted", "rejected", "removed"] as const;
-/** One peer state. */
-export type PeerState = typeof PEER_STATES[number];
+export { PEER_STATES, type PeerState } from "../peers/store.ts";
 
 /** An object moved aside because it failed a check. */
 export interface QuarantinedObject {
@@ -54,27 +51,17 @@ async function listDir(dir: string): Promise<Deno.DirEntry[]> {
   return entries.sort((a, b) => a.name < b.name ? -1 : 1);
 }
 
+/** Peer counts by state, from the peer store (which reports corrupt records itself). */
 async function countPeers(
   peersDir: string,
   problems: string[],
 ): Promise<Record<PeerState, number>> {
   const counts = Object.fromEntries(PEER_STATES.map((s) => [s, 0])) as Record<PeerState, number>;
-  for (const entry of await listDir(peersDir)) {
-    if (!entry.isFile || !entry.name.endsWith(".json")) continue;
-    try {
-      const record = await readJson(posix.join(peersDir, entry.name)) as { state?: unknown };
-      const state = record.state;
-      if (typeof state === "string" && (PEER_STATES as readonly string[]).includes(state)) {
-        counts[state as PeerState]++;
-        const problemsOf = await parsePeerRecord(JSON.stringify(record), entry.name.slice(0, -5))
-          .then(recordProblems, () => []);
-        problems.push(...problemsOf);
-      } else throw new Error("no valid state");
-    } catch (err) {
-      problems.push(
-        `peer record ${posix.join(peersDir, entry.name)} is unreadable: ${describeError(err)}`,
-      );
-    }
+  const listing = await new PeerStore(peersDir).list();
+  problems.push(...listing.problems);
+  for (const record of listing.records) {
+    counts[record.state]++;
+    problems.push(...recordProblems(record));
   }
   return counts;
 }
@@ -107,27 +94,11 @@ async function readLastSync(stateDir: string): Promise<number | null> {
   }
 }
 
-/** Problems with the key files that a user should fix (readable by others). */
-async function keyProblems(keysDir: string): Promise<string[]> {
-  const problems: string[] = [];
-  for (const file of Object.values(keyFiles(keysDir))) {
-    try {
-      const info = await Deno.stat(file);
-      if (info.mode !== null && (info.mode & 0o077) !== 0) {
-        problems.push(`key file ${file} is readable by other users (run chmod 600 ${file})`);
-      }
-    } catch (err) {
-      problems.push(`key file ${file}: ${describeError(err)}`);
-    }
-  }
-  return problems;
-}
-
 /** Gather the report. Key files must be readable (their fingerprint is the identity). */
 export async function gatherStatus(home: string, config: Config): Promise<StatusReport> {
   const layout = homeLayout(home);
   const keys = await readKeys(layout.keys);
-  const problems: string[] = await keyProblems(layout.keys);
+  const problems: string[] = await keyFileProblems(layout.keys);
   const datasite = datasiteDir(config.root, config.email);
   for (const folder of [datasite, ...DATASITE_FOLDERS.map((f) => posix.join(datasite, f))]) {
     try {

@@ -7,9 +7,9 @@
  * @module
  */
 import { posix } from "node:path";
-import { hashFile } from "../crypto/agree.ts";
 import { SyftError } from "../errors/mod.ts";
 import { syncDir, writeFileAtomic } from "../fs/atomic.ts";
+import { regularFileHash } from "./scan.ts";
 import { type ChannelState, saveChannelState, type StateLayout } from "./state.ts";
 
 /** One change to a user folder. `root` is a datasite folder; `rel` stays inside it. */
@@ -61,15 +61,10 @@ async function ensureRealDirs(root: string, rel: string): Promise<void> {
   }
 }
 
+/** The hash of a regular file at `path`, null for nothing or anything else. */
 async function currentHash(path: string): Promise<string | null> {
-  try {
-    const info = await Deno.lstat(path);
-    if (!info.isFile) return null;
-    return (await hashFile(path)).hash;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    throw err;
-  }
+  const h = await regularFileHash(path);
+  return h === "special" ? null : h;
 }
 
 /** Run one op; safe to run again after a crash. Returns the folder it touched. */

@@ -24,6 +24,7 @@ import type { PermissionEngine } from "../permissions/mod.ts";
 import type { ChannelRef } from "../../plugins/contract.ts";
 import { ownDatasite, type PeerKeys, stagingRoot, type SyncContext } from "./context.ts";
 import { applyJournaled, type JournalOp } from "./journal.ts";
+import { regularFileHash } from "./scan.ts";
 import { quarantineObject } from "./quarantine.ts";
 import type { ChannelState } from "./state.ts";
 
@@ -62,13 +63,6 @@ function markerName(rel: string, kind: "rejected" | "conflict", now: number): st
 }
 
 /** Current hash of a datasite file, null when absent; a non-regular file is "special". */
-async function diskHash(root: string, rel: string): Promise<string | null | "special"> {
-  const abs = posix.join(root, rel);
-  const info = await Deno.lstat(abs).catch(() => undefined);
-  if (!info) return null;
-  if (!info.isFile) return "special";
-  return (await hashFile(abs)).hash;
-}
 
 async function fetchBatch(
   ctx: SyncContext,
@@ -210,7 +204,7 @@ class Planner {
   async hash(root: string, rel: string): Promise<string | null | "special"> {
     const k = this.key(root, rel);
     if (this.#dirs.has(k) || await this.#underFile(root, rel)) return "special";
-    return this.#view.has(k) ? this.#view.get(k)! : await diskHash(root, rel);
+    return this.#view.has(k) ? this.#view.get(k)! : await regularFileHash(posix.join(root, rel));
   }
 
   async #underFile(root: string, rel: string): Promise<boolean> {

@@ -35,6 +35,18 @@ export function isMarker(name: string): boolean {
   return /\.(rejected|conflict)\.\d+/.test(name);
 }
 
+/**
+ * The hash of the regular file at `path`; null when nothing is there (or the
+ * path cannot exist, e.g. it runs under a file); "special" for a symlink,
+ * folder or device, which is never read.
+ */
+export async function regularFileHash(path: string): Promise<string | null | "special"> {
+  const info = await Deno.lstat(path).catch(() => undefined);
+  if (!info) return null;
+  if (!info.isFile) return "special";
+  return (await hashFile(path)).hash;
+}
+
 /** Walk `root`; a missing root is an empty tree. */
 export async function scanTree(root: string, options: ScanOptions = {}): Promise<ScanResult> {
   const files = new Map<string, FileInfo>();
