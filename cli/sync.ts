@@ -13,10 +13,12 @@ import { PeerStore } from "../core/peers/store.ts";
 import type { SyncContext } from "../core/sync/context.ts";
 import { acquireRoundLock } from "../core/sync/lock.ts";
 import { type RoundSummary, runRound } from "../core/sync/round.ts";
+import { DEFAULT_POLL_MS, PollPolicy } from "../core/sync/poll_policy.ts";
 import { readState, stateLayout } from "../core/sync/state.ts";
 import type { Transport } from "../plugins/contract.ts";
 import { type Context, withContext } from "./context.ts";
 import { openTransport } from "./transport.ts";
+import { type Progress, startProgress } from "./progress.ts";
 
 interface SyncFlags {
   watch?: boolean;
@@ -77,8 +79,29 @@ export async function openSync(
     },
     allowMassDelete: options.allowMassDelete ?? false,
     quotaBytes: GIB,
+    thresholds: {
+      checkpoint: config.sync.checkpoint_threshold,
+      compact: config.sync.compact_threshold,
+    },
+    gapTimeoutMs: config.sync.gap_timeout_seconds * 1000,
+    progress: restoreProgress(ctx),
   };
   return { sync, peers, close: () => transport.close() };
+}
+
+/** A bar per restore (a terminal only; never with --json or --quiet). */
+function restoreProgress(ctx: Context): SyncContext["progress"] {
+  let bar: Progress | null = null;
+  return (label, done, total) => {
+    bar ??= startProgress(label, total, {
+      enabled: Deno.stderr.isTerminal() && !ctx.out.json && !ctx.out.quiet,
+    });
+    bar.update(done);
+    if (done >= total) {
+      bar.finish();
+      bar = null;
+    }
+  };
 }
 
 /** Run one round under the round lock. */
@@ -108,6 +131,11 @@ function describe(s: RoundSummary): string {
 }
 
 async function runSync(ctx: Context, flags: SyncFlags): Promise<void> {
+  if (!flags.watch && flags.interval !== undefined) {
+    throw new SyftError("E_USAGE", "--interval only applies with --watch", {
+      hint: `syft sync --watch --interval ${flags.interval}`,
+    });
+  }
   const config = await loadConfig(ctx.home);
   const options = { allowMassDelete: flags.allowMassDelete ?? false };
   if (!flags.watch) {
@@ -116,17 +144,21 @@ async function runSync(ctx: Context, flags: SyncFlags): Promise<void> {
     ctx.out.result(summary, (s) => ctx.out.line(describe(s)));
     return;
   }
-  const interval = flags.interval === undefined ? 5 : Number(flags.interval);
-  if (!Number.isFinite(interval) || interval <= 0) {
+  await watchLoop(ctx, config, options, parsePace(flags.interval));
+}
+
+/** `--interval <seconds>` as the poll policy's input. */
+function parsePace(raw: string | undefined): { intervalMs: number; explicit: boolean } {
+  if (raw === undefined) return { intervalMs: DEFAULT_POLL_MS, explicit: false };
+  const seconds = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
     throw new SyftError(
       "E_USAGE",
-      `--interval ${JSON.stringify(flags.interval)} is not a positive number of seconds`,
-      {
-        hint: "e.g. --interval 5",
-      },
+      `--interval ${JSON.stringify(raw)} is not a positive number of seconds`,
+      { hint: "e.g. --interval 5" },
     );
   }
-  await watchLoop(ctx, config, options, interval * 1000);
+  return { intervalMs: seconds * 1000, explicit: true };
 }
 
 /** Paths syft writes itself while syncing; they must not wake the watcher. */
@@ -134,46 +166,160 @@ function isOwnWrite(path: string): boolean {
   return path.includes("/.syft-tmp/") || /\/\.[^/]*\.tmp-[^/]*$/.test(path);
 }
 
+/** Quiet time that ends a burst of edits: a temp-file + rename save fits well within it. */
+const EDIT_QUIET_MS = 200;
+/**
+ * A file written without pause never goes quiet; it still syncs this soon after
+ * its first change, even while the remote poll is backed off to 60 s.
+ */
+const EDIT_MAX_DELAY_MS = 5_000;
+/** How long one `changes()` call of a watching transport may wait (it wakes at once on a change). */
+const REMOTE_WAIT_MS = 30_000;
+/** After a failed `changes()`, wait this long before asking again, so a broken transport cannot spin. */
+const REMOTE_RETRY_MS = 1_000;
+
+/** Local edits, debounced. */
+interface EditWatcher {
+  /** Resolves once no burst of edits is in progress (at once when none is). */
+  settled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Watch `root` for edits and call `onSettled` once a burst has gone quiet (or
+ * has lasted {@linkcode EDIT_MAX_DELAY_MS}), so a save done as temp file +
+ * rename, or many quick writes, cost one round.
+ */
+function watchEdits(root: string, onSettled: () => void): EditWatcher {
+  const watcher = Deno.watchFs(root, { recursive: true });
+  let quiet: ReturnType<typeof setTimeout> | undefined;
+  let due: ReturnType<typeof setTimeout> | undefined;
+  const waiters: (() => void)[] = [];
+  const release = () => {
+    for (const resolve of waiters.splice(0)) resolve();
+  };
+  const settle = () => {
+    clearTimeout(quiet);
+    clearTimeout(due);
+    quiet = due = undefined;
+    onSettled();
+    release();
+  };
+  const pump = (async () => {
+    for await (const event of watcher) {
+      // Reads (the round hashing files) are not edits, and would wake the loop after every round.
+      if (event.kind === "access" || event.paths.every(isOwnWrite)) continue;
+      clearTimeout(quiet);
+      quiet = setTimeout(settle, EDIT_QUIET_MS);
+      due ??= setTimeout(settle, EDIT_MAX_DELAY_MS);
+    }
+  })();
+  return {
+    settled() {
+      return due === undefined
+        ? Promise.resolve()
+        : new Promise((resolve) => waiters.push(resolve));
+    },
+    async close() {
+      clearTimeout(quiet);
+      clearTimeout(due);
+      quiet = due = undefined;
+      release();
+      watcher.close();
+      await pump.catch(() => {});
+    },
+  };
+}
+
+/**
+ * For a transport that can watch (local): keep a `changes()` call waiting and
+ * call `onChange` when a peer's channel moves. It follows its own cursor, so a
+ * change is reported once, however many rounds ran since.
+ */
+async function watchRemote(
+  transport: Transport,
+  cursor: string | null,
+  signal: AbortSignal,
+  onChange: () => void,
+): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      const r = await transport.changes(cursor, { waitMs: REMOTE_WAIT_MS });
+      cursor = r.cursor;
+      if (r.channels.length > 0) onChange();
+    } catch {
+      // The next round meets the same failure and reports it; here only pause.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, REMOTE_RETRY_MS);
+        signal.addEventListener("abort", done, { once: true });
+        function done() {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", done);
+          resolve();
+        }
+      });
+    }
+  }
+}
+
+/** Whether a round did anything that says the datasites are in use (poll policy input). */
+function wasActive(s: RoundSummary): boolean {
+  return s.sent + s.received + s.applied + s.proposed > 0;
+}
+
 /**
  * `--watch`: one transport kept open; a round, then wait for a local edit
- * (debounced, so temp-file + rename saves and bursts coalesce), a peer's new
- * object (the transport's `changes()` can wait: the local transport watches its
- * folder), or the poll interval. SIGINT/SIGTERM finish the current round.
+ * (debounced), a peer's new object (a watching transport's `changes()` wakes
+ * us: the local transport watches its folder), or the poll time the
+ * {@linkcode PollPolicy} gives. SIGINT/SIGTERM let the current round finish.
  */
 async function watchLoop(
   ctx: Context,
   config: Config,
   options: { allowMassDelete: boolean },
-  intervalMs: number,
+  pace: { intervalMs: number; explicit: boolean },
 ): Promise<void> {
-  const opened = await openSync(ctx, config, options);
+  // Before anything slow, so a signal during start-up also means "stop cleanly".
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  // Monotonic: idle time must not jump with the wall clock (the policy copes anyway).
+  const clock = () => performance.now();
+  const policy = new PollPolicy(pace, clock());
   const stateDir = homeLayout(ctx.home).state;
-  let stopping = false;
+  // Set by the watchers, cleared when a round starts: a wake-up that lands
+  // during a round starts the next one at once instead of being lost.
+  let edited = false;
+  let remoteChanged = false;
   let wake: (() => void) | null = null;
-  const stop = () => {
-    stopping = true;
-    wake?.();
-  };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
-  await Deno.mkdir(config.root, { recursive: true });
-  const watcher = Deno.watchFs(config.root, { recursive: true });
-  let localDirty = false;
-  let debounce: ReturnType<typeof setTimeout> | undefined;
-  const pump = (async () => {
-    for await (const event of watcher) {
-      if (event.paths.every(isOwnWrite)) continue;
-      clearTimeout(debounce);
-      debounce = setTimeout(() => {
-        localDirty = true;
-        wake?.();
-      }, 200);
-    }
-  })();
-  let remote: Promise<unknown> | null = null;
+  const stopped = new Promise<void>((resolve) =>
+    stop.signal.addEventListener("abort", () => {
+      wake?.();
+      resolve();
+    })
+  );
+  let opened: Awaited<ReturnType<typeof openSync>> | null = null;
+  let edits: EditWatcher | null = null;
+  let remote: Promise<void> | null = null;
   try {
-    while (!stopping) {
-      localDirty = false;
+    opened = await openSync(ctx, config, options);
+    const transport = opened.sync.transport;
+    await Deno.mkdir(config.root, { recursive: true });
+    edits = watchEdits(config.root, () => {
+      edited = true;
+      wake?.();
+    });
+    const canWatch = !stop.signal.aborted && (await transport.capabilities()).canWatch;
+    while (!stop.signal.aborted) {
+      // A round woken by the poll or a peer while the user is mid-save would
+      // scan a half-done save (an editor's temp file, a half-written burst):
+      // it waits for the edits to settle, which is never longer than EDIT_MAX_DELAY_MS.
+      await Promise.race([edits.settled(), stopped]);
+      if (stop.signal.aborted) break;
+      const byEdit = edited;
+      edited = false;
+      remoteChanged = false;
       const lock = await acquireRoundLock(stateDir, {
         onWait: () => ctx.out.warn("another sync round is running under this home; waiting for it"),
       });
@@ -187,18 +333,18 @@ async function watchLoop(
         ctx.out.line(`${new Date().toISOString()} ${describe(summary)}`);
       }
       for (const p of summary.problems) ctx.out.warn(p);
-      if (stopping || localDirty) continue;
-      // Wait for whichever comes first; a pending changes() call is reused, not stacked.
-      const cursor = await readState<{ cursor: string }>(stateLayout(stateDir).changesCursor);
-      remote ??= opened.sync.transport.changes(cursor?.cursor ?? null, { waitMs: intervalMs })
-        .then((r) => {
-          remote = null;
-          if (r.channels.length) wake?.();
-        }, () => {
-          remote = null;
+      if (byEdit || wasActive(summary)) policy.activity(clock());
+      if (canWatch && remote === null) {
+        // Started after the first round, from its cursor, so it reports only what is new.
+        const cursor = await readState<{ cursor: string }>(stateLayout(stateDir).changesCursor);
+        remote = watchRemote(transport, cursor?.cursor ?? null, stop.signal, () => {
+          remoteChanged = true;
+          wake?.();
         });
+      }
+      if (stop.signal.aborted || edited || remoteChanged) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, intervalMs);
+        const timer = setTimeout(resolve, policy.waitMs(clock()));
         wake = () => {
           clearTimeout(timer);
           resolve();
@@ -207,11 +353,12 @@ async function watchLoop(
       wake = null;
     }
   } finally {
-    Deno.removeSignalListener("SIGINT", stop);
-    Deno.removeSignalListener("SIGTERM", stop);
-    clearTimeout(debounce);
-    watcher.close();
-    await pump.catch(() => {});
-    await opened.close();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    stop.abort(); // ends watchRemote, also when a round failed
+    await edits?.close();
+    // Closing the transport fails a pending changes() call, which lets watchRemote return.
+    await opened?.close();
+    await remote;
   }
 }

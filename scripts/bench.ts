@@ -1,59 +1,141 @@
 /**
- * `deno task bench [--quick] [--json]`: every figure is a ratio against a baseline
- * measured in the same run on the same machine, never an absolute claim.
+ * `deno task bench [--quick] [--json]`: every timing is set against a baseline
+ * measured in the same run on the same machine, never an absolute claim, and every
+ * sync scenario checks the peer's mirror afterwards so a broken sync cannot
+ * produce a fast figure. Goals are printed beside the figures, never asserted.
  *
- * Scenarios so far:
- * - P1: first sync of N x 4 KiB files owner -> peer (both rounds) vs `cp -r` + `sync`.
- * - P2: one large file owner -> peer vs `cp` + `sync`, with each syncing process's peak RSS.
- * - P4: edit -> visible latency with both sides in `sync --watch` (p50, p95).
+ * Scenarios (issue 5, full sizes; `--quick` shrinks them):
+ * - P1: first sync of 10,000 x 4 KiB files owner -> peer (both rounds) vs `cp -r` + `sync`.
+ * - P2: one 1 GiB file owner -> peer vs `cp` + `sync`, with the peak RSS of the syncing processes.
+ * - P3: transport calls of a round with 1, 10 and 100 changed small files, and of an idle poll,
+ *   counted in process around the real `local:` plugin.
+ * - P4: edit -> visible latency with both sides in `sync --watch` (p50, p95; 20 samples).
  * - P5: `syft status` cold start (deno binary directly) vs `deno --version`.
- * - T1: N small objects put through the local transport plugin (Worker + RPC) vs `cp -r` + `sync`.
- * - T2: one large object streamed through the plugin (put, then get) vs `cp` + `sync`, with RSS.
- * - P6: permission checks per second over 1,000 permission files in a 6-level tree
- *   (goal ≥ 200,000/s on one core), and reloading one changed file vs building the
- *   whole tree (it must not rebuild).
+ * - P6: permission checks per second over 1,000 permission files in a 6-level tree.
+ * - T1, T2: the local transport plugin alone (many small puts; one large put + get).
+ *
+ * With `--json` the last line of stdout is one JSON object keyed by scenario.
  * @module
  */
 import { posix } from "node:path";
 import { startPlugin } from "../plugins/host.ts";
 import { manifestFor } from "../plugins/registry.ts";
 import { childEnv, runSyft, syftArgv } from "./syft_process.ts";
+import { type Call, CountingTransport, summarizeCalls } from "./counting_transport.ts";
 import { buildBenchFixture, runBenchChecks } from "../core/permissions/bench.ts";
 import { PermissionEngine } from "../core/permissions/engine.ts";
+import { openSync } from "../cli/sync.ts";
+import { Output } from "../cli/output.ts";
+import type { Context } from "../cli/context.ts";
+import { loadConfig } from "../core/config/load.ts";
+import { type RoundSummary, runRound } from "../core/sync/round.ts";
 
 const quick = Deno.args.includes("--quick");
 const asJson = Deno.args.includes("--json");
 
+/** The issue's sizes, for a full run. */
+const FULL = {
+  p1Files: 10_000,
+  p2MiB: 1024,
+  p4Samples: 20,
+  p5Runs: 10,
+  p6Checks: 1_000_000,
+  t1Objects: 2000,
+  t2MiB: 512,
+};
+
+/** Small enough for CI on 2 cores (well under 2 minutes), still every code path. */
+const QUICK: typeof FULL = {
+  p1Files: 1000,
+  p2MiB: 128,
+  p4Samples: 5,
+  p5Runs: 3,
+  p6Checks: 200_000,
+  t1Objects: 200,
+  t2MiB: 64,
+};
+
+const SIZES = quick ? QUICK : FULL;
+
+/** The goals of issue 5, item 5. */
+const GOALS = {
+  p1Ratio: 2,
+  p2Ratio: 3,
+  p2RssMiB: 200,
+  p3Calls: 3,
+  p3IdleCalls: 1,
+  p4P50S: 1,
+  p5S: 0.15,
+  p6ChecksPerS: 200_000,
+};
+
+/** The changed-file counts P3 measures; fixed, so quick and full runs compare. */
+const P3_KS = [1, 10, 100] as const;
+
+// ---------------------------------------------------------------------------
+// Results
+
+/** One line of the table for people. */
 interface Row {
+  id: string;
   scenario: string;
-  syft_s: number;
-  baseline_s: number;
-  ratio: number;
+  figure: string;
+  baseline: string;
+  goal: string;
+  /** Whether the goal was met; undefined when the row has no goal. */
+  met?: boolean;
   note: string;
 }
-const rows: Row[] = [];
-const figures: Record<string, Record<string, number>> = {};
 
-function record(
-  key: string,
+/** Figures keyed by scenario id (`P1`...), as the `--json` line carries them. */
+type Json = Record<string, Record<string, number | Record<string, number>>>;
+
+/** What one scenario hands back: its JSON figures, table rows and longer notes. */
+interface Outcome {
+  json: Json;
+  rows: Row[];
+  notes?: string[];
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+function seconds(s: number): string {
+  return `${s.toFixed(3)} s`;
+}
+
+function count(n: number): string {
+  return Math.round(n).toLocaleString("en");
+}
+
+/** A row for a timing set against its baseline, with the goal on the ratio. */
+function ratioRow(
+  id: string,
   scenario: string,
-  syft: number,
-  baseline: number,
+  syftS: number,
+  baselineS: number,
+  goalRatio: number | undefined,
   note: string,
-  extra = {},
-) {
-  rows.push({ scenario, syft_s: syft, baseline_s: baseline, ratio: syft / baseline, note });
-  figures[key] = {
-    syft_s: round(syft),
-    baseline_s: round(baseline),
-    ratio: round(syft / baseline),
-    ...extra,
+): Row {
+  const ratio = syftS / baselineS;
+  return {
+    id,
+    scenario,
+    figure: `${seconds(syftS)} (${ratio.toFixed(1)}x)`,
+    baseline: seconds(baselineS),
+    goal: goalRatio === undefined ? "" : `<= ${goalRatio}x baseline`,
+    ...(goalRatio === undefined ? {} : { met: ratio <= goalRatio }),
+    note,
   };
 }
 
-function round(x: number): number {
-  return Math.round(x * 1000) / 1000;
+function ratioJson(syftS: number, baselineS: number): Record<string, number> {
+  return { syft_s: round3(syftS), baseline_s: round3(baselineS), ratio: round3(syftS / baselineS) };
 }
+
+// ---------------------------------------------------------------------------
+// Helpers
 
 async function time(fn: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
@@ -71,43 +153,76 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? NaN;
 }
 
-const lines: string[] = [];
-
-// P6: permission checks (pure CPU, measured first while the machine is quiet).
-{
-  const fixture = buildBenchFixture({ files: 1000, depth: 6 });
-  const n = quick ? 200_000 : 1_000_000;
-  runBenchChecks(fixture, Math.min(n, 100_000)); // warm-up: let the JIT settle
-  const fast = runBenchChecks(fixture, n, "allows");
-  const full = runBenchChecks(fixture, n, "check");
-  const buildStart = performance.now();
-  const rebuilt = new PermissionEngine();
-  for (const [folder, text] of fixture.files) rebuilt.setFile(folder, text);
-  const buildS = (performance.now() - buildStart) / 1000;
-  const [oneFolder, oneText] = [...fixture.files][fixture.files.size >> 1]!;
-  const reloads = 200;
-  const reloadStart = performance.now();
-  for (let i = 0; i < reloads; i++) rebuilt.setFile(oneFolder, oneText + `# edit ${i}\n`);
-  const reloadS = (performance.now() - reloadStart) / 1000 / reloads;
-  figures.P6 = {
-    checks_per_s: Math.round(fast.checksPerSecond),
-    decisions_per_s: Math.round(full.checksPerSecond),
-    reload_one_file_s: reloadS,
-    rebuild_all_s: round(buildS),
-    reload_vs_rebuild_ratio: reloadS / buildS,
-  };
-  lines.push(
-    `P6 permissions: ${Math.round(fast.checksPerSecond).toLocaleString("en")} checks/s ` +
-      `(${Math.round(full.checksPerSecond).toLocaleString("en")}/s with reasons), ${
-        n.toLocaleString("en")
-      } checks, ` +
-      `${fixture.files.size} files; goal >= 200,000/s`,
-    `P6 reload one changed file: ${(reloadS * 1000).toFixed(3)} ms vs whole tree ${
-      (buildS * 1000).toFixed(0)
-    } ms ` +
-      `(ratio ${(reloadS / buildS).toExponential(1)})`,
-  );
+/** Nearest-rank percentile: an actual sample, never an interpolation. */
+function percentile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.max(0, Math.ceil(q * s.length) - 1)] ?? NaN;
 }
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Write `mib` MiB to `path`; a random head per MiB keeps it from compressing to nothing. */
+async function writeBigFile(path: string, mib: number): Promise<void> {
+  const chunk = new Uint8Array(1 << 20);
+  const f = await Deno.open(path, { write: true, create: true, truncate: true });
+  try {
+    for (let i = 0; i < mib; i++) {
+      crypto.getRandomValues(chunk.subarray(0, 65536));
+      await f.write(chunk);
+    }
+  } finally {
+    f.close();
+  }
+}
+
+/** Read exactly `buf.length` bytes (fewer only at end of file); returns how many. */
+async function readFull(f: Deno.FsFile, buf: Uint8Array): Promise<number> {
+  let filled = 0;
+  while (filled < buf.length) {
+    const n = await f.read(buf.subarray(filled));
+    if (n === null) break;
+    filled += n;
+  }
+  return filled;
+}
+
+/** Compare two files chunk by chunk (a 1 GiB file must not be read into memory). */
+async function sameFile(a: string, b: string): Promise<boolean> {
+  const [fa, fb] = [await Deno.open(a), await Deno.open(b).catch(() => undefined)];
+  if (!fb) {
+    fa.close();
+    return false;
+  }
+  try {
+    const [ba, bb] = [new Uint8Array(1 << 20), new Uint8Array(1 << 20)];
+    for (;;) {
+      const [na, nb] = [await readFull(fa, ba), await readFull(fb, bb)];
+      if (na !== nb) return false;
+      if (na === 0) return true;
+      for (let i = 0; i < na; i++) if (ba[i] !== bb[i]) return false;
+    }
+  } finally {
+    fa.close();
+    fb.close();
+  }
+}
+
+/** Throw unless every file of `src` (one level, regular files) arrived intact in `dst`. */
+async function assertMirrored(scenario: string, src: string, dst: string): Promise<void> {
+  const names = (await Array.fromAsync(Deno.readDir(src))).filter((e) => e.isFile).map((e) =>
+    e.name
+  );
+  for (const name of names) {
+    if (!(await sameFile(posix.join(src, name), posix.join(dst, name)))) {
+      throw new Error(`${scenario}: ${name} did not arrive intact in the peer's mirror (${dst})`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Sites
 
 interface BenchSite {
   home: string;
@@ -118,9 +233,7 @@ interface BenchSite {
 }
 
 /** Two initialised sites on one local transport, peered (peer asked, owner approved). */
-async function pairOfSites(
-  world: string,
-): Promise<{ owner: BenchSite; peer: BenchSite; world: string }> {
+async function pairOfSites(world: string): Promise<{ owner: BenchSite; peer: BenchSite }> {
   const shared = posix.join(world, "shared");
   await Deno.mkdir(shared, { recursive: true });
   const emails = { owner: "owner@bench.example", peer: "peer@bench.example" };
@@ -141,7 +254,7 @@ async function pairOfSites(
   await peer.run(["peer", "add", emails.owner]);
   await owner.run(["peer", "approve", emails.peer]);
   await peer.run(["sync"]);
-  return { owner, peer, world };
+  return { owner, peer };
 }
 
 /** Run `syft <args>` and sample its peak RSS (VmHWM) until it exits. */
@@ -179,12 +292,65 @@ async function measured(
   return { seconds: (performance.now() - start) / 1000, peakRssMiB: peakKiB / 1024 };
 }
 
-const base = await Deno.makeTempDir({ prefix: "syft-bench-" });
-try {
-  // P5: cold start.
+// ---------------------------------------------------------------------------
+// P6: permission checks
+
+function benchP6(): Outcome {
+  const fixture = buildBenchFixture({ files: 1000, depth: 6 });
+  const n = SIZES.p6Checks;
+  runBenchChecks(fixture, Math.min(n, 100_000)); // warm-up: let the JIT settle
+  const fast = runBenchChecks(fixture, n, "allows");
+  const full = runBenchChecks(fixture, n, "check");
+  const buildStart = performance.now();
+  const rebuilt = new PermissionEngine();
+  for (const [folder, text] of fixture.files) rebuilt.setFile(folder, text);
+  const buildS = (performance.now() - buildStart) / 1000;
+  const [oneFolder, oneText] = [...fixture.files][fixture.files.size >> 1]!;
+  const reloads = 200;
+  const reloadStart = performance.now();
+  for (let i = 0; i < reloads; i++) rebuilt.setFile(oneFolder, oneText + `# edit ${i}\n`);
+  const reloadS = (performance.now() - reloadStart) / 1000 / reloads;
+  return {
+    json: {
+      P6: {
+        checks_per_s: Math.round(fast.checksPerSecond),
+        decisions_per_s: Math.round(full.checksPerSecond),
+        reload_one_file_s: reloadS,
+        rebuild_all_s: round3(buildS),
+        reload_vs_rebuild_ratio: reloadS / buildS,
+      },
+    },
+    rows: [
+      {
+        id: "P6",
+        scenario: "permission checks",
+        figure: `${count(fast.checksPerSecond)}/s`,
+        baseline: "",
+        goal: `>= ${count(GOALS.p6ChecksPerS)}/s`,
+        met: fast.checksPerSecond >= GOALS.p6ChecksPerS,
+        note: `${count(n)} checks, ${fixture.files.size} files, 6 levels; ` +
+          `${count(full.checksPerSecond)}/s with reasons`,
+      },
+      {
+        id: "P6",
+        scenario: "reload one changed permission file",
+        figure: `${(reloadS * 1000).toFixed(3)} ms`,
+        baseline: `${(buildS * 1000).toFixed(0)} ms`,
+        goal: "",
+        note: `baseline: build the whole tree (ratio ${(reloadS / buildS).toExponential(1)})`,
+      },
+    ],
+  };
+}
+
+// ---------------------------------------------------------------------------
+// P5, T1, T2: one site alone
+
+/** One initialised site (no peer) under `base`. */
+async function soloSite(base: string): Promise<{ home: string; shared: string }> {
   const home = posix.join(base, "home");
   const shared = posix.join(base, "shared");
-  await Deno.mkdir(shared);
+  await Deno.mkdir(shared, { recursive: true });
   const init = await runSyft([
     "--home",
     home,
@@ -197,198 +363,490 @@ try {
     `local:${shared}`,
   ]);
   if (init.code !== 0) throw new Error(init.stderr);
-  const runs = quick ? 3 : 10;
+  return { home, shared };
+}
+
+async function benchP5(home: string): Promise<Outcome> {
+  const runs = SIZES.p5Runs;
   const statusTimes: number[] = [];
   const versionTimes: number[] = [];
   for (let i = 0; i < runs; i++) {
-    statusTimes.push(await time(() => runSyft(["--home", home, "status"])));
+    statusTimes.push(
+      await time(async () => {
+        const r = await runSyft(["--home", home, "status"]);
+        if (r.code !== 0) throw new Error(`P5: syft status failed: ${r.stderr}`);
+      }),
+    );
     versionTimes.push(await time(() => sh(Deno.execPath(), ["--version"])));
   }
-  record(
-    "P5",
-    "syft status cold start vs deno --version",
-    median(statusTimes),
-    median(versionTimes),
-    `median of ${runs}`,
-  );
+  const syftS = median(statusTimes);
+  const baseS = median(versionTimes);
+  return {
+    json: { P5: ratioJson(syftS, baseS) },
+    rows: [{
+      id: "P5",
+      scenario: "syft status cold start (deno binary directly)",
+      figure: `${(syftS * 1000).toFixed(0)} ms (${(syftS / baseS).toFixed(1)}x)`,
+      baseline: `${(baseS * 1000).toFixed(0)} ms`,
+      goal: `<= ${GOALS.p5S * 1000} ms`,
+      met: syftS <= GOALS.p5S,
+      note: `baseline: deno --version; median of ${runs}`,
+    }],
+  };
+}
 
-  // T1: many small objects through the plugin vs cp -r + sync.
-  const count = quick ? 200 : 2000;
-  const src = posix.join(base, "small");
-  await Deno.mkdir(src);
-  const payload = new Uint8Array(4096).fill(7);
-  for (let i = 0; i < count; i++) {
-    await Deno.writeFile(posix.join(src, `b-${String(i).padStart(16, "0")}.syft`), payload);
-  }
-  const baselineSmall = await time(async () => {
-    await sh("cp", ["-r", src, posix.join(base, "small-copy")]);
-    await sh("sync", []);
-  });
+/** T1 and T2: the local plugin alone, without the sync engine around it. */
+async function benchTransport(base: string, home: string, shared: string): Promise<Outcome> {
   const transport = await startPlugin(
     manifestFor(`local:${shared}`, { identity: "bench@example.org", home }),
   );
-  const channel = await transport.openChannel("peer@example.org");
-  const names = [...Deno.readDirSync(src)].map((e) => e.name);
-  const syftSmall = await time(async () => {
-    for (const name of names) await transport.put(channel, name, payload);
-  });
-  record(
-    "T1",
-    `${count} x 4 KiB objects: local transport put vs cp -r + sync`,
-    syftSmall,
-    baselineSmall,
-    "one fsync per object (create-only put)",
-  );
-
-  // T2: one large object streamed in and out.
-  const mib = quick ? 64 : 512;
-  const big = posix.join(base, "big.bin");
-  const chunk = new Uint8Array(1 << 20).fill(3);
-  {
-    const f = await Deno.open(big, { write: true, create: true });
-    for (let i = 0; i < mib; i++) await f.write(chunk);
-    f.close();
+  try {
+    const channel = await transport.openChannel("peer@example.org");
+    const t1 = await benchT1(base, (name, body) => transport.put(channel, name, body));
+    const t2 = await benchT2(base, async (name, path) => {
+      const file = await Deno.open(path);
+      await transport.put(channel, name, file.readable);
+      let n = 0;
+      for await (const c of await transport.get(channel, name)) n += c.byteLength;
+      return n;
+    });
+    return { json: { ...t1.json, ...t2.json }, rows: [...t1.rows, ...t2.rows] };
+  } finally {
+    await transport.close();
   }
-  const baselineBig = await time(async () => {
+}
+
+async function benchT1(
+  base: string,
+  put: (name: string, body: Uint8Array) => Promise<void>,
+): Promise<Outcome> {
+  const n = SIZES.t1Objects;
+  const src = posix.join(base, "small");
+  await Deno.mkdir(src);
+  const payload = new Uint8Array(4096).fill(7);
+  const names = Array.from({ length: n }, (_, i) => `b-${String(i).padStart(16, "0")}.syft`);
+  for (const name of names) await Deno.writeFile(posix.join(src, name), payload);
+  const baseline = await time(async () => {
+    await sh("cp", ["-r", src, posix.join(base, "small-copy")]);
+    await sh("sync", []);
+  });
+  const syftS = await time(async () => {
+    for (const name of names) await put(name, payload);
+  });
+  return {
+    json: { T1: ratioJson(syftS, baseline) },
+    rows: [
+      ratioRow(
+        "T1",
+        `${count(n)} x 4 KiB objects: local plugin put`,
+        syftS,
+        baseline,
+        undefined,
+        "baseline: cp -r + sync; one fsync per object (create-only put)",
+      ),
+    ],
+  };
+}
+
+async function benchT2(
+  base: string,
+  putAndGet: (name: string, path: string) => Promise<number>,
+): Promise<Outcome> {
+  const mib = SIZES.t2MiB;
+  const big = posix.join(base, "big.bin");
+  await writeBigFile(big, mib);
+  const baseline = await time(async () => {
     await sh("cp", [big, posix.join(base, "big-copy.bin")]);
     await sh("sync", []);
   });
   const rssBefore = Deno.memoryUsage().rss;
   let rssPeak = rssBefore;
   const sampler = setInterval(() => rssPeak = Math.max(rssPeak, Deno.memoryUsage().rss), 20);
-  const syftBig = await time(async () => {
-    const file = await Deno.open(big);
-    await transport.put(channel, "x-big.syft", file.readable);
-    let n = 0;
-    for await (const c of await transport.get(channel, "x-big.syft")) n += c.byteLength;
-    if (n !== mib << 20) throw new Error(`read back ${n} bytes`);
-  });
+  let readBack = 0;
+  const syftS = await time(async () => readBack = await putAndGet("x-big.syft", big));
   clearInterval(sampler);
-  await transport.close();
-  record(
-    "T2",
-    `${mib} MiB object: streamed put + get vs cp + sync`,
-    syftBig,
-    baselineBig,
-    "put and get: 2 reads + 2 writes",
-    {
-      peak_rss_growth_mib: round((rssPeak - rssBefore) / 1048576),
-    },
-  );
+  if (readBack !== mib << 20) throw new Error(`T2: read back ${readBack} bytes`);
+  const growth = (rssPeak - rssBefore) / 1048576;
+  return {
+    json: { T2: { ...ratioJson(syftS, baseline), peak_rss_growth_mib: round3(growth) } },
+    rows: [
+      ratioRow(
+        "T2",
+        `${mib} MiB object: local plugin put + get`,
+        syftS,
+        baseline,
+        undefined,
+        `baseline: cp + sync; 2 reads + 2 writes; RSS growth ${growth.toFixed(0)} MiB`,
+      ),
+    ],
+  };
+}
 
-  // P1: first sync of many small files owner → peer, both rounds, vs cp -r + sync.
-  {
-    const n = quick ? 1000 : 10_000;
-    const { owner, peer, world } = await pairOfSites(posix.join(base, "p1"));
-    const dir = posix.join(owner.datasite, "public", "small");
-    await Deno.mkdir(dir, { recursive: true });
-    const block = new Uint8Array(4096);
-    for (let i = 0; i < n; i++) {
-      crypto.getRandomValues(block);
-      await Deno.writeFile(posix.join(dir, `f${String(i).padStart(6, "0")}.bin`), block);
-    }
-    const baseline = await time(async () => {
-      await sh("cp", ["-r", dir, posix.join(world, "cp-copy")]);
-      await sh("sync", []);
-    });
-    const ownerS = await time(() => owner.run(["sync"]));
-    const peerS = await time(() => peer.run(["sync"]));
-    record(
-      "P1",
-      `first sync of ${n} x 4 KiB owner -> peer vs cp -r + sync`,
-      ownerS + peerS,
-      baseline,
-      `owner ${ownerS.toFixed(2)} s + peer ${peerS.toFixed(2)} s`,
-    );
+// ---------------------------------------------------------------------------
+// P1, P2: first sync through the real CLI
+
+async function benchP1(world: string): Promise<Outcome> {
+  const n = SIZES.p1Files;
+  const { owner, peer } = await pairOfSites(world);
+  const dir = posix.join(owner.datasite, "public", "small");
+  await Deno.mkdir(dir, { recursive: true });
+  const block = new Uint8Array(4096);
+  for (let i = 0; i < n; i++) {
+    crypto.getRandomValues(block);
+    await Deno.writeFile(posix.join(dir, `f${String(i).padStart(6, "0")}.bin`), block);
   }
+  const baseline = await time(async () => {
+    await sh("cp", ["-r", dir, posix.join(world, "cp-copy")]);
+    await sh("sync", []);
+  });
+  const ownerS = await time(() => owner.run(["sync"]));
+  const peerS = await time(() => peer.run(["sync"]));
+  await assertMirrored("P1", dir, posix.join(peer.mirror, "public", "small"));
+  return {
+    json: { P1: ratioJson(ownerS + peerS, baseline) },
+    rows: [
+      ratioRow(
+        "P1",
+        `first sync of ${count(n)} x 4 KiB owner -> peer`,
+        ownerS + peerS,
+        baseline,
+        GOALS.p1Ratio,
+        `baseline: cp -r + sync; owner ${seconds(ownerS)} + peer ${seconds(peerS)}`,
+      ),
+    ],
+  };
+}
 
-  // P2: one large file owner → peer vs cp + sync, with the peak RSS of each syncing process.
-  {
-    const mib = quick ? 128 : 1024;
-    const { owner, peer, world } = await pairOfSites(posix.join(base, "p2"));
-    const file = posix.join(owner.datasite, "public", "big.bin");
-    await Deno.mkdir(posix.dirname(file), { recursive: true });
-    const chunk = new Uint8Array(1 << 20);
-    const f = await Deno.open(file, { write: true, create: true });
-    for (let i = 0; i < mib; i++) {
-      crypto.getRandomValues(chunk.subarray(0, 65536));
-      await f.write(chunk);
-    }
-    f.close();
-    const baseline = await time(async () => {
-      await sh("cp", [file, posix.join(world, "big-copy.bin")]);
-      await sh("sync", []);
-    });
-    const o = await measured(owner.home, ["sync"]);
-    const p = await measured(peer.home, ["sync"]);
-    const rss = Math.max(o.peakRssMiB, p.peakRssMiB);
-    record(
-      "P2",
-      `${mib} MiB file owner -> peer vs cp + sync`,
-      o.seconds + p.seconds,
-      baseline,
-      `peak RSS ${rss.toFixed(0)} MiB`,
+async function benchP2(world: string): Promise<Outcome> {
+  const mib = SIZES.p2MiB;
+  const { owner, peer } = await pairOfSites(world);
+  const file = posix.join(owner.datasite, "public", "big", "big.bin");
+  await Deno.mkdir(posix.dirname(file), { recursive: true });
+  await writeBigFile(file, mib);
+  const baseline = await time(async () => {
+    await sh("cp", [file, posix.join(world, "big-copy.bin")]);
+    await sh("sync", []);
+  });
+  const o = await measured(owner.home, ["sync"]);
+  const p = await measured(peer.home, ["sync"]);
+  await assertMirrored("P2", posix.dirname(file), posix.join(peer.mirror, "public", "big"));
+  const rss = Math.max(o.peakRssMiB, p.peakRssMiB);
+  const syftS = o.seconds + p.seconds;
+  return {
+    json: { P2: { ...ratioJson(syftS, baseline), peak_rss_mib: Math.round(rss) } },
+    rows: [
+      ratioRow(
+        "P2",
+        `${count(mib)} MiB file owner -> peer`,
+        syftS,
+        baseline,
+        GOALS.p2Ratio,
+        `baseline: cp + sync; owner ${seconds(o.seconds)} + peer ${seconds(p.seconds)}`,
+      ),
       {
-        peak_rss_mib: Math.round(rss),
+        id: "P2",
+        scenario: "peak RSS of the syncing processes",
+        figure: `${rss.toFixed(0)} MiB`,
+        baseline: "",
+        goal: `<= ${GOALS.p2RssMiB} MiB`,
+        met: rss <= GOALS.p2RssMiB,
+        note: `max over owner ${o.peakRssMiB.toFixed(0)} MiB, peer ${
+          p.peakRssMiB.toFixed(0)
+        } MiB (VmHWM)`,
       },
-    );
-  }
-
-  // P4: edit → visible in the peer's mirror, both sides in sync --watch.
-  {
-    const samples = quick ? 5 : 20;
-    const { owner, peer } = await pairOfSites(posix.join(base, "p4"));
-    const watchers = [owner, peer].map((s) =>
-      new Deno.Command(Deno.execPath(), {
-        args: syftArgv(["--home", s.home, "sync", "--watch"]),
-        env: childEnv(),
-        stdout: "null",
-        stderr: "null",
-        stdin: "null",
-      }).spawn()
-    );
-    const latencies: number[] = [];
-    try {
-      await new Promise((r) => setTimeout(r, 1500));
-      const src = posix.join(owner.datasite, "public", "edit.txt");
-      const dst = posix.join(peer.mirror, "public", "edit.txt");
-      for (let i = 0; i < samples; i++) {
-        const text = `edit ${i} ${crypto.randomUUID()}`;
-        const start = performance.now();
-        await Deno.writeTextFile(src, text);
-        while ((await Deno.readTextFile(dst).catch(() => "")) !== text) {
-          if (performance.now() - start > 30_000) throw new Error("P4: edit never arrived");
-          await new Promise((r) => setTimeout(r, 10));
-        }
-        latencies.push((performance.now() - start) / 1000);
-        await new Promise((r) => setTimeout(r, 300));
-      }
-    } finally {
-      for (const w of watchers) w.kill("SIGTERM");
-      await Promise.all(watchers.map((w) => w.status));
-    }
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const pct = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-    figures.P4 = { p50_s: round(pct(0.5)), p95_s: round(pct(0.95)) };
-    lines.push(
-      `P4 edit -> visible with both sides in --watch: p50 ${pct(0.5).toFixed(3)} s, p95 ${
-        pct(0.95).toFixed(3)
-      } s (${samples} samples; goal p50 <= 1 s)`,
-    );
-  }
-} finally {
-  await Deno.remove(base, { recursive: true });
+    ],
+  };
 }
 
-console.log(`syft bench${quick ? " (quick)" : ""}`);
-const width = Math.max(...rows.map((r) => r.scenario.length));
-console.log(`${"scenario".padEnd(width)}  syft s   base s   ratio  note`);
-for (const r of rows) {
-  console.log(
-    `${r.scenario.padEnd(width)}  ${r.syft_s.toFixed(3).padStart(6)}  ${
-      r.baseline_s.toFixed(3).padStart(7)
-    }  ${r.ratio.toFixed(2).padStart(6)}  ${r.note}`,
+// ---------------------------------------------------------------------------
+// P3: transport calls per round, in process
+
+/** A site's sync engine in this process, over a counting wrapper of the real plugin. */
+interface Counted {
+  transport: CountingTransport;
+  warnings: string[];
+  round(): Promise<RoundSummary>;
+  close(): Promise<void>;
+}
+
+async function inProcess(home: string): Promise<Counted> {
+  const warnings: string[] = [];
+  // The engine's warnings must not reach stdout: the --json line has to stay last.
+  const out = new Output({ json: false, quiet: false }, {
+    out: () => {},
+    err: (text) => warnings.push(text),
+  });
+  const ctx: Context = {
+    home,
+    out,
+    env: { HOME: posix.dirname(home) },
+    cwd: Deno.cwd(),
+    debug: false,
+    interactive: false,
+  };
+  const config = await loadConfig(home);
+  const transport = new CountingTransport(
+    await startPlugin(manifestFor(config.transport, { identity: config.email, home })),
   );
+  const opened = await openSync(ctx, config, { transport });
+  return {
+    transport,
+    warnings,
+    round: () => runRound(opened.sync, opened.peers),
+    close: () => opened.close(),
+  };
 }
-for (const line of lines) console.log(line);
-if (asJson) console.log(JSON.stringify(figures));
+
+/** The calls one round makes. */
+async function callsOfRound(side: Counted): Promise<Call[]> {
+  side.transport.reset();
+  await side.round();
+  return side.transport.reset();
+}
+
+/** Rounds on both sides until neither sends nor receives anything (acks included). */
+async function quiesce(a: Counted, b: Counted): Promise<void> {
+  for (let i = 0; i < 8; i++) {
+    const ra = await a.round();
+    const rb = await b.round();
+    if (ra.sent + ra.received + rb.sent + rb.received === 0) return;
+  }
+  throw new Error("P3: the two sites never went quiet");
+}
+
+function callsLine(who: string, calls: Call[]): string {
+  return `${who}: ${calls.length} [${summarizeCalls(calls)}]`;
+}
+
+/** Both sites opened in process; closed again whatever `fn` does. */
+async function withCounted<T>(
+  homes: [string, string],
+  fn: (a: Counted, b: Counted) => Promise<T>,
+): Promise<T> {
+  const a = await inProcess(homes[0]);
+  try {
+    const b = await inProcess(homes[1]);
+    try {
+      return await fn(a, b);
+    } finally {
+      await b.close();
+    }
+  } finally {
+    await a.close();
+  }
+}
+
+/** The owner's publishing round and the peer's receiving round for k new small files. */
+async function countK(
+  sites: { owner: BenchSite; peer: BenchSite },
+  o: Counted,
+  p: Counted,
+  k: number,
+): Promise<{ publish: Call[]; receive: Call[] }> {
+  const rel = `public/p3-k${k}`;
+  const dir = posix.join(sites.owner.datasite, rel);
+  await Deno.mkdir(dir, { recursive: true });
+  for (let i = 0; i < k; i++) await Deno.writeTextFile(posix.join(dir, `f${i}.txt`), `k${k}:${i}`);
+  const publish = await callsOfRound(o);
+  const receive = await callsOfRound(p);
+  // One receiving round must have applied them all, or its count would be too low.
+  await assertMirrored(`P3 k=${k}`, dir, posix.join(sites.peer.mirror, rel));
+  await quiesce(o, p); // acks settle, so the next k starts from quiet
+  return { publish, receive };
+}
+
+async function benchP3(world: string): Promise<Outcome> {
+  const sites = await pairOfSites(world);
+  return await withCounted([sites.owner.home, sites.peer.home], async (o, p) => {
+    const perK: Record<string, number> = {};
+    const rows: Row[] = [];
+    const notes: string[] = [];
+    await quiesce(o, p);
+    // Idle poll first, while the channels hold nothing new for either side.
+    const idleOwner = await callsOfRound(o);
+    const idlePeer = await callsOfRound(p);
+    const idle = Math.max(idleOwner.length, idlePeer.length);
+    notes.push(`P3 idle poll: ${callsLine("owner", idleOwner)}; ${callsLine("peer", idlePeer)}`);
+    for (const k of P3_KS) {
+      const { publish, receive } = await countK(sites, o, p, k);
+      const calls = Math.max(publish.length, receive.length);
+      perK[String(k)] = calls;
+      const what = `round with ${k} changed small file${k === 1 ? "" : "s"}`;
+      const note = `owner publishing ${publish.length}, peer receiving ${receive.length}`;
+      rows.push(p3Row(what, calls, GOALS.p3Calls, `${note}; the larger`));
+      notes.push(
+        `P3 k=${k}: ${callsLine("owner publishing", publish)}; ${
+          callsLine("peer receiving", receive)
+        }`,
+      );
+    }
+    const idleNote = `owner ${idleOwner.length}, peer ${idlePeer.length}; the larger`;
+    rows.push(p3Row("idle poll", idle, GOALS.p3IdleCalls, idleNote));
+    notes.push(...[...o.warnings, ...p.warnings].map((w) => `P3 warning: ${w.trim()}`));
+    return { json: { P3: { calls_per_round: perK, idle_poll_calls: idle } }, rows, notes };
+  });
+}
+
+function p3Row(what: string, calls: number, goal: number, note: string): Row {
+  return {
+    id: "P3",
+    scenario: `transport calls, ${what}`,
+    figure: String(calls),
+    baseline: "",
+    goal: `<= ${goal}`,
+    met: calls <= goal,
+    note,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// P4: edit -> visible with both sides watching
+
+function watch(home: string): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: syftArgv(["--home", home, "sync", "--watch"]),
+    env: childEnv(),
+    stdout: "null",
+    stderr: "null",
+    stdin: "null",
+  }).spawn();
+}
+
+/** Seconds from writing `text` at `src` until `dst` reads back the same text. */
+async function editLatency(src: string, dst: string, text: string): Promise<number> {
+  const start = performance.now();
+  await Deno.writeTextFile(src, text);
+  while ((await Deno.readTextFile(dst).catch(() => "")) !== text) {
+    if (performance.now() - start > 30_000) throw new Error("P4: edit never arrived");
+    await sleep(10);
+  }
+  return (performance.now() - start) / 1000;
+}
+
+async function benchP4(world: string): Promise<Outcome> {
+  const samples = SIZES.p4Samples;
+  const { owner, peer } = await pairOfSites(world);
+  const watchers = [watch(owner.home), watch(peer.home)];
+  const latencies: number[] = [];
+  try {
+    await sleep(1500); // let both watchers finish their first round
+    const src = posix.join(owner.datasite, "public", "edit.txt");
+    const dst = posix.join(peer.mirror, "public", "edit.txt");
+    for (let i = 0; i < samples; i++) {
+      latencies.push(await editLatency(src, dst, `edit ${i} ${crypto.randomUUID()}`));
+      await sleep(300);
+    }
+  } finally {
+    for (const w of watchers) w.kill("SIGTERM");
+    await Promise.all(watchers.map((w) => w.status));
+  }
+  const [p50, p95] = [percentile(latencies, 0.5), percentile(latencies, 0.95)];
+  const note = `${samples} samples, both sides in sync --watch`;
+  return {
+    json: { P4: { p50_s: round3(p50), p95_s: round3(p95) } },
+    rows: [
+      {
+        id: "P4",
+        scenario: "edit -> visible in peer's mirror, p50",
+        figure: seconds(p50),
+        baseline: "",
+        goal: `<= ${GOALS.p4P50S} s`,
+        met: p50 <= GOALS.p4P50S,
+        note,
+      },
+      {
+        id: "P4",
+        scenario: "edit -> visible in peer's mirror, p95",
+        figure: seconds(p95),
+        baseline: "",
+        goal: "",
+        note,
+      },
+    ],
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Run and report
+
+/** Run each scenario in its own folder, removed as soon as it is done (P2 needs ~4 GiB). */
+async function inFolder<T>(
+  base: string,
+  name: string,
+  fn: (dir: string) => Promise<T>,
+): Promise<T> {
+  const dir = posix.join(base, name);
+  await Deno.mkdir(dir, { recursive: true });
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function runAll(): Promise<Outcome[]> {
+  // P6 is pure CPU: measured first, while the machine is quiet.
+  const outcomes: Outcome[] = [benchP6()];
+  const base = await Deno.makeTempDir({ prefix: "syft-bench-" });
+  try {
+    outcomes.push(
+      await inFolder(base, "solo", async (dir) => {
+        const { home, shared } = await soloSite(dir);
+        const p5 = await benchP5(home);
+        const t = await benchTransport(dir, home, shared);
+        return { json: { ...p5.json, ...t.json }, rows: [...p5.rows, ...t.rows] };
+      }),
+    );
+    outcomes.push(await inFolder(base, "p1", benchP1));
+    outcomes.push(await inFolder(base, "p2", benchP2));
+    outcomes.push(await inFolder(base, "p3", benchP3));
+    outcomes.push(await inFolder(base, "p4", benchP4));
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+  return outcomes;
+}
+
+/** The order of the table and of the JSON object: the issue's scenarios, then the rest. */
+const ORDER = ["P1", "P2", "P3", "P4", "P5", "P6", "T1", "T2"];
+
+function rank(id: string): number {
+  const i = ORDER.indexOf(id);
+  return i < 0 ? ORDER.length : i;
+}
+
+function table(rows: Row[]): string[] {
+  const columns: [string, (r: Row) => string][] = [
+    ["id", (r) => r.id],
+    ["scenario", (r) => r.scenario],
+    ["figure", (r) => r.figure],
+    ["baseline", (r) => r.baseline],
+    ["goal", (r) => r.goal],
+    ["met", (r) => r.met === undefined ? "" : r.met ? "yes" : "NO"],
+    ["note", (r) => r.note],
+  ];
+  const cells = [columns.map(([h]) => h), ...rows.map((r) => columns.map(([, v]) => v(r)))];
+  const widths = columns.map((_, c) => Math.max(...cells.map((line) => line[c]!.length)));
+  return cells.map((line) => line.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd());
+}
+
+function report(outcomes: Outcome[]): void {
+  const rows = outcomes.flatMap((o) => o.rows).sort((a, b) => rank(a.id) - rank(b.id));
+  console.log(`syft bench${quick ? " (quick)" : ""}`);
+  for (const line of table(rows)) console.log(line);
+  console.log(
+    "P3 counts the owner's publishing round and the peer's receiving round and shows the",
+  );
+  console.log("larger; the idle poll is one round with nothing changed (larger of the two sides).");
+  for (const note of outcomes.flatMap((o) => o.notes ?? [])) console.log(note);
+  if (asJson) {
+    const all: Json = Object.assign({}, ...outcomes.map((o) => o.json));
+    const ordered = Object.fromEntries(
+      Object.entries(all).sort(([a], [b]) => rank(a) - rank(b)),
+    );
+    // Last line of stdout, one object: scripts and the CI smoke test read exactly this.
+    console.log(JSON.stringify(ordered));
+  }
+}
+
+report(await runAll());

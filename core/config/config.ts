@@ -12,6 +12,8 @@ import { isIdentity } from "../paths/identity.ts";
 export interface SyncSettings {
   checkpoint_threshold: number;
   compact_threshold: number;
+  /** How long a reader waits on a missing batch before it asks for a resync. */
+  gap_timeout_seconds: number;
 }
 
 /** The parsed configuration of one installation. */
@@ -32,6 +34,7 @@ export interface Config {
 export const DEFAULT_SYNC: Readonly<SyncSettings> = {
   checkpoint_threshold: 50,
   compact_threshold: 10,
+  gap_timeout_seconds: 60,
 };
 
 /** A config file larger than this is refused before parsing: it cannot be ours. */
@@ -131,6 +134,7 @@ export function serializeConfig(config: Config): string {
     "sync:",
     `  checkpoint_threshold: ${config.sync.checkpoint_threshold}`,
     `  compact_threshold: ${config.sync.compact_threshold}`,
+    `  gap_timeout_seconds: ${config.sync.gap_timeout_seconds}`,
     "",
   ].join("\n");
 }

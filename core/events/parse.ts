@@ -114,14 +114,15 @@ export function parseCheckpointJson(
   const what = "checkpoint.json";
   const kind = ctx.kind ?? "cf";
   const obj = asObject(decodeJson(bytes, what), what);
-  const seq = integer(obj, "seq", what, 1);
+  // cf-0000000000000000 is a newly accepted peer's projection, before any batch.
+  const seq = integer(obj, "seq", what, 0);
   const sender = senderOf(obj, what, ctx);
   const created_at = integer(obj, "created_at", what, 0);
 
   const rawBase = field(obj, "base", what);
   let base: number | null = null;
   if (rawBase !== null) {
-    base = integer(obj, "base", what, 1);
+    base = integer(obj, "base", what, 0);
     if (base > seq) throw bad(`${what}.base ${base} is after the checkpoint's own seq ${seq}`);
   }
 

@@ -99,6 +99,18 @@ export function blobName(id: string): string {
   return `x-${id}.syft`;
 }
 
+/** `ci-<seq:016>.syft` or `cf-<seq:016>.syft` */
+export function checkpointName(kind: "ci" | "cf", seq: number): string {
+  return `${kind}-${String(seq).padStart(16, "0")}.syft`;
+}
+
+/** The kind and seq of a batch or checkpoint name, or null for any other name. */
+export function parseSeqName(name: string): { kind: "batch" | "ci" | "cf"; seq: number } | null {
+  const m = /^(b|ci|cf)-(\d{16})\.syft$/.exec(name);
+  if (!m) return null;
+  return { kind: m[1] === "b" ? "batch" : m[1] as "ci" | "cf", seq: Number(m[2]) };
+}
+
 /** The seq of a batch name, or null for any other name. */
 export function parseBatchName(name: string): number | null {
   const m = /^b-(\d{16})\.syft$/.exec(name);

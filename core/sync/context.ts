@@ -9,6 +9,7 @@ import { blobKey, importPeerKeys, sharedSecret } from "../crypto/agree.ts";
 import { decodeBase64 } from "../encoding/base64.ts";
 import type { IdentityKeys } from "../identity/keys.ts";
 import type { Transport } from "../../plugins/contract.ts";
+import type { CheckpointThresholds } from "../checkpoints/rolling.ts";
 import type { StateLayout } from "./state.ts";
 
 /** The round's environment. */
@@ -27,6 +28,12 @@ export interface SyncContext {
   allowMassDelete: boolean;
   /** Per-peer inbox quota in bytes (PROTOCOL.md §7; default 1 GiB). */
   quotaBytes: number;
+  /** When checkpoints are written; default 50 events, a full one after 10 incrementals. */
+  thresholds?: CheckpointThresholds | undefined;
+  /** How long a reader waits on a gap before it asks for a resync; default 60 s. */
+  gapTimeoutMs?: number | undefined;
+  /** Progress of a restore from a checkpoint (a bar on a terminal). */
+  progress?: ((label: string, done: number, total: number) => void) | undefined;
 }
 
 /** A peer's keys, ready to use. */

@@ -7,28 +7,29 @@
  * @module
  */
 import { posix } from "node:path";
-import { createHash } from "node:crypto";
-import { blobId, hashStream, sha256Hex } from "../crypto/agree.ts";
-import { openEnvelope, readHeaderOnly, sealEnvelope } from "../events/envelope.ts";
+import { blobId } from "../crypto/agree.ts";
 import { packBody } from "../events/body.ts";
 import { serializeJson } from "../events/parse.ts";
 import {
   BATCH_LIMITS,
   type BatchJson,
   batchName,
-  blobName,
   type Control,
   type FileChangeEvent,
-  INLINE_LIMIT,
   parseBatchName,
 } from "../events/types.ts";
 import { SyftError } from "../errors/mod.ts";
 import { type PermissionEngine, projectReadable } from "../permissions/mod.ts";
+import { addToRolling, checkpointDue, DEFAULT_THRESHOLDS } from "../checkpoints/rolling.ts";
+import { incrementalEvents } from "../checkpoints/rolling.ts";
 import type { ChannelRef } from "../../plugins/contract.ts";
 import { ownDatasite, type PeerKeys, type SyncContext } from "./context.ts";
 import type { OutgoingEvent } from "./propose.ts";
 import { quarantineObject } from "./quarantine.ts";
 import { type ChannelState, type FileInfo, saveChannelState } from "./state.ts";
+import { collectBytes, isOwnObject, readVerified, sealFor, uploadBlob } from "./outgoing.ts";
+import { fullCheckpointEvents, publicationEvent, writeCheckpoint } from "./checkpoint_out.ts";
+import { collectGarbage, finishGc } from "./gc.ts";
 
 /** What publishing to one peer did. */
 export interface PublishResult {
@@ -49,26 +50,8 @@ export interface PublishInput {
   extraControls: Control[];
 }
 
-/**
- * Whether batch `seq` in our own channel is one this identity wrote: its
- * header verifies with our key and names exactly that object. Anyone who can
- * write the shared folder can drop a file there (an old `b-` copied under a
- * new name, garbage), and that must not pass for a second installation.
- */
-async function isOwnBatch(ctx: SyncContext, channel: ChannelRef, seq: number): Promise<boolean> {
-  const name = batchName(seq);
-  try {
-    await readHeaderOnly(await ctx.transport.get(channel, name), {
-      name,
-      sender: ctx.me,
-      recipient: channel.recipient,
-      kind: "batch",
-    }, ctx.keys.sign.publicKey);
-    return true;
-  } catch (err) {
-    if (err instanceof SyftError && err.code === "E_BAD_MESSAGE") return false;
-    throw err;
-  }
+function isOwnBatch(ctx: SyncContext, channel: ChannelRef, seq: number): Promise<boolean> {
+  return isOwnObject(ctx, channel, batchName(seq), "batch");
 }
 
 /**
@@ -104,7 +87,18 @@ async function settleSeq(
     await saveChannelState(ctx.layout, current);
   }
   const above = listed.filter((s) => s >= current.next_seq).sort((a, b) => a - b);
-  let skipped = false;
+  let skipped = !current.seq_known;
+  if (!current.seq_known) {
+    // No record of this channel (first contact, or `state/` deleted): the
+    // listing is the record. The newest batch is never collected, so it is there.
+    const top = above[above.length - 1];
+    current = {
+      ...current,
+      seq_known: true,
+      next_seq: top === undefined ? current.next_seq : top + 1,
+    };
+    above.length = 0;
+  }
   for (const seq of above) {
     if (await isOwnBatch(ctx, channel, seq)) {
       throw new SyftError(
@@ -177,19 +171,7 @@ function publicationEvents(
     const info = input.index.get(path)!;
     if (published[path] === info.hash && !forced.has(path)) continue;
     out.push({
-      event: {
-        id: crypto.randomUUID(),
-        datasite: ctx.me,
-        path,
-        old_hash: published[path] ?? null,
-        new_hash: info.hash,
-        size: info.size,
-        deleted: false,
-        mode: info.mode,
-        submitted_at: now,
-        ts: now,
-        content: info.size <= INLINE_LIMIT ? "inline" : "blob",
-      },
+      event: publicationEvent(ctx.me, path, info, published[path] ?? null, now),
       source: posix.join(ownDatasite(ctx), path),
     });
     published[path] = info.hash;
@@ -223,32 +205,78 @@ function publicationEvents(
   return { events: ordered, published, deletions };
 }
 
-/** Stream a file, failing if its bytes no longer hash to `expected`. */
-async function verifiedStream(path: string, expected: string): Promise<ReadableStream<Uint8Array>> {
-  const file = await Deno.open(path);
-  const hash = createHash("sha256");
-  return file.readable.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        hash.update(chunk);
-        controller.enqueue(chunk);
-      },
-      flush(controller) {
-        if (hash.digest("hex") !== expected) {
-          controller.error(new SyftError("E_INPUT", `${path} changed while it was being sent`));
-        }
-      },
-    }),
-  );
+/**
+ * Write the checkpoint that is due, if any, at our last batch's seq and save
+ * the state. `answerResync`: a full one the peer asked for (only after this
+ * round's batches, so its seq is past the reader's position).
+ */
+async function checkpointIfDue(
+  ctx: SyncContext,
+  keys: PeerKeys,
+  state: ChannelState,
+  index: ReadonlyMap<string, FileInfo>,
+  answerResync: boolean,
+): Promise<{ state: ChannelState; wrote: boolean }> {
+  const last = state.next_seq - 1;
+  const kind = answerResync && state.cf_due
+    ? "cf"
+    : checkpointDue(state.rolling, ctx.thresholds ?? DEFAULT_THRESHOLDS);
+  if (kind === null || last < 1) return { state, wrote: false };
+  if (state.chain.some((e) => e.kind === kind && e.seq === last)) return { state, wrote: false };
+  let events: FileChangeEvent[];
+  let current = state;
+  if (kind === "ci") events = incrementalEvents(state.rolling);
+  else {
+    const full = fullCheckpointEvents(ctx.me, state.published, index, ctx.now());
+    events = full.events;
+    current = { ...state, republish: [...new Set([...state.republish, ...full.stale])] };
+  }
+  const w = await writeCheckpoint(ctx, keys, current, kind, last, events);
+  await saveChannelState(ctx.layout, w.state);
+  return { state: w.state, wrote: true };
 }
 
-async function readVerified(path: string, expected: string): Promise<Uint8Array | null> {
-  try {
-    const bytes = await Deno.readFile(path);
-    return sha256Hex(bytes) === expected ? bytes : null;
-  } catch {
-    return null;
+/** A newly accepted peer's projection as `cf-0000000000000000`, before `b-1` (PROTOCOL.md §5). */
+async function firstProjection(
+  ctx: SyncContext,
+  keys: PeerKeys,
+  state: ChannelState,
+  input: PublishInput,
+): Promise<ChannelState> {
+  const now = ctx.now();
+  const projection = projectReadable(input.engine, ctx.me, state.peer, input.index.keys());
+  const events = [...projection].sort().map((p) =>
+    publicationEvent(ctx.me, p, input.index.get(p)!, null, now)
+  );
+  const w = await writeCheckpoint(ctx, keys, state, "cf", 0, events);
+  const next: ChannelState = {
+    ...w.state,
+    published: Object.fromEntries(w.events.map((e) => [e.path, e.new_hash!])),
+    published_once: true,
+  };
+  await saveChannelState(ctx.layout, next);
+  return next;
+}
+
+/** Split into batches within the limits (never one object per event). */
+function groupEvents(outgoing: OutgoingEvent[]): OutgoingEvent[][] {
+  const groups: OutgoingEvent[][] = [[]];
+  let inlineBytes = 0;
+  for (const e of outgoing) {
+    const g = groups[groups.length - 1]!;
+    const add = e.event.content === "inline" ? e.event.size : 0;
+    if (
+      g.length >= BATCH_LIMITS.events ||
+      (inlineBytes + add > BATCH_LIMITS.inflatedBytes && g.length)
+    ) {
+      groups.push([e]);
+      inlineBytes = add;
+    } else {
+      g.push(e);
+      inlineBytes += add;
+    }
   }
+  return groups;
 }
 
 /** Publish to one peer. Returns the new state (already saved). */
@@ -259,12 +287,19 @@ export async function publishTo(
   input: PublishInput,
 ): Promise<PublishResult> {
   const channel: ChannelRef = { sender: ctx.me, recipient: keys.peer };
-  // The listing that settles our seq is needed before a write, or to settle a
-  // put a crash may have left; otherwise it waits until there is something to
-  // send, so an idle round costs one transport call (changes), not 1 + peers.
-  const settleFirst = initial.pending_put !== null;
-  let state = settleFirst ? await settleSeq(ctx, channel, initial) : initial;
+  let state = await finishGc(ctx, channel, initial);
+  // The listing that settles our seq is needed to settle a put a crash may
+  // have left, or when this state has no record of the channel. Otherwise a
+  // put that finds its name taken settles it (below): an idle round costs one
+  // transport call (changes), and a round with news one put per object.
+  if (state.pending_put !== null || !state.seq_known) state = await settleSeq(ctx, channel, state);
   const result: PublishResult = { state, batches: 0, events: 0, blobs: 0 };
+
+  if (input.publishDatasite && !state.published_once && state.next_seq === 1) {
+    state = await firstProjection(ctx, keys, state, input);
+  }
+  // Due since before a crash that followed its put: written under the same name.
+  state = (await checkpointIfDue(ctx, keys, state, input.index, false)).state;
 
   let outgoing: OutgoingEvent[] = [];
   let published = state.published;
@@ -287,32 +322,15 @@ export async function publishTo(
   outgoing = outgoing.concat(input.proposals);
   const controls = [...input.extraControls, ...state.controls];
   const acksAdvanced = state.ack_needed && state.cursor !== state.acks_sent;
-  if (outgoing.length === 0 && controls.length === 0 && !acksAdvanced) {
+  // A resync is answered with a cf at a seq of its own, past the reader's position.
+  if (outgoing.length === 0 && controls.length === 0 && !acksAdvanced && !state.cf_due) {
     if (input.publishDatasite && !state.published_once) {
       state = { ...state, published_once: true, published, republish: [] };
+      await saveChannelState(ctx.layout, state);
     }
+    state = (await collectGarbage(ctx, channel, state, false)).state;
     result.state = state;
     return result;
-  }
-  // Without a pending put, settling changes nothing but next_seq.
-  if (!settleFirst) state = await settleSeq(ctx, channel, state);
-
-  // Split into batches within the limits (never one object per event).
-  const groups: OutgoingEvent[][] = [[]];
-  let inlineBytes = 0;
-  for (const e of outgoing) {
-    const g = groups[groups.length - 1]!;
-    const add = e.event.content === "inline" ? e.event.size : 0;
-    if (
-      g.length >= BATCH_LIMITS.events ||
-      (inlineBytes + add > BATCH_LIMITS.inflatedBytes && g.length)
-    ) {
-      groups.push([e]);
-      inlineBytes = add;
-    } else {
-      g.push(e);
-      inlineBytes += add;
-    }
   }
 
   // A proposal becomes pending (`proposed`) only with the state saved after
@@ -324,20 +342,25 @@ export async function publishTo(
   const proposedSoFar = () =>
     Object.fromEntries(Object.entries(allProposed).filter(([, p]) => !unsent.has(p.id)));
 
-  for (const [i, group] of groups.entries()) {
+  const groups = groupEvents(outgoing);
+  let takenRetries = 0;
+  for (let i = 0; i < groups.length;) {
+    const group = groups[i]!;
     const seq = state.next_seq;
     const last = i === groups.length - 1;
     const blobs = new Set(state.blobs);
+    const refs = new Set<string>();
     const events: FileChangeEvent[] = [];
     const inline = new Map<string, string>();
     for (const { event, source } of group) {
       if (event.content === "blob" && source) {
         const id = await blobId(keys.blobKeyOut, event.new_hash!);
         if (!blobs.has(id)) {
-          await uploadBlob(ctx, keys, channel, id, seq, source, event);
+          await uploadBlob(ctx, keys, channel, seq, source, event.new_hash!, event.size);
           blobs.add(id);
           result.blobs++;
         }
+        refs.add(id);
       } else if (event.content === "inline" && source) {
         inline.set(event.new_hash!, source);
       }
@@ -360,11 +383,12 @@ export async function publishTo(
       acks: { [keys.peer]: state.cursor },
       control: i === 0 ? controls : [],
     };
-    const body = await collect(
+    const body = await collectBytes(
       packBody({ name: "batch.json", bytes: serializeJson(batch) }, contents),
     );
     const name = batchName(seq);
     const proposedBefore = proposedSoFar();
+    const unsentBefore = new Set(unsent);
     for (const e of sendable) unsent.delete(e.id);
     const after: ChannelState = {
       ...state,
@@ -380,6 +404,8 @@ export async function publishTo(
       republish: last ? [] : state.republish,
       published_once: last ? (input.publishDatasite || state.published_once) : state.published_once,
       pending_put: null,
+      rolling: addToRolling(state.rolling, ctx.me, sendable),
+      chain: [...state.chain, { kind: "batch", seq, events: sendable.length, blobs: [...refs] }],
     };
     // Intent first: a crash between put and save is settled by the next round's listing.
     await saveChannelState(ctx.layout, {
@@ -387,29 +413,30 @@ export async function publishTo(
       proposed: proposedBefore,
       pending_put: { seq, after },
     });
-    const sealed = sealEnvelope(
-      {
-        kind: "batch",
+    try {
+      await ctx.transport.put(
+        channel,
         name,
-        sender: ctx.me,
-        recipient: keys.peer,
-        seq,
-        created_at: batch.created_at,
-        size: body.length,
-      },
-      body,
-      {
-        signPrivate: ctx.keys.sign.privateKey,
-        agreePrivate: ctx.keys.agree.privateKey,
-        peerAgreePublic: keys.agreePublic,
-      },
-    );
-    await ctx.transport.put(channel, name, sealed);
+        sealFor(ctx, keys, { kind: "batch", name, seq, size: body.length }, body),
+      );
+    } catch (err) {
+      if (!(err instanceof SyftError) || err.code !== "E_EXISTS" || takenRetries++ > 2) throw err;
+      // The name is taken: not our put. Settle the seq from the listing (which
+      // reports another installation, or steps past a forged object) and retry.
+      for (const id of unsentBefore) unsent.add(id);
+      const intentGone = { ...state, proposed: proposedBefore, pending_put: null };
+      await saveChannelState(ctx.layout, intentGone);
+      state = await settleSeq(ctx, channel, intentGone);
+      continue;
+    }
     state = after;
     await saveChannelState(ctx.layout, state);
     result.batches++;
     result.events += sendable.length;
+    i++;
   }
+  state = (await checkpointIfDue(ctx, keys, state, input.index, true)).state;
+  state = (await collectGarbage(ctx, channel, state, false)).state;
   result.state = state;
   return result;
 }
@@ -429,94 +456,4 @@ function withoutStale(
     else out[event.path] = prev[event.path]!;
   }
   return out;
-}
-
-async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const c of stream) {
-    parts.push(c);
-    n += c.length;
-  }
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-async function uploadBlob(
-  ctx: SyncContext,
-  keys: PeerKeys,
-  channel: ChannelRef,
-  id: string,
-  seq: number,
-  source: string,
-  event: FileChangeEvent,
-): Promise<void> {
-  const name = blobName(id);
-  const seal = async () =>
-    sealEnvelope(
-      {
-        kind: "blob",
-        name,
-        sender: ctx.me,
-        recipient: keys.peer,
-        seq,
-        created_at: ctx.now(),
-        size: event.size,
-      },
-      await verifiedStream(source, event.new_hash!),
-      {
-        signPrivate: ctx.keys.sign.privateKey,
-        agreePrivate: ctx.keys.agree.privateKey,
-        peerAgreePublic: keys.agreePublic,
-      },
-    );
-  const sealed = await seal();
-  try {
-    await ctx.transport.put(channel, name, sealed);
-    return;
-  } catch (err) {
-    if (!(err instanceof SyftError) || err.code !== "E_EXISTS") throw err;
-    await sealed.cancel().catch(() => {}); // unread: close the source file
-  }
-  // Already there (a crash after upload, or a resync): reuse it only if it
-  // opens as ours in full and holds this content. A header check alone let a
-  // blob damaged in the channel be reused by every resync, so the peer
-  // quarantined every republish and never caught up (identity test (g)); and
-  // a foreign object under the name stopped publishing to the peer for good.
-  if (await holdsContent(ctx, keys, channel, name, event.new_hash!)) return;
-  ctx.warn(`${name} in our channel to ${keys.peer} is damaged or not ours; uploading it again`);
-  await ctx.transport.delete(channel, name);
-  await ctx.transport.put(channel, name, await seal());
-}
-
-/** Whether blob `name` in our channel verifies as ours and decrypts to content `hash`. */
-async function holdsContent(
-  ctx: SyncContext,
-  keys: PeerKeys,
-  channel: ChannelRef,
-  name: string,
-  hash: string,
-): Promise<boolean> {
-  try {
-    const opened = await openEnvelope(
-      await ctx.transport.get(channel, name),
-      { name, sender: ctx.me, recipient: keys.peer, kind: "blob" },
-      {
-        // The X25519 secret is symmetric: our private key and the peer's public
-        // key give the key the peer reads with.
-        senderSignPublic: ctx.keys.sign.publicKey,
-        agreePrivate: ctx.keys.agree.privateKey,
-        senderAgreePublic: keys.agreePublic,
-      },
-    );
-    return (await hashStream(opened.body)).hash === hash;
-  } catch (err) {
-    if (err instanceof SyftError && err.code === "E_BAD_MESSAGE") return false;
-    throw err;
-  }
 }

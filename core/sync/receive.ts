@@ -9,15 +9,18 @@ import { posix } from "node:path";
 import { hashFile } from "../crypto/agree.ts";
 import { blobId } from "../crypto/agree.ts";
 import { openEnvelope } from "../events/envelope.ts";
-import { parseBatchJson } from "../events/parse.ts";
+import { parseBatchJson, parseCheckpointJson } from "../events/parse.ts";
 import { unpackBody } from "../events/body.ts";
 import {
   type BatchJson,
   batchName,
   blobName,
+  type CheckpointJson,
+  checkpointName,
   type Control,
   type FileChangeEvent,
   parseBatchName,
+  parseSeqName,
 } from "../events/types.ts";
 import { SyftError } from "../errors/mod.ts";
 import type { PermissionEngine } from "../permissions/mod.ts";
@@ -26,7 +29,9 @@ import { ownDatasite, type PeerKeys, stagingRoot, type SyncContext } from "./con
 import { applyJournaled, type JournalOp } from "./journal.ts";
 import { regularFileHash } from "./scan.ts";
 import { quarantineObject } from "./quarantine.ts";
-import type { ChannelState } from "./state.ts";
+import { type ChannelState, saveChannelState } from "./state.ts";
+import { CHECKPOINT_MAX_ENTRIES } from "./checkpoint_out.ts";
+import { planRead } from "../checkpoints/read_plan.ts";
 
 /** What reading one peer's channel did. */
 export interface ReceiveResult {
@@ -42,6 +47,8 @@ export interface ReceiveResult {
   permissionsChanged: boolean;
   /** A gap in seq was seen (waiting for the missing batch). */
   gap: boolean;
+  /** The channel was rolled back below our cursor: its highest batch (reported, not restored). */
+  rollback: number | null;
 }
 
 /** How the round lets the receiver see the peer relationship. */
@@ -64,18 +71,20 @@ function markerName(rel: string, kind: "rejected" | "conflict", now: number): st
 
 /** Current hash of a datasite file, null when absent; a non-regular file is "special". */
 
-async function fetchBatch(
+/** Open object `name` (a batch, or a checkpoint of `kind`) and stage its contents. */
+async function fetchObject<K extends "batch" | "ci" | "cf">(
   ctx: SyncContext,
   keys: PeerKeys,
   channel: ChannelRef,
   name: string,
   seq: number,
   staging: string,
-): Promise<BatchJson> {
+  kind: K,
+): Promise<K extends "batch" ? BatchJson : CheckpointJson> {
   const stream = await ctx.transport.get(channel, name);
   const opened = await openEnvelope(
     stream,
-    { name, sender: channel.sender, recipient: channel.recipient, kind: "batch" },
+    { name, sender: channel.sender, recipient: channel.recipient, kind },
     {
       senderSignPublic: keys.signPublic,
       agreePrivate: ctx.keys.agree.privateKey,
@@ -90,16 +99,20 @@ async function fetchBatch(
   }
   await Deno.mkdir(staging, { recursive: true });
   const json = await unpackBody(opened.body, {
-    first: "batch.json",
+    first: kind === "batch" ? "batch.json" : "checkpoint.json",
+    ...(kind === "batch" ? {} : { maxEntries: CHECKPOINT_MAX_ENTRIES }),
     onContent: async (hash, bytes) => {
       await Deno.writeFile(posix.join(staging, hash), bytes);
     },
   });
-  const batch = parseBatchJson(json, { sender: channel.sender, recipient: channel.recipient });
+  const parties = { sender: channel.sender, recipient: channel.recipient };
+  const batch = kind === "batch"
+    ? parseBatchJson(json, parties)
+    : parseCheckpointJson(json, { ...parties, kind: kind as "ci" | "cf" });
   if (batch.seq !== seq) {
     throw new SyftError(
       "E_BAD_MESSAGE",
-      `object ${name}: batch.json seq ${batch.seq} is not ${seq}`,
+      `object ${name}: its JSON says seq ${batch.seq}, not ${seq}`,
     );
   }
   // Blobs: fetched, decrypted and hash-checked into staging before anything is applied.
@@ -147,7 +160,7 @@ async function fetchBatch(
       );
     }
   }
-  return batch;
+  return batch as K extends "batch" ? BatchJson : CheckpointJson;
 }
 
 /**
@@ -257,7 +270,7 @@ class Planner {
   }
 }
 
-/** Read every new batch of `keys.peer`'s channel to us, in order, applying each. */
+/** Read every new object of `keys.peer`'s channel to us, in order, applying each. */
 export async function receiveFrom(
   ctx: SyncContext,
   keys: PeerKeys,
@@ -275,23 +288,245 @@ export async function receiveFrom(
     peerControls: [],
     permissionsChanged: false,
     gap: false,
+    rollback: null,
   };
-  let after: string | undefined = batchName(initial.cursor);
-  for (;;) {
-    const page = await ctx.transport.list(channel, { prefix: "b-", after });
-    for (const obj of page.objects) {
-      const seq = parseBatchName(obj.name);
-      if (seq === null || seq <= result.state.cursor) continue;
-      if (seq !== result.state.cursor + 1) {
-        result.gap = true;
-        return result;
+  // A fresh reader whose channel holds no checkpoint reads batches from b-1.
+  let noCheckpoint = false;
+  for (let guard = 0; guard < 1_000_000; guard++) {
+    const at = result.state;
+    const fresh = at.cursor === 0 && at.base === null && !noCheckpoint;
+    const refused = new Set(at.quarantined_names);
+    // From the cursor's own batch on: its absence tells a rollback (one call either way).
+    const page = await ctx.transport.list(channel, {
+      prefix: "b-",
+      after: at.cursor > 0 ? batchName(at.cursor - 1) : undefined,
+    });
+    const seqs = page.objects.map((o) => parseBatchName(o.name)).filter((n): n is number =>
+      n !== null
+    );
+    let stuck = fresh;
+    if (!fresh) {
+      for (const seq of seqs) {
+        if (seq <= result.state.cursor) continue;
+        if (seq !== result.state.cursor + 1 || refused.has(batchName(seq))) {
+          stuck = true;
+          break;
+        }
+        await receiveOne(ctx, keys, channel, batchName(seq), seq, result, options);
+        if (result.state.cursor !== seq) return result; // quarantined: wait for the resync
       }
-      await receiveOne(ctx, keys, channel, obj.name, seq, result, options);
     }
-    if (!page.next) break;
-    after = page.next;
+    if (!stuck && page.next) continue;
+    const last = seqs[seqs.length - 1];
+    if (!stuck && last !== undefined && last >= result.state.cursor) {
+      if (result.state.waiting) await saveWaiting(ctx, result, null);
+      return result;
+    }
+    // Fresh, stuck, or nothing from our cursor on: decide from the whole channel.
+    const checkpoints = await listAll(ctx, channel, "c");
+    const plan = planRead({
+      batches: seqs,
+      ci: checkpoints.filter((c) => c.kind === "ci").map((c) => c.seq),
+      cf: checkpoints.filter((c) => c.kind === "cf").map((c) => c.seq),
+    }, { cursor: result.state.cursor, fresh, quarantined: refused });
+    switch (plan.kind) {
+      case "batches":
+        noCheckpoint = true;
+        continue;
+      case "restore":
+        if (!await restore(ctx, keys, channel, plan.cf, plan.ci, result, options)) return result;
+        continue;
+      case "wait":
+        await wait(ctx, result, plan.missing, plan.why);
+        return result;
+      case "rollback":
+        result.rollback = plan.highest;
+        return result;
+      case "idle":
+        return result;
+    }
   }
   return result;
+}
+
+/** Every checkpoint in a channel (few: the collector keeps them bounded). */
+async function listAll(
+  ctx: SyncContext,
+  channel: ChannelRef,
+  prefix: string,
+): Promise<{ kind: "batch" | "ci" | "cf"; seq: number }[]> {
+  const out: { kind: "batch" | "ci" | "cf"; seq: number }[] = [];
+  let after: string | undefined;
+  do {
+    const page = await ctx.transport.list(channel, { prefix, after });
+    for (const o of page.objects) {
+      const parsed = parseSeqName(o.name);
+      if (parsed) out.push(parsed);
+    }
+    after = page.next;
+  } while (after);
+  return out.sort((a, b) => a.seq - b.seq);
+}
+
+async function saveWaiting(
+  ctx: SyncContext,
+  result: ReceiveResult,
+  waiting: ChannelState["waiting"],
+): Promise<void> {
+  result.state = { ...result.state, waiting };
+  await saveChannelState(ctx.layout, result.state);
+}
+
+/**
+ * The next object is missing (a gap) or refused: wait. After the timeout a gap
+ * asks the sender for a fresh full checkpoint, once; a refused object asked
+ * when it was refused. A clock that went backwards restarts the wait, never
+ * shortens it.
+ */
+async function wait(
+  ctx: SyncContext,
+  result: ReceiveResult,
+  missing: number,
+  why: "gap" | "quarantined",
+): Promise<void> {
+  result.gap = true;
+  const now = ctx.now();
+  let w = result.state.waiting;
+  if (!w || w.missing !== missing || now < w.since) {
+    w = { missing, since: now, asked: w?.missing === missing ? w.asked : false };
+  }
+  if (!w.asked && (why === "quarantined" || now - w.since >= (ctx.gapTimeoutMs ?? 60_000))) {
+    result.state = {
+      ...result.state,
+      controls: [...result.state.controls, {
+        type: "channel.resync",
+        from_seq: missing,
+        reason: why === "gap" ? `waited for missing ${batchName(missing)}` : "quarantined",
+      }],
+      ack_needed: true,
+    };
+    w = { ...w, asked: true };
+  }
+  if (JSON.stringify(w) !== JSON.stringify(result.state.waiting)) await saveWaiting(ctx, result, w);
+}
+
+/** Refuse object `name`: never applied, never read again; the sender is asked for a fresh cf. */
+async function refuse(
+  ctx: SyncContext,
+  keys: PeerKeys,
+  channel: ChannelRef,
+  name: string,
+  reason: string,
+  result: ReceiveResult,
+): Promise<void> {
+  await quarantineObject(ctx.layout, ctx.transport, channel, name, reason, ctx.now());
+  ctx.warn(`quarantined ${name} from ${keys.peer}: ${reason}`);
+  const missing = result.state.cursor + 1;
+  const state = structuredClone(result.state);
+  state.quarantined_names.push(name);
+  const seq = parseSeqName(name)?.seq;
+  if (seq !== undefined) state.quarantined.push(seq);
+  state.controls.push({ type: "channel.resync", from_seq: missing, reason: "quarantined" });
+  state.ack_needed = true;
+  state.waiting = { missing, since: ctx.now(), asked: true };
+  await saveChannelState(ctx.layout, state);
+  result.state = state;
+  result.quarantined++;
+}
+
+/**
+ * Restore from full checkpoint `cf`, then the incrementals after it: the
+ * mirror becomes exactly the checkpoint's files (our unproposed edits kept as
+ * conflicts), each object through the journal. False when one was refused.
+ */
+async function restore(
+  ctx: SyncContext,
+  keys: PeerKeys,
+  channel: ChannelRef,
+  cf: number,
+  cis: number[],
+  result: ReceiveResult,
+  options: ReceiveOptions,
+): Promise<boolean> {
+  const objects = [
+    { kind: "cf" as const, seq: cf },
+    ...cis.map((seq) => ({ kind: "ci" as const, seq })),
+  ];
+  // Only an accepted peer publishes checkpoints to us: a cf stands for the
+  // peer.accept a collected b-1 carried.
+  await options.onPeerControls([{ type: "peer.accept" }]);
+  result.peerControls.push({ type: "peer.accept" });
+  for (const [i, o] of objects.entries()) {
+    ctx.progress?.(`restoring ${keys.peer}'s files from its checkpoints`, i, objects.length);
+    const name = checkpointName(o.kind, o.seq);
+    const staging = posix.join(
+      stagingRoot(ctx),
+      `${keys.peer}-${o.kind}-${o.seq}-${crypto.randomUUID()}`,
+    );
+    let cp: CheckpointJson;
+    try {
+      cp = await fetchObject(ctx, keys, channel, name, o.seq, staging, o.kind);
+    } catch (err) {
+      await Deno.remove(staging, { recursive: true }).catch(() => {});
+      if (!(err instanceof SyftError) || err.code !== "E_BAD_MESSAGE") throw err;
+      await refuse(ctx, keys, channel, name, err.message, result);
+      return false;
+    }
+    const state = structuredClone(result.state);
+    const planner = new Planner(staging);
+    const mirrorRoot = posix.join(ctx.root, keys.peer);
+    const now = ctx.now();
+    if (o.kind === "cf") {
+      const listed = new Set(cp.events.map((e) => e.path));
+      for (const path of Object.keys(state.mirror).sort()) {
+        if (listed.has(path)) continue;
+        await applyPublication(
+          planner,
+          state,
+          mirrorRoot,
+          goneEvent(keys.peer, path, now),
+          now,
+          result,
+        );
+      }
+      state.base = o.seq;
+    }
+    for (const ev of cp.events) await applyPublication(planner, state, mirrorRoot, ev, now, result);
+    state.cursor = o.seq;
+    state.waiting = null;
+    state.ack_needed = true;
+    await applyJournaled(ctx.layout, {
+      peer: keys.peer,
+      seq: o.seq,
+      ops: planner.ops,
+      after: state,
+      staging,
+    });
+    result.state = state;
+  }
+  ctx.progress?.(
+    `restoring ${keys.peer}'s files from its checkpoints`,
+    objects.length,
+    objects.length,
+  );
+  return true;
+}
+
+/** A deletion of `path` (a file the restored checkpoint no longer lists). */
+function goneEvent(datasite: string, path: string, now: number): FileChangeEvent {
+  return {
+    id: crypto.randomUUID(),
+    datasite,
+    path,
+    old_hash: null,
+    new_hash: null,
+    size: 0,
+    deleted: true,
+    mode: "file",
+    submitted_at: now,
+    ts: now,
+    content: null,
+  };
 }
 
 async function receiveOne(
@@ -306,26 +541,12 @@ async function receiveOne(
   const staging = posix.join(stagingRoot(ctx), `${keys.peer}-${seq}-${crypto.randomUUID()}`);
   let batch: BatchJson;
   try {
-    batch = await fetchBatch(ctx, keys, channel, name, seq, staging);
+    batch = await fetchObject(ctx, keys, channel, name, seq, staging, "batch");
   } catch (err) {
     await Deno.remove(staging, { recursive: true }).catch(() => {});
     if (!(err instanceof SyftError) || err.code !== "E_BAD_MESSAGE") throw err;
-    await quarantineObject(ctx.layout, ctx.transport, channel, name, err.message, ctx.now());
-    ctx.warn(`quarantined ${name} from ${keys.peer}: ${err.message}`);
-    // Never applied; the sender is asked for a fresh full state instead.
-    const state = structuredClone(result.state);
-    state.cursor = seq;
-    state.quarantined.push(seq);
-    state.controls.push({ type: "channel.resync", from_seq: seq, reason: "quarantined" });
-    await applyJournaled(ctx.layout, {
-      peer: keys.peer,
-      seq,
-      ops: [],
-      after: state,
-      staging: null,
-    });
-    result.state = state;
-    result.quarantined++;
+    // Never applied and never skipped: the sender answers with a fresh cf.
+    await refuse(ctx, keys, channel, name, err.message, result);
     return;
   }
 
@@ -337,7 +558,7 @@ async function receiveOne(
     result.peerControls.push(...peerControls);
   }
   const acceptsProposals = options.acceptsProposals ||
-    peerControls.some((c) => c.type === "peer.accept");
+    [...result.peerControls, ...peerControls].some((c) => c.type === "peer.accept");
 
   const state = structuredClone(result.state);
   const planner = new Planner(staging);
@@ -356,9 +577,9 @@ async function receiveOne(
         delete state.proposed[c.path];
       }
     } else if (c.type === "channel.resync") {
-      state.published = {};
-      // The reader may have lost blobs too (deleted from the channel): upload
-      // again; a blob still there is reused after its header verifies as ours.
+      // Answered with a fresh cf after this round's batches. The reader may
+      // have lost blobs too: each is checked (and uploaded again if need be).
+      state.cf_due = true;
       state.blobs = [];
     }
   }
@@ -448,7 +669,8 @@ async function judgeProposal(
       event_id: ev.id,
       path: ev.path,
       reason,
-      current_hash: typeof cur === "string" ? cur : null,
+      // "special" (a folder or symlink there) is no hash: the wire says null.
+      current_hash: cur === "special" ? null : cur,
     });
     if (!state.republish.includes(ev.path)) state.republish.push(ev.path);
     result.rejected++;

@@ -91,7 +91,10 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
     keysFor.set(record.email, keys);
     const state = await loadChannelState(ctx.layout, record.email);
     // A channel the change feed did not mention has nothing new (false positives are fine).
-    if (cursor !== undefined && !changed.has(record.email) && state.cursor > 0) continue;
+    // A reader waiting on a gap looks again each round, so its timeout can fire.
+    const waiting = state.waiting !== null && !state.waiting.asked;
+    const started = state.cursor > 0 || state.base !== null;
+    if (cursor !== undefined && !changed.has(record.email) && started && !waiting) continue;
     try {
       const r = await receiveFrom(ctx, keys, state, {
         acceptsProposals: record.state === "accepted",
@@ -126,6 +129,12 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
       summary.conflicts += r.conflicts;
       summary.quarantined += r.quarantined;
       if (r.gap) summary.problems.push(`waiting for a missing batch from ${record.email}`);
+      if (r.rollback !== null) {
+        summary.problems.push(
+          `${record.email}'s channel was rolled back: its newest batch is ${r.rollback}, ` +
+            `we already applied up to ${r.state.cursor}; nothing was restored from it`,
+        );
+      }
     } catch (err) {
       if (err instanceof SyftError && err.code === "E_TRANSPORT") throw err;
       summary.problems.push(`reading from ${record.email}: ${describeError(err)}`);

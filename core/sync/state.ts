@@ -6,6 +6,8 @@
  */
 import { posix } from "node:path";
 import type { Control } from "../events/types.ts";
+import type { ChainEntry } from "../checkpoints/chain.ts";
+import { emptyRolling, type RollingState } from "../checkpoints/rolling.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
 
 /** What the scanner learned of one regular file. */
@@ -57,6 +59,20 @@ export interface ChannelState {
   pending_put: PendingPut | null;
   /** Whether any batch has been published yet (a first round never deletes). */
   published_once: boolean;
+  /**
+   * Whether `next_seq` was checked against the channel's listing. False for a
+   * fresh state (first contact, or `state/` deleted): the listing then decides
+   * the seq instead of reporting another installation.
+   */
+  seq_known: boolean;
+  /** Publication events since our last checkpoint (PROTOCOL.md §6). */
+  rolling: RollingState;
+  /** The objects we wrote to our channel and still keep, oldest first (for GC). */
+  chain: ChainEntry[];
+  /** Objects a collection decided to delete and may not have deleted yet (a crash). */
+  gc_pending: string[];
+  /** The peer asked for a fresh full checkpoint (`channel.resync`). */
+  cf_due: boolean;
   // --- the peer's channel to us ---
   /** Highest seq applied from the peer. */
   cursor: number;
@@ -68,6 +84,12 @@ export interface ChannelState {
   quota_used: number;
   /** Seqs quarantined (never applied). */
   quarantined: number[];
+  /** Names of the peer's objects we quarantined: never read again. */
+  quarantined_names: string[];
+  /** The seq of the peer's full checkpoint we restored from; null when none. */
+  base: number | null;
+  /** Since when we wait for a missing or refused next object, and whether we asked for a resync. */
+  waiting: { missing: number; since: number; asked: boolean } | null;
 }
 
 /** A fresh state for a peer. */
@@ -84,11 +106,19 @@ export function emptyChannelState(peer: string): ChannelState {
     blobs: [],
     pending_put: null,
     published_once: false,
+    seq_known: false,
+    rolling: emptyRolling(),
+    chain: [],
+    gc_pending: [],
+    cf_due: false,
     cursor: 0,
     mirror: {},
     proposed: {},
     quota_used: 0,
     quarantined: [],
+    quarantined_names: [],
+    base: null,
+    waiting: null,
   };
 }
 

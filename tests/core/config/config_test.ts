@@ -10,7 +10,7 @@ const good: Config = {
   root: "/home/alice/SyftBox",
   transport: "local:/srv/shared",
   created_at: 1764140000000,
-  sync: { checkpoint_threshold: 50, compact_threshold: 10 },
+  sync: { checkpoint_threshold: 50, compact_threshold: 10, gap_timeout_seconds: 60 },
 };
 
 function inputError(text: string, pattern: RegExp): void {
@@ -30,7 +30,11 @@ Deno.test("parseConfig() reads back what serializeConfig() wrote", () => {
 Deno.test("parseConfig() fills sync defaults and ignores unknown keys", () => {
   const text = "version: 1\nemail: a@b.org\nroot: /r\ntransport: local:/t\nfuture_key: 3\n";
   const c = parseConfig(text, FILE);
-  assertEquals(c.sync, { checkpoint_threshold: 50, compact_threshold: 10 });
+  assertEquals(c.sync, {
+    checkpoint_threshold: 50,
+    compact_threshold: 10,
+    gap_timeout_seconds: 60,
+  });
 });
 
 Deno.test("parseConfig() names the line of YAML that does not parse", () => {

@@ -492,10 +492,11 @@ Deno.test("parseCheckpointJson() accepts a deletion in an incremental checkpoint
 
 const CHECKPOINT_CASES: readonly [string, Json, string][] = [
   ["another sender", { sender: BOB }, "checkpoint.json.sender"],
-  ["seq 0", { seq: 0 }, "checkpoint.json.seq must be a positive integer"],
+  // cf-0000000000000000 (a newly accepted peer's projection) has seq 0.
+  ["seq -1", { seq: -1 }, "checkpoint.json.seq must be a non-negative integer"],
   ["a missing base", { base: undefined }, "checkpoint.json has no base"],
-  ["base 0", { base: 0 }, "checkpoint.json.base must be a positive integer"],
-  ["a base as a string", { base: "3" }, "checkpoint.json.base must be a positive integer"],
+  ["base -1", { base: -1 }, "checkpoint.json.base must be a non-negative integer"],
+  ["a base as a string", { base: "3" }, "checkpoint.json.base must be a non-negative integer"],
   [
     "a base after its seq",
     { seq: 5, base: 6 },

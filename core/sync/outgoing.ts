@@ -1,0 +1,173 @@
+/**
+ * Writing objects to our own channel: sealing for the peer, uploading blobs
+ * (reused only when the one already there decrypts to the same content), and
+ * telling our own objects from ones someone else dropped into the shared
+ * folder. Shared by batches and checkpoints.
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { blobId, hashStream, sha256Hex } from "../crypto/agree.ts";
+import { openEnvelope, readHeaderOnly, sealEnvelope } from "../events/envelope.ts";
+import { blobName, type ObjectKind } from "../events/types.ts";
+import { SyftError } from "../errors/mod.ts";
+import type { ChannelRef } from "../../plugins/contract.ts";
+import type { PeerKeys, SyncContext } from "./context.ts";
+
+/** Seal `body` as object `name` of our channel to `keys.peer`. */
+export function sealFor(
+  ctx: SyncContext,
+  keys: PeerKeys,
+  header: { kind: ObjectKind; name: string; seq: number; size: number },
+  body: Uint8Array | ReadableStream<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  return sealEnvelope(
+    { ...header, sender: ctx.me, recipient: keys.peer, created_at: ctx.now() },
+    body,
+    {
+      signPrivate: ctx.keys.sign.privateKey,
+      agreePrivate: ctx.keys.agree.privateKey,
+      peerAgreePublic: keys.agreePublic,
+    },
+  );
+}
+
+/** The keys that open our own objects: X25519 is symmetric, so ours and the peer's public one. */
+export function ownOpenKeys(ctx: SyncContext, keys: PeerKeys) {
+  return {
+    senderSignPublic: ctx.keys.sign.publicKey,
+    agreePrivate: ctx.keys.agree.privateKey,
+    senderAgreePublic: keys.agreePublic,
+  };
+}
+
+/**
+ * Whether object `name` in our channel is one this identity wrote: its header
+ * verifies with our key and names exactly that object. Anyone who can write
+ * the shared folder can drop a file there.
+ */
+export async function isOwnObject(
+  ctx: SyncContext,
+  channel: ChannelRef,
+  name: string,
+  kind: ObjectKind,
+): Promise<boolean> {
+  try {
+    await readHeaderOnly(await ctx.transport.get(channel, name), {
+      name,
+      sender: ctx.me,
+      recipient: channel.recipient,
+      kind,
+    }, ctx.keys.sign.publicKey);
+    return true;
+  } catch (err) {
+    if (err instanceof SyftError && err.code === "E_BAD_MESSAGE") return false;
+    throw err;
+  }
+}
+
+/** Stream a file, failing if its bytes no longer hash to `expected`. */
+export async function verifiedStream(
+  path: string,
+  expected: string,
+): Promise<ReadableStream<Uint8Array>> {
+  const file = await Deno.open(path);
+  const hash = createHash("sha256");
+  return file.readable.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        hash.update(chunk);
+        controller.enqueue(chunk);
+      },
+      flush(controller) {
+        if (hash.digest("hex") !== expected) {
+          controller.error(new SyftError("E_INPUT", `${path} changed while it was being sent`));
+        }
+      },
+    }),
+  );
+}
+
+/** A file's bytes if they still hash to `expected`; null when changed or gone. */
+export async function readVerified(path: string, expected: string): Promise<Uint8Array | null> {
+  try {
+    const bytes = await Deno.readFile(path);
+    return sha256Hex(bytes) === expected ? bytes : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Read a whole stream (a batch or checkpoint body, whose size the header needs). */
+export async function collectBytes(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of stream) {
+    parts.push(c);
+    n += c.length;
+  }
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * Upload the content of `source` (hash `hash`, `size` bytes) as a blob first
+ * referenced by batch `seq`. Returns its id.
+ */
+export async function uploadBlob(
+  ctx: SyncContext,
+  keys: PeerKeys,
+  channel: ChannelRef,
+  seq: number,
+  source: string,
+  hash: string,
+  size: number,
+): Promise<string> {
+  const id = await blobId(keys.blobKeyOut, hash);
+  const name = blobName(id);
+  const seal = async () =>
+    sealFor(ctx, keys, { kind: "blob", name, seq, size }, await verifiedStream(source, hash));
+  const sealed = await seal();
+  try {
+    await ctx.transport.put(channel, name, sealed);
+    return id;
+  } catch (err) {
+    if (!(err instanceof SyftError) || err.code !== "E_EXISTS") throw err;
+    await sealed.cancel().catch(() => {}); // unread: close the source file
+  }
+  // Already there (a crash after upload, or a resync): reuse it only if it
+  // opens as ours in full and holds this content. A header check alone let a
+  // blob damaged in the channel be reused by every resync, so the peer
+  // quarantined every republish and never caught up (identity test (g)); and
+  // a foreign object under the name stopped publishing to the peer for good.
+  if (await holdsContent(ctx, keys, channel, name, hash)) return id;
+  ctx.warn(`${name} in our channel to ${keys.peer} is damaged or not ours; uploading it again`);
+  await ctx.transport.delete(channel, name);
+  await ctx.transport.put(channel, name, await seal());
+  return id;
+}
+
+/** Whether blob `name` in our channel verifies as ours and decrypts to content `hash`. */
+async function holdsContent(
+  ctx: SyncContext,
+  keys: PeerKeys,
+  channel: ChannelRef,
+  name: string,
+  hash: string,
+): Promise<boolean> {
+  try {
+    const opened = await openEnvelope(
+      await ctx.transport.get(channel, name),
+      { name, sender: ctx.me, recipient: keys.peer, kind: "blob" },
+      ownOpenKeys(ctx, keys),
+    );
+    return (await hashStream(opened.body)).hash === hash;
+  } catch (err) {
+    if (err instanceof SyftError && err.code === "E_BAD_MESSAGE") return false;
+    throw err;
+  }
+}

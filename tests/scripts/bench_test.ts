@@ -1,0 +1,114 @@
+/**
+ * CI smoke test of `deno task bench`: the quick run finishes and its `--json`
+ * line carries every figure of issue 5 as a finite number. Performance goals are
+ * not asserted here (CI machines vary); only that each figure was measured.
+ * @module
+ */
+import { fileURLToPath as fromFileUrl } from "node:url";
+import { assert, assertEquals } from "../assert.ts";
+import { childEnv, CONFIG } from "../../scripts/syft_process.ts";
+
+const BENCH = fromFileUrl(new URL("../../scripts/bench.ts", import.meta.url));
+
+/** The `--allow-*` flags of the bench task, read from deno.json so they cannot drift. */
+async function benchTaskFlags(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(CONFIG));
+  const task: unknown = config.tasks?.bench;
+  assert(typeof task === "string", "deno.json has a bench task");
+  const flags = task.split(/\s+/).filter((w) => w.startsWith("--allow-"));
+  assert(flags.length > 0, `no permission flags in the bench task: ${task}`);
+  return flags;
+}
+
+async function runQuickBench(): Promise<{ stdout: string; stderr: string }> {
+  const home = await Deno.makeTempDir({ prefix: "syft-bench-test-" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        "--config",
+        CONFIG,
+        ...await benchTaskFlags(),
+        BENCH,
+        "--quick",
+        "--json",
+      ],
+      // A HOME of its own like every test child; childEnv keeps the deno cache.
+      env: childEnv({ HOME: home }),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decoder = new TextDecoder();
+    const result = { stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+    assertEquals(out.code, 0, `bench failed:\n${result.stdout}\n${result.stderr}`);
+    return result;
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+}
+
+function lastLine(text: string): string {
+  return text.trimEnd().split("\n").at(-1) ?? "";
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(x: unknown): x is Obj {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+function section(figures: Obj, key: string): Obj {
+  const value = figures[key];
+  assert(isObj(value), `${key} is an object: ${JSON.stringify(value)}`);
+  return value;
+}
+
+function assertFigure(obj: Obj, where: string, field: string): number {
+  const value = obj[field];
+  assert(
+    typeof value === "number" && Number.isFinite(value) && value >= 0,
+    `${where}.${field} is a finite number >= 0: ${JSON.stringify(value)}`,
+  );
+  return value;
+}
+
+function assertCalls(value: unknown, where: string, min: number): void {
+  assert(
+    typeof value === "number" && Number.isInteger(value) && value >= min,
+    `${where} is an integer >= ${min}: ${JSON.stringify(value)}`,
+  );
+}
+
+/** The fields issue 5 names for each scenario (P3 is nested, checked on its own). */
+const FLAT_FIELDS: Record<string, string[]> = {
+  P1: ["syft_s", "baseline_s", "ratio"],
+  P2: ["syft_s", "baseline_s", "ratio", "peak_rss_mib"],
+  P4: ["p50_s", "p95_s"],
+  P5: ["syft_s", "baseline_s"],
+  P6: ["checks_per_s"],
+};
+
+Deno.test("deno task bench --quick --json: the last stdout line holds P1-P6 as finite numbers", async () => {
+  const { stdout } = await runQuickBench();
+  const line = lastLine(stdout);
+  let figures: unknown;
+  try {
+    figures = JSON.parse(line);
+  } catch {
+    throw new Error(`the last stdout line is not JSON: ${line}\n${stdout}`);
+  }
+  assert(isObj(figures), `one JSON object: ${line}`);
+  for (const [key, fields] of Object.entries(FLAT_FIELDS)) {
+    const s = section(figures, key);
+    for (const field of fields) assertFigure(s, key, field);
+  }
+  const p3 = section(figures, "P3");
+  const perRound = p3.calls_per_round;
+  assert(isObj(perRound), `P3.calls_per_round is an object: ${JSON.stringify(perRound)}`);
+  for (const k of ["1", "10", "100"]) assertCalls(perRound[k], `P3.calls_per_round.${k}`, 1);
+  assertCalls(p3.idle_poll_calls, "P3.idle_poll_calls", 0);
+  // The table for people comes first, goals beside the figures.
+  assert(stdout.includes("goal"), `a table with goals:\n${stdout}`);
+});
