@@ -43,6 +43,9 @@ export function registerSync(program: Command): void {
 
 const GIB = 1024 * 1024 * 1024;
 
+/** Longest wait between attempts while the transport fails in `--watch`. */
+const MAX_RETRY_MS = 60_000;
+
 /** Everything a round needs, opened from the config; `close()` when done. */
 export async function openSync(
   ctx: Context,
@@ -311,6 +314,7 @@ async function watchLoop(
       wake?.();
     });
     const canWatch = !stop.signal.aborted && (await transport.capabilities()).canWatch;
+    let failures = 0;
     while (!stop.signal.aborted) {
       // A round woken by the poll or a peer while the user is mid-save would
       // scan a half-done save (an editor's temp file, a half-written burst):
@@ -326,6 +330,23 @@ async function watchLoop(
       let summary: RoundSummary;
       try {
         summary = await runRound(opened.sync, opened.peers);
+        failures = 0;
+      } catch (err) {
+        // Storage that is briefly unreachable (network, rate limit, a crashed
+        // plugin Worker, restarted on the next call) must not end a watch the
+        // user left running: back off and try again. Anything else stops it.
+        if (!(err instanceof SyftError) || err.code !== "E_TRANSPORT") throw err;
+        failures++;
+        const waitMs = Math.min(MAX_RETRY_MS, 1000 * 2 ** Math.min(failures, 10));
+        ctx.out.warn(`${err.message}; trying again in ${Math.round(waitMs / 1000)} s`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, waitMs);
+          stopped.then(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        continue;
       } finally {
         lock.release();
       }

@@ -22,6 +22,8 @@ export interface ReaderPosition {
   fresh: boolean;
   /** Names of objects we refused: never read again. */
   quarantined: ReadonlySet<string>;
+  /** We asked for a resync after refusing something: a cf past this seq answers it. */
+  wantCf?: number | null | undefined;
 }
 
 /** What to do with the channel. */
@@ -51,10 +53,11 @@ export function planRead(listing: ChannelListing, at: ReaderPosition): ReadPlan 
     ci: cis.filter((s) => s > cf),
   });
   const next = at.cursor + 1;
+  const wanted = cfs.filter((s) => s > (at.wantCf ?? Infinity));
+  if (wanted.length) return restoreFrom(wanted[wanted.length - 1]!);
+  // (A fresh reader whose checkpoints were all refused reads the batches,
+  // b-1's peer.accept among them, until the sender's answer comes.)
   if (at.fresh && cfs.length) return restoreFrom(cfs[cfs.length - 1]!);
-  // Every checkpoint refused: the sender's next one (answering our resync)
-  // holds the projection; b-1 alone would leave us without it.
-  if (at.fresh && listing.cf.length) return { kind: "wait", missing: next, why: "quarantined" };
   if (batches.includes(next)) return { kind: "batches" };
   // The channel moved past us (collected under the two-cf rule, or answering
   // our resync): the newest full checkpoint after our position.

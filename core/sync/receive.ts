@@ -31,7 +31,7 @@ import { regularFileHash } from "./scan.ts";
 import { quarantineObject } from "./quarantine.ts";
 import { type ChannelState, saveChannelState } from "./state.ts";
 import { CHECKPOINT_MAX_ENTRIES } from "./checkpoint_out.ts";
-import { planRead } from "../checkpoints/read_plan.ts";
+import { planRead, type ReadPlan } from "../checkpoints/read_plan.ts";
 
 /** What reading one peer's channel did. */
 export interface ReceiveResult {
@@ -290,12 +290,11 @@ export async function receiveFrom(
     gap: false,
     rollback: null,
   };
-  // A fresh reader whose channel holds no checkpoint reads batches from b-1.
-  let noCheckpoint = false;
   for (let guard = 0; guard < 1_000_000; guard++) {
     const at = result.state;
-    const fresh = at.cursor === 0 && at.base === null && !noCheckpoint;
+    const fresh = at.cursor === 0 && at.base === null;
     const refused = new Set(at.quarantined_names);
+    const next = at.cursor + 1;
     // From the cursor's own batch on: its absence tells a rollback (one call either way).
     const page = await ctx.transport.list(channel, {
       prefix: "b-",
@@ -304,35 +303,33 @@ export async function receiveFrom(
     const seqs = page.objects.map((o) => parseBatchName(o.name)).filter((n): n is number =>
       n !== null
     );
-    let stuck = fresh;
-    if (!fresh) {
-      for (const seq of seqs) {
-        if (seq <= result.state.cursor) continue;
-        if (seq !== result.state.cursor + 1 || refused.has(batchName(seq))) {
-          stuck = true;
-          break;
-        }
-        await receiveOne(ctx, keys, channel, batchName(seq), seq, result, options);
-        if (result.state.cursor !== seq) return result; // quarantined: wait for the resync
-      }
+    // The common cases need no look at the checkpoints.
+    const plain = !fresh && at.want_cf === null;
+    let plan: ReadPlan;
+    if (plain && seqs.includes(next) && !refused.has(batchName(next))) plan = { kind: "batches" };
+    else if (plain && seqs[seqs.length - 1] === at.cursor) plan = { kind: "idle" };
+    else {
+      const checkpoints = await listAll(ctx, channel, "c");
+      plan = planRead({
+        batches: seqs,
+        ci: checkpoints.filter((c) => c.kind === "ci").map((c) => c.seq),
+        cf: checkpoints.filter((c) => c.kind === "cf").map((c) => c.seq),
+      }, { cursor: at.cursor, fresh, quarantined: refused, wantCf: at.want_cf });
     }
-    if (!stuck && page.next) continue;
-    const last = seqs[seqs.length - 1];
-    if (!stuck && last !== undefined && last >= result.state.cursor) {
-      if (result.state.waiting) await saveWaiting(ctx, result, null);
-      return result;
-    }
-    // Fresh, stuck, or nothing from our cursor on: decide from the whole channel.
-    const checkpoints = await listAll(ctx, channel, "c");
-    const plan = planRead({
-      batches: seqs,
-      ci: checkpoints.filter((c) => c.kind === "ci").map((c) => c.seq),
-      cf: checkpoints.filter((c) => c.kind === "cf").map((c) => c.seq),
-    }, { cursor: result.state.cursor, fresh, quarantined: refused });
     switch (plan.kind) {
-      case "batches":
-        noCheckpoint = true;
-        continue;
+      case "batches": {
+        for (const seq of seqs) {
+          if (seq <= result.state.cursor) continue;
+          if (seq !== result.state.cursor + 1 || refused.has(batchName(seq))) break;
+          await receiveOne(ctx, keys, channel, batchName(seq), seq, result, options);
+          if (result.state.cursor !== seq) return result; // refused: wait for the resync
+        }
+        const w = result.state.waiting;
+        if (w && result.state.cursor >= w.missing) await saveWaiting(ctx, result, null);
+        // More pages, or a gap inside this one: look again from the new cursor.
+        if (page.next || result.state.cursor < (seqs[seqs.length - 1] ?? 0)) continue;
+        return result;
+      }
       case "restore":
         if (!await restore(ctx, keys, channel, plan.cf, plan.ci, result, options)) return result;
         continue;
@@ -427,6 +424,8 @@ async function refuse(
   const seq = parseSeqName(name)?.seq;
   if (seq !== undefined) state.quarantined.push(seq);
   state.controls.push({ type: "channel.resync", from_seq: missing, reason: "quarantined" });
+  // The answer is a cf past both our position and the refused object.
+  state.want_cf = Math.max(state.want_cf ?? -1, state.cursor, seq ?? -1);
   state.ack_needed = true;
   state.waiting = { missing, since: ctx.now(), asked: true };
   await saveChannelState(ctx.layout, state);
@@ -490,6 +489,7 @@ async function restore(
         );
       }
       state.base = o.seq;
+      state.want_cf = null;
     }
     for (const ev of cp.events) await applyPublication(planner, state, mirrorRoot, ev, now, result);
     state.cursor = o.seq;

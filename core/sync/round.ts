@@ -183,6 +183,29 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
       summary.problems.push(`publishing to ${record.email}: ${describeError(err)}`);
     }
   }
+  // A peer we asked that has not accepted us yet (its b-1 with peer.accept may
+  // be the object we refused) still hears our resync, or we would wait forever.
+  for (const record of (await peers.list()).records) {
+    if (record.state !== "requested" || !record.sign_key || !record.agree_key) continue;
+    if (record.key_change) continue;
+    const state = await loadChannelState(ctx.layout, record.email);
+    if (!state.controls.some((c) => c.type === "channel.resync")) continue;
+    const keys = keysFor.get(record.email) ??
+      await peerKeys(ctx, record.email, record.sign_key, record.agree_key);
+    try {
+      const r = await publishTo(ctx, keys, state, {
+        engine: currentEngine,
+        index,
+        publishDatasite: false,
+        proposals: [],
+        extraControls: [],
+      });
+      await saveChannelState(ctx.layout, r.state);
+      summary.sent += r.batches;
+    } catch (err) {
+      summary.problems.push(`asking ${record.email} for a resync: ${describeError(err)}`);
+    }
+  }
   // Tell peers we reject or remove (their channel to us stays theirs).
   for (const record of (await peers.list()).records) {
     if (record.state !== "rejected" && record.state !== "removed") continue;

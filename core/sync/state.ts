@@ -88,6 +88,8 @@ export interface ChannelState {
   quarantined_names: string[];
   /** The seq of the peer's full checkpoint we restored from; null when none. */
   base: number | null;
+  /** We refused an object and asked for a resync: restore from the first cf past this seq. */
+  want_cf: number | null;
   /** Since when we wait for a missing or refused next object, and whether we asked for a resync. */
   waiting: { missing: number; since: number; asked: boolean } | null;
 }
@@ -118,6 +120,7 @@ export function emptyChannelState(peer: string): ChannelState {
     quarantined: [],
     quarantined_names: [],
     base: null,
+    want_cf: null,
     waiting: null,
   };
 }

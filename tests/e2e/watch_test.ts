@@ -93,7 +93,7 @@ async function watchingPair() {
     throw err;
   }
   const cleanup = () => Deno.remove(w.base, { recursive: true }).catch(() => {});
-  return { owner, ds, stopAll, cleanup };
+  return { owner, ds, shared: w.shared, stopAll, cleanup };
 }
 
 Deno.test("with both sides in sync --watch an owner's edit shows in the peer's mirror within a second (median)", async () => {
@@ -186,6 +186,26 @@ Deno.test("SIGINT and SIGTERM stop sync --watch with exit 0, mid-round too, leav
     await stopAll().catch(() => {});
     await cleanup();
   }
+});
+
+Deno.test("sync --watch rides out storage that is briefly unreachable, then syncs what was written meanwhile", async () => {
+  const { owner, ds, shared, stopAll, cleanup } = await watchingPair();
+  let stopped: Awaited<ReturnType<typeof stopAll>>;
+  try {
+    const aside = `${shared}-aside`;
+    await Deno.rename(shared, aside);
+    await put(owner.datasite, "public/during.txt", "written while the storage was away");
+    await sleep(2500);
+    await Deno.rename(aside, shared);
+    await waitForText(
+      posix.join(ds.mirror(owner), "public/during.txt"),
+      "written while the storage was away",
+      30_000,
+    );
+  } finally {
+    stopped = await stopAll().finally(cleanup);
+  }
+  assertMatch(stopped.owner.stderr, /trying again in \d+ s/);
 });
 
 Deno.test("sync refuses --interval that is not a positive number, or without --watch (exit 2)", async () => {

@@ -71,3 +71,15 @@ Deno.test("read plan: a channel rolled back below our cursor is reported, not re
   // Restored from cf-0 with no batch yet: nothing rolled back.
   assertEquals(planRead({ batches: [], ci: [], cf: [0] }, at(0)), { kind: "idle" });
 });
+
+Deno.test("read plan: a fresh reader whose cf-0 was refused reads b-1 (the accept), then restores from the answer", () => {
+  const q = new Set(["cf-0000000000000000.syft"]);
+  assertEquals(
+    planRead({ batches: [1], ci: [], cf: [0] }, at(0, { fresh: true, quarantined: q, wantCf: 0 })),
+    { kind: "batches" },
+  );
+  assertEquals(
+    planRead({ batches: [1, 2], ci: [], cf: [0, 2] }, at(1, { quarantined: q, wantCf: 0 })),
+    { kind: "restore", cf: 2, ci: [] },
+  );
+});
