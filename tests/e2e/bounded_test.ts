@@ -89,7 +89,10 @@ Deno.test(`bounded channels: ${ROUNDS} rounds, recipient offline for long stretc
       "the owner's mirror holds exactly ds's public files",
     );
     assert(max.toDs <= BOUND, `owner→ds channel peaked at ${max.toDs} objects (bound ${BOUND})`);
-    assert(max.toOwner <= BOUND, `ds→owner channel peaked at ${max.toOwner} objects (bound ${BOUND})`);
+    assert(
+      max.toOwner <= BOUND,
+      `ds→owner channel peaked at ${max.toOwner} objects (bound ${BOUND})`,
+    );
     if (ROUNDS >= 2000) {
       // Far fewer than one object per round: the collector really ran.
       assert(max.toDs < ROUNDS / 10, `owner→ds peaked at ${max.toDs}`);
