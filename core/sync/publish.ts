@@ -31,6 +31,9 @@ import { collectBytes, isOwnObject, readVerified, sealFor, uploadBlob } from "./
 import { fullCheckpointEvents, publicationEvent, writeCheckpoint } from "./checkpoint_out.ts";
 import { collectGarbage, finishGc } from "./gc.ts";
 
+/** How far our acks of a peer's batches may lag before an acks-only batch is written. */
+export const ACK_LAG_BATCHES = 16;
+
 /** What publishing to one peer did. */
 export interface PublishResult {
   state: ChannelState;
@@ -321,7 +324,10 @@ export async function publishTo(
   }
   outgoing = outgoing.concat(input.proposals);
   const controls = [...input.extraControls, ...state.controls];
-  const acksAdvanced = state.ack_needed && state.cursor !== state.acks_sent;
+  // Acks ride on every batch we write anyway; one written only to carry acks
+  // waits until they lag by ACK_LAG_BATCHES, so a peer's every batch does not
+  // cost us a put (the owner's collection just runs a little later).
+  const acksAdvanced = state.ack_needed && state.cursor - state.acks_sent >= ACK_LAG_BATCHES;
   // A resync is answered with a cf at a seq of its own, past the reader's position.
   if (outgoing.length === 0 && controls.length === 0 && !acksAdvanced && !state.cf_due) {
     if (input.publishDatasite && !state.published_once) {

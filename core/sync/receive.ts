@@ -71,6 +71,32 @@ function markerName(rel: string, kind: "rejected" | "conflict", now: number): st
 
 /** Current hash of a datasite file, null when absent; a non-regular file is "special". */
 
+/** A checkpoint's body, reporting its bytes as they are read (a restore can be large). */
+function withProgress(
+  ctx: SyncContext,
+  name: string,
+  opened: { header: { sender: string; size: number }; body: ReadableStream<Uint8Array> },
+): ReadableStream<Uint8Array> {
+  const progress = ctx.progress;
+  if (!progress) return opened.body;
+  const label = `restoring ${opened.header.sender} from ${name}`;
+  const total = opened.header.size;
+  let done = 0;
+  progress(label, 0, total);
+  return opened.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        done += chunk.length;
+        progress(label, Math.min(done, total), total);
+        controller.enqueue(chunk);
+      },
+      flush() {
+        if (done < total) progress(label, total, total);
+      },
+    }),
+  );
+}
+
 /** Open object `name` (a batch, or a checkpoint of `kind`) and stage its contents. */
 async function fetchObject<K extends "batch" | "ci" | "cf">(
   ctx: SyncContext,
@@ -98,7 +124,7 @@ async function fetchObject<K extends "batch" | "ci" | "cf">(
     );
   }
   await Deno.mkdir(staging, { recursive: true });
-  const json = await unpackBody(opened.body, {
+  const json = await unpackBody(kind === "batch" ? opened.body : withProgress(ctx, name, opened), {
     first: kind === "batch" ? "batch.json" : "checkpoint.json",
     ...(kind === "batch" ? {} : { maxEntries: CHECKPOINT_MAX_ENTRIES }),
     onContent: async (hash, bytes) => {
@@ -455,8 +481,7 @@ async function restore(
   // peer.accept a collected b-1 carried.
   await options.onPeerControls([{ type: "peer.accept" }]);
   result.peerControls.push({ type: "peer.accept" });
-  for (const [i, o] of objects.entries()) {
-    ctx.progress?.(`restoring ${keys.peer}'s files from its checkpoints`, i, objects.length);
+  for (const o of objects) {
     const name = checkpointName(o.kind, o.seq);
     const staging = posix.join(
       stagingRoot(ctx),
@@ -504,11 +529,6 @@ async function restore(
     });
     result.state = state;
   }
-  ctx.progress?.(
-    `restoring ${keys.peer}'s files from its checkpoints`,
-    objects.length,
-    objects.length,
-  );
   return true;
 }
 

@@ -10,6 +10,7 @@ import { posix } from "node:path";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { homeLayout } from "../../core/config/home.ts";
 import { filesUnder, peerUp, put, type Site, world } from "./_rig.ts";
+import { live } from "./_live.ts";
 
 /** Set `sync.<key>` in a site's config.yaml. */
 async function setSync(site: Site, values: Record<string, number>): Promise<void> {
@@ -209,4 +210,28 @@ Deno.test("a channel rolled back below the reader's cursor is reported, not rest
   const r = await ds.ok(["sync"]);
   assertMatch(r.stderr, /rolled back/);
   assertEquals(await tree(ds.mirror(owner)), current, "nothing restored from the older state");
+});
+
+Deno.test("a restore reports its progress in bytes of each checkpoint, to the end", async () => {
+  const { owner, ds } = await history();
+  await Deno.remove(homeLayout(ds.home).state, { recursive: true });
+  const d = await live(ds);
+  const seen: [string, number, number][] = [];
+  d.sync.progress = (label, done, total) => seen.push([label, done, total]);
+  try {
+    await d.round();
+  } finally {
+    await d.close();
+  }
+  const labels = [...new Set(seen.map(([l]) => l))];
+  assert(
+    labels.some((l) => new RegExp(`^restoring ${owner.email} from cf-\\d{16}\\.syft$`).test(l)),
+    JSON.stringify(labels),
+  );
+  for (const label of labels) {
+    const points = seen.filter(([l]) => l === label);
+    const last = points[points.length - 1]!;
+    assertEquals(last[1], last[2], `${label} reached its total`);
+    assert(points.every(([, d], i) => i === 0 || d >= points[i - 1]![1]), "never goes back");
+  }
 });
