@@ -12,6 +12,7 @@ import { fingerprint, publicKeys } from "../identity/keys.ts";
 import { PEER_STATES, type PeerState, PeerStore } from "../peers/store.ts";
 import { recordProblems } from "../peers/service.ts";
 import { formatPermissionFileError, loadDatasitePermissions } from "../permissions/mod.ts";
+import { channelPeers, loadChannelState, stateLayout } from "../sync/state.ts";
 
 export { PEER_STATES, type PeerState } from "../peers/store.ts";
 
@@ -94,6 +95,29 @@ async function readLastSync(stateDir: string): Promise<number | null> {
   }
 }
 
+/** Channels in trouble: rolled back below our cursor, or stuck on a missing object. */
+async function channelProblems(stateDir: string): Promise<string[]> {
+  const layout = stateLayout(stateDir);
+  const out: string[] = [];
+  for (const peer of await channelPeers(layout)) {
+    const state = await loadChannelState(layout, peer);
+    const r = state.rolled_back;
+    if (r) {
+      out.push(
+        `${peer}'s channel was rolled back: its newest batch is ${r.highest}, we had applied up to ${r.cursor}; nothing was restored from it`,
+      );
+    }
+    const w = state.waiting;
+    if (w) {
+      out.push(
+        `waiting since ${new Date(w.since).toISOString()} for object ${w.missing} from ${peer}` +
+          (w.asked ? " (asked it for a resync)" : ""),
+      );
+    }
+  }
+  return out;
+}
+
 /** Gather the report. Key files must be readable (their fingerprint is the identity). */
 export async function gatherStatus(home: string, config: Config): Promise<StatusReport> {
   const layout = homeLayout(home);
@@ -119,6 +143,7 @@ export async function gatherStatus(home: string, config: Config): Promise<Status
       problems.push(`cannot read permission files: ${describeError(err)}`);
     }
   }
+  problems.push(...await channelProblems(layout.state));
   return {
     email: config.email,
     fingerprint: await fingerprint(await publicKeys(keys)),

@@ -352,6 +352,11 @@ export async function receiveFrom(
         }
         const w = result.state.waiting;
         if (w && result.state.cursor >= w.missing) await saveWaiting(ctx, result, null);
+        if (result.state.rolled_back) {
+          // The channel moved on past where it had been rolled back to.
+          result.state = { ...result.state, rolled_back: null };
+          await saveChannelState(ctx.layout, result.state);
+        }
         // More pages, or a gap inside this one: look again from the new cursor.
         if (page.next || result.state.cursor < (seqs[seqs.length - 1] ?? 0)) continue;
         return result;
@@ -364,6 +369,13 @@ export async function receiveFrom(
         return result;
       case "rollback":
         result.rollback = plan.highest;
+        if (result.state.rolled_back?.highest !== plan.highest) {
+          result.state = {
+            ...result.state,
+            rolled_back: { highest: plan.highest, cursor: result.state.cursor, at: ctx.now() },
+          };
+          await saveChannelState(ctx.layout, result.state);
+        }
         return result;
       case "idle":
         return result;

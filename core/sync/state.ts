@@ -90,6 +90,8 @@ export interface ChannelState {
   base: number | null;
   /** We refused an object and asked for a resync: restore from the first cf past this seq. */
   want_cf: number | null;
+  /** The peer's channel was found below our cursor (reported by `syft status`, never restored). */
+  rolled_back: { highest: number; cursor: number; at: number } | null;
   /** Since when we wait for a missing or refused next object, and whether we asked for a resync. */
   waiting: { missing: number; since: number; asked: boolean } | null;
 }
@@ -121,6 +123,7 @@ export function emptyChannelState(peer: string): ChannelState {
     quarantined_names: [],
     base: null,
     want_cf: null,
+    rolled_back: null,
     waiting: null,
   };
 }
@@ -223,4 +226,19 @@ export function readState<T>(path: string): Promise<T | undefined> {
 /** Write a small JSON state value. */
 export function writeState(path: string, value: unknown): Promise<void> {
   return writeJson(path, value);
+}
+
+/** Every peer that has a channel state file. */
+export async function channelPeers(layout: StateLayout): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(layout.channels)) {
+      if (e.isFile && e.name.endsWith(".json") && !e.name.startsWith(".")) {
+        out.push(e.name.slice(0, -".json".length));
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return out.sort();
 }

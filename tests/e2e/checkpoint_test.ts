@@ -178,6 +178,11 @@ Deno.test("a gap in seq: the reader waits (never skips), asks for a resync after
   assertMatch(waiting.stderr, /waiting for a missing batch from owner@hospital\.org/);
   const mirror = await filesUnder(ds.mirror(owner));
   assert(!mirror.includes("public/c.txt"), "the batch after the gap must not be applied");
+  const status = JSON.parse((await ds.ok(["status", "--json"])).stdout);
+  assert(
+    status.problems.some((p: string) => /waiting since .* from owner@hospital\.org/.test(p)),
+    JSON.stringify(status.problems),
+  );
   await new Promise((r) => setTimeout(r, 1200));
   await ds.ok(["sync"]); // past the timeout: asks for a resync
   await owner.ok(["sync"]); // answers with a fresh cf
@@ -210,6 +215,11 @@ Deno.test("a channel rolled back below the reader's cursor is reported, not rest
   const r = await ds.ok(["sync"]);
   assertMatch(r.stderr, /rolled back/);
   assertEquals(await tree(ds.mirror(owner)), current, "nothing restored from the older state");
+  const status = JSON.parse((await ds.ok(["status", "--json"])).stdout);
+  assert(
+    status.problems.some((p: string) => /owner@hospital\.org's channel was rolled back/.test(p)),
+    JSON.stringify(status.problems),
+  );
 });
 
 Deno.test("a restore reports its progress in bytes of each checkpoint, to the end", async () => {
