@@ -100,3 +100,15 @@ export async function put(dir: string, rel: string, text: string): Promise<void>
   await Deno.mkdir(posix.dirname(abs), { recursive: true });
   await Deno.writeTextFile(abs, text);
 }
+
+/** Set `sync.<key>` values in a site's config.yaml (thresholds, timeouts). */
+export async function setSyncSettings(site: Site, values: Record<string, number>): Promise<void> {
+  const path = posix.join(site.home, "config.yaml");
+  let text = await Deno.readTextFile(path);
+  for (const [k, v] of Object.entries(values)) {
+    const line = new RegExp(`^  ${k}: \\d+$`, "m");
+    if (!line.test(text)) throw new Error(`config.yaml of ${site.email} has no sync.${k}`);
+    text = text.replace(line, `  ${k}: ${v}`);
+  }
+  await Deno.writeTextFile(path, text);
+}

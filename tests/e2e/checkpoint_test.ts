@@ -9,18 +9,8 @@
 import { posix } from "node:path";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { homeLayout } from "../../core/config/home.ts";
-import { filesUnder, peerUp, put, type Site, world } from "./_rig.ts";
+import { filesUnder, peerUp, put, setSyncSettings, type Site, world } from "./_rig.ts";
 import { live } from "./_live.ts";
-
-/** Set `sync.<key>` in a site's config.yaml. */
-async function setSync(site: Site, values: Record<string, number>): Promise<void> {
-  const path = posix.join(site.home, "config.yaml");
-  let text = await Deno.readTextFile(path);
-  for (const [k, v] of Object.entries(values)) {
-    text = text.replace(new RegExp(`  ${k}: \\d+`), `  ${k}: ${v}`);
-  }
-  await Deno.writeTextFile(path, text);
-}
 
 /** The readable tree of a folder: path → content, permission files aside. */
 async function tree(dir: string): Promise<Record<string, string>> {
@@ -50,7 +40,7 @@ async function history(): Promise<{ shared: string; owner: Site; ds: Site }> {
   const w = await world();
   const owner = await w.site("owner@hospital.org");
   const ds = await w.site("ds@lab.org");
-  await setSync(owner, { checkpoint_threshold: 5, compact_threshold: 2 });
+  await setSyncSettings(owner, { checkpoint_threshold: 5, compact_threshold: 2 });
   for (let i = 0; i < 8; i++) await put(owner.datasite, `public/early/e${i}.txt`, `early ${i}`);
   await peerUp(ds, owner);
   for (let round = 0; round < 6; round++) {
@@ -161,7 +151,7 @@ Deno.test("a gap in seq: the reader waits (never skips), asks for a resync after
   const w = await world();
   const owner = await w.site("owner@hospital.org");
   const ds = await w.site("ds@lab.org");
-  await setSync(ds, { gap_timeout_seconds: 1 });
+  await setSyncSettings(ds, { gap_timeout_seconds: 1 });
   await peerUp(ds, owner);
   await put(owner.datasite, "public/a.txt", "a");
   await owner.ok(["sync"]);

@@ -19,7 +19,7 @@ import { posix } from "node:path";
 import { createHash } from "node:crypto";
 import { assert, assertEquals } from "../assert.ts";
 import { childEnv, syftArgv } from "../../scripts/syft_process.ts";
-import { filesUnder, peerUp, put, type Site, world } from "./_rig.ts";
+import { filesUnder, peerUp, put, setSyncSettings, type Site, world } from "./_rig.ts";
 import type { Context } from "../../cli/context.ts";
 import { Output } from "../../cli/output.ts";
 import { openSync } from "../../cli/sync.ts";
@@ -541,6 +541,8 @@ async function roundStoppedAtPut(site: Site, when: "before" | "after", log: Log)
 
 // ---------------------------------------------------------------- the tests
 
+const SMALL_THRESHOLDS = { checkpoint_threshold: 7, compact_threshold: 2 };
+
 Deno.test("SIGKILL during a 500-file sync, on the publishing and on the applying side: trees converge, nothing lost or applied twice, no false proposal", async () => {
   const started = performance.now();
   const log = new Log("500 files");
@@ -548,6 +550,8 @@ Deno.test("SIGKILL during a 500-file sync, on the publishing and on the applying
   const w = await world();
   const owner = await w.site("owner@hospital.org");
   const ds = await w.site("ds@lab.org");
+  // Small thresholds: checkpoints are written (and killed) often too.
+  for (const s of [owner, ds]) await setSyncSettings(s, SMALL_THRESHOLDS);
   await peerUp(ds, owner);
   const quiet = { mayPropose: false };
 
@@ -643,6 +647,7 @@ Deno.test("SIGKILL on both sides with 100 proposals in flight: each applied exac
   const w = await world();
   const owner = await w.site("owner@hospital.org");
   const ds = await w.site("ds@lab.org");
+  for (const s of [owner, ds]) await setSyncSettings(s, SMALL_THRESHOLDS);
   await peerUp(ds, owner);
   const mayPropose = { mayPropose: true };
 
