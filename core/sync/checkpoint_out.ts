@@ -20,6 +20,7 @@ import {
   INLINE_LIMIT,
 } from "../events/types.ts";
 import { SyftError } from "../errors/mod.ts";
+import { changeEvent } from "../events/make.ts";
 import { afterCheckpoint } from "../checkpoints/rolling.ts";
 import type { ChainEntry } from "../checkpoints/chain.ts";
 import type { ChannelRef } from "../../plugins/contract.ts";
@@ -35,29 +36,6 @@ import {
 import { quarantineObject } from "./quarantine.ts";
 import type { ChannelState, FileInfo } from "./state.ts";
 
-/** A publication event for `path` as `info` describes it. */
-export function publicationEvent(
-  me: string,
-  path: string,
-  info: Pick<FileInfo, "hash" | "size" | "mode">,
-  oldHash: string | null,
-  now: number,
-): FileChangeEvent {
-  return {
-    id: crypto.randomUUID(),
-    datasite: me,
-    path,
-    old_hash: oldHash,
-    new_hash: info.hash,
-    size: info.size,
-    deleted: false,
-    mode: info.mode,
-    submitted_at: now,
-    ts: now,
-    content: info.size <= INLINE_LIMIT ? "inline" : "blob",
-  };
-}
-
 /** The cf events of what the peer has: `published`, sized from the index where it still agrees. */
 export function fullCheckpointEvents(
   me: string,
@@ -70,7 +48,7 @@ export function fullCheckpointEvents(
   for (const path of Object.keys(published).sort()) {
     const info = index.get(path);
     if (info && info.hash === published[path]) {
-      events.push(publicationEvent(me, path, info, null, now));
+      events.push(changeEvent(me, path, info, null, now));
     } else stale.push(path);
   }
   return { events, stale };

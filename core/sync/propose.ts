@@ -8,7 +8,8 @@
  */
 import { posix } from "node:path";
 import { checkInboundPath } from "../paths/mod.ts";
-import { type FileChangeEvent, INLINE_LIMIT } from "../events/types.ts";
+import type { FileChangeEvent } from "../events/types.ts";
+import { changeEvent, deletionEvent } from "../events/make.ts";
 import type { SyncContext } from "./context.ts";
 import { isMarker, scanTree } from "./scan.ts";
 import type { ChannelState } from "./state.ts";
@@ -71,48 +72,18 @@ export async function collectProposals(
       await refuse(rel, "private/ is never writable by peers");
       continue;
     }
-    const id = crypto.randomUUID();
-    proposals.push({
-      event: {
-        id,
-        datasite: peer,
-        path: rel,
-        old_hash: known?.hash ?? null,
-        new_hash: info.hash,
-        size: info.size,
-        deleted: false,
-        mode: info.mode,
-        submitted_at: now,
-        ts: now,
-        content: info.size <= INLINE_LIMIT ? "inline" : "blob",
-      },
-      source: posix.join(mirrorRoot, rel),
-    });
-    state.proposed[rel] = { id, old_hash: known?.hash ?? null, new_hash: info.hash };
+    const event = changeEvent(peer, rel, info, known?.hash ?? null, now);
+    proposals.push({ event, source: posix.join(mirrorRoot, rel) });
+    state.proposed[rel] = { id: event.id, old_hash: known?.hash ?? null, new_hash: info.hash };
   }
   const unstable = new Set(scan.unstable);
   for (const [rel, known] of Object.entries(state.mirror)) {
     if (scan.files.has(rel) || unstable.has(rel)) continue;
     const pending = state.proposed[rel];
     if (pending && pending.new_hash === null) continue;
-    const id = crypto.randomUUID();
-    proposals.push({
-      event: {
-        id,
-        datasite: peer,
-        path: rel,
-        old_hash: known.hash,
-        new_hash: null,
-        size: 0,
-        deleted: true,
-        mode: known.mode,
-        submitted_at: now,
-        ts: now,
-        content: null,
-      },
-      source: null,
-    });
-    state.proposed[rel] = { id, old_hash: known.hash, new_hash: null };
+    const event = deletionEvent(peer, rel, known.hash, now, known.mode);
+    proposals.push({ event, source: null });
+    state.proposed[rel] = { id: event.id, old_hash: known.hash, new_hash: null };
   }
   // Deletions first, as the owner applies them in order: a file replaced by a
   // folder of the same name must be gone before anything is written under it.

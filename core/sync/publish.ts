@@ -20,15 +20,20 @@ import {
 } from "../events/types.ts";
 import { SyftError } from "../errors/mod.ts";
 import { type PermissionEngine, projectReadable } from "../permissions/mod.ts";
-import { addToRolling, checkpointDue, DEFAULT_THRESHOLDS } from "../checkpoints/rolling.ts";
-import { incrementalEvents } from "../checkpoints/rolling.ts";
+import {
+  addToRolling,
+  checkpointDue,
+  DEFAULT_THRESHOLDS,
+  incrementalEvents,
+} from "../checkpoints/rolling.ts";
 import type { ChannelRef } from "../../plugins/contract.ts";
 import { ownDatasite, type PeerKeys, type SyncContext } from "./context.ts";
 import type { OutgoingEvent } from "./propose.ts";
 import { quarantineObject } from "./quarantine.ts";
 import { type ChannelState, type FileInfo, saveChannelState } from "./state.ts";
 import { collectBytes, isOwnObject, readVerified, sealFor, uploadBlob } from "./outgoing.ts";
-import { fullCheckpointEvents, publicationEvent, writeCheckpoint } from "./checkpoint_out.ts";
+import { fullCheckpointEvents, writeCheckpoint } from "./checkpoint_out.ts";
+import { changeEvent, deletionEvent } from "../events/make.ts";
 import { collectGarbage, finishGc } from "./gc.ts";
 
 /** How far our acks of a peer's batches may lag before an acks-only batch is written. */
@@ -174,7 +179,7 @@ function publicationEvents(
     const info = input.index.get(path)!;
     if (published[path] === info.hash && !forced.has(path)) continue;
     out.push({
-      event: publicationEvent(ctx.me, path, info, published[path] ?? null, now),
+      event: changeEvent(ctx.me, path, info, published[path] ?? null, now),
       source: posix.join(ownDatasite(ctx), path),
     });
     published[path] = info.hash;
@@ -183,22 +188,7 @@ function publicationEvents(
   // A rejected proposal for a path the peer cannot read: its mirror copy must go.
   for (const p of forced) if (!projection.has(p) && !(p in published)) lost.push(p);
   for (const path of lost.sort()) {
-    out.push({
-      event: {
-        id: crypto.randomUUID(),
-        datasite: ctx.me,
-        path,
-        old_hash: published[path] ?? null,
-        new_hash: null,
-        size: 0,
-        deleted: true,
-        mode: "file",
-        submitted_at: now,
-        ts: now,
-        content: null,
-      },
-      source: null,
-    });
+    out.push({ event: deletionEvent(ctx.me, path, published[path] ?? null, now), source: null });
     delete published[path];
     deletions++;
   }
@@ -249,7 +239,7 @@ async function firstProjection(
   const now = ctx.now();
   const projection = projectReadable(input.engine, ctx.me, state.peer, input.index.keys());
   const events = [...projection].sort().map((p) =>
-    publicationEvent(ctx.me, p, input.index.get(p)!, null, now)
+    changeEvent(ctx.me, p, input.index.get(p)!, null, now)
   );
   const w = await writeCheckpoint(ctx, keys, state, "cf", 0, events);
   const next: ChannelState = {

@@ -10,6 +10,7 @@ import { hashFile } from "../crypto/agree.ts";
 import { blobId } from "../crypto/agree.ts";
 import { openEnvelope } from "../events/envelope.ts";
 import { parseBatchJson, parseCheckpointJson } from "../events/parse.ts";
+import { deletionEvent } from "../events/make.ts";
 import { unpackBody } from "../events/body.ts";
 import {
   type BatchJson,
@@ -520,7 +521,7 @@ async function restore(
           planner,
           state,
           mirrorRoot,
-          goneEvent(keys.peer, path, now),
+          deletionEvent(keys.peer, path, null, now),
           now,
           result,
         );
@@ -542,23 +543,6 @@ async function restore(
     result.state = state;
   }
   return true;
-}
-
-/** A deletion of `path` (a file the restored checkpoint no longer lists). */
-function goneEvent(datasite: string, path: string, now: number): FileChangeEvent {
-  return {
-    id: crypto.randomUUID(),
-    datasite,
-    path,
-    old_hash: null,
-    new_hash: null,
-    size: 0,
-    deleted: true,
-    mode: "file",
-    submitted_at: now,
-    ts: now,
-    content: null,
-  };
 }
 
 async function receiveOne(

@@ -8,7 +8,7 @@
 import { posix } from "node:path";
 import { describeError, SyftError } from "../errors/mod.ts";
 import { loadDatasitePermissions, type PermissionEngine } from "../permissions/mod.ts";
-import type { PeerStore } from "../peers/store.ts";
+import type { PeerRecord, PeerStore } from "../peers/store.ts";
 import type { Control } from "../events/types.ts";
 import { ownDatasite, type PeerKeys, peerKeys, stagingRoot, type SyncContext } from "./context.ts";
 import { replayJournals } from "./journal.ts";
@@ -183,51 +183,49 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
       summary.problems.push(`publishing to ${record.email}: ${describeError(err)}`);
     }
   }
-  // A peer we asked that has not accepted us yet (its b-1 with peer.accept may
-  // be the object we refused) still hears our resync, or we would wait forever.
-  for (const record of (await peers.list()).records) {
-    if (record.state !== "requested" || !record.sign_key || !record.agree_key) continue;
-    if (record.key_change) continue;
-    const state = await loadChannelState(ctx.layout, record.email);
-    if (!state.controls.some((c) => c.type === "channel.resync")) continue;
+  // Controls to peers we do not publish to: a resync request to a peer we
+  // asked that has not accepted us yet (its b-1 with peer.accept may be the
+  // object we refused, or we would wait forever), and our reject or remove.
+  const controlsOnly = async (
+    record: PeerRecord,
+    signKey: string,
+    agreeKey: string,
+    extra: Control[],
+  ): Promise<void> => {
     const keys = keysFor.get(record.email) ??
-      await peerKeys(ctx, record.email, record.sign_key, record.agree_key);
-    try {
-      const r = await publishTo(ctx, keys, state, {
-        engine: currentEngine,
-        index,
-        publishDatasite: false,
-        proposals: [],
-        extraControls: [],
-      });
-      await saveChannelState(ctx.layout, r.state);
-      summary.sent += r.batches;
-    } catch (err) {
-      summary.problems.push(`asking ${record.email} for a resync: ${describeError(err)}`);
-    }
-  }
-  // Tell peers we reject or remove (their channel to us stays theirs).
+      await peerKeys(ctx, record.email, signKey, agreeKey);
+    const state = await loadChannelState(ctx.layout, record.email);
+    const r = await publishTo(ctx, keys, state, {
+      engine: currentEngine,
+      index,
+      publishDatasite: false,
+      proposals: [],
+      extraControls: extra,
+    });
+    await saveChannelState(ctx.layout, r.state);
+    summary.sent += r.batches;
+  };
   for (const record of (await peers.list()).records) {
-    if (record.state !== "rejected" && record.state !== "removed") continue;
     if (!record.sign_key || !record.agree_key) continue;
+    if (record.state === "requested" && !record.key_change) {
+      const state = await loadChannelState(ctx.layout, record.email);
+      if (!state.controls.some((c) => c.type === "channel.resync")) continue;
+      await controlsOnly(record, record.sign_key, record.agree_key, [])
+        .catch((err) =>
+          summary.problems.push(`asking ${record.email} for a resync: ${describeError(err)}`)
+        );
+      continue;
+    }
+    // Tell peers we reject or remove (their channel to us stays theirs).
+    if (record.state !== "rejected" && record.state !== "removed") continue;
     const flag = record.state === "rejected" ? "reject_sent" : "remove_sent";
     if ((record as unknown as Record<string, unknown>)[flag] !== false) continue;
-    const keys = await peerKeys(ctx, record.email, record.sign_key, record.agree_key);
-    const state = await loadChannelState(ctx.layout, record.email);
     const control: Control = record.state === "rejected"
       ? { type: "peer.reject", reason: record.reason ?? "" }
       : { type: "peer.remove" };
     try {
-      const r = await publishTo(ctx, keys, state, {
-        engine: currentEngine,
-        index,
-        publishDatasite: false,
-        proposals: [],
-        extraControls: [control],
-      });
-      await saveChannelState(ctx.layout, r.state);
+      await controlsOnly(record, record.sign_key, record.agree_key, [control]);
       await peers.update(record.email, (current) => current && { ...current, [flag]: true });
-      summary.sent += r.batches;
     } catch (err) {
       summary.problems.push(`telling ${record.email}: ${describeError(err)}`);
     }
