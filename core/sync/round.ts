@@ -17,6 +17,7 @@ import { publishTo, settlePendingPut } from "./publish.ts";
 import { receiveFrom } from "./receive.ts";
 import { scanTree } from "./scan.ts";
 import {
+  type FileInfo,
   loadChannelState,
   loadIndex,
   readState,
@@ -231,8 +232,22 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
     }
   }
 
-  await saveIndex(ctx.layout, index);
-  await writeState(ctx.layout.changesCursor, { cursor: changes.cursor });
+  // Each of these is an fsync'd write: an idle round skips the ones that did not change.
+  if (!sameIndex(previous, index)) await saveIndex(ctx.layout, index);
+  if (cursor?.cursor !== changes.cursor) {
+    await writeState(ctx.layout.changesCursor, { cursor: changes.cursor });
+  }
   await writeState(ctx.layout.lastSync, { at: ctx.now() });
   return summary;
+}
+
+function sameIndex(a: ReadonlyMap<string, FileInfo>, b: ReadonlyMap<string, FileInfo>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [path, x] of a) {
+    const y = b.get(path);
+    if (!y || y.hash !== x.hash || y.size !== x.size || y.mtime !== x.mtime || y.mode !== x.mode) {
+      return false;
+    }
+  }
+  return true;
 }
