@@ -100,5 +100,6 @@ Deno.test(`bounded channels: ${ROUNDS} rounds, recipient offline for long stretc
   } finally {
     await o.close();
     await d.close();
+    await Deno.remove(w.base, { recursive: true }).catch(() => {});
   }
 });
