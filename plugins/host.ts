@@ -30,11 +30,18 @@ import type {
 } from "./contract.ts";
 import {
   type CallMessage,
+  type ChunkMessage,
   deserializeError,
+  deserializeStreamError,
   type HostMessage,
   type InitMessage,
+  isWholeBuffer,
   parseWorkerMessage,
   type RpcMethod,
+  serializeStreamError,
+  SparePool,
+  streamIdOf,
+  streamRef,
 } from "./rpc.ts";
 import { describeError, SyftError } from "../core/errors/mod.ts";
 
@@ -232,7 +239,8 @@ class PluginHost implements Transport {
       // Send a private copy and transfer that: the caller keeps its buffer
       // intact (a retry after E_TRANSPORT must not find it detached), and the
       // copy moves without a second one in structured clone.
-      const copy = body.slice();
+      // (`new Uint8Array`, not `slice`: a Node Buffer's slice is a view of its pool.)
+      const copy = new Uint8Array(body);
       await this.#call("put", [ref, name, copy], { transfer: [copy.buffer] });
       return;
     }
@@ -241,10 +249,7 @@ class PluginHost implements Transport {
     }
     const relay = new Relay(body);
     try {
-      await this.#call("put", [ref, name, relay.stream], {
-        transfer: [relay.stream],
-        relay,
-      });
+      await this.#call("put", [ref, name, relay], { relay });
     } finally {
       relay.release();
     }
@@ -264,8 +269,9 @@ class PluginHost implements Transport {
     const ref = { sender: channel.sender, recipient: channel.recipient };
     const session = await this.#live("get");
     const value = await session.call("get", [ref, name], [], this.#settings.callTimeoutMs);
-    if (!(value instanceof ReadableStream)) throw this.#malformed("get", value);
-    return session.guardStream(value as ReadableStream<Uint8Array>, "get");
+    const stream = streamIdOf(value);
+    if (stream === null) throw this.#malformed("get", value);
+    return session.readStream(stream, "get");
   }
 
   async delete(channel: ChannelRef, name: string): Promise<void> {
@@ -316,6 +322,13 @@ class Session {
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #lastSeen = 0;
   #pingSeq = 0;
+  /** Put bodies the Worker is reading, by stream id. */
+  readonly #bodies = new Map<number, Relay>();
+  #nextStream = 1;
+  /** Reads of the Worker's streams waiting for their chunk, by stream id. */
+  readonly #reads = new Map<number, (message: ChunkMessage) => void>();
+  /** Put chunk buffers the Worker handed back, reused for the next chunks. */
+  readonly #spare = new SparePool();
   /** No heartbeat before init answers: a Worker still loading its modules cannot pong. */
   #started = false;
 
@@ -374,7 +387,11 @@ class Session {
     }
   }
 
-  /** One RPC. `relay` (a streamed put body) pauses the clock while the caller's stream produces. */
+  /**
+   * One RPC. `relay` (a streamed put body, passed among `args` as itself) is
+   * sent as a stream reference; it pauses the clock while the caller's stream
+   * produces.
+   */
   call(
     method: RpcMethod,
     args: unknown[],
@@ -384,30 +401,89 @@ class Session {
   ): Promise<unknown> {
     const id = this.#nextId++;
     const done = this.#register(id, method, timeoutMs);
-    if (relay) relay.attach(this, id);
-    const message: CallMessage = { kind: "call", id, method, args };
+    let wireArgs = args;
+    if (relay) {
+      const stream = this.#nextStream++;
+      this.#bodies.set(stream, relay);
+      relay.attach(this, id, () => this.#bodies.delete(stream));
+      wireArgs = args.map((arg) => arg === relay ? streamRef(stream) : arg);
+    }
+    const message: CallMessage = { kind: "call", id, method, args: wireArgs };
     this.#post(message, transfer);
     return done;
   }
 
   /**
-   * Wrap a stream the plugin sent: every read is timed like a call and fails
-   * with `E_TRANSPORT` if the Worker dies, where the raw transferred stream
-   * would wait forever.
+   * The Worker's stream `stream` (a call's result), read here one pull at a
+   * time. Every read is timed like a call and fails with `E_TRANSPORT` if the
+   * Worker dies, instead of waiting forever.
    */
-  guardStream(inner: ReadableStream<Uint8Array>, op: string): ReadableStream<Uint8Array> {
-    const reader = inner.getReader();
+  readStream(stream: number, op: string): ReadableStream<Uint8Array> {
+    let finished = false;
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
-        const result = await this.track(op, reader.read());
-        if (result.done) controller.close();
-        else controller.enqueue(result.value);
+        const answer = await this.track(
+          op,
+          new Promise<ChunkMessage>((resolve) => {
+            this.#reads.set(stream, resolve);
+            this.#post({ kind: "pull", stream }, []);
+          }),
+        );
+        if (answer.bytes && answer.moved && isWholeBuffer(answer.bytes)) {
+          // Ours is a copy; the moved buffer goes back for the Worker's next read.
+          const bytes = answer.bytes.slice();
+          this.#post({ kind: "release", bytes: answer.bytes }, [answer.bytes.buffer]);
+          controller.enqueue(bytes);
+        } else if (answer.bytes) {
+          controller.enqueue(answer.bytes);
+        } else if (answer.done) {
+          finished = true;
+          controller.close();
+        } else {
+          finished = true;
+          controller.error(deserializeStreamError(answer.error ?? { message: "stream failed" }));
+        }
       },
-      cancel: (reason) => {
+      cancel: () => {
         // Do not wait: a dead Worker would never acknowledge the cancel.
-        reader.cancel(reason).catch(() => {});
+        if (finished) return;
+        finished = true;
+        this.#reads.delete(stream);
+        this.#post({ kind: "cancel", stream }, []);
       },
     }, { highWaterMark: 0 });
+  }
+
+  /** The Worker asks for the next chunk of put body `stream`. */
+  async #onPull(stream: number): Promise<void> {
+    const relay = this.#bodies.get(stream);
+    if (!relay) {
+      this.#post({ kind: "chunk", stream, error: { message: "the put already ended" } }, []);
+      return;
+    }
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      next = await relay.read();
+    } catch (err) {
+      this.#post({ kind: "chunk", stream, error: serializeStreamError(err) }, []);
+      return;
+    }
+    if (next.done) {
+      this.#post({ kind: "chunk", stream, done: true }, []);
+      return;
+    }
+    // A private copy moves to the Worker: the caller may still hold (or reuse)
+    // its chunk. Its buffer is one the Worker handed back when there is one.
+    const chunk = next.value;
+    const spare = this.#spare.take(chunk.byteLength);
+    let bytes: Uint8Array<ArrayBuffer>;
+    if (spare) {
+      spare.set(chunk);
+      bytes = spare;
+    } else {
+      bytes = new Uint8Array(chunk);
+    }
+    this.#post({ kind: "chunk", stream, bytes, moved: true }, [bytes.buffer]);
   }
 
   /** Time `promise` like a call: it rejects when the session fails or the clock runs out. */
@@ -446,6 +522,7 @@ class Session {
     const hint = options.hint ?? RESTART_HINT;
     this.#failure = { reason, hint };
     this.#worker.terminate();
+    this.#reads.clear();
     this.#stopHeartbeat();
     const culprit = options.culprit === undefined
       ? undefined
@@ -506,7 +583,7 @@ class Session {
       this.#worker.postMessage(message, transfer);
     } catch (err) {
       // An argument that cannot be cloned: fail that call only, the Worker is fine.
-      const id = message.kind === "ping" ? undefined : message.id;
+      const id = message.kind === "call" || message.kind === "init" ? message.id : undefined;
       if (id !== undefined) {
         this.#settle(id)?.reject(
           new SyftError(
@@ -536,6 +613,21 @@ class Session {
         break;
       case "pong":
         break;
+      case "chunk": {
+        const resolve = this.#reads.get(message.stream);
+        this.#reads.delete(message.stream);
+        resolve?.(message);
+        break;
+      }
+      case "pull":
+        void this.#onPull(message.stream);
+        break;
+      case "cancel":
+        this.#bodies.get(message.stream)?.cancel();
+        break;
+      case "release":
+        this.#spare.give(message.bytes);
+        break;
     }
   }
 
@@ -559,48 +651,57 @@ class Session {
 }
 
 /**
- * A streamed put body on its way to the Worker. The Worker reads a relay
- * stream (transferred) that pulls from the caller's stream one chunk at a
- * time, so backpressure holds end to end, the call's clock only runs while the
- * plugin (not the caller's stream) is the slow side, and the caller's stream is
- * cancelled if the call ends early.
+ * A streamed put body on its way to the Worker. The Worker pulls it one chunk
+ * at a time (see `rpc.ts`), so backpressure holds end to end, the call's clock
+ * only runs while the plugin (not the caller's stream) is the slow side, and
+ * the caller's stream is cancelled if the call ends early.
  */
 class Relay {
-  readonly stream: ReadableStream<Uint8Array>;
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   #done = false;
   #session: Session | null = null;
   #id = 0;
+  #detach: (() => void) | null = null;
 
   constructor(source: ReadableStream<Uint8Array>) {
     this.#reader = source.getReader();
-    this.stream = new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        this.#session?.pause(this.#id);
-        const result = await this.#reader.read();
-        this.#session?.resume(this.#id);
-        if (result.done) {
-          this.#done = true;
-          controller.close();
-        } else {
-          controller.enqueue(result.value);
-        }
-      },
-      cancel: (reason) => {
-        this.#done = true;
-        return this.#reader.cancel(reason);
-      },
-    }, { highWaterMark: 0 });
   }
 
-  attach(session: Session, id: number): void {
+  attach(session: Session, id: number, detach: () => void): void {
     this.#session = session;
     this.#id = id;
+    this.#detach = detach;
+  }
+
+  /** The caller's next chunk, with the call's clock stopped while it is made. */
+  async read(): Promise<ReadableStreamReadResult<Uint8Array>> {
+    if (this.#done) return { done: true } as ReadableStreamReadDoneResult<Uint8Array>;
+    const session = this.#session;
+    session?.pause(this.#id);
+    try {
+      const result = await this.#reader.read();
+      if (result.done) this.#done = true;
+      else if (!(result.value instanceof Uint8Array)) {
+        throw new SyftError("E_INTERNAL", "a put body stream yielded something other than bytes");
+      }
+      return result;
+    } finally {
+      session?.resume(this.#id);
+    }
+  }
+
+  /** The plugin stopped reading: cancel the caller's stream. */
+  cancel(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#reader.cancel("the plugin stopped reading the body").catch(() => {});
   }
 
   /** The call ended: if the plugin did not read everything, cancel the caller's stream. */
   release(): void {
     this.#session = null;
+    this.#detach?.();
+    this.#detach = null;
     if (!this.#done) {
       this.#done = true;
       this.#reader.cancel("the put ended before the body was read").catch(() => {});

@@ -9,6 +9,17 @@
  * the same id. `ping`/`pong` is the liveness check while calls are pending, and
  * `closing` is the worker's last word before it exits on its own (a Deno Worker
  * that closes itself fires no event in the host, so it has to say so).
+ *
+ * Streams (a `put` body, a `get` result) do not travel as transferred
+ * `ReadableStream`s, which copy every chunk twice and leave each copy as
+ * garbage in the Worker. Each side keeps its streams and names them in calls
+ * and results by a {@linkcode StreamRef}; the reader sends `pull`, the owner
+ * answers with one `chunk` (bytes moved in the transfer list, or `done`, or an
+ * error), and either side may `cancel`. A chunk that was moved is handed back
+ * (`release`, moved again) once the receiver has copied or written it, and the
+ * sender reuses that buffer for a later chunk: V8 collects buffers that arrived
+ * from another thread only after tens of MiB of them pile up, in each isolate,
+ * so without this a large object's stream doubled the peak memory of syft.
  * @module
  */
 import { describeError, isSyftError, SyftError, type SyftErrorCode } from "../core/errors/mod.ts";
@@ -52,8 +63,65 @@ export interface PingMessage {
   seq: number;
 }
 
+/** A stream kept by the side that sent this, in place of the stream itself. */
+export interface StreamRef {
+  "syft.stream": number;
+}
+
+/** Make the reference to stream `id` of the sending side. */
+export function streamRef(id: number): StreamRef {
+  return { "syft.stream": id };
+}
+
+/** The stream id when `value` is a {@linkcode StreamRef}, else null. */
+export function streamIdOf(value: unknown): number | null {
+  if (!isRecord(value)) return null;
+  const keys = Object.keys(value);
+  const id = value["syft.stream"];
+  return keys.length === 1 && isId(id) ? id : null;
+}
+
+/** Asks the other side for the next chunk of its stream `stream`. */
+export interface PullMessage {
+  kind: "pull";
+  stream: number;
+}
+
+/**
+ * The answer to a `pull`: `bytes`, or the end (`done`), or the stream's failure
+ * (`error`: a SyftError's wire form, or just a message for anything else).
+ */
+export interface ChunkMessage {
+  kind: "chunk";
+  stream: number;
+  bytes?: Uint8Array;
+  /** `bytes` was moved (transferred): the receiver hands its buffer back with `release`. */
+  moved?: true;
+  done?: true;
+  error?: SerializedError | { message: string };
+}
+
+/** The reader of stream `stream` stops reading it. */
+export interface CancelMessage {
+  kind: "cancel";
+  stream: number;
+}
+
+/** A moved chunk the receiver is done with, handed back (moved) for the sender to reuse. */
+export interface ReleaseMessage {
+  kind: "release";
+  bytes: Uint8Array;
+}
+
 /** Every message the host sends. */
-export type HostMessage = InitMessage | CallMessage | PingMessage;
+export type HostMessage =
+  | InitMessage
+  | CallMessage
+  | PingMessage
+  | PullMessage
+  | ChunkMessage
+  | CancelMessage
+  | ReleaseMessage;
 
 /** A SyftError flattened for the wire (class identity does not survive structured clone). */
 export interface SerializedError {
@@ -89,7 +157,15 @@ export interface ClosingMessage {
 }
 
 /** Every message the worker sends. */
-export type WorkerMessage = OkReply | ErrReply | PongMessage | ClosingMessage;
+export type WorkerMessage =
+  | OkReply
+  | ErrReply
+  | PongMessage
+  | ClosingMessage
+  | PullMessage
+  | ChunkMessage
+  | CancelMessage
+  | ReleaseMessage;
 
 const ERROR_CODES: ReadonlySet<string> = new Set<SyftErrorCode>([
   "E_DENIED",
@@ -151,10 +227,46 @@ function parseSerializedError(value: unknown): SerializedError | null {
   return { code: code as SyftErrorCode, message, hint };
 }
 
+/** The fields of a `pull`, `chunk` or `cancel`; null when malformed. */
+function parseStreamMessage(
+  data: Record<string, unknown>,
+): PullMessage | ChunkMessage | CancelMessage | null {
+  if (!isId(data.stream)) return null;
+  const stream = data.stream;
+  switch (data.kind) {
+    case "pull":
+      return { kind: "pull", stream };
+    case "cancel":
+      return { kind: "cancel", stream };
+    case "chunk": {
+      if (data.bytes instanceof Uint8Array) {
+        return data.moved === true
+          ? { kind: "chunk", stream, bytes: data.bytes, moved: true }
+          : { kind: "chunk", stream, bytes: data.bytes };
+      }
+      if (data.done === true) return { kind: "chunk", stream, done: true };
+      const error = parseSerializedError(data.error);
+      if (error) return { kind: "chunk", stream, error };
+      if (isRecord(data.error) && typeof data.error.message === "string") {
+        return { kind: "chunk", stream, error: { message: data.error.message } };
+      }
+      return null;
+    }
+    default:
+      return null;
+  }
+}
+
 /** Parse a message received from a worker; `null` when it is not one of ours. */
 export function parseWorkerMessage(data: unknown): WorkerMessage | null {
   if (!isRecord(data)) return null;
   switch (data.kind) {
+    case "pull":
+    case "chunk":
+    case "cancel":
+      return parseStreamMessage(data);
+    case "release":
+      return data.bytes instanceof Uint8Array ? { kind: "release", bytes: data.bytes } : null;
     case "ok":
       return isId(data.id) ? { kind: "ok", id: data.id, value: data.value } : null;
     case "err": {
@@ -174,6 +286,12 @@ export function parseWorkerMessage(data: unknown): WorkerMessage | null {
 export function parseHostMessage(data: unknown): HostMessage | null {
   if (!isRecord(data)) return null;
   switch (data.kind) {
+    case "pull":
+    case "chunk":
+    case "cancel":
+      return parseStreamMessage(data);
+    case "release":
+      return data.bytes instanceof Uint8Array ? { kind: "release", bytes: data.bytes } : null;
     case "init":
       return isId(data.id) && typeof data.name === "string" && isRecord(data.init)
         ? { kind: "init", id: data.id, name: data.name, init: data.init }
@@ -187,6 +305,24 @@ export function parseHostMessage(data: unknown): HostMessage | null {
     default:
       return null;
   }
+}
+
+/** A stream error for the wire: a SyftError keeps its code, anything else its message. */
+export function serializeStreamError(err: unknown): SerializedError | { message: string } {
+  if (isSyftError(err)) return { code: err.code, message: err.message, hint: err.hint };
+  return { message: describeError(err) };
+}
+
+/** Rebuild a stream error sent by {@linkcode serializeStreamError}. */
+export function deserializeStreamError(error: SerializedError | { message: string }): Error {
+  return "code" in error ? deserializeError(error) : new Error(error.message);
+}
+
+/** Whether `bytes` spans its whole buffer, so moving the buffer moves exactly it. */
+export function isWholeBuffer(bytes: Uint8Array): bytes is Uint8Array<ArrayBuffer> {
+  const buffer = bytes.buffer;
+  return buffer instanceof ArrayBuffer && bytes.byteOffset === 0 &&
+    bytes.byteLength === buffer.byteLength;
 }
 
 /**
@@ -217,4 +353,30 @@ export function transferablesOf(...values: unknown[]): Transferable[] {
   };
   for (const value of values) visit(value, 2);
   return out;
+}
+
+/**
+ * Buffers handed back by the other side (see `release`), kept for reuse by
+ * exact size. Bounded: a spare beyond the cap is simply dropped.
+ */
+export class SparePool {
+  readonly #spare: Uint8Array<ArrayBuffer>[] = [];
+  readonly #max: number;
+
+  constructor(max = 4) {
+    this.#max = max;
+  }
+
+  /** Keep `bytes` (whole-buffer only) for a later {@linkcode take}. */
+  give(bytes: Uint8Array): void {
+    if (isWholeBuffer(bytes) && this.#spare.length < this.#max) this.#spare.push(bytes);
+  }
+
+  /** A spare buffer of exactly `length` bytes, or null. */
+  take(length: number): Uint8Array<ArrayBuffer> | null {
+    const i = this.#spare.findIndex((b) => b.byteLength === length);
+    if (i < 0) return null;
+    const [bytes] = this.#spare.splice(i, 1);
+    return bytes ?? null;
+  }
 }

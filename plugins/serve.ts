@@ -3,7 +3,7 @@
  * {@linkcode serve} once with a factory for its Transport implementation; this
  * module does the rest, identically for every plugin: waiting for `init`,
  * dispatching calls concurrently, answering pings, serialising errors and
- * transferring streams and buffers.
+ * moving streams and buffers (see `rpc.ts`).
  *
  * @example
  * ```ts
@@ -16,9 +16,16 @@
 import type { Transport } from "./contract.ts";
 import {
   type CallMessage,
+  type ChunkMessage,
+  deserializeStreamError,
   type InitMessage,
+  isWholeBuffer,
   parseHostMessage,
   serializeError,
+  serializeStreamError,
+  SparePool,
+  streamIdOf,
+  streamRef,
   transferablesOf,
   type WorkerMessage,
 } from "./rpc.ts";
@@ -32,6 +39,50 @@ export type PluginImpl = Omit<Transport, "close">;
 
 /** Builds the implementation from the manifest's `init` options; may throw a SyftError. */
 export type PluginFactory = (init: Record<string, unknown>) => PluginImpl | Promise<PluginImpl>;
+
+/** Chunks of `put` bodies the host sent, which {@linkcode releaseChunk} may hand back. */
+const fromHost = new WeakSet<ArrayBuffer>();
+/** Buffers of `get` chunks the host handed back after copying them. */
+const spare = new SparePool();
+/** Streams whose chunks their producer gives away, so they may move instead of being copied. */
+const giveaway = new WeakSet<ReadableStream<Uint8Array>>();
+let releaseHook: ((bytes: Uint8Array<ArrayBuffer>) => void) | null = null;
+
+/**
+ * A plugin is done with `chunk`, a piece of a `put` body it read: when the
+ * host sent it, it goes back to the host (moved, not copied), where its
+ * memory is reclaimed with the host's own garbage instead of piling up in the
+ * Worker. The chunk must not be used afterwards. Anything else is left alone,
+ * so calling it is always safe (and optional).
+ */
+export function releaseChunk(chunk: Uint8Array): void {
+  if (!isWholeBuffer(chunk) || !fromHost.has(chunk.buffer)) return;
+  fromHost.delete(chunk.buffer);
+  releaseHook?.(chunk);
+}
+
+/**
+ * A buffer of `length` bytes for a chunk of a stream marked with
+ * {@linkcode givesAwayChunks}: one the host handed back when it can, so the
+ * Worker does not pile up garbage buffers. It may hold old bytes.
+ */
+export function chunkBuffer(length: number): Uint8Array<ArrayBuffer> {
+  return spare.take(length) ?? new Uint8Array(length);
+}
+
+/** Keep `buffer` (from {@linkcode chunkBuffer}, never handed out) for the next one. */
+export function spareBuffer(buffer: Uint8Array): void {
+  spare.give(buffer);
+}
+
+/**
+ * Mark `stream` (a plugin's `get` result) as one whose chunks nobody else
+ * keeps, so they move to the host instead of being copied. Returns it.
+ */
+export function givesAwayChunks(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  giveaway.add(stream);
+  return stream;
+}
 
 /** The parts of the Worker global scope we use (the project type-checks with the window lib). */
 interface WorkerScope {
@@ -60,6 +111,107 @@ export function serve(factory: PluginFactory): void {
   };
 
   announceOwnExit(scope, post);
+  releaseHook = (bytes) => post({ kind: "release", bytes }, [bytes.buffer]);
+
+  /** Host streams being read here (put bodies): the answer each one waits for. */
+  const waiting = new Map<number, (message: ChunkMessage) => void>();
+
+  /** A `put` body: pulls chunks of the host's stream `id` one at a time. */
+  const hostBody = (id: number): ReadableStream<Uint8Array> => {
+    let finished = false;
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        const answer = await new Promise<ChunkMessage>((resolve) => {
+          waiting.set(id, resolve);
+          post({ kind: "pull", stream: id });
+        });
+        if (answer.bytes) {
+          if (isWholeBuffer(answer.bytes)) fromHost.add(answer.bytes.buffer);
+          controller.enqueue(answer.bytes);
+        } else if (answer.done) {
+          finished = true;
+          controller.close();
+        } else {
+          finished = true;
+          controller.error(deserializeStreamError(answer.error ?? { message: "stream failed" }));
+        }
+      },
+      cancel: () => {
+        if (finished) return;
+        finished = true;
+        waiting.delete(id);
+        post({ kind: "cancel", stream: id });
+      },
+    }, { highWaterMark: 0 });
+  };
+
+  /**
+   * Our streams the host reads (get results). After each chunk is sent, the
+   * next is read at once (`next`), so reading overlaps the transfer.
+   */
+  const outgoing = new Map<
+    number,
+    {
+      reader: ReadableStreamDefaultReader<Uint8Array>;
+      next: Promise<ReadableStreamReadResult<Uint8Array>> | null;
+      giveaway: boolean;
+    }
+  >();
+  let nextStream = 1;
+
+  const share = (stream: ReadableStream<Uint8Array>): number => {
+    const id = nextStream++;
+    outgoing.set(id, { reader: stream.getReader(), next: null, giveaway: giveaway.has(stream) });
+    return id;
+  };
+
+  const onPull = async (id: number): Promise<void> => {
+    const entry = outgoing.get(id);
+    if (!entry) {
+      post({ kind: "chunk", stream: id, error: { message: "no such stream" } });
+      return;
+    }
+    let result: ReadableStreamReadResult<Uint8Array>;
+    try {
+      result = await (entry.next ?? entry.reader.read());
+      entry.next = null;
+    } catch (err) {
+      outgoing.delete(id);
+      post({ kind: "chunk", stream: id, error: serializeStreamError(err) });
+      return;
+    }
+    if (result.done) {
+      outgoing.delete(id);
+      post({ kind: "chunk", stream: id, done: true });
+      return;
+    }
+    // Read the next piece while this one travels and is used.
+    entry.next = entry.reader.read();
+    entry.next.catch(() => {});
+    const bytes = result.value;
+    if (!(bytes instanceof Uint8Array)) {
+      outgoing.delete(id);
+      entry.reader.cancel().catch(() => {});
+      post({
+        kind: "chunk",
+        stream: id,
+        error: { message: "the stream yielded something other than bytes" },
+      });
+      return;
+    }
+    if (entry.giveaway && isWholeBuffer(bytes)) {
+      post({ kind: "chunk", stream: id, bytes, moved: true }, [bytes.buffer]);
+    } else {
+      post({ kind: "chunk", stream: id, bytes });
+    }
+  };
+
+  const onCancel = (id: number): void => {
+    const entry = outgoing.get(id);
+    if (!entry) return;
+    outgoing.delete(id);
+    entry.reader.cancel().catch(() => {});
+  };
 
   const onInit = (message: InitMessage): void => {
     name = message.name;
@@ -79,7 +231,11 @@ export function serve(factory: PluginFactory): void {
   };
 
   const onCall = async (message: CallMessage): Promise<void> => {
-    const { id, method, args } = message;
+    const { id, method } = message;
+    const args = message.args.map((arg) => {
+      const stream = streamIdOf(arg);
+      return stream === null ? arg : hostBody(stream);
+    });
     try {
       if (!impl) {
         throw new SyftError("E_INTERNAL", `${name} plugin got ${method} before init`);
@@ -91,7 +247,11 @@ export function serve(factory: PluginFactory): void {
       }
       const value: unknown = await fn.apply(target, args);
       try {
-        post({ kind: "ok", id, value }, transferablesOf(value));
+        if (value instanceof ReadableStream) {
+          post({ kind: "ok", id, value: streamRef(share(value)) });
+        } else {
+          post({ kind: "ok", id, value }, transferablesOf(value));
+        }
       } catch (err) {
         // A result that cannot be cloned is a plugin bug; the call must still end.
         post({ kind: "err", id, error: serializeError(err, name, method) });
@@ -119,6 +279,21 @@ export function serve(factory: PluginFactory): void {
         break;
       case "call":
         void onCall(message);
+        break;
+      case "chunk": {
+        const resolve = waiting.get(message.stream);
+        waiting.delete(message.stream);
+        resolve?.(message);
+        break;
+      }
+      case "pull":
+        void onPull(message.stream);
+        break;
+      case "cancel":
+        onCancel(message.stream);
+        break;
+      case "release":
+        spare.give(message.bytes);
         break;
     }
   };

@@ -11,7 +11,16 @@
  */
 import { SyftError } from "../errors/mod.ts";
 
-export { hashFile, type HashResult, hashStream, sha256Bytes, sha256Hex } from "./hash.ts";
+export {
+  hashedFileStream,
+  hashFile,
+  hashFileSync,
+  type HashResult,
+  hashStream,
+  sha256Bytes,
+  sha256Hex,
+  writeHashed,
+} from "./hash.ts";
 
 /** Bytes of a raw Ed25519 or X25519 public key. */
 const RAW_KEY_BYTES = 32;

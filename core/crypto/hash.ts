@@ -11,6 +11,23 @@ import { createHash } from "node:crypto";
 const FILE_READ_BYTES = 1 << 20;
 
 /**
+ * Read buffers are reused: a fresh 1 MiB buffer per file made hashing 10,000
+ * small files allocate (and zero, and collect) 10 GiB. Two per file so the
+ * next read runs while the previous piece is hashed; a few pairs so
+ * concurrent calls do not fight over one.
+ */
+const spare: Uint8Array<ArrayBuffer>[] = [];
+const MAX_SPARE = 8;
+
+function takeBuffer(): Uint8Array<ArrayBuffer> {
+  return spare.pop() ?? new Uint8Array(FILE_READ_BYTES);
+}
+
+function giveBack(buf: Uint8Array<ArrayBuffer>): void {
+  if (spare.length < MAX_SPARE) spare.push(buf);
+}
+
+/**
  * SHA-256 of `bytes`, 64 lowercase hex digits. Synchronous (awaiting it is harmless).
  *
  * @example
@@ -63,12 +80,51 @@ export async function hashStream(stream: ReadableStream<Uint8Array>): Promise<Ha
  */
 export async function hashFile(path: string): Promise<HashResult> {
   const file = await Deno.open(path, { read: true });
+  let current = takeBuffer();
+  let next = takeBuffer();
+  let inFlight: Promise<number | null> | null = null;
   try {
     const hash = createHash("sha256");
-    const buf = new Uint8Array(FILE_READ_BYTES);
+    let size = 0;
+    inFlight = file.read(current);
+    for (;;) {
+      const n = await inFlight;
+      inFlight = null;
+      if (n === null) break;
+      // The next read fills the other buffer while this one is hashed.
+      inFlight = file.read(next);
+      hash.update(current.subarray(0, n));
+      size += n;
+      [current, next] = [next, current];
+    }
+    return { hash: hash.digest("hex"), size };
+  } finally {
+    if (inFlight) {
+      // Left by a throw: that read may still write into a buffer, which must
+      // not be handed to anyone else.
+      inFlight.catch(() => {});
+    } else {
+      giveBack(current);
+      giveBack(next);
+    }
+    file.close();
+  }
+}
+
+/**
+ * {@linkcode hashFile} without leaving the thread: for small files, where the
+ * round trips of asynchronous reads cost far more than the reads themselves.
+ * It blocks until the whole file is read, so callers keep it to files they
+ * know (from an `lstat`) to be small and regular.
+ */
+export function hashFileSync(path: string): HashResult {
+  const file = Deno.openSync(path, { read: true });
+  const buf = takeBuffer();
+  try {
+    const hash = createHash("sha256");
     let size = 0;
     for (;;) {
-      const n = await file.read(buf);
+      const n = file.readSync(buf);
       if (n === null) break;
       hash.update(buf.subarray(0, n));
       size += n;
@@ -76,5 +132,123 @@ export async function hashFile(path: string): Promise<HashResult> {
     return { hash: hash.digest("hex"), size };
   } finally {
     file.close();
+    giveBack(buf);
+  }
+}
+
+/** Bytes per piece of {@linkcode hashedFileStream}: one envelope chunk, so sealing copies nothing. */
+const STREAM_PIECE_BYTES = 1 << 20;
+
+/**
+ * The content of the file at `path` as a stream of 1 MiB pieces, hashed as it
+ * is read; once the whole file is read, `check` gets the hash and size and may
+ * throw, which fails the stream instead of ending it (so a consumer such as
+ * the envelope writer never completes an object from content that changed).
+ * The next piece is read while the consumer handles the current one.
+ *
+ * `FsFile.readable` reads 64 KiB at a time, and those small pieces cost more
+ * than the reading itself; this reads a file ten times faster.
+ *
+ * @example
+ * ```ts
+ * const body = await hashedFileStream(path, ({ hash }) => {
+ *   if (hash !== expected) throw new Error(`${path} changed while it was being sent`);
+ * });
+ * ```
+ */
+export async function hashedFileStream(
+  path: string,
+  check: (result: HashResult) => void,
+): Promise<ReadableStream<Uint8Array>> {
+  const file = await Deno.open(path, { read: true });
+  const hash = createHash("sha256");
+  let size = 0;
+  let open = true;
+  const close = () => {
+    if (open) {
+      open = false;
+      file.close();
+    }
+  };
+  const readPiece = async (): Promise<Uint8Array | null> => {
+    const buf = new Uint8Array(STREAM_PIECE_BYTES);
+    let filled = 0;
+    // Fill whole pieces (a read may return less), so the consumer gets aligned chunks.
+    while (filled < buf.length) {
+      const n = await file.read(buf.subarray(filled));
+      if (n === null) break;
+      filled += n;
+    }
+    if (filled === 0) return null;
+    return filled === buf.length ? buf : buf.slice(0, filled);
+  };
+  let ahead: Promise<Uint8Array | null> | null = null;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let piece: Uint8Array | null;
+      try {
+        piece = await (ahead ?? readPiece());
+        ahead = null;
+        if (piece === null) {
+          close();
+          check({ hash: hash.digest("hex"), size });
+          controller.close();
+          return;
+        }
+        ahead = readPiece();
+        ahead.catch(() => {});
+      } catch (err) {
+        close();
+        controller.error(err);
+        return;
+      }
+      hash.update(piece);
+      size += piece.length;
+      controller.enqueue(piece);
+    },
+    cancel: close,
+  }, { highWaterMark: 0 });
+}
+
+/**
+ * Write `stream` to the file at `path` (created, or truncated) and return the
+ * hash and size of what was written, so the file need not be read back to be
+ * checked. Each piece is hashed while it is being written. On an error the
+ * stream is cancelled and the partial file is left for the caller to remove.
+ *
+ * @example
+ * ```ts
+ * const { hash } = await writeHashed(opened.body, temp);
+ * if (hash !== expected) throw new SyftError("E_BAD_MESSAGE", "content hash does not match");
+ * ```
+ */
+export async function writeHashed(
+  stream: ReadableStream<Uint8Array>,
+  path: string,
+): Promise<HashResult> {
+  const reader = stream.getReader();
+  const hash = createHash("sha256");
+  let size = 0;
+  let file: Deno.FsFile | undefined;
+  try {
+    file = await Deno.open(path, { write: true, create: true, truncate: true });
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      let at = 0;
+      const writing = (async () => {
+        while (at < value.byteLength) at += await file!.write(value.subarray(at));
+      })();
+      hash.update(value);
+      size += value.byteLength;
+      await writing;
+    }
+    return { hash: hash.digest("hex"), size };
+  } catch (err) {
+    reader.cancel(err).catch(() => {});
+    throw err;
+  } finally {
+    file?.close();
+    reader.releaseLock();
   }
 }

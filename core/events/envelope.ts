@@ -27,6 +27,7 @@ import {
   concatBytes,
   decodeBase64,
   encodeBase64,
+  OneAhead,
   own,
   pullStream,
   u32be,
@@ -228,6 +229,27 @@ export function sealEnvelope(
   const input = new ByteReader(body);
   let key: CryptoKey | null = null;
   let index = 0;
+  const retry = "the content changed while it was read; read it again";
+  const chunks = new OneAhead<ArrayBuffer>(count, async (i) => {
+    const last = i === count - 1;
+    const want = last ? params.size - i * chunk : chunk;
+    const plain = await input.read(want);
+    if (plain.length < want) {
+      throw fail(`body has ${i * chunk + plain.length} bytes, size says ${params.size}`, retry);
+    }
+    // Checked before the last chunk goes out, so an over-long body never yields a
+    // complete envelope.
+    if (last && !(await input.atEnd())) {
+      throw fail(`body is longer than size ${params.size}`, retry);
+    }
+    return {
+      done: crypto.subtle.encrypt(
+        { name: "AES-GCM", iv: nonce(i), additionalData: last ? adLast : adMore },
+        key!,
+        plain,
+      ),
+    };
+  });
   return pullStream(async () => {
     if (key === null) {
       let signature: ArrayBuffer;
@@ -244,23 +266,7 @@ export function sealEnvelope(
       return concatBytes(signed, new Uint8Array(signature));
     }
     if (index >= count) return null;
-    const last = index === count - 1;
-    const want = last ? params.size - index * chunk : chunk;
-    const plain = await input.read(want);
-    const retry = "the content changed while it was read; read it again";
-    if (plain.length < want) {
-      throw fail(`body has ${index * chunk + plain.length} bytes, size says ${params.size}`, retry);
-    }
-    // Checked before the last chunk goes out, so an over-long body never yields a
-    // complete envelope.
-    if (last && !(await input.atEnd())) {
-      throw fail(`body is longer than size ${params.size}`, retry);
-    }
-    const sealed = await crypto.subtle.encrypt(
-      { name: "AES-GCM", iv: nonce(index), additionalData: last ? adLast : adMore },
-      key,
-      plain,
-    );
+    const sealed = await chunks.take(index);
     index++;
     return new Uint8Array(sealed);
   }, (reason) => input.cancel(reason));
@@ -459,26 +465,29 @@ export async function openEnvelope(
   const { chunk, size } = header;
   const count = chunkCount(size, chunk);
   let index = 0;
-  const body = pullStream(async () => {
-    if (index >= count) return null;
-    const last = index === count - 1;
-    const plainLength = last ? size - index * chunk : chunk;
+  const chunks = new OneAhead<ArrayBuffer>(count, async (i) => {
+    const last = i === count - 1;
+    const plainLength = last ? size - i * chunk : chunk;
     const sealed = await input.read(plainLength + TAG_BYTES);
-    const which = `chunk ${index + 1} of ${count}`;
+    const which = `chunk ${i + 1} of ${count}`;
     if (sealed.length === 0) throw bad(`truncated: ${which} is missing`);
     if (sealed.length < plainLength + TAG_BYTES) throw bad(`truncated inside ${which}`);
     if (last && !(await input.atEnd())) throw bad("extra bytes after the last chunk");
-    let plain: ArrayBuffer;
-    try {
-      plain = await crypto.subtle.decrypt(
-        { name: "AES-GCM", iv: nonce(index), additionalData: last ? adLast : adMore },
-        key,
-        sealed,
-      );
-    } catch {
+    const done = crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: nonce(i), additionalData: last ? adLast : adMore },
+      key,
+      sealed,
+    ).then((plain) => {
+      if (plain.byteLength !== plainLength) throw bad(`${which} has the wrong length`);
+      return plain;
+    }, () => {
       throw bad(`${which} failed authentication`);
-    }
-    if (plain.byteLength !== plainLength) throw bad(`${which} has the wrong length`);
+    });
+    return { done };
+  });
+  const body = pullStream(async () => {
+    if (index >= count) return null;
+    const plain = await chunks.take(index);
     index++;
     return new Uint8Array(plain);
   }, (reason) => input.cancel(reason));

@@ -9,7 +9,7 @@
 import { posix } from "node:path";
 import { SyftError } from "../errors/mod.ts";
 import { syncDir, writeFileAtomic } from "../fs/atomic.ts";
-import { regularFileHash } from "./scan.ts";
+import { Pacer, regularFileHash } from "./scan.ts";
 import { type ChannelState, saveChannelState, type StateLayout } from "./state.ts";
 
 /** One change to a user folder. `root` is a datasite folder; `rel` stays inside it. */
@@ -26,6 +26,29 @@ export interface JournalEntry {
   after: ChannelState;
   /** Folder of staged contents to remove once done. */
   staging: string | null;
+  /**
+   * The folder `after.mirror` describes (the peer's mirror), if any. Files
+   * written there get their mtime recorded in `after.mirror` instead of 0, so
+   * the next scan of the mirror (for local edits) need not hash them again.
+   */
+  mirror?: string | undefined;
+}
+
+/**
+ * Mirror files keep their mtime in `after.mirror` only when it is at least this
+ * old at the rename: file times come from a coarse clock (a few ms), and an
+ * edit made within the same tick could otherwise pass for our content. A file
+ * staged more recently (a large blob just fetched) is first given an mtime a
+ * second or more in the past; any later write sets the current time.
+ */
+const STAMP_MARGIN_MS = 50;
+
+/** A file written into the mirror, with the size and mtime it was given. */
+interface Stamp {
+  rel: string;
+  hash: string;
+  size: number;
+  mtime: number;
 }
 
 function journalPath(layout: StateLayout, peer: string): string {
@@ -33,31 +56,143 @@ function journalPath(layout: StateLayout, peer: string): string {
 }
 
 /**
- * Make the folders of `rel` under `root`, refusing any component that is a
- * symlink or not a folder: writing through one would leave the datasite.
+ * The ops of one journal entry run with synchronous fs calls: a batch can hold
+ * 10,000 ops of a few calls each, and an asynchronous call's thread-pool round
+ * trip costs several times the call itself. Large content is never read here
+ * except to compare hashes (see `currentHash`), which stays asynchronous.
  */
-async function ensureRealDirs(root: string, rel: string): Promise<void> {
-  // The datasite or mirror folder itself comes from our own config: create it plainly.
-  await Deno.mkdir(root, { recursive: true });
-  const segments = rel.split("/").slice(0, -1);
-  let dir = root;
-  for (const s of segments) {
-    dir = posix.join(dir, s);
-    let info: Deno.FileInfo | undefined;
-    try {
-      info = await Deno.lstat(dir);
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+class OpRunner {
+  /** Datasite or mirror roots already created in this entry. */
+  readonly #roots = new Set<string>();
+  readonly #mirror: string | undefined;
+  readonly pacer = new Pacer();
+  /** Files written into the mirror whose mtime may be recorded, by path. */
+  readonly stamps = new Map<string, Stamp>();
+
+  constructor(mirror: string | undefined) {
+    this.#mirror = mirror;
+  }
+
+  /**
+   * Make the folders of `rel` under `root`, refusing any component that is a
+   * symlink or not a folder: writing through one would leave the datasite.
+   */
+  ensureRealDirs(root: string, rel: string): void {
+    if (!this.#roots.has(root)) {
+      // The datasite or mirror folder itself comes from our own config: create it plainly.
+      Deno.mkdirSync(root, { recursive: true });
+      this.#roots.add(root);
     }
-    if (!info) {
-      await Deno.mkdir(dir).catch((err) => {
-        if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
-      });
-      continue;
+    const segments = rel.split("/");
+    let dir = root;
+    for (let i = 0; i < segments.length - 1; i++) {
+      const s = segments[i]!;
+      dir = `${dir}/${s}`;
+      const info = lstatIfThere(dir);
+      if (!info) {
+        try {
+          Deno.mkdirSync(dir);
+        } catch (err) {
+          if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+        }
+        continue;
+      }
+      if (info.isSymlink || !info.isDirectory) {
+        throw new SyftError("E_PERMISSION", `refusing to write ${rel}: ${s} is not a plain folder`);
+      }
     }
-    if (info.isSymlink || !info.isDirectory) {
-      throw new SyftError("E_PERMISSION", `refusing to write ${rel}: ${s} is not a plain folder`);
+  }
+
+  /** A later op moved or removed `rel`: what was written there is no longer what is there. */
+  #unstamp(root: string, rel: string): void {
+    if (root === this.#mirror) this.stamps.delete(rel);
+  }
+
+  /** Run one op; safe to run again after a crash. Returns the folder it touched. */
+  async run(op: JournalOp): Promise<string> {
+    const target = posix.join(op.root, op.rel);
+    const dir = posix.dirname(target);
+    if (op.op !== "write") this.#unstamp(op.root, op.rel);
+    if (op.op === "rename") this.#unstamp(op.root, op.to);
+    switch (op.op) {
+      case "rename": {
+        const to = posix.join(op.root, op.to);
+        if ((await currentHash(target)) === op.hash && (await currentHash(to)) === null) {
+          this.ensureRealDirs(op.root, op.to);
+          Deno.renameSync(target, to);
+        }
+        return dir;
+      }
+      case "delete": {
+        const info = lstatOrNull(target);
+        if (info && info.isFile && (op.hash === null || (await currentHash(target)) === op.hash)) {
+          Deno.removeSync(target);
+        }
+        return dir;
+      }
+      case "write": {
+        const staged = lstatOrNull(op.staged);
+        if (!staged) {
+          // Already renamed into place before a crash: nothing to do if it is there.
+          if ((await currentHash(target)) === op.hash) return dir;
+          throw new SyftError("E_INTERNAL", `staged content for ${op.rel} is missing`);
+        }
+        this.ensureRealDirs(op.root, op.rel);
+        const mode = op.mode === "exec" ? 0o755 : 0o644;
+        // Staged files are usually created with this mode already (umask 022).
+        if (((staged.mode ?? 0) & 0o7777) !== mode) Deno.chmodSync(op.staged, mode);
+        let stamp: number | null = null;
+        if (op.root === this.#mirror) {
+          const mtime = staged.mtime?.getTime() ?? 0;
+          const now = Date.now();
+          if (mtime > 0 && now - mtime >= STAMP_MARGIN_MS && mtime <= now) {
+            stamp = mtime;
+          } else {
+            const seconds = Math.floor(now / 1000) - 1;
+            Deno.utimeSync(op.staged, seconds, seconds);
+            stamp = seconds * 1000;
+          }
+        }
+        try {
+          Deno.renameSync(op.staged, target);
+        } catch (err) {
+          // rename(2) never puts a file over a folder (EISDIR); say so plainly.
+          if (lstatOrNull(target)?.isDirectory) {
+            throw new SyftError("E_PERMISSION", `refusing to replace folder ${op.rel} with a file`);
+          }
+          throw err;
+        }
+        this.#unstamp(op.root, op.rel);
+        if (stamp !== null) {
+          this.stamps.set(op.rel, {
+            rel: op.rel,
+            hash: op.hash,
+            size: staged.size,
+            mtime: stamp,
+          });
+        }
+        return dir;
+      }
     }
+  }
+}
+
+/** `lstat` without following a final symlink; null when nothing is there. */
+function lstatIfThere(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.lstatSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw err;
+  }
+}
+
+/** `lstat`, null on any failure (a path under a file cannot exist either). */
+function lstatOrNull(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.lstatSync(path);
+  } catch {
+    return null;
   }
 }
 
@@ -67,50 +202,22 @@ async function currentHash(path: string): Promise<string | null> {
   return h === "special" ? null : h;
 }
 
-/** Run one op; safe to run again after a crash. Returns the folder it touched. */
-async function runOp(op: JournalOp): Promise<string> {
-  const target = posix.join(op.root, op.rel);
-  const dir = posix.dirname(target);
-  switch (op.op) {
-    case "rename": {
-      const to = posix.join(op.root, op.to);
-      if ((await currentHash(target)) === op.hash && (await currentHash(to)) === null) {
-        await ensureRealDirs(op.root, op.to);
-        await Deno.rename(target, to);
-      }
-      return dir;
-    }
-    case "delete": {
-      const info = await Deno.lstat(target).catch(() => undefined);
-      if (info && info.isFile && (op.hash === null || (await currentHash(target)) === op.hash)) {
-        await Deno.remove(target);
-      }
-      return dir;
-    }
-    case "write": {
-      const staged = await Deno.lstat(op.staged).catch(() => undefined);
-      if (!staged) {
-        // Already renamed into place before a crash: nothing to do if it is there.
-        if ((await currentHash(target)) === op.hash) return dir;
-        throw new SyftError("E_INTERNAL", `staged content for ${op.rel} is missing`);
-      }
-      await ensureRealDirs(op.root, op.rel);
-      await Deno.chmod(op.staged, op.mode === "exec" ? 0o755 : 0o644);
-      const existing = await Deno.lstat(target).catch(() => undefined);
-      if (existing && existing.isDirectory) {
-        throw new SyftError("E_PERMISSION", `refusing to replace folder ${op.rel} with a file`);
-      }
-      await Deno.rename(op.staged, target);
-      return dir;
-    }
-  }
-}
-
 async function finish(layout: StateLayout, entry: JournalEntry): Promise<void> {
   const touched = new Set<string>();
-  for (const op of entry.ops) touched.add(await runOp(op));
+  const runner = new OpRunner(entry.mirror);
+  for (const op of entry.ops) {
+    touched.add(await runner.run(op));
+    await runner.pacer.breathe();
+  }
   // The one durability barrier of the batch.
   for (const dir of touched) await syncDir(dir);
+  for (const stamp of runner.stamps.values()) {
+    const known = entry.after.mirror[stamp.rel];
+    // Only where the state records exactly the content this op wrote.
+    if (known && known.hash === stamp.hash && known.size === stamp.size) {
+      known.mtime = stamp.mtime;
+    }
+  }
   await saveChannelState(layout, entry.after);
   if (entry.staging) await Deno.remove(entry.staging, { recursive: true }).catch(() => {});
   await Deno.remove(journalPath(layout, entry.peer)).catch(() => {});

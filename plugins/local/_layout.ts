@@ -64,6 +64,60 @@ export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<voi
   }
 }
 
+/** Bytes per piece of {@linkcode fileStream}: about an envelope chunk. */
+export const READ_PIECE_BYTES = 1 << 20;
+
+/**
+ * The contents of an open file as a stream of large pieces, read on demand
+ * (high-water mark 0), closing the file at the end or on cancel. Read buffers
+ * come from `buffers` (by default fresh ones). `FsFile.readable` reads 64 KiB
+ * at a time, and every piece then crosses the Worker boundary as its own
+ * message: reading a large object took ten times as long as the read itself.
+ */
+export function fileStream(
+  file: Deno.FsFile,
+  buffers: {
+    take(length: number): Uint8Array<ArrayBuffer>;
+    keep(buffer: Uint8Array): void;
+  } = { take: (length) => new Uint8Array(length), keep: () => {} },
+): ReadableStream<Uint8Array> {
+  let open = true;
+  const close = () => {
+    if (open) {
+      open = false;
+      file.close();
+    }
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const buf = buffers.take(READ_PIECE_BYTES);
+      let n: number | null;
+      try {
+        n = await file.read(buf);
+      } catch (err) {
+        buffers.keep(buf);
+        close();
+        controller.error(err);
+        return;
+      }
+      if (n === null) {
+        buffers.keep(buf);
+        close();
+        controller.close();
+        return;
+      }
+      if (n === buf.length) {
+        controller.enqueue(buf);
+        return;
+      }
+      // A short read hands out a copy of what it filled and keeps the buffer.
+      controller.enqueue(buf.slice(0, n));
+      buffers.keep(buf);
+    },
+    cancel: close,
+  }, { highWaterMark: 0 });
+}
+
 /**
  * fsync a folder, so a link or rename inside it survives a power cut. Some
  * file systems cannot open or sync folders; durability is then best effort.
