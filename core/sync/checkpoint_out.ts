@@ -74,6 +74,7 @@ export async function writeCheckpoint(
   kind: "ci" | "cf",
   seq: number,
   events: FileChangeEvent[],
+  known: ReadonlyMap<string, Uint8Array> = new Map(),
 ): Promise<CheckpointWritten> {
   const channel: ChannelRef = { sender: ctx.me, recipient: keys.peer };
   const name = checkpointName(kind, seq);
@@ -95,7 +96,8 @@ export async function writeCheckpoint(
       (packed.has(ev.new_hash) || inlineBytes + ev.size <= BATCH_LIMITS.inflatedBytes);
     if (inline) {
       if (!packed.has(ev.new_hash)) {
-        const bytes = await readVerified(source, ev.new_hash);
+        // Contents this round already read and verified need not be read again.
+        const bytes = known.get(ev.new_hash) ?? await readVerified(source, ev.new_hash);
         if (!bytes) {
           stale.push(ev.path);
           continue;

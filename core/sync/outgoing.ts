@@ -5,8 +5,7 @@
  * folder. Shared by batches and checkpoints.
  * @module
  */
-import { createHash } from "node:crypto";
-import { blobId, hashStream, sha256Hex } from "../crypto/agree.ts";
+import { blobId, hashedFileStream, hashStream, sha256Hex } from "../crypto/agree.ts";
 import { openEnvelope, readHeaderOnly, sealEnvelope } from "../events/envelope.ts";
 import { blobName, type ObjectKind } from "../events/types.ts";
 import { SyftError } from "../errors/mod.ts";
@@ -70,27 +69,18 @@ export async function verifiedStream(
   path: string,
   expected: string,
 ): Promise<ReadableStream<Uint8Array>> {
-  const file = await Deno.open(path);
-  const hash = createHash("sha256");
-  return file.readable.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        hash.update(chunk);
-        controller.enqueue(chunk);
-      },
-      flush(controller) {
-        if (hash.digest("hex") !== expected) {
-          controller.error(new SyftError("E_INPUT", `${path} changed while it was being sent`));
-        }
-      },
-    }),
-  );
+  return await hashedFileStream(path, ({ hash }) => {
+    if (hash !== expected) {
+      throw new SyftError("E_INPUT", `${path} changed while it was being sent`);
+    }
+  });
 }
 
 /** A file's bytes if they still hash to `expected`; null when changed or gone. */
-export async function readVerified(path: string, expected: string): Promise<Uint8Array | null> {
+export function readVerified(path: string, expected: string): Uint8Array | null {
   try {
-    const bytes = await Deno.readFile(path);
+    // Synchronous: inline contents are small, and a batch reads thousands of them.
+    const bytes = Deno.readFileSync(path);
     return sha256Hex(bytes) === expected ? bytes : null;
   } catch {
     return null;

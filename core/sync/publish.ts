@@ -209,6 +209,7 @@ async function checkpointIfDue(
   state: ChannelState,
   index: ReadonlyMap<string, FileInfo>,
   answerResync: boolean,
+  known: ReadonlyMap<string, Uint8Array> = new Map(),
 ): Promise<{ state: ChannelState; wrote: boolean }> {
   const last = state.next_seq - 1;
   const kind = answerResync && state.cf_due
@@ -224,7 +225,7 @@ async function checkpointIfDue(
     events = full.events;
     current = { ...state, republish: [...new Set([...state.republish, ...full.stale])] };
   }
-  const w = await writeCheckpoint(ctx, keys, current, kind, last, events);
+  const w = await writeCheckpoint(ctx, keys, current, kind, last, events, known);
   await saveChannelState(ctx.layout, w.state);
   return { state: w.state, wrote: true };
 }
@@ -340,6 +341,9 @@ export async function publishTo(
 
   const groups = groupEvents(outgoing);
   let takenRetries = 0;
+  // Contents read for this round's batches, for a checkpoint written right after them.
+  const known = new Map<string, Uint8Array>();
+  let knownBytes = 0;
   for (let i = 0; i < groups.length;) {
     const group = groups[i]!;
     const seq = state.next_seq;
@@ -366,8 +370,13 @@ export async function publishTo(
     const stale = new Set<string>();
     for (const [hash, source] of inline) {
       const bytes = await readVerified(source, hash);
-      if (bytes) contents.push({ hash, bytes });
-      else stale.add(hash);
+      if (bytes) {
+        contents.push({ hash, bytes });
+        if (knownBytes + bytes.byteLength <= BATCH_LIMITS.inflatedBytes) {
+          known.set(hash, bytes);
+          knownBytes += bytes.byteLength;
+        }
+      } else stale.add(hash);
     }
     // A file that changed since the scan is left for the next round.
     const sendable = events.filter((e) => !(e.content === "inline" && stale.has(e.new_hash!)));
@@ -431,7 +440,7 @@ export async function publishTo(
     result.events += sendable.length;
     i++;
   }
-  state = (await checkpointIfDue(ctx, keys, state, input.index, true)).state;
+  state = (await checkpointIfDue(ctx, keys, state, input.index, true, known)).state;
   state = (await collectGarbage(ctx, channel, state, false)).state;
   result.state = state;
   return result;

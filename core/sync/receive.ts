@@ -6,7 +6,7 @@
  * @module
  */
 import { posix } from "node:path";
-import { hashFile } from "../crypto/agree.ts";
+import { writeHashed } from "../crypto/agree.ts";
 import { blobId } from "../crypto/agree.ts";
 import { openEnvelope } from "../events/envelope.ts";
 import { parseBatchJson, parseCheckpointJson } from "../events/parse.ts";
@@ -125,11 +125,17 @@ async function fetchObject<K extends "batch" | "ci" | "cf">(
     );
   }
   await Deno.mkdir(staging, { recursive: true });
+  // Staged sizes, so the checks below need no lstat per event.
+  const sizes = new Map<string, number>();
   const json = await unpackBody(kind === "batch" ? opened.body : withProgress(ctx, name, opened), {
     first: kind === "batch" ? "batch.json" : "checkpoint.json",
     ...(kind === "batch" ? {} : { maxEntries: CHECKPOINT_MAX_ENTRIES }),
-    onContent: async (hash, bytes) => {
-      await Deno.writeFile(posix.join(staging, hash), bytes);
+    onContent: (hash, bytes) => {
+      // Synchronous: a small file's asynchronous write costs more in round trips than in writing.
+      // createNew: the folder is this batch's own, and the reader refuses duplicate hashes.
+      Deno.writeFileSync(posix.join(staging, hash), bytes, { createNew: true });
+      sizes.set(hash, bytes.byteLength);
+      return Promise.resolve();
     },
   });
   const parties = { sender: channel.sender, recipient: channel.recipient };
@@ -146,7 +152,7 @@ async function fetchObject<K extends "batch" | "ci" | "cf">(
   for (const ev of batch.events) {
     if (ev.content !== "blob" || ev.new_hash === null) continue;
     const target = posix.join(staging, ev.new_hash);
-    if (await Deno.lstat(target).then(() => true, () => false)) continue;
+    if (sizes.has(ev.new_hash)) continue;
     const blob = blobName(await blobId(keys.blobKeyIn, ev.new_hash));
     const opened = await openEnvelope(
       await getBlob(ctx, channel, blob, name),
@@ -158,9 +164,7 @@ async function fetchObject<K extends "batch" | "ci" | "cf">(
       },
     );
     const temp = `${target}.part`;
-    const file = await Deno.open(temp, { write: true, create: true, truncate: true });
-    await opened.body.pipeTo(file.writable);
-    const { hash } = await hashFile(temp);
+    const { hash, size } = await writeHashed(opened.body, temp);
     if (hash !== ev.new_hash) {
       throw new SyftError(
         "E_BAD_MESSAGE",
@@ -168,11 +172,12 @@ async function fetchObject<K extends "batch" | "ci" | "cf">(
       );
     }
     await Deno.rename(temp, target);
+    sizes.set(ev.new_hash, size);
   }
   for (const ev of batch.events) {
     if (ev.new_hash === null) continue;
-    const staged = await Deno.lstat(posix.join(staging, ev.new_hash)).catch(() => null);
-    if (!staged) {
+    const stagedSize = sizes.get(ev.new_hash);
+    if (stagedSize === undefined) {
       throw new SyftError(
         "E_BAD_MESSAGE",
         `object ${name}: inline content for ${ev.path} is missing`,
@@ -180,10 +185,10 @@ async function fetchObject<K extends "batch" | "ci" | "cf">(
     }
     // The hash pins the bytes, not the claimed size, and the size is what the
     // inbox quota counts: a size that lies about its content refuses the batch.
-    if (staged.size !== ev.size) {
+    if (stagedSize !== ev.size) {
       throw new SyftError(
         "E_BAD_MESSAGE",
-        `object ${name}: ${ev.path} claims size ${ev.size} but its content is ${staged.size} bytes`,
+        `object ${name}: ${ev.path} claims size ${ev.size} but its content is ${stagedSize} bytes`,
       );
     }
   }
@@ -227,7 +232,14 @@ class Planner {
   /** Whether a path is something other than a folder on disk (cache; disk is fixed while planning). */
   #notDir = new Map<string, boolean>();
   #n = 0;
-  constructor(readonly staging: string) {}
+  /** How many events of the object may write each content: a content written once moves, not links. */
+  readonly #uses = new Map<string, number>();
+
+  constructor(readonly staging: string, events: readonly FileChangeEvent[] = []) {
+    for (const ev of events) {
+      if (ev.new_hash !== null) this.#uses.set(ev.new_hash, (this.#uses.get(ev.new_hash) ?? 0) + 1);
+    }
+  }
 
   key(root: string, rel: string): string {
     return `${root}\0${rel}`;
@@ -275,13 +287,22 @@ class Planner {
     }
   }
 
-  /** Each write gets its own staged link, so one content can land at several paths. */
-  async write(root: string, rel: string, hash: string, mode: "file" | "exec"): Promise<void> {
-    const staged = posix.join(this.staging, `op-${this.#n++}`);
-    await Deno.link(posix.join(this.staging, hash), staged);
+  /**
+   * A content that only this write can use is renamed into place as staged;
+   * one that several events may write gets a staged copy per write. Not a hard
+   * link: paths that share an inode change together when the user edits one
+   * of them in place.
+   */
+  write(root: string, rel: string, hash: string, mode: "file" | "exec"): Promise<void> {
+    let staged = posix.join(this.staging, hash);
+    if ((this.#uses.get(hash) ?? 0) !== 1) {
+      staged = posix.join(this.staging, `op-${this.#n++}`);
+      Deno.copyFileSync(posix.join(this.staging, hash), staged);
+    }
     this.ops.push({ op: "write", root, rel, staged, hash, mode });
     this.#view.set(this.key(root, rel), hash);
     this.#needDirs(root, rel);
+    return Promise.resolve();
   }
 
   remove(root: string, rel: string, hash: string | null): void {
@@ -510,7 +531,7 @@ async function restore(
       return false;
     }
     const state = structuredClone(result.state);
-    const planner = new Planner(staging);
+    const planner = new Planner(staging, cp.events);
     const mirrorRoot = posix.join(ctx.root, keys.peer);
     const now = ctx.now();
     if (o.kind === "cf") {
@@ -539,6 +560,7 @@ async function restore(
       ops: planner.ops,
       after: state,
       staging,
+      mirror: mirrorRoot,
     });
     result.state = state;
   }
@@ -577,7 +599,7 @@ async function receiveOne(
     [...result.peerControls, ...peerControls].some((c) => c.type === "peer.accept");
 
   const state = structuredClone(result.state);
-  const planner = new Planner(staging);
+  const planner = new Planner(staging, batch.events);
   const mirrorRoot = posix.join(ctx.root, keys.peer);
   const ownRoot = ownDatasite(ctx);
   const now = ctx.now();
@@ -628,6 +650,7 @@ async function receiveOne(
     ops: planner.ops,
     after: state,
     staging,
+    mirror: mirrorRoot,
   });
   if (result.permissionsChanged) options.onPermissionsChanged();
   result.state = state;
