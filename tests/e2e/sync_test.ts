@@ -156,3 +156,24 @@ Deno.test("three identities: each peer sees only what it may read", async () => 
   assertEquals(await filesUnder(a.mirror(owner)), ["for-a/a.txt", "public/all.txt"]);
   assertEquals(await filesUnder(b.mirror(owner)), ["public/all.txt"]);
 });
+
+Deno.test("two mirror files with the same content are separate files: editing one in place leaves the other", async () => {
+  const w = await world();
+  const owner = await w.site("owner@hospital.org");
+  const ds = await w.site("ds@lab.org");
+  await peerUp(ds, owner);
+  for (const name of ["a", "b", "c"]) await put(owner.datasite, `public/same/${name}.txt`, "same");
+  await owner.ok(["sync"]);
+  await ds.ok(["sync"]);
+  const dir = posix.join(ds.mirror(owner), "public/same");
+  const inodes = await Promise.all(
+    ["a", "b", "c"].map(async (n) => (await Deno.lstat(posix.join(dir, `${n}.txt`))).ino),
+  );
+  assertEquals(new Set(inodes).size, 3, "one inode per file");
+  // An in-place write (same inode), as many editors and tools do.
+  const file = await Deno.open(posix.join(dir, "a.txt"), { write: true, truncate: true });
+  await file.write(new TextEncoder().encode("edited a"));
+  file.close();
+  assertEquals(await Deno.readTextFile(posix.join(dir, "b.txt")), "same");
+  assertEquals(await Deno.readTextFile(posix.join(dir, "c.txt")), "same");
+});
