@@ -32,11 +32,11 @@ import {
   type CallMessage,
   type ChunkMessage,
   deserializeError,
-  deserializeStreamError,
   type HostMessage,
   type InitMessage,
   isWholeBuffer,
   parseWorkerMessage,
+  pulledStream,
   type RpcMethod,
   serializeStreamError,
   SparePool,
@@ -419,39 +419,27 @@ class Session {
    * Worker dies, instead of waiting forever.
    */
   readStream(stream: number, op: string): ReadableStream<Uint8Array> {
-    let finished = false;
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        const answer = await this.track(
+    return pulledStream({
+      pull: () =>
+        this.track(
           op,
           new Promise<ChunkMessage>((resolve) => {
             this.#reads.set(stream, resolve);
             this.#post({ kind: "pull", stream }, []);
           }),
-        );
-        if (answer.bytes && answer.moved && isWholeBuffer(answer.bytes)) {
-          // Ours is a copy; the moved buffer goes back for the Worker's next read.
-          const bytes = answer.bytes.slice();
-          this.#post({ kind: "release", bytes: answer.bytes }, [answer.bytes.buffer]);
-          controller.enqueue(bytes);
-        } else if (answer.bytes) {
-          controller.enqueue(answer.bytes);
-        } else if (answer.done) {
-          finished = true;
-          controller.close();
-        } else {
-          finished = true;
-          controller.error(deserializeStreamError(answer.error ?? { message: "stream failed" }));
-        }
+        ),
+      take: (bytes, answer) => {
+        if (!answer.moved || !isWholeBuffer(bytes)) return bytes;
+        // Ours is a copy; the moved buffer goes back for the Worker's next read.
+        const copy = bytes.slice();
+        this.#post({ kind: "release", bytes }, [bytes.buffer]);
+        return copy;
       },
       cancel: () => {
-        // Do not wait: a dead Worker would never acknowledge the cancel.
-        if (finished) return;
-        finished = true;
         this.#reads.delete(stream);
         this.#post({ kind: "cancel", stream }, []);
       },
-    }, { highWaterMark: 0 });
+    });
   }
 
   /** The Worker asks for the next chunk of put body `stream`. */

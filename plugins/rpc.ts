@@ -257,6 +257,38 @@ function parseStreamMessage(
   }
 }
 
+/**
+ * A stream read across the plugin boundary one pull at a time: `pull` asks the
+ * other side for a chunk, `take` turns the bytes that came back into ours, and
+ * `cancel` tells the other side to stop (without waiting: a dead Worker would
+ * never acknowledge it). Used by both the host and the Worker.
+ */
+export function pulledStream(io: {
+  pull(): Promise<ChunkMessage>;
+  take(bytes: Uint8Array, answer: ChunkMessage): Uint8Array;
+  cancel(): void;
+}): ReadableStream<Uint8Array> {
+  let finished = false;
+  return new ReadableStream<Uint8Array>({
+    pull: async (controller) => {
+      const answer = await io.pull();
+      if (answer.bytes) controller.enqueue(io.take(answer.bytes, answer));
+      else if (answer.done) {
+        finished = true;
+        controller.close();
+      } else {
+        finished = true;
+        controller.error(deserializeStreamError(answer.error ?? { message: "stream failed" }));
+      }
+    },
+    cancel: () => {
+      if (finished) return;
+      finished = true;
+      io.cancel();
+    },
+  }, { highWaterMark: 0 });
+}
+
 /** Parse a message received from a worker; `null` when it is not one of ours. */
 export function parseWorkerMessage(data: unknown): WorkerMessage | null {
   if (!isRecord(data)) return null;

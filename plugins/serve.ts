@@ -17,10 +17,10 @@ import type { Transport } from "./contract.ts";
 import {
   type CallMessage,
   type ChunkMessage,
-  deserializeStreamError,
   type InitMessage,
   isWholeBuffer,
   parseHostMessage,
+  pulledStream,
   serializeError,
   serializeStreamError,
   SparePool,
@@ -117,33 +117,22 @@ export function serve(factory: PluginFactory): void {
   const waiting = new Map<number, (message: ChunkMessage) => void>();
 
   /** A `put` body: pulls chunks of the host's stream `id` one at a time. */
-  const hostBody = (id: number): ReadableStream<Uint8Array> => {
-    let finished = false;
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        const answer = await new Promise<ChunkMessage>((resolve) => {
+  const hostBody = (id: number): ReadableStream<Uint8Array> =>
+    pulledStream({
+      pull: () =>
+        new Promise<ChunkMessage>((resolve) => {
           waiting.set(id, resolve);
           post({ kind: "pull", stream: id });
-        });
-        if (answer.bytes) {
-          if (isWholeBuffer(answer.bytes)) fromHost.add(answer.bytes.buffer);
-          controller.enqueue(answer.bytes);
-        } else if (answer.done) {
-          finished = true;
-          controller.close();
-        } else {
-          finished = true;
-          controller.error(deserializeStreamError(answer.error ?? { message: "stream failed" }));
-        }
+        }),
+      take: (bytes) => {
+        if (isWholeBuffer(bytes)) fromHost.add(bytes.buffer);
+        return bytes;
       },
       cancel: () => {
-        if (finished) return;
-        finished = true;
         waiting.delete(id);
         post({ kind: "cancel", stream: id });
       },
-    }, { highWaterMark: 0 });
-  };
+    });
 
   /**
    * Our streams the host reads (get results). After each chunk is sent, the

@@ -26,7 +26,7 @@ import { openSync } from "../../cli/sync.ts";
 import { openTransport } from "../../cli/transport.ts";
 import { loadConfig } from "../../core/config/load.ts";
 import { prng } from "../../core/random/prng.ts";
-import { runRound } from "../../core/sync/round.ts";
+import { type RoundSummary, runRound } from "../../core/sync/round.ts";
 import type { ChannelRef, ObjectBody, Transport } from "../../plugins/contract.ts";
 
 const SEED = (() => {
@@ -96,17 +96,8 @@ function sha256(bytes: Uint8Array): string {
 
 // ---------------------------------------------------------------- sync children
 
-/** What `syft sync --json` reports (cli/sync.ts, RoundSummary). */
-interface Summary {
-  sent: number;
-  received: number;
-  applied: number;
-  rejected: number;
-  conflicts: number;
-  quarantined: number;
-  proposed: number;
-  problems: string[];
-}
+/** What `syft sync --json` reports. */
+type Summary = RoundSummary;
 
 /** One `syft sync` child: killed by us, or finished with its summary. */
 interface Outcome {
