@@ -6,6 +6,7 @@
  * or report a rollback. Never skip. Pure.
  * @module
  */
+import { batchName, checkpointName } from "../events/types.ts";
 
 /** Seqs of the batches and checkpoints a listing showed, each ascending. */
 export interface ChannelListing {
@@ -34,11 +35,10 @@ export type ReadPlan =
   | { kind: "rollback"; highest: number }
   | { kind: "idle" };
 
-const pad = (n: number) => String(n).padStart(16, "0");
 const names = {
-  batch: (s: number) => `b-${pad(s)}.syft`,
-  ci: (s: number) => `ci-${pad(s)}.syft`,
-  cf: (s: number) => `cf-${pad(s)}.syft`,
+  batch: batchName,
+  ci: (s: number) => checkpointName("ci", s),
+  cf: (s: number) => checkpointName("cf", s),
 };
 
 /** Decide. `listing` must hold every object after `cursor - 1` (more is fine). */

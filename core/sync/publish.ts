@@ -210,13 +210,13 @@ async function checkpointIfDue(
   index: ReadonlyMap<string, FileInfo>,
   answerResync: boolean,
   known: ReadonlyMap<string, Uint8Array> = new Map(),
-): Promise<{ state: ChannelState; wrote: boolean }> {
+): Promise<ChannelState> {
   const last = state.next_seq - 1;
   const kind = answerResync && state.cf_due
     ? "cf"
     : checkpointDue(state.rolling, ctx.thresholds ?? DEFAULT_THRESHOLDS);
-  if (kind === null || last < 1) return { state, wrote: false };
-  if (state.chain.some((e) => e.kind === kind && e.seq === last)) return { state, wrote: false };
+  if (kind === null || last < 1) return state;
+  if (state.chain.some((e) => e.kind === kind && e.seq === last)) return state;
   let events: FileChangeEvent[];
   let current = state;
   if (kind === "ci") events = incrementalEvents(state.rolling);
@@ -227,7 +227,7 @@ async function checkpointIfDue(
   }
   const w = await writeCheckpoint(ctx, keys, current, kind, last, events, known);
   await saveChannelState(ctx.layout, w.state);
-  return { state: w.state, wrote: true };
+  return w.state;
 }
 
 /** A newly accepted peer's projection as `cf-0000000000000000`, before `b-1` (PROTOCOL.md §5). */
@@ -293,7 +293,7 @@ export async function publishTo(
     state = await firstProjection(ctx, keys, state, input);
   }
   // Due since before a crash that followed its put: written under the same name.
-  state = (await checkpointIfDue(ctx, keys, state, input.index, false)).state;
+  state = await checkpointIfDue(ctx, keys, state, input.index, false);
 
   let outgoing: OutgoingEvent[] = [];
   let published = state.published;
@@ -440,7 +440,7 @@ export async function publishTo(
     result.events += sendable.length;
     i++;
   }
-  state = (await checkpointIfDue(ctx, keys, state, input.index, true, known)).state;
+  state = await checkpointIfDue(ctx, keys, state, input.index, true, known);
   state = (await collectGarbage(ctx, channel, state, false)).state;
   result.state = state;
   return result;
