@@ -1,0 +1,413 @@
+/**
+ * Run an approved job's entrypoint in the sandbox.
+ *
+ * Design (mode "bwrap"):
+ * - As root, syft first drops to uid 65534 (`setpriv`), then sets limits
+ *   (`prlimit`: processes, file size, CPU), then starts bubblewrap. What the job
+ *   may read is staged as read-only copies in a per-run folder that uid can reach.
+ * - Inside, a trusted wrapper (`WRAPPER_SCRIPT` in bwrap_args.ts) runs `bash <entrypoint>`
+ *   with its logs on their own capped tmpfs mounts and outputs on a capped
+ *   tmpfs, enforces the timeout with coreutils `timeout`, kills every leftover
+ *   process of the pid namespace, and streams back a tar of return code, logs
+ *   and outputs. The tmpfs mounts die with the namespace, so that stream is the
+ *   only way out; the host parses it as hostile input ({@linkcode collectFromTar}).
+ * - The host keeps its own deadline (timeout + grace) and kills the whole
+ *   process group if the wrapper does not deliver; `--die-with-parent` and the
+ *   pid namespace take every process of the job with it. A missing or garbled
+ *   stream is a failed job with `error` set.
+ *
+ * Mode "none" (the owner opted out): no namespaces; the same limits and uid drop,
+ * a copy of the code, a new session whose group is killed at the deadline and
+ * after the job ends, and the outputs folder is checked and copied afterwards.
+ * @module
+ */
+
+import { join, resolve } from "node:path";
+import { SyftError } from "../errors/mod.ts";
+import { checkInboundPath } from "../paths/mod.ts";
+import {
+  buildBwrapArgs,
+  DATASET_NAME_RE,
+  INSIDE,
+  jobEnv,
+  SYSTEM_DIRS,
+  type SystemEntry,
+  wrapperCommand,
+} from "./bwrap_args.ts";
+import { collectFromDir, collectFromTar, truncationLine } from "./collect.ts";
+import { jobLimits, limitPrefix, NOBODY } from "./limits.ts";
+import { probeBubblewrap, type SandboxProbe } from "./probe.ts";
+import {
+  chownTree,
+  countProcesses,
+  makeRunDir,
+  reachableBy,
+  removeRunDir,
+  stageReadOnly,
+  stageVenv,
+} from "./_stage.ts";
+import { readCapped, spawnGroup } from "./_spawn.ts";
+
+/** "bwrap": the bubblewrap sandbox; "none": no isolation (only when the owner opts out). */
+export type SandboxMode = "bwrap" | "none";
+
+/** Everything needed to run one job. */
+export interface JobRunSpec {
+  /** Goes in env SYFT_JOB_ID. */
+  jobId: string;
+  /** Host folder with the verified job files; read-only inside; cwd of the job. */
+  codeDir: string;
+  /** Relative path inside codeDir, run as `bash <entrypoint>`. */
+  entrypoint: string;
+  /** Host folders of private files, each visible at `/datasets/<name>`. */
+  datasets: ReadonlyArray<{ name: string; dir: string }>;
+  /** false: own empty net namespace; true: share the host network. */
+  network: boolean;
+  /** Wall clock; on expiry the whole process tree dies. */
+  timeoutMs: number;
+  /** Cap on the total size of outputs/. */
+  maxOutputBytes: number;
+  /** Cap per stdout / stderr, default 10 MiB. */
+  maxLogBytes?: number;
+  mode: SandboxMode;
+  /** Host folder that must not exist yet; gets outputs/, stdout.txt, stderr.txt. */
+  outDir: string;
+  /** Host folder for staging (a per-run subfolder is created and removed). */
+  scratchDir: string;
+  /** A venv made by installPythonDeps: read-only at /venv, its bin/ first on PATH. */
+  venvDir?: string;
+}
+
+/** What happened to one job run. */
+export interface JobRunResult {
+  mode: SandboxMode;
+  /** null when killed (timeout) or the sandbox failed to start. */
+  returncode: number | null;
+  timedOut: boolean;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  outputs: {
+    files: number;
+    bytes: number;
+    truncated: boolean;
+    skipped: Array<{ path: string; reason: string }>;
+  };
+  durationMs: number;
+  /** The host uid the job ran as. */
+  uid: number;
+  /** One line, when the sandbox itself failed (not the job). */
+  error?: string;
+}
+
+/** Default cap per log. */
+export const DEFAULT_MAX_LOG_BYTES = 10 * 1024 * 1024;
+
+/** Size of the job's private /tmp (and HOME inside it). */
+export const TMP_BYTES = 256 * 1024 * 1024;
+
+/** PATH of the helper programs started on the host (setsid, setpriv, prlimit, bwrap). */
+export const HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+let probe: Promise<SandboxProbe> | undefined;
+
+/** Throw `E_SANDBOX` unless bubblewrap works here (asked once per process). */
+export async function requireBubblewrap(): Promise<void> {
+  probe ??= probeBubblewrap();
+  const p = await probe;
+  if (!p.available) {
+    probe = undefined;
+    throw new SyftError("E_SANDBOX", `no working sandbox: ${p.reason}`, {
+      hint: `${p.hint}; or, if you accept running the job unisolated, use --sandbox none`,
+    });
+  }
+}
+
+/** How the host's system folders look (merged /usr or not), for read-only binds. */
+export async function probeSystem(): Promise<SystemEntry[]> {
+  const out: SystemEntry[] = [];
+  for (const path of SYSTEM_DIRS) {
+    try {
+      const st = await Deno.lstat(path);
+      if (st.isSymlink) out.push({ path, kind: "symlink", target: await Deno.readLink(path) });
+      else if (st.isDirectory) out.push({ path, kind: "dir" });
+    } catch { /* absent on this host */ }
+  }
+  return out;
+}
+
+function validate(spec: JobRunSpec): void {
+  const bad = (what: string) => {
+    throw new SyftError("E_INPUT", `cannot run job ${JSON.stringify(spec.jobId)}: ${what}`);
+  };
+  const entry = checkInboundPath(spec.entrypoint);
+  if (!entry.ok) bad(`entrypoint ${JSON.stringify(spec.entrypoint)} is unsafe: ${entry.reason}`);
+  const seen = new Set<string>();
+  for (const d of spec.datasets) {
+    if (!DATASET_NAME_RE.test(d.name)) bad(`invalid dataset name ${JSON.stringify(d.name)}`);
+    const key = d.name.toUpperCase().replaceAll("-", "_");
+    if (seen.has(key)) bad(`dataset name ${JSON.stringify(d.name)} is given twice`);
+    seen.add(key);
+  }
+  if (!(spec.timeoutMs > 0) || !(spec.maxOutputBytes >= 0)) {
+    bad("timeout and caps must be positive");
+  }
+  if (spec.maxLogBytes !== undefined && !(spec.maxLogBytes >= 0)) {
+    bad("maxLogBytes must be positive");
+  }
+}
+
+function emptyResult(spec: JobRunSpec, uid: number): JobRunResult {
+  return {
+    mode: spec.mode,
+    returncode: null,
+    timedOut: false,
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    outputs: { files: 0, bytes: 0, truncated: false, skipped: [] },
+    durationMs: 0,
+    uid,
+  };
+}
+
+/**
+ * Run a job and collect its outputs and logs into `spec.outDir`.
+ *
+ * A job that fails, times out or misbehaves is a result, not a throw.
+ * @throws {SyftError} `E_SANDBOX` when mode is "bwrap" and bubblewrap is unusable;
+ *   `E_INPUT` for an unsafe entrypoint or dataset name; `E_EXISTS` when outDir exists.
+ */
+export async function runJob(spec: JobRunSpec): Promise<JobRunResult> {
+  validate(spec);
+  if (spec.mode === "bwrap") await requireBubblewrap();
+  const started = performance.now();
+  const asRoot = Deno.uid() === 0;
+  const uid = asRoot ? NOBODY : Deno.uid() ?? NOBODY;
+  const outDir = resolve(spec.outDir);
+  try {
+    await Deno.mkdir(outDir);
+  } catch (err) {
+    throw new SyftError(
+      "E_EXISTS",
+      `cannot create the job output folder ${JSON.stringify(outDir)}`,
+      {
+        hint: "give a folder that does not exist yet, in an existing parent",
+        cause: err,
+      },
+    );
+  }
+  await Deno.mkdir(join(outDir, "outputs"));
+  const result = emptyResult(spec, uid);
+  let runDir: string | undefined;
+  try {
+    runDir = await makeRunDir(resolve(spec.scratchDir), asRoot);
+    if (spec.mode === "bwrap") await runBwrap(spec, runDir, asRoot, outDir, result);
+    else await runNone(spec, runDir, asRoot, outDir, result);
+  } catch (err) {
+    result.returncode = null;
+    result.error = `the sandbox failed: ${
+      oneLine(err instanceof Error ? err.message : String(err))
+    }`;
+    for (const f of ["stdout.txt", "stderr.txt"]) {
+      await Deno.writeFile(join(outDir, f), new Uint8Array(), { createNew: true }).catch(() => {});
+    }
+  } finally {
+    if (runDir !== undefined) await removeRunDir(runDir);
+  }
+  result.durationMs = Math.round(performance.now() - started);
+  return result;
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, " ").trim().slice(0, 300);
+}
+
+/** Stage inputs (as root) or point at them directly (as a normal user, bound read-only anyway). */
+async function stageInputs(
+  spec: JobRunSpec,
+  runDir: string,
+  stage: boolean,
+): Promise<{ code: string; datasets: Array<{ name: string; dir: string }> }> {
+  if (!stage) {
+    return {
+      code: resolve(spec.codeDir),
+      datasets: spec.datasets.map((d) => ({ name: d.name, dir: resolve(d.dir) })),
+    };
+  }
+  const code = join(runDir, "code");
+  await stageReadOnly(resolve(spec.codeDir), code);
+  await Deno.mkdir(join(runDir, "datasets"), { mode: 0o711 });
+  const datasets = [];
+  for (const d of spec.datasets) {
+    const dir = join(runDir, "datasets", d.name);
+    await stageReadOnly(resolve(d.dir), dir);
+    datasets.push({ name: d.name, dir });
+  }
+  return { code, datasets };
+}
+
+async function runBwrap(
+  spec: JobRunSpec,
+  runDir: string,
+  asRoot: boolean,
+  outDir: string,
+  result: JobRunResult,
+): Promise<void> {
+  const logCap = spec.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
+  const inputs = await stageInputs(spec, runDir, asRoot);
+  let venv: string | undefined;
+  if (spec.venvDir !== undefined) {
+    venv = resolve(spec.venvDir);
+    if (asRoot && !(await reachableBy(venv, NOBODY))) {
+      await stageVenv(venv, join(runDir, "venv"));
+      venv = join(runDir, "venv");
+    }
+  }
+  const env = jobEnv({
+    jobId: spec.jobId,
+    home: INSIDE.home,
+    tmp: INSIDE.tmp,
+    outputDir: INSIDE.outputs,
+    datasets: spec.datasets.map((d) => ({ name: d.name, dir: `${INSIDE.datasets}/${d.name}` })),
+    ...(venv === undefined ? {} : { venvBin: `${INSIDE.venv}/bin` }),
+  });
+  const bwrap = buildBwrapArgs({
+    system: await probeSystem(),
+    network: spec.network,
+    codeDir: inputs.code,
+    datasets: inputs.datasets,
+    ...(venv === undefined ? {} : { venv: { dir: venv, writable: false } }),
+    sizes: { tmp: TMP_BYTES, outputs: spec.maxOutputBytes, logs: logCap, meta: 65536 },
+    env,
+    cwd: INSIDE.code,
+  });
+  const limits = jobLimits({
+    timeoutMs: spec.timeoutMs,
+    maxOutputBytes: spec.maxOutputBytes,
+    maxLogBytes: logCap,
+    existingProcesses: await countProcesses(result.uid),
+    ...(asRoot ? { dropTo: NOBODY } : {}),
+  });
+  const argv = [
+    ...limitPrefix(limits),
+    "bwrap",
+    ...bwrap,
+    ...wrapperCommand(spec.entrypoint, spec.timeoutMs),
+  ];
+  // Grace for the wrapper to kill leftovers and stream the outputs back.
+  const graceMs = 5000 + Math.ceil(spec.maxOutputBytes / (50 * 1024)); // ≥ 50 MB/s
+  const proc = spawnGroup(argv, {
+    env: { PATH: HOST_PATH },
+    cwd: "/",
+    deadlineMs: spec.timeoutMs + graceMs,
+    stdout: "piped",
+  });
+  const stderr = readCapped(proc.child.stderr, 16 * 1024);
+  const tar = await collectFromTar(proc.child.stdout, outDir, {
+    outputs: spec.maxOutputBytes,
+    logs: logCap,
+  });
+  if (tar.stoppedEarly) proc.killGroup();
+  await proc.child.status;
+  proc.clear();
+  proc.killGroup();
+  const diag = new TextDecoder().decode((await stderr).bytes);
+  result.returncode = tar.returncode;
+  result.timedOut = tar.timedOut;
+  result.stdoutTruncated = tar.stdoutTruncated;
+  result.stderrTruncated = tar.stderrTruncated;
+  result.outputs = tar.outputs;
+  if (proc.expired) {
+    result.timedOut = true;
+    result.returncode = null;
+    result.error = `the sandbox did not finish within ${spec.timeoutMs} ms plus ${graceMs} ms ` +
+      "of grace and was killed";
+  } else if (tar.error !== undefined) {
+    const bwrapSays = diag.split("\n").find((l) => l.startsWith("bwrap:"));
+    result.error = bwrapSays === undefined
+      ? tar.error
+      : `the sandbox failed to start: ${bwrapSays}`;
+  }
+}
+
+async function runNone(
+  spec: JobRunSpec,
+  runDir: string,
+  asRoot: boolean,
+  outDir: string,
+  result: JobRunResult,
+): Promise<void> {
+  const logCap = spec.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
+  const inputs = await stageInputs(spec, runDir, asRoot);
+  let code = inputs.code;
+  if (!asRoot) {
+    // Always a copy: without namespaces the job could otherwise write to its own inbox.
+    code = join(runDir, "code");
+    await stageReadOnly(inputs.code, code);
+  }
+  const work = {
+    outputs: join(runDir, "outputs"),
+    home: join(runDir, "home"),
+    tmp: join(runDir, "tmp"),
+  };
+  for (const dir of Object.values(work)) {
+    await Deno.mkdir(dir, { mode: 0o700 });
+    if (asRoot) await chownTree(dir, NOBODY);
+  }
+  const env = jobEnv({
+    jobId: spec.jobId,
+    home: work.home,
+    tmp: work.tmp,
+    outputDir: work.outputs,
+    datasets: inputs.datasets,
+    ...(spec.venvDir === undefined ? {} : { venvBin: join(resolve(spec.venvDir), "bin") }),
+  });
+  const limits = jobLimits({
+    timeoutMs: spec.timeoutMs,
+    maxOutputBytes: spec.maxOutputBytes,
+    maxLogBytes: logCap,
+    existingProcesses: await countProcesses(result.uid),
+    ...(asRoot ? { dropTo: NOBODY } : {}),
+  });
+  const argv = [...limitPrefix(limits), "bash", "--", spec.entrypoint];
+  const proc = spawnGroup(argv, {
+    // setsid/setpriv/prlimit are found through PATH, which the job env sets to system folders.
+    env,
+    cwd: code,
+    deadlineMs: spec.timeoutMs,
+    stdout: "piped",
+  });
+  const out = readCapped(proc.child.stdout, logCap);
+  const err = readCapped(proc.child.stderr, logCap);
+  const status = await proc.child.status;
+  proc.clear();
+  // Leftover background processes of the job die with the group.
+  proc.killGroup();
+  // A process that started its own session may still hold the pipes: do not wait forever.
+  const logs = await Promise.race([
+    Promise.all([out, err]),
+    new Promise<null>((r) => setTimeout(() => r(null), 2000)),
+  ]);
+  const [o, e] = logs ?? [{ bytes: new Uint8Array(), truncated: false }, {
+    bytes: new Uint8Array(),
+    truncated: false,
+  }];
+  result.stdoutTruncated = o.truncated;
+  result.stderrTruncated = e.truncated;
+  await writeLogFile(join(outDir, "stdout.txt"), o.bytes, o.truncated, logCap);
+  await writeLogFile(join(outDir, "stderr.txt"), e.bytes, e.truncated, logCap);
+  result.timedOut = proc.expired;
+  result.returncode = proc.expired ? null : status.code;
+  result.outputs = await collectFromDir(work.outputs, join(outDir, "outputs"), spec.maxOutputBytes);
+}
+
+async function writeLogFile(path: string, bytes: Uint8Array, truncated: boolean, cap: number) {
+  const tail = truncated
+    ? new TextEncoder().encode(
+      (bytes.at(-1) === 0x0a || bytes.length === 0 ? "" : "\n") + truncationLine(cap),
+    )
+    : new Uint8Array();
+  const all = new Uint8Array(bytes.length + tail.length);
+  all.set(bytes);
+  all.set(tail, bytes.length);
+  await Deno.writeFile(path, all, { createNew: true, mode: 0o644 });
+}
