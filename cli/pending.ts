@@ -8,8 +8,6 @@ import { SyftError } from "../core/errors/mod.ts";
 
 const PENDING: readonly (readonly [string, string])[] = [
   ["auth", "sign in to Google Drive or Dropbox"],
-  ["dataset", "publish mock data and keep private data private"],
-  ["job", "submit, review, run and release jobs"],
 ];
 
 /** Register the not-yet-built groups. */

@@ -4,8 +4,10 @@
  */
 import { Command } from "commander";
 import { VERSION } from "../core/version.ts";
+import { registerDataset } from "./dataset.ts";
 import { registerDoctor } from "./doctor.ts";
 import { registerInit } from "./init.ts";
+import { registerJob } from "./job.ts";
 import type { OutputSink } from "./output.ts";
 import { registerPeer } from "./peer.ts";
 import { registerPending } from "./pending.ts";
@@ -40,6 +42,8 @@ export function buildProgram(sink: OutputSink): Command {
   registerPerm(program);
   registerPeer(program);
   registerSync(program);
+  registerDataset(program);
+  registerJob(program);
   registerPending(program);
   return program;
 }

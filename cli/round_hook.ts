@@ -10,11 +10,18 @@ import { describeError } from "../core/errors/mod.ts";
 import type { Context } from "./context.ts";
 import { syncOnce } from "./sync.ts";
 
-/** Called once after a successful peer change, with the command's context. */
-export async function afterPeerChange(ctx: Context): Promise<void> {
+/**
+ * Called once after a successful change, with the command's context.
+ * `allowMassDelete` is for a change the user asked to delete in bulk
+ * (`dataset delete`), which the mass-delete guard would otherwise hold back.
+ */
+export async function afterPeerChange(
+  ctx: Context,
+  options: { allowMassDelete?: boolean } = {},
+): Promise<void> {
   try {
     const config = await loadConfig(ctx.home);
-    const summary = await syncOnce(ctx, config);
+    const summary = await syncOnce(ctx, config, options);
     for (const p of summary.problems) ctx.out.warn(p);
   } catch (err) {
     // The peer change itself is done and saved; the next `syft sync` sends it.

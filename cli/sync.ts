@@ -17,6 +17,7 @@ import { DEFAULT_POLL_MS, PollPolicy } from "../core/sync/poll_policy.ts";
 import { readState, stateLayout } from "../core/sync/state.ts";
 import type { Transport } from "../plugins/contract.ts";
 import { type Context, withContext } from "./context.ts";
+import { receiveJobs } from "./job_intake.ts";
 import { openTransport } from "./transport.ts";
 import { type Progress, startProgress } from "./progress.ts";
 
@@ -107,11 +108,36 @@ function restoreProgress(ctx: Context): SyncContext["progress"] {
   };
 }
 
-/** Run one round under the round lock. */
+/**
+ * Run one round under the round lock, then record the jobs it brought; when
+ * that wrote anything (a job's `pending` state, a policy's run), a second
+ * round publishes it at once.
+ */
 export async function syncOnce(
   ctx: Context,
   config: Config,
   options: { allowMassDelete?: boolean } = {},
+): Promise<RoundSummary> {
+  const first = await lockedRound(ctx, config, options);
+  if (!(await receiveJobs(ctx, config))) return first;
+  const second = await lockedRound(ctx, config, options);
+  return {
+    ...second,
+    received: first.received + second.received,
+    applied: first.applied + second.applied,
+    rejected: first.rejected + second.rejected,
+    conflicts: first.conflicts + second.conflicts,
+    quarantined: first.quarantined + second.quarantined,
+    proposed: first.proposed + second.proposed,
+    sent: first.sent + second.sent,
+    problems: [...first.problems, ...second.problems],
+  };
+}
+
+async function lockedRound(
+  ctx: Context,
+  config: Config,
+  options: { allowMassDelete?: boolean },
 ): Promise<RoundSummary> {
   const lock = await acquireRoundLock(homeLayout(ctx.home).state, {
     onWait: () => ctx.out.warn("another sync round is running under this home; waiting for it"),
@@ -354,6 +380,8 @@ async function watchLoop(
         ctx.out.line(`${new Date().toISOString()} ${describe(summary)}`);
       }
       for (const p of summary.problems) ctx.out.warn(p);
+      // Jobs it brought: their state files wake the edit watcher, so the next round publishes them.
+      if (await receiveJobs(ctx, config)) policy.activity(clock());
       if (byEdit || wasActive(summary)) policy.activity(clock());
       if (canWatch && remote === null) {
         // Started after the first round, from its cursor, so it reports only what is new.

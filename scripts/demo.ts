@@ -1,14 +1,15 @@
 /**
- * `deno task demo`: the flow so far, with real commands, in a temporary folder.
- * Two identities share one `local:` transport folder: a data scientist asks to
- * peer, the data owner approves after comparing fingerprints, the owner's
- * public files reach the scientist's mirror (private ones never do), the
- * scientist drops a job folder into the owner's inbox and it arrives, and a
- * write into the owner's private/ is refused. Jobs that run arrive with a
- * later version; this demo stops at delivery.
+ * `deno task demo`: the whole flow of CLI.md "Demo" with real commands, in a
+ * temporary folder. Two hospitals (data owners) and one data scientist share
+ * one `local:` transport folder. The scientist peers with both, finds their
+ * `ages` datasets, writes a job against the mock, sends it to both; each
+ * owner reviews it, runs it in the sandbox (or, where bubblewrap is missing,
+ * with `--sandbox none` and a loud warning) and releases it; the scientist
+ * reads both results back. The private rows never leave their owner.
  * @module
  */
 import { posix } from "node:path";
+import { probeBubblewrap } from "../core/sandbox/probe.ts";
 import { runSyft } from "./syft_process.ts";
 
 const base = await Deno.makeTempDir({ prefix: "syft-demo-" });
@@ -27,7 +28,10 @@ const person = (name: string, email: string): Person => ({
   home: posix.join(base, name, ".syft"),
   root: posix.join(base, name, "SyftBox"),
 });
-const owner = person("owner", "owner@hospital.example");
+const owners = [
+  person("north", "data@north-hospital.example"),
+  person("south", "data@south-hospital.example"),
+];
 const scientist = person("scientist", "scientist@lab.example");
 
 async function step(who: Person, args: string[], note = ""): Promise<string> {
@@ -50,74 +54,129 @@ async function write(path: string, text: string, note: string): Promise<void> {
   console.log(`\n# ${note}\n  wrote ${path.slice(base.length + 1)}`);
 }
 
-async function tree(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string, rel: string) => {
-    for await (const e of Deno.readDir(d)) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory) await walk(posix.join(d, e.name), r);
-      else out.push(r);
-    }
-  };
-  await walk(dir, "").catch(() => {});
-  return out.sort();
+async function shell(script: string, env: Record<string, string>, note: string): Promise<void> {
+  console.log(`\n$ bash ${script.slice(base.length + 1)}   # scientist: ${note}`);
+  const r = await new Deno.Command("bash", {
+    args: [script],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+  console.log(text.trimEnd().split("\n").map((l) => `  ${l}`).join("\n"));
 }
 
 console.log(`syft demo in ${base} (shared transport folder: ${shared})`);
-for (const p of [owner, scientist]) {
+const probe = await probeBubblewrap();
+const sandbox = probe.available ? "bwrap" : "none";
+if (!probe.available) {
+  console.log(
+    `\n!!! WARNING: ${probe.reason}. This demo runs the jobs WITHOUT a sandbox ` +
+      `(--sandbox none). Real owners must not: ${probe.hint}.`,
+  );
+}
+
+for (const p of [...owners, scientist]) {
   await step(p, ["init", "--email", p.email, "--root", p.root, "--transport", `local:${shared}`]);
 }
 
-await step(scientist, ["peer", "add", owner.email], "ask to peer");
-const fp = JSON.parse(
-  await step(scientist, ["status", "--json"], "the fingerprint to give the owner out of band"),
-).fingerprint;
-await step(owner, ["peer", "list"], "the request shows up");
-await step(
-  owner,
-  ["peer", "approve", scientist.email, "--fingerprint", fp],
-  "approve after comparing",
-);
-
-const ownerSite = posix.join(owner.root, owner.email);
-await write(
-  posix.join(ownerSite, "public/ages/mock.csv"),
-  "age\n31\n47\n",
-  "the owner publishes a mock",
-);
-await write(
-  posix.join(ownerSite, "private/ages/real.csv"),
-  "age\n29\n52\n61\n",
-  "the real data stays private",
-);
-await step(owner, ["sync"]);
-await step(scientist, ["sync"]);
-const mirror = posix.join(scientist.root, owner.email);
-console.log(
-  `\n# the scientist's mirror of the owner:\n${
-    (await tree(mirror)).map((f) => `  ${f}`).join("\n")
-  }`,
-);
-
-const inbox = posix.join(mirror, `app_data/job/inbox/${scientist.email}/mean-age`);
-await write(
-  posix.join(inbox, "run.sh"),
-  "#!/bin/sh\necho mean age\n",
-  "the scientist writes a job into the owner's inbox",
-);
-await write(
-  posix.join(mirror, "private/peek.txt"),
-  "let me in",
-  "and tries to write into the owner's private/",
-);
-await step(scientist, ["sync"], "proposes the job; the private/ write is refused locally");
-await step(owner, ["sync"], "applies what the permission files allow");
-await step(scientist, ["sync"]);
-const arrived = await tree(posix.join(ownerSite, `app_data/job/inbox/${scientist.email}`));
-console.log(`\n# the owner's inbox for the scientist:\n${arrived.map((f) => `  ${f}`).join("\n")}`);
-
-for (const p of [owner, scientist]) {
-  await step(p, ["status"]);
-  await step(p, ["doctor"]);
+// Each owner publishes a mock of its private ages table.
+const realRows = { north: [34, 51, 67, 72, 45], south: [29, 38, 80] };
+for (const o of owners) {
+  const src = posix.join(base, o.name, "source");
+  await write(
+    posix.join(src, "mock", "ages.csv"),
+    "age\n40\n50\n60\n",
+    `${o.name}: a mock with fake rows`,
+  );
+  const rows = realRows[o.name as keyof typeof realRows];
+  await write(
+    posix.join(src, "private", "ages.csv"),
+    `age\n${rows.join("\n")}\n`,
+    `${o.name}: the real rows (never leave this machine)`,
+  );
+  await step(o, [
+    "dataset",
+    "create",
+    "ages",
+    "--mock",
+    posix.join(src, "mock"),
+    "--private",
+    posix.join(src, "private"),
+    "--summary",
+    "patient ages",
+  ]);
 }
-console.log(`\nDone. Everything the demo made is under ${base} (remove it when done).`);
+
+// Peering: the scientist asks, each owner approves after comparing fingerprints.
+const fp = JSON.parse(await step(scientist, ["status", "--json"], "my fingerprint")).fingerprint;
+for (const o of owners) {
+  await step(scientist, ["peer", "add", o.email], "ask to peer");
+  await step(o, ["peer", "list"], "the request shows up");
+  await step(
+    o,
+    ["peer", "approve", scientist.email, "--fingerprint", fp],
+    "approve after comparing",
+  );
+}
+await step(scientist, ["sync"], "receive both owners' public files");
+await step(scientist, ["dataset", "list"], "the datasets the scientist can use");
+
+// A job written and tried against the mock.
+const job = posix.join(base, "scientist", "mean-age");
+await write(
+  posix.join(job, "run.sh"),
+  [
+    "#!/usr/bin/env bash",
+    "# Mean age of the rows in the ages dataset.",
+    "set -euo pipefail",
+    "awk -F, 'NR > 1 { s += $1; n++ } END { printf \"rows=%d mean=%.1f\\n\", n, s / n }' \\",
+    '  "$SYFT_DATASET_AGES/ages.csv" | tee "$SYFT_OUTPUT_DIR/mean.txt"',
+    "",
+  ].join("\n"),
+  "the scientist writes a job",
+);
+const mock = (await step(scientist, ["dataset", "path", "ages", "--owner", owners[0]!.email]))
+  .trim();
+await shell(posix.join(job, "run.sh"), {
+  PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+  SYFT_DATASET_AGES: mock,
+  SYFT_OUTPUT_DIR: await Deno.makeTempDir({ dir: base }),
+}, "try it on the mock first");
+
+const sent = JSON.parse(
+  await step(scientist, [
+    "job",
+    "submit",
+    "--to",
+    owners.map((o) => o.email).join(","),
+    "--script",
+    posix.join(job, "run.sh"),
+    "--dataset",
+    "ages",
+    "--name",
+    "mean-age",
+    "--json",
+  ], "send it to both owners"),
+);
+const id: string = sent.id;
+
+for (const o of owners) {
+  await step(o, ["sync"], "the job arrives as pending");
+  await step(o, ["job", "show", id], "review run.sh and the grants");
+  await step(o, ["job", "approve", id]);
+  await step(o, ["job", "run", id, "--sandbox", sandbox], `run it (sandbox: ${sandbox})`);
+  await step(o, ["job", "release", id], "send back the outputs and logs");
+}
+
+await step(scientist, ["job", "wait", id, "--timeout", "120"], "until both owners released");
+await step(scientist, ["job", "list"]);
+const out = posix.join(base, "scientist", "results");
+await step(scientist, ["job", "results", id, "--out", out], "one folder per owner");
+console.log("\n# the result, from each owner's real data:");
+for (const o of owners) {
+  const text = await Deno.readTextFile(posix.join(out, o.email, "mean.txt"));
+  console.log(`  ${o.email}: ${text.trim()}`);
+}
+console.log(`\nDone. Everything is in ${base}.`);

@@ -28,6 +28,13 @@ export interface Config {
   /** When `syft init` created it (ms since the epoch). */
   created_at: number;
   sync: SyncSettings;
+  jobs: JobSettings;
+}
+
+/** Settings of the job runner. */
+export interface JobSettings {
+  /** Package index for `--python` jobs' dependencies (pip `--index-url`); null: pip's default. */
+  python_index: string | null;
 }
 
 /** Defaults for optional sections. */
@@ -119,7 +126,20 @@ export function parseConfig(text: string, file: string): Config {
     }
   }
 
-  return { version: 1, email, root, transport, created_at: createdAt as number, sync };
+  const jobs: JobSettings = { python_index: null };
+  const jobsNode = contents.get("jobs", true);
+  if (jobsNode !== undefined && jobsNode !== null) {
+    if (!isMap(jobsNode)) fail("jobs", "must be a mapping");
+    const index = (jobsNode as unknown as { get(key: string): unknown }).get("python_index");
+    if (index !== undefined && index !== null) {
+      if (typeof index !== "string" || !/^https?:\/\/\S+$/.test(index)) {
+        fail("jobs", ".python_index must be an http(s) URL");
+      }
+      jobs.python_index = index as string;
+    }
+  }
+
+  return { version: 1, email, root, transport, created_at: createdAt as number, sync, jobs };
 }
 
 /** The text of `config.yaml` for a config, with a comment heading. */
@@ -135,6 +155,9 @@ export function serializeConfig(config: Config): string {
     `  checkpoint_threshold: ${config.sync.checkpoint_threshold}`,
     `  compact_threshold: ${config.sync.compact_threshold}`,
     `  gap_timeout_seconds: ${config.sync.gap_timeout_seconds}`,
+    ...(config.jobs.python_index === null
+      ? []
+      : ["jobs:", `  python_index: ${JSON.stringify(config.jobs.python_index)}`]),
     "",
   ].join("\n");
 }

@@ -175,6 +175,7 @@ export async function initialise(req: InitRequest, deps: InitDeps): Promise<Init
       transport: formatTransportSpec(req.transport),
       created_at: existing?.created_at || deps.now(),
       sync: existing?.sync ?? { ...DEFAULT_SYNC },
+      jobs: existing?.jobs ?? { python_index: null },
     };
     // Written last: its presence is what "initialised" means.
     await writeFileAtomic(layout.config, serializeConfig(config), { mode: 0o600 });

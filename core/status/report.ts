@@ -3,6 +3,7 @@
  * @module
  */
 import { posix } from "node:path";
+import { ownerJobs } from "../jobs/catalog.ts";
 import type { Config } from "../config/config.ts";
 import { homeLayout } from "../config/home.ts";
 import { keyFileProblems, readKeys } from "../config/keystore.ts";
@@ -153,7 +154,10 @@ export async function gatherStatus(home: string, config: Config): Promise<Status
     transport: config.transport,
     peers: await countPeers(layout.peers, problems),
     last_sync: await readLastSync(layout.state),
-    pending_jobs: 0,
+    // Jobs waiting for our decision (approve or reject).
+    pending_jobs:
+      (await ownerJobs(config.root, config.email)).filter((j) => j.state?.status === "pending")
+        .length,
     quarantined: await readQuarantine(layout.state),
     problems,
   };

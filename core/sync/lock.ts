@@ -13,15 +13,16 @@ export interface RoundLock {
 }
 
 /**
- * Take the lock, waiting up to `timeoutMs`. `onWait` is called once if the lock
+ * Take the lock (`name`, default `sync.lock`; the job runner uses its own), waiting up to `timeoutMs`. `onWait` is called once if the lock
  * is not free within a second (so the CLI can say it waits).
  */
 export async function acquireRoundLock(
   stateDir: string,
-  options: { timeoutMs?: number; onWait?: () => void } = {},
+  options: { timeoutMs?: number; onWait?: () => void; name?: string } = {},
 ): Promise<RoundLock> {
   await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const file = await Deno.open(posix.join(stateDir, "sync.lock"), {
+  const name = options.name ?? "sync.lock";
+  const file = await Deno.open(posix.join(stateDir, name), {
     read: true,
     write: true,
     create: true,
@@ -42,7 +43,7 @@ export async function acquireRoundLock(
             reject(
               new SyftError(
                 "E_INPUT",
-                `another syft round has held ${stateDir}/sync.lock for ${timeoutMs / 1000} s`,
+                `another syft process has held ${stateDir}/${name} for ${timeoutMs / 1000} s`,
                 {
                   hint: "wait for it to finish, or stop the other syft process",
                 },

@@ -44,9 +44,9 @@ Deno.test("parser errors exit 2 with an error line and a hint", async (t) => {
 });
 
 Deno.test("a command group not built yet says so plainly and exits 2", async () => {
-  const r = await runSyft(["dataset", "list", "--json"]);
+  const r = await runSyft(["auth", "gdrive", "--json"]);
   assertEquals(r.code, 2);
-  assertMatch(r.stderr, /^error: syft dataset is not built yet$/m);
+  assertMatch(r.stderr, /^error: syft auth is not built yet$/m);
 });
 
 Deno.test("status before init exits 2 and says to run syft init", async () => {

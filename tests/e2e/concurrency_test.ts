@@ -2,6 +2,7 @@ import { posix } from "node:path";
 import { assertEquals } from "../assert.ts";
 import { childEnv, syftArgv } from "../../scripts/syft_process.ts";
 import { filesUnder, peerUp, put, world } from "./_rig.ts";
+import { probeBubblewrap } from "../../core/sandbox/probe.ts";
 
 Deno.test("while sync --watch runs, perm and peer commands and a second syft sync all succeed", async () => {
   const w = await world();
@@ -30,6 +31,48 @@ Deno.test("while sync --watch runs, perm and peer commands and a second syft syn
     for (const r of results) assertEquals(r.code, 0, `${r.stdout}\n${r.stderr}`);
     await ds.ok(["sync"]);
     assertEquals((await filesUnder(posix.join(ds.mirror(owner), "public"))).length, 20);
+  } finally {
+    watcher.kill("SIGTERM");
+  }
+  const status = await watcher.output();
+  assertEquals(status.code, 0, new TextDecoder().decode(status.stderr));
+});
+
+Deno.test("while the owner's sync --watch runs, a job arrives, is approved, run and released, and job wait sees it", async () => {
+  const w = await world();
+  const owner = await w.site("owner@hospital.org");
+  const ds = await w.site("ds@lab.org");
+  await peerUp(ds, owner);
+  const watcher = new Deno.Command(Deno.execPath(), {
+    args: syftArgv(["--home", owner.home, "sync", "--watch", "--interval", "1"]),
+    env: childEnv({ HOME: posix.dirname(owner.home) }),
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  try {
+    const job = posix.join(w.base, "job");
+    await put(job, "run.sh", 'echo 42 > "$SYFT_OUTPUT_DIR/answer.txt"\n');
+    const id = JSON.parse(
+      (await ds.ok(["job", "submit", "--to", owner.email, "--dir", job, "--json"])).stdout,
+    ).id;
+    // The watching owner records the job as pending without any command.
+    for (let i = 0; i < 100; i++) {
+      const rows = JSON.parse((await owner.ok(["job", "list", "--json"])).stdout);
+      if (rows.length === 1) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const sandbox = (await probeBubblewrap()).available ? "bwrap" : "none";
+    const results = await Promise.all([
+      owner.syft(["job", "approve", id]).then(async (r) =>
+        r.code === 0 ? await owner.syft(["job", "run", id, "--sandbox", sandbox, "--release"]) : r
+      ),
+      ds.syft(["job", "wait", id, "--timeout", "60"]),
+    ]);
+    for (const r of results) assertEquals(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const out = posix.join(w.base, "out");
+    await ds.ok(["job", "results", id, "--out", out]);
+    assertEquals(await Deno.readTextFile(posix.join(out, owner.email, "answer.txt")), "42\n");
   } finally {
     watcher.kill("SIGTERM");
   }

@@ -11,6 +11,7 @@ const good: Config = {
   transport: "local:/srv/shared",
   created_at: 1764140000000,
   sync: { checkpoint_threshold: 50, compact_threshold: 10, gap_timeout_seconds: 60 },
+  jobs: { python_index: null },
 };
 
 function inputError(text: string, pattern: RegExp): void {

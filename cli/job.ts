@@ -1,0 +1,469 @@
+/**
+ * `syft job submit | list | show | approve | reject | run | release | logs |
+ * results | wait | policy`: the data scientist's and the data owner's sides of
+ * a job. Reading commands live in `job_view.ts`, running in `job_exec.ts`.
+ * @module
+ */
+import type { Command } from "commander";
+import { posix } from "node:path";
+import type { Config } from "../core/config/config.ts";
+import { homeLayout } from "../core/config/home.ts";
+import { loadConfig } from "../core/config/load.ts";
+import { mockFolder, parseDatasetName } from "../core/datasets/mod.ts";
+import { SyftError } from "../core/errors/mod.ts";
+import {
+  addPolicy,
+  allJobs,
+  appendAudit,
+  approveJob,
+  buildBundle,
+  inboxDir,
+  isDependency,
+  jobConfigFor,
+  type JobEntry,
+  jobLabel,
+  type JobSource,
+  MAX_TIMEOUT_S,
+  newJobId,
+  ownerJobs,
+  POLICY_FILE,
+  POLICY_NAME_RE,
+  policyHash,
+  readPolicies,
+  recordSent,
+  rejectJob,
+  releaseJob,
+  resolveJobRef,
+  verifyJobFolder,
+  writeJobInto,
+  writePolicies,
+} from "../core/jobs/mod.ts";
+import { parseIdentity } from "../core/paths/identity.ts";
+import { PeerStore } from "../core/peers/store.ts";
+import { type Context, withContext } from "./context.ts";
+import {
+  describeOutcome,
+  ownerDesk,
+  parseSandboxChoice,
+  resolveSandbox,
+  runJobs,
+  runnerOptions,
+} from "./job_exec.ts";
+import { registerJobViews } from "./job_view.ts";
+import { afterPeerChange } from "./round_hook.ts";
+
+/** Register the `job` group. */
+export function registerJob(program: Command): void {
+  const job = program.command("job").summary("submit, review, run and release jobs");
+
+  job
+    .command("submit")
+    .summary("send a job to one or more data owners")
+    .requiredOption("--to <emails>", "owners to send it to, comma-separated")
+    .option("--script <file>", "a run.sh to send")
+    .option("--dir <folder>", "a folder with run.sh at its top")
+    .option("--python <file|dir>", "a .py file, or a folder with main.py")
+    .option("--dep <pkg>", "a pip requirement for --python (repeat)", collect, [])
+    .option("--name <name>", "a name for the job (default: the file or folder name)")
+    .option("--dataset <name>", "a dataset the job reads (repeat)", collect, [])
+    .option("--network", "ask for network access while it runs (the owner sees this)")
+    .option("--timeout <seconds>", "ask for this much time (default 600)")
+    .action(withContext(runSubmit));
+
+  job
+    .command("approve <id>")
+    .summary("approve a pending job (owner)")
+    .action(withContext(runApprove));
+
+  job
+    .command("reject <id>")
+    .summary("reject a job (owner)")
+    .option("--reason <text>", "why (the submitter reads it)")
+    .action(withContext(runReject));
+
+  job
+    .command("run [id]")
+    .summary("run approved jobs in the sandbox (owner)")
+    .option("--all-approved", "run every approved job")
+    .option("--sandbox <mode>", "auto, bwrap or none (none runs unsandboxed: not recommended)")
+    .option("--timeout <seconds>", "override the job's time limit")
+    .option("--max-output <MiB>", "cap on the outputs folder (default 100)")
+    .option("--release", "release each job that finishes")
+    .option(
+      "--find-links <dir>",
+      "a local wheel folder for Python dependencies (repeat)",
+      collect,
+      [],
+    )
+    .action(withContext(runRun));
+
+  job
+    .command("release <id>")
+    .summary("let the submitter read a finished job's logs and outputs (owner)")
+    .action(withContext(runRelease));
+
+  registerJobViews(job);
+
+  const policy = job.command("policy").summary("auto-approval policies (owner)");
+  policy
+    .command("add <name>")
+    .summary("approve, run and release later jobs identical to one you approved")
+    .requiredOption("--from <id>", "the job to copy")
+    .option("--peers <emails>", "who it applies to (default: that job's submitter)")
+    .action(withContext(runPolicyAdd));
+  policy.command("list").summary("your policies").action(withContext(runPolicyList));
+  policy.command("remove <name>").summary("delete a policy").action(withContext(runPolicyRemove));
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parseSeconds(raw: string | undefined, flag: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === "" || !Number.isSafeInteger(n) || n < 1 || n > MAX_TIMEOUT_S) {
+    throw new SyftError(
+      "E_USAGE",
+      `${flag} ${JSON.stringify(raw)} is not a whole number of seconds from 1 to ${MAX_TIMEOUT_S}`,
+      {
+        hint: `e.g. ${flag} 600`,
+      },
+    );
+  }
+  return n;
+}
+
+function parseList(raw: string, flag: string): string[] {
+  const items = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (items.length === 0) {
+    throw new SyftError("E_USAGE", `${flag} is empty`, { hint: `${flag} a@x.org,b@y.org` });
+  }
+  return [...new Set(items.map((s) => parseIdentity(s, flag)))];
+}
+
+async function acceptedPeers(ctx: Context): Promise<Set<string>> {
+  const listing = await new PeerStore(homeLayout(ctx.home).peers).list();
+  return new Set(listing.records.filter((r) => r.state === "accepted").map((r) => r.email));
+}
+
+interface SubmitFlags {
+  to: string;
+  script?: string;
+  dir?: string;
+  python?: string;
+  dep: string[];
+  name?: string;
+  dataset: string[];
+  network?: boolean;
+  timeout?: string;
+}
+
+function jobSource(ctx: Context, flags: SubmitFlags): JobSource {
+  const given = [flags.script, flags.dir, flags.python].filter((v) => v !== undefined);
+  if (given.length !== 1) {
+    throw new SyftError("E_USAGE", "give exactly one of --script, --dir or --python", {
+      hint: "syft job submit --to <email> --script run.sh",
+    });
+  }
+  if (flags.dep.length > 0 && flags.python === undefined) {
+    throw new SyftError("E_USAGE", "--dep only applies with --python", {
+      hint: "list dependencies in run.sh yourself",
+    });
+  }
+  const bad = flags.dep.find((d) => !isDependency(d));
+  if (bad !== undefined) {
+    throw new SyftError("E_USAGE", `--dep ${JSON.stringify(bad)} is not a package requirement`, {
+      hint: "e.g. --dep numpy or --dep 'pandas>=2'",
+    });
+  }
+  const abs = (p: string) => posix.resolve(ctx.cwd, p);
+  if (flags.script !== undefined) return { kind: "script", path: abs(flags.script) };
+  if (flags.dir !== undefined) return { kind: "dir", path: abs(flags.dir) };
+  return { kind: "python", path: abs(flags.python!), dependencies: flags.dep };
+}
+
+async function runSubmit(ctx: Context, flags: SubmitFlags): Promise<void> {
+  const config = await loadConfig(ctx.home);
+  const to = parseList(flags.to, "--to");
+  const source = jobSource(ctx, flags);
+  const timeout = parseSeconds(flags.timeout, "--timeout");
+  const datasets = [...new Set(flags.dataset.map(parseDatasetName))];
+  const peers = await acceptedPeers(ctx);
+  for (const owner of to) {
+    if (owner === config.email) {
+      throw new SyftError("E_INPUT", "you cannot send a job to yourself", {
+        hint: "run it with bash run.sh",
+      });
+    }
+    if (!peers.has(owner)) {
+      throw new SyftError("E_INPUT", `${owner} is not an accepted peer`, {
+        hint: `run \`syft peer add ${owner}\` and wait for their approval (see \`syft peer list\`)`,
+      });
+    }
+    for (const ds of datasets) {
+      const meta = posix.join(config.root, owner, mockFolder(ds), "dataset.yaml");
+      if (!(await Deno.lstat(meta).then(() => true, () => false))) {
+        throw new SyftError("E_INPUT", `${owner} has no dataset ${ds} that you can see`, {
+          hint: "run `syft sync`, then `syft dataset list` to see the datasets you can use",
+        });
+      }
+    }
+  }
+  const bundle = await buildBundle(source);
+  const name = flags.name ?? posix.basename(source.path).replace(/\.(sh|py)$/, "");
+  const id = newJobId(name);
+  const jobConfig = jobConfigFor(bundle, {
+    id,
+    name,
+    me: config.email,
+    at: new Date().toISOString(),
+    datasets,
+    network: flags.network ?? false,
+    ...(timeout === undefined ? {} : { timeout }),
+  });
+  await recordSent(ctx.home, jobConfig, to);
+  for (const owner of to) await writeJobInto(posix.join(config.root, owner), bundle, jobConfig);
+  ctx.out.result({ id, name, to }, (r) => {
+    ctx.out.line(r.id);
+    ctx.out.line(`sent ${r.name} to ${r.to.join(", ")}; follow it with \`syft job wait ${r.id}\``);
+  });
+  await afterPeerChange(ctx);
+}
+
+/** Jobs we own that a reference names; refuse a job we only sent. */
+async function ownedJob(ctx: Context, config: Config, ref: string): Promise<JobEntry> {
+  const entries = await allJobs(config.root, config.email, ctx.home);
+  const found = resolveJobRef(entries, ref).filter((e) => e.role === "owner");
+  if (found.length === 0) {
+    throw new SyftError("E_PERMISSION", `job ${ref} is not yours to decide: you sent it`, {
+      hint: "only its data owner approves, runs and releases it",
+    });
+  }
+  return found[0]!;
+}
+
+async function runApprove(ctx: Context, _flags: unknown, args: string[]): Promise<void> {
+  const config = await loadConfig(ctx.home);
+  const entry = await ownedJob(ctx, config, args[0] ?? "");
+  const desk = ownerDesk(ctx, config);
+  const check = await verifyJobFolder(inboxDir(desk, entry.key), entry.key);
+  if (check.kind === "ok" && check.config.grants.network) {
+    ctx.out.warn(`job ${jobLabel(entry.key)} asks for NETWORK access while it runs`);
+  }
+  const state = await approveJob(desk, entry.key);
+  ctx.out.result({
+    id: entry.key.id,
+    submitter: entry.key.submitter,
+    status: state.status,
+    policy_hash: state.policy_hash,
+  }, (r) => {
+    const why = state.history[state.history.length - 1]?.reason;
+    ctx.out.line(`${jobLabel(entry.key)} ${r.status}${why ? `: ${why}` : ""}`);
+    if (r.status === "approved") {
+      ctx.out.line(`run it with \`syft job run ${jobLabel(entry.key)}\``);
+    }
+  });
+  await afterPeerChange(ctx);
+}
+
+async function runReject(ctx: Context, flags: { reason?: string }, args: string[]): Promise<void> {
+  const config = await loadConfig(ctx.home);
+  const entry = await ownedJob(ctx, config, args[0] ?? "");
+  const state = await rejectJob(ownerDesk(ctx, config), entry.key, flags.reason ?? null);
+  ctx.out.result(
+    { id: entry.key.id, submitter: entry.key.submitter, status: state.status },
+    () => ctx.out.line(`${jobLabel(entry.key)} rejected`),
+  );
+  await afterPeerChange(ctx);
+}
+
+interface RunFlags {
+  allApproved?: boolean;
+  sandbox?: string;
+  timeout?: string;
+  maxOutput?: string;
+  release?: boolean;
+  findLinks: string[];
+}
+
+async function runRun(ctx: Context, flags: RunFlags, args: string[]): Promise<void> {
+  const config = await loadConfig(ctx.home);
+  const choice = parseSandboxChoice(flags.sandbox);
+  const timeoutS = parseSeconds(flags.timeout, "--timeout");
+  let maxOutputMiB: number | undefined;
+  if (flags.maxOutput !== undefined) {
+    maxOutputMiB = Number(flags.maxOutput);
+    if (!Number.isSafeInteger(maxOutputMiB) || maxOutputMiB < 1 || maxOutputMiB > 1024 * 1024) {
+      throw new SyftError(
+        "E_USAGE",
+        `--max-output ${JSON.stringify(flags.maxOutput)} is not a whole number of MiB`,
+        {
+          hint: "e.g. --max-output 100",
+        },
+      );
+    }
+  }
+  if ((args[0] === undefined) === !flags.allApproved) {
+    throw new SyftError("E_USAGE", "give a job id or --all-approved (not both)", {
+      hint: "syft job run <id>",
+    });
+  }
+  let entries: JobEntry[];
+  if (args[0] !== undefined) {
+    const entry = await ownedJob(ctx, config, args[0]);
+    const status = entry.state?.status;
+    if (status !== "approved" && status !== "running") {
+      throw new SyftError(
+        "E_INPUT",
+        `job ${jobLabel(entry.key)} is ${status ?? "not received"}, not approved`,
+        {
+          hint: status === "pending"
+            ? `approve it first: syft job approve ${jobLabel(entry.key)}`
+            : "see `syft job show`",
+        },
+      );
+    }
+    entries = [entry];
+  } else {
+    entries = (await ownerJobs(config.root, config.email)).filter((e) =>
+      e.state?.status === "approved" || e.state?.status === "running"
+    );
+  }
+  const mode = await resolveSandbox(ctx, choice);
+  if (entries.length === 0) {
+    ctx.out.result([], () => ctx.out.line("no approved jobs to run"));
+    return;
+  }
+  const desk = ownerDesk(ctx, config);
+  const outcomes = await runJobs(
+    ctx,
+    desk,
+    entries.map((e) => e.key),
+    runnerOptions(ctx, config, mode, {
+      ...(timeoutS === undefined ? {} : { timeoutS }),
+      ...(maxOutputMiB === undefined ? {} : { maxOutputMiB }),
+      findLinks: flags.findLinks.map((p) => posix.resolve(ctx.cwd, p)),
+    }),
+    () => (flags.release ? "manual" : null),
+  );
+  ctx.out.result(
+    outcomes.map((o) => ({
+      id: o.key.id,
+      submitter: o.key.submitter,
+      status: o.state.status,
+      returncode: o.state.run?.returncode ?? null,
+      sandbox: mode,
+    })),
+    () => {
+      for (const o of outcomes) ctx.out.line(describeOutcome(o, mode));
+    },
+  );
+  await afterPeerChange(ctx);
+}
+
+async function runRelease(ctx: Context, _flags: unknown, args: string[]): Promise<void> {
+  const config = await loadConfig(ctx.home);
+  const entry = await ownedJob(ctx, config, args[0] ?? "");
+  const state = await releaseJob(ownerDesk(ctx, config), entry.key);
+  ctx.out.result(
+    { id: entry.key.id, submitter: entry.key.submitter, status: state.status },
+    () =>
+      ctx.out.line(
+        `${
+          jobLabel(entry.key)
+        } released: ${entry.key.submitter} gets its logs and outputs at their next sync`,
+      ),
+  );
+  await afterPeerChange(ctx);
+}
+
+async function runPolicyAdd(
+  ctx: Context,
+  flags: { from: string; peers?: string },
+  args: string[],
+): Promise<void> {
+  const config = await loadConfig(ctx.home);
+  const name = args[0] ?? "";
+  if (!POLICY_NAME_RE.test(name)) {
+    throw new SyftError("E_USAGE", `policy name ${JSON.stringify(name)} is not valid`, {
+      hint: "use letters, digits, - and _ (up to 64)",
+    });
+  }
+  const entry = await ownedJob(ctx, config, flags.from);
+  const desk = ownerDesk(ctx, config);
+  const check = await verifyJobFolder(inboxDir(desk, entry.key), entry.key);
+  if (check.kind !== "ok") {
+    throw new SyftError(
+      "E_INPUT",
+      `job ${jobLabel(entry.key)} cannot serve as a policy: ${
+        check.kind === "bad" ? check.reason : "it has not fully arrived"
+      }`,
+    );
+  }
+  const peers = flags.peers === undefined
+    ? [entry.key.submitter]
+    : parseList(flags.peers, "--peers");
+  const file = posix.join(ctx.home, POLICY_FILE);
+  const hash = policyHash(check.config);
+  const policies = addPolicy(await readPolicies(file), {
+    name,
+    policy_hash: hash,
+    peers,
+    from: jobLabel(entry.key),
+    created_at: new Date().toISOString(),
+  });
+  await writePolicies(file, policies);
+  await appendAudit(desk.auditLog, {
+    at: new Date().toISOString(),
+    action: "policy.add",
+    job: jobLabel(entry.key),
+    by: config.email,
+    how: `policy:${name}`,
+    policy_hash: hash,
+  });
+  ctx.out.result({ name, policy_hash: hash, peers, from: jobLabel(entry.key) }, (r) => {
+    ctx.out.line(
+      `policy ${r.name}: jobs from ${
+        r.peers.join(", ")
+      } identical to ${r.from} are approved, run and released without asking`,
+    );
+  });
+}
+
+async function runPolicyList(ctx: Context): Promise<void> {
+  const policies = await readPolicies(posix.join(ctx.home, POLICY_FILE));
+  ctx.out.result(policies, (list) => {
+    if (list.length === 0) {
+      ctx.out.line("no policies (syft job policy add <name> --from <job-id>)");
+      return;
+    }
+    ctx.out.table(list, [
+      { header: "name", value: (p) => p.name },
+      { header: "peers", value: (p) => p.peers.join(",") },
+      { header: "from", value: (p) => p.from },
+      { header: "hash", value: (p) => p.policy_hash.slice(0, 16) },
+    ]);
+  });
+}
+
+async function runPolicyRemove(ctx: Context, _flags: unknown, args: string[]): Promise<void> {
+  const config = await loadConfig(ctx.home);
+  const file = posix.join(ctx.home, POLICY_FILE);
+  const name = args[0] ?? "";
+  const policies = await readPolicies(file);
+  if (!policies.some((p) => p.name === name)) {
+    throw new SyftError("E_INPUT", `no policy named ${JSON.stringify(name)}`, {
+      hint: "see `syft job policy list`",
+    });
+  }
+  await writePolicies(file, policies.filter((p) => p.name !== name));
+  await appendAudit(homeLayout(ctx.home).auditLog, {
+    at: new Date().toISOString(),
+    action: "policy.remove",
+    job: null,
+    by: config.email,
+    how: `policy:${name}`,
+  });
+  ctx.out.result({ name, removed: true }, () => ctx.out.line(`policy ${name} removed`));
+}

@@ -1,0 +1,131 @@
+/**
+ * Running jobs from the CLI: pick the sandbox (`--sandbox auto|bwrap|none`),
+ * hold the runner lock so one job runs once, run, and release when asked
+ * (`job run --release`, or the policy that approved it).
+ * @module
+ */
+import { posix } from "node:path";
+import type { Config } from "../core/config/config.ts";
+import { homeLayout } from "../core/config/home.ts";
+import { datasiteDir } from "../core/datasite/layout.ts";
+import { SyftError } from "../core/errors/mod.ts";
+import {
+  failureReason,
+  type JobKey,
+  type JobState,
+  type OwnerDesk,
+  releaseJob,
+  runApprovedJob,
+  type RunnerOptions,
+} from "../core/jobs/mod.ts";
+import { probeBubblewrap } from "../core/sandbox/probe.ts";
+import type { SandboxMode } from "../core/sandbox/mod.ts";
+import { acquireRoundLock } from "../core/sync/lock.ts";
+import type { Context } from "./context.ts";
+
+/** `--sandbox` values. */
+export type SandboxChoice = "auto" | "bwrap" | "none";
+
+/** The owner's desk for this home. */
+export function ownerDesk(ctx: Context, config: Config): OwnerDesk {
+  return {
+    datasite: datasiteDir(config.root, config.email),
+    me: config.email,
+    auditLog: homeLayout(ctx.home).auditLog,
+    now: () => Date.now(),
+  };
+}
+
+/** Parse `--sandbox`. */
+export function parseSandboxChoice(raw: string | undefined): SandboxChoice {
+  const v = raw ?? "auto";
+  if (v !== "auto" && v !== "bwrap" && v !== "none") {
+    throw new SyftError("E_USAGE", `--sandbox ${JSON.stringify(v)} is not auto, bwrap or none`, {
+      hint: "use --sandbox auto (the default)",
+    });
+  }
+  return v;
+}
+
+/**
+ * The sandbox to use. Without a working bubblewrap nothing runs (exit 5)
+ * unless the owner opted out with `--sandbox none`, which is loud.
+ */
+export async function resolveSandbox(ctx: Context, choice: SandboxChoice): Promise<SandboxMode> {
+  if (choice === "none") {
+    ctx.out.warn(
+      "running WITHOUT a sandbox (--sandbox none): the job can read, change and send anything " +
+        "this user can; this is recorded in the job's state",
+    );
+    return "none";
+  }
+  const probe = await probeBubblewrap();
+  if (!probe.available) {
+    throw new SyftError("E_SANDBOX", `no sandbox to run jobs in: ${probe.reason}`, {
+      hint: `${probe.hint}; or pass --sandbox none to run without one (not recommended)`,
+    });
+  }
+  return "bwrap";
+}
+
+/** Runner options from flags and config. */
+export function runnerOptions(
+  ctx: Context,
+  config: Config,
+  mode: SandboxMode,
+  flags: { timeoutS?: number; maxOutputMiB?: number; findLinks?: readonly string[] },
+): RunnerOptions {
+  return {
+    mode,
+    ...(flags.timeoutS === undefined ? {} : { timeoutS: flags.timeoutS }),
+    maxOutputBytes: (flags.maxOutputMiB ?? 100) * 1024 * 1024,
+    scratchDir: posix.join(ctx.home, "cache", "runs"),
+    ...(config.jobs.python_index === null ? {} : { pythonIndex: config.jobs.python_index }),
+    findLinks: flags.findLinks ?? [],
+  };
+}
+
+/** One line saying how a run ended. */
+export function describeOutcome(o: RunOutcome, mode: SandboxMode): string {
+  const why = o.state.run ? failureReason(o.state.run) : null;
+  const rc = o.state.run?.returncode;
+  return `${o.key.submitter}/${o.key.id} ${o.state.status}${why ? `: ${why}` : ""} ` +
+    `(exit code ${rc ?? "none"}, sandbox ${mode})`;
+}
+
+/** One job run, as reported. */
+export interface RunOutcome {
+  key: JobKey;
+  state: JobState;
+}
+
+/**
+ * Run jobs one after another under the runner lock (`state/jobs.lock`): a
+ * second `job run`, or a sync applying a policy, waits instead of running a
+ * job twice. Each job's state is read again under the lock.
+ */
+export async function runJobs(
+  ctx: Context,
+  desk: OwnerDesk,
+  keys: readonly JobKey[],
+  options: RunnerOptions,
+  release: (key: JobKey) => string | null,
+): Promise<RunOutcome[]> {
+  const lock = await acquireRoundLock(homeLayout(ctx.home).state, {
+    name: "jobs.lock",
+    timeoutMs: 24 * 3600_000,
+    onWait: () => ctx.out.warn("another job is running under this home; waiting for it"),
+  });
+  const out: RunOutcome[] = [];
+  try {
+    for (const key of keys) {
+      const how = release(key);
+      let state = await runApprovedJob(desk, key, options, how ?? "manual");
+      if (state.status === "done" && how !== null) state = await releaseJob(desk, key, how);
+      out.push({ key, state });
+    }
+  } finally {
+    lock.release();
+  }
+  return out;
+}

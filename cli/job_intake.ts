@@ -1,0 +1,60 @@
+/**
+ * What every sync does for jobs after a round: record the jobs that arrived,
+ * and approve, run and release those an auto-approval policy covers. Returns
+ * whether it wrote anything, so the caller can publish it in another round.
+ * @module
+ */
+import { posix } from "node:path";
+import type { Config } from "../core/config/config.ts";
+import { homeLayout } from "../core/config/home.ts";
+import { describeError } from "../core/errors/mod.ts";
+import { intakeJobs, jobLabel, POLICY_FILE, readPolicies } from "../core/jobs/mod.ts";
+import { PeerStore } from "../core/peers/store.ts";
+import type { Context } from "./context.ts";
+import { describeOutcome, ownerDesk, resolveSandbox, runJobs, runnerOptions } from "./job_exec.ts";
+
+/** One intake pass; problems are warnings, never a failed sync. */
+export async function receiveJobs(ctx: Context, config: Config): Promise<boolean> {
+  try {
+    const layout = homeLayout(ctx.home);
+    const listing = await new PeerStore(layout.peers).list();
+    const peers = new Set(
+      listing.records.filter((r) => r.state === "accepted").map((r) => r.email),
+    );
+    const policies = await readPolicies(posix.join(ctx.home, POLICY_FILE));
+    const desk = ownerDesk(ctx, config);
+    const r = await intakeJobs(desk, config.root, peers, policies);
+    for (const key of r.received) {
+      ctx.out.warn(
+        `job ${jobLabel(key)} arrived: review it with \`syft job show ${jobLabel(key)}\``,
+      );
+    }
+    for (const { key, reason } of r.rejected) {
+      ctx.out.warn(`job ${jobLabel(key)} arrived and was rejected: ${reason}`);
+    }
+    for (const p of r.problems) ctx.out.warn(p);
+    if (r.byPolicy.length > 0) {
+      const mode = await resolveSandbox(ctx, "auto").catch((err) => {
+        ctx.out.warn(`jobs approved by a policy wait: ${describeError(err)}`);
+        return null;
+      });
+      if (mode !== null) {
+        const byPolicy = new Map(r.byPolicy.map((p) => [jobLabel(p.key), `policy:${p.policy}`]));
+        const outcomes = await runJobs(
+          ctx,
+          desk,
+          r.byPolicy.map((p) => p.key),
+          runnerOptions(ctx, config, mode, {}),
+          (k) => byPolicy.get(jobLabel(k)) ?? null,
+        );
+        for (const o of outcomes) {
+          ctx.out.warn(`${byPolicy.get(jobLabel(o.key))} ran ${describeOutcome(o, mode)}`);
+        }
+      }
+    }
+    return r.received.length + r.rejected.length + r.byPolicy.length > 0;
+  } catch (err) {
+    ctx.out.warn(`checking received jobs failed: ${describeError(err)}`);
+    return false;
+  }
+}

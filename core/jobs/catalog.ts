@@ -1,0 +1,203 @@
+/**
+ * Every job this installation knows, read from files: as an owner, the folders
+ * in our inbox and their review state; as a submitter, the jobs we recorded
+ * as sent and the state each owner shares back through its mirror. Also turns what the
+ * user typed (`<id>` or `<submitter>/<id>`) into jobs.
+ * @module
+ */
+import { posix } from "node:path";
+import { SyftError } from "../errors/mod.ts";
+import { isIdentity } from "../paths/identity.ts";
+import { stringify } from "yaml";
+import { writeFileAtomic } from "../fs/atomic.ts";
+import { Fields } from "./_fields.ts";
+import {
+  JOB_CONFIG_FILE,
+  JOB_ID_RE,
+  type JobConfig,
+  parseJobConfig,
+  serializeJobConfig,
+} from "./config.ts";
+import { INBOX_ROOT, inboxJobFolder, type JobKey } from "./layout.ts";
+import { readJobState } from "./review.ts";
+import type { JobState } from "./state.ts";
+
+/** One job seen from here. */
+export interface JobEntry {
+  key: JobKey;
+  /** Whose datasite runs it. */
+  owner: string;
+  /** `owner` when we run it, `submitter` when we sent it. */
+  role: "owner" | "submitter";
+  /** The datasite folder the job lives in (ours, or the owner's mirror). */
+  datasite: string;
+  config: JobConfig | null;
+  /** Null until the owner received it (or while its state is unreadable). */
+  state: JobState | null;
+  /** Why `config.yaml` would not parse. */
+  configProblem: string | null;
+  /** Why `state.yaml` would not parse (the job is then left alone). */
+  stateProblem: string | null;
+}
+
+async function dirNames(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory && !e.name.startsWith(".")) out.push(e.name);
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) return [];
+    throw err;
+  }
+  return out.sort();
+}
+
+async function readEntry(datasite: string, owner: string, key: JobKey): Promise<JobEntry> {
+  const entry: JobEntry = {
+    key,
+    owner,
+    role: "owner",
+    datasite,
+    config: null,
+    state: null,
+    configProblem: null,
+    stateProblem: null,
+  };
+  const file = posix.join(datasite, inboxJobFolder(key.submitter, key.id), JOB_CONFIG_FILE);
+  try {
+    entry.config = parseJobConfig(await Deno.readTextFile(file), file);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) {
+      entry.configProblem = String((err as Error).message);
+    }
+  }
+  try {
+    entry.state = await readJobState(datasite, key);
+  } catch (err) {
+    entry.stateProblem = String((err as Error).message);
+  }
+  return entry;
+}
+
+/** Jobs peers sent to us. */
+export async function ownerJobs(root: string, me: string): Promise<JobEntry[]> {
+  const datasite = posix.join(root, me);
+  const out: JobEntry[] = [];
+  for (const submitter of await dirNames(posix.join(datasite, INBOX_ROOT))) {
+    if (!isIdentity(submitter)) continue;
+    for (const id of await dirNames(posix.join(datasite, INBOX_ROOT, submitter))) {
+      if (!JOB_ID_RE.test(id)) continue;
+      out.push(await readEntry(datasite, me, { submitter, id }));
+    }
+  }
+  return out;
+}
+
+/**
+ * Where the submitter keeps what it sent: `<home>/jobs/sent/<id>/config.yaml`
+ * and `to.yaml`. The copies written into owners' mirrors leave the mirror
+ * once the owner applied them (the inbox is not readable back), so this is
+ * the submitter's own record.
+ */
+export function sentFolder(home: string, id: string): string {
+  return posix.join(home, "jobs", "sent", id);
+}
+
+/** Record a job we are sending (before it is written into any mirror). */
+export async function recordSent(
+  home: string,
+  config: JobConfig,
+  to: readonly string[],
+): Promise<void> {
+  const dir = sentFolder(home, config.id);
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFileAtomic(posix.join(dir, JOB_CONFIG_FILE), serializeJobConfig(config));
+  await writeFileAtomic(posix.join(dir, SENT_TO_FILE), stringify({ to }));
+}
+
+const SENT_TO_FILE = "to.yaml";
+
+/** Jobs we sent, one entry per owner, with the state each owner shares back through its mirror. */
+export async function submittedJobs(root: string, me: string, home: string): Promise<JobEntry[]> {
+  const out: JobEntry[] = [];
+  const base = posix.join(home, "jobs", "sent");
+  for (const id of await dirNames(base)) {
+    if (!JOB_ID_RE.test(id)) continue;
+    const dir = posix.join(base, id);
+    let config: JobConfig | null = null;
+    let configProblem: string | null = null;
+    let to: string[] = [];
+    try {
+      config = parseJobConfig(
+        await Deno.readTextFile(posix.join(dir, JOB_CONFIG_FILE)),
+        posix.join(dir, JOB_CONFIG_FILE),
+      );
+      const toFile = posix.join(dir, SENT_TO_FILE);
+      to = Fields.parse(await Deno.readTextFile(toFile), toFile, "E_INPUT").strings("to").filter(
+        isIdentity,
+      );
+    } catch (err) {
+      configProblem = String((err as Error).message);
+    }
+    for (const owner of to) {
+      const datasite = posix.join(root, owner);
+      const key = { submitter: me, id };
+      const entry: JobEntry = {
+        key,
+        owner,
+        role: "submitter",
+        datasite,
+        config,
+        state: null,
+        configProblem,
+        stateProblem: null,
+      };
+      try {
+        entry.state = await readJobState(datasite, key);
+      } catch (err) {
+        entry.stateProblem = String((err as Error).message);
+      }
+      out.push(entry);
+    }
+  }
+  return out;
+}
+
+/** Both sides. */
+export async function allJobs(root: string, me: string, home: string): Promise<JobEntry[]> {
+  return [...await ownerJobs(root, me), ...await submittedJobs(root, me, home)];
+}
+
+/**
+ * The jobs a reference names. `<submitter>/<id>` is exact; a bare `<id>`
+ * matches every job with that id, and is refused when two submitters used it.
+ * A job we sent to several owners is several entries with one key.
+ */
+export function resolveJobRef(entries: readonly JobEntry[], ref: string): JobEntry[] {
+  const slash = ref.lastIndexOf("/");
+  const submitter = slash >= 0 ? ref.slice(0, slash) : null;
+  const id = slash >= 0 ? ref.slice(slash + 1) : ref;
+  if (!JOB_ID_RE.test(id) || (submitter !== null && !isIdentity(submitter))) {
+    throw new SyftError("E_INPUT", `${JSON.stringify(ref)} is not a job id`, {
+      hint: "use the id `syft job list` shows, or <submitter>/<id>",
+    });
+  }
+  const found = entries.filter((e) =>
+    e.key.id === id && (submitter === null || e.key.submitter === submitter)
+  );
+  if (found.length === 0) {
+    throw new SyftError("E_INPUT", `no job ${JSON.stringify(ref)} here`, {
+      hint: "run `syft sync`, then `syft job list`",
+    });
+  }
+  const submitters = [...new Set(found.map((e) => e.key.submitter))];
+  if (submitters.length > 1) {
+    throw new SyftError(
+      "E_INPUT",
+      `job id ${id} was used by ${submitters.join(" and ")}`,
+      { hint: `name one: ${submitters.map((s) => `${s}/${id}`).join(" or ")}` },
+    );
+  }
+  return found;
+}

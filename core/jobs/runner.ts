@@ -1,0 +1,247 @@
+/**
+ * Run an approved job: stage a copy of its files, check the copy against the
+ * hash pinned at approval, hand it to the sandbox with the approved grants and
+ * the named datasets' private folders, then put logs, return code and outputs
+ * into the review folder and record done or failed.
+ * @module
+ */
+import { posix } from "node:path";
+import { hashFile } from "../crypto/hash.ts";
+import { privateFolder } from "../datasets/mod.ts";
+import { writeFileAtomic } from "../fs/atomic.ts";
+import { installPythonDeps, type JobRunResult, runJob, type SandboxMode } from "../sandbox/mod.ts";
+import { appendAudit } from "./audit.ts";
+import type { JobConfig } from "./config.ts";
+import { inboxDir, type OwnerDesk, requireState } from "./desk.ts";
+import { type JobKey, jobLabel, REVIEW_FILES, reviewJobFolder } from "./layout.ts";
+import { policyHash } from "./policy_hash.ts";
+import { writeJobState } from "./review.ts";
+import { type JobState, moveTo, type RunRecord } from "./state.ts";
+import { verifyJobFolder } from "./verify.ts";
+
+/** How the owner runs jobs. */
+export interface RunnerOptions {
+  mode: SandboxMode;
+  /** Overrides the job's own timeout (seconds). */
+  timeoutS?: number;
+  maxOutputBytes: number;
+  /** Where runs stage their copies (a fresh subfolder each). */
+  scratchDir: string;
+  /** Python package index for `--python` jobs (config `jobs.python_index`). */
+  pythonIndex?: string;
+  /** Local wheel folders (`--find-links`). */
+  findLinks?: readonly string[];
+}
+
+/** Longest pip install of a Python job's dependencies. */
+const INSTALL_TIMEOUT_MS = 15 * 60_000;
+
+/**
+ * Run one approved (or interrupted `running`) job to done or failed. The
+ * caller holds the runner lock, so a job found `running` is one whose runner died.
+ */
+export async function runApprovedJob(
+  desk: OwnerDesk,
+  key: JobKey,
+  options: RunnerOptions,
+  how = "manual",
+): Promise<JobState> {
+  let state = await requireState(desk, key);
+  const startedAt = new Date(desk.now()).toISOString();
+  state = moveTo(state, { status: "running", at: startedAt, by: desk.me, how, reason: null });
+  await writeJobState(desk.datasite, state);
+  await appendAudit(desk.auditLog, {
+    at: startedAt,
+    action: "run",
+    job: jobLabel(key),
+    by: desk.me,
+    how,
+    sandbox: options.mode,
+  });
+  await Deno.mkdir(options.scratchDir, { recursive: true });
+  const scratch = await Deno.makeTempDir({ dir: options.scratchDir, prefix: "run-" });
+  try {
+    const prepared = await prepare(desk, key, state, posix.join(scratch, "code"));
+    if (typeof prepared === "string") {
+      return await fail(desk, state, startedAt, prepared, options.mode);
+    }
+    const { config, datasets } = prepared;
+    let venvDir: string | undefined;
+    if (config.type === "python" && config.dependencies.length > 0) {
+      venvDir = posix.join(scratch, "venv");
+      const installed = await installPythonDeps({
+        venvDir,
+        dependencies: config.dependencies,
+        ...(options.pythonIndex ? { index: options.pythonIndex } : {}),
+        findLinks: options.findLinks ?? [],
+        mode: options.mode,
+        timeoutMs: INSTALL_TIMEOUT_MS,
+        scratchDir: scratch,
+      });
+      if (!installed.ok) {
+        const last = installed.log.trim().split("\n").slice(-1)[0] ?? "";
+        return await fail(
+          desk,
+          state,
+          startedAt,
+          `installing dependencies failed: ${last}`,
+          options.mode,
+        );
+      }
+    }
+    const review = posix.join(desk.datasite, reviewJobFolder(key.submitter, key.id));
+    // A dot-folder: sync never carries it, and the rename into place is atomic.
+    const outDir = posix.join(review, `.run-${crypto.randomUUID()}`);
+    const result = await runJob({
+      jobId: key.id,
+      codeDir: posix.join(scratch, "code"),
+      entrypoint: config.entrypoint,
+      datasets,
+      network: state.network,
+      timeoutMs: (options.timeoutS ?? config.grants.timeout) * 1000,
+      maxOutputBytes: options.maxOutputBytes,
+      mode: options.mode,
+      outDir,
+      scratchDir: scratch,
+      ...(venvDir ? { venvDir } : {}),
+    });
+    try {
+      await placeResults(review, outDir, result);
+    } finally {
+      await Deno.remove(outDir, { recursive: true }).catch(() => {});
+    }
+    return await finish(desk, state, startedAt, result);
+  } finally {
+    await Deno.remove(scratch, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * Copy the job's files into `codeDir` and check the copy: what runs is the
+ * copy, so it is the copy whose hashes must give the pinned policy hash.
+ * Returns why it cannot run, or what it needs.
+ */
+async function prepare(
+  desk: OwnerDesk,
+  key: JobKey,
+  state: JobState,
+  codeDir: string,
+): Promise<string | { config: JobConfig; datasets: { name: string; dir: string }[] }> {
+  const source = inboxDir(desk, key);
+  const check = await verifyJobFolder(source, key);
+  if (check.kind !== "ok") {
+    return check.kind === "bad" ? check.reason : `files missing: ${check.missing.join(", ")}`;
+  }
+  const config = check.config;
+  for (const f of config.files) {
+    const to = posix.join(codeDir, f.path);
+    await Deno.mkdir(posix.dirname(to), { recursive: true });
+    await Deno.copyFile(posix.join(source, f.path), to);
+    const { hash } = await hashFile(to);
+    if (hash !== f.sha256) return `${f.path} changed while it was staged`;
+  }
+  if (state.policy_hash === null || policyHash(config) !== state.policy_hash) {
+    return "the job's files differ from the ones approved (policy hash mismatch)";
+  }
+  const datasets: { name: string; dir: string }[] = [];
+  for (const name of config.datasets) {
+    const dir = posix.join(desk.datasite, privateFolder(name));
+    const info = await Deno.lstat(dir).catch(() => null);
+    if (info === null || !info.isDirectory) {
+      return `dataset ${name} has no private data here (private/syft_datasets/${name})`;
+    }
+    datasets.push({ name, dir });
+  }
+  return { config, datasets };
+}
+
+/** Move logs and outputs from the run's folder into the review folder, replacing a previous run's. */
+async function placeResults(review: string, outDir: string, result: JobRunResult): Promise<void> {
+  for (const name of [REVIEW_FILES.outputs, REVIEW_FILES.stdout, REVIEW_FILES.stderr]) {
+    const from = posix.join(outDir, name);
+    const to = posix.join(review, name);
+    await Deno.remove(to, { recursive: true }).catch(() => {});
+    try {
+      await Deno.rename(from, to);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      if (name === REVIEW_FILES.outputs) await Deno.mkdir(to, { recursive: true });
+      else await writeFileAtomic(to, "");
+    }
+  }
+  await writeFileAtomic(
+    posix.join(review, REVIEW_FILES.returncode),
+    result.returncode === null ? "killed\n" : `${result.returncode}\n`,
+  );
+}
+
+function record(
+  result: Pick<
+    JobRunResult,
+    "mode" | "returncode" | "timedOut" | "stdoutTruncated" | "stderrTruncated" | "outputs" | "error"
+  >,
+  startedAt: string,
+  finishedAt: string,
+): RunRecord {
+  return {
+    sandbox: result.mode,
+    returncode: result.returncode,
+    timed_out: result.timedOut,
+    stdout_truncated: result.stdoutTruncated,
+    stderr_truncated: result.stderrTruncated,
+    outputs_truncated: result.outputs.truncated,
+    output_files: result.outputs.files,
+    output_bytes: result.outputs.bytes,
+    skipped: result.outputs.skipped.map((s) => `${s.path}: ${s.reason}`),
+    started_at: startedAt,
+    finished_at: finishedAt,
+    error: result.error ?? null,
+  };
+}
+
+/** Why a run failed, in one clause; null when it succeeded. */
+export function failureReason(run: RunRecord): string | null {
+  if (run.error) return run.error;
+  if (run.timed_out) return "timed out";
+  if (run.outputs_truncated) return "outputs exceeded the size limit";
+  if (run.returncode !== 0) return `exited with code ${run.returncode ?? "none"}`;
+  return null;
+}
+
+async function finish(
+  desk: OwnerDesk,
+  state: JobState,
+  startedAt: string,
+  result: JobRunResult,
+): Promise<JobState> {
+  const at = new Date(desk.now()).toISOString();
+  const run = record(result, startedAt, at);
+  const reason = failureReason(run);
+  const next = moveTo(
+    state,
+    { status: reason === null ? "done" : "failed", at, by: desk.me, how: "auto", reason },
+    { run },
+  );
+  await writeJobState(desk.datasite, next);
+  return next;
+}
+
+async function fail(
+  desk: OwnerDesk,
+  state: JobState,
+  startedAt: string,
+  reason: string,
+  mode: SandboxMode,
+): Promise<JobState> {
+  return await finish(desk, state, startedAt, {
+    mode,
+    returncode: null,
+    timedOut: false,
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    outputs: { files: 0, bytes: 0, truncated: false, skipped: [] },
+    durationMs: 0,
+    uid: Deno.uid() ?? -1,
+    error: reason,
+  });
+}

@@ -1,0 +1,189 @@
+/**
+ * A job's lifecycle as the owner records it in `review/<ds>/<id>/status/state.yaml`:
+ * the current status, the pinned policy hash, the run's outcome, and a history
+ * of who moved it, when, how (by hand or which policy) and why. Pure: the
+ * transitions are checked here and written by `review.ts`.
+ * @module
+ */
+import { stringify } from "yaml";
+import { SyftError } from "../errors/mod.ts";
+import { Fields } from "./_fields.ts";
+import { JOB_ID_RE } from "./config.ts";
+
+/** Every status of CLI.md. */
+export const JOB_STATUSES = [
+  "pending",
+  "approved",
+  "rejected",
+  "running",
+  "done",
+  "failed",
+  "released",
+] as const;
+
+/** A job's status. */
+export type JobStatus = typeof JOB_STATUSES[number];
+
+/**
+ * Allowed moves. `running → running` restarts a run whose runner died (a crash
+ * loses nothing); `failed → released` lets a scientist read why their job failed.
+ */
+const NEXT: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
+  pending: ["approved", "rejected"],
+  approved: ["running", "rejected"],
+  running: ["running", "done", "failed"],
+  done: ["released"],
+  failed: ["released"],
+  rejected: [],
+  released: [],
+};
+
+/** Statuses after which nothing more happens without the owner. */
+export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(["rejected", "released", "failed"]);
+
+/** One move in the history. */
+export interface StateEntry {
+  status: JobStatus;
+  /** ISO-8601. */
+  at: string;
+  /** The owner's email. */
+  by: string;
+  /** `manual`, `auto` (a check syft made itself) or `policy:<name>`. */
+  how: string;
+  reason: string | null;
+}
+
+/** What the sandbox reported, recorded when a run ends. */
+export interface RunRecord {
+  sandbox: "bwrap" | "none";
+  returncode: number | null;
+  timed_out: boolean;
+  stdout_truncated: boolean;
+  stderr_truncated: boolean;
+  outputs_truncated: boolean;
+  output_files: number;
+  output_bytes: number;
+  skipped: string[];
+  started_at: string;
+  finished_at: string;
+  error: string | null;
+}
+
+/** The parsed `status/state.yaml`. */
+export interface JobState {
+  id: string;
+  owner: string;
+  submitter: string;
+  status: JobStatus;
+  /** Pinned at approval; null before. */
+  policy_hash: string | null;
+  /** The grants approved (shown in the approval prompt, applied by the runner). */
+  network: boolean;
+  run: RunRecord | null;
+  history: StateEntry[];
+}
+
+/** A fresh state for a job that just arrived. */
+export function pendingState(
+  ids: { id: string; owner: string; submitter: string },
+  at: string,
+  network: boolean,
+): JobState {
+  return {
+    ...ids,
+    status: "pending",
+    policy_hash: null,
+    network,
+    run: null,
+    history: [{ status: "pending", at, by: ids.owner, how: "auto", reason: null }],
+  };
+}
+
+/** Whether `from → to` is an allowed move. */
+export function canMove(from: JobStatus, to: JobStatus): boolean {
+  return NEXT[from].includes(to);
+}
+
+/**
+ * The state after a move.
+ * @throws {SyftError} `E_INPUT` when the move is not allowed, naming both statuses
+ */
+export function moveTo(
+  state: JobState,
+  entry: Omit<StateEntry, "status"> & { status: JobStatus },
+  changes: Partial<Pick<JobState, "policy_hash" | "run">> = {},
+): JobState {
+  if (!canMove(state.status, entry.status)) {
+    throw new SyftError(
+      "E_INPUT",
+      `job ${state.submitter}/${state.id} is ${state.status} and cannot become ${entry.status}`,
+      { hint: `see its history with \`syft job show ${state.submitter}/${state.id}\`` },
+    );
+  }
+  return { ...state, ...changes, status: entry.status, history: [...state.history, entry] };
+}
+
+/** Parse `state.yaml` (written by an owner, read by both sides). */
+export function parseJobState(text: string, file: string): JobState {
+  const f = Fields.parse(text, file, "E_BAD_MESSAGE");
+  const status = statusOf(f, "status");
+  const run = f.raw("run");
+  return {
+    id: f.string("id", JOB_ID_RE),
+    owner: f.string("owner"),
+    submitter: f.string("submitter"),
+    status,
+    policy_hash: f.optionalString("policy_hash"),
+    network: f.boolean("network", false),
+    run: run === undefined || run === null ? null : parseRun(f.nested("run")),
+    history: f.list("history").map((h) => ({
+      status: statusOf(h, "status"),
+      at: h.string("at"),
+      by: h.string("by"),
+      how: h.string("how"),
+      reason: h.optionalString("reason"),
+    })),
+  };
+}
+
+function statusOf(f: Fields, field: string): JobStatus {
+  const v = f.string(field);
+  if (!(JOB_STATUSES as readonly string[]).includes(v)) {
+    f.fail(field, `must be one of ${JOB_STATUSES.join(", ")}`);
+  }
+  return v as JobStatus;
+}
+
+function parseRun(f: Fields): RunRecord {
+  const sandbox = f.string("sandbox");
+  if (sandbox !== "bwrap" && sandbox !== "none") f.fail("sandbox", 'must be "bwrap" or "none"');
+  const rc = f.raw("returncode");
+  if (rc !== null && (typeof rc !== "number" || !Number.isSafeInteger(rc))) {
+    f.fail("returncode", "must be a whole number or null");
+  }
+  return {
+    sandbox: sandbox as "bwrap" | "none",
+    returncode: rc as number | null,
+    timed_out: f.boolean("timed_out", false),
+    stdout_truncated: f.boolean("stdout_truncated", false),
+    stderr_truncated: f.boolean("stderr_truncated", false),
+    outputs_truncated: f.boolean("outputs_truncated", false),
+    output_files: f.integer("output_files", 0, Number.MAX_SAFE_INTEGER, 0),
+    output_bytes: f.integer("output_bytes", 0, Number.MAX_SAFE_INTEGER, 0),
+    skipped: f.strings("skipped"),
+    started_at: f.string("started_at"),
+    finished_at: f.string("finished_at"),
+    error: f.optionalString("error"),
+  };
+}
+
+/** The text of `state.yaml`. */
+export function serializeJobState(state: JobState): string {
+  return "# Written by the data owner's syft; only the owner changes a job's state.\n" +
+    stringify(state, { lineWidth: 0 });
+}
+
+/** When the job last changed (the last history entry), or null. */
+export function updatedAt(state: JobState): string | null {
+  return state.history[state.history.length - 1]?.at ?? null;
+}

@@ -1,0 +1,163 @@
+import { assertEquals, assertStringIncludes, assertThrows } from "../../assert.ts";
+import {
+  canMove,
+  canonicalPolicyJson,
+  type JobConfig,
+  type JobEntry,
+  moveTo,
+  parseJobConfig,
+  parseJobState,
+  pendingState,
+  policyHash,
+  resolveJobRef,
+  serializeJobConfig,
+  serializeJobState,
+} from "../../../core/jobs/mod.ts";
+
+const H = "a".repeat(64);
+
+function throwsWith(fn: () => unknown, text: string): void {
+  const err = assertThrows(fn) as Error & { hint?: string };
+  assertStringIncludes(`${err}\n${err.hint ?? ""}`, text);
+}
+const config: JobConfig = {
+  id: "count-ages-0a1b2c3d",
+  name: "count ages",
+  submitted_by: "carol@example.org",
+  submitted_at: "2026-11-26T12:00:00.000Z",
+  type: "bash",
+  entrypoint: "run.sh",
+  dependencies: [],
+  datasets: ["ages"],
+  grants: { network: false, timeout: 600 },
+  files: [{ path: "run.sh", sha256: H }, { path: "lib/x.sh", sha256: "b".repeat(64) }],
+};
+
+Deno.test("parseJobConfig() reads back what serializeJobConfig() wrote", () => {
+  assertEquals(parseJobConfig(serializeJobConfig(config), "config.yaml"), config);
+});
+
+Deno.test("parseJobConfig() refuses hostile or broken configs, naming the field", () => {
+  const bad: [Partial<Record<keyof JobConfig, unknown>>, RegExp][] = [
+    [{ id: "../x" }, /"id"/],
+    [{ entrypoint: "missing.sh" }, /"entrypoint" "missing.sh" is not in files/],
+    [{ files: [{ path: "/etc/passwd", sha256: H }] }, /"path"/],
+    [{ files: [{ path: "a/../b", sha256: H }, { path: "run.sh", sha256: H }] }, /"path"/],
+    [{ files: [{ path: ".hidden", sha256: H }, { path: "run.sh", sha256: H }] }, /cannot travel/],
+    [{ files: [{ path: "run.sh", sha256: "xyz" }] }, /"sha256"/],
+    [{ files: [{ path: "run.sh", sha256: H }, { path: "run.sh", sha256: H }] }, /twice/],
+    [{ type: "docker" }, /"type"/],
+    [{ submitted_by: "Not An Email" }, /"submitted_by"/],
+    [{ grants: { network: "yes", timeout: 10 } }, /"network"/],
+    [{ grants: { network: false, timeout: 10 ** 9 } }, /"timeout"/],
+    [{ dependencies: ["--index-url=http://evil"] }, /"dependencies"/],
+    [{ datasets: ["../private"] }, /"datasets"/],
+  ];
+  for (const [change, message] of bad) {
+    const text = serializeJobConfig({ ...config, ...change } as JobConfig);
+    const err = assertThrows(() => parseJobConfig(text, "config.yaml"));
+    assertEquals(message.test(String(err)), true, `${JSON.stringify(change)}: ${err}`);
+  }
+  throwsWith(() => parseJobConfig("- a list", "config.yaml"), "must be a mapping");
+  throwsWith(() => parseJobConfig("a: [", "config.yaml"), "not valid YAML");
+});
+
+Deno.test("policyHash() ignores who sent it, its id, name and time, and file order", () => {
+  const other = {
+    ...config,
+    id: "other-00000000",
+    name: "renamed",
+    submitted_by: "dave@example.org",
+    submitted_at: "2030-01-01T00:00:00.000Z",
+    files: [...config.files].reverse(),
+  };
+  assertEquals(policyHash(other), policyHash(config));
+  assertEquals(
+    canonicalPolicyJson(config),
+    `{"datasets":["ages"],"dependencies":[],"entrypoint":"run.sh","files":[["lib/x.sh","${
+      "b".repeat(64)
+    }"],["run.sh","${H}"]],"grants":{"network":false,"timeout":600},"type":"bash"}`,
+  );
+});
+
+Deno.test("policyHash() changes with any file, grant, dataset or dependency", () => {
+  const base = policyHash(config);
+  const variants: JobConfig[] = [
+    { ...config, files: [{ path: "run.sh", sha256: "c".repeat(64) }, config.files[1]!] },
+    { ...config, grants: { network: true, timeout: 600 } },
+    { ...config, grants: { network: false, timeout: 601 } },
+    { ...config, datasets: ["ages", "heights"] },
+    { ...config, type: "python", dependencies: ["numpy"] },
+  ];
+  for (const v of variants) assertEquals(policyHash(v) === base, false, JSON.stringify(v));
+});
+
+Deno.test("the lifecycle allows only the moves of the issue (plus restart and releasing a failure)", () => {
+  const allowed = [
+    ["pending", "approved"],
+    ["pending", "rejected"],
+    ["approved", "running"],
+    ["running", "done"],
+    ["running", "failed"],
+    ["done", "released"],
+  ] as const;
+  for (const [a, b] of allowed) assertEquals(canMove(a, b), true, `${a} → ${b}`);
+  for (
+    const [a, b] of [["pending", "running"], ["pending", "released"], ["rejected", "approved"], [
+      "released",
+      "running",
+    ], ["done", "running"]] as const
+  ) {
+    assertEquals(canMove(a, b), false, `${a} → ${b}`);
+  }
+  const s = pendingState(
+    { id: "j-1", owner: "alice@example.org", submitter: "carol@example.org" },
+    "t0",
+    false,
+  );
+  throwsWith(
+    () =>
+      moveTo(s, { status: "done", at: "t1", by: "alice@example.org", how: "manual", reason: null }),
+    "is pending and cannot become done",
+  );
+  const approved = moveTo(
+    s,
+    { status: "approved", at: "t1", by: "alice@example.org", how: "policy:nightly", reason: null },
+    { policy_hash: H },
+  );
+  assertEquals(approved.history.map((h) => [h.status, h.how]), [["pending", "auto"], [
+    "approved",
+    "policy:nightly",
+  ]]);
+  assertEquals(parseJobState(serializeJobState(approved), "state.yaml"), approved);
+});
+
+function entry(submitter: string, id: string, owner: string): JobEntry {
+  return {
+    key: { submitter, id },
+    owner,
+    role: owner === "me@example.org" ? "owner" : "submitter",
+    datasite: "/x",
+    config: null,
+    state: null,
+    configProblem: null,
+    stateProblem: null,
+  };
+}
+
+Deno.test("resolveJobRef() refuses a bare id two submitters used, and takes <submitter>/<id>", () => {
+  const entries = [
+    entry("carol@example.org", "j-1", "me@example.org"),
+    entry("dave@example.org", "j-1", "me@example.org"),
+    entry("me@example.org", "j-2", "alice@example.org"),
+    entry("me@example.org", "j-2", "bob@example.org"),
+  ];
+  throwsWith(() => resolveJobRef(entries, "j-1"), "carol@example.org/j-1 or dave@example.org/j-1");
+  assertEquals(resolveJobRef(entries, "dave@example.org/j-1").length, 1);
+  assertEquals(resolveJobRef(entries, "j-2").map((e) => e.owner), [
+    "alice@example.org",
+    "bob@example.org",
+  ]);
+  throwsWith(() => resolveJobRef(entries, "nope"), "no job");
+  throwsWith(() => resolveJobRef(entries, "../j-1"), "is not a job id");
+});
