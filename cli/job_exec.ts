@@ -89,8 +89,11 @@ export function runnerOptions(
 export function describeOutcome(o: RunOutcome, mode: SandboxMode): string {
   const why = o.state.run ? failureReason(o.state.run) : null;
   const rc = o.state.run?.returncode;
-  return `${o.key.submitter}/${o.key.id} ${o.state.status}${why ? `: ${why}` : ""} ` +
-    `(exit code ${rc ?? "none"}, sandbox ${mode})`;
+  const ran = why === null ? "done" : `failed: ${why}`;
+  const released = o.state.status === "released" ? ", released" : "";
+  return `${o.key.submitter}/${o.key.id} ${ran}${released} (exit code ${
+    rc ?? "none"
+  }, sandbox ${mode})`;
 }
 
 /** One job run, as reported. */
@@ -121,7 +124,11 @@ export async function runJobs(
     for (const key of keys) {
       const how = release(key);
       let state = await runApprovedJob(desk, key, options, how ?? "manual");
-      if (state.status === "done" && how !== null) state = await releaseJob(desk, key, how);
+      // A failed run is released too: its logs are what the scientist needs, and
+      // its outputs are as capped as a successful run's.
+      if ((state.status === "done" || state.status === "failed") && how !== null) {
+        state = await releaseJob(desk, key, how);
+      }
       out.push({ key, state });
     }
   } finally {

@@ -118,7 +118,7 @@ async function runList(ctx: Context, flags: { owner?: string; status?: string })
 }
 
 async function runShow(ctx: Context, _flags: unknown, args: string[]): Promise<void> {
-  const { config, entries } = await entriesFor(ctx, args[0] ?? "");
+  const { entries } = await entriesFor(ctx, args[0] ?? "");
   const first = entries[0]!;
   const owning = entries.find((e) => e.role === "owner");
   let runSh: string | null = null;
@@ -202,7 +202,6 @@ async function runShow(ctx: Context, _flags: unknown, args: string[]): Promise<v
         );
       }
     }
-    void config;
   });
 }
 

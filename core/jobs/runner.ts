@@ -9,7 +9,13 @@ import { posix } from "node:path";
 import { hashFile } from "../crypto/hash.ts";
 import { privateFolder } from "../datasets/mod.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
-import { installPythonDeps, type JobRunResult, runJob, type SandboxMode } from "../sandbox/mod.ts";
+import {
+  installPythonDeps,
+  type JobRunResult,
+  noRun,
+  runJob,
+  type SandboxMode,
+} from "../sandbox/mod.ts";
 import { appendAudit } from "./audit.ts";
 import type { JobConfig } from "./config.ts";
 import { inboxDir, type OwnerDesk, requireState } from "./desk.ts";
@@ -233,15 +239,5 @@ async function fail(
   reason: string,
   mode: SandboxMode,
 ): Promise<JobState> {
-  return await finish(desk, state, startedAt, {
-    mode,
-    returncode: null,
-    timedOut: false,
-    stdoutTruncated: false,
-    stderrTruncated: false,
-    outputs: { files: 0, bytes: 0, truncated: false, skipped: [] },
-    durationMs: 0,
-    uid: Deno.uid() ?? -1,
-    error: reason,
-  });
+  return await finish(desk, state, startedAt, noRun(mode, Deno.uid() ?? -1, reason));
 }

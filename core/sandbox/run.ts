@@ -157,8 +157,17 @@ function validate(spec: JobRunSpec): void {
 }
 
 function emptyResult(spec: JobRunSpec, uid: number): JobRunResult {
+  return noRun(spec.mode, uid);
+}
+
+/**
+ * The result of a run that never started: nothing ran, nothing came out. The
+ * job runner records it when a job fails before the sandbox (a file changed
+ * since approval, a missing dataset).
+ */
+export function noRun(mode: SandboxMode, uid: number, error?: string): JobRunResult {
   return {
-    mode: spec.mode,
+    mode,
     returncode: null,
     timedOut: false,
     stdoutTruncated: false,
@@ -166,6 +175,7 @@ function emptyResult(spec: JobRunSpec, uid: number): JobRunResult {
     outputs: { files: 0, bytes: 0, truncated: false, skipped: [] },
     durationMs: 0,
     uid,
+    ...(error === undefined ? {} : { error }),
   };
 }
 

@@ -445,9 +445,44 @@ Deno.test("a --python job with a dependency: installed from the owner's local wh
     "--release",
   ]);
   code(run, 0);
-  assertMatch(run.stdout, / released \(exit code 0, sandbox /);
+  assertMatch(run.stdout, / done, released \(exit code 0, sandbox /);
   await carol.ok(["job", "wait", sent.id, "--timeout", "30"]);
   const out = posix.join(w.base, "out");
   await carol.ok(["job", "results", sent.id, "--out", out]);
   assertEquals(await Deno.readTextFile(posix.join(out, ALICE, "mean.txt")), "35.0");
+});
+
+Deno.test("a job past its time limit ends failed with the timeout recorded; the owner's other peers see nothing of it", async () => {
+  const { w, alice, carol } = await pair();
+  const dave = await w.site("dave@example.org");
+  await peerUp(dave, alice);
+  const id = await submit(
+    carol,
+    posix.join(w.base, "slow"),
+    "echo started\nsleep 30\necho never\n",
+    [
+      "--timeout",
+      "1",
+    ],
+  );
+  await alice.ok(["sync"]);
+  await alice.ok(["job", "approve", id]);
+  const started = Date.now();
+  const run = await alice.ok(["job", "run", id, "--sandbox", SANDBOX, "--release"]);
+  assert(Date.now() - started < 20_000, "the run was not cut at its time limit");
+  assertMatch(run.stdout, /failed: timed out, released \(exit code none/);
+  const shown = json<
+    { owners: { status: string; run: { timed_out: boolean; returncode: number | null } }[] }
+  >(
+    await alice.syft(["job", "show", id, "--json"]),
+  );
+  assertEquals(shown.owners[0]!.status, "released");
+  assertEquals([shown.owners[0]!.run.timed_out, shown.owners[0]!.run.returncode], [true, null]);
+  const logs = await carol.ok(["job", "logs", id, "--follow"]);
+  assertStringIncludes(logs.stdout, "started");
+  assert(!logs.stdout.includes("never"));
+  // job wait reports a failed job with exit 1.
+  code(await carol.syft(["job", "wait", id, "--timeout", "10"]), 1);
+  await dave.ok(["sync"]);
+  assertEquals(await filesUnder(posix.join(dave.mirror(alice), "app_data")), []);
 });

@@ -1,8 +1,19 @@
 import { posix } from "node:path";
 import { assertEquals } from "../assert.ts";
 import { childEnv, syftArgv } from "../../scripts/syft_process.ts";
-import { filesUnder, peerUp, put, world } from "./_rig.ts";
+import { filesUnder, peerUp, put, type Site, world } from "./_rig.ts";
 import { probeBubblewrap } from "../../core/sandbox/probe.ts";
+
+/** `syft sync --watch` for a site, as a child process. */
+function startWatch(site: Site): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: syftArgv(["--home", site.home, "sync", "--watch", "--interval", "1"]),
+    env: childEnv({ HOME: posix.dirname(site.home) }),
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+}
 
 Deno.test("while sync --watch runs, perm and peer commands and a second syft sync all succeed", async () => {
   const w = await world();
@@ -10,13 +21,7 @@ Deno.test("while sync --watch runs, perm and peer commands and a second syft syn
   const ds = await w.site("ds@lab.org");
   const other = await w.site("other@uni.org");
   await peerUp(ds, owner);
-  const watcher = new Deno.Command(Deno.execPath(), {
-    args: syftArgv(["--home", owner.home, "sync", "--watch", "--interval", "1"]),
-    env: childEnv({ HOME: posix.dirname(owner.home) }),
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const watcher = startWatch(owner);
   try {
     for (let i = 0; i < 20; i++) await put(owner.datasite, `public/f${i}.txt`, `v${i}`);
     await other.ok(["peer", "add", owner.email]);
@@ -43,13 +48,7 @@ Deno.test("while the owner's sync --watch runs, a job arrives, is approved, run 
   const owner = await w.site("owner@hospital.org");
   const ds = await w.site("ds@lab.org");
   await peerUp(ds, owner);
-  const watcher = new Deno.Command(Deno.execPath(), {
-    args: syftArgv(["--home", owner.home, "sync", "--watch", "--interval", "1"]),
-    env: childEnv({ HOME: posix.dirname(owner.home) }),
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const watcher = startWatch(owner);
   try {
     const job = posix.join(w.base, "job");
     await put(job, "run.sh", 'echo 42 > "$SYFT_OUTPUT_DIR/answer.txt"\n');
