@@ -5,14 +5,13 @@
  * @module
  */
 import { stringify } from "yaml";
+import { DATASET_NAME_RE } from "../datasets/name.ts";
 import { isIdentity } from "../paths/identity.ts";
 import { checkInboundPath } from "../paths/inbound.ts";
 import { Fields } from "./_fields.ts";
 
 /** Job ids: one path segment, readable in a terminal. */
 export const JOB_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/;
-/** Dataset names (CLI.md). */
-export const DATASET_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const SHA256_RE = /^[0-9a-f]{64}$/;
 /** A pip requirement, without options or URLs that could redirect the install. */
 const DEPENDENCY_RE =

@@ -1,7 +1,8 @@
 /**
  * After a sync round: record every job that arrived (the submitter sees
- * `pending`, or `rejected` with the reason), and approve the pending jobs an
- * auto-approval policy covers. Running those is the caller's (it knows the
+ * `pending`, or `rejected` with the reason), and approve those an
+ * auto-approval policy covers. A policy applies to jobs that arrive after it;
+ * one already pending waits for the owner. Running those is the caller's (it knows the
  * sandbox settings).
  * @module
  */
@@ -32,27 +33,23 @@ export async function intakeJobs(
   const result: IntakeResult = { received: [], rejected: [], byPolicy: [], problems: [] };
   for (const entry of await ownerJobs(root, desk.me)) {
     const key = entry.key;
-    if (!peers.has(key.submitter)) continue;
+    // Only new arrivals are checked: a pending job is hashed once, not every round.
+    if (!peers.has(key.submitter) || entry.state !== null) continue;
+    if (entry.stateProblem !== null) {
+      result.problems.push(`job ${jobLabel(key)}: ${entry.stateProblem}`);
+      continue;
+    }
     try {
-      let status = entry.state?.status ?? null;
-      if (entry.stateProblem !== null) {
-        result.problems.push(`job ${jobLabel(key)}: ${entry.stateProblem}`);
+      const check = await verifyJobFolder(inboxDir(desk, key), key);
+      if (check.kind === "incomplete") continue;
+      const state = await receiveJob(desk, key, check);
+      if (check.kind === "bad") {
+        result.rejected.push({ key, reason: check.reason });
         continue;
       }
-      if (entry.state === null) {
-        const check = await verifyJobFolder(inboxDir(desk, key), key);
-        if (check.kind === "incomplete") continue;
-        const state = await receiveJob(desk, key, check);
-        status = state.status;
-        if (state.status === "rejected") {
-          result.rejected.push({ key, reason: check.kind === "bad" ? check.reason : "" });
-        } else result.received.push(key);
-      }
-      if (status !== "pending" || policies.length === 0) continue;
-      const check = await verifyJobFolder(inboxDir(desk, key), key);
-      if (check.kind !== "ok") continue;
+      result.received.push(key);
       const policy = matchPolicy(policies, policyHash(check.config), key.submitter);
-      if (policy === null) continue;
+      if (policy === null || state.status !== "pending") continue;
       const approved = await approveJob(desk, key, `policy:${policy.name}`);
       if (approved.status === "approved") result.byPolicy.push({ key, policy: policy.name });
     } catch (err) {

@@ -4,6 +4,7 @@
  * (what is bound, what is read-only, what is never there) is unit-tested.
  * @module
  */
+import { DATASET_NAME_RE } from "../datasets/name.ts";
 
 /** Where things live inside the sandbox; fixed so a venv built once works in every run. */
 export const INSIDE = {
@@ -18,9 +19,6 @@ export const INSIDE = {
   stderrDir: "/syft/stderr",
   metaDir: "/syft/meta",
 } as const;
-
-/** A dataset name: what the runner accepts and what becomes a path segment and an env var. */
-export const DATASET_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /**
  * The env var that points a job at a dataset.

@@ -23,11 +23,11 @@
  */
 
 import { join, resolve } from "node:path";
+import { DATASET_NAME_RE } from "../datasets/name.ts";
 import { SyftError } from "../errors/mod.ts";
 import { checkInboundPath } from "../paths/mod.ts";
 import {
   buildBwrapArgs,
-  DATASET_NAME_RE,
   INSIDE,
   jobEnv,
   SYSTEM_DIRS,
