@@ -12,9 +12,11 @@ import { SyftError } from "../core/errors/mod.ts";
 import {
   failureReason,
   type JobKey,
+  jobLabel,
   type JobState,
   type OwnerDesk,
   releaseJob,
+  requireState,
   runApprovedJob,
   type RunnerOptions,
 } from "../core/jobs/mod.ts";
@@ -122,6 +124,12 @@ export async function runJobs(
   const out: RunOutcome[] = [];
   try {
     for (const key of keys) {
+      // Read again under the lock: a `job run` we waited for may have run it.
+      const now = await requireState(desk, key);
+      if (now.status !== "approved" && now.status !== "running") {
+        ctx.out.warn(`job ${jobLabel(key)} is ${now.status} now; not running it again`);
+        continue;
+      }
       const how = release(key);
       let state = await runApprovedJob(desk, key, options, how ?? "manual");
       // A failed run is released too: its logs are what the scientist needs, and

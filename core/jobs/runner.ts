@@ -17,7 +17,8 @@ import {
   type SandboxMode,
 } from "../sandbox/mod.ts";
 import { appendAudit } from "./audit.ts";
-import type { JobConfig } from "./config.ts";
+import { SyftError } from "../errors/mod.ts";
+import { JOB_CONFIG_FILE, type JobConfig, parseJobConfig } from "./config.ts";
 import { inboxDir, type OwnerDesk, requireState } from "./desk.ts";
 import { type JobKey, jobLabel, REVIEW_FILES, reviewJobFolder } from "./layout.ts";
 import { policyHash } from "./policy_hash.ts";
@@ -53,6 +54,7 @@ export async function runApprovedJob(
   how = "manual",
 ): Promise<JobState> {
   let state = await requireState(desk, key);
+  await requirePackageSource(desk, key, options);
   const startedAt = new Date(desk.now()).toISOString();
   state = moveTo(state, { status: "running", at: startedAt, by: desk.me, how, reason: null });
   await writeJobState(desk.datasite, state);
@@ -120,6 +122,29 @@ export async function runApprovedJob(
   } finally {
     await Deno.remove(scratch, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * A Python job with dependencies needs the owner's package source (an index
+ * or a wheel folder); without one it is refused before it starts, so the job
+ * stays approved instead of failing for the owner's missing setting.
+ */
+async function requirePackageSource(
+  desk: OwnerDesk,
+  key: JobKey,
+  options: RunnerOptions,
+): Promise<void> {
+  const file = posix.join(inboxDir(desk, key), JOB_CONFIG_FILE);
+  const config = parseJobConfig(await Deno.readTextFile(file), file);
+  if (config.type !== "python" || config.dependencies.length === 0) return;
+  if (options.pythonIndex !== undefined || (options.findLinks ?? []).length > 0) return;
+  throw new SyftError(
+    "E_USAGE",
+    `job ${jobLabel(key)} needs Python packages (${
+      config.dependencies.join(", ")
+    }) and no package source is set`,
+    { hint: "pass --find-links <folder of wheels>, or set jobs.python_index in config.yaml" },
+  );
 }
 
 /**

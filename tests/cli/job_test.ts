@@ -434,6 +434,11 @@ Deno.test("a --python job with a dependency: installed from the owner's local wh
   assertEquals([shown.type, shown.dependencies], ["python", ["agestats==1.0"]]);
   assertEquals(shown.files.map((f) => f.path).sort(), ["analysis.py", "run.sh"]);
   await alice.ok(["job", "approve", sent.id]);
+  // Without a package source the job is refused before it starts and stays approved.
+  const unsourced = await alice.syft(["job", "run", sent.id, "--sandbox", SANDBOX]);
+  code(unsourced, 2);
+  assertMatch(unsourced.stderr, /^hint: pass --find-links/m);
+  assertEquals((await stateOf(alice, sent.id)).status, "approved");
   const run = await alice.syft([
     "job",
     "run",
@@ -485,4 +490,26 @@ Deno.test("a job past its time limit ends failed with the timeout recorded; the 
   code(await carol.syft(["job", "wait", id, "--timeout", "10"]), 1);
   await dave.ok(["sync"]);
   assertEquals(await filesUnder(posix.join(dave.mirror(alice), "app_data")), []);
+});
+
+Deno.test("two job run commands at once run the job once: the second waits for the first and skips it", async () => {
+  const { w, alice, carol } = await pair();
+  const id = await submit(
+    carol,
+    posix.join(w.base, "once"),
+    "sleep 1\necho ran >> $SYFT_OUTPUT_DIR/runs.txt\n",
+  );
+  await alice.ok(["sync"]);
+  await alice.ok(["job", "approve", id]);
+  const [a, b] = await Promise.all([
+    alice.syft(["job", "run", id, "--sandbox", SANDBOX]),
+    alice.syft(["job", "run", "--all-approved", "--sandbox", SANDBOX]),
+  ]);
+  code(a, 0);
+  code(b, 0);
+  const shown = json<{ owners: { status: string }[]; audit: { action: string }[] }>(
+    await alice.syft(["job", "show", id, "--json"]),
+  );
+  assertEquals(shown.owners[0]!.status, "done");
+  assertEquals(shown.audit.filter((e) => e.action === "run").length, 1);
 });
