@@ -12,6 +12,7 @@
  * - P4: edit -> visible latency with both sides in `sync --watch` (p50, p95; 20 samples).
  * - P5: `syft status` cold start (deno binary directly) vs `deno --version`.
  * - P6: permission checks per second over 1,000 permission files in a 6-level tree.
+ * - J1 (issue 6): a small job through the sandbox vs `bash run.sh` on the same files.
  * - T1, T2: the local transport plugin alone (many small puts; one large put + get).
  *
  * With `--json` the last line of stdout is one JSON object keyed by scenario.
@@ -29,6 +30,7 @@ import { Output } from "../cli/output.ts";
 import type { Context } from "../cli/context.ts";
 import { loadConfig } from "../core/config/load.ts";
 import { type RoundSummary, runRound } from "../core/sync/round.ts";
+import { probeBubblewrap, runJob } from "../core/sandbox/mod.ts";
 
 const quick = Deno.args.includes("--quick");
 const asJson = Deno.args.includes("--json");
@@ -391,6 +393,76 @@ async function benchP5(home: string): Promise<Outcome> {
       goal: `<= ${GOALS.p5S * 1000} ms`,
       met: syftS <= GOALS.p5S,
       note: `baseline: deno --version; median of ${runs}`,
+    }],
+  };
+}
+
+/**
+ * J1: what the sandbox costs a job: `runJob` of a job that reads a 1 MiB
+ * dataset and writes one output, in bubblewrap (or mode none where bubblewrap
+ * is missing, said in the note), against `bash run.sh` on the same files.
+ */
+async function benchJ1(dir: string): Promise<Outcome> {
+  const code = posix.join(dir, "code");
+  const data = posix.join(dir, "data");
+  await Deno.mkdir(code);
+  await Deno.mkdir(data);
+  await Deno.writeTextFile(
+    posix.join(code, "run.sh"),
+    'wc -c < "$SYFT_DATASET_D/rows.bin" > "$SYFT_OUTPUT_DIR/size.txt"\n',
+  );
+  await writeBigFile(posix.join(data, "rows.bin"), 1);
+  const mode = (await probeBubblewrap()).available ? "bwrap" : "none";
+  const runs = SIZES.p5Runs;
+  const sandboxed: number[] = [];
+  const direct: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const outDir = posix.join(dir, `out-${i}`);
+    sandboxed.push(
+      await time(async () => {
+        const r = await runJob({
+          jobId: `bench-${i}`,
+          codeDir: code,
+          entrypoint: "run.sh",
+          datasets: [{ name: "d", dir: data }],
+          network: false,
+          timeoutMs: 60_000,
+          maxOutputBytes: 1024 * 1024,
+          mode,
+          outDir,
+          scratchDir: posix.join(dir, "scratch"),
+        });
+        if (r.returncode !== 0) throw new Error(`J1: the job failed: ${r.error ?? r.returncode}`);
+      }),
+    );
+    const size = (await Deno.readTextFile(posix.join(outDir, "outputs", "size.txt"))).trim();
+    if (size !== String(1024 * 1024)) throw new Error(`J1: the job wrote ${size}`);
+    const plainOut = await Deno.makeTempDir({ dir });
+    direct.push(
+      await time(async () => {
+        const out = await new Deno.Command("bash", {
+          args: [posix.join(code, "run.sh")],
+          env: { SYFT_DATASET_D: data, SYFT_OUTPUT_DIR: plainOut },
+        }).output();
+        if (!out.success) throw new Error("J1: bash run.sh failed");
+      }),
+    );
+  }
+  const syftS = median(sandboxed);
+  const baseS = median(direct);
+  return {
+    json: {
+      J1: { ...ratioJson(syftS, baseS), sandbox_overhead_ms: Math.round((syftS - baseS) * 1000) },
+    },
+    rows: [{
+      id: "J1",
+      scenario: "a small job through the sandbox (stage, run, collect)",
+      figure: `${(syftS * 1000).toFixed(0)} ms (+${((syftS - baseS) * 1000).toFixed(0)} ms)`,
+      baseline: `${(baseS * 1000).toFixed(0)} ms`,
+      goal: "",
+      note: `sandbox ${mode}${
+        Deno.uid() === 0 ? " as root (uid drop, staged copies)" : ""
+      }; baseline: bash run.sh; median of ${runs}`,
     }],
   };
 }
@@ -801,6 +873,7 @@ async function runAll(): Promise<Outcome[]> {
     outcomes.push(await inFolder(base, "p2", benchP2));
     outcomes.push(await inFolder(base, "p3", benchP3));
     outcomes.push(await inFolder(base, "p4", benchP4));
+    outcomes.push(await inFolder(base, "j1", benchJ1));
   } finally {
     await Deno.remove(base, { recursive: true });
   }
@@ -808,7 +881,7 @@ async function runAll(): Promise<Outcome[]> {
 }
 
 /** The order of the table and of the JSON object: the issue's scenarios, then the rest. */
-const ORDER = ["P1", "P2", "P3", "P4", "P5", "P6", "T1", "T2"];
+const ORDER = ["P1", "P2", "P3", "P4", "P5", "P6", "T1", "T2", "J1"];
 
 function rank(id: string): number {
   const i = ORDER.indexOf(id);
