@@ -55,6 +55,9 @@ export interface JobConfig {
   files: JobFile[];
 }
 
+/** The script every job starts with. */
+export const JOB_ENTRYPOINT = "run.sh";
+
 /** Name of the job description inside a job folder. */
 export const JOB_CONFIG_FILE = "config.yaml";
 
@@ -82,8 +85,11 @@ export function parseJobConfig(text: string, file: string): JobConfig {
     if (path === JOB_CONFIG_FILE) f.fail("files", `must not list ${JOB_CONFIG_FILE} itself`);
     seen.add(path);
   }
+  // A job is a folder with run.sh (CLI.md): anything else is refused, so an
+  // owner always reviews the same file.
   const entrypoint = jobPath(f, "entrypoint");
-  if (!seen.has(entrypoint)) f.fail("entrypoint", `${JSON.stringify(entrypoint)} is not in files`);
+  if (entrypoint !== JOB_ENTRYPOINT) f.fail("entrypoint", `must be ${JOB_ENTRYPOINT}`);
+  if (!seen.has(entrypoint)) f.fail("files", `has no ${JOB_ENTRYPOINT}`);
   return {
     id: f.string("id", JOB_ID_RE),
     name: f.string("name"),

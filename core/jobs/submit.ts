@@ -13,6 +13,7 @@ import { checkInboundPath } from "../paths/inbound.ts";
 import {
   DEFAULT_TIMEOUT_S,
   JOB_CONFIG_FILE,
+  JOB_ENTRYPOINT,
   type JobConfig,
   type JobType,
   MAX_JOB_FILES,
@@ -40,9 +41,6 @@ export interface JobBundle {
   dependencies: string[];
   files: SourceFile[];
 }
-
-/** The entrypoint every job has. */
-export const ENTRYPOINT = "run.sh";
 
 function inputError(message: string, hint: string): SyftError {
   return new SyftError("E_INPUT", message, { hint });
@@ -138,26 +136,26 @@ export async function buildBundle(source: JobSource): Promise<JobBundle> {
     await requireKind(source.path, "--script", "file");
     return {
       type: "bash",
-      entrypoint: ENTRYPOINT,
+      entrypoint: JOB_ENTRYPOINT,
       dependencies: [],
-      files: [await diskFile(source.path, ENTRYPOINT)],
+      files: [await diskFile(source.path, JOB_ENTRYPOINT)],
     };
   }
   if (source.kind === "dir") {
     await requireKind(source.path, "--dir", "dir");
     const files = await folderFiles(source.path, "--dir");
-    if (!files.some((f) => f.path === ENTRYPOINT)) {
+    if (!files.some((f) => f.path === JOB_ENTRYPOINT)) {
       throw inputError(
         `--dir ${source.path} has no run.sh`,
         "add a run.sh at the top of the folder",
       );
     }
-    return { type: "bash", entrypoint: ENTRYPOINT, dependencies: [], files };
+    return { type: "bash", entrypoint: JOB_ENTRYPOINT, dependencies: [], files };
   }
   const info = await lstatOrNull(source.path);
   if (info?.isDirectory) {
     const files = await folderFiles(source.path, "--python");
-    if (files.some((f) => f.path === ENTRYPOINT)) {
+    if (files.some((f) => f.path === JOB_ENTRYPOINT)) {
       throw inputError(
         `--python ${source.path} already has a run.sh`,
         "send it with --dir instead",
@@ -166,8 +164,8 @@ export async function buildBundle(source: JobSource): Promise<JobBundle> {
     if (!files.some((f) => f.path === "main.py")) {
       throw inputError(`--python ${source.path} has no main.py`, "add main.py, the file to run");
     }
-    files.push(textFile(ENTRYPOINT, pythonRunScript("main.py")));
-    return { type: "python", entrypoint: ENTRYPOINT, dependencies: source.dependencies, files };
+    files.push(textFile(JOB_ENTRYPOINT, pythonRunScript("main.py")));
+    return { type: "python", entrypoint: JOB_ENTRYPOINT, dependencies: source.dependencies, files };
   }
   await requireKind(source.path, "--python", "file");
   const main = posix.basename(source.path);
@@ -179,9 +177,9 @@ export async function buildBundle(source: JobSource): Promise<JobBundle> {
   }
   return {
     type: "python",
-    entrypoint: ENTRYPOINT,
+    entrypoint: JOB_ENTRYPOINT,
     dependencies: source.dependencies,
-    files: [await diskFile(source.path, main), textFile(ENTRYPOINT, pythonRunScript(main))],
+    files: [await diskFile(source.path, main), textFile(JOB_ENTRYPOINT, pythonRunScript(main))],
   };
 }
 

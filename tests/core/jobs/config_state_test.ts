@@ -40,7 +40,8 @@ Deno.test("parseJobConfig() reads back what serializeJobConfig() wrote", () => {
 Deno.test("parseJobConfig() refuses hostile or broken configs, naming the field", () => {
   const bad: [Partial<Record<keyof JobConfig, unknown>>, RegExp][] = [
     [{ id: "../x" }, /"id"/],
-    [{ entrypoint: "missing.sh" }, /"entrypoint" "missing.sh" is not in files/],
+    [{ entrypoint: "main.sh" }, /"entrypoint" must be run\.sh/],
+    [{ files: [{ path: "main.sh", sha256: H }] }, /"files" has no run\.sh/],
     [{ files: [{ path: "/etc/passwd", sha256: H }] }, /"path"/],
     [{ files: [{ path: "a/../b", sha256: H }, { path: "run.sh", sha256: H }] }, /"path"/],
     [{ files: [{ path: ".hidden", sha256: H }, { path: "run.sh", sha256: H }] }, /cannot travel/],
