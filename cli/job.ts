@@ -330,11 +330,11 @@ async function runRun(ctx: Context, flags: RunFlags, args: string[]): Promise<vo
       e.state?.status === "approved" || e.state?.status === "running"
     );
   }
-  const mode = await resolveSandbox(ctx, choice);
   if (entries.length === 0) {
     ctx.out.result([], () => ctx.out.line("no approved jobs to run"));
     return;
   }
+  const mode = await resolveSandbox(ctx, choice);
   const desk = ownerDesk(ctx, config);
   const outcomes = await runJobs(
     ctx,
