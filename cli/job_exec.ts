@@ -16,6 +16,7 @@ import {
   type JobState,
   type OwnerDesk,
   releaseJob,
+  removeStaleRuns,
   requireState,
   runApprovedJob,
   type RunnerOptions,
@@ -123,6 +124,7 @@ export async function runJobs(
   });
   const out: RunOutcome[] = [];
   try {
+    await removeStaleRuns(desk, options.scratchDir);
     for (const key of keys) {
       // Read again under the lock: a `job run` we waited for may have run it.
       const now = await requireState(desk, key);

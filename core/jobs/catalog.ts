@@ -18,7 +18,7 @@ import {
   parseJobConfig,
   serializeJobConfig,
 } from "./config.ts";
-import { INBOX_ROOT, inboxJobFolder, type JobKey } from "./layout.ts";
+import { INBOX_ROOT, inboxJobFolder, type JobKey, REVIEW_ROOT } from "./layout.ts";
 import { readJobState } from "./review.ts";
 import type { JobState } from "./state.ts";
 
@@ -121,6 +121,7 @@ const SENT_TO_FILE = "to.yaml";
 /** Jobs we sent, one entry per owner, with the state each owner shares back through its mirror. */
 export async function submittedJobs(root: string, me: string, home: string): Promise<JobEntry[]> {
   const out: JobEntry[] = [];
+  const seen = new Set<string>();
   const base = posix.join(home, "jobs", "sent");
   for (const id of await dirNames(base)) {
     if (!JOB_ID_RE.test(id)) continue;
@@ -141,6 +142,7 @@ export async function submittedJobs(root: string, me: string, home: string): Pro
       configProblem = String((err as Error).message);
     }
     for (const owner of to) {
+      seen.add(`${owner}/${id}`);
       const datasite = posix.join(root, owner);
       const key = { submitter: me, id };
       const entry: JobEntry = {
@@ -159,6 +161,17 @@ export async function submittedJobs(root: string, me: string, home: string): Pro
         entry.stateProblem = String((err as Error).message);
       }
       out.push(entry);
+    }
+  }
+  // A job whose record was lost (a crash between writing it into the mirror
+  // and recording it) still shows once its owner shares a state back.
+  for (const owner of await dirNames(root)) {
+    if (owner === me || !isIdentity(owner)) continue;
+    const datasite = posix.join(root, owner);
+    for (const id of await dirNames(posix.join(datasite, REVIEW_ROOT, me))) {
+      if (!JOB_ID_RE.test(id) || seen.has(`${owner}/${id}`)) continue;
+      const entry = await readEntry(datasite, owner, { submitter: me, id });
+      out.push({ ...entry, role: "submitter", config: null, configProblem: null });
     }
   }
   return out;

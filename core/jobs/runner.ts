@@ -20,7 +20,7 @@ import { appendAudit } from "./audit.ts";
 import { SyftError } from "../errors/mod.ts";
 import { JOB_CONFIG_FILE, type JobConfig, parseJobConfig } from "./config.ts";
 import { inboxDir, type OwnerDesk, requireState } from "./desk.ts";
-import { type JobKey, jobLabel, REVIEW_FILES, reviewJobFolder } from "./layout.ts";
+import { type JobKey, jobLabel, REVIEW_FILES, REVIEW_ROOT, reviewJobFolder } from "./layout.ts";
 import { policyHash } from "./policy_hash.ts";
 import { writeJobState } from "./review.ts";
 import { type JobState, moveTo, type RunRecord } from "./state.ts";
@@ -38,6 +38,35 @@ export interface RunnerOptions {
   pythonIndex?: string;
   /** Local wheel folders (`--find-links`). */
   findLinks?: readonly string[];
+}
+
+/**
+ * Remove what runs that died left behind: their scratch folders, and the
+ * half-collected `.run-*` folders in review folders (dot-names never sync,
+ * but they take disk). Only safe under the runner lock, when no run is live.
+ */
+export async function removeStaleRuns(desk: OwnerDesk, scratchDir: string): Promise<void> {
+  await Deno.remove(scratchDir, { recursive: true }).catch(() => {});
+  const review = posix.join(desk.datasite, REVIEW_ROOT);
+  for (const submitter of await subfolders(review)) {
+    for (const id of await subfolders(posix.join(review, submitter))) {
+      const dir = posix.join(review, submitter, id);
+      for (const name of await subfolders(dir)) {
+        if (name.startsWith(".run-")) await Deno.remove(posix.join(dir, name), { recursive: true });
+      }
+    }
+  }
+}
+
+async function subfolders(dir: string): Promise<string[]> {
+  try {
+    return (await Array.fromAsync(Deno.readDir(dir))).filter((e) => e.isDirectory).map((e) =>
+      e.name
+    );
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw err;
+  }
 }
 
 /** Longest pip install of a Python job's dependencies. */

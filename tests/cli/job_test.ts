@@ -259,6 +259,9 @@ Deno.test("a job whose file does not match its hash is rejected on arrival with 
   );
   assertMatch(shared, /^status: rejected$/m);
   assertStringIncludes(shared, "does not match its SHA-256");
+  // Without a record of sending it, the job still shows from the state its owner shares.
+  const rows = json<Row[]>(await carol.syft(["job", "list", "--json"]));
+  assertEquals(rows.map((r) => [r.id, r.owner, r.status]), [[id, ALICE, "rejected"]]);
   code(await alice.syft(["job", "approve", id]), 2);
 });
 
