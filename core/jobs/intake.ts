@@ -6,7 +6,10 @@
  * sandbox settings).
  * @module
  */
+import { posix } from "node:path";
+import { privateFolder } from "../datasets/mod.ts";
 import { isSyftError } from "../errors/mod.ts";
+import type { JobConfig } from "./config.ts";
 import { ownerJobs } from "./catalog.ts";
 import { approveJob, inboxDir, type OwnerDesk, receiveJob } from "./desk.ts";
 import { type JobKey, jobLabel } from "./layout.ts";
@@ -21,6 +24,16 @@ export interface IntakeResult {
   /** Approved by a policy just now: run and release them. */
   byPolicy: Array<{ key: JobKey; policy: string }>;
   problems: string[];
+}
+
+/** Datasets a job names that have no private folder in our datasite. */
+async function missingDatasets(desk: OwnerDesk, config: JobConfig): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of config.datasets) {
+    const info = await Deno.lstat(posix.join(desk.datasite, privateFolder(name))).catch(() => null);
+    if (info === null || !info.isDirectory) out.push(name);
+  }
+  return out;
 }
 
 /** One pass over our inbox. `peers` are the accepted peers (others' folders wait). */
@@ -40,8 +53,17 @@ export async function intakeJobs(
       continue;
     }
     try {
-      const check = await verifyJobFolder(inboxDir(desk, key), key);
+      let check = await verifyJobFolder(inboxDir(desk, key), key);
       if (check.kind === "incomplete") continue;
+      const absent = check.kind === "ok" ? await missingDatasets(desk, check.config) : [];
+      if (absent.length > 0) {
+        // Said at once, rather than when the owner runs it.
+        check = {
+          kind: "bad",
+          reason: `no dataset here named ${absent.join(", ")}`,
+          config: check.config,
+        };
+      }
       const state = await receiveJob(desk, key, check);
       if (check.kind === "bad") {
         result.rejected.push({ key, reason: check.reason });

@@ -8,7 +8,8 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "../asse
 import type { SyftRun } from "../../scripts/syft_process.ts";
 import { filesUnder, peerUp, put, type Site, world } from "../e2e/_rig.ts";
 import { probeBubblewrap } from "../../core/sandbox/probe.ts";
-import { serializeJobConfig } from "../../core/jobs/mod.ts";
+import { type JobConfig, serializeJobConfig } from "../../core/jobs/mod.ts";
+import { sha256Hex } from "../../core/crypto/hash.ts";
 import { buildWheel } from "../core/sandbox/_wheel.ts";
 
 const ALICE = "alice@example.org";
@@ -225,12 +226,16 @@ async function stateOf(
   return shown.owners[0]!;
 }
 
-Deno.test("a job whose file does not match its hash is rejected on arrival with the reason", async () => {
-  const { alice, carol } = await pair();
-  // A submitter that is not syft (or not honest) writes the folder by hand.
-  const id = "forged-00000001";
+/** Write a job folder by hand into the owner's mirror, as a client that is not syft (or not honest) would. */
+async function forge(
+  carol: Site,
+  alice: Site,
+  id: string,
+  change: Partial<JobConfig>,
+): Promise<void> {
   const folder = posix.join(carol.mirror(alice), `app_data/job/inbox/${CAROL}/${id}`);
   await put(folder, "run.sh", "echo evil\n");
+  const run = await Deno.readFile(posix.join(folder, "run.sh"));
   await put(
     folder,
     "config.yaml",
@@ -244,14 +249,24 @@ Deno.test("a job whose file does not match its hash is rejected on arrival with 
       dependencies: [],
       datasets: [],
       grants: { network: false, timeout: 60 },
-      files: [{ path: "run.sh", sha256: "0".repeat(64) }],
+      files: [{ path: "run.sh", sha256: sha256Hex(run) }],
+      ...change,
     }),
   );
+}
+
+Deno.test("a job whose file does not match its hash, or that names a dataset the owner lacks, is rejected on arrival with the reason", async () => {
+  const { alice, carol } = await pair();
+  const id = "forged-00000001";
+  await forge(carol, alice, id, { files: [{ path: "run.sh", sha256: "0".repeat(64) }] });
+  await forge(carol, alice, "forged-00000002", { datasets: ["heights"] });
   await carol.ok(["sync"]);
   await alice.ok(["sync"]);
   const s = await stateOf(alice, id);
   assertEquals(s.status, "rejected");
   assertMatch(s.history[1]!.reason ?? "", /run\.sh does not match its SHA-256/);
+  const s2 = await stateOf(alice, "forged-00000002");
+  assertEquals([s2.status, s2.history[1]!.reason], ["rejected", "no dataset here named heights"]);
   await carol.ok(["sync"]);
   // The forger gets the verdict and its reason in its mirror.
   const shared = await Deno.readTextFile(
@@ -261,7 +276,10 @@ Deno.test("a job whose file does not match its hash is rejected on arrival with 
   assertStringIncludes(shared, "does not match its SHA-256");
   // Without a record of sending it, the job still shows from the state its owner shares.
   const rows = json<Row[]>(await carol.syft(["job", "list", "--json"]));
-  assertEquals(rows.map((r) => [r.id, r.owner, r.status]), [[id, ALICE, "rejected"]]);
+  assertEquals(rows.map((r) => [r.id, r.owner, r.status]).sort(), [
+    [id, ALICE, "rejected"],
+    ["forged-00000002", ALICE, "rejected"],
+  ]);
   code(await alice.syft(["job", "approve", id]), 2);
 });
 
