@@ -8,13 +8,33 @@ import { posix } from "node:path";
 import type { Config } from "../core/config/config.ts";
 import { homeLayout } from "../core/config/home.ts";
 import { describeError } from "../core/errors/mod.ts";
-import { intakeJobs, jobLabel, POLICY_FILE, readPolicies } from "../core/jobs/mod.ts";
+import {
+  intakeJobs,
+  type JobKey,
+  jobLabel,
+  type OwnerDesk,
+  POLICY_FILE,
+  readPolicies,
+} from "../core/jobs/mod.ts";
 import { PeerStore } from "../core/peers/store.ts";
 import type { Context } from "./context.ts";
 import { describeOutcome, ownerDesk, resolveSandbox, runJobs, runnerOptions } from "./job_exec.ts";
 
-/** One intake pass; problems are warnings, never a failed sync. */
-export async function receiveJobs(ctx: Context, config: Config): Promise<boolean> {
+/** Policy runs started by `--watch`, one after another, so rounds go on meanwhile. */
+let backgroundRuns: Promise<void> = Promise.resolve();
+
+/**
+ * One intake pass; problems are warnings, never a failed sync. With
+ * `background` (sync --watch) the jobs a policy approved run while the loop
+ * keeps syncing: their results wake the edit watcher when they land. Without
+ * it (one `syft sync`) they run before it returns, so its second round
+ * publishes them.
+ */
+export async function receiveJobs(
+  ctx: Context,
+  config: Config,
+  options: { background?: boolean } = {},
+): Promise<boolean> {
   try {
     const layout = homeLayout(ctx.home);
     const listing = await new PeerStore(layout.peers).list();
@@ -34,27 +54,38 @@ export async function receiveJobs(ctx: Context, config: Config): Promise<boolean
     }
     for (const p of r.problems) ctx.out.warn(p);
     if (r.byPolicy.length > 0) {
-      const mode = await resolveSandbox(ctx, "auto").catch((err) => {
-        ctx.out.warn(`jobs approved by a policy wait: ${describeError(err)}`);
-        return null;
-      });
-      if (mode !== null) {
-        const byPolicy = new Map(r.byPolicy.map((p) => [jobLabel(p.key), `policy:${p.policy}`]));
-        const outcomes = await runJobs(
-          ctx,
-          desk,
-          r.byPolicy.map((p) => p.key),
-          runnerOptions(ctx, config, mode, {}),
-          (k) => byPolicy.get(jobLabel(k)) ?? null,
-        );
-        for (const o of outcomes) {
-          ctx.out.warn(`${byPolicy.get(jobLabel(o.key))} ran ${describeOutcome(o, mode)}`);
-        }
-      }
+      const run = () => runByPolicy(ctx, config, desk, r.byPolicy);
+      if (options.background) backgroundRuns = backgroundRuns.then(run);
+      else await run();
     }
     return r.received.length + r.rejected.length + r.byPolicy.length > 0;
   } catch (err) {
     ctx.out.warn(`checking received jobs failed: ${describeError(err)}`);
     return false;
+  }
+}
+
+/** Run and release the jobs policies approved; failures are warnings (the jobs stay approved). */
+async function runByPolicy(
+  ctx: Context,
+  config: Config,
+  desk: OwnerDesk,
+  approved: readonly { key: JobKey; policy: string }[],
+): Promise<void> {
+  try {
+    const mode = await resolveSandbox(ctx, "auto");
+    const byPolicy = new Map(approved.map((p) => [jobLabel(p.key), `policy:${p.policy}`]));
+    const outcomes = await runJobs(
+      ctx,
+      desk,
+      approved.map((p) => p.key),
+      runnerOptions(ctx, config, mode, {}),
+      (k) => byPolicy.get(jobLabel(k)) ?? null,
+    );
+    for (const o of outcomes) {
+      ctx.out.warn(`${byPolicy.get(jobLabel(o.key))} ran ${describeOutcome(o, mode)}`);
+    }
+  } catch (err) {
+    ctx.out.warn(`jobs approved by a policy wait: ${describeError(err)}`);
   }
 }

@@ -380,8 +380,9 @@ async function watchLoop(
         ctx.out.line(`${new Date().toISOString()} ${describe(summary)}`);
       }
       for (const p of summary.problems) ctx.out.warn(p);
-      // Jobs it brought: their state files wake the edit watcher, so the next round publishes them.
-      if (await receiveJobs(ctx, config)) policy.activity(clock());
+      // Jobs it brought: their state files wake the edit watcher, so the next
+      // round publishes them; jobs a policy runs go on beside the loop.
+      if (await receiveJobs(ctx, config, { background: true })) policy.activity(clock());
       if (byEdit || wasActive(summary)) policy.activity(clock());
       if (canWatch && remote === null) {
         // Started after the first round, from its cursor, so it reports only what is new.

@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import { assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { childEnv, syftArgv } from "../../scripts/syft_process.ts";
 import { filesUnder, peerUp, put, type Site, world } from "./_rig.ts";
 import { probeBubblewrap } from "../../core/sandbox/probe.ts";
@@ -77,4 +77,62 @@ Deno.test("while the owner's sync --watch runs, a job arrives, is approved, run 
   }
   const status = await watcher.output();
   assertEquals(status.code, 0, new TextDecoder().decode(status.stderr));
+});
+
+Deno.test("a job a policy runs under sync --watch does not hold up syncing; its results follow when it ends", async () => {
+  const w = await world();
+  const owner = await w.site("owner@hospital.org");
+  const ds = await w.site("ds@lab.org");
+  await peerUp(ds, owner);
+  const sandbox = (await probeBubblewrap()).available ? "bwrap" : "none";
+  if (sandbox === "none") return; // policies run only in a sandbox; the CLI test covers the refusal
+  const body = 'sleep 4\necho slow > "$SYFT_OUTPUT_DIR/done.txt"\n';
+  const submit = async (name: string) => {
+    const dir = posix.join(w.base, name);
+    await put(dir, "run.sh", body);
+    return JSON.parse(
+      (await ds.ok(["job", "submit", "--to", owner.email, "--dir", dir, "--json"])).stdout,
+    ).id as string;
+  };
+  const first = await submit("first");
+  await owner.ok(["sync"]);
+  await owner.ok(["job", "approve", first]);
+  await owner.ok(["job", "policy", "add", "slow", "--from", first]);
+  const watcher = startWatch(owner);
+  try {
+    const second = await submit("second");
+    // Wait until the watcher has started the policy's run.
+    const review = posix.join(owner.datasite, `app_data/job/review/${ds.email}/${second}/status`);
+    for (
+      let i = 0;
+      i < 100 && !(await Deno.lstat(posix.join(review, "running")).catch(() => null));
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert(
+      await Deno.lstat(posix.join(review, "running")).catch(() => null),
+      "the policy run never started",
+    );
+    // While it sleeps, an edit still reaches the peer.
+    await put(owner.datasite, "public/news.txt", "fresh");
+    let seen = false;
+    for (let i = 0; i < 30 && !seen; i++) {
+      await ds.ok(["sync"]);
+      seen = await Deno.readTextFile(posix.join(ds.mirror(owner), "public/news.txt")).then(
+        () => true,
+        () => false,
+      );
+      if (!seen) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert(seen, "sync stalled while the job ran");
+    assert(
+      !(await Deno.lstat(posix.join(review, "done")).catch(() => null)),
+      "the job had already ended",
+    );
+    await ds.ok(["job", "wait", second, "--timeout", "60"]);
+  } finally {
+    watcher.kill("SIGTERM");
+  }
+  await watcher.output();
 });
