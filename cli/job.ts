@@ -247,8 +247,7 @@ async function runApprove(ctx: Context, _flags: unknown, args: string[]): Promis
   const config = await loadConfig(ctx.home);
   const entry = await ownedJob(ctx, config, args[0] ?? "");
   const desk = ownerDesk(ctx, config);
-  const check = await verifyJobFolder(inboxDir(desk, entry.key), entry.key);
-  if (check.kind === "ok" && check.config.grants.network) {
+  if (entry.config?.grants.network) {
     ctx.out.warn(`job ${jobLabel(entry.key)} asks for NETWORK access while it runs`);
   }
   const state = await approveJob(desk, entry.key);

@@ -414,6 +414,12 @@ Deno.test("job submit refuses bad input with one line and writes nothing", async
     assertEquals(r.stderr.split("\n").filter((l) => l.startsWith("error:")).length, 1);
   }
   assertEquals(await filesUnder(posix.join(carol.mirror(alice), "app_data")), []);
+
+  // A job that asks for network says so to the owner before approval.
+  const id = await submit(carol, posix.join(w.base, "net"), "echo\n", ["--network"]);
+  await alice.ok(["sync"]);
+  assertMatch((await alice.ok(["job", "show", id])).stdout, /network:\s+YES/);
+  assertMatch((await alice.ok(["job", "approve", id])).stderr, /asks for NETWORK access/);
 });
 
 Deno.test("a --python job with a dependency: installed from the owner's local wheel folder, then run on the data", async () => {
