@@ -28,7 +28,7 @@ import { SyftError } from "../core/errors/mod.ts";
 import { parseIdentity } from "../core/paths/identity.ts";
 import { loadDatasitePermissions } from "../core/permissions/mod.ts";
 import { type Context, withContext } from "./context.ts";
-import { afterPeerChange } from "./round_hook.ts";
+import { syncAfterChange } from "./round_hook.ts";
 
 /** Register the `dataset` group. */
 export function registerDataset(program: Command): void {
@@ -116,7 +116,7 @@ async function runCreate(ctx: Context, flags: CreateFlags, args: string[]): Prom
       ctx.out.line("peers get the mock at their next sync");
     },
   );
-  await afterPeerChange(ctx);
+  await syncAfterChange(ctx);
 }
 
 async function runList(ctx: Context, flags: { owner?: string }): Promise<void> {
@@ -257,7 +257,7 @@ async function runDelete(ctx: Context, flags: { yes?: boolean }, args: string[])
     ctx.out.line("peers' copies disappear at their next sync");
   });
   // The user asked for these deletions: a large dataset must not trip the mass-delete guard.
-  await afterPeerChange(ctx, { allowMassDelete: true });
+  await syncAfterChange(ctx, { allowMassDelete: true });
 }
 
 async function runPath(ctx: Context, flags: { owner?: string }, args: string[]): Promise<void> {

@@ -50,7 +50,7 @@ import {
   runnerOptions,
 } from "./job_exec.ts";
 import { registerJobViews } from "./job_view.ts";
-import { afterPeerChange } from "./round_hook.ts";
+import { syncAfterChange } from "./round_hook.ts";
 
 /** Register the `job` group. */
 export function registerJob(program: Command): void {
@@ -228,7 +228,7 @@ async function runSubmit(ctx: Context, flags: SubmitFlags): Promise<void> {
     ctx.out.line(r.id);
     ctx.out.line(`sent ${r.name} to ${r.to.join(", ")}; follow it with \`syft job wait ${r.id}\``);
   });
-  await afterPeerChange(ctx);
+  await syncAfterChange(ctx);
 }
 
 /** Jobs we own that a reference names; refuse a job we only sent. */
@@ -263,7 +263,7 @@ async function runApprove(ctx: Context, _flags: unknown, args: string[]): Promis
       ctx.out.line(`run it with \`syft job run ${jobLabel(entry.key)}\``);
     }
   });
-  await afterPeerChange(ctx);
+  await syncAfterChange(ctx);
 }
 
 async function runReject(ctx: Context, flags: { reason?: string }, args: string[]): Promise<void> {
@@ -274,7 +274,7 @@ async function runReject(ctx: Context, flags: { reason?: string }, args: string[
     { id: entry.key.id, submitter: entry.key.submitter, status: state.status },
     () => ctx.out.line(`${jobLabel(entry.key)} rejected`),
   );
-  await afterPeerChange(ctx);
+  await syncAfterChange(ctx);
 }
 
 interface RunFlags {
@@ -358,7 +358,7 @@ async function runRun(ctx: Context, flags: RunFlags, args: string[]): Promise<vo
       for (const o of outcomes) ctx.out.line(describeOutcome(o, mode));
     },
   );
-  await afterPeerChange(ctx);
+  await syncAfterChange(ctx);
 }
 
 async function runRelease(ctx: Context, _flags: unknown, args: string[]): Promise<void> {
@@ -374,7 +374,7 @@ async function runRelease(ctx: Context, _flags: unknown, args: string[]): Promis
         } released: ${entry.key.submitter} gets its logs and outputs at their next sync`,
       ),
   );
-  await afterPeerChange(ctx);
+  await syncAfterChange(ctx);
 }
 
 async function runPolicyAdd(

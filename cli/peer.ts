@@ -17,7 +17,7 @@ import { parseIdentity } from "../core/paths/identity.ts";
 import { type DiscoverResult, PeerService, PeerStore, recordProblems } from "../core/peers/mod.ts";
 import { channelName } from "../plugins/contract.ts";
 import { type Context, withContext } from "./context.ts";
-import { afterPeerChange } from "./round_hook.ts";
+import { syncAfterChange } from "./round_hook.ts";
 import { openTransport } from "./transport.ts";
 
 /** Register the `peer` group. */
@@ -126,7 +126,7 @@ async function runAdd(ctx: Context, _flags: unknown, args: string[]): Promise<vo
       ctx.out.line(`give it to ${email} out of band, so they can approve with --fingerprint`);
     }
   });
-  await afterPeerChange(ctx);
+  await syncAfterChange(ctx);
 }
 
 async function runList(ctx: Context): Promise<void> {
@@ -196,7 +196,7 @@ async function runApprove(ctx: Context, flags: ApproveFlags, args: string[]): Pr
       }
     },
   );
-  await afterPeerChange(ctx);
+  await syncAfterChange(ctx);
 }
 
 interface RejectFlags {
@@ -210,14 +210,14 @@ async function runReject(ctx: Context, flags: RejectFlags, args: string[]): Prom
     { email, state: r.state, reason: r.reason ?? null },
     (v) => ctx.out.line(`rejected ${email}${v.reason ? ` (${v.reason})` : ""}`),
   );
-  await afterPeerChange(ctx);
+  await syncAfterChange(ctx);
 }
 
 async function runRemove(ctx: Context, _flags: unknown, args: string[]): Promise<void> {
   const email = peerArg(args);
   const r = await withPeers(ctx, (s) => s.service.removePeer(email));
   ctx.out.result({ email, state: r.state }, () => ctx.out.line(`removed ${email}`));
-  await afterPeerChange(ctx);
+  await syncAfterChange(ctx);
 }
 
 async function runShow(ctx: Context, _flags: unknown, args: string[]): Promise<void> {

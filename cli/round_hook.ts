@@ -1,8 +1,9 @@
 /**
- * What runs after a peer command changed something (`add`, `approve`,
- * `reject`, `remove`): one sync round, so the other side hears of the change
- * (`peer.accept` with its first projection, `peer.reject`, `peer.remove`)
- * without a separate `syft sync`. It waits for a round already running.
+ * What runs after a command changed something peers should hear of (a peer
+ * request or decision, a dataset created or deleted, a job submitted or
+ * decided): one sync round, so the other side gets it (`peer.accept` with its
+ * first projection, a job's files, its new state) without a separate
+ * `syft sync`. It waits for a round already running.
  * @module
  */
 import { loadConfig } from "../core/config/load.ts";
@@ -15,7 +16,7 @@ import { syncOnce } from "./sync.ts";
  * `allowMassDelete` is for a change the user asked to delete in bulk
  * (`dataset delete`), which the mass-delete guard would otherwise hold back.
  */
-export async function afterPeerChange(
+export async function syncAfterChange(
   ctx: Context,
   options: { allowMassDelete?: boolean } = {},
 ): Promise<void> {

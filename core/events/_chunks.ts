@@ -12,17 +12,6 @@ export function own(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
     : new Uint8Array(bytes);
 }
 
-/** The concatenation of `parts`. */
-export function concatBytes(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** `n` as 4 bytes big-endian. */
 export function u32be(n: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(4);

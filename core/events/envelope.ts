@@ -19,12 +19,12 @@
  * flight, plus one source chunk), so a 2 GiB blob is never held in memory.
  * @module
  */
+import { concatBytes } from "../encoding/bytes.ts";
 import { SyftError } from "../errors/mod.ts";
 import { deriveObjectKey, sha256Bytes, sharedSecret } from "../crypto/mod.ts";
 import { ENVELOPE_CHUNK, type EnvelopeHeader, MAX_HEADER_BYTES, type ObjectKind } from "./types.ts";
 import {
   ByteReader,
-  concatBytes,
   decodeBase64,
   encodeBase64,
   OneAhead,

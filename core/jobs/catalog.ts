@@ -11,6 +11,7 @@ import { isIdentity } from "../paths/identity.ts";
 import { stringify } from "yaml";
 import { writeFileAtomic } from "../fs/atomic.ts";
 import { Fields } from "./_fields.ts";
+import { subfolderNames } from "./_folders.ts";
 import {
   JOB_CONFIG_FILE,
   JOB_ID_RE,
@@ -40,17 +41,9 @@ export interface JobEntry {
   stateProblem: string | null;
 }
 
+/** Folders under `dir` that can be jobs, owners or submitters (dot-names are syft's own). */
 async function dirNames(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      if (e.isDirectory && !e.name.startsWith(".")) out.push(e.name);
-    }
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) return [];
-    throw err;
-  }
-  return out.sort();
+  return (await subfolderNames(dir)).filter((n) => !n.startsWith("."));
 }
 
 async function readEntry(datasite: string, owner: string, key: JobKey): Promise<JobEntry> {

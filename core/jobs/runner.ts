@@ -17,6 +17,7 @@ import {
   type SandboxMode,
 } from "../sandbox/mod.ts";
 import { appendAudit } from "./audit.ts";
+import { subfolderNames } from "./_folders.ts";
 import { SyftError } from "../errors/mod.ts";
 import { JOB_CONFIG_FILE, type JobConfig, parseJobConfig } from "./config.ts";
 import { inboxDir, type OwnerDesk, requireState } from "./desk.ts";
@@ -48,24 +49,13 @@ export interface RunnerOptions {
 export async function removeStaleRuns(desk: OwnerDesk, scratchDir: string): Promise<void> {
   await Deno.remove(scratchDir, { recursive: true }).catch(() => {});
   const review = posix.join(desk.datasite, REVIEW_ROOT);
-  for (const submitter of await subfolders(review)) {
-    for (const id of await subfolders(posix.join(review, submitter))) {
+  for (const submitter of await subfolderNames(review)) {
+    for (const id of await subfolderNames(posix.join(review, submitter))) {
       const dir = posix.join(review, submitter, id);
-      for (const name of await subfolders(dir)) {
+      for (const name of await subfolderNames(dir)) {
         if (name.startsWith(".run-")) await Deno.remove(posix.join(dir, name), { recursive: true });
       }
     }
-  }
-}
-
-async function subfolders(dir: string): Promise<string[]> {
-  try {
-    return (await Array.fromAsync(Deno.readDir(dir))).filter((e) => e.isDirectory).map((e) =>
-      e.name
-    );
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return [];
-    throw err;
   }
 }
 

@@ -19,6 +19,7 @@
 import { posix } from "node:path";
 import { channelName, type ChannelRef, type Transport } from "../../plugins/contract.ts";
 import { encodeBase64 } from "../encoding/base64.ts";
+import { readCapped } from "../encoding/bytes.ts";
 import { describeError, isSyftError, SyftError } from "../errors/mod.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
 import { fingerprint, type IdentityKeys, publicKeys } from "../identity/keys.ts";
@@ -123,32 +124,10 @@ function quoteFp(fp: string): string {
 }
 
 /** Read a whole small object, refusing past `max` bytes without reading further. */
-async function readCapped(stream: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = stream.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > max) {
-        await reader.cancel().catch(() => {});
-        // One byte over is enough for the parser to name the problem.
-        return new Uint8Array(max + 1);
-      }
-      chunks.push(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
+async function readSmall(stream: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
+  const { bytes, truncated } = await readCapped(stream, max);
+  // One byte over is enough for the parser to name the problem.
+  return truncated ? new Uint8Array(max + 1) : bytes;
 }
 
 /** The peer lifecycle for one identity. */
@@ -483,7 +462,7 @@ export class PeerService {
   async #readHello(channel: ChannelRef): Promise<Hello | null> {
     const page = await this.#t.list(channel, { prefix: HELLO_NAME, limit: 10 });
     if (!page.objects.some((o) => o.name === HELLO_NAME)) return null;
-    const bytes = await readCapped(await this.#t.get(channel, HELLO_NAME), MAX_HELLO_BYTES);
+    const bytes = await readSmall(await this.#t.get(channel, HELLO_NAME), MAX_HELLO_BYTES);
     return await parseHello(bytes, channel);
   }
 

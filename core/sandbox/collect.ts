@@ -7,6 +7,7 @@
  * @module
  */
 
+import { concatBytes } from "../encoding/bytes.ts";
 import { join } from "node:path";
 import { checkInboundPath } from "../paths/mod.ts";
 import { createTarDecoder, type ParsedTarEntry, type TarHeader } from "modern-tar";
@@ -283,7 +284,7 @@ export async function collectFromTar(
         if (header.name === "meta/rc" && isFile && !sawRc && header.size <= 64) {
           const bytes: Uint8Array[] = [];
           for await (const chunk of data) bytes.push(chunk);
-          const text = new TextDecoder().decode(concat(bytes));
+          const text = new TextDecoder().decode(concatBytes(...bytes));
           const m = /^(\d{1,3}) ([01])\n$/.exec(text);
           if (m !== null) {
             sawRc = true;
@@ -362,16 +363,6 @@ function checkNames(header: TarHeader): void {
 function decoderMessage(err: unknown): string {
   const message = (err instanceof Error ? err.message : String(err)).replace(/\.$/, "");
   return message.charAt(0).toLowerCase() + message.slice(1);
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
 }
 
 function entryKind(type: string): string {

@@ -19,7 +19,8 @@ import {
   removeRunDir,
   stageReadOnly,
 } from "./_stage.ts";
-import { readCapped, spawnGroup } from "./_spawn.ts";
+import { readCapped } from "../encoding/bytes.ts";
+import { spawnGroup } from "./_spawn.ts";
 
 /** What to install, where, and how. */
 export interface PythonInstallSpec {

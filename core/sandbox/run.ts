@@ -46,7 +46,8 @@ import {
   stageReadOnly,
   stageVenv,
 } from "./_stage.ts";
-import { readCapped, spawnGroup } from "./_spawn.ts";
+import { readCapped } from "../encoding/bytes.ts";
+import { spawnGroup } from "./_spawn.ts";
 
 /** "bwrap": the bubblewrap sandbox; "none": no isolation (only when the owner opts out). */
 export type SandboxMode = "bwrap" | "none";
