@@ -21,8 +21,7 @@ import {
   runApprovedJob,
   type RunnerOptions,
 } from "../core/jobs/mod.ts";
-import { probeBubblewrap } from "../core/sandbox/probe.ts";
-import type { SandboxMode } from "../core/sandbox/mod.ts";
+import { requireBubblewrap, type SandboxMode } from "../core/sandbox/mod.ts";
 import { acquireRoundLock } from "../core/sync/lock.ts";
 import type { Context } from "./context.ts";
 
@@ -62,12 +61,8 @@ export async function resolveSandbox(ctx: Context, choice: SandboxChoice): Promi
     );
     return "none";
   }
-  const probe = await probeBubblewrap();
-  if (!probe.available) {
-    throw new SyftError("E_SANDBOX", `no sandbox to run jobs in: ${probe.reason}`, {
-      hint: `${probe.hint}; or pass --sandbox none to run without one (not recommended)`,
-    });
-  }
+  // The runner asks again before each run; the answer is kept for the process.
+  await requireBubblewrap();
   return "bwrap";
 }
 

@@ -4,7 +4,14 @@
  * @module
  */
 
-export { type JobRunResult, type JobRunSpec, noRun, runJob, type SandboxMode } from "./run.ts";
+export {
+  type JobRunResult,
+  type JobRunSpec,
+  noRun,
+  requireBubblewrap,
+  runJob,
+  type SandboxMode,
+} from "./run.ts";
 export { installPythonDeps, type PythonInstallSpec } from "./python_env.ts";
 export { datasetEnvName } from "./bwrap_args.ts";
 export { probeBubblewrap, type SandboxProbe } from "./probe.ts";

@@ -117,8 +117,8 @@ export async function requireBubblewrap(): Promise<void> {
   const p = await probe;
   if (!p.available) {
     probe = undefined;
-    throw new SyftError("E_SANDBOX", `no working sandbox: ${p.reason}`, {
-      hint: `${p.hint}; or, if you accept running the job unisolated, use --sandbox none`,
+    throw new SyftError("E_SANDBOX", `no sandbox to run jobs in: ${p.reason}`, {
+      hint: `${p.hint}; or pass --sandbox none to run without one (not recommended)`,
     });
   }
 }
