@@ -14,6 +14,18 @@ export interface SyncSettings {
   compact_threshold: number;
   /** How long a reader waits on a missing batch before it asks for a resync. */
   gap_timeout_seconds: number;
+  /** Bytes kept in quarantine per installation, in MiB; oldest entries go first. */
+  quarantine_mib: number;
+  /** Events accepted from one peer in one round (empty files count); the rest waits. */
+  max_proposals: number;
+}
+
+/** Limits of the job sandbox. */
+export interface SandboxSettings {
+  /** One cap shared by the job's `/tmp` and any shared memory, in MiB. */
+  scratch_mib: number;
+  /** The job's memory cap, in MiB (a cgroup where one can be had, else RLIMIT_AS). */
+  memory_mib: number;
 }
 
 /** The parsed configuration of one installation. */
@@ -29,6 +41,7 @@ export interface Config {
   created_at: number;
   sync: SyncSettings;
   jobs: JobSettings;
+  sandbox: SandboxSettings;
 }
 
 /** Settings of the job runner. */
@@ -42,6 +55,14 @@ export const DEFAULT_SYNC: Readonly<SyncSettings> = {
   checkpoint_threshold: 50,
   compact_threshold: 10,
   gap_timeout_seconds: 60,
+  quarantine_mib: 64,
+  max_proposals: 10_000,
+};
+
+/** Defaults of the sandbox section. */
+export const DEFAULT_SANDBOX: Readonly<SandboxSettings> = {
+  scratch_mib: 256,
+  memory_mib: 4096,
 };
 
 /** A config file larger than this is refused before parsing: it cannot be ours. */
@@ -111,20 +132,24 @@ export function parseConfig(text: string, file: string): Config {
     fail("created_at", "must be milliseconds since the epoch");
   }
 
-  const sync = { ...DEFAULT_SYNC };
-  const syncNode = contents.get("sync", true);
-  if (syncNode !== undefined && syncNode !== null) {
-    if (!isMap(syncNode)) fail("sync", "must be a mapping");
-    const syncMap = syncNode as unknown as { get(key: string): unknown };
-    for (const key of Object.keys(DEFAULT_SYNC) as (keyof SyncSettings)[]) {
-      const v = syncMap.get(key);
+  const wholeNumbers = <T extends object>(section: string, defaults: Readonly<T>): T => {
+    const result = { ...defaults };
+    const node = contents.get(section, true);
+    if (node === undefined || node === null) return result;
+    if (!isMap(node)) fail(section, "must be a mapping");
+    const map = node as unknown as { get(key: string): unknown };
+    for (const key of Object.keys(defaults) as (keyof T & string)[]) {
+      const v = map.get(key);
       if (v === undefined || v === null) continue;
       if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
-        fail("sync", `.${key} must be a whole number of at least 1`);
+        fail(section, `.${key} must be a whole number of at least 1`);
       }
-      sync[key] = v as number;
+      (result as Record<string, unknown>)[key] = v;
     }
-  }
+    return result;
+  };
+  const sync = wholeNumbers("sync", DEFAULT_SYNC);
+  const sandbox = wholeNumbers("sandbox", DEFAULT_SANDBOX);
 
   const jobs: JobSettings = { python_index: null };
   const jobsNode = contents.get("jobs", true);
@@ -139,7 +164,16 @@ export function parseConfig(text: string, file: string): Config {
     }
   }
 
-  return { version: 1, email, root, transport, created_at: createdAt as number, sync, jobs };
+  return {
+    version: 1,
+    email,
+    root,
+    transport,
+    created_at: createdAt as number,
+    sync,
+    jobs,
+    sandbox,
+  };
 }
 
 /** The text of `config.yaml` for a config, with a comment heading. */
@@ -155,6 +189,11 @@ export function serializeConfig(config: Config): string {
     `  checkpoint_threshold: ${config.sync.checkpoint_threshold}`,
     `  compact_threshold: ${config.sync.compact_threshold}`,
     `  gap_timeout_seconds: ${config.sync.gap_timeout_seconds}`,
+    `  quarantine_mib: ${config.sync.quarantine_mib}`,
+    `  max_proposals: ${config.sync.max_proposals}`,
+    "sandbox:",
+    `  scratch_mib: ${config.sandbox.scratch_mib}`,
+    `  memory_mib: ${config.sandbox.memory_mib}`,
     ...(config.jobs.python_index === null
       ? []
       : ["jobs:", `  python_index: ${JSON.stringify(config.jobs.python_index)}`]),

@@ -10,8 +10,15 @@ const good: Config = {
   root: "/home/alice/SyftBox",
   transport: "local:/srv/shared",
   created_at: 1764140000000,
-  sync: { checkpoint_threshold: 50, compact_threshold: 10, gap_timeout_seconds: 60 },
+  sync: {
+    checkpoint_threshold: 50,
+    compact_threshold: 10,
+    gap_timeout_seconds: 60,
+    quarantine_mib: 64,
+    max_proposals: 10_000,
+  },
   jobs: { python_index: null },
+  sandbox: { scratch_mib: 256, memory_mib: 4096 },
 };
 
 function inputError(text: string, pattern: RegExp): void {
@@ -35,7 +42,10 @@ Deno.test("parseConfig() fills sync defaults and ignores unknown keys", () => {
     checkpoint_threshold: 50,
     compact_threshold: 10,
     gap_timeout_seconds: 60,
+    quarantine_mib: 64,
+    max_proposals: 10_000,
   });
+  assertEquals(c.sandbox, { scratch_mib: 256, memory_mib: 4096 });
 });
 
 Deno.test("parseConfig() names the line of YAML that does not parse", () => {
@@ -51,6 +61,13 @@ Deno.test("parseConfig() refuses a missing field, a relative root and a wrong ve
   inputError("version: 1\nemail: a@b.org\nroot: r\ntransport: local:/t\n", /"root" .*absolute/);
   inputError("version: 2\nemail: a@b.org\nroot: /r\ntransport: local:/t\n", /"version" must be 1/);
   inputError("- a\n- b\n", /mapping/);
+});
+
+Deno.test("parseConfig() refuses a sandbox limit that is not a whole number", () => {
+  inputError(
+    "version: 1\nemail: a@b.org\nroot: /r\ntransport: local:/t\nsandbox:\n  memory_mib: 1.5\n",
+    /sandbox.*memory_mib/,
+  );
 });
 
 Deno.test("parseConfig() refuses bad sync thresholds", () => {
