@@ -6,14 +6,16 @@
 import { CommanderError } from "commander";
 import { ExitWith } from "./cli/errors.ts";
 import { buildProgram } from "./cli/program.ts";
-import { type OutputSink, processSink } from "./cli/output.ts";
+import { type OutputSink, processSink, terminalSafe } from "./cli/output.ts";
 import { describeError, SyftError } from "./core/errors/mod.ts";
 
 /** Exit code for parser errors (unknown flag, bad choice, missing argument). */
 const USAGE_EXIT = 2;
 
 /** Run the CLI with `args`; returns the exit code instead of exiting (tests call this). */
-export async function runCli(args: string[], sink: OutputSink = processSink): Promise<number> {
+export async function runCli(args: string[], rawSink: OutputSink = processSink): Promise<number> {
+  // Error messages quote peers' names, paths and reasons: they go through the same gate.
+  const sink = terminalSafe(rawSink);
   const debug = args.includes("--debug");
   const program = buildProgram(sink);
   if (args.length === 0) {

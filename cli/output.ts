@@ -4,6 +4,8 @@
  * @module
  */
 
+import { escapeTerminal, terminalSafeJson } from "../core/encoding/terminal.ts";
+
 /** The global output flags. */
 export interface OutputOptions {
   json: boolean;
@@ -17,6 +19,18 @@ export interface OutputSink {
 }
 
 const encoder = new TextEncoder();
+
+/**
+ * `sink` with every control and bidi character made visible: the one gate all
+ * human output passes, so no printer can forget it. Idempotent, so wrapping twice
+ * is harmless.
+ */
+export function terminalSafe(sink: OutputSink): OutputSink {
+  return {
+    out: (text) => sink.out(escapeTerminal(text)),
+    err: (text) => sink.err(escapeTerminal(text)),
+  };
+}
 
 /** The process's stdout and stderr. */
 export const processSink: OutputSink = {
@@ -45,12 +59,17 @@ export class Output {
   constructor(options: OutputOptions, sink: OutputSink = processSink) {
     this.json = options.json;
     this.quiet = options.quiet;
-    this.#sink = sink;
+    this.#sink = terminalSafe(sink);
   }
 
   /** A line for people (suppressed by --json and --quiet). */
   line(text = ""): void {
     if (!this.json && !this.quiet) this.#sink.out(text + "\n");
+  }
+
+  /** A line for people on stderr (suppressed by --quiet only), e.g. beside --json. */
+  note(text: string): void {
+    if (!this.quiet) this.#sink.err(text + "\n");
   }
 
   /** A warning on stderr (suppressed by --quiet only). */
@@ -63,7 +82,7 @@ export class Output {
    * `human()` is called to print it for people.
    */
   result<T>(value: T, human: (value: T) => void): void {
-    if (this.json) this.#sink.out(JSON.stringify(value, null, 2) + "\n");
+    if (this.json) this.#sink.out(terminalSafeJson(value) + "\n");
     else if (!this.quiet) human(value);
   }
 

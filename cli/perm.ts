@@ -118,7 +118,7 @@ async function runCheck(ctx: Context, flags: CheckFlags, args: string[]): Promis
     { allowed: d.allowed, governing_file: d.governing_file, rule: d.rule, reason: d.reason },
     (r) => {
       ctx.out.line(r.allowed ? "allow" : "deny");
-      if (!ctx.out.quiet) Deno.stderr.writeSync(new TextEncoder().encode(`reason: ${r.reason}\n`));
+      ctx.out.note(`reason: ${r.reason}`);
     },
   );
   if (!d.allowed) throw new ExitWith(1);

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { escapeTerminal } from "../core/encoding/terminal.ts";
+
 /** Something that can show progress; the no-op one is used off a TTY. */
 export interface Progress {
   /** Set the amount done so far. */
@@ -20,7 +22,9 @@ export function renderBar(label: string, done: number, total: number, width = 30
   const ratio = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
   const filled = Math.round(ratio * width);
   const pct = String(Math.floor(ratio * 100)).padStart(3);
-  return `${label} [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${pct}% ${done}/${total}`;
+  return `${escapeTerminal(label)} [${"#".repeat(filled)}${
+    " ".repeat(width - filled)
+  }] ${pct}% ${done}/${total}`;
 }
 
 /**
