@@ -6,10 +6,13 @@
 import { posix } from "node:path";
 import type { Config } from "../config/config.ts";
 import { homeLayout } from "../config/home.ts";
+import { currentUid, inspectHome, judgeHome } from "../config/home_guard.ts";
 import { keyFileProblems, readKeys } from "../config/keystore.ts";
 import { datasiteFolders } from "../datasite/layout.ts";
 import { describeError, SyftError } from "../errors/mod.ts";
 import { probeBubblewrap } from "../sandbox/probe.ts";
+import { describeWide, walkPrivate, wideEntries } from "./private_modes.ts";
+import { privateDir } from "./repair.ts";
 
 /** The verdict of one check. */
 export interface CheckResult {
@@ -33,6 +36,49 @@ function failure(name: string, err: unknown): CheckResult {
     detail: describeError(err),
     hint: err instanceof SyftError ? err.hint : undefined,
   };
+}
+
+/** One result per unsafe home path (every command refuses them), or one "ok". */
+async function checkHome(home: string): Promise<CheckResult[]> {
+  try {
+    const problems = judgeHome(await inspectHome(home), currentUid());
+    if (!problems.length) {
+      return [{ name: "home", status: "ok", detail: `${home} and its folders are yours alone` }];
+    }
+    return problems.map((p) => ({ name: "home", status: "fail", detail: p.message, hint: p.fix }));
+  } catch (err) {
+    return [failure("home", err)];
+  }
+}
+
+/** How many wide private/ entries the report names before it just counts. */
+const PRIVATE_NAMED = 5;
+
+/** private/ must be the owner's alone: folders 0700, files 0600. */
+async function checkPrivate(config: Config): Promise<CheckResult> {
+  const name = "private";
+  const dir = privateDir(config);
+  try {
+    const walk = await walkPrivate(dir);
+    const wide = wideEntries(walk.entries);
+    const limit = walk.truncated ? ` (looked at the first ${walk.entries.length} entries)` : "";
+    if (!wide.length) {
+      return { name, status: "ok", detail: `${dir}: folders 0700, files 0600${limit}` };
+    }
+    const named = wide.slice(0, PRIVATE_NAMED).map(describeWide);
+    if (wide.length > PRIVATE_NAMED) named.push(`and ${wide.length - PRIVATE_NAMED} more`);
+    const rootIsLink = (await Deno.lstat(dir)).isSymlink;
+    return {
+      name,
+      status: "fail",
+      detail: `other users may read private data: ${named.join("; ")}${limit}`,
+      hint: rootIsLink
+        ? `${dir} is a link: chmod 700 the folder it names, and 600 its files`
+        : "run `syft doctor --fix` (chmod 700 its folders, 600 its files)",
+    };
+  } catch (err) {
+    return failure(name, err);
+  }
 }
 
 async function checkKeys(home: string): Promise<CheckResult> {
@@ -135,8 +181,10 @@ export async function runDoctor(
 ): Promise<CheckResult[]> {
   return [
     { name: "config", status: "ok", detail: homeLayout(home).config },
+    ...await checkHome(home),
     await checkKeys(home),
     await checkDatasite(config),
+    await checkPrivate(config),
     await checkTransport(deps),
     await checkSandbox(),
     checkClock(deps),
