@@ -46,13 +46,12 @@ export interface PrivateWalk {
  */
 export async function walkPrivate(dir: string, limit = MAX_PRIVATE_ENTRIES): Promise<PrivateWalk> {
   const entries: PrivateEntry[] = [];
-  let truncated = false;
   let rootInfo: Deno.FileInfo;
   try {
     // The root is followed: a private/ that is a link is judged by what it names.
     rootInfo = await Deno.stat(dir);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return { entries, truncated };
+    if (err instanceof Deno.errors.NotFound) return { entries, truncated: false };
     throw err;
   }
   entries.push({ path: dir, isDirectory: rootInfo.isDirectory, mode: rootInfo.mode ?? 0 });
@@ -68,7 +67,7 @@ export async function walkPrivate(dir: string, limit = MAX_PRIVATE_ENTRIES): Pro
       if (info.isDirectory) pending.push(path);
     }
   }
-  return { entries, truncated };
+  return { entries, truncated: false };
 }
 
 /** One line per wide entry, e.g. `/r/a@x/private/data.csv is mode 0644 (want 0600)`. */
