@@ -3,6 +3,7 @@
  * @module
  */
 import type { Command } from "commander";
+import { requireOwnHome } from "../core/config/home_guard.ts";
 import { loadConfig } from "../core/config/load.ts";
 import { runDoctor } from "../core/doctor/checks.ts";
 import { repairModes } from "../core/doctor/repair.ts";
@@ -28,7 +29,11 @@ interface DoctorFlags {
 }
 
 async function runDoctorCommand(ctx: Context, flags: DoctorFlags): Promise<void> {
-  const config = await loadConfig(ctx.home);
+  // A config that cannot be read in an unsafe home: the unsafe home is the news.
+  const config = await loadConfig(ctx.home).catch(async (err) => {
+    await requireOwnHome(ctx.home);
+    throw err;
+  });
   const fixed = flags.fix ? await repairModes(ctx.home, config) : undefined;
   const checks = await runDoctor(ctx.home, config, {
     now: () => Date.now(),

@@ -77,7 +77,7 @@ export function judgeHome(facts: readonly PathFacts[], uid: number | null): Home
   return problems;
 }
 
-/** The paths the guard checks under a home: the home, its secret folders, config and keys. */
+/** The paths the guard checks under a home: the home, its folders, config, audit log and keys. */
 export function guardedPaths(home: string): { path: string; kind: PathFacts["kind"] }[] {
   const l = homeLayout(home);
   return [
@@ -88,6 +88,7 @@ export function guardedPaths(home: string): { path: string; kind: PathFacts["kin
     { path: l.credentials, kind: "folder" },
     { path: l.logs, kind: "folder" },
     { path: l.config, kind: "file" },
+    { path: l.auditLog, kind: "file" },
     { path: posix.join(l.keys, "sign.key"), kind: "file" },
     { path: posix.join(l.keys, "agree.key"), kind: "file" },
   ];

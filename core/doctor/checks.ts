@@ -92,7 +92,7 @@ async function checkKeys(home: string): Promise<CheckResult> {
         name,
         status: "fail",
         detail: problems.join("; "),
-        hint: `chmod 600 ${keysDir}/*.key`,
+        hint: `chmod 600 ${keysDir}/*.key (or run \`syft doctor --fix\`)`,
       };
     }
     return { name, status: "ok", detail: "signing and agreement keys readable, mode 0600" };

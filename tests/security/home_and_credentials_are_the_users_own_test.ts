@@ -86,6 +86,13 @@ Deno.test("every command refuses group-writable keys/, peers/, state/ and creden
       await Deno.chmod(dir, 0o700);
     }
     await alice.ok(["status"]);
+    // A file others could rewrite is refused as well, with the file's own fix.
+    const config = posix.join(alice.home, "config.yaml");
+    await Deno.chmod(config, 0o666);
+    const run = await alice.syft(["status"]);
+    assertEquals(run.code, 3, run.stderr);
+    assertMatch(run.stderr, /^error: .*config\.yaml is world-writable \(mode 0666\)/m);
+    assertMatch(run.stderr, new RegExp(`^hint: chmod 600 ${config}`, "m"));
   } finally {
     await Deno.remove(w.base, { recursive: true });
   }
@@ -173,6 +180,8 @@ Deno.test("doctor lists each unsafe home folder and doctor --fix narrows the rea
     await Deno.chmod(alice.home, 0o757);
     await Deno.chmod(keys, 0o770);
     await Deno.chmod(peers, 0o722);
+    const agreeKey = posix.join(keys, "agree.key");
+    await Deno.chmod(agreeKey, 0o644);
 
     const before = await doctorChecks(alice);
     assertEquals(before.run.code, 1);
@@ -183,10 +192,11 @@ Deno.test("doctor lists each unsafe home folder and doctor --fix narrows the rea
     assertStringIncludes(named(state)!.detail, elsewhere);
 
     const after = await doctorChecks(alice, ["--fix"]);
-    assertEquals(after.report.fixed?.sort(), [alice.home, keys, peers].sort());
+    assertEquals(after.report.fixed?.sort(), [alice.home, keys, peers, agreeKey].sort());
     for (const path of [alice.home, keys, peers]) {
       assertEquals((await Deno.stat(path)).mode! & 0o7777, 0o700, path);
     }
+    assertEquals((await Deno.stat(agreeKey)).mode! & 0o777, 0o600, "a key others could read");
     // The link's target is not ours to narrow: it is still reported, unchanged.
     assertEquals((await Deno.stat(elsewhere)).mode! & 0o777, 0o777);
     assertEquals(after.home.map((c) => c.detail.split(" ")[0]), [state]);
