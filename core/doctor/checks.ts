@@ -11,8 +11,7 @@ import { keyFileProblems, readKeys } from "../config/keystore.ts";
 import { datasiteFolders } from "../datasite/layout.ts";
 import { describeError, SyftError } from "../errors/mod.ts";
 import { probeBubblewrap } from "../sandbox/probe.ts";
-import { describeWide, walkPrivate, wideEntries } from "./private_modes.ts";
-import { privateDir } from "./repair.ts";
+import { describeWide, privateDir, walkPrivate, wideEntries } from "./private_modes.ts";
 
 /** The verdict of one check. */
 export interface CheckResult {
@@ -43,7 +42,11 @@ async function checkHome(home: string): Promise<CheckResult[]> {
   try {
     const problems = judgeHome(await inspectHome(home), currentUid());
     if (!problems.length) {
-      return [{ name: "home", status: "ok", detail: `${home} and its folders are yours alone` }];
+      return [{
+        name: "home",
+        status: "ok",
+        detail: `${home} and its folders are yours, writable by you alone`,
+      }];
     }
     return problems.map((p) => ({ name: "home", status: "fail", detail: p.message, hint: p.fix }));
   } catch (err) {

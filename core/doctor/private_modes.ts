@@ -5,7 +5,14 @@
  * @module
  */
 import { posix } from "node:path";
+import type { Config } from "../config/config.ts";
 import { formatMode } from "../config/home_guard.ts";
+import { datasiteDir } from "../datasite/layout.ts";
+
+/** The private/ folder of the configured datasite. */
+export function privateDir(config: Config): string {
+  return posix.join(datasiteDir(config.root, config.email), "private");
+}
 
 /** One entry under private/, as lstat saw it. */
 export interface PrivateEntry {

@@ -4,17 +4,11 @@
  * other users' folders are left for the user to decide (doctor keeps naming them).
  * @module
  */
-import { posix } from "node:path";
 import type { Config } from "../config/config.ts";
 import { currentUid, inspectHome, judgeHome } from "../config/home_guard.ts";
 import { homeLayout } from "../config/home.ts";
 import { keyFiles } from "../config/keystore.ts";
-import { narrowPrivate } from "./private_modes.ts";
-
-/** The private/ folder of the configured datasite. */
-export function privateDir(config: Config): string {
-  return posix.join(config.root, config.email, "private");
-}
+import { narrowPrivate, privateDir } from "./private_modes.ts";
 
 /** Key files of ours that others may read: 0600 is the only right mode for a secret. */
 async function narrowKeyFiles(home: string, uid: number | null): Promise<string[]> {
