@@ -5,6 +5,7 @@
  */
 import type { Command } from "commander";
 import { type LocationEnv, processEnv, resolveHome } from "../core/config/home.ts";
+import { requireOwnHome } from "../core/config/home_guard.ts";
 import { Output, type OutputSink, processSink } from "./output.ts";
 
 /** The global flags of CLI.md. */
@@ -41,18 +42,30 @@ export function makeContext(flags: GlobalFlags, sink: OutputSink = processSink):
   };
 }
 
+/** How a command treats its home before it runs. */
+export interface ContextOptions {
+  /**
+   * Refuse (exit 3) a home another user could write to or owns. On by default;
+   * only `doctor` turns it off, as it must run to report those problems.
+   */
+  requireOwnHome?: boolean;
+}
+
 /**
  * Wrap a command handler: commander passes positional args, then the command's
  * own options, then the command; this gives the handler a context and typed options.
+ * Every command goes through here, so this is where an unsafe home is refused.
  */
 export function withContext<O>(
   handler: (ctx: Context, options: O, args: string[]) => Promise<void> | void,
+  contextOptions: ContextOptions = {},
 ): (...raw: unknown[]) => Promise<void> {
   return async (...raw) => {
     const command = raw[raw.length - 1] as Command;
     const options = command.opts() as O;
     const args = raw.slice(0, -2).filter((a): a is string => typeof a === "string");
     const ctx = makeContext(command.optsWithGlobals() as GlobalFlags);
+    if (contextOptions.requireOwnHome ?? true) await requireOwnHome(ctx.home);
     await handler(ctx, options, args);
   };
 }

@@ -1,10 +1,12 @@
 /**
- * `syft doctor [--json]`
+ * `syft doctor [--fix] [--json]`
  * @module
  */
 import type { Command } from "commander";
+import { requireOwnHome } from "../core/config/home_guard.ts";
 import { loadConfig } from "../core/config/load.ts";
 import { runDoctor } from "../core/doctor/checks.ts";
+import { repairModes } from "../core/doctor/repair.ts";
 import { SyftError } from "../core/errors/mod.ts";
 import { type Context, withContext } from "./context.ts";
 import { openTransport } from "./transport.ts";
@@ -13,12 +15,26 @@ import { openTransport } from "./transport.ts";
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
-    .summary("check transport, keys, sandbox, clock and disk, and say what to fix")
-    .action(withContext(runDoctorCommand));
+    .summary("check home, keys, private/, transport, sandbox, clock and disk, and say what to fix")
+    .option(
+      "--fix",
+      "narrow wide modes first: your home and its folders to 0700, key files and private/ files to 0600, private/ folders to 0700",
+    )
+    // Doctor must run on an unsafe home: reporting that is part of its job.
+    .action(withContext(runDoctorCommand, { requireOwnHome: false }));
 }
 
-async function runDoctorCommand(ctx: Context): Promise<void> {
-  const config = await loadConfig(ctx.home);
+interface DoctorFlags {
+  fix?: boolean;
+}
+
+async function runDoctorCommand(ctx: Context, flags: DoctorFlags): Promise<void> {
+  // A config that cannot be read in an unsafe home: the unsafe home is the news.
+  const config = await loadConfig(ctx.home).catch(async (err) => {
+    await requireOwnHome(ctx.home);
+    throw err;
+  });
+  const fixed = flags.fix ? await repairModes(ctx.home, config) : undefined;
   const checks = await runDoctor(ctx.home, config, {
     now: () => Date.now(),
     probeTransport: async () => {
@@ -35,7 +51,9 @@ async function runDoctorCommand(ctx: Context): Promise<void> {
     },
   });
   const failed = checks.filter((c) => c.status === "fail");
-  ctx.out.result({ ok: failed.length === 0, checks }, (r) => {
+  const report = { ok: failed.length === 0, checks, ...(fixed ? { fixed } : {}) };
+  ctx.out.result(report, (r) => {
+    for (const path of r.fixed ?? []) ctx.out.line(`fixed ${path}`);
     for (const c of r.checks) {
       const mark = c.status === "ok" ? "ok  " : c.status === "warn" ? "warn" : "FAIL";
       ctx.out.line(`${mark}  ${c.name.padEnd(10)} ${c.detail}`);
@@ -45,7 +63,9 @@ async function runDoctorCommand(ctx: Context): Promise<void> {
   if (failed.length) {
     throw new SyftError(
       "E_DENIED",
-      `${failed.length} doctor check(s) failed: ${failed.map((c) => c.name).join(", ")}`,
+      `${failed.length} doctor check(s) failed: ${
+        [...new Set(failed.map((c) => c.name))].join(", ")
+      }`,
       {
         hint: "follow the fix lines above",
       },

@@ -90,12 +90,27 @@ class Undo {
   }
 }
 
+/** `private/` is the owner's alone: other local users may not list or read it. */
+const PRIVATE_FOLDER_MODE = 0o700;
+const PRIVATE_FILE_MODE = 0o600;
+
+function isPrivate(rel: string): boolean {
+  return rel === "private" || rel.startsWith("private/");
+}
+
 /** Create the datasite's missing folders and default permission files; existing ones are kept. */
 async function ensureDatasite(undo: Undo, datasite: string): Promise<void> {
   await undo.mkdir(datasite);
-  for (const folder of DATASITE_FOLDERS) await undo.mkdir(posix.join(datasite, folder));
+  for (const folder of DATASITE_FOLDERS) {
+    const mode = isPrivate(folder) ? PRIVATE_FOLDER_MODE : undefined;
+    await undo.mkdir(posix.join(datasite, folder), mode);
+  }
   for (const [rel, text] of Object.entries(DEFAULT_PERMISSION_FILES)) {
-    await undo.writeNew(posix.join(datasite, rel), text);
+    await undo.writeNew(
+      posix.join(datasite, rel),
+      text,
+      isPrivate(rel) ? PRIVATE_FILE_MODE : undefined,
+    );
   }
 }
 

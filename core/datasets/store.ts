@@ -90,13 +90,23 @@ export function takenError(name: string): SyftError {
   });
 }
 
+/** Private copies are the owner's alone (folders 0700, files 0600), whatever the source's mode. */
+const PRIVATE_DIR_MODE = 0o700;
+const PRIVATE_FILE_MODE = 0o600;
+
 async function copyInto(source: Source, dir: string, hash: boolean) {
+  const secret = source.kind === "private";
   const out: { path: string; size: number; sha256: string }[] = [];
   for (const f of source.files) {
     const dest = posix.join(dir, f.rel);
     try {
-      await Deno.mkdir(posix.dirname(dest), { recursive: true });
+      await Deno.mkdir(posix.dirname(dest), {
+        recursive: true,
+        ...(secret ? { mode: PRIVATE_DIR_MODE } : {}),
+      });
       await Deno.copyFile(f.abs, dest);
+      // copyFile keeps the source's mode; the 0700 temp folder hides the copy until then.
+      if (secret) await Deno.chmod(dest, PRIVATE_FILE_MODE);
       // The copy is what gets published: its hash and size are what dataset.yaml promises.
       if (hash) {
         const h = await hashFile(dest);
@@ -131,13 +141,13 @@ export async function createDataset(
   const { mock, priv } = ownFolders(root, me, plan.name);
   if (await ownDatasetExists(root, me, plan.name)) throw takenError(plan.name);
   await Deno.mkdir(posix.dirname(mock), { recursive: true });
-  await Deno.mkdir(posix.dirname(priv), { recursive: true });
+  await Deno.mkdir(posix.dirname(priv), { recursive: true, mode: PRIVATE_DIR_MODE });
   const mockTemp = tempNameFor(mock);
   const privTemp = tempNameFor(priv);
   let privPlaced = false;
   try {
     await Deno.mkdir(mockTemp);
-    await Deno.mkdir(privTemp);
+    await Deno.mkdir(privTemp, { mode: PRIVATE_DIR_MODE });
     const mock_files = await copyInto(plan.mock, mockTemp, true);
     await copyInto(plan.private, privTemp, false);
     const at = now().toISOString();

@@ -6,10 +6,12 @@
 import { posix } from "node:path";
 import type { Config } from "../config/config.ts";
 import { homeLayout } from "../config/home.ts";
+import { currentUid, inspectHome, judgeHome } from "../config/home_guard.ts";
 import { keyFileProblems, readKeys } from "../config/keystore.ts";
 import { datasiteFolders } from "../datasite/layout.ts";
 import { describeError, SyftError } from "../errors/mod.ts";
 import { probeBubblewrap } from "../sandbox/probe.ts";
+import { describeWide, privateDir, walkPrivate, wideEntries } from "./private_modes.ts";
 
 /** The verdict of one check. */
 export interface CheckResult {
@@ -35,6 +37,53 @@ function failure(name: string, err: unknown): CheckResult {
   };
 }
 
+/** One result per unsafe home path (every command refuses them), or one "ok". */
+async function checkHome(home: string): Promise<CheckResult[]> {
+  try {
+    const problems = judgeHome(await inspectHome(home), currentUid());
+    if (!problems.length) {
+      return [{
+        name: "home",
+        status: "ok",
+        detail: `${home} and its folders are yours, writable by you alone`,
+      }];
+    }
+    return problems.map((p) => ({ name: "home", status: "fail", detail: p.message, hint: p.fix }));
+  } catch (err) {
+    return [failure("home", err)];
+  }
+}
+
+/** How many wide private/ entries the report names before it just counts. */
+const PRIVATE_NAMED = 5;
+
+/** private/ must be the owner's alone: folders 0700, files 0600. */
+async function checkPrivate(config: Config): Promise<CheckResult> {
+  const name = "private";
+  const dir = privateDir(config);
+  try {
+    const walk = await walkPrivate(dir);
+    const wide = wideEntries(walk.entries);
+    const limit = walk.truncated ? ` (looked at the first ${walk.entries.length} entries)` : "";
+    if (!wide.length) {
+      return { name, status: "ok", detail: `${dir}: folders 0700, files 0600${limit}` };
+    }
+    const named = wide.slice(0, PRIVATE_NAMED).map(describeWide);
+    if (wide.length > PRIVATE_NAMED) named.push(`and ${wide.length - PRIVATE_NAMED} more`);
+    const rootIsLink = (await Deno.lstat(dir)).isSymlink;
+    return {
+      name,
+      status: "fail",
+      detail: `other users may read private data: ${named.join("; ")}${limit}`,
+      hint: rootIsLink
+        ? `${dir} is a link: chmod 700 the folder it names, and 600 its files`
+        : "run `syft doctor --fix` (chmod 700 its folders, 600 its files)",
+    };
+  } catch (err) {
+    return failure(name, err);
+  }
+}
+
 async function checkKeys(home: string): Promise<CheckResult> {
   const name = "keys";
   try {
@@ -46,7 +95,7 @@ async function checkKeys(home: string): Promise<CheckResult> {
         name,
         status: "fail",
         detail: problems.join("; "),
-        hint: `chmod 600 ${keysDir}/*.key`,
+        hint: `chmod 600 ${keysDir}/*.key (or run \`syft doctor --fix\`)`,
       };
     }
     return { name, status: "ok", detail: "signing and agreement keys readable, mode 0600" };
@@ -135,8 +184,10 @@ export async function runDoctor(
 ): Promise<CheckResult[]> {
   return [
     { name: "config", status: "ok", detail: homeLayout(home).config },
+    ...await checkHome(home),
     await checkKeys(home),
     await checkDatasite(config),
+    await checkPrivate(config),
     await checkTransport(deps),
     await checkSandbox(),
     checkClock(deps),
