@@ -7,11 +7,12 @@
  * sandbox settings).
  * @module
  */
-import { isSyftError } from "../errors/mod.ts";
+import { describeError, isSyftError } from "../errors/mod.ts";
 import { ownerJobs } from "./catalog.ts";
 import { datasetsNotShared, notSharedReason } from "./dataset_access.ts";
 import { approveJob, closeAndCheck, inboxDir, type OwnerDesk, receiveJob } from "./desk.ts";
 import { type JobKey, jobLabel } from "./layout.ts";
+import { republishJobState } from "./review.ts";
 import { type JobPolicy, matchPolicy } from "./policies.ts";
 import { policyHash } from "./policy_hash.ts";
 import { verifyJobFolder } from "./verify.ts";
@@ -23,6 +24,8 @@ export interface IntakeResult {
   /** Approved by a policy just now: run and release them. */
   byPolicy: Array<{ key: JobKey; policy: string }>;
   problems: string[];
+  /** Jobs whose shared view was rewritten to match the owner's record. */
+  republished: JobKey[];
 }
 
 /** One pass over our inbox. `peers` are the accepted peers (others' folders wait). */
@@ -32,11 +35,25 @@ export async function intakeJobs(
   peers: ReadonlySet<string>,
   policies: readonly JobPolicy[],
 ): Promise<IntakeResult> {
-  const result: IntakeResult = { received: [], rejected: [], byPolicy: [], problems: [] };
+  const result: IntakeResult = {
+    received: [],
+    rejected: [],
+    byPolicy: [],
+    problems: [],
+    republished: [],
+  };
   for (const entry of await ownerJobs(root, desk.me, desk.records)) {
     const key = entry.key;
     // Only new arrivals are checked: a pending job is hashed once, not every round.
-    if (!peers.has(key.submitter) || entry.state !== null) continue;
+    if (entry.state !== null) {
+      try {
+        if (await republishJobState(desk, entry.state)) result.republished.push(key);
+      } catch (err) {
+        result.problems.push(`job ${jobLabel(key)}: ${describeError(err)}`);
+      }
+      continue;
+    }
+    if (!peers.has(key.submitter)) continue;
     if (entry.stateProblem !== null) {
       result.problems.push(`job ${jobLabel(key)}: ${entry.stateProblem}`);
       continue;

@@ -94,3 +94,33 @@ export async function lockInbox(datasite: string, key: JobKey): Promise<void> {
   const file = posix.join(datasite, inboxJobFolder(key.submitter, key.id), "syft.pub.yaml");
   await writeFileAtomic(file, inboxLockText());
 }
+
+/**
+ * Make the datasite's view of a job match the owner's record when it does
+ * not: after a crash between the two writes, or for a state an older syft
+ * wrote whole into the datasite (return code, skipped outputs), which then
+ * becomes the owner's record. Only the view is written: the record is never
+ * rewritten from here, so a decision landing meanwhile is not undone (its own
+ * view write, or the next pass, wins). Returns whether it wrote.
+ */
+export async function republishJobState(
+  where: { datasite: string; records: string },
+  state: JobState,
+): Promise<boolean> {
+  const dir = posix.join(where.datasite, reviewJobFolder(state.submitter, state.id));
+  const file = posix.join(dir, REVIEW_FILES.state);
+  const view = publicStateText(state);
+  if (await Deno.readTextFile(file).catch(() => null) === view) return false;
+  const record = ownerStateFile(where.records, state);
+  await Deno.mkdir(posix.dirname(record), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(record, serializeJobState(state), { mode: 0o600, createOnly: true })
+    .catch((err) => {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    });
+  await Deno.mkdir(posix.join(dir, "status"), { recursive: true });
+  await writeFileAtomic(file, view);
+  if (state.status !== "pending") {
+    await writeFileAtomic(posix.join(dir, "status", state.status), "");
+  }
+  return true;
+}

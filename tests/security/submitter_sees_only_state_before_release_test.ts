@@ -92,3 +92,53 @@ Deno.test("before release the submitter sees only the job's status and when it c
     await done();
   }
 });
+
+Deno.test("a job state an older syft shared whole is cut back to the status at the owner's next sync, and kept for the owner", async () => {
+  const { w, alice, carol, done } = await pair();
+  try {
+    const id = await submit(carol, posix.join(w.base, "old"), "exit 3\n");
+    await alice.ok(["sync"]);
+    // What an older syft left in the datasite after a run: the whole record.
+    const shared = posix.join(alice.datasite, `app_data/job/review/${CAROL}/${id}/status`);
+    const legacy = [
+      `id: ${id}`,
+      `owner: ${alice.email}`,
+      `submitter: ${CAROL}`,
+      "status: failed",
+      "policy_hash: null",
+      "network: false",
+      "run:",
+      "  sandbox: bwrap",
+      "  returncode: 3",
+      "  output_files: 0",
+      "  output_bytes: 0",
+      `  skipped: ["${SECRET}: a symbolic link"]`,
+      "  started_at: t1",
+      "  finished_at: t2",
+      "history:",
+      `  - {status: pending, at: t0, by: ${alice.email}, how: auto, reason: null}`,
+      `  - {status: approved, at: t1, by: ${alice.email}, how: manual, reason: null}`,
+      `  - {status: running, at: t1, by: ${alice.email}, how: manual, reason: null}`,
+      `  - {status: failed, at: t2, by: ${alice.email}, how: auto, reason: exited with code 3}`,
+      "",
+    ].join("\n");
+    await Deno.writeTextFile(posix.join(shared, "state.yaml"), legacy);
+    await Deno.remove(posix.join(alice.home, "jobs", "received"), { recursive: true });
+    await alice.ok(["sync"]);
+    const text = await Deno.readTextFile(posix.join(shared, "state.yaml"));
+    assertEquals(
+      Object.keys(parse(text) as Record<string, unknown>).sort(),
+      ["history", "id", "owner", "status", "submitter"],
+    );
+    assert(!text.includes(SECRET) && !text.includes("exited"), text);
+    await carol.ok(["sync"]);
+    assertEquals(await secretIn(posix.dirname(carol.home)), []);
+    const mine = json<{ owners: { run: { returncode: number; skipped: string[] } }[] }>(
+      await alice.syft(["job", "show", id, "--json"]),
+    );
+    assertEquals(mine.owners[0]!.run.returncode, 3);
+    assert(mine.owners[0]!.run.skipped[0]!.includes(SECRET));
+  } finally {
+    await done();
+  }
+});
