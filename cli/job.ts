@@ -418,11 +418,19 @@ async function runPolicyAdd(
       }`,
     );
   }
+  const hash = policyHash(check.config);
+  // A policy repeats what was reviewed: not a folder changed since it arrived.
+  if (entry.state?.policy_hash && entry.state.policy_hash !== hash) {
+    throw new SyftError(
+      "E_PERMISSION",
+      `job ${jobLabel(entry.key)} cannot serve as a policy: its files changed after it arrived`,
+      { hint: "make the policy from a job whose files are as received" },
+    );
+  }
   const peers = flags.peers === undefined
     ? [entry.key.submitter]
     : parseList(flags.peers, "--peers");
   const file = posix.join(ctx.home, POLICY_FILE);
-  const hash = policyHash(check.config);
   const policies = addPolicy(await readPolicies(file), {
     name,
     policy_hash: hash,

@@ -41,6 +41,8 @@ Deno.test("job approve runs only what job show showed: another hash or changed f
     code(changed, 3);
     assertMatch(changed.stderr, /^error: .*rejected: its files changed after it was received$/m);
     assertEquals((await ownerView(alice, id)).status, "rejected");
+    // Nor can the changed folder become an auto-approval policy.
+    code(await alice.syft(["job", "policy", "add", "changed", "--from", id]), 3);
 
     // A file that no longer matches its hash: rejected, and the exit says so.
     const id2 = await submit(carol, posix.join(w.base, "b"), "echo b\n");
