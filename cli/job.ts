@@ -30,6 +30,7 @@ import {
   POLICY_NAME_RE,
   policyHash,
   readPolicies,
+  receivedRoot,
   recordSent,
   rejectJob,
   releaseJob,
@@ -73,6 +74,7 @@ export function registerJob(program: Command): void {
   job
     .command("approve <id>")
     .summary("approve a pending job (owner)")
+    .option("--hash <hex>", "the content hash `job show` printed: refuse if the job differs")
     .action(withContext(runApprove));
 
   job
@@ -243,18 +245,34 @@ async function ownedJob(ctx: Context, config: Config, ref: string): Promise<JobE
   return found[0]!;
 }
 
-async function runApprove(ctx: Context, _flags: unknown, args: string[]): Promise<void> {
+async function runApprove(ctx: Context, flags: { hash?: string }, args: string[]): Promise<void> {
   const config = await loadConfig(ctx.home);
+  if (flags.hash !== undefined && !/^[0-9a-fA-F]+$/.test(flags.hash)) {
+    throw new SyftError("E_USAGE", `--hash ${JSON.stringify(flags.hash)} is not a hex hash`, {
+      hint: "pass the hash `syft job show <id>` prints",
+    });
+  }
   const entry = await ownedJob(ctx, config, args[0] ?? "");
   const desk = ownerDesk(ctx, config);
   if (entry.config?.grants.network) {
     ctx.out.warn(`job ${jobLabel(entry.key)} asks for NETWORK access while it runs`);
   }
-  const state = await approveJob(desk, entry.key);
+  const state = await approveJob(desk, entry.key, "manual", flags.hash ?? null);
+  if (state.status === "rejected") {
+    // The rejection is a decision the submitter hears of; the command still failed.
+    await syncAfterChange(ctx);
+    const why = state.history[state.history.length - 1]?.reason ?? "its files no longer check";
+    throw new SyftError(
+      "E_PERMISSION",
+      `job ${jobLabel(entry.key)} was not approved and is now rejected: ${why}`,
+      { hint: "ask its submitter to send it again (a new job)" },
+    );
+  }
   ctx.out.result({
     id: entry.key.id,
     submitter: entry.key.submitter,
     status: state.status,
+    hash: state.policy_hash,
     policy_hash: state.policy_hash,
   }, (r) => {
     const why = state.history[state.history.length - 1]?.reason;
@@ -325,7 +343,7 @@ async function runRun(ctx: Context, flags: RunFlags, args: string[]): Promise<vo
     }
     entries = [entry];
   } else {
-    entries = (await ownerJobs(config.root, config.email)).filter((e) =>
+    entries = (await ownerJobs(config.root, config.email, receivedRoot(ctx.home))).filter((e) =>
       e.state?.status === "approved" || e.state?.status === "running"
     );
   }
@@ -400,11 +418,19 @@ async function runPolicyAdd(
       }`,
     );
   }
+  const hash = policyHash(check.config);
+  // A policy repeats what was reviewed: not a folder changed since it arrived.
+  if (entry.state?.policy_hash && entry.state.policy_hash !== hash) {
+    throw new SyftError(
+      "E_PERMISSION",
+      `job ${jobLabel(entry.key)} cannot serve as a policy: its files changed after it arrived`,
+      { hint: "make the policy from a job whose files are as received" },
+    );
+  }
   const peers = flags.peers === undefined
     ? [entry.key.submitter]
     : parseList(flags.peers, "--peers");
   const file = posix.join(ctx.home, POLICY_FILE);
-  const hash = policyHash(check.config);
   const policies = addPolicy(await readPolicies(file), {
     name,
     policy_hash: hash,

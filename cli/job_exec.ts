@@ -15,6 +15,7 @@ import {
   jobLabel,
   type JobState,
   type OwnerDesk,
+  receivedRoot,
   releaseJob,
   removeStaleRuns,
   requireState,
@@ -34,6 +35,7 @@ export function ownerDesk(ctx: Context, config: Config): OwnerDesk {
     datasite: datasiteDir(config.root, config.email),
     me: config.email,
     auditLog: homeLayout(ctx.home).auditLog,
+    records: receivedRoot(ctx.home),
     now: () => Date.now(),
   };
 }

@@ -58,7 +58,7 @@ export async function receiveJobs(
       if (options.background) backgroundRuns = backgroundRuns.then(run);
       else await run();
     }
-    return r.received.length + r.rejected.length + r.byPolicy.length > 0;
+    return r.received.length + r.rejected.length + r.byPolicy.length + r.republished.length > 0;
   } catch (err) {
     ctx.out.warn(`checking received jobs failed: ${describeError(err)}`);
     return false;

@@ -19,6 +19,7 @@ import {
   type JobEntry,
   jobLabel,
   type JobStatus,
+  policyHash,
   readAudit,
   resolveJobRef,
   REVIEW_FILES,
@@ -136,6 +137,8 @@ async function runShow(ctx: Context, _flags: unknown, args: string[]): Promise<v
   const view = {
     id: first.key.id,
     name: cfg?.name ?? first.key.id,
+    // The content hash: `job approve --hash` refuses anything else.
+    hash: cfg ? policyHash(cfg) : null,
     submitter: first.key.submitter,
     submitted_at: cfg?.submitted_at ?? null,
     type: cfg?.type ?? null,
@@ -159,6 +162,7 @@ async function runShow(ctx: Context, _flags: unknown, args: string[]): Promise<v
     ctx.out.fields([
       ["id", v.id],
       ["name", v.name],
+      ["hash", v.hash ?? "-"],
       ["submitter", v.submitter],
       ["submitted", v.submitted_at ?? "-"],
       ["type", v.type ?? "-"],
@@ -173,7 +177,7 @@ async function runShow(ctx: Context, _flags: unknown, args: string[]): Promise<v
       ctx.out.line(`owner ${o.owner}: ${o.status}${o.problem ? ` (${o.problem})` : ""}`);
       for (const h of o.history) {
         ctx.out.line(
-          `  ${h.at}  ${h.status.padEnd(8)} by ${h.by} (${h.how})${
+          `  ${h.at}  ${h.status.padEnd(8)} by ${h.by}${h.how ? ` (${h.how})` : ""}${
             h.reason ? `: ${h.reason}` : ""
           }`,
         );
@@ -185,6 +189,12 @@ async function runShow(ctx: Context, _flags: unknown, args: string[]): Promise<v
             `${why ? `, ${why}` : ""}, ${o.run.output_files} output file(s)` +
             `${o.run.stdout_truncated || o.run.stderr_truncated ? ", logs truncated" : ""}`,
         );
+        if (o.run.skipped_count > 0) {
+          ctx.out.line(`  skipped ${o.run.skipped_count} output(s) (only you see this):`);
+          for (const s of o.run.skipped) ctx.out.line(`    ${s}`);
+          const more = o.run.skipped_count - o.run.skipped.length;
+          if (more > 0) ctx.out.line(`    … and ${more} more`);
+        }
       }
     }
     if (v.run_sh !== null) {
@@ -323,6 +333,16 @@ async function runResults(ctx: Context, flags: { out?: string }, args: string[])
   }
 }
 
+/**
+ * The return code a released job's owner shares in `returncode.txt` (the
+ * state never carries it); null when not released, killed or unreadable.
+ */
+async function releasedReturncode(e: JobEntry): Promise<number | null> {
+  if (statusOf(e) !== "released") return null;
+  const text = (await readOrNull(reviewPath(e, REVIEW_FILES.returncode)))?.trim() ?? "";
+  return /^-?\d{1,10}$/.test(text) ? Number(text) : null;
+}
+
 async function runWait(ctx: Context, flags: { timeout?: string }, args: string[]): Promise<void> {
   const ref = args[0] ?? "";
   let timeoutMs = Infinity;
@@ -362,17 +382,20 @@ async function runWait(ctx: Context, flags: { timeout?: string }, args: string[]
     await syncOnce(ctx, config);
     entries = resolveJobRef(await allJobs(config.root, config.email, ctx.home), ref);
   }
-  const rows = entries.map((e) => ({
-    owner: e.owner,
-    status: statusOf(e),
-    returncode: e.state?.run?.returncode ?? null,
-    reason: e.state?.history[e.state.history.length - 1]?.reason ?? null,
-  }));
+  const rows = [];
+  for (const e of entries) {
+    rows.push({
+      owner: e.owner,
+      status: statusOf(e),
+      returncode: await releasedReturncode(e),
+      reason: e.state?.history[e.state.history.length - 1]?.reason ?? null,
+    });
+  }
   // People saw each status as it changed; only the reasons are new.
   ctx.out.result(rows, (list) => {
     for (const r of list) if (r.reason) ctx.out.line(`${r.owner}: ${r.status} (${r.reason})`);
   });
-  const ok = entries.every((e) => statusOf(e) === "released" && e.state?.run?.returncode === 0);
+  const ok = rows.every((r) => r.status === "released" && r.returncode === 0);
   if (!ok) {
     throw new SyftError("E_DENIED", `job ${ref} did not succeed everywhere`, {
       hint: `see why with \`syft job show ${ref}\``,

@@ -20,7 +20,7 @@ import {
   serializeJobConfig,
 } from "./config.ts";
 import { INBOX_ROOT, inboxJobFolder, type JobKey, REVIEW_ROOT } from "./layout.ts";
-import { readJobState } from "./review.ts";
+import { readJobState, readOwnerState, receivedRoot } from "./review.ts";
 import type { JobState } from "./state.ts";
 
 /** One job seen from here. */
@@ -46,7 +46,12 @@ async function dirNames(dir: string): Promise<string[]> {
   return (await subfolderNames(dir)).filter((n) => !n.startsWith("."));
 }
 
-async function readEntry(datasite: string, owner: string, key: JobKey): Promise<JobEntry> {
+async function readEntry(
+  datasite: string,
+  owner: string,
+  key: JobKey,
+  records: string | null,
+): Promise<JobEntry> {
   const entry: JobEntry = {
     key,
     owner,
@@ -66,22 +71,32 @@ async function readEntry(datasite: string, owner: string, key: JobKey): Promise<
     }
   }
   try {
-    entry.state = await readJobState(datasite, key);
+    entry.state = records === null
+      ? await readJobState(datasite, key)
+      : await readOwnerState({ datasite, records }, key);
   } catch (err) {
     entry.stateProblem = String((err as Error).message);
   }
   return entry;
 }
 
-/** Jobs peers sent to us. */
-export async function ownerJobs(root: string, me: string): Promise<JobEntry[]> {
+/**
+ * Jobs peers sent to us. With `records` (the owner's record folder, see
+ * {@linkcode receivedRoot}) each state is the owner's whole record; without,
+ * what the datasite shares (enough for a status).
+ */
+export async function ownerJobs(
+  root: string,
+  me: string,
+  records: string | null = null,
+): Promise<JobEntry[]> {
   const datasite = posix.join(root, me);
   const out: JobEntry[] = [];
   for (const submitter of await dirNames(posix.join(datasite, INBOX_ROOT))) {
     if (!isIdentity(submitter)) continue;
     for (const id of await dirNames(posix.join(datasite, INBOX_ROOT, submitter))) {
       if (!JOB_ID_RE.test(id)) continue;
-      out.push(await readEntry(datasite, me, { submitter, id }));
+      out.push(await readEntry(datasite, me, { submitter, id }, records));
     }
   }
   return out;
@@ -163,7 +178,7 @@ export async function submittedJobs(root: string, me: string, home: string): Pro
     const datasite = posix.join(root, owner);
     for (const id of await dirNames(posix.join(datasite, REVIEW_ROOT, me))) {
       if (!JOB_ID_RE.test(id) || seen.has(`${owner}/${id}`)) continue;
-      const entry = await readEntry(datasite, owner, { submitter: me, id });
+      const entry = await readEntry(datasite, owner, { submitter: me, id }, null);
       out.push({ ...entry, role: "submitter", config: null, configProblem: null });
     }
   }
@@ -172,7 +187,10 @@ export async function submittedJobs(root: string, me: string, home: string): Pro
 
 /** Both sides. */
 export async function allJobs(root: string, me: string, home: string): Promise<JobEntry[]> {
-  return [...await ownerJobs(root, me), ...await submittedJobs(root, me, home)];
+  return [
+    ...await ownerJobs(root, me, receivedRoot(home)),
+    ...await submittedJobs(root, me, home),
+  ];
 }
 
 /**

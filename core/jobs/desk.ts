@@ -8,8 +8,9 @@ import { posix } from "node:path";
 import { SyftError } from "../errors/mod.ts";
 import { appendAudit } from "./audit.ts";
 import { inboxJobFolder, type JobKey, jobLabel } from "./layout.ts";
+import { datasetsNotShared, notSharedReason } from "./dataset_access.ts";
 import { policyHash } from "./policy_hash.ts";
-import { lockInbox, readJobState, writeJobState, writeReviewPermission } from "./review.ts";
+import { lockInbox, readOwnerState, writeJobState, writeReviewPermission } from "./review.ts";
 import { canMove, type JobState, moveTo, pendingState } from "./state.ts";
 import { type JobCheck, verifyJobFolder } from "./verify.ts";
 
@@ -21,6 +22,8 @@ export interface OwnerDesk {
   me: string;
   /** `$SYFT_HOME/audit.log`. */
   auditLog: string;
+  /** `$SYFT_HOME/jobs/received`: the owner's whole record of each job (see `receivedRoot`). */
+  records: string;
   now: () => number;
 }
 
@@ -35,7 +38,7 @@ export function inboxDir(desk: OwnerDesk, key: JobKey): string {
 
 /** The job's state, or a clear error when we have none. */
 export async function requireState(desk: OwnerDesk, key: JobKey): Promise<JobState> {
-  const state = await readJobState(desk.datasite, key);
+  const state = await readOwnerState(desk, key);
   if (state === null) {
     throw new SyftError("E_INPUT", `job ${jobLabel(key)} has not been received yet`, {
       hint: "run `syft sync`, then `syft job list`",
@@ -45,8 +48,10 @@ export async function requireState(desk: OwnerDesk, key: JobKey): Promise<JobSta
 }
 
 /**
- * Record a job that arrived: the submitter may read `status/` from now on.
- * A job that fails its check is rejected at once with the reason.
+ * Record a job that arrived, with its content hash: the submitter may read
+ * `status/` from now on. The caller closed its inbox folder before the check
+ * (see {@linkcode closeAndCheck}). A job that fails its check is rejected at
+ * once with the reason.
  */
 export async function receiveJob(
   desk: OwnerDesk,
@@ -55,10 +60,15 @@ export async function receiveJob(
 ): Promise<JobState> {
   const at = iso(desk);
   const network = check.config?.grants.network ?? false;
-  let state = pendingState({ id: key.id, owner: desk.me, submitter: key.submitter }, at, network);
+  const hash = check.kind === "ok" ? policyHash(check.config) : null;
+  let state = pendingState(
+    { id: key.id, owner: desk.me, submitter: key.submitter },
+    at,
+    network,
+    hash,
+  );
   await writeReviewPermission(desk.datasite, key, false);
   if (check.kind === "bad") {
-    await lockInbox(desk.datasite, key);
     state = moveTo(state, {
       status: "rejected",
       at,
@@ -67,7 +77,7 @@ export async function receiveJob(
       reason: check.reason,
     });
   }
-  await writeJobState(desk.datasite, state);
+  await writeJobState(desk, state);
   await appendAudit(desk.auditLog, {
     at,
     action: check.kind === "bad" ? "reject" : "receive",
@@ -80,13 +90,34 @@ export async function receiveJob(
 }
 
 /**
- * Approve a pending job: close its inbox folder first (so nothing changes
- * after the check), check every file again, and pin the policy hash.
+ * Close a job folder that looks complete to further proposals, then check it
+ * again: from here on what is checked is what stays (a received job is
+ * immutable; a new version is a new job id). A file gone in between makes it
+ * bad, not incomplete, since the folder no longer changes.
+ */
+export async function closeAndCheck(
+  desk: OwnerDesk,
+  key: JobKey,
+): Promise<Exclude<JobCheck, { kind: "incomplete" }>> {
+  await lockInbox(desk.datasite, key);
+  const check = await verifyJobFolder(inboxDir(desk, key), key);
+  if (check.kind !== "incomplete") return check;
+  return { kind: "bad", reason: `files missing: ${check.missing.join(", ")}`, config: null };
+}
+
+/**
+ * Approve a pending job: check every file again, require the content to be
+ * what arrived (and, with `expectHash`, what the owner was shown), require
+ * every dataset it names to be shared with its submitter, and pin the hash.
+ * A job whose files no longer check is rejected (returned as rejected: the
+ * caller says so); a hash the owner did not see, or a dataset not shared,
+ * refuses with `E_PERMISSION` and leaves the job pending.
  */
 export async function approveJob(
   desk: OwnerDesk,
   key: JobKey,
   how = "manual",
+  expectHash: string | null = null,
 ): Promise<JobState> {
   const state = await requireState(desk, key);
   if (!canMove(state.status, "approved")) {
@@ -94,22 +125,42 @@ export async function approveJob(
       hint: `see it with \`syft job show ${jobLabel(key)}\``,
     });
   }
-  await lockInbox(desk.datasite, key);
-  const check = await verifyJobFolder(inboxDir(desk, key), key);
-  if (check.kind !== "ok") {
-    const reason = check.kind === "bad"
-      ? check.reason
-      : `files missing: ${check.missing.join(", ")}`;
-    return await rejectJob(desk, key, reason, "auto");
-  }
+  const check = await closeAndCheck(desk, key);
+  if (check.kind === "bad") return await rejectJob(desk, key, check.reason, "auto");
   const hash = policyHash(check.config);
+  if (state.policy_hash !== null && state.policy_hash !== hash) {
+    return await rejectJob(desk, key, "its files changed after it was received", "auto");
+  }
+  if (expectHash !== null && expectHash.toLowerCase() !== hash) {
+    throw new SyftError(
+      "E_PERMISSION",
+      `job ${jobLabel(key)} has content hash ${hash}, not the ${expectHash} given: not approved`,
+      { hint: `review it again with \`syft job show ${jobLabel(key)}\`` },
+    );
+  }
+  const unshared = await datasetsNotShared(
+    desk.datasite,
+    desk.me,
+    key.submitter,
+    check.config.datasets,
+  );
+  if (unshared.length > 0) {
+    throw new SyftError(
+      "E_PERMISSION",
+      `job ${jobLabel(key)} cannot be approved: ${notSharedReason(unshared, key.submitter)}`,
+      {
+        hint: `share it (syft perm grant public/syft_datasets/${unshared[0]}/ ${key.submitter}) ` +
+          `or reject the job`,
+      },
+    );
+  }
   const at = iso(desk);
   const next = moveTo(
     state,
     { status: "approved", at, by: desk.me, how, reason: null },
     { policy_hash: hash },
   );
-  await writeJobState(desk.datasite, next);
+  await writeJobState(desk, next);
   await appendAudit(desk.auditLog, {
     at,
     action: "approve",
@@ -132,7 +183,7 @@ export async function rejectJob(
   const at = iso(desk);
   const next = moveTo(state, { status: "rejected", at, by: desk.me, how, reason });
   await lockInbox(desk.datasite, key);
-  await writeJobState(desk.datasite, next);
+  await writeJobState(desk, next);
   await appendAudit(desk.auditLog, {
     at,
     action: "reject",
@@ -153,7 +204,7 @@ export async function releaseJob(desk: OwnerDesk, key: JobKey, how = "manual"): 
   // are readable, which `job release` again completes; the other order could
   // record "released" with nothing readable.
   await writeReviewPermission(desk.datasite, key, true);
-  await writeJobState(desk.datasite, next);
+  await writeJobState(desk, next);
   await appendAudit(desk.auditLog, { at, action: "release", job: jobLabel(key), by: desk.me, how });
   return next;
 }

@@ -1,18 +1,18 @@
 /**
  * After a sync round: record every job that arrived (the submitter sees
- * `pending`, or `rejected` with the reason), and approve those an
+ * `pending`, or `rejected` with the reason), closing its folder so it never
+ * changes after, and approve those an
  * auto-approval policy covers. A policy applies to jobs that arrive after it;
  * one already pending waits for the owner. Running those is the caller's (it knows the
  * sandbox settings).
  * @module
  */
-import { posix } from "node:path";
-import { privateFolder } from "../datasets/mod.ts";
-import { isSyftError } from "../errors/mod.ts";
-import type { JobConfig } from "./config.ts";
+import { describeError, isSyftError } from "../errors/mod.ts";
 import { ownerJobs } from "./catalog.ts";
-import { approveJob, inboxDir, type OwnerDesk, receiveJob } from "./desk.ts";
+import { datasetsNotShared, notSharedReason } from "./dataset_access.ts";
+import { approveJob, closeAndCheck, inboxDir, type OwnerDesk, receiveJob } from "./desk.ts";
 import { type JobKey, jobLabel } from "./layout.ts";
+import { republishJobState } from "./review.ts";
 import { type JobPolicy, matchPolicy } from "./policies.ts";
 import { policyHash } from "./policy_hash.ts";
 import { verifyJobFolder } from "./verify.ts";
@@ -24,16 +24,8 @@ export interface IntakeResult {
   /** Approved by a policy just now: run and release them. */
   byPolicy: Array<{ key: JobKey; policy: string }>;
   problems: string[];
-}
-
-/** Datasets a job names that have no private folder in our datasite. */
-async function missingDatasets(desk: OwnerDesk, config: JobConfig): Promise<string[]> {
-  const out: string[] = [];
-  for (const name of config.datasets) {
-    const info = await Deno.lstat(posix.join(desk.datasite, privateFolder(name))).catch(() => null);
-    if (info === null || !info.isDirectory) out.push(name);
-  }
-  return out;
+  /** Jobs whose shared view was rewritten to match the owner's record. */
+  republished: JobKey[];
 }
 
 /** One pass over our inbox. `peers` are the accepted peers (others' folders wait). */
@@ -43,24 +35,41 @@ export async function intakeJobs(
   peers: ReadonlySet<string>,
   policies: readonly JobPolicy[],
 ): Promise<IntakeResult> {
-  const result: IntakeResult = { received: [], rejected: [], byPolicy: [], problems: [] };
-  for (const entry of await ownerJobs(root, desk.me)) {
+  const result: IntakeResult = {
+    received: [],
+    rejected: [],
+    byPolicy: [],
+    problems: [],
+    republished: [],
+  };
+  for (const entry of await ownerJobs(root, desk.me, desk.records)) {
     const key = entry.key;
     // Only new arrivals are checked: a pending job is hashed once, not every round.
-    if (!peers.has(key.submitter) || entry.state !== null) continue;
+    if (entry.state !== null) {
+      try {
+        if (await republishJobState(desk, entry.state)) result.republished.push(key);
+      } catch (err) {
+        result.problems.push(`job ${jobLabel(key)}: ${describeError(err)}`);
+      }
+      continue;
+    }
+    if (!peers.has(key.submitter)) continue;
     if (entry.stateProblem !== null) {
       result.problems.push(`job ${jobLabel(key)}: ${entry.stateProblem}`);
       continue;
     }
     try {
-      let check = await verifyJobFolder(inboxDir(desk, key), key);
-      if (check.kind === "incomplete") continue;
-      const absent = check.kind === "ok" ? await missingDatasets(desk, check.config) : [];
-      if (absent.length > 0) {
+      // Still arriving: left open for the rest of its files.
+      if ((await verifyJobFolder(inboxDir(desk, key), key)).kind === "incomplete") continue;
+      let check = await closeAndCheck(desk, key);
+      const unshared = check.kind === "ok"
+        ? await datasetsNotShared(desk.datasite, desk.me, key.submitter, check.config.datasets)
+        : [];
+      if (unshared.length > 0 && check.kind === "ok") {
         // Said at once, rather than when the owner runs it.
         check = {
           kind: "bad",
-          reason: `no dataset here named ${absent.join(", ")}`,
+          reason: notSharedReason(unshared, key.submitter),
           config: check.config,
         };
       }

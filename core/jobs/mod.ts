@@ -6,6 +6,7 @@
 export * from "./audit.ts";
 export * from "./catalog.ts";
 export * from "./config.ts";
+export * from "./dataset_access.ts";
 export * from "./desk.ts";
 export * from "./intake.ts";
 export * from "./layout.ts";

@@ -1,8 +1,9 @@
 /**
- * The owner's writes to a job's review folder: `status/state.yaml` first, then
- * the empty marker named after the status (so a shell can test a file), the
- * permission file that lets the submitter read `status/` (and everything
- * after release), and the inbox lock once the job left pending.
+ * The owner's writes for a job: its whole record under `$SYFT_HOME` (never
+ * synced), then the submitter's view in `status/state.yaml` and the empty
+ * marker named after the status (so a shell can test a file), the permission
+ * file that lets the submitter read `status/` (and everything after release),
+ * and the inbox lock from receipt on.
  * @module
  */
 import { posix } from "node:path";
@@ -15,11 +16,19 @@ import {
   reviewJobFolder,
   reviewPermissionText,
 } from "./layout.ts";
-import { type JobState, parseJobState, serializeJobState } from "./state.ts";
+import { type JobState, parseJobState, publicStateText, serializeJobState } from "./state.ts";
 
-/** Read a job's state from a datasite (own or a mirror); null when there is none yet. */
-export async function readJobState(datasite: string, key: JobKey): Promise<JobState | null> {
-  const file = posix.join(datasite, reviewJobFolder(key.submitter, key.id), REVIEW_FILES.state);
+/** Where an owner keeps its records of received jobs: `$SYFT_HOME/jobs/received`. */
+export function receivedRoot(home: string): string {
+  return posix.join(home, "jobs", "received");
+}
+
+/** The owner's whole record of one job (0600, never synced). */
+export function ownerStateFile(records: string, key: JobKey): string {
+  return posix.join(records, key.submitter, key.id, "state.yaml");
+}
+
+async function readStateFile(file: string): Promise<JobState | null> {
   let text: string;
   try {
     text = await Deno.readTextFile(file);
@@ -30,12 +39,37 @@ export async function readJobState(datasite: string, key: JobKey): Promise<JobSt
   return parseJobState(text, file);
 }
 
-/** Write `state.yaml`, then the status marker. */
-export async function writeJobState(datasite: string, state: JobState): Promise<void> {
-  const dir = posix.join(datasite, reviewJobFolder(state.submitter, state.id));
+/** Read the state a datasite shares (own or a mirror): the submitter's view; null when none yet. */
+export function readJobState(datasite: string, key: JobKey): Promise<JobState | null> {
+  return readStateFile(
+    posix.join(datasite, reviewJobFolder(key.submitter, key.id), REVIEW_FILES.state),
+  );
+}
+
+/**
+ * The owner's state of a job: its own record, or (for a job received before
+ * records were kept under the home) the one in the datasite.
+ */
+export async function readOwnerState(
+  where: { datasite: string; records: string },
+  key: JobKey,
+): Promise<JobState | null> {
+  return await readStateFile(ownerStateFile(where.records, key)) ??
+    await readJobState(where.datasite, key);
+}
+
+/** Write the owner's record, then the submitter's view, then the status marker. */
+export async function writeJobState(
+  where: { datasite: string; records: string },
+  state: JobState,
+): Promise<void> {
+  const record = ownerStateFile(where.records, state);
+  await Deno.mkdir(posix.dirname(record), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(record, serializeJobState(state), { mode: 0o600 });
+  const dir = posix.join(where.datasite, reviewJobFolder(state.submitter, state.id));
   const statusDir = posix.join(dir, "status");
   await Deno.mkdir(statusDir, { recursive: true });
-  await writeFileAtomic(posix.join(dir, REVIEW_FILES.state), serializeJobState(state));
+  await writeFileAtomic(posix.join(dir, REVIEW_FILES.state), publicStateText(state));
   if (state.status !== "pending") {
     await writeFileAtomic(posix.join(statusDir, state.status), "");
   }
@@ -59,4 +93,34 @@ export async function writeReviewPermission(
 export async function lockInbox(datasite: string, key: JobKey): Promise<void> {
   const file = posix.join(datasite, inboxJobFolder(key.submitter, key.id), "syft.pub.yaml");
   await writeFileAtomic(file, inboxLockText());
+}
+
+/**
+ * Make the datasite's view of a job match the owner's record when it does
+ * not: after a crash between the two writes, or for a state an older syft
+ * wrote whole into the datasite (return code, skipped outputs), which then
+ * becomes the owner's record. Only the view is written: the record is never
+ * rewritten from here, so a decision landing meanwhile is not undone (its own
+ * view write, or the next pass, wins). Returns whether it wrote.
+ */
+export async function republishJobState(
+  where: { datasite: string; records: string },
+  state: JobState,
+): Promise<boolean> {
+  const dir = posix.join(where.datasite, reviewJobFolder(state.submitter, state.id));
+  const file = posix.join(dir, REVIEW_FILES.state);
+  const view = publicStateText(state);
+  if (await Deno.readTextFile(file).catch(() => null) === view) return false;
+  const record = ownerStateFile(where.records, state);
+  await Deno.mkdir(posix.dirname(record), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(record, serializeJobState(state), { mode: 0o600, createOnly: true })
+    .catch((err) => {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    });
+  await Deno.mkdir(posix.join(dir, "status"), { recursive: true });
+  await writeFileAtomic(file, view);
+  if (state.status !== "pending") {
+    await writeFileAtomic(posix.join(dir, "status", state.status), "");
+  }
+  return true;
 }

@@ -2,7 +2,10 @@
  * Run an approved job: stage a copy of its files, check the copy against the
  * hash pinned at approval, hand it to the sandbox with the approved grants and
  * the named datasets' private folders, then put logs, return code and outputs
- * into the review folder and record done or failed.
+ * into the review folder (readable by the submitter only after release) and
+ * record done or failed. How the run went (return code, counts, what was
+ * skipped, why it failed) is the owner's record only: the submitter's view
+ * carries the status.
  * @module
  */
 import { posix } from "node:path";
@@ -17,6 +20,7 @@ import {
   type SandboxMode,
 } from "../sandbox/mod.ts";
 import { appendAudit } from "./audit.ts";
+import { datasetsNotShared, notSharedReason } from "./dataset_access.ts";
 import { subfolderNames } from "./_folders.ts";
 import { SyftError } from "../errors/mod.ts";
 import { JOB_CONFIG_FILE, type JobConfig, parseJobConfig } from "./config.ts";
@@ -24,7 +28,7 @@ import { inboxDir, type OwnerDesk, requireState } from "./desk.ts";
 import { type JobKey, jobLabel, REVIEW_FILES, REVIEW_ROOT, reviewJobFolder } from "./layout.ts";
 import { policyHash } from "./policy_hash.ts";
 import { writeJobState } from "./review.ts";
-import { type JobState, moveTo, type RunRecord } from "./state.ts";
+import { type JobState, MAX_SKIPPED_KEPT, moveTo, type RunRecord } from "./state.ts";
 import { verifyJobFolder } from "./verify.ts";
 
 /** How the owner runs jobs. */
@@ -76,7 +80,7 @@ export async function runApprovedJob(
   await requirePackageSource(desk, key, options);
   const startedAt = new Date(desk.now()).toISOString();
   state = moveTo(state, { status: "running", at: startedAt, by: desk.me, how, reason: null });
-  await writeJobState(desk.datasite, state);
+  await writeJobState(desk, state);
   await appendAudit(desk.auditLog, {
     at: startedAt,
     action: "run",
@@ -193,15 +197,18 @@ async function prepare(
   if (state.policy_hash === null || policyHash(config) !== state.policy_hash) {
     return "the job's files differ from the ones approved (policy hash mismatch)";
   }
-  const datasets: { name: string; dir: string }[] = [];
-  for (const name of config.datasets) {
-    const dir = posix.join(desk.datasite, privateFolder(name));
-    const info = await Deno.lstat(dir).catch(() => null);
-    if (info === null || !info.isDirectory) {
-      return `dataset ${name} has no private data here (private/syft_datasets/${name})`;
-    }
-    datasets.push({ name, dir });
-  }
+  // Permissions may have changed since approval: the run checks again.
+  const unshared = await datasetsNotShared(
+    desk.datasite,
+    desk.me,
+    key.submitter,
+    config.datasets,
+  );
+  if (unshared.length > 0) return notSharedReason(unshared, key.submitter);
+  const datasets = config.datasets.map((name) => ({
+    name,
+    dir: posix.join(desk.datasite, privateFolder(name)),
+  }));
   return { config, datasets };
 }
 
@@ -242,7 +249,11 @@ function record(
     outputs_truncated: result.outputs.truncated,
     output_files: result.outputs.files,
     output_bytes: result.outputs.bytes,
-    skipped: result.outputs.skipped.map((s) => `${s.path}: ${s.reason}`),
+    // Kept bounded: the record is parsed whole, and a run can skip millions.
+    skipped: result.outputs.skipped.slice(0, MAX_SKIPPED_KEPT).map((s) =>
+      `${s.path.slice(0, 300)}: ${s.reason}`
+    ),
+    skipped_count: result.outputs.skipped.length,
     started_at: startedAt,
     finished_at: finishedAt,
     error: result.error ?? null,
@@ -272,7 +283,7 @@ async function finish(
     { status: reason === null ? "done" : "failed", at, by: desk.me, how: "auto", reason },
     { run },
   );
-  await writeJobState(desk.datasite, next);
+  await writeJobState(desk, next);
   return next;
 }
 

@@ -1,7 +1,10 @@
 /**
- * A job's lifecycle as the owner records it in `review/<ds>/<id>/status/state.yaml`:
- * the current status, the pinned policy hash, the run's outcome, and a history
- * of who moved it, when, how (by hand or which policy) and why. Pure: the
+ * A job's lifecycle. The owner keeps the whole record under `$SYFT_HOME` (the
+ * pinned policy hash, the run's outcome, and a history of who moved it, when,
+ * how and why); the submitter reads only {@linkcode publicStateText} in
+ * `review/<ds>/<id>/status/state.yaml`: the status and when it changed, since
+ * anything more (a return code, counts, a failure reason, output names) is a
+ * channel a job could encode private values in before release. Pure: the
  * transitions are checked here and written by `review.ts`.
  * @module
  */
@@ -48,7 +51,7 @@ export interface StateEntry {
   at: string;
   /** The owner's email. */
   by: string;
-  /** `manual`, `auto` (a check syft made itself) or `policy:<name>`. */
+  /** `manual`, `auto` (a check syft made itself) or `policy:<name>`; empty in the submitter's view. */
   how: string;
   reason: string | null;
 }
@@ -63,7 +66,10 @@ export interface RunRecord {
   outputs_truncated: boolean;
   output_files: number;
   output_bytes: number;
+  /** The first {@linkcode MAX_SKIPPED_KEPT} outputs left out, with why (the owner's eyes only). */
   skipped: string[];
+  /** How many outputs were left out in all. */
+  skipped_count: number;
   started_at: string;
   finished_at: string;
   error: string | null;
@@ -75,7 +81,11 @@ export interface JobState {
   owner: string;
   submitter: string;
   status: JobStatus;
-  /** Pinned at approval; null before. */
+  /**
+   * Recorded at receipt, checked again and pinned at approval: the job's
+   * content hash, which the run's staged copy must give. Null in the
+   * submitter's view (and for jobs received before it was recorded).
+   */
   policy_hash: string | null;
   /** The grants approved (shown in the approval prompt, applied by the runner). */
   network: boolean;
@@ -83,16 +93,20 @@ export interface JobState {
   history: StateEntry[];
 }
 
-/** A fresh state for a job that just arrived. */
+/** Most skipped outputs the owner's record keeps by name (a run can skip millions). */
+export const MAX_SKIPPED_KEPT = 100;
+
+/** A fresh state for a job that just arrived, with its content hash when it is whole. */
 export function pendingState(
   ids: { id: string; owner: string; submitter: string },
   at: string,
   network: boolean,
+  hash: string | null = null,
 ): JobState {
   return {
     ...ids,
     status: "pending",
-    policy_hash: null,
+    policy_hash: hash,
     network,
     run: null,
     history: [{ status: "pending", at, by: ids.owner, how: "auto", reason: null }],
@@ -123,14 +137,18 @@ export function moveTo(
   return { ...state, ...changes, status: entry.status, history: [...state.history, entry] };
 }
 
-/** Parse `state.yaml` (written by an owner, read by both sides). */
+/**
+ * Parse a state: the owner's whole record, or the submitter's view of it
+ * (which has no hash, run or `by`/`how`: those read as null, the owner and "").
+ */
 export function parseJobState(text: string, file: string): JobState {
   const f = Fields.parse(text, file, "E_BAD_MESSAGE");
   const status = statusOf(f, "status");
   const run = f.raw("run");
+  const owner = f.string("owner");
   return {
     id: f.string("id", JOB_ID_RE),
-    owner: f.string("owner"),
+    owner,
     submitter: f.string("submitter"),
     status,
     policy_hash: f.optionalString("policy_hash"),
@@ -139,11 +157,33 @@ export function parseJobState(text: string, file: string): JobState {
     history: f.list("history").map((h) => ({
       status: statusOf(h, "status"),
       at: h.string("at"),
-      by: h.string("by"),
-      how: h.string("how"),
+      by: h.optionalString("by") ?? owner,
+      how: h.optionalString("how") ?? "",
       reason: h.optionalString("reason"),
     })),
   };
+}
+
+/**
+ * What the submitter may read before and after release: the status and when
+ * each change happened. A reason travels only with a rejection (typed by the
+ * owner, or a check of the job's own files and asks); a run's outcome never
+ * does — its return code travels in `returncode.txt` on release.
+ */
+export function publicStateText(state: JobState): string {
+  const view = {
+    id: state.id,
+    owner: state.owner,
+    submitter: state.submitter,
+    status: state.status,
+    history: state.history.map((h) =>
+      h.status === "rejected" && h.reason !== null
+        ? { status: h.status, at: h.at, reason: h.reason }
+        : { status: h.status, at: h.at }
+    ),
+  };
+  return "# Written by the data owner's syft: the job's status and when it changed.\n" +
+    stringify(view, { lineWidth: 0 });
 }
 
 function statusOf(f: Fields, field: string): JobStatus {
@@ -171,6 +211,7 @@ function parseRun(f: Fields): RunRecord {
     output_files: f.integer("output_files", 0, Number.MAX_SAFE_INTEGER, 0),
     output_bytes: f.integer("output_bytes", 0, Number.MAX_SAFE_INTEGER, 0),
     skipped: f.strings("skipped"),
+    skipped_count: f.integer("skipped_count", 0, Number.MAX_SAFE_INTEGER, 0),
     started_at: f.string("started_at"),
     finished_at: f.string("finished_at"),
     error: f.optionalString("error"),

@@ -266,7 +266,10 @@ Deno.test("a job whose file does not match its hash, or that names a dataset the
   assertEquals(s.status, "rejected");
   assertMatch(s.history[1]!.reason ?? "", /run\.sh does not match its SHA-256/);
   const s2 = await stateOf(alice, "forged-00000002");
-  assertEquals([s2.status, s2.history[1]!.reason], ["rejected", "no dataset here named heights"]);
+  assertEquals([s2.status, s2.history[1]!.reason], [
+    "rejected",
+    `dataset heights does not exist here or is not shared with ${CAROL}`,
+  ]);
   await carol.ok(["sync"]);
   // The forger gets the verdict and its reason in its mirror.
   const shared = await Deno.readTextFile(

@@ -9,6 +9,7 @@ import {
   parseJobState,
   pendingState,
   policyHash,
+  publicStateText,
   resolveJobRef,
   serializeJobConfig,
   serializeJobState,
@@ -131,6 +132,49 @@ Deno.test("the lifecycle allows only the moves of the issue (plus restart and re
     "policy:nightly",
   ]]);
   assertEquals(parseJobState(serializeJobState(approved), "state.yaml"), approved);
+});
+
+Deno.test("publicStateText() gives the submitter the status and times only: no run, hash, failure reason or policy", () => {
+  const owner = "alice@example.org";
+  let s = pendingState({ id: "j-1", owner, submitter: "carol@example.org" }, "t0", false, H);
+  const by = { by: owner, how: "policy:nightly", reason: null };
+  s = moveTo(s, { status: "approved", at: "t1", ...by }, { policy_hash: H });
+  s = moveTo(s, { status: "running", at: "t2", ...by });
+  s = moveTo(s, { status: "failed", at: "t3", ...by, reason: "exited with code 3" }, {
+    run: {
+      sandbox: "bwrap",
+      returncode: 3,
+      timed_out: false,
+      stdout_truncated: false,
+      stderr_truncated: false,
+      outputs_truncated: false,
+      output_files: 7,
+      output_bytes: 777,
+      skipped: ["cm93IDE=: a symbolic link"],
+      skipped_count: 1,
+      started_at: "t2",
+      finished_at: "t3",
+      error: null,
+    },
+  });
+  const text = publicStateText(s);
+  for (const leak of ["returncode", "777", "cm93IDE", "exited", "policy", H]) {
+    assertEquals(text.includes(leak), false, `${leak} in\n${text}`);
+  }
+  const seen = parseJobState(text, "state.yaml");
+  assertEquals([seen.status, seen.run, seen.policy_hash], ["failed", null, null]);
+  assertEquals(seen.history.map((h) => [h.status, h.at, h.reason]), [
+    ["pending", "t0", null],
+    ["approved", "t1", null],
+    ["running", "t2", null],
+    ["failed", "t3", null],
+  ]);
+  // A rejection's reason is the owner's word (or a check of the job itself): it travels.
+  const rejected = moveTo(
+    pendingState({ id: "j-2", owner, submitter: "carol@example.org" }, "t0", false),
+    { status: "rejected", at: "t1", by: owner, how: "manual", reason: "too broad" },
+  );
+  assertEquals(parseJobState(publicStateText(rejected), "x").history[1]!.reason, "too broad");
 });
 
 function entry(submitter: string, id: string, owner: string): JobEntry {
