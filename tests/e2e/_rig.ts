@@ -28,9 +28,22 @@ export interface World {
   site(email: string): Promise<Site>;
 }
 
-/** A fresh world in a temp folder. */
+/** Worlds made by this test module; removed when it unloads, even after a failed test. */
+const made = new Set<string>();
+globalThis.addEventListener("unload", () => {
+  for (const base of made) {
+    try {
+      Deno.removeSync(base, { recursive: true });
+    } catch {
+      // Removed already by its test.
+    }
+  }
+});
+
+/** A fresh world in a temp folder (removed at the latest when the test module unloads). */
 export async function world(): Promise<World> {
   const base = await Deno.makeTempDir({ prefix: "syft-e2e-" });
+  made.add(base);
   const shared = posix.join(base, "shared");
   await Deno.mkdir(shared);
   return {
