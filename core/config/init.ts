@@ -180,7 +180,9 @@ export async function initialise(req: InitRequest, deps: InitDeps): Promise<Init
       await writeKeys(layout.keys, keys);
     }
 
-    await undo.mkdir(req.root);
+    // Mirrors hold what peers shared with this user alone, and unreleased job
+    // outputs are computed from private data: no other local user reads the root.
+    await undo.mkdir(req.root, 0o700);
     await ensureDatasite(undo, datasite);
 
     const config: Config = {

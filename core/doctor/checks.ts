@@ -6,7 +6,7 @@
 import { posix } from "node:path";
 import type { Config } from "../config/config.ts";
 import { homeLayout } from "../config/home.ts";
-import { currentUid, inspectHome, judgeHome } from "../config/home_guard.ts";
+import { currentUid, formatMode, inspectHome, judgeHome } from "../config/home_guard.ts";
 import { keyFileProblems, readKeys } from "../config/keystore.ts";
 import { datasiteFolders } from "../datasite/layout.ts";
 import { describeError, SyftError } from "../errors/mod.ts";
@@ -113,14 +113,25 @@ async function checkDatasite(config: Config): Promise<CheckResult> {
       missing.push(folder);
     }
   }
-  return missing.length
-    ? {
+  if (missing.length) {
+    return {
       name: "datasite",
       status: "fail",
       detail: `missing: ${missing.join(", ")}`,
       hint: "run `syft init` again with the same flags to recreate them",
-    }
-    : { name: "datasite", status: "ok", detail: posix.join(config.root, config.email) };
+    };
+  }
+  const mode = (await Deno.stat(config.root)).mode;
+  if (mode !== null && (mode & 0o077) !== 0) {
+    return {
+      name: "datasite",
+      status: "fail",
+      detail: `other users may read ${config.root} (mode ${formatMode(mode)}): it holds your ` +
+        "peers' shared data and unreleased job outputs",
+      hint: `run \`syft doctor --fix\` (chmod 700 ${config.root})`,
+    };
+  }
+  return { name: "datasite", status: "ok", detail: posix.join(config.root, config.email) };
 }
 
 async function checkTransport(deps: DoctorDeps): Promise<CheckResult> {

@@ -37,6 +37,14 @@ export async function repairModes(home: string, config: Config | undefined): Pro
   for (const file of await narrowKeyFiles(home, uid)) {
     if (!fixed.includes(file)) fixed.push(file);
   }
-  if (config) fixed.push(...await narrowPrivate(privateDir(config)));
+  if (config) {
+    const root = await Deno.lstat(config.root).catch(() => null);
+    const mine = uid === null || root?.uid === uid;
+    if (root?.isDirectory && mine && root.mode !== null && (root.mode & 0o077) !== 0) {
+      await Deno.chmod(config.root, 0o700);
+      fixed.push(config.root);
+    }
+    fixed.push(...await narrowPrivate(privateDir(config)));
+  }
   return fixed;
 }

@@ -118,3 +118,24 @@ Deno.test("doctor reports wider private/ modes and doctor --fix narrows them wit
     await Deno.remove(w.base, { recursive: true });
   }
 });
+
+Deno.test("the datasite root is 0700 from init: mirrors and unreleased outputs are the owner's alone; doctor --fix narrows a wider one", async () => {
+  const w = await world();
+  try {
+    const alice = await w.site("alice@example.org");
+    assertEquals(await modeOf(alice.root), 0o700);
+    await Deno.chmod(alice.root, 0o755);
+    const doctor = await alice.syft(["doctor", "--json"]);
+    assertEquals(doctor.code, 1);
+    const check = JSON.parse(doctor.stdout).checks.find((c: { name: string }) =>
+      c.name === "datasite"
+    );
+    assertEquals(check.status, "fail");
+    assertStringIncludes(check.detail, alice.root);
+    assertStringIncludes(check.detail, "0755");
+    await alice.ok(["doctor", "--fix"]);
+    assertEquals(await modeOf(alice.root), 0o700);
+  } finally {
+    await Deno.remove(w.base, { recursive: true });
+  }
+});
