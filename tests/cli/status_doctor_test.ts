@@ -75,7 +75,16 @@ Deno.test("syft doctor reaches the local transport and reports every check", asy
   const r = await a.syft(["doctor", "--json"]);
   const report = JSON.parse(r.stdout);
   const names = report.checks.map((c: { name: string }) => c.name);
-  assertEquals(names, ["config", "keys", "datasite", "transport", "sandbox", "clock", "disk"]);
+  assertEquals(names, [
+    "config",
+    "keys",
+    "datasite",
+    "transport",
+    "sandbox",
+    "memory",
+    "clock",
+    "disk",
+  ]);
   const transport = report.checks.find((c: { name: string }) => c.name === "transport");
   assertEquals(transport.status, "ok", transport.detail);
   assertStringIncludes(transport.detail, "reachable as alice@example.org");
