@@ -87,9 +87,10 @@ export const ROOT_PRELUDE = [
   "set -e",
   "cg=$1; stage=$2; shift 2",
   'if [ -n "$cg" ]; then echo $$ > "$cg/cgroup.procs"; fi',
-  'if [ -n "$stage" ]; then mount --bind -- "$stage" /tmp; fi',
-  'while [ "$1" != "--" ]; do mount --bind -- "$1" "/tmp/$2"; shift 2; done',
+  // Binds into the stage first (their sources may lie under /tmp), then the whole stage.
+  'while [ "$1" != "--" ]; do mount --bind -- "$1" "$stage/$2"; shift 2; done',
   "shift",
+  'if [ -n "$stage" ]; then mount --rbind -- "$stage" /tmp; fi',
   'exec "$@"',
 ].join("\n");
 

@@ -350,7 +350,9 @@ async function runBwrap(
     result.error = `the sandbox did not finish within ${spec.timeoutMs} ms plus ${graceMs} ms ` +
       "of grace and was killed";
   } else if (tar.error !== undefined) {
-    const bwrapSays = diag.split("\n").find((l) => l.startsWith("bwrap:"));
+    const bwrapSays = diag.split("\n").find((l) =>
+      /^(bwrap|mount|unshare|setpriv|prlimit):/.test(l)
+    );
     result.error = bwrapSays === undefined
       ? tar.error
       : `the sandbox failed to start: ${bwrapSays}`;
