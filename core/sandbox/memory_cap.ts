@@ -61,12 +61,33 @@ async function removeCgroup(dir: string): Promise<void> {
   }
 }
 
+/** A cgroup this old and empty was left by a runner that died; younger ones may await their job. */
+const DEAD_CGROUP_MS = 6 * 3600_000;
+
+/**
+ * Remove the cgroups of runs whose runner died before removing them. The
+ * kernel refuses to remove one that still holds a process, so a running job's
+ * cgroup (of any syft home) is never touched; the age spares one whose job is
+ * still being staged.
+ */
+async function removeDeadCgroups(parent: string): Promise<void> {
+  try {
+    for await (const e of Deno.readDir(parent)) {
+      if (!e.isDirectory || !e.name.startsWith("syft-run-")) continue;
+      const path = `${parent}/${e.name}`;
+      const made = (await Deno.stat(path)).mtime?.getTime() ?? Date.now();
+      if (Date.now() - made > DEAD_CGROUP_MS) await Deno.remove(path).catch(() => {});
+    }
+  } catch { /* unreadable: nothing to sweep */ }
+}
+
 /** Try to make a child memory cgroup capped at `bytes`; null when none can be had here. */
 async function makeCgroup(bytes: number): Promise<string | null> {
   const v2HasMemory = (await readText("/sys/fs/cgroup/cgroup.controllers"))
     .split(/\s+/).includes("memory");
   const own = ownMemoryCgroup(await readText("/proc/self/cgroup"), v2HasMemory);
   if (own === null) return null;
+  await removeDeadCgroups(own.dir);
   const dir = `${own.dir}/syft-run-${crypto.randomUUID()}`;
   try {
     await Deno.mkdir(dir);

@@ -7,7 +7,7 @@
  */
 import { posix } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
-import { approvedJob, SANDBOX, setSandboxSettings } from "./_job_rig.ts";
+import { approvedJob, SANDBOX, setSandboxSettings } from "./_sandbox_rig.ts";
 import { filesUnder } from "../e2e/_rig.ts";
 
 const SCRATCH_MIB = 16;

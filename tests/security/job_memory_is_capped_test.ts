@@ -5,7 +5,7 @@
  * carries on.
  */
 import { assertEquals, assertMatch } from "../assert.ts";
-import { approvedJob, setSandboxSettings } from "./_job_rig.ts";
+import { approvedJob, setSandboxSettings } from "./_sandbox_rig.ts";
 
 const MEMORY_MIB = 64;
 

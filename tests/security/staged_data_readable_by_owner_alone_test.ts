@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { accountIds } from "../../core/sandbox/run_uid.ts";
-import { approvedJob } from "./_job_rig.ts";
+import { approvedJob } from "./_sandbox_rig.ts";
 
 const OTHER = "65534";
 
