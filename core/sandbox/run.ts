@@ -2,9 +2,17 @@
  * Run an approved job's entrypoint in the sandbox.
  *
  * Design (mode "bwrap"):
- * - As root, syft first drops to uid 65534 (`setpriv`), then sets limits
- *   (`prlimit`: processes, file size, CPU), then starts bubblewrap. What the job
- *   may read is staged as read-only copies in a per-run folder that uid can reach.
+ * - As root, each run gets a uid of its own (`run_uid.ts`), unused by any
+ *   account, process or other run. What the job may read is staged as copies
+ *   only that uid can read, in a 0700 folder under `$SYFT_HOME`; a private
+ *   mount namespace shows that folder at /tmp to the run alone (`ROOT_PRELUDE`).
+ *   Then syft drops to the uid (`setpriv`), sets limits (`prlimit`: processes,
+ *   file size, CPU, and RLIMIT_AS when no memory cgroup can be had) and starts
+ *   bubblewrap. As a normal user, the job runs as that user in a user namespace
+ *   with read-only binds of the owner's own folders.
+ * - Writable places inside are all capped: /tmp with HOME and /dev/shm share
+ *   the scratch cap, outputs and logs have theirs, /dev is six device nodes on
+ *   the read-only root. Memory is capped by a cgroup of the run (`memory_cap.ts`).
  * - Inside, a trusted wrapper (`WRAPPER_SCRIPT` in bwrap_args.ts) runs `bash <entrypoint>`
  *   with its logs on their own capped tmpfs mounts and outputs on a capped
  *   tmpfs, enforces the timeout with coreutils `timeout`, kills every leftover
@@ -16,7 +24,7 @@
  *   pid namespace take every process of the job with it. A missing or garbled
  *   stream is a failed job with `error` set.
  *
- * Mode "none" (the owner opted out): no namespaces; the same limits and uid drop,
+ * Mode "none" (the owner opted out): no namespaces; the same limits, uid and staging,
  * a copy of the code, a new session whose group is killed at the deadline and
  * after the job ends, and the outputs folder is checked and copied afterwards.
  * @module
