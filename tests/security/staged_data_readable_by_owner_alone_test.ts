@@ -33,13 +33,14 @@ async function pidsOf(marker: string): Promise<string[]> {
 async function otherUserFinds(secret: string, pids: string[], places: string[]): Promise<string> {
   const script = [
     "secret=$1; shift; n=$1; shift",
-    // Every place another user could look, while the run is live.
-    'for p in "${@:1:$n}"; do grep -rlsF -- "$secret" "$p" 2>/dev/null; done',
-    "shift $n",
+    'places=("${@:1:$n}"); shift "$n"',
+    // The job's own view first (through /proc, while it surely still runs), then every
+    // place another user could look.
     'for pid in "$@"; do',
     '  grep -rlsF -- "$secret" "/proc/$pid/root/datasets" "/proc/$pid/cwd" "/proc/$pid/root/tmp" 2>/dev/null',
     '  cat "/proc/$pid/root/datasets/ages/ages.csv" 2>/dev/null',
     "done",
+    'for p in "${places[@]}"; do grep -rlsF -- "$secret" "$p" 2>/dev/null; done',
     "true",
   ].join("\n");
   const r = await sh([
