@@ -10,7 +10,7 @@ import { keyFileProblems, readKeys } from "../config/keystore.ts";
 import { datasiteFolders } from "../datasite/layout.ts";
 import { describeError, SyftError } from "../errors/mod.ts";
 import { probeBubblewrap } from "../sandbox/probe.ts";
-import { describeMemoryCap } from "../sandbox/memory_cap.ts";
+import { memoryCapCheck } from "../sandbox/memory_cap.ts";
 
 /** The verdict of one check. */
 export interface CheckResult {
@@ -140,11 +140,7 @@ export async function runDoctor(
     await checkDatasite(config),
     await checkTransport(deps),
     await checkSandbox(),
-    {
-      name: "memory",
-      status: "ok",
-      detail: await describeMemoryCap(config.sandbox.memory_mib),
-    },
+    await memoryCapCheck(config.sandbox.memory_mib),
     checkClock(deps),
     await checkDisk(config.root),
   ];

@@ -141,3 +141,10 @@ export async function describeMemoryCap(mib: number): Promise<string> {
   await cap.release();
   return memoryCapLine(cap.mode, mib);
 }
+
+/** `syft doctor`'s line for the memory cap: which mechanism a run would get here. */
+export async function memoryCapCheck(
+  mib: number,
+): Promise<{ name: string; status: "ok"; detail: string }> {
+  return { name: "memory", status: "ok", detail: await describeMemoryCap(mib) };
+}
