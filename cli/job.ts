@@ -40,6 +40,7 @@ import {
   writePolicies,
 } from "../core/jobs/mod.ts";
 import { parseIdentity } from "../core/paths/identity.ts";
+import { describeMemoryCap } from "../core/sandbox/mod.ts";
 import { PeerStore } from "../core/peers/store.ts";
 import { type Context, withContext } from "./context.ts";
 import {
@@ -352,6 +353,8 @@ async function runRun(ctx: Context, flags: RunFlags, args: string[]): Promise<vo
     return;
   }
   const mode = await resolveSandbox(ctx, choice);
+  // Which mechanism holds the memory cap here (issue 12): said before the jobs run.
+  ctx.out.line(await describeMemoryCap(config.sandbox.memory_mib));
   const desk = ownerDesk(ctx, config);
   const outcomes = await runJobs(
     ctx,

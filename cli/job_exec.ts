@@ -82,6 +82,8 @@ export function runnerOptions(
     scratchDir: posix.join(ctx.home, "cache", "runs"),
     ...(config.jobs.python_index === null ? {} : { pythonIndex: config.jobs.python_index }),
     findLinks: flags.findLinks ?? [],
+    scratchBytes: config.sandbox.scratch_mib * 1024 * 1024,
+    memoryBytes: config.sandbox.memory_mib * 1024 * 1024,
   };
 }
 

@@ -11,6 +11,7 @@ import { keyFileProblems, readKeys } from "../config/keystore.ts";
 import { datasiteFolders } from "../datasite/layout.ts";
 import { describeError, SyftError } from "../errors/mod.ts";
 import { probeBubblewrap } from "../sandbox/probe.ts";
+import { memoryCapCheck } from "../sandbox/memory_cap.ts";
 import { describeWide, privateDir, walkPrivate, wideEntries } from "./private_modes.ts";
 
 /** The verdict of one check. */
@@ -201,6 +202,7 @@ export async function runDoctor(
     await checkPrivate(config),
     await checkTransport(deps),
     await checkSandbox(),
+    await memoryCapCheck(config.sandbox.memory_mib),
     checkClock(deps),
     await checkDisk(config.root),
   ];

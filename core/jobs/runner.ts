@@ -43,6 +43,9 @@ export interface RunnerOptions {
   pythonIndex?: string;
   /** Local wheel folders (`--find-links`). */
   findLinks?: readonly string[];
+  /** The sandbox's scratch cap (/tmp and /dev/shm) and memory cap, from config `sandbox`. */
+  scratchBytes?: number;
+  memoryBytes?: number;
 }
 
 /**
@@ -108,6 +111,7 @@ export async function runApprovedJob(
         mode: options.mode,
         timeoutMs: INSTALL_TIMEOUT_MS,
         scratchDir: scratch,
+        ...(options.memoryBytes === undefined ? {} : { memoryBytes: options.memoryBytes }),
       });
       if (!installed.ok) {
         const last = installed.log.trim().split("\n").slice(-1)[0] ?? "";
@@ -135,6 +139,8 @@ export async function runApprovedJob(
       outDir,
       scratchDir: scratch,
       ...(venvDir ? { venvDir } : {}),
+      ...(options.scratchBytes === undefined ? {} : { scratchBytes: options.scratchBytes }),
+      ...(options.memoryBytes === undefined ? {} : { memoryBytes: options.memoryBytes }),
     });
     try {
       await placeResults(review, outDir, result);

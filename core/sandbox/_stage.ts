@@ -1,40 +1,20 @@
 /**
- * The per-run staging folder: read-only copies of what a job may see, placed where
- * the unprivileged uid can reach them. Used when syft runs as root (its own
- * folders, e.g. /root, are 0700) and for the code copy of mode "none".
+ * The per-run staging folder: read-only copies of what a job may see, under
+ * `$SYFT_HOME` in 0700 folders, owned by the run's own uid when syft runs as
+ * root (the run reaches them through a private mount, see `ROOT_PRELUDE`), and
+ * the code copy of mode "none".
  * @module
  */
 
-import { dirname, resolve } from "node:path";
-import { NOBODY } from "./limits.ts";
-
-/** Can `uid` (not root, in no group of the owners) traverse every folder down to `path`? */
-export async function reachableBy(path: string, uid: number): Promise<boolean> {
-  let p = resolve(path);
-  for (;;) {
-    let st: Deno.FileInfo;
-    try {
-      st = await Deno.stat(p);
-    } catch {
-      return false;
-    }
-    const mode = st.mode ?? 0;
-    const ok = st.uid === uid ? (mode & 0o100) !== 0 : (mode & 0o001) !== 0;
-    if (st.isDirectory && !ok) return false;
-    const up = dirname(p);
-    if (up === p) return true;
-    p = up;
-  }
-}
-
-/** A fresh per-run folder, traversable (0711) but not listable by others. */
-export async function makeRunDir(scratchDir: string, needReach: boolean): Promise<string> {
-  await Deno.mkdir(scratchDir, { recursive: true });
-  const underScratch = !needReach || await reachableBy(scratchDir, NOBODY);
-  const dir = underScratch
-    ? await Deno.makeTempDir({ dir: scratchDir, prefix: "syft-run-" })
-    : await Deno.makeTempDir({ prefix: "syft-run-" });
-  await Deno.chmod(dir, 0o711);
+/**
+ * A fresh per-run folder under the scratch folder (which lies under
+ * `$SYFT_HOME`), 0700: what is staged there is for the run alone, never in a
+ * shared folder like /tmp.
+ */
+export async function makeRunDir(scratchDir: string): Promise<string> {
+  await Deno.mkdir(scratchDir, { recursive: true, mode: 0o700 });
+  const dir = await Deno.makeTempDir({ dir: scratchDir, prefix: "syft-run-" });
+  await Deno.chmod(dir, 0o700);
   return dir;
 }
 
@@ -49,25 +29,38 @@ async function run(cmd: string, args: string[]): Promise<void> {
 
 /**
  * Copy a folder's regular files and folders to `dest` (which must not exist),
- * readable by everyone and writable by nobody but us. Links and special files are
- * dropped: a link to a host path would point outside the sandbox without namespaces.
- * Set-id bits are cleared by the exact `chmod`.
+ * readable by its owner alone (the caller hands it to the run's uid) and
+ * writable by nobody. Links and special files are dropped: a link to a host
+ * path would point outside the sandbox without namespaces. Set-id bits are
+ * cleared by the exact `chmod`.
  */
 export async function stageReadOnly(src: string, dest: string): Promise<void> {
   await run("cp", ["-R", "-P", "--reflink=auto", "--preserve=mode", "--", src, dest]);
   await run("find", [dest, "-mindepth", "1", "!", "-type", "f", "!", "-type", "d", "-delete"]);
-  await run("chmod", ["-R", "u=rwX,go=rX", "--", dest]);
-}
-
-/** Copy a venv as is (its links point at the system python on purpose). */
-export async function stageVenv(src: string, dest: string): Promise<void> {
-  await run("cp", ["-a", "--reflink=auto", "--", src, dest]);
-  await run("chmod", ["-R", "go+rX,go-w", "--", dest]);
+  await run("chmod", ["-R", "u=rX,go=", "--", dest]);
 }
 
 /** Hand a folder (recursively) to `uid`. */
 export async function chownTree(path: string, uid: number): Promise<void> {
   await run("chown", ["-R", "-h", `${uid}:${uid}`, "--", path]);
+}
+
+/**
+ * Remove what a run's uid left in the host's shared writable folders (only
+ * possible without a sandbox), so the next run given that uid finds nothing.
+ */
+export async function removeFilesOf(uid: number): Promise<void> {
+  await run("find", [
+    "/dev/shm",
+    "/var/tmp",
+    "/tmp",
+    "-xdev",
+    "-mindepth",
+    "1",
+    "-user",
+    String(uid),
+    "-delete",
+  ]).catch(() => {});
 }
 
 /** Remove a run folder even when the job left it unwritable. */

@@ -62,6 +62,16 @@ export const ETC_NETWORK_FILES: readonly string[] = [
   "/etc/gai.conf",
 ];
 
+/** The device nodes a job gets; nothing else is in its `/dev`. */
+export const DEV_NODES: readonly string[] = [
+  "/dev/null",
+  "/dev/zero",
+  "/dev/full",
+  "/dev/random",
+  "/dev/urandom",
+  "/dev/tty",
+];
+
 /** How a top-level system folder looks on the host: merged-/usr symlink, real folder, or absent. */
 export type SystemEntry =
   | { path: string; kind: "symlink"; target: string }
@@ -84,7 +94,10 @@ export interface BwrapPlan {
   venv?: { dir: string; writable: boolean };
   /** Find-links folders, bound read-only at `/find-links/<i>`. */
   findLinks?: readonly string[];
-  /** Size caps of the sandbox-only tmpfs mounts; omit `outputs`/`logs` for no such mounts. */
+  /**
+   * Size caps of the sandbox-only tmpfs mounts; omit `outputs`/`logs` for no such
+   * mounts. `tmp` is the one scratch cap of /tmp, HOME and /dev/shm together.
+   */
   sizes: { tmp: number; outputs?: number; logs?: number; meta?: number };
   /** The complete environment inside (the rest is cleared). */
   env: Readonly<Record<string, string>>;
@@ -123,8 +136,13 @@ export function buildBwrapArgs(plan: BwrapPlan): string[] {
   }
   const etc = plan.network ? [...ETC_FILES, ...ETC_NETWORK_FILES] : ETC_FILES;
   for (const f of etc) a.push("--ro-bind-try", f, f);
-  a.push("--proc", "/proc", "--dev", "/dev");
+  a.push("--proc", "/proc");
+  // Never `--dev`: it mounts an uncapped writable tmpfs (with /dev/shm) at /dev.
+  // Only these nodes, bound from the host; /dev itself stays on the read-only root.
+  for (const node of DEV_NODES) a.push("--dev-bind-try", node, node);
   a.push("--size", String(tmpfsSize(plan.sizes.tmp)), "--tmpfs", INSIDE.tmp, "--dir", INSIDE.home);
+  // Shared memory lives in /tmp, so one cap (sandbox.scratch_mib) holds both.
+  a.push("--symlink", INSIDE.tmp, "/dev/shm");
   if (plan.sizes.outputs !== undefined) {
     // One page over the cap: a job that fills it is then seen as over the cap (truncated).
     a.push("--size", String(tmpfsSize(plan.sizes.outputs + 1)), "--tmpfs", INSIDE.outputs);

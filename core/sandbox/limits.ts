@@ -4,7 +4,7 @@
  * @module
  */
 
-/** The unprivileged uid/gid a job runs as when syft itself runs as root. */
+/** The unprivileged uid/gid of `nobody`: the reachability test of a path for "any other user". */
 export const NOBODY = 65534;
 
 /** Extra processes a job may have on top of what its uid already runs. */
@@ -20,6 +20,8 @@ export interface LimitPlan {
   fsizeBytes: number;
   /** RLIMIT_CPU in seconds, per process: a backstop behind the wall-clock timeout. */
   cpuSeconds: number;
+  /** RLIMIT_AS in bytes: the memory cap when no cgroup can hold it. */
+  asBytes?: number;
 }
 
 /** The limits of a job with these caps, given how many processes its uid runs already. */
@@ -29,6 +31,7 @@ export function jobLimits(input: {
   maxLogBytes: number;
   dropTo?: number;
   existingProcesses: number;
+  asBytes?: number;
 }): LimitPlan {
   const plan: LimitPlan = {
     // As a normal user the limit counts the user's desktop too; allow that plus our share.
@@ -38,6 +41,7 @@ export function jobLimits(input: {
     cpuSeconds: Math.ceil(input.timeoutMs / 1000) + 2,
   };
   if (input.dropTo !== undefined) plan.dropTo = input.dropTo;
+  if (input.asBytes !== undefined) plan.asBytes = input.asBytes;
   return plan;
 }
 
@@ -64,7 +68,54 @@ export function limitPrefix(plan: LimitPlan): string[] {
     `--fsize=${plan.fsizeBytes}`,
     `--cpu=${plan.cpuSeconds}`,
     "--core=0",
+    ...(plan.asBytes === undefined ? [] : [`--as=${plan.asBytes}`]),
     "--",
   );
   return argv;
+}
+
+/**
+ * The root-side start of a run, before the uid drop: join the run's memory
+ * cgroup (`$1`, or empty), then, in the private mount namespace `unshare` made,
+ * bind the run's 0700 stage folder (`$2`, or empty) over `/tmp`, and further
+ * host folders (pairs of source and path under it, ended by `--`) into it.
+ * The stage lies under `$SYFT_HOME`, which the run's uid cannot traverse; seen
+ * at `/tmp` in this namespace alone, it is reachable by that uid and by no
+ * other user, and nothing is copied for the binds (a venv).
+ */
+export const ROOT_PRELUDE = [
+  "set -e",
+  "cg=$1; stage=$2; shift 2",
+  'if [ -n "$cg" ]; then echo $$ > "$cg/cgroup.procs"; fi',
+  // Binds into the stage first (their sources may lie under /tmp), then the whole stage.
+  'while [ "$1" != "--" ]; do mount --bind -- "$1" "$stage/$2"; shift 2; done',
+  "shift",
+  'if [ -n "$stage" ]; then mount --rbind -- "$stage" /tmp; fi',
+  'exec "$@"',
+].join("\n");
+
+/** Where the stage folder is seen once {@linkcode ROOT_PRELUDE} bound it. */
+export const STAGE_MOUNT = "/tmp";
+
+/** The argv prefix that runs {@linkcode ROOT_PRELUDE}; empty when there is nothing to do. */
+export function preludePrefix(input: {
+  cgroup?: string;
+  stage?: string;
+  binds?: ReadonlyArray<{ src: string; rel: string }>;
+}): string[] {
+  if (input.cgroup === undefined && input.stage === undefined) return [];
+  const binds = input.stage === undefined ? [] : (input.binds ?? []).flatMap((b) => [b.src, b.rel]);
+  const prelude = [
+    "bash",
+    "-c",
+    ROOT_PRELUDE,
+    "syft-prelude",
+    input.cgroup ?? "",
+    input.stage ?? "",
+    ...binds,
+    "--",
+  ];
+  return input.stage === undefined
+    ? prelude
+    : ["unshare", "--mount", "--propagation", "private", "--", ...prelude];
 }

@@ -15,3 +15,4 @@ export {
 export { installPythonDeps, type PythonInstallSpec } from "./python_env.ts";
 export { datasetEnvName } from "./bwrap_args.ts";
 export { probeBubblewrap, type SandboxProbe } from "./probe.ts";
+export { describeMemoryCap } from "./memory_cap.ts";

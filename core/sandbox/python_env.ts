@@ -9,16 +9,16 @@
 
 import { join, resolve } from "node:path";
 import { buildBwrapArgs, INSIDE, sandboxPath } from "./bwrap_args.ts";
-import { jobLimits, limitPrefix, NOBODY } from "./limits.ts";
-import { HOST_PATH, probeSystem, requireBubblewrap, type SandboxMode } from "./run.ts";
+import { jobLimits, limitPrefix } from "./limits.ts";
 import {
-  chownTree,
-  countProcesses,
-  makeRunDir,
-  reachableBy,
-  removeRunDir,
-  stageReadOnly,
-} from "./_stage.ts";
+  HOST_PATH,
+  MEMORY_BYTES,
+  probeSystem,
+  requireBubblewrap,
+  type SandboxMode,
+} from "./run.ts";
+import { chownTree, countProcesses, stageReadOnly } from "./_stage.ts";
+import { openRunSlot } from "./_run_slot.ts";
 import { readCapped } from "../encoding/bytes.ts";
 import { spawnGroup } from "./_spawn.ts";
 
@@ -35,6 +35,8 @@ export interface PythonInstallSpec {
   mode: SandboxMode;
   timeoutMs: number;
   scratchDir: string;
+  /** The memory cap (config `sandbox.memory_mib`); default 4096 MiB. */
+  memoryBytes?: number;
 }
 
 const LOG_CAP = 1024 * 1024;
@@ -69,25 +71,21 @@ export async function installPythonDeps(
     return { ok: false, log: `refused dependency ${JSON.stringify(badDep)}\n` };
   }
   if (spec.mode === "bwrap") await requireBubblewrap();
-  const asRoot = Deno.uid() === 0;
-  const uid = asRoot ? NOBODY : Deno.uid() ?? NOBODY;
   const venvDir = resolve(spec.venvDir);
   await Deno.mkdir(venvDir, { recursive: true });
-  const runDir = await makeRunDir(resolve(spec.scratchDir), asRoot);
+  const slot = await openRunSlot(resolve(spec.scratchDir), spec.memoryBytes ?? MEMORY_BYTES);
   try {
-    let buildDir = venvDir;
+    const asRoot = slot.asRoot;
+    // As root the venv is built in the stage (the run's uid owns it) and copied into place after.
+    const buildDir = asRoot ? join(slot.stage, "venv") : venvDir;
+    const buildSeen = asRoot ? slot.seen("venv") : venvDir;
     let findLinks = (spec.findLinks ?? []).map((d) => resolve(d));
     if (asRoot) {
-      if (!(await reachableBy(venvDir, NOBODY))) buildDir = join(runDir, "venv");
-      await Deno.mkdir(buildDir, { recursive: true });
-      await chownTree(buildDir, NOBODY);
+      await Deno.mkdir(buildDir);
       const staged: string[] = [];
       for (const [i, dir] of findLinks.entries()) {
-        if (await reachableBy(dir, NOBODY)) staged.push(dir);
-        else {
-          await stageReadOnly(dir, join(runDir, `find-links-${i}`));
-          staged.push(join(runDir, `find-links-${i}`));
-        }
+        await stageReadOnly(dir, join(slot.stage, `find-links-${i}`));
+        staged.push(slot.seen(`find-links-${i}`));
       }
       findLinks = staged;
     }
@@ -95,8 +93,10 @@ export async function installPythonDeps(
       timeoutMs: spec.timeoutMs,
       maxOutputBytes: 1024 * 1024 * 1024,
       maxLogBytes: LOG_CAP,
-      existingProcesses: await countProcesses(uid),
-      ...(asRoot ? { dropTo: NOBODY } : {}),
+      ...(asRoot
+        ? { dropTo: slot.uid, existingProcesses: 0 }
+        : { existingProcesses: await countProcesses(slot.uid) }),
+      ...(slot.cap.mode === "rlimit" ? { asBytes: slot.cap.bytes } : {}),
     });
     const source = { findLinks, ...(spec.index === undefined ? {} : { index: spec.index }) };
     let argv: string[];
@@ -108,7 +108,7 @@ export async function installPythonDeps(
         system: await probeSystem(),
         network: spec.index !== undefined,
         datasets: [],
-        venv: { dir: buildDir, writable: true },
+        venv: { dir: buildSeen, writable: true },
         findLinks,
         sizes: { tmp: 1024 * 1024 * 1024 },
         env,
@@ -116,6 +116,7 @@ export async function installPythonDeps(
       });
       const pip = pipArgs(INSIDE.venv, spec.dependencies, { ...source, findLinks: insideLinks });
       argv = [
+        ...await slot.enter(),
         ...limitPrefix(limits),
         "bwrap",
         ...bwrap,
@@ -129,18 +130,18 @@ export async function installPythonDeps(
       ];
       env = { PATH: HOST_PATH };
     } else {
-      const home = join(runDir, "home");
-      await Deno.mkdir(home);
-      if (asRoot) await chownTree(home, NOBODY);
+      await Deno.mkdir(join(slot.stage, "home"));
+      const home = slot.seen("home");
       env = { PATH: sandboxPath(), HOME: home, LANG: "C.UTF-8", TMPDIR: home };
-      const pip = pipArgs(buildDir, spec.dependencies, source);
+      const pip = pipArgs(buildSeen, spec.dependencies, source);
       argv = [
+        ...await slot.enter(),
         ...limitPrefix(limits),
         "bash",
         "-c",
         INSTALL_SCRIPT,
         "syft-install",
-        buildDir,
+        buildSeen,
         ...pip,
       ];
     }
@@ -156,7 +157,7 @@ export async function installPythonDeps(
     if (proc.expired) log += `\n[syft: the install did not finish within ${spec.timeoutMs} ms]\n`;
     let ok = status.success && !proc.expired;
     if (ok && buildDir !== venvDir) {
-      // Built where uid 65534 could reach; move the result into place, owned by that uid.
+      // Built by the run's uid in the stage; into place, owned by root, readable by runs.
       const cp = await new Deno.Command("cp", {
         args: ["-a", "--", `${buildDir}/.`, venvDir],
         stderr: "piped",
@@ -166,10 +167,10 @@ export async function installPythonDeps(
         log += `\n[syft: could not copy the venv into place: ${
           new TextDecoder().decode(cp.stderr).trim()
         }]\n`;
-      } else await chownTree(venvDir, NOBODY);
+      } else await chownTree(venvDir, 0);
     }
     return { ok, log };
   } finally {
-    await removeRunDir(runDir);
+    await slot.release();
   }
 }

@@ -2,9 +2,17 @@
  * Run an approved job's entrypoint in the sandbox.
  *
  * Design (mode "bwrap"):
- * - As root, syft first drops to uid 65534 (`setpriv`), then sets limits
- *   (`prlimit`: processes, file size, CPU), then starts bubblewrap. What the job
- *   may read is staged as read-only copies in a per-run folder that uid can reach.
+ * - As root, each run gets a uid of its own (`run_uid.ts`), unused by any
+ *   account, process or other run. What the job may read is staged as copies
+ *   only that uid can read, in a 0700 folder under `$SYFT_HOME`; a private
+ *   mount namespace shows that folder at /tmp to the run alone (`ROOT_PRELUDE`).
+ *   Then syft drops to the uid (`setpriv`), sets limits (`prlimit`: processes,
+ *   file size, CPU, and RLIMIT_AS when no memory cgroup can be had) and starts
+ *   bubblewrap. As a normal user, the job runs as that user in a user namespace
+ *   with read-only binds of the owner's own folders.
+ * - Writable places inside are all capped: /tmp with HOME and /dev/shm share
+ *   the scratch cap, outputs and logs have theirs, /dev is six device nodes on
+ *   the read-only root. Memory is capped by a cgroup of the run (`memory_cap.ts`).
  * - Inside, a trusted wrapper (`WRAPPER_SCRIPT` in bwrap_args.ts) runs `bash <entrypoint>`
  *   with its logs on their own capped tmpfs mounts and outputs on a capped
  *   tmpfs, enforces the timeout with coreutils `timeout`, kills every leftover
@@ -16,7 +24,7 @@
  *   pid namespace take every process of the job with it. A missing or garbled
  *   stream is a failed job with `error` set.
  *
- * Mode "none" (the owner opted out): no namespaces; the same limits and uid drop,
+ * Mode "none" (the owner opted out): no namespaces; the same limits, uid and staging,
  * a copy of the code, a new session whose group is killed at the deadline and
  * after the job ends, and the outputs folder is checked and copied afterwards.
  * @module
@@ -35,17 +43,12 @@ import {
   wrapperCommand,
 } from "./bwrap_args.ts";
 import { collectFromDir, collectFromTar, truncationLine } from "./collect.ts";
-import { jobLimits, limitPrefix, NOBODY } from "./limits.ts";
+import { jobLimits, limitPrefix } from "./limits.ts";
+import type { MemoryCapMode } from "./memory_cap.ts";
 import { probeBubblewrap, type SandboxProbe } from "./probe.ts";
-import {
-  chownTree,
-  countProcesses,
-  makeRunDir,
-  reachableBy,
-  removeRunDir,
-  stageReadOnly,
-  stageVenv,
-} from "./_stage.ts";
+import { countProcesses, stageReadOnly } from "./_stage.ts";
+import { openRunSlot, type RunSlot } from "./_run_slot.ts";
+import { killUid } from "./run_uid.ts";
 import { readCapped } from "../encoding/bytes.ts";
 import { spawnGroup } from "./_spawn.ts";
 
@@ -77,6 +80,10 @@ export interface JobRunSpec {
   scratchDir: string;
   /** A venv made by installPythonDeps: read-only at /venv, its bin/ first on PATH. */
   venvDir?: string;
+  /** One cap shared by /tmp, HOME and /dev/shm (config `sandbox.scratch_mib`); default 256 MiB. */
+  scratchBytes?: number;
+  /** The memory cap (config `sandbox.memory_mib`); default 4096 MiB. */
+  memoryBytes?: number;
 }
 
 /** What happened to one job run. */
@@ -94,8 +101,10 @@ export interface JobRunResult {
     skipped: Array<{ path: string; reason: string }>;
   };
   durationMs: number;
-  /** The host uid the job ran as. */
+  /** The host uid the job ran as: a fresh one per run when syft runs as root. */
   uid: number;
+  /** How the memory cap was held ("cgroup" or "rlimit"); absent when nothing ran. */
+  memoryCap?: MemoryCapMode;
   /** One line, when the sandbox itself failed (not the job). */
   error?: string;
 }
@@ -103,8 +112,11 @@ export interface JobRunResult {
 /** Default cap per log. */
 export const DEFAULT_MAX_LOG_BYTES = 10 * 1024 * 1024;
 
-/** Size of the job's private /tmp (and HOME inside it). */
+/** Default size of the job's private /tmp (with HOME and /dev/shm inside it). */
 export const TMP_BYTES = 256 * 1024 * 1024;
+
+/** Default memory cap of a job. */
+export const MEMORY_BYTES = 4096 * 1024 * 1024;
 
 /** PATH of the helper programs started on the host (setsid, setpriv, prlimit, bwrap). */
 export const HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -191,8 +203,6 @@ export async function runJob(spec: JobRunSpec): Promise<JobRunResult> {
   validate(spec);
   if (spec.mode === "bwrap") await requireBubblewrap();
   const started = performance.now();
-  const asRoot = Deno.uid() === 0;
-  const uid = asRoot ? NOBODY : Deno.uid() ?? NOBODY;
   const outDir = resolve(spec.outDir);
   try {
     await Deno.mkdir(outDir);
@@ -207,12 +217,14 @@ export async function runJob(spec: JobRunSpec): Promise<JobRunResult> {
     );
   }
   await Deno.mkdir(join(outDir, "outputs"));
-  const result = emptyResult(spec, uid);
-  let runDir: string | undefined;
+  const result = emptyResult(spec, Deno.uid() ?? 0);
+  let slot: RunSlot | undefined;
   try {
-    runDir = await makeRunDir(resolve(spec.scratchDir), asRoot);
-    if (spec.mode === "bwrap") await runBwrap(spec, runDir, asRoot, outDir, result);
-    else await runNone(spec, runDir, asRoot, outDir, result);
+    slot = await openRunSlot(resolve(spec.scratchDir), spec.memoryBytes ?? MEMORY_BYTES);
+    result.uid = slot.uid;
+    result.memoryCap = slot.cap.mode;
+    if (spec.mode === "bwrap") await runBwrap(spec, slot, outDir, result);
+    else await runNone(spec, slot, outDir, result);
   } catch (err) {
     result.returncode = null;
     result.error = `the sandbox failed: ${
@@ -222,7 +234,7 @@ export async function runJob(spec: JobRunSpec): Promise<JobRunResult> {
       await Deno.writeFile(join(outDir, f), new Uint8Array(), { createNew: true }).catch(() => {});
     }
   } finally {
-    if (runDir !== undefined) await removeRunDir(runDir);
+    await slot?.release();
   }
   result.durationMs = Math.round(performance.now() - started);
   return result;
@@ -232,47 +244,54 @@ function oneLine(s: string): string {
   return s.replace(/\s+/g, " ").trim().slice(0, 300);
 }
 
-/** Stage inputs (as root) or point at them directly (as a normal user, bound read-only anyway). */
+/**
+ * Stage inputs (as root: copies the run's uid alone may read) or point at them
+ * directly (as a normal user: the job runs as that user, bound read-only anyway).
+ * Paths are as the run's processes see them.
+ */
 async function stageInputs(
   spec: JobRunSpec,
-  runDir: string,
-  stage: boolean,
+  slot: RunSlot,
 ): Promise<{ code: string; datasets: Array<{ name: string; dir: string }> }> {
-  if (!stage) {
+  if (!slot.asRoot) {
     return {
       code: resolve(spec.codeDir),
       datasets: spec.datasets.map((d) => ({ name: d.name, dir: resolve(d.dir) })),
     };
   }
-  const code = join(runDir, "code");
-  await stageReadOnly(resolve(spec.codeDir), code);
-  await Deno.mkdir(join(runDir, "datasets"), { mode: 0o711 });
+  await stageReadOnly(resolve(spec.codeDir), join(slot.stage, "code"));
+  await Deno.mkdir(join(slot.stage, "datasets"), { mode: 0o700 });
   const datasets = [];
   for (const d of spec.datasets) {
-    const dir = join(runDir, "datasets", d.name);
-    await stageReadOnly(resolve(d.dir), dir);
-    datasets.push({ name: d.name, dir });
+    await stageReadOnly(resolve(d.dir), join(slot.stage, "datasets", d.name));
+    datasets.push({ name: d.name, dir: slot.seen(join("datasets", d.name)) });
   }
-  return { code, datasets };
+  return { code: slot.seen("code"), datasets };
+}
+
+/** The venv as the run's processes see it, and the bind that puts it there (as root). */
+async function placeVenv(
+  spec: JobRunSpec,
+  slot: RunSlot,
+): Promise<{ dir?: string; binds: Array<{ src: string; rel: string }> }> {
+  if (spec.venvDir === undefined) return { binds: [] };
+  const venv = resolve(spec.venvDir);
+  if (!slot.asRoot) return { dir: venv, binds: [] };
+  // Bound, not copied: the venv holds no private data and its files are world-readable.
+  await Deno.mkdir(join(slot.stage, "venv"));
+  return { dir: slot.seen("venv"), binds: [{ src: venv, rel: "venv" }] };
 }
 
 async function runBwrap(
   spec: JobRunSpec,
-  runDir: string,
-  asRoot: boolean,
+  slot: RunSlot,
   outDir: string,
   result: JobRunResult,
 ): Promise<void> {
   const logCap = spec.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
-  const inputs = await stageInputs(spec, runDir, asRoot);
-  let venv: string | undefined;
-  if (spec.venvDir !== undefined) {
-    venv = resolve(spec.venvDir);
-    if (asRoot && !(await reachableBy(venv, NOBODY))) {
-      await stageVenv(venv, join(runDir, "venv"));
-      venv = join(runDir, "venv");
-    }
-  }
+  const inputs = await stageInputs(spec, slot);
+  const placed = await placeVenv(spec, slot);
+  const venv = placed.dir;
   const env = jobEnv({
     jobId: spec.jobId,
     home: INSIDE.home,
@@ -287,7 +306,12 @@ async function runBwrap(
     codeDir: inputs.code,
     datasets: inputs.datasets,
     ...(venv === undefined ? {} : { venv: { dir: venv, writable: false } }),
-    sizes: { tmp: TMP_BYTES, outputs: spec.maxOutputBytes, logs: logCap, meta: 65536 },
+    sizes: {
+      tmp: spec.scratchBytes ?? TMP_BYTES,
+      outputs: spec.maxOutputBytes,
+      logs: logCap,
+      meta: 65536,
+    },
     env,
     cwd: INSIDE.code,
   });
@@ -295,10 +319,11 @@ async function runBwrap(
     timeoutMs: spec.timeoutMs,
     maxOutputBytes: spec.maxOutputBytes,
     maxLogBytes: logCap,
-    existingProcesses: await countProcesses(result.uid),
-    ...(asRoot ? { dropTo: NOBODY } : {}),
+    ...await limitUser(slot),
+    ...(slot.cap.mode === "rlimit" ? { asBytes: slot.cap.bytes } : {}),
   });
   const argv = [
+    ...await slot.enter(placed.binds),
     ...limitPrefix(limits),
     "bwrap",
     ...bwrap,
@@ -333,57 +358,69 @@ async function runBwrap(
     result.error = `the sandbox did not finish within ${spec.timeoutMs} ms plus ${graceMs} ms ` +
       "of grace and was killed";
   } else if (tar.error !== undefined) {
-    const bwrapSays = diag.split("\n").find((l) => l.startsWith("bwrap:"));
+    const bwrapSays = diag.split("\n").find((l) =>
+      /^(bwrap|mount|unshare|setpriv|prlimit):/.test(l)
+    );
     result.error = bwrapSays === undefined
       ? tar.error
       : `the sandbox failed to start: ${bwrapSays}`;
   }
 }
 
+/** Who the limits count: the run's own fresh uid (as root), or the owner with what it runs already. */
+async function limitUser(slot: RunSlot): Promise<{ dropTo?: number; existingProcesses: number }> {
+  return slot.asRoot
+    ? { dropTo: slot.uid, existingProcesses: 0 }
+    : { existingProcesses: await countProcesses(slot.uid) };
+}
+
 async function runNone(
   spec: JobRunSpec,
-  runDir: string,
-  asRoot: boolean,
+  slot: RunSlot,
   outDir: string,
   result: JobRunResult,
 ): Promise<void> {
   const logCap = spec.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
-  const inputs = await stageInputs(spec, runDir, asRoot);
+  slot.unconfined();
+  const inputs = await stageInputs(spec, slot);
+  const placed = await placeVenv(spec, slot);
   let code = inputs.code;
-  if (!asRoot) {
+  if (!slot.asRoot) {
     // Always a copy: without namespaces the job could otherwise write to its own inbox.
-    code = join(runDir, "code");
-    await stageReadOnly(inputs.code, code);
+    await stageReadOnly(inputs.code, join(slot.stage, "code"));
+    code = slot.seen("code");
   }
-  const work = {
-    outputs: join(runDir, "outputs"),
-    home: join(runDir, "home"),
-    tmp: join(runDir, "tmp"),
-  };
-  for (const dir of Object.values(work)) {
-    await Deno.mkdir(dir, { mode: 0o700 });
-    if (asRoot) await chownTree(dir, NOBODY);
-  }
+  for (const dir of ["outputs", "home", "tmp"]) await Deno.mkdir(join(slot.stage, dir));
   const env = jobEnv({
     jobId: spec.jobId,
-    home: work.home,
-    tmp: work.tmp,
-    outputDir: work.outputs,
+    home: slot.seen("home"),
+    tmp: slot.seen("tmp"),
+    outputDir: slot.seen("outputs"),
     datasets: inputs.datasets,
-    ...(spec.venvDir === undefined ? {} : { venvBin: join(resolve(spec.venvDir), "bin") }),
+    ...(placed.dir === undefined ? {} : { venvBin: join(placed.dir, "bin") }),
   });
   const limits = jobLimits({
     timeoutMs: spec.timeoutMs,
     maxOutputBytes: spec.maxOutputBytes,
     maxLogBytes: logCap,
-    existingProcesses: await countProcesses(result.uid),
-    ...(asRoot ? { dropTo: NOBODY } : {}),
+    ...await limitUser(slot),
+    ...(slot.cap.mode === "rlimit" ? { asBytes: slot.cap.bytes } : {}),
   });
-  const argv = [...limitPrefix(limits), "bash", "--", spec.entrypoint];
+  // The code folder is only reachable once the prelude bound the stage: cd there after it.
+  const argv = [
+    ...await slot.enter(placed.binds),
+    ...limitPrefix(limits),
+    "bash",
+    "-c",
+    'cd -- "$1" || exit 97; shift; exec bash -- "$@"',
+    "syft-none",
+    code,
+    spec.entrypoint,
+  ];
   const proc = spawnGroup(argv, {
     // setsid/setpriv/prlimit are found through PATH, which the job env sets to system folders.
     env,
-    cwd: code,
+    cwd: "/",
     deadlineMs: spec.timeoutMs,
     stdout: "piped",
   });
@@ -391,8 +428,10 @@ async function runNone(
   const err = readCapped(proc.child.stderr, logCap);
   const status = await proc.child.status;
   proc.clear();
-  // Leftover background processes of the job die with the group.
+  // Leftover background processes of the job die with the group, and as root
+  // every process of the run's own uid (a new session escapes the group).
   proc.killGroup();
+  if (slot.asRoot) await killUid(slot.uid);
   // A process that started its own session may still hold the pipes: do not wait forever.
   const logs = await Promise.race([
     Promise.all([out, err]),
@@ -408,7 +447,11 @@ async function runNone(
   await writeLogFile(join(outDir, "stderr.txt"), e.bytes, e.truncated, logCap);
   result.timedOut = proc.expired;
   result.returncode = proc.expired ? null : status.code;
-  result.outputs = await collectFromDir(work.outputs, join(outDir, "outputs"), spec.maxOutputBytes);
+  result.outputs = await collectFromDir(
+    join(slot.stage, "outputs"),
+    join(outDir, "outputs"),
+    spec.maxOutputBytes,
+  );
 }
 
 async function writeLogFile(path: string, bytes: Uint8Array, truncated: boolean, cap: number) {

@@ -83,6 +83,7 @@ Deno.test("syft doctor reaches the local transport and reports every check", asy
     "private",
     "transport",
     "sandbox",
+    "memory",
     "clock",
     "disk",
   ]);

@@ -13,6 +13,7 @@ import {
   runJob,
 } from "../../../core/sandbox/mod.ts";
 import { buildWheel } from "./_wheel.ts";
+import { RUN_UID_MAX, RUN_UID_MIN } from "../../../core/sandbox/run_uid.ts";
 
 const probe = await probeBubblewrap();
 const ignore = !probe.available;
@@ -129,7 +130,9 @@ Deno.test({
     `);
     assertEquals(r.returncode, 0, JSON.stringify(r));
     assertEquals(r.error, undefined);
-    assertEquals(r.uid, Deno.uid() === 0 ? 65534 : Deno.uid());
+    // As root a fresh uid of the dynamic range per run; otherwise the owner's own.
+    if (Deno.uid() === 0) assert(r.uid >= RUN_UID_MIN && r.uid <= RUN_UID_MAX, `uid ${r.uid}`);
+    else assertEquals(r.uid, Deno.uid());
     assertEquals(
       await Deno.readTextFile(join(outDir, "outputs", "result.txt")),
       `2\n${GRANTED_SECRET}\n`,
@@ -318,6 +321,40 @@ Deno.test({
     assert(stdout.endsWith(`\n[syft: output truncated at ${cap} bytes]\n`), stdout.slice(-80));
     const size = (await Deno.stat(join(outDir, "stdout.txt"))).size;
     assert(size < cap + 100, `stdout.txt is ${size} bytes`);
+  },
+});
+
+Deno.test({
+  name: "8b. /tmp, HOME and /dev/shm share the scratch cap, and /dev takes no file",
+  ...opts,
+  fn: async () => {
+    const cap = 8 * 1024 * 1024;
+    const { r, stdout } = await job(
+      `for p in /tmp "$HOME" /dev/shm /dev; do
+         for i in 1 2 3 4; do head -c 4194304 /dev/zero > "$p/f$RANDOM$i" 2>/dev/null; done
+       done
+       echo "used $(du -sbL /tmp | cut -f1)"
+       ls -A /dev | tr '\\n' ' '`,
+      { scratchBytes: cap, maxOutputBytes: 64 * 1024 * 1024 },
+    );
+    assertEquals(r.returncode, 0, JSON.stringify(r));
+    const used = Number(stdout.match(/used (\d+)/)?.[1]);
+    assert(used <= cap + 65536, `scratch holds ${used} bytes: ${stdout}`);
+    assertStringIncludes(stdout, "full null random shm tty urandom zero");
+  },
+});
+
+Deno.test({
+  name: "8c. a job holding more memory than its cap fails inside the sandbox",
+  ...opts,
+  fn: async () => {
+    const { r, stdout } = await job(
+      `x=$(head -c 268435456 /dev/zero | tr '\\0' a); echo "held \${#x}"`,
+      { memoryBytes: 64 * 1024 * 1024 },
+    );
+    assertEquals(r.error, undefined, JSON.stringify(r));
+    assert(r.memoryCap === "cgroup" || r.memoryCap === "rlimit", JSON.stringify(r));
+    assert(!stdout.includes("held 268435456"), stdout);
   },
 });
 

@@ -3,12 +3,15 @@ import {
   buildBwrapArgs,
   type BwrapPlan,
   datasetEnvName,
+  DEV_NODES,
   ETC_NETWORK_FILES,
   jobEnv,
   tmpfsSize,
   wrapperCommand,
 } from "../../../core/sandbox/bwrap_args.ts";
-import { jobLimits, limitPrefix, NOBODY } from "../../../core/sandbox/limits.ts";
+import { jobLimits, limitPrefix, NOBODY, preludePrefix } from "../../../core/sandbox/limits.ts";
+import { memoryCapLine, ownMemoryCgroup } from "../../../core/sandbox/memory_cap.ts";
+import { accountIds } from "../../../core/sandbox/run_uid.ts";
 import { pipArgs } from "../../../core/sandbox/python_env.ts";
 
 function plan(overrides: Partial<BwrapPlan> = {}): BwrapPlan {
@@ -212,4 +215,55 @@ Deno.test("pipArgs() installs offline from find-links, or from one index, and en
   const idx = pipArgs("/venv", ["a"], { index: "https://pypi.example/simple", findLinks: [] });
   assert(has(idx, "--index-url", "https://pypi.example/simple"));
   assert(!idx.includes("--no-index"));
+});
+
+Deno.test("buildBwrapArgs() gives /dev six host nodes and no tmpfs, with /dev/shm inside the capped /tmp", () => {
+  const a = buildBwrapArgs(plan());
+  assert(!a.includes("--dev"), "--dev mounts an uncapped tmpfs");
+  for (const node of DEV_NODES) assert(has(a, "--dev-bind-try", node, node));
+  assertEquals(a.filter((x) => x === "--dev-bind-try").length, 6);
+  assert(has(a, "--size", String(1 << 20), "--tmpfs", "/tmp"));
+  assert(has(a, "--symlink", "/tmp", "/dev/shm"));
+  // Every tmpfs has a size, so no writable place is uncapped.
+  a.forEach((x, i) => {
+    if (x === "--tmpfs") assertEquals(a[i - 2], "--size");
+  });
+  assertEquals(a.indexOf("--remount-ro") < a.indexOf("--clearenv"), true);
+});
+
+Deno.test("limitPrefix() adds RLIMIT_AS only when the memory cap has no cgroup", () => {
+  const base = { timeoutMs: 1000, maxOutputBytes: 10, maxLogBytes: 10, existingProcesses: 0 };
+  assert(limitPrefix(jobLimits({ ...base, asBytes: 64 << 20 })).includes(`--as=${64 << 20}`));
+  assert(!limitPrefix(jobLimits(base)).some((x) => x.startsWith("--as")));
+});
+
+Deno.test("preludePrefix() joins the cgroup, and binds the stage over /tmp only in a private mount namespace", () => {
+  assertEquals(preludePrefix({}), []);
+  const cg = preludePrefix({ cgroup: "/sys/fs/cgroup/memory/x" });
+  assertEquals(cg[0], "bash");
+  assert(!cg.includes("unshare"));
+  const staged = preludePrefix({ stage: "/h/stage", binds: [{ src: "/h/venv", rel: "venv" }] });
+  assertEquals(staged.slice(0, 5), ["unshare", "--mount", "--propagation", "private", "--"]);
+  assertEquals(staged.slice(-5), ["", "/h/stage", "/h/venv", "venv", "--"]);
+});
+
+Deno.test("ownMemoryCgroup() finds a v1 memory hierarchy, else a v2 one with memory, else none", () => {
+  assertEquals(ownMemoryCgroup("4:memory:/process_api/ab\n0::/\n", false), {
+    version: 1,
+    dir: "/sys/fs/cgroup/memory/process_api/ab",
+  });
+  assertEquals(ownMemoryCgroup("0::/user.slice/u.scope\n", true), {
+    version: 2,
+    dir: "/sys/fs/cgroup/user.slice/u.scope",
+  });
+  assertEquals(ownMemoryCgroup("0::/\n", false), null);
+  assertEquals(memoryCapLine("rlimit", 64), "memory cap 64 MiB (RLIMIT_AS)");
+  assertEquals(memoryCapLine("cgroup", 4096), "memory cap 4096 MiB (cgroup)");
+});
+
+Deno.test("accountIds() reads the ids of passwd and group lines", () => {
+  assertEquals([...accountIds("root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/:/x\n\n")], [
+    0,
+    65534,
+  ]);
 });
