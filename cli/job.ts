@@ -380,6 +380,14 @@ async function runRun(ctx: Context, flags: RunFlags, args: string[]): Promise<vo
     },
   );
   await syncAfterChange(ctx);
+  const refused = outcomes.filter((o) => o.refused !== null);
+  if (refused.length > 0) {
+    const what = refused.map((o) => `${jobLabel(o.key)}: ${o.refused}`).join("; ");
+    throw new SyftError("E_PERMISSION", `refused to run ${what}`, {
+      hint:
+        "compare it with `syft job show <id>`; reject it, or ask the submitter to send it again",
+    });
+  }
 }
 
 async function runRelease(ctx: Context, _flags: unknown, args: string[]): Promise<void> {

@@ -89,6 +89,7 @@ export function runnerOptions(
 
 /** One line saying how a run ended. */
 export function describeOutcome(o: RunOutcome, mode: SandboxMode): string {
+  if (o.refused !== null) return `${o.key.submitter}/${o.key.id} refused, not run: ${o.refused}`;
   const why = o.state.run ? failureReason(o.state.run) : null;
   const rc = o.state.run?.returncode;
   const ran = why === null ? "done" : `failed: ${why}`;
@@ -102,6 +103,8 @@ export function describeOutcome(o: RunOutcome, mode: SandboxMode): string {
 export interface RunOutcome {
   key: JobKey;
   state: JobState;
+  /** Why the job was refused before it ran, or null. */
+  refused: string | null;
 }
 
 /**
@@ -132,13 +135,15 @@ export async function runJobs(
         continue;
       }
       const how = release(key);
-      let state = await runApprovedJob(desk, key, options, how ?? "manual");
+      const end = await runApprovedJob(desk, key, options, how ?? "manual");
+      const refused = end.refused;
+      let state = end.state;
       // A failed run is released too: its logs are what the scientist needs, and
-      // its outputs are as capped as a successful run's.
-      if ((state.status === "done" || state.status === "failed") && how !== null) {
+      // its outputs are as capped as a successful run's. A refused one never ran.
+      if ((state.status === "done" || state.status === "failed") && how !== null && !refused) {
         state = await releaseJob(desk, key, how);
       }
-      out.push({ key, state });
+      out.push({ key, state, refused });
     }
   } finally {
     lock.release();

@@ -73,12 +73,19 @@ const INSTALL_TIMEOUT_MS = 15 * 60_000;
  * Run one approved (or interrupted `running`) job to done or failed. The
  * caller holds the runner lock, so a job found `running` is one whose runner died.
  */
+/** How one run ended: the new state, and why nothing ran when the job was refused. */
+export interface RunEnd {
+  state: JobState;
+  /** Set when the job was refused before it ran (changed content, unshared datasets). */
+  refused: string | null;
+}
+
 export async function runApprovedJob(
   desk: OwnerDesk,
   key: JobKey,
   options: RunnerOptions,
   how = "manual",
-): Promise<JobState> {
+): Promise<RunEnd> {
   let state = await requireState(desk, key);
   await requirePackageSource(desk, key, options);
   const startedAt = new Date(desk.now()).toISOString();
@@ -97,7 +104,8 @@ export async function runApprovedJob(
   try {
     const prepared = await prepare(desk, key, state, posix.join(scratch, "code"));
     if (typeof prepared === "string") {
-      return await fail(desk, state, startedAt, prepared, options.mode);
+      const failed = await fail(desk, state, startedAt, prepared, options.mode);
+      return { state: failed, refused: prepared };
     }
     const { config, datasets } = prepared;
     let venvDir: string | undefined;
@@ -115,13 +123,14 @@ export async function runApprovedJob(
       });
       if (!installed.ok) {
         const last = installed.log.trim().split("\n").slice(-1)[0] ?? "";
-        return await fail(
+        const failed = await fail(
           desk,
           state,
           startedAt,
           `installing dependencies failed: ${last}`,
           options.mode,
         );
+        return { state: failed, refused: null };
       }
     }
     const review = posix.join(desk.datasite, reviewJobFolder(key.submitter, key.id));
@@ -147,7 +156,7 @@ export async function runApprovedJob(
     } finally {
       await Deno.remove(outDir, { recursive: true }).catch(() => {});
     }
-    return await finish(desk, state, startedAt, result);
+    return { state: await finish(desk, state, startedAt, result), refused: null };
   } finally {
     await Deno.remove(scratch, { recursive: true }).catch(() => {});
   }

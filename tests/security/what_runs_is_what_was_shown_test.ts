@@ -7,7 +7,8 @@
 import { posix } from "node:path";
 import { assertEquals, assertMatch } from "../assert.ts";
 import { sha256Hex } from "../../core/crypto/hash.ts";
-import { parseJobConfig, serializeJobConfig } from "../../core/jobs/mod.ts";
+import { parseJobConfig, reviewJobFolder, serializeJobConfig } from "../../core/jobs/mod.ts";
+import { filesUnder } from "../e2e/_rig.ts";
 import { CAROL, code, json, ownerView, pair, SANDBOX, submit } from "./_jobs.ts";
 
 Deno.test("job approve runs only what job show showed: another hash or changed files are refused", async () => {
@@ -66,7 +67,13 @@ Deno.test("job approve runs only what job show showed: another hash or changed f
       posix.join(alice.datasite, `app_data/job/inbox/${CAROL}/${id3}`, "run.sh"),
       evil,
     );
-    await alice.syft(["job", "run", id3, "--sandbox", SANDBOX]);
+    const refused = await alice.syft(["job", "run", id3, "--sandbox", SANDBOX]);
+    code(refused, 3);
+    assertMatch(refused.stderr, /^error: refused to run .*(does not match|differ)/m);
+    assertEquals(
+      await filesUnder(posix.join(alice.datasite, reviewJobFolder(CAROL, id3), "outputs")),
+      [],
+    );
     const after = await ownerView(alice, id3);
     assertEquals(after.status, "failed");
     assertMatch(after.history.at(-1)!.reason ?? "", /does not match|differ/);
