@@ -179,7 +179,7 @@ function failedRound(failures: ChannelFailure[]): SyftError | null {
   if (!first) return null;
   const peers = [...new Set(failures.map((f) => f.peer))];
   if (failures.length === 1) {
-    return new SyftError(first.code, `${describeFailure(first)} (other peers synced)`, {
+    return new SyftError(first.code, describeFailure(first), {
       hint: first.hint ?? "see `syft status`; fix it and run syft sync again",
     });
   }
@@ -202,7 +202,10 @@ async function runSync(ctx: Context, flags: SyncFlags): Promise<void> {
   if (!flags.watch) {
     const summary = await syncOnce(ctx, config, options);
     for (const p of summary.problems) ctx.out.warn(p);
-    for (const f of summary.failures) ctx.out.warn(describeFailure(f));
+    // One failure is the closing error itself; several are each named first.
+    if (summary.failures.length > 1) {
+      for (const f of summary.failures) ctx.out.warn(describeFailure(f));
+    }
     ctx.out.result(summary, (s) => ctx.out.line(describe(s)));
     const failed = failedRound(summary.failures);
     if (failed) throw failed;
