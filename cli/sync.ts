@@ -185,7 +185,9 @@ function failedRound(failures: ChannelFailure[]): SyftError | null {
   }
   return new SyftError(
     first.code,
-    `sync failed for ${peers.length === 1 ? peers[0] : `${peers.length} peers (${peers.join(", ")})`}; ` +
+    `sync failed for ${
+      peers.length === 1 ? peers[0] : `${peers.length} peers (${peers.join(", ")})`
+    }; ` +
       `the others synced`,
     { hint: first.hint ?? "see the warnings above and `syft status`" },
   );
@@ -379,6 +381,7 @@ async function watchLoop(
     });
     const canWatch = !stop.signal.aborted && (await transport.capabilities()).canWatch;
     let failures = 0;
+    let saidFailing = new Set<string>();
     while (!stop.signal.aborted) {
       // A round woken by the poll or a peer while the user is mid-save would
       // scan a half-done save (an editor's temp file, a half-written burst):
@@ -418,8 +421,11 @@ async function watchLoop(
         ctx.out.line(`${new Date().toISOString()} ${describe(summary)}`);
       }
       for (const p of summary.problems) ctx.out.warn(p);
-      // A failed channel is said each round it still fails; --watch goes on.
-      for (const f of summary.failures) ctx.out.warn(describeFailure(f));
+      // A failed channel is said when it starts failing (status lists it
+      // while it lasts), not every few seconds; --watch goes on.
+      const failing = new Set(summary.failures.map(describeFailure));
+      for (const line of failing) if (!saidFailing.has(line)) ctx.out.warn(line);
+      saidFailing = failing;
       // Jobs it brought: their state files wake the edit watcher, so the next
       // round publishes them; jobs a policy runs go on beside the loop.
       if (await receiveJobs(ctx, config, { background: true })) policy.activity(clock());

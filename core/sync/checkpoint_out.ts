@@ -31,8 +31,8 @@ import {
   ownOpenKeys,
   readVerified,
   sealFor,
-  squatterAt,
   squattedError,
+  squatterAt,
   uploadBlob,
 } from "./outgoing.ts";
 import { isCarriable } from "./carriable.ts";

@@ -251,9 +251,11 @@ export class LocalFolderTransport implements PluginImpl {
     await this.#wrap(op, async () => {
       const info = await lstatOrNull(`${dir}/${name}`);
       if (!info) return; // already gone: deleting is idempotent
-      if (info.isDirectory) {
-        throw fail(op, `${JSON.stringify(name)} in ${channelName(ref)} is a folder, not an object`);
-      }
+      // A folder someone put at an object name holds no object: there is
+      // nothing of ours to delete (and its contents are not ours to remove).
+      // Failing here made one folder stop every collection of the channel,
+      // and with it every round.
+      if (info.isDirectory) return;
       try {
         await Deno.remove(`${dir}/${name}`);
       } catch (err) {

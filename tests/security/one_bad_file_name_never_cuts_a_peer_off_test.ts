@@ -60,7 +60,10 @@ Deno.test("one bad file name never cuts a peer off: the peer gets the good files
     await Deno.remove(posix.join(owner.datasite, NEWLINE));
     await owner.ok(["sync"]);
     const after = JSON.parse((await owner.ok(["status", "--json"])).stdout);
-    assertEquals(after.skipped.map((s: { path: string }) => s.path).sort(), [EARLY, BACKSLASH].sort());
+    assertEquals(
+      after.skipped.map((s: { path: string }) => s.path).sort(),
+      [EARLY, BACKSLASH].sort(),
+    );
   } finally {
     await Deno.remove(w.base, { recursive: true });
   }
