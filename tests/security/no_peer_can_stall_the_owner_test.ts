@@ -52,3 +52,43 @@ Deno.test("no peer can stall the owner: 300 refused proposals into the owner's p
     await Deno.remove(w.base, { recursive: true });
   }
 });
+
+Deno.test("no peer can stall the owner: a peer deleting the many files it wrote itself does not trip the owner's mass-delete stop", async () => {
+  const w = await world();
+  try {
+    const owner = await w.site("owner@hospital.org");
+    const honest = await w.site("honest@lab.org");
+    const hostile = await w.site("hostile@evil.org");
+    await peerUp(honest, owner);
+    await peerUp(hostile, owner);
+    await Deno.mkdir(posix.join(owner.datasite, "dropbox"));
+    await owner.ok(["perm", "grant", "dropbox/", hostile.email, "--write"]);
+    await owner.ok(["sync"]);
+    await hostile.ok(["sync"]);
+
+    const drop = posix.join(hostile.mirror(owner), "dropbox");
+    for (let i = 0; i < 40; i++) await put(drop, `f${i}.txt`, `x${i}`);
+    await hostile.ok(["sync"]);
+    const accepted = JSON.parse((await owner.ok(["sync", "--json"])).stdout);
+    assertEquals(accepted.rejected, 0, JSON.stringify(accepted));
+    const dropped = async () =>
+      (await filesUnder(posix.join(owner.datasite, "dropbox"))).filter((f) => f.endsWith(".txt"));
+    assertEquals((await dropped()).length, 40);
+    await hostile.ok(["sync"]); // the owner's version of them comes back
+
+    // Its own files, deleted by it: not the owner's mass delete.
+    for (let i = 0; i < 40; i++) await Deno.remove(posix.join(drop, `f${i}.txt`));
+    await hostile.ok(["sync"]);
+    await put(owner.datasite, "public/news.txt", "fresh");
+    const r = await owner.syft(["sync"]);
+    assertEquals(r.code, 0, `the owner's round must go through:\n${r.stderr}`);
+    assertEquals(await dropped(), []);
+    await honest.ok(["sync"]);
+    assertEquals(
+      await Deno.readTextFile(posix.join(honest.mirror(owner), "public/news.txt")),
+      "fresh",
+    );
+  } finally {
+    await Deno.remove(w.base, { recursive: true });
+  }
+});
