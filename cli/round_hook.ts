@@ -9,7 +9,7 @@
 import { loadConfig } from "../core/config/load.ts";
 import { describeError } from "../core/errors/mod.ts";
 import type { Context } from "./context.ts";
-import { syncOnce } from "./sync.ts";
+import { describeFailure, syncOnce } from "./sync.ts";
 
 /**
  * Called once after a successful change, with the command's context.
@@ -24,6 +24,8 @@ export async function syncAfterChange(
     const config = await loadConfig(ctx.home);
     const summary = await syncOnce(ctx, config, options);
     for (const p of summary.problems) ctx.out.warn(p);
+    // A peer whose channel failed: the change is saved, the others have it.
+    for (const f of summary.failures) ctx.out.warn(`${describeFailure(f)} (run \`syft sync\`)`);
   } catch (err) {
     // The peer change itself is done and saved; the next `syft sync` sends it.
     ctx.out.warn(

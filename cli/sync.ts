@@ -12,7 +12,7 @@ import { PeerService } from "../core/peers/service.ts";
 import { PeerStore } from "../core/peers/store.ts";
 import type { SyncContext } from "../core/sync/context.ts";
 import { acquireRoundLock } from "../core/sync/lock.ts";
-import { type RoundSummary, runRound } from "../core/sync/round.ts";
+import { type ChannelFailure, type RoundSummary, runRound } from "../core/sync/round.ts";
 import { DEFAULT_POLL_MS, PollPolicy } from "../core/sync/poll_policy.ts";
 import { readState, stateLayout } from "../core/sync/state.ts";
 import type { Transport } from "../plugins/contract.ts";
@@ -131,6 +131,12 @@ export async function syncOnce(
     proposed: first.proposed + second.proposed,
     sent: first.sent + second.sent,
     problems: [...first.problems, ...second.problems],
+    // A channel that failed in both rounds is one failure.
+    failures: [...first.failures, ...second.failures].filter((f, i, all) =>
+      all.findIndex((g) =>
+        g.peer === f.peer && g.direction === f.direction && g.error === f.error
+      ) === i
+    ),
   };
 }
 
@@ -159,6 +165,34 @@ function describe(s: RoundSummary): string {
     `conflicts ${s.conflicts}, quarantined ${s.quarantined}, proposed ${s.proposed}`;
 }
 
+/** One line naming a peer's failed channel and why. */
+export function describeFailure(f: ChannelFailure): string {
+  return `${f.direction} ${f.direction === "reading" ? "from" : "to"} ${f.peer} failed: ${f.error}`;
+}
+
+/**
+ * The error `syft sync` ends with when a peer's channel failed (the other
+ * peers synced): the first failure's exit code, and its hint when alone.
+ */
+function failedRound(failures: ChannelFailure[]): SyftError | null {
+  const first = failures[0];
+  if (!first) return null;
+  const peers = [...new Set(failures.map((f) => f.peer))];
+  if (failures.length === 1) {
+    return new SyftError(first.code, describeFailure(first), {
+      hint: first.hint ?? "see `syft status`; fix it and run syft sync again",
+    });
+  }
+  return new SyftError(
+    first.code,
+    `sync failed for ${
+      peers.length === 1 ? peers[0] : `${peers.length} peers (${peers.join(", ")})`
+    }; ` +
+      `the others synced`,
+    { hint: first.hint ?? "see the warnings above and `syft status`" },
+  );
+}
+
 async function runSync(ctx: Context, flags: SyncFlags): Promise<void> {
   if (!flags.watch && flags.interval !== undefined) {
     throw new SyftError("E_USAGE", "--interval only applies with --watch", {
@@ -170,7 +204,13 @@ async function runSync(ctx: Context, flags: SyncFlags): Promise<void> {
   if (!flags.watch) {
     const summary = await syncOnce(ctx, config, options);
     for (const p of summary.problems) ctx.out.warn(p);
+    // One failure is the closing error itself; several are each named first.
+    if (summary.failures.length > 1) {
+      for (const f of summary.failures) ctx.out.warn(describeFailure(f));
+    }
     ctx.out.result(summary, (s) => ctx.out.line(describe(s)));
+    const failed = failedRound(summary.failures);
+    if (failed) throw failed;
     return;
   }
   await watchLoop(ctx, config, options, parsePace(flags.interval));
@@ -341,6 +381,7 @@ async function watchLoop(
     });
     const canWatch = !stop.signal.aborted && (await transport.capabilities()).canWatch;
     let failures = 0;
+    let saidFailing = new Set<string>();
     while (!stop.signal.aborted) {
       // A round woken by the poll or a peer while the user is mid-save would
       // scan a half-done save (an editor's temp file, a half-written burst):
@@ -380,6 +421,11 @@ async function watchLoop(
         ctx.out.line(`${new Date().toISOString()} ${describe(summary)}`);
       }
       for (const p of summary.problems) ctx.out.warn(p);
+      // A failed channel is said when it starts failing (status lists it
+      // while it lasts), not every few seconds; --watch goes on.
+      const failing = new Set(summary.failures.map(describeFailure));
+      for (const line of failing) if (!saidFailing.has(line)) ctx.out.warn(line);
+      saidFailing = failing;
       // Jobs it brought: their state files wake the edit watcher, so the next
       // round publishes them; jobs a policy runs go on beside the loop.
       if (await receiveJobs(ctx, config, { background: true })) policy.activity(clock());

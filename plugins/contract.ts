@@ -19,6 +19,12 @@ export interface ObjectInfo {
   name: string;
   /** Size in bytes. */
   size: number;
+  /**
+   * Set only in a listing with `all`: the entry at this name is no object but
+   * a folder, a symlink or another kind of entry. It cannot be read, yet it
+   * takes the name, so a writer that wants the name must know (a squatter).
+   */
+  special?: "folder" | "symlink" | "other" | undefined;
 }
 
 /** Filters and paging for {@linkcode Transport.list}. */
@@ -29,6 +35,12 @@ export interface ListOptions {
   after?: string | undefined;
   /** At most this many objects in the page (default and cap: 1000). */
   limit?: number | undefined;
+  /**
+   * Also list entries at object names that are not objects (marked `special`).
+   * Readers leave it off, so a squatted name reads as missing; writers set it
+   * to tell a name they cannot take from a free one.
+   */
+  all?: boolean | undefined;
 }
 
 /** One page of a listing, in lexical byte order of names. */
@@ -97,7 +109,10 @@ export interface Transport {
    * object, and an existing name is never overwritten (`E_EXISTS`).
    */
   put(channel: ChannelRef, name: string, body: ObjectBody): Promise<void>;
-  /** One page of the objects in a channel. Temp files and foreign names never appear. */
+  /**
+   * One page of the objects in a channel. Temp files and foreign names never
+   * appear; other entries at object names only with `all` (see ListOptions).
+   */
   list(channel: ChannelRef, options?: ListOptions): Promise<ListPage>;
   /** The object's bytes as a stream. A missing object is `E_TRANSPORT` naming it. */
   get(channel: ChannelRef, name: string): Promise<ReadableStream<Uint8Array>>;

@@ -261,6 +261,7 @@ class PluginHost implements Transport {
     if (options.prefix !== undefined) opts.prefix = options.prefix;
     if (options.after !== undefined) opts.after = options.after;
     if (options.limit !== undefined) opts.limit = options.limit;
+    if (options.all === true) opts.all = true;
     const value = await this.#call("list", [ref, opts]);
     return parseListPage(value) ?? failWith(this.#malformed("list", value));
   }
@@ -741,7 +742,11 @@ function parseListPage(value: unknown): ListPage | null {
     if (!isRecord(item) || typeof item.name !== "string" || typeof item.size !== "number") {
       return null;
     }
-    objects.push({ name: item.name, size: item.size });
+    const special = item.special;
+    if (special === undefined) objects.push({ name: item.name, size: item.size });
+    else if (special === "folder" || special === "symlink" || special === "other") {
+      objects.push({ name: item.name, size: item.size, special });
+    } else return null;
   }
   if (value.next !== undefined && typeof value.next !== "string") return null;
   return value.next === undefined ? { objects } : { objects, next: value.next };

@@ -14,6 +14,7 @@ import { PEER_STATES, type PeerState, PeerStore } from "../peers/store.ts";
 import { recordProblems } from "../peers/service.ts";
 import { formatPermissionFileError, loadDatasitePermissions } from "../permissions/mod.ts";
 import { channelPeers, loadChannelState, stateLayout } from "../sync/state.ts";
+import { describeRecord, describeSkipped, loadRoundRecord } from "../sync/round_record.ts";
 
 export { PEER_STATES, type PeerState } from "../peers/store.ts";
 
@@ -36,7 +37,24 @@ export interface StatusReport {
   last_sync: number | null;
   pending_jobs: number;
   quarantined: QuarantinedObject[];
+  /** Every problem, peers' included, one sentence each. */
   problems: string[];
+  /** What stopped a peer's channel as of the last round that tried it (also in `problems`). */
+  peer_problems: PeerProblem[];
+  /** Our files never published, with why (also in `problems`). */
+  skipped: SkippedFile[];
+}
+
+/** A peer's channel in trouble. */
+export interface PeerProblem {
+  peer: string;
+  problem: string;
+}
+
+/** One of our files that no peer gets. */
+export interface SkippedFile {
+  path: string;
+  reason: string;
 }
 
 async function readJson(path: string): Promise<unknown> {
@@ -145,6 +163,9 @@ export async function gatherStatus(home: string, config: Config): Promise<Status
     }
   }
   problems.push(...await channelProblems(layout.state));
+  const record = await loadRoundRecord(stateLayout(layout.state));
+  const peerProblems = describeRecord(record);
+  problems.push(...peerProblems.map((p) => p.problem), ...describeSkipped(record));
   return {
     email: config.email,
     fingerprint: await fingerprint(await publicKeys(keys)),
@@ -160,5 +181,10 @@ export async function gatherStatus(home: string, config: Config): Promise<Status
         .length,
     quarantined: await readQuarantine(layout.state),
     problems,
+    peer_problems: peerProblems,
+    skipped: Object.keys(record.skipped).sort().map((path) => ({
+      path,
+      reason: record.skipped[path]!,
+    })),
   };
 }

@@ -31,8 +31,11 @@ import {
   ownOpenKeys,
   readVerified,
   sealFor,
+  squattedError,
+  squatterAt,
   uploadBlob,
 } from "./outgoing.ts";
+import { isCarriable } from "./carriable.ts";
 import { quarantineObject } from "./quarantine.ts";
 import type { ChannelState, FileInfo } from "./state.ts";
 
@@ -73,9 +76,12 @@ export async function writeCheckpoint(
   state: ChannelState,
   kind: "ci" | "cf",
   seq: number,
-  events: FileChangeEvent[],
+  wanted: FileChangeEvent[],
   known: ReadonlyMap<string, Uint8Array> = new Map(),
 ): Promise<CheckpointWritten> {
+  // A path the reader refuses would make it refuse the whole checkpoint, and
+  // every resync's answer after it (a state from before the round filtered it).
+  const events = wanted.filter((e) => isCarriable(e.path));
   const channel: ChannelRef = { sender: ctx.me, recipient: keys.peer };
   const name = checkpointName(kind, seq);
   const blobs = new Set(state.blobs);
@@ -114,7 +120,11 @@ export async function writeCheckpoint(
       try {
         id = await uploadBlob(ctx, keys, channel, seq, source, ev.new_hash, ev.size);
       } catch (err) {
-        if (err instanceof SyftError && err.code === "E_TRANSPORT") throw err;
+        // A transport failure or a squatted name stops the channel; a file
+        // that changed is only left for the next round.
+        if (err instanceof SyftError && (err.code === "E_TRANSPORT" || err.code === "E_EXISTS")) {
+          throw err;
+        }
         stale.push(ev.path); // changed or gone since it was published
         continue;
       }
@@ -146,6 +156,8 @@ export async function writeCheckpoint(
     );
   } catch (err) {
     if (!(err instanceof SyftError) || err.code !== "E_EXISTS") throw err;
+    const squatter = await squatterAt(ctx, channel, name);
+    if (squatter) throw squattedError(channel, name, squatter);
     // Our own from before a crash (the state was saved after the put): what it
     // holds is what readers get, so it is adopted as it is.
     const existing = await readOwnCheckpoint(ctx, keys, channel, name, kind);

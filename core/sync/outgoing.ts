@@ -9,7 +9,7 @@ import { blobId, hashedFileStream, hashStream, sha256Hex } from "../crypto/agree
 import { openEnvelope, readHeaderOnly, sealEnvelope } from "../events/envelope.ts";
 import { blobName, type ObjectKind } from "../events/types.ts";
 import { SyftError } from "../errors/mod.ts";
-import type { ChannelRef } from "../../plugins/contract.ts";
+import { channelName, type ChannelRef } from "../../plugins/contract.ts";
 import type { PeerKeys, SyncContext } from "./context.ts";
 
 /** Seal `body` as object `name` of our channel to `keys.peer`. */
@@ -62,6 +62,39 @@ export async function isOwnObject(
     if (err instanceof SyftError && err.code === "E_BAD_MESSAGE") return false;
     throw err;
   }
+}
+
+/**
+ * What a squatter put at `name` in our channel: a folder, symlink or other
+ * entry that is no object (null when the name holds an object or nothing).
+ * Anyone who can write the shared folder can create one where our next object
+ * goes; it can be neither read as ours nor replaced by a create-only put.
+ */
+export async function squatterAt(
+  ctx: SyncContext,
+  channel: ChannelRef,
+  name: string,
+): Promise<string | null> {
+  const page = await ctx.transport.list(channel, { prefix: name, limit: 1, all: true });
+  const entry = page.objects.find((o) => o.name === name);
+  return entry?.special ?? null;
+}
+
+/**
+ * The error that stops our channel to one peer (never the round): the name we
+ * must write next is taken by something we cannot remove or step past safely.
+ */
+export function squattedError(channel: ChannelRef, name: string, kind: string): SyftError {
+  return new SyftError(
+    "E_EXISTS",
+    `cannot write ${name} to our channel to ${channel.recipient}: ` +
+      `a ${kind} someone else created takes that name in the shared storage`,
+    {
+      hint: `remove that ${kind} (in the folder of channel ${
+        channelName(channel)
+      }), then run syft sync again`,
+    },
+  );
 }
 
 /** Stream a file, failing if its bytes no longer hash to `expected`. */
@@ -129,6 +162,9 @@ export async function uploadBlob(
     if (!(err instanceof SyftError) || err.code !== "E_EXISTS") throw err;
     await sealed.cancel().catch(() => {}); // unread: close the source file
   }
+  // Not an object at all (a folder, a symlink): it cannot be read or replaced.
+  const squatter = await squatterAt(ctx, channel, name);
+  if (squatter) throw squattedError(channel, name, squatter);
   // Already there (a crash after upload, or a resync): reuse it only if it
   // opens as ours in full and holds this content. A header check alone let a
   // blob damaged in the channel be reused by every resync, so the peer

@@ -31,8 +31,16 @@ import { ownDatasite, type PeerKeys, type SyncContext } from "./context.ts";
 import type { OutgoingEvent } from "./propose.ts";
 import { quarantineObject } from "./quarantine.ts";
 import { type ChannelState, type FileInfo, saveChannelState } from "./state.ts";
-import { collectBytes, isOwnObject, readVerified, sealFor, uploadBlob } from "./outgoing.ts";
+import {
+  collectBytes,
+  isOwnObject,
+  readVerified,
+  sealFor,
+  squattedError,
+  uploadBlob,
+} from "./outgoing.ts";
 import { fullCheckpointEvents, writeCheckpoint } from "./checkpoint_out.ts";
+import { isCarriable } from "./carriable.ts";
 import { changeEvent, deletionEvent } from "../events/make.ts";
 import { collectGarbage, finishGc } from "./gc.ts";
 
@@ -81,10 +89,15 @@ async function settleSeq(
   const page = await ctx.transport.list(channel, {
     prefix: "b-",
     after: batchName(state.next_seq - 1),
+    all: true,
   });
-  const listed = page.objects.map((o) => parseBatchName(o.name)).filter((s): s is number =>
-    s !== null
+  // A folder or symlink at a batch name is no batch; only the one at our next
+  // seq matters (below), and only once our seq reaches it.
+  const squatted = new Map(
+    page.objects.filter((o) => o.special).map((o) => [parseBatchName(o.name), o.special!]),
   );
+  const listed = page.objects.filter((o) => !o.special).map((o) => parseBatchName(o.name))
+    .filter((s): s is number => s !== null);
   let current = state;
   if (current.pending_put) {
     const pending = current.pending_put;
@@ -131,6 +144,10 @@ async function settleSeq(
     skipped = true;
   }
   if (skipped) await saveChannelState(ctx.layout, current);
+  // Not stepped past like a forged batch: the reader cannot quarantine what
+  // it cannot read, so the channel stops here, loudly, until it is removed.
+  const squatter = squatted.get(current.next_seq);
+  if (squatter) throw squattedError(channel, batchName(current.next_seq), squatter);
   return current;
 }
 
@@ -171,9 +188,13 @@ function publicationEvents(
 ): { events: OutgoingEvent[]; published: Record<string, string>; deletions: number } {
   const now = ctx.now();
   const out: OutgoingEvent[] = [];
-  const published = { ...state.published };
+  // A path that cannot travel never reached the reader (it refused the whole
+  // batch): it leaves our record without a deletion, which it would refuse too.
+  const published = Object.fromEntries(
+    Object.entries(state.published).filter(([p]) => isCarriable(p)),
+  );
   let deletions = 0;
-  const projection = projectReadable(input.engine, ctx.me, state.peer, input.index.keys());
+  const projection = carriableProjection(ctx, state, input);
   const forced = new Set(state.republish);
   for (const path of [...projection].sort()) {
     const info = input.index.get(path)!;
@@ -185,17 +206,36 @@ function publicationEvents(
     published[path] = info.hash;
   }
   const lost = Object.keys(published).filter((p) => !projection.has(p));
-  // A rejected proposal for a path the peer cannot read: its mirror copy must go.
-  for (const p of forced) if (!projection.has(p) && !(p in published)) lost.push(p);
+  // The mass-delete guard counts only files we had published and no longer
+  // publish, outside what the peer may write itself: a deletion the peer
+  // proposed and we applied is its own doing, not ours.
+  for (const path of lost) {
+    if (!input.engine.allows(ctx.me, path, state.peer, "write")) deletions++;
+  }
+  // A rejected proposal for a path the peer cannot read: its mirror copy must
+  // go. Never counted: a peer that proposes many such files must not make our
+  // every round look like a mass delete (and stop it).
+  for (const p of forced) {
+    if (!projection.has(p) && !(p in published) && isCarriable(p)) lost.push(p);
+  }
   for (const path of lost.sort()) {
     out.push({ event: deletionEvent(ctx.me, path, published[path] ?? null, now), source: null });
     delete published[path];
-    deletions++;
   }
   // Deletions first: a file replaced by a folder of the same name (or back)
   // must be gone before anything is written where it was.
   const ordered = [...out.filter((e) => e.event.deleted), ...out.filter((e) => !e.event.deleted)];
   return { events: ordered, published, deletions };
+}
+
+/** What the peer may read of our datasite, without the paths that cannot travel. */
+function carriableProjection(
+  ctx: SyncContext,
+  state: ChannelState,
+  input: PublishInput,
+): Set<string> {
+  const projection = projectReadable(input.engine, ctx.me, state.peer, input.index.keys());
+  return new Set([...projection].filter((p) => isCarriable(p)));
 }
 
 /**
@@ -238,7 +278,7 @@ async function firstProjection(
   input: PublishInput,
 ): Promise<ChannelState> {
   const now = ctx.now();
-  const projection = projectReadable(input.engine, ctx.me, state.peer, input.index.keys());
+  const projection = carriableProjection(ctx, state, input);
   const events = [...projection].sort().map((p) =>
     changeEvent(ctx.me, p, input.index.get(p)!, null, now)
   );
@@ -313,7 +353,9 @@ export async function publishTo(
     outgoing = pub.events;
     published = pub.published;
   }
-  outgoing = outgoing.concat(input.proposals);
+  // Proposals are checked where they are collected; this keeps any other
+  // path the reader would refuse (and with it the whole batch) out.
+  outgoing = outgoing.concat(input.proposals.filter((p) => isCarriable(p.event.path)));
   const controls = [...input.extraControls, ...state.controls];
   // Acks ride on every batch we write anyway; one written only to carry acks
   // waits until they lag by ACK_LAG_BATCHES, so a peer's every batch does not

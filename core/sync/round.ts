@@ -6,7 +6,7 @@
  * @module
  */
 import { posix } from "node:path";
-import { describeError, SyftError } from "../errors/mod.ts";
+import { describeError, SyftError, type SyftErrorCode } from "../errors/mod.ts";
 import { loadDatasitePermissions, type PermissionEngine } from "../permissions/mod.ts";
 import type { PeerRecord, PeerStore } from "../peers/store.ts";
 import type { Control } from "../events/types.ts";
@@ -16,6 +16,8 @@ import { collectProposals } from "./propose.ts";
 import { publishTo, settlePendingPut } from "./publish.ts";
 import { receiveFrom } from "./receive.ts";
 import { scanTree } from "./scan.ts";
+import { splitCarriable } from "./carriable.ts";
+import { loadRoundRecord, saveRoundRecord, setTrouble } from "./round_record.ts";
 import {
   type FileInfo,
   loadChannelState,
@@ -38,6 +40,36 @@ export interface RoundSummary {
   proposed: number;
   /** Per-peer problems that did not stop the round. */
   problems: string[];
+  /**
+   * Peers whose channel failed this round (the others still synced): `syft
+   * sync` reports each and exits non-zero, `syft status` lists them.
+   */
+  failures: ChannelFailure[];
+}
+
+/** One peer's channel that failed in a round. */
+export interface ChannelFailure {
+  peer: string;
+  direction: "reading" | "publishing";
+  /** The error's code: `syft sync` exits with its exit code. */
+  code: SyftErrorCode;
+  error: string;
+  hint?: string | undefined;
+}
+
+function failure(
+  peer: string,
+  direction: ChannelFailure["direction"],
+  err: unknown,
+): ChannelFailure {
+  const f: ChannelFailure = {
+    peer,
+    direction,
+    code: err instanceof SyftError ? err.code : "E_INTERNAL",
+    error: describeError(err),
+  };
+  if (err instanceof SyftError && err.hint) f.hint = err.hint;
+  return f;
 }
 
 /** Run one round. */
@@ -51,7 +83,10 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
     quarantined: 0,
     proposed: 0,
     problems: [],
+    failures: [],
   };
+  const roundRecord = await loadRoundRecord(ctx.layout);
+  const recordBefore = structuredClone(roundRecord);
   await replayJournals(ctx.layout);
   // Contents staged by a round that died before its journal entry was written
   // are referenced by nothing now (every entry is finished, and the round lock
@@ -136,25 +171,41 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
             `we already applied up to ${r.state.cursor}; nothing was restored from it`,
         );
       }
+      setTrouble(roundRecord, record.email, "reading", null);
     } catch (err) {
       if (err instanceof SyftError && err.code === "E_TRANSPORT") throw err;
-      summary.problems.push(`reading from ${record.email}: ${describeError(err)}`);
+      // This peer's channel stops here; the others are still read.
+      const f = failure(record.email, "reading", err);
+      summary.failures.push(f);
+      setTrouble(roundRecord, record.email, "reading", f.error);
     }
   }
 
   // Our datasite as it is now (after applied proposals).
   const previous = await loadIndex(ctx.layout);
   const scan = await scanTree(ownDatasite(ctx), { previous });
-  for (const s of scan.special) {
-    ctx.warn(`skipped ${s}: not a regular file (symlinks and devices never travel)`);
-  }
   const index = scan.files;
+  // What cannot travel is left out of every channel, and said once per file
+  // (the record keeps what was said), not every round; status lists it.
+  const { carriable, refused } = splitCarriable(index);
+  const skipped: Record<string, string> = {};
+  for (const s of scan.special) {
+    skipped[s] = "not a regular file (symlinks and devices never travel)";
+  }
+  for (const [path, why] of refused) skipped[path] = why;
+  for (const path of Object.keys(skipped).sort()) {
+    if (roundRecord.skipped[path] !== skipped[path]) {
+      ctx.warn(`skipped ${JSON.stringify(path)}: ${skipped[path]}`);
+    }
+  }
+  roundRecord.skipped = skipped;
   engine = null;
   const currentEngine = await getEngine();
 
   // Outgoing.
   for (const record of (await peers.list()).records) {
     if (record.state !== "accepted" || !record.sign_key || !record.agree_key || record.key_change) {
+      setTrouble(roundRecord, record.email, "publishing", null); // we do not publish to it
       continue;
     }
     const keys = keysFor.get(record.email) ??
@@ -166,7 +217,7 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
     try {
       const r = await publishTo(ctx, keys, proposals.state, {
         engine: currentEngine,
-        index,
+        index: carriable,
         publishDatasite: true,
         proposals: proposals.proposals,
         extraControls,
@@ -177,11 +228,14 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
       }
       summary.sent += r.batches;
       summary.proposed += proposals.proposals.length;
+      setTrouble(roundRecord, record.email, "publishing", null);
     } catch (err) {
-      if (err instanceof SyftError && (err.code === "E_TRANSPORT" || err.code === "E_INPUT")) {
-        throw err;
-      }
-      summary.problems.push(`publishing to ${record.email}: ${describeError(err)}`);
+      if (err instanceof SyftError && err.code === "E_TRANSPORT") throw err;
+      // One peer's failure (a squatted name, the mass-delete stop, another
+      // installation) stops its channel, never the round for the others.
+      const f = failure(record.email, "publishing", err);
+      summary.failures.push(f);
+      setTrouble(roundRecord, record.email, "publishing", f.error);
     }
   }
   // Controls to peers we do not publish to: a resync request to a peer we
@@ -198,7 +252,7 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
     const state = await loadChannelState(ctx.layout, record.email);
     const r = await publishTo(ctx, keys, state, {
       engine: currentEngine,
-      index,
+      index: carriable,
       publishDatasite: false,
       proposals: [],
       extraControls: extra,
@@ -233,6 +287,11 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
   }
 
   // Each of these is an fsync'd write: an idle round skips the ones that did not change.
+  const listed = new Set((await peers.list()).records.map((r) => r.email));
+  for (const peer of Object.keys(roundRecord.peers)) {
+    if (!listed.has(peer)) delete roundRecord.peers[peer];
+  }
+  await saveRoundRecord(ctx.layout, roundRecord, recordBefore);
   if (!sameIndex(previous, index)) await saveIndex(ctx.layout, index);
   if (cursor?.cursor !== changes.cursor) {
     await writeState(ctx.layout.changesCursor, { cursor: changes.cursor });

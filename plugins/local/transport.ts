@@ -184,14 +184,15 @@ export class LocalFolderTransport implements PluginImpl {
     const op = "list";
     const ref = this.#ref(op, channel);
     this.#mustRead(op, ref);
-    const { prefix, after, limit } = parseListOptions(op, options);
+    const { prefix, after, limit, all } = parseListOptions(op, options);
     const dir = channelDir(this.#root, ref);
     return await this.#wrap(op, async () => {
       await this.#requireChannel(op, ref);
       const names: string[] = [];
       for await (const entry of Deno.readDir(dir)) {
-        // isFile is false for symlinks: never list what could point elsewhere.
-        if (!entry.isFile || !OBJECT_NAME_RE.test(entry.name)) continue;
+        // isFile is false for symlinks: never list what could point elsewhere
+        // as an object. With `all`, such entries are shown as what they are.
+        if (!OBJECT_NAME_RE.test(entry.name) || (!entry.isFile && !all)) continue;
         if (prefix !== undefined && !entry.name.startsWith(prefix)) continue;
         if (after !== undefined && entry.name <= after) continue;
         names.push(entry.name);
@@ -204,6 +205,10 @@ export class LocalFolderTransport implements PluginImpl {
         const info = infos[i];
         // Deleted since readDir: leave it out.
         if (info?.isFile) objects.push({ name: objectName, size: info.size });
+        else if (info && all) {
+          const special = info.isDirectory ? "folder" : info.isSymlink ? "symlink" : "other";
+          objects.push({ name: objectName, size: info.size, special });
+        }
       });
       const last = page[page.length - 1];
       return names.length > limit && last !== undefined ? { objects, next: last } : { objects };
@@ -246,9 +251,11 @@ export class LocalFolderTransport implements PluginImpl {
     await this.#wrap(op, async () => {
       const info = await lstatOrNull(`${dir}/${name}`);
       if (!info) return; // already gone: deleting is idempotent
-      if (info.isDirectory) {
-        throw fail(op, `${JSON.stringify(name)} in ${channelName(ref)} is a folder, not an object`);
-      }
+      // A folder someone put at an object name holds no object: there is
+      // nothing of ours to delete (and its contents are not ours to remove).
+      // Failing here made one folder stop every collection of the channel,
+      // and with it every round.
+      if (info.isDirectory) return;
       try {
         await Deno.remove(`${dir}/${name}`);
       } catch (err) {
@@ -469,17 +476,18 @@ function checkName(op: string, name: unknown): asserts name is string {
 function parseListOptions(
   op: string,
   options: unknown,
-): { prefix: string | undefined; after: string | undefined; limit: number } {
+): { prefix: string | undefined; after: string | undefined; limit: number; all: boolean } {
   const o = typeof options === "object" && options !== null
     ? options as Record<string, unknown>
     : {};
-  const { prefix, after, limit } = o;
+  const { prefix, after, limit, all } = o;
+  if (all !== undefined && typeof all !== "boolean") throw fail(op, "all must be a boolean");
   if (prefix !== undefined && typeof prefix !== "string") throw fail(op, "prefix must be a string");
   if (after !== undefined && typeof after !== "string") throw fail(op, "after must be a string");
   if (limit !== undefined && (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1)) {
     throw fail(op, `limit must be a positive integer, not ${preview(limit)}`);
   }
-  return { prefix, after, limit: Math.min(limit ?? MAX_PAGE, MAX_PAGE) };
+  return { prefix, after, limit: Math.min(limit ?? MAX_PAGE, MAX_PAGE), all: all === true };
 }
 
 function changedChannels(base: Snapshot | null, now: Snapshot): string[] {

@@ -207,3 +207,41 @@ Deno.test("local: a garbled cursor reports every incoming channel instead of fai
     }
   });
 });
+
+Deno.test("local: list with `all` shows every entry at an object name, a squatter's folder, symlink or FIFO marked special", async () => {
+  await withFolder(async (dir, make) => {
+    const a = await make("a@x.org");
+    const b = await make("b@y.org");
+    const ch = await a.openChannel("b@y.org");
+    await a.put(ch, "b-0000000000000001.syft", encoder.encode("real"));
+    const folder = `${dir}/syft1#a@x.org#b@y.org`;
+    await Deno.symlink("/nonexistent/target", `${folder}/b-0000000000000002.syft`);
+    await Deno.mkdir(`${folder}/b-0000000000000003.syft`);
+    const fifo = await new Deno.Command("mkfifo", { args: [`${folder}/b-0000000000000004.syft`] })
+      .output().then((o) => o.success, () => false);
+    await Deno.writeTextFile(`${folder}/not valid name`, "junk");
+    const expected: [string, string][] = [
+      ["b-0000000000000001.syft", "object"],
+      ["b-0000000000000002.syft", "symlink"],
+      ["b-0000000000000003.syft", "folder"],
+      ...(fifo ? [["b-0000000000000004.syft", "other"] as [string, string]] : []),
+    ];
+    for (const t of [a, b]) {
+      const page = await t.list(ch, { all: true });
+      assertEquals(page.objects.map((o) => [o.name, o.special ?? "object"]), expected);
+      // Readers leave `all` off: a squatted name reads as missing, never as an object.
+      assertEquals((await t.list(ch)).objects.map((o) => o.name), ["b-0000000000000001.syft"]);
+    }
+    // Deleting a name a folder squats is no error (no object of ours is there,
+    // and the folder is left alone); a symlink at it is removed, never followed.
+    await a.delete(ch, "b-0000000000000003.syft");
+    assert((await Deno.lstat(`${folder}/b-0000000000000003.syft`)).isDirectory);
+    // A put at a squatted name is refused as taken (never written through a symlink).
+    for (const name of ["b-0000000000000002.syft", "b-0000000000000003.syft"]) {
+      await a.put(ch, name, encoder.encode("x")).then(
+        () => assert(false, `put over ${name} must fail`),
+        (err) => assertEquals(err.code, "E_EXISTS"),
+      );
+    }
+  });
+});
