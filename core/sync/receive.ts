@@ -148,7 +148,7 @@ async function fetchObject<K extends "batch" | "ci" | "cf">(
     );
   }
   // Blobs are fetched later, only for the events that are applied (see
-  // BlobFetcher): a proposal refused from its metadata costs no blob bytes.
+  // blobFetcher): a proposal refused from its metadata costs no blob bytes.
   for (const ev of batch.events) {
     if (ev.new_hash === null) continue;
     const stagedSize = sizes.get(ev.new_hash);
@@ -848,7 +848,8 @@ async function receiveOne(
   });
   if (result.permissionsChanged) options.onPermissionsChanged();
   result.state = state;
-  if (stop === null) result.batches++;
+  // Counted when only part of it was read too: the round did receive something.
+  result.batches++;
 }
 
 async function applyPublication(
