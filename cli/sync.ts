@@ -83,6 +83,8 @@ export async function openSync(
     },
     allowMassDelete: options.allowMassDelete ?? false,
     quotaBytes: GIB,
+    quarantineBytes: config.sync.quarantine_mib * 1024 * 1024,
+    maxProposals: config.sync.max_proposals,
     thresholds: {
       checkpoint: config.sync.checkpoint_threshold,
       compact: config.sync.compact_threshold,

@@ -4,6 +4,7 @@
  * @module
  */
 import { posix } from "node:path";
+import { syftTempName } from "../paths/markers.ts";
 
 /** Options for {@linkcode writeFileAtomic}. */
 export interface AtomicWriteOptions {
@@ -15,7 +16,7 @@ export interface AtomicWriteOptions {
 
 /** A temp name beside `path` that readers and globs of real names ignore. */
 export function tempNameFor(path: string): string {
-  return posix.join(posix.dirname(path), `.${posix.basename(path)}.tmp-${crypto.randomUUID()}`);
+  return posix.join(posix.dirname(path), syftTempName(posix.basename(path)));
 }
 
 /** Write `data` to `path` atomically and durably. */

@@ -4,8 +4,8 @@
  *
  * A path that passes is a {@linkcode DatasitePath}: a relative, `/`-separated
  * path of non-empty segments, none `.` or `..`, with no backslash, no control
- * character and no invalid Unicode, at most 255 UTF-8 bytes per segment and
- * 4096 in all. Such a path cannot leave the folder it is joined onto, so
+ * character and no invalid Unicode, at most 255 UTF-8 bytes per segment,
+ * 64 segments and 4096 bytes in all. Such a path cannot leave the folder it is joined onto, so
  * {@linkcode resolveInside} needs no normalisation. The parser never rewrites:
  * it accepts the string as it is or refuses it, so what a peer named is exactly
  * what gets written, and two different strings never land on one file (on a
@@ -27,6 +27,13 @@ import { checkCaseCollision, findCaseCollision, type ListNames } from "./case.ts
 /** Longest inbound path, in UTF-8 bytes (Linux's PATH_MAX). */
 export const MAX_PATH_BYTES = 4096;
 
+/**
+ * Most segments of an inbound path. Work per event grows with its depth (one
+ * folder per segment to check and create), so a peer's deep paths cost the
+ * reader before anything is judged; no real datasite nests deeper.
+ */
+export const MAX_PATH_SEGMENTS = 64;
+
 /** Longest segment of an inbound path, in UTF-8 bytes (NAME_MAX of common file systems). */
 export const MAX_SEGMENT_BYTES = 255;
 
@@ -46,6 +53,7 @@ export type DatasitePath = string & { readonly [datasitePathBrand]: true };
 export type InboundPathRule =
   | "empty"
   | "too-long"
+  | "too-deep"
   | "invalid-unicode"
   | "control-character"
   | "backslash"
@@ -137,6 +145,15 @@ export function checkInboundPath(raw: string, options: InboundPathOptions = {}):
   if (raw.startsWith("/")) return refuse("absolute", 'it is absolute (starts with "/")');
   if (/^[A-Za-z]:/.test(raw)) {
     return refuse("drive-letter", `it starts with the drive letter ${quote(raw.slice(0, 2))}`);
+  }
+  // Counted before splitting, so a hostile path never becomes thousands of strings.
+  let slashes = 0;
+  for (let i = raw.indexOf("/"); i !== -1; i = raw.indexOf("/", i + 1)) slashes++;
+  if (slashes + 1 > MAX_PATH_SEGMENTS) {
+    return refuse(
+      "too-deep",
+      `it has ${slashes + 1} segments, more than ${MAX_PATH_SEGMENTS}`,
+    );
   }
   const segments = raw.split("/");
   for (let i = 0; i < segments.length; i++) {

@@ -28,6 +28,10 @@ export interface SyncContext {
   allowMassDelete: boolean;
   /** Per-peer inbox quota in bytes (PROTOCOL.md §7; default 1 GiB). */
   quotaBytes: number;
+  /** Bytes the quarantine folder keeps (config `sync.quarantine_mib`); default 64 MiB. */
+  quarantineBytes?: number | undefined;
+  /** Proposals judged per peer and round (config `sync.max_proposals`); default 10,000. */
+  maxProposals?: number | undefined;
   /** When checkpoints are written; default 50 events, a full one after 10 incrementals. */
   thresholds?: CheckpointThresholds | undefined;
   /** How long a reader waits on a gap before it asks for a resync; default 60 s. */

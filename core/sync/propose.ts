@@ -11,7 +11,8 @@ import { checkInboundPath } from "../paths/mod.ts";
 import type { FileChangeEvent } from "../events/types.ts";
 import { changeEvent, deletionEvent } from "../events/make.ts";
 import type { SyncContext } from "./context.ts";
-import { isMarker, scanTree } from "./scan.ts";
+import { isMarker, markerName } from "../paths/markers.ts";
+import { scanTree } from "./scan.ts";
 import type { ChannelState } from "./state.ts";
 
 /** An outgoing event and the file its content is read from. */
@@ -45,7 +46,7 @@ export async function collectProposals(
   const scan = await scanTree(mirrorRoot, { previous, skip: (name) => isMarker(name) });
   const now = ctx.now();
   const refuse = async (rel: string, why: string) => {
-    const to = `${rel}.rejected.${now}`;
+    const to = markerName(rel, "rejected", now);
     await Deno.rename(posix.join(mirrorRoot, rel), posix.join(mirrorRoot, to)).catch(() => {});
     refusedLocally.push(rel);
     ctx.warn(`not proposing ${peer}/${rel}: ${why}; kept as ${to}`);

@@ -29,6 +29,8 @@ import type { ChannelRef } from "../../plugins/contract.ts";
 import { ownDatasite, type PeerKeys, stagingRoot, type SyncContext } from "./context.ts";
 import { applyJournaled, type JournalOp } from "./journal.ts";
 import { regularFileHash } from "./scan.ts";
+import { caseFoldKey } from "../paths/case.ts";
+import { markerName } from "../paths/markers.ts";
 import { quarantineObject } from "./quarantine.ts";
 import { type ChannelState, saveChannelState } from "./state.ts";
 import { CHECKPOINT_MAX_ENTRIES } from "./checkpoint_out.ts";
@@ -66,11 +68,8 @@ export interface ReceiveOptions {
 
 const PERMISSION_FILE_SUFFIX = "syft.pub.yaml";
 
-function markerName(rel: string, kind: "rejected" | "conflict", now: number): string {
-  return `${rel}.${kind}.${now}`;
-}
-
-/** Current hash of a datasite file, null when absent; a non-regular file is "special". */
+/** Proposals judged per peer and round when the context sets no limit (config `sync.max_proposals`). */
+export const DEFAULT_MAX_PROPOSALS = 10_000;
 
 /** A checkpoint's body, reporting its bytes as they are read (a restore can be large). */
 function withProgress(
@@ -107,7 +106,7 @@ async function fetchObject<K extends "batch" | "ci" | "cf">(
   seq: number,
   staging: string,
   kind: K,
-): Promise<K extends "batch" ? BatchJson : CheckpointJson> {
+): Promise<Fetched<K>> {
   const stream = await ctx.transport.get(channel, name);
   const opened = await openEnvelope(
     stream,
@@ -148,36 +147,13 @@ async function fetchObject<K extends "batch" | "ci" | "cf">(
       `object ${name}: its JSON says seq ${batch.seq}, not ${seq}`,
     );
   }
-  // Blobs: fetched, decrypted and hash-checked into staging before anything is applied.
-  for (const ev of batch.events) {
-    if (ev.content !== "blob" || ev.new_hash === null) continue;
-    const target = posix.join(staging, ev.new_hash);
-    if (sizes.has(ev.new_hash)) continue;
-    const blob = blobName(await blobId(keys.blobKeyIn, ev.new_hash));
-    const opened = await openEnvelope(
-      await getBlob(ctx, channel, blob, name),
-      { name: blob, sender: channel.sender, recipient: channel.recipient, kind: "blob" },
-      {
-        senderSignPublic: keys.signPublic,
-        agreePrivate: ctx.keys.agree.privateKey,
-        senderAgreePublic: keys.agreePublic,
-      },
-    );
-    const temp = `${target}.part`;
-    const { hash, size } = await writeHashed(opened.body, temp);
-    if (hash !== ev.new_hash) {
-      throw new SyftError(
-        "E_BAD_MESSAGE",
-        `blob ${blob}: content hash does not match event ${ev.id}`,
-      );
-    }
-    await Deno.rename(temp, target);
-    sizes.set(ev.new_hash, size);
-  }
+  // Blobs are fetched later, only for the events that are applied (see
+  // blobFetcher): a proposal refused from its metadata costs no blob bytes.
   for (const ev of batch.events) {
     if (ev.new_hash === null) continue;
     const stagedSize = sizes.get(ev.new_hash);
     if (stagedSize === undefined) {
+      if (ev.content === "blob") continue;
       throw new SyftError(
         "E_BAD_MESSAGE",
         `object ${name}: inline content for ${ev.path} is missing`,
@@ -192,7 +168,67 @@ async function fetchObject<K extends "batch" | "ci" | "cf">(
       );
     }
   }
-  return batch as K extends "batch" ? BatchJson : CheckpointJson;
+  return { ...batch, staged: sizes } as unknown as Fetched<K>;
+}
+
+/** A parsed object and the sizes of the contents it carried inline (staged by hash). */
+type Fetched<K extends "batch" | "ci" | "cf"> = (K extends "batch" ? BatchJson : CheckpointJson) & {
+  staged: Map<string, number>;
+};
+
+/**
+ * Fetches a blob into staging the first time a planned write needs it: bytes
+ * are spent only on content that will be written. Its envelope's size is
+ * checked against the event's before the body is read, and its hash after.
+ */
+function blobFetcher(
+  ctx: SyncContext,
+  keys: PeerKeys,
+  channel: ChannelRef,
+  object: string,
+  staging: string,
+  staged: Map<string, number>,
+): (hash: string, size: number, event: string) => Promise<void> {
+  return async (hash, size, event) => {
+    const known = staged.get(hash);
+    if (known !== undefined) {
+      if (known !== size) {
+        throw new SyftError(
+          "E_BAD_MESSAGE",
+          `object ${object}: event ${event} claims size ${size} but its content is ${known} bytes`,
+        );
+      }
+      return;
+    }
+    const blob = blobName(await blobId(keys.blobKeyIn, hash));
+    const opened = await openEnvelope(
+      await getBlob(ctx, channel, blob, object),
+      { name: blob, sender: channel.sender, recipient: channel.recipient, kind: "blob" },
+      {
+        senderSignPublic: keys.signPublic,
+        agreePrivate: ctx.keys.agree.privateKey,
+        senderAgreePublic: keys.agreePublic,
+      },
+    );
+    if (opened.header.size !== size) {
+      await opened.body.cancel().catch(() => {});
+      throw new SyftError(
+        "E_BAD_MESSAGE",
+        `blob ${blob}: ${opened.header.size} bytes, but event ${event} claims ${size}`,
+      );
+    }
+    const target = posix.join(staging, hash);
+    const temp = `${target}.part`;
+    const written = await writeHashed(opened.body, temp);
+    if (written.hash !== hash || written.size !== size) {
+      throw new SyftError(
+        "E_BAD_MESSAGE",
+        `blob ${blob}: content hash does not match event ${event}`,
+      );
+    }
+    await Deno.rename(temp, target);
+    staged.set(hash, size);
+  };
 }
 
 /**
@@ -220,70 +256,160 @@ async function getBlob(
   }
 }
 
+/** What the plan knows of one root (our datasite, or a peer's mirror). */
+interface RootPlan {
+  /** Planned content per file path: a hash, or null when planned away. */
+  view: Map<string, string | null>;
+  /** Folders planned writes need: case-folded path → the path as written. */
+  dirs: Map<string, string>;
+  /** Files planned: case-folded path → the path as written. */
+  files: Map<string, string>;
+  /**
+   * Folders read from disk: path ("" for the root) → entries by case-folded
+   * name; null when it is no folder there. Disk is fixed while planning.
+   */
+  listings: Map<string, Map<string, DiskEntry[]> | null>;
+}
+
+interface DiskEntry {
+  name: string;
+  /** A real folder (a symlink to one is not). */
+  dir: boolean;
+}
+
+/** What is at a path, as the plan sees it. */
+type Here = string | null | "special" | { clash: string };
+
 /**
- * Plan the ops of one batch. `view` overlays planned changes on the disk so
- * several events on one path in a batch see each other.
+ * Plan the ops of one batch. Each root's view overlays planned changes on the
+ * disk so several events on one path in a batch see each other.
+ *
+ * Memory stays proportional to the batch's own paths: a folder prefix is kept
+ * as a slice of its path (no copy), and disk folders are read once each, so
+ * deep or numerous paths cost no per-segment copies or per-segment lstat.
  */
 class Planner {
   ops: JournalOp[] = [];
-  #view = new Map<string, string | null>();
-  /** Folders that planned writes need. */
-  #dirs = new Set<string>();
-  /** Whether a path is something other than a folder on disk (cache; disk is fixed while planning). */
-  #notDir = new Map<string, boolean>();
+  readonly #roots = new Map<string, RootPlan>();
   #n = 0;
   /** How many events of the object may write each content: a content written once moves, not links. */
   readonly #uses = new Map<string, number>();
 
-  constructor(readonly staging: string, events: readonly FileChangeEvent[] = []) {
+  constructor(
+    readonly staging: string,
+    events: readonly FileChangeEvent[],
+    readonly fetch: (hash: string, size: number, event: string) => Promise<void>,
+  ) {
     for (const ev of events) {
       if (ev.new_hash !== null) this.#uses.set(ev.new_hash, (this.#uses.get(ev.new_hash) ?? 0) + 1);
     }
   }
 
-  key(root: string, rel: string): string {
-    return `${root}\0${rel}`;
+  #plan(root: string): RootPlan {
+    let plan = this.#roots.get(root);
+    if (!plan) {
+      plan = { view: new Map(), dirs: new Map(), files: new Map(), listings: new Map() };
+      this.#roots.set(root, plan);
+    }
+    return plan;
+  }
+
+  /** The entries of disk folder `dir` (relative to `root`), read once. */
+  #listing(root: string, plan: RootPlan, dir: string): Map<string, DiskEntry[]> | null {
+    let listing = plan.listings.get(dir);
+    if (listing !== undefined) return listing;
+    listing = null;
+    try {
+      const byKey = new Map<string, DiskEntry[]>();
+      for (const e of Deno.readDirSync(dir === "" ? root : posix.join(root, dir))) {
+        const key = caseFoldKey(e.name);
+        const entry = { name: e.name, dir: e.isDirectory };
+        const same = byKey.get(key);
+        if (same) same.push(entry);
+        else byKey.set(key, [entry]);
+      }
+      listing = byKey;
+    } catch {
+      // Missing, or not a folder: nothing can be found under it.
+    }
+    plan.listings.set(dir, listing);
+    return listing;
   }
 
   /**
-   * A path under a file (on disk or planned), or a file path that planned
-   * writes need as a folder, is "special" like a symlink: the event becomes a
-   * conflict or an invalid proposal. Planned as an op, it would fail inside
-   * the journal, and a failing journal entry is retried, and fails, at the
-   * start of every later round: one such event (a hostile peer's, or a file
-   * replaced by a folder of the same name) wedged the receiver for good.
+   * What is at `rel` under `root`: its hash, null when nothing, "special" when
+   * it is not a regular file or lies under one (on disk or planned) or is a
+   * folder planned writes need, and a clash when it differs only by case or
+   * Unicode normalisation from an existing or planned different path, which
+   * a case-insensitive or normalising file system would take for the same one.
+   *
+   * A "special" path planned as an op would fail inside the journal, and a
+   * failing journal entry is retried, and fails, at the start of every later
+   * round: one such event (a hostile peer's, or a file replaced by a folder of
+   * the same name) wedged the receiver for good.
    */
-  async hash(root: string, rel: string): Promise<string | null | "special"> {
-    const k = this.key(root, rel);
-    if (this.#dirs.has(k) || await this.#underFile(root, rel)) return "special";
-    return this.#view.has(k) ? this.#view.get(k)! : await regularFileHash(posix.join(root, rel));
-  }
-
-  async #underFile(root: string, rel: string): Promise<boolean> {
-    const parts = rel.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      const prefix = parts.slice(0, i).join("/");
-      const k = this.key(root, prefix);
-      if (this.#view.has(k)) {
-        if (this.#view.get(k) !== null) return true; // a file planned there
-        continue; // planned away: free once that op ran
+  async hash(root: string, rel: string): Promise<Here> {
+    const plan = this.#plan(root);
+    const folded = caseFoldKey(rel);
+    let onDisk = true; // the parent folder exists on disk as a real folder
+    let end = -1;
+    let fend = -1;
+    for (;;) {
+      const start = end + 1;
+      const fstart = fend + 1;
+      end = rel.indexOf("/", start);
+      fend = folded.indexOf("/", fstart);
+      const last = end === -1;
+      if (last !== (fend === -1)) break; // folding moved a "/": no case rule can apply
+      const prefix = last ? rel : rel.slice(0, end);
+      const fprefix = last ? folded : folded.slice(0, fend);
+      const planned = plan.view.get(prefix);
+      const plannedDir = plan.dirs.get(fprefix);
+      if (!last && typeof planned === "string") return "special"; // a file planned there
+      if (last && plannedDir === prefix) return "special"; // a folder planned there
+      if (plannedDir !== undefined && plannedDir !== prefix) return { clash: plannedDir };
+      const plannedFile = plan.files.get(fprefix);
+      if (plannedFile !== undefined && plannedFile !== prefix) return { clash: plannedFile };
+      if (onDisk) {
+        const parent = start === 0 ? "" : rel.slice(0, start - 1);
+        const name = last ? rel.slice(start) : rel.slice(start, end);
+        const entries = this.#listing(root, plan, parent)?.get(
+          last ? folded.slice(fstart) : folded.slice(fstart, fend),
+        ) ?? [];
+        const exact = entries.find((e) => e.name === name);
+        if (!exact) {
+          const other = entries.find((e) =>
+            plan.view.get(parent === "" ? e.name : `${parent}/${e.name}`) !== null
+          );
+          if (other) return { clash: parent === "" ? other.name : `${parent}/${other.name}` };
+          onDisk = false; // nothing below a missing name is on disk
+        } else if (!last && !exact.dir) {
+          if (planned !== null) return "special"; // a file or symlink where a folder should be
+          onDisk = false; // planned away: free once that op ran
+        } else if (!last && planned === null) onDisk = false;
       }
-      if (this.#dirs.has(k)) continue;
-      let notDir = this.#notDir.get(k);
-      if (notDir === undefined) {
-        const info = await Deno.lstat(posix.join(root, prefix)).catch(() => undefined);
-        notDir = info !== undefined && !info.isDirectory;
-        this.#notDir.set(k, notDir);
-      }
-      if (notDir) return true;
+      if (last) break;
     }
-    return false;
+    if (plan.view.has(rel)) return plan.view.get(rel)!;
+    return onDisk ? await regularFileHash(posix.join(root, rel)) : null;
   }
 
-  #needDirs(root: string, rel: string): void {
-    const parts = rel.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      this.#dirs.add(this.key(root, parts.slice(0, i).join("/")));
+  #setFile(plan: RootPlan, rel: string, hash: string | null): void {
+    plan.view.set(rel, hash);
+    const key = caseFoldKey(rel);
+    if (hash !== null) plan.files.set(key, rel);
+    else if (plan.files.get(key) === rel) plan.files.delete(key);
+  }
+
+  #needDirs(plan: RootPlan, rel: string): void {
+    const folded = caseFoldKey(rel);
+    let end = rel.indexOf("/");
+    let fend = folded.indexOf("/");
+    while (end !== -1 && fend !== -1) {
+      const fprefix = folded.slice(0, fend);
+      if (!plan.dirs.has(fprefix)) plan.dirs.set(fprefix, rel.slice(0, end));
+      end = rel.indexOf("/", end + 1);
+      fend = folded.indexOf("/", fend + 1);
     }
   }
 
@@ -291,30 +417,37 @@ class Planner {
    * A content that only this write can use is renamed into place as staged;
    * one that several events may write gets a staged copy per write. Not a hard
    * link: paths that share an inode change together when the user edits one
-   * of them in place.
+   * of them in place. A blob is fetched here, the first time a write needs it.
    */
-  write(root: string, rel: string, hash: string, mode: "file" | "exec"): Promise<void> {
+  async write(
+    root: string,
+    rel: string,
+    ev: FileChangeEvent & { new_hash: string },
+  ): Promise<void> {
+    const hash = ev.new_hash;
+    await this.fetch(hash, ev.size, ev.id);
     let staged = posix.join(this.staging, hash);
     if ((this.#uses.get(hash) ?? 0) !== 1) {
       staged = posix.join(this.staging, `op-${this.#n++}`);
       Deno.copyFileSync(posix.join(this.staging, hash), staged);
     }
-    this.ops.push({ op: "write", root, rel, staged, hash, mode });
-    this.#view.set(this.key(root, rel), hash);
-    this.#needDirs(root, rel);
-    return Promise.resolve();
+    this.ops.push({ op: "write", root, rel, staged, hash, mode: ev.mode });
+    const plan = this.#plan(root);
+    this.#setFile(plan, rel, hash);
+    this.#needDirs(plan, rel);
   }
 
   remove(root: string, rel: string, hash: string | null): void {
     this.ops.push({ op: "delete", root, rel, hash });
-    this.#view.set(this.key(root, rel), null);
+    this.#setFile(this.#plan(root), rel, null);
   }
 
   rename(root: string, rel: string, to: string, hash: string): void {
     this.ops.push({ op: "rename", root, rel, to, hash });
-    this.#view.set(this.key(root, rel), null);
-    this.#view.set(this.key(root, to), hash);
-    this.#needDirs(root, to);
+    const plan = this.#plan(root);
+    this.#setFile(plan, rel, null);
+    this.#setFile(plan, to, hash);
+    this.#needDirs(plan, to);
   }
 }
 
@@ -326,7 +459,8 @@ export async function receiveFrom(
   options: ReceiveOptions,
 ): Promise<ReceiveResult> {
   const channel: ChannelRef = { sender: keys.peer, recipient: ctx.me };
-  const result: ReceiveResult = {
+  const result: ReceiveResult & { budget: number } = {
+    budget: Math.max(1, ctx.maxProposals ?? DEFAULT_MAX_PROPOSALS),
     state: initial,
     batches: 0,
     applied: 0,
@@ -476,7 +610,15 @@ async function refuse(
   reason: string,
   result: ReceiveResult,
 ): Promise<void> {
-  await quarantineObject(ctx.layout, ctx.transport, channel, name, reason, ctx.now());
+  await quarantineObject(
+    ctx.layout,
+    ctx.transport,
+    channel,
+    name,
+    reason,
+    ctx.now(),
+    ctx.quarantineBytes,
+  );
   ctx.warn(`quarantined ${name} from ${keys.peer}: ${reason}`);
   const missing = result.state.cursor + 1;
   const state = structuredClone(result.state);
@@ -521,36 +663,40 @@ async function restore(
       stagingRoot(ctx),
       `${keys.peer}-${o.kind}-${o.seq}-${crypto.randomUUID()}`,
     );
-    let cp: CheckpointJson;
+    const state = structuredClone(result.state);
+    const mirrorRoot = posix.join(ctx.root, keys.peer);
+    let planner: Planner;
     try {
-      cp = await fetchObject(ctx, keys, channel, name, o.seq, staging, o.kind);
+      const cp = await fetchObject(ctx, keys, channel, name, o.seq, staging, o.kind);
+      const fetchBlob = blobFetcher(ctx, keys, channel, name, staging, cp.staged);
+      planner = new Planner(staging, cp.events, fetchBlob);
+      const now = ctx.now();
+      if (o.kind === "cf") {
+        const listed = new Set(cp.events.map((e) => e.path));
+        for (const path of Object.keys(state.mirror).sort()) {
+          if (listed.has(path)) continue;
+          await applyPublication(
+            planner,
+            state,
+            mirrorRoot,
+            deletionEvent(keys.peer, path, null, now),
+            now,
+            result,
+          );
+        }
+        state.base = o.seq;
+        state.want_cf = null;
+      }
+      for (const ev of cp.events) {
+        await applyPublication(planner, state, mirrorRoot, ev, now, result);
+      }
     } catch (err) {
       await Deno.remove(staging, { recursive: true }).catch(() => {});
       if (!(err instanceof SyftError) || err.code !== "E_BAD_MESSAGE") throw err;
       await refuse(ctx, keys, channel, name, err.message, result);
       return false;
     }
-    const state = structuredClone(result.state);
-    const planner = new Planner(staging, cp.events);
-    const mirrorRoot = posix.join(ctx.root, keys.peer);
-    const now = ctx.now();
-    if (o.kind === "cf") {
-      const listed = new Set(cp.events.map((e) => e.path));
-      for (const path of Object.keys(state.mirror).sort()) {
-        if (listed.has(path)) continue;
-        await applyPublication(
-          planner,
-          state,
-          mirrorRoot,
-          deletionEvent(keys.peer, path, null, now),
-          now,
-          result,
-        );
-      }
-      state.base = o.seq;
-      state.want_cf = null;
-    }
-    for (const ev of cp.events) await applyPublication(planner, state, mirrorRoot, ev, now, result);
+    state.resume = null;
     state.cursor = o.seq;
     state.waiting = null;
     state.ack_needed = true;
@@ -567,19 +713,29 @@ async function restore(
   return true;
 }
 
+/**
+ * Read batch `seq` and apply it, from the event the previous round stopped at.
+ * At most `result.budget` proposals are judged: the rest of the batch waits
+ * for the next round, its position kept in `state.resume` in the same journal
+ * entry as the ops, so a crash loses and repeats nothing.
+ */
 async function receiveOne(
   ctx: SyncContext,
   keys: PeerKeys,
   channel: ChannelRef,
   name: string,
   seq: number,
-  result: ReceiveResult,
+  result: ReceiveResult & { budget: number },
   options: ReceiveOptions,
 ): Promise<void> {
   const staging = posix.join(stagingRoot(ctx), `${keys.peer}-${seq}-${crypto.randomUUID()}`);
-  let batch: BatchJson;
+  const from = result.state.resume?.seq === seq ? result.state.resume.next : 0;
+  let batch: Fetched<"batch">;
   try {
     batch = await fetchObject(ctx, keys, channel, name, seq, staging, "batch");
+    if (from > batch.events.length) {
+      throw new SyftError("E_BAD_MESSAGE", `object ${name} changed: it has fewer events than read`);
+    }
   } catch (err) {
     await Deno.remove(staging, { recursive: true }).catch(() => {});
     if (!(err instanceof SyftError) || err.code !== "E_BAD_MESSAGE") throw err;
@@ -587,11 +743,21 @@ async function receiveOne(
     await refuse(ctx, keys, channel, name, err.message, result);
     return;
   }
+  const isProposal = (ev: FileChangeEvent) => ev.datasite !== keys.peer;
+  if (from === 0 && result.budget <= 0 && batch.events[0] && isProposal(batch.events[0])) {
+    // Nothing of it can be judged this round: not even its controls are read
+    // (they are, with its first events, next round).
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    result.state = { ...result.state, resume: { seq, next: 0 } };
+    await saveChannelState(ctx.layout, result.state);
+    return;
+  }
 
   const peerControls = batch.control.filter((c) =>
     c.type === "peer.accept" || c.type === "peer.reject" || c.type === "peer.remove"
   );
-  if (peerControls.length) {
+  // A resumed batch's controls were acted on when it was started.
+  if (peerControls.length && from === 0) {
     await options.onPeerControls(peerControls);
     result.peerControls.push(...peerControls);
   }
@@ -599,50 +765,78 @@ async function receiveOne(
     [...result.peerControls, ...peerControls].some((c) => c.type === "peer.accept");
 
   const state = structuredClone(result.state);
-  const planner = new Planner(staging, batch.events);
+  const planner = new Planner(
+    staging,
+    batch.events,
+    blobFetcher(ctx, keys, channel, name, staging, batch.staged),
+  );
   const mirrorRoot = posix.join(ctx.root, keys.peer);
   const ownRoot = ownDatasite(ctx);
   const now = ctx.now();
-
-  for (const c of batch.control) {
-    if (c.type === "proposal.rejected") {
-      const pending = state.proposed[c.path];
-      if (pending && pending.id === c.event_id) {
-        const cur = await planner.hash(mirrorRoot, c.path);
-        if (typeof cur === "string" && cur === pending.new_hash) {
-          planner.rename(mirrorRoot, c.path, markerName(c.path, "rejected", now), cur);
+  // A Set while judging: a long batch of refusals made `includes` quadratic.
+  const republish = new Set(state.republish);
+  let stop: number | null = null;
+  try {
+    if (from === 0) {
+      for (const c of batch.control) {
+        if (c.type === "proposal.rejected") {
+          const pending = state.proposed[c.path];
+          if (pending && pending.id === c.event_id) {
+            const cur = await planner.hash(mirrorRoot, c.path);
+            if (typeof cur === "string" && cur === pending.new_hash) {
+              planner.rename(mirrorRoot, c.path, markerName(c.path, "rejected", now), cur);
+            }
+            delete state.proposed[c.path];
+          }
+        } else if (c.type === "channel.resync") {
+          // Answered with a fresh cf after this round's batches. The reader may
+          // have lost blobs too: each is checked (and uploaded again if need be).
+          state.cf_due = true;
+          state.blobs = [];
         }
-        delete state.proposed[c.path];
       }
-    } else if (c.type === "channel.resync") {
-      // Answered with a fresh cf after this round's batches. The reader may
-      // have lost blobs too: each is checked (and uploaded again if need be).
-      state.cf_due = true;
-      state.blobs = [];
+      const ack = batch.acks[ctx.me];
+      if (ack !== undefined && ack > state.acked) state.acked = ack;
     }
-  }
-  const ack = batch.acks[ctx.me];
-  if (ack !== undefined && ack > state.acked) state.acked = ack;
 
-  const engine = acceptsProposals ? await options.engine() : null;
-  for (const ev of batch.events) {
-    if (ev.datasite === keys.peer) {
-      await applyPublication(planner, state, mirrorRoot, ev, now, result);
-    } else if (engine) {
-      await judgeProposal(ctx, planner, state, engine, ownRoot, ev, keys.peer, result);
-    } else {
-      // Not accepted yet: a proposal is answered, never applied.
-      state.controls.push({
-        type: "proposal.rejected",
-        event_id: ev.id,
-        path: ev.path,
-        reason: "permission",
-        current_hash: null,
-      });
-      result.rejected++;
+    const engine = acceptsProposals ? await options.engine() : null;
+    for (let i = from; i < batch.events.length; i++) {
+      const ev = batch.events[i]!;
+      if (!isProposal(ev)) {
+        await applyPublication(planner, state, mirrorRoot, ev, now, result);
+        continue;
+      }
+      if (result.budget <= 0) {
+        stop = i;
+        break;
+      }
+      result.budget--;
+      if (engine) {
+        await judgeProposal(ctx, planner, state, engine, ownRoot, ev, keys.peer, result, republish);
+      } else {
+        // Not accepted yet: a proposal is answered, never applied.
+        state.controls.push({
+          type: "proposal.rejected",
+          event_id: ev.id,
+          path: ev.path,
+          reason: "permission",
+          current_hash: null,
+        });
+        result.rejected++;
+      }
     }
+  } catch (err) {
+    // A blob the batch references is missing or not what its event says.
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    if (!(err instanceof SyftError) || err.code !== "E_BAD_MESSAGE") throw err;
+    await refuse(ctx, keys, channel, name, err.message, result);
+    return;
   }
-  state.cursor = seq;
+  state.republish = [...republish];
+  if (stop === null) {
+    state.cursor = seq;
+    state.resume = null;
+  } else state.resume = { seq, next: stop };
   if (batch.events.length > 0 || batch.control.length > 0) state.ack_needed = true;
   await applyJournaled(ctx.layout, {
     peer: keys.peer,
@@ -654,6 +848,7 @@ async function receiveOne(
   });
   if (result.permissionsChanged) options.onPermissionsChanged();
   result.state = state;
+  // Counted when only part of it was read too: the round did receive something.
   result.batches++;
 }
 
@@ -666,12 +861,26 @@ async function applyPublication(
   result: ReceiveResult,
 ): Promise<void> {
   const known = state.mirror[ev.path];
-  const cur = await planner.hash(mirrorRoot, ev.path);
+  const here = await planner.hash(mirrorRoot, ev.path);
   const pending = state.proposed[ev.path];
-  if (cur === "special") {
+  if (here === "special") {
     result.conflicts++;
     return; // a symlink or folder where a file should be: leave it, never write through it
   }
+  if (typeof here === "object" && here !== null) {
+    // Another name for a file we already have (README.md / readme.md, NFC /
+    // NFD): on a case-insensitive or normalising disk it would overwrite that
+    // one. Kept aside as a rejected copy, never recorded as mirrored.
+    result.conflicts++;
+    if (ev.new_hash !== null) {
+      await planner.write(mirrorRoot, rejectedCopyOf(ev.path, here.clash, now), {
+        ...ev,
+        new_hash: ev.new_hash,
+      });
+    }
+    return;
+  }
+  const cur = here;
   // Our copy differs from what the owner last published: an edit not yet answered.
   const localEdit = cur !== null && cur !== (known?.hash ?? null) && cur !== ev.new_hash;
   if (localEdit && !(pending && pending.new_hash === cur && ev.new_hash === cur)) {
@@ -683,12 +892,26 @@ async function applyPublication(
     delete state.mirror[ev.path];
   } else if (ev.new_hash !== null) {
     if (cur !== ev.new_hash || localEdit) {
-      await planner.write(mirrorRoot, ev.path, ev.new_hash, ev.mode);
+      await planner.write(mirrorRoot, ev.path, { ...ev, new_hash: ev.new_hash });
     }
     state.mirror[ev.path] = { hash: ev.new_hash, size: ev.size, mtime: 0, mode: ev.mode };
   }
   if (pending && (pending.new_hash === ev.new_hash || localEdit)) delete state.proposed[ev.path];
   result.applied++;
+}
+
+/**
+ * Where a colliding path's content is kept: beside the entry it collides
+ * with (its folders as they exist), under its own last name marked rejected.
+ */
+function rejectedCopyOf(path: string, clash: string, now: number): string {
+  const depth = clash.split("/").length;
+  const segments = path.split("/");
+  const rest = segments.slice(depth);
+  const at = rest.length === 0
+    ? [...clash.split("/").slice(0, -1), segments[segments.length - 1]!]
+    : [...clash.split("/"), ...rest];
+  return markerName(at.join("/"), "rejected", now);
 }
 
 async function judgeProposal(
@@ -700,29 +923,41 @@ async function judgeProposal(
   ev: FileChangeEvent,
   peer: string,
   result: ReceiveResult,
+  republish: Set<string>,
 ): Promise<void> {
-  const cur = await planner.hash(ownRoot, ev.path);
-  const reject = (reason: "permission" | "conflict" | "invalid" | "quota") => {
+  const reject = (
+    reason: "permission" | "conflict" | "invalid" | "quota",
+    current: string | null,
+  ) => {
     state.controls.push({
       type: "proposal.rejected",
       event_id: ev.id,
       path: ev.path,
       reason,
-      // "special" (a folder or symlink there) is no hash: the wire says null.
-      current_hash: cur === "special" ? null : cur,
+      current_hash: current,
     });
-    if (!state.republish.includes(ev.path)) state.republish.push(ev.path);
+    republish.add(ev.path);
     result.rejected++;
   };
-  // The sender is the channel's sender, never a name inside the message.
-  if (!engine.allows(ctx.me, ev.path, peer, "write")) return reject("permission");
-  if (cur === "special") return reject("invalid");
+  // Judged from the event's metadata alone, before the disk is looked at or a
+  // byte of content fetched. The sender is the channel's sender, never a name
+  // inside the message. No hash goes back: the peer may not read the file.
+  if (!engine.allows(ctx.me, ev.path, peer, "write")) return reject("permission", null);
+  const here = await planner.hash(ownRoot, ev.path);
+  // "special" (a folder or symlink there) is no hash: the wire says null.
+  if (here === "special") return reject("invalid", null);
+  if (typeof here === "object" && here !== null) {
+    // A second name for an existing file (case or Unicode form): never overwrites it.
+    return ev.deleted ? undefined : reject("conflict", null);
+  }
+  const cur = here;
   if (cur === ev.new_hash) return; // replay after a crash: already applied
-  if (cur !== ev.old_hash) return reject("conflict");
-  if (!ev.deleted && state.quota_used + ev.size > ctx.quotaBytes) return reject("quota");
+  if (cur !== ev.old_hash) return reject("conflict", cur);
+  // Still before any content is fetched: the write below is what fetches it.
+  if (!ev.deleted && state.quota_used + ev.size > ctx.quotaBytes) return reject("quota", cur);
   if (ev.deleted) planner.remove(ownRoot, ev.path, cur);
   else {
-    await planner.write(ownRoot, ev.path, ev.new_hash!, ev.mode);
+    await planner.write(ownRoot, ev.path, { ...ev, new_hash: ev.new_hash! });
     state.quota_used += ev.size;
   }
   if (ev.path === PERMISSION_FILE_SUFFIX || ev.path.endsWith(`/${PERMISSION_FILE_SUFFIX}`)) {

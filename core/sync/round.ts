@@ -130,7 +130,11 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
     // A reader waiting on a gap looks again each round, so its timeout can fire.
     const waiting = state.waiting !== null && !state.waiting.asked;
     const started = state.cursor > 0 || state.base !== null;
-    if (cursor !== undefined && !changed.has(record.email) && started && !waiting) continue;
+    // A batch cut short by `sync.max_proposals` goes on whatever the feed says.
+    const resuming = state.resume !== null;
+    if (cursor !== undefined && !changed.has(record.email) && started && !waiting && !resuming) {
+      continue;
+    }
     try {
       const r = await receiveFrom(ctx, keys, state, {
         acceptsProposals: record.state === "accepted",

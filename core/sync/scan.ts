@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { posix } from "node:path";
 import { hashFile, hashFileSync } from "../crypto/agree.ts";
 import type { FileInfo } from "./state.ts";
+import { isSyftTemp } from "../paths/markers.ts";
 
 /**
  * Files up to this size are stat'ed and hashed with synchronous calls: each
@@ -71,15 +72,8 @@ export interface ScanOptions {
   skip?: ((name: string, rel: string) => boolean) | undefined;
 }
 
-/** Names syft itself writes while working; never content. */
-export function isSyftTemp(name: string): boolean {
-  return name.startsWith(".") && name.includes(".tmp-");
-}
-
-/** `name.rejected.<ts>` / `name.conflict.<ts>` markers: shown to users, never proposed. */
-export function isMarker(name: string): boolean {
-  return /\.(rejected|conflict)\.\d+/.test(name);
-}
+// The naming rules live in core/paths/markers.ts; re-exported for the callers of this module.
+export { isMarker, isSyftTemp } from "../paths/markers.ts";
 
 /**
  * The hash of the regular file at `path`; null when nothing is there (or the

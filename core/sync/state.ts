@@ -9,6 +9,7 @@ import type { Control } from "../events/types.ts";
 import type { ChainEntry } from "../checkpoints/chain.ts";
 import { emptyRolling, type RollingState } from "../checkpoints/rolling.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
+import { syftTempTarget } from "../paths/markers.ts";
 
 /** What the scanner learned of one regular file. */
 export interface FileInfo {
@@ -94,6 +95,12 @@ export interface ChannelState {
   rolled_back: { highest: number; cursor: number; at: number } | null;
   /** Since when we wait for a missing or refused next object, and whether we asked for a resync. */
   waiting: { missing: number; since: number; asked: boolean } | null;
+  /**
+   * Batch `seq` (the one after the cursor) was read up to event `next` when
+   * the round's `sync.max_proposals` ran out: the next round goes on from
+   * there (`next` 0: nothing of it, controls included, was applied yet).
+   */
+  resume: { seq: number; next: number } | null;
 }
 
 /** A fresh state for a peer. */
@@ -125,6 +132,7 @@ export function emptyChannelState(peer: string): ChannelState {
     want_cf: null,
     rolled_back: null,
     waiting: null,
+    resume: null,
   };
 }
 
@@ -189,8 +197,8 @@ export async function removeDeadTemps(layout: StateLayout): Promise<void> {
     }
     for (const e of entries) {
       // The names writeFileAtomic gives its temps: `.<name>.tmp-<uuid>`.
-      const m = /^\.(.+)\.tmp-[0-9a-f-]{36}$/.exec(e.name);
-      if (!e.isFile || !m || (!all && !ownFiles.has(m[1]!))) continue;
+      const target = syftTempTarget(e.name);
+      if (!e.isFile || target === null || (!all && !ownFiles.has(target))) continue;
       await Deno.remove(posix.join(dir, e.name)).catch(() => {});
     }
   }

@@ -81,7 +81,7 @@ Deno.test("planDatasetCreate() refuses file names the inbound parser or sync wou
     [source("mock", "/d/mock", ["x".repeat(256)]), /bytes long/],
     [source("mock", "/d/mock", ["sub/syft.pub.yaml"]), /permission file/],
     [source("mock", "/d/mock", ["dataset.yaml"]), /metadata/],
-    [source("mock", "/d/mock", [".a.tmp-1"]), /temp files/],
+    [source("mock", "/d/mock", [`.a.tmp-${crypto.randomUUID()}`]), /temp files/],
     [source("mock", "/d/mock", ["a.csv.conflict.17"]), /conflict markers/],
     [source("mock", "/d/mock", []), /has no files/],
   ];

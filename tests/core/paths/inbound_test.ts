@@ -24,7 +24,7 @@ const ACCEPTED: readonly [string, string][] = [
   ["a name of exactly 255 bytes", "a".repeat(MAX_SEGMENT_BYTES)],
   ["a name of 255 bytes of two-byte characters", "é".repeat(127) + "a"],
   ["a path of exactly 4096 bytes", Array(17).fill("a".repeat(240)).join("/")],
-  ["a deep path", "a/".repeat(1000) + "z"],
+  ["a path of exactly 64 segments", "a/".repeat(63) + "z"],
   ["a tilde, which the shell expands but the parser does not", "~/x"],
   ["a permission file", "public/syft.pub.yaml"],
 ];
@@ -71,6 +71,8 @@ const REJECTED: readonly [string, string, InboundPathRule][] = [
   ],
   ["a path over 4096 bytes of three-byte characters", "日/".repeat(1025), "too-long"],
   ["a huge string", "a".repeat(10_000_000), "too-long"],
+  ["a path of 65 segments", "a/".repeat(64) + "z", "too-deep"],
+  ["a deep path", "a/".repeat(1000) + "z", "too-deep"],
 ];
 
 for (const [what, raw] of ACCEPTED) {
