@@ -2,12 +2,14 @@
  * `syft sync [--watch] [--interval <s>] [--allow-mass-delete]`
  * @module
  */
+import { posix } from "node:path";
 import type { Command } from "commander";
 import { homeLayout } from "../core/config/home.ts";
 import type { Config } from "../core/config/config.ts";
 import { readKeys } from "../core/config/keystore.ts";
 import { loadConfig } from "../core/config/load.ts";
 import { SyftError } from "../core/errors/mod.ts";
+import { isSyftTemp } from "../core/paths/markers.ts";
 import { PeerService } from "../core/peers/service.ts";
 import { PeerStore } from "../core/peers/store.ts";
 import type { SyncContext } from "../core/sync/context.ts";
@@ -234,7 +236,7 @@ function parsePace(raw: string | undefined): { intervalMs: number; explicit: boo
 
 /** Paths syft writes itself while syncing; they must not wake the watcher. */
 function isOwnWrite(path: string): boolean {
-  return path.includes("/.syft-tmp/") || /\/\.[^/]*\.tmp-[^/]*$/.test(path);
+  return path.includes("/.syft-tmp/") || isSyftTemp(posix.basename(path));
 }
 
 /** Quiet time that ends a burst of edits: a temp-file + rename save fits well within it. */

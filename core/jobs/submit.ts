@@ -10,6 +10,7 @@ import { hashFile, sha256Hex } from "../crypto/hash.ts";
 import { SyftError } from "../errors/mod.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
 import { checkInboundPath } from "../paths/inbound.ts";
+import { syftTempName } from "../paths/markers.ts";
 import {
   DEFAULT_TIMEOUT_S,
   JOB_CONFIG_FILE,
@@ -236,7 +237,7 @@ export async function writeJobInto(
     });
   }
   await Deno.mkdir(posix.dirname(target), { recursive: true });
-  const temp = posix.join(posix.dirname(target), `.${config.id}.tmp-${crypto.randomUUID()}`);
+  const temp = posix.join(posix.dirname(target), syftTempName(config.id));
   try {
     for (const f of bundle.files) {
       const to = posix.join(temp, f.path);

@@ -165,7 +165,15 @@ export async function writeCheckpoint(
     else {
       const reason =
         `${name} in our channel to ${keys.peer} is not a checkpoint this identity wrote`;
-      await quarantineObject(ctx.layout, ctx.transport, channel, name, reason, ctx.now());
+      await quarantineObject(
+        ctx.layout,
+        ctx.transport,
+        channel,
+        name,
+        reason,
+        ctx.now(),
+        ctx.quarantineBytes,
+      );
       ctx.warn(`quarantined ${reason}; writing ours`);
       await ctx.transport.delete(channel, name);
       await ctx.transport.put(

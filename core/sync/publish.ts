@@ -138,7 +138,15 @@ async function settleSeq(
       ctx.warn(reason);
       continue;
     }
-    await quarantineObject(ctx.layout, ctx.transport, channel, batchName(seq), reason, ctx.now());
+    await quarantineObject(
+      ctx.layout,
+      ctx.transport,
+      channel,
+      batchName(seq),
+      reason,
+      ctx.now(),
+      ctx.quarantineBytes,
+    );
     ctx.warn(`quarantined ${reason}; continuing after it`);
     current = { ...current, next_seq: seq + 1 };
     skipped = true;
