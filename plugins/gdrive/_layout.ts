@@ -17,6 +17,8 @@
 import { channelName, type ChannelRef, OBJECT_NAME_RE } from "../contract.ts";
 import { isIdentity } from "../../core/paths/identity.ts";
 import type { DriveApi } from "./_api.ts";
+import { DriveError } from "./_backoff.ts";
+import { SyftError } from "../../core/errors/mod.ts";
 import {
   byCreation,
   type DriveFile,
@@ -38,6 +40,29 @@ export function parseChannelFolderName(name: string): ChannelRef | null {
   if (sender === undefined || recipient === undefined) return null;
   if (!isIdentity(sender) || !isIdentity(recipient)) return null;
   return { sender, recipient };
+}
+
+/**
+ * Drive shares without a notification e-mail only with addresses that have a
+ * Google account (`invalidSharingRequest` otherwise); say so instead of
+ * passing on Drive's advice to tick "Notify people".
+ */
+function explainSharing(err: unknown, recipient: string): unknown {
+  if (
+    err instanceof SyftError && err.cause instanceof DriveError &&
+    err.cause.reason === "invalidSharingRequest"
+  ) {
+    return new SyftError(
+      "E_TRANSPORT",
+      `gdrive transport failed during openChannel: Google Drive cannot share with ${recipient}, ` +
+        "which has no Google account under that address",
+      {
+        hint: `${recipient} must use a Google account with that address to peer over Drive`,
+        cause: err,
+      },
+    );
+  }
+  return err;
 }
 
 /** A channel folder we may read, with its Drive id. */
@@ -124,7 +149,11 @@ export class DriveLayout {
     }
     this.#folders.set(name, id);
     if (!this.#shared.has(name)) {
-      await this.#api.shareAsReader(op, id, ref.recipient);
+      try {
+        await this.#api.shareAsReader(op, id, ref.recipient);
+      } catch (err) {
+        throw explainSharing(err, ref.recipient);
+      }
       this.#shared.add(name);
     }
     return id;
