@@ -27,7 +27,13 @@
  */
 import { DriveError } from "./gdrive/_errors.ts";
 import { DriveApi } from "./gdrive/_drive.ts";
-import { type FaultPlan, Faults, type ScriptedFault } from "./gdrive/_faults.ts";
+import {
+  type FaultPlan,
+  Faults,
+  Quota,
+  type QuotaPlan,
+  type ScriptedFault,
+} from "./gdrive/_faults.ts";
 import { startFront } from "./gdrive/_front.ts";
 import { OAuth, type OAuthClient } from "./gdrive/_oauth.ts";
 import { SCOPES, Store } from "./gdrive/_store.ts";
@@ -37,6 +43,7 @@ export {
   type DriveMethod,
   type FaultKind,
   type FaultPlan,
+  type QuotaPlan,
   type ScriptedFault,
 } from "./gdrive/_faults.ts";
 export { FOLDER, SCOPES } from "./gdrive/_store.ts";
@@ -62,6 +69,8 @@ export interface FakeDriveOptions {
   maxFiles?: number;
   /** Random faults from the start. */
   faults?: FaultPlan;
+  /** A per-user request quota (default: none); calls beyond it get 403 userRateLimitExceeded. */
+  quota?: QuotaPlan;
 }
 
 /** Scope names for {@linkcode FakeDrive.token}. */
@@ -77,9 +86,9 @@ export interface FakeDrive {
   clientFile(client?: OAuthClient): { installed: Record<string, unknown> };
   /** Add an account (idempotent). */
   addUser(email: string, displayName?: string): void;
-  /** An access token for `email` (default scope: full Drive; default client). */
+  /** An access token for `email`, adding the account if new (default scope: full Drive; default client). */
   token(email: string, options?: { scope?: ScopeName | ScopeName[]; clientId?: string }): string;
-  /** A refresh token for `email`, as the token endpoint would have given. */
+  /** A refresh token for `email` (account added if new), as the token endpoint would have given. */
   refreshToken(
     email: string,
     options?: { scope?: ScopeName | ScopeName[]; clientId?: string },
@@ -107,6 +116,8 @@ export interface FakeDrive {
     /** Faults injected so far, per kind. */
     injected(): Record<string, number>;
   };
+  /** Set or lift the per-user request quota. */
+  setQuota(plan: QuotaPlan | null): void;
   /** Notification e-mails Drive would have sent. */
   readonly notifications: readonly { from: string; to: string; fileId: string; message: string }[];
   /** Number of stored files (roots included), for leak checks. */
@@ -138,6 +149,8 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
   for (const c of clients) oauth.clients.set(c.id, c);
   const faults = new Faults();
   if (options.faults) faults.set(options.faults);
+  const quota = new Quota();
+  if (options.quota) quota.set(options.quota);
   for (const u of options.users ?? []) store.addUser(u);
 
   const ready = Promise.withResolvers<void>();
@@ -172,7 +185,7 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
   );
   await ready.promise;
   const front = startFront("127.0.0.1", options.port ?? 0, server.addr.port);
-  api = new DriveApi({ store, oauth, faults, front });
+  api = new DriveApi({ store, oauth, faults, quota, front });
   const url = `http://127.0.0.1:${front.port}`;
 
   return {
@@ -190,10 +203,14 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
       },
     }),
     addUser: (email, displayName) => void store.addUser(email, displayName),
-    token: (email, o = {}) =>
-      oauth.mint(email.toLowerCase(), scopeList(o.scope), o.clientId ?? clients[0]!.id),
-    refreshToken: (email, o = {}) =>
-      oauth.mintRefresh(email.toLowerCase(), scopeList(o.scope), o.clientId ?? clients[0]!.id),
+    token: (email, o = {}) => {
+      const user = store.addUser(email);
+      return oauth.mint(user.email, scopeList(o.scope), o.clientId ?? clients[0]!.id);
+    },
+    refreshToken: (email, o = {}) => {
+      const user = store.addUser(email);
+      return oauth.mintRefresh(user.email, scopeList(o.scope), o.clientId ?? clients[0]!.id);
+    },
     approveAs: (who) => {
       oauth.approver = who === null ? null : who === "deny" ? "deny" : who.toLowerCase();
     },
@@ -210,6 +227,7 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
       clear: () => faults.clear(),
       injected: () => faults.injected(),
     },
+    setQuota: (plan) => quota.set(plan),
     notifications: api.notifications,
     fileCount: () => store.files.size,
     async close() {

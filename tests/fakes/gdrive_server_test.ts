@@ -679,3 +679,52 @@ Deno.test("fake drive: sharing without notification needs a Google account, and 
     assertEquals(drive.notifications.map((n) => [n.from, n.to, n.fileId]), [[A, C, folder]]);
   });
 });
+
+Deno.test("fake drive: a per-user quota refuses calls beyond its burst with 403 userRateLimitExceeded", async () => {
+  await withDrive(async (drive) => {
+    drive.setQuota({ perSecond: 1, burst: 3 });
+    const a = client(drive, drive.token(A)), b = client(drive, drive.token(B));
+    for (let i = 0; i < 3; i++) assertEquals((await a.json("/drive/v3/files/root")).status, 200);
+    const over = await a.json("/drive/v3/files/root");
+    assertEquals([over.status, over.body.error.errors[0].reason], [403, "userRateLimitExceeded"]);
+    assertEquals((await b.json("/drive/v3/files/root")).status, 200); // B has its own bucket
+    drive.setQuota(null);
+    assertEquals((await a.json("/drive/v3/files/root")).status, 200);
+  });
+});
+
+Deno.test("fake drive: started on its own, it prints its URL first and serves a token it prints", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--allow-net=127.0.0.1",
+      new URL("./gdrive_server.ts", import.meta.url).pathname,
+      "--user",
+      A,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    let text = "";
+    while (text.split("\n").length < 3) {
+      const { done, value } = await lines.read();
+      if (done) break;
+      text += value;
+    }
+    const [url, info] = text.split("\n");
+    assertMatch(url!, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const { tokens, client_file } = JSON.parse(info!);
+    assertEquals(client_file.installed.token_uri, `${url}/token`);
+    const res = await fetch(`${url}/drive/v3/about?fields=user/emailAddress`, {
+      headers: { authorization: `Bearer ${tokens[A]}` },
+    });
+    assertEquals((await res.json()).user.emailAddress, A);
+  } finally {
+    child.kill();
+    await lines.cancel();
+    await child.status;
+  }
+});

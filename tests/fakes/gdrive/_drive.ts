@@ -23,7 +23,7 @@ import {
   select,
   START_PAGE_TOKEN,
 } from "./_fields.ts";
-import type { DriveMethod, Faults } from "./_faults.ts";
+import type { DriveMethod, Faults, Quota } from "./_faults.ts";
 import type { Front } from "./_front.ts";
 import { parseRelated } from "./_multipart.ts";
 import type { OAuth } from "./_oauth.ts";
@@ -71,6 +71,7 @@ export interface DriveContext {
   store: Store;
   oauth: OAuth;
   faults: Faults;
+  quota: Quota;
   front: Front;
 }
 
@@ -311,6 +312,13 @@ export class DriveApi {
     const caller = route.session ? route.session.caller : this.#authenticate(req, url);
     const { faults, front } = this.ctx;
     const fault = faults.next(route.method, caller.user.email);
+    if (!this.ctx.quota.take(caller.user.email)) {
+      throw new DriveError(
+        403,
+        { reason: "userRateLimitExceeded", domain: "usageLimits" },
+        "User Rate Limit Exceeded",
+      );
+    }
     const plan = faults.plan;
     switch (fault) {
       case "429":
@@ -510,9 +518,10 @@ export class DriveApi {
   }
 
   #fileBody(caller: Caller, file: StoredFile, url: URL, fields?: string | null): Response {
+    const wanted = fields === undefined ? url.searchParams.get("fields") : fields;
     return json(select(
-      this.ctx.store.fileResource(caller, file),
-      fields === undefined ? url.searchParams.get("fields") : fields,
+      this.ctx.store.fileResource(caller, file, wanted),
+      wanted,
       FILE,
       DEFAULT_FILE_FIELDS,
     ));
@@ -594,7 +603,7 @@ export class DriveApi {
     const body: Record<string, unknown> = {
       kind: "drive#fileList",
       incompleteSearch: false,
-      files: page.map((x) => store.fileResource(caller, x.f)),
+      files: page.map((x) => store.fileResource(caller, x.f, p.get("fields"))),
     };
     if (snaps.length > pageSize) {
       body.nextPageToken = encodeToken({ q, o: orderBy, a: page[page.length - 1]!.s });
@@ -1062,7 +1071,7 @@ export class DriveApi {
         time: e.time,
         removed: !visible,
         fileId: e.fileId,
-        ...(visible ? { file: store.fileResource(caller, file) } : {}),
+        ...(visible ? { file: store.fileResource(caller, file, p.get("fields")) } : {}),
       });
     }
     const body: Record<string, unknown> = { kind: "drive#changeList", changes };

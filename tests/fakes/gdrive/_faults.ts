@@ -178,3 +178,36 @@ export class Faults {
     this.#injected.clear();
   }
 }
+
+/** A per-user request quota, as Drive enforces "queries per user per second". */
+export interface QuotaPlan {
+  /** Sustained requests per second per user. */
+  perSecond: number;
+  /** Requests a user may make at once after being idle. */
+  burst: number;
+}
+
+/** Token buckets per user; a call beyond the quota is refused, not delayed. */
+export class Quota {
+  #plan: QuotaPlan | null = null;
+  #buckets = new Map<string, { tokens: number; at: number }>();
+
+  /** Set (or with null, lift) the quota; buckets start full. */
+  set(plan: QuotaPlan | null): void {
+    this.#plan = plan;
+    this.#buckets.clear();
+  }
+
+  /** Take one request from `user`'s bucket; false when it is empty. */
+  take(user: string, now = performance.now()): boolean {
+    const plan = this.#plan;
+    if (!plan) return true;
+    const b = this.#buckets.get(user) ?? { tokens: plan.burst, at: now };
+    b.tokens = Math.min(plan.burst, b.tokens + (now - b.at) / 1000 * plan.perSecond);
+    b.at = now;
+    this.#buckets.set(user, b);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+}

@@ -62,9 +62,8 @@ export interface StoredFile {
   appProperties: Record<string, string>;
   properties: Record<string, string>;
   content: Uint8Array | null;
-  md5: string;
-  sha1: string;
-  sha256: string;
+  /** Checksums, computed when first asked for (hashing 64 MiB on every write would skew timings). */
+  digests: { md5: string; sha1: string; sha256: string } | null;
   version: number;
   shares: Share[];
   /** `user\nclientId` pairs that may reach the file under `drive.file`. */
@@ -150,7 +149,6 @@ export class Store {
     f: Pick<StoredFile, "name" | "mimeType" | "parents" | "owner" | "content">,
   ): StoredFile {
     const time = this.now();
-    const content = f.content;
     return {
       ...f,
       id: newId(),
@@ -161,9 +159,7 @@ export class Store {
       starred: false,
       appProperties: {},
       properties: {},
-      md5: content ? digest("md5", content) : "",
-      sha1: content ? digest("sha1", content) : "",
-      sha256: content ? digest("sha256", content) : "",
+      digests: null,
       version: 1,
       shares: [],
       appAuthorized: new Set(),
@@ -354,9 +350,7 @@ export class Store {
     this.#bytes -= file.content?.length ?? 0;
     this.mutate([file], () => {
       file.content = content;
-      file.md5 = digest("md5", content);
-      file.sha1 = digest("sha1", content);
-      file.sha256 = digest("sha256", content);
+      file.digests = null;
       this.#touch(caller, file);
     });
   }
@@ -500,7 +494,7 @@ export class Store {
   }
 
   /** The whole `drive#file` resource as the caller sees it (then cut by `fields`). */
-  fileResource(caller: Caller, f: StoredFile): Record<string, unknown> {
+  fileResource(caller: Caller, f: StoredFile, fields: string | null): Record<string, unknown> {
     const me = caller.user.email;
     const role = this.role(me, f);
     const canEdit = role === "owner" || role === "writer";
@@ -558,9 +552,17 @@ export class Store {
     }
     if (f.content) {
       out.size = String(f.content.length);
-      out.md5Checksum = f.md5;
-      out.sha1Checksum = f.sha1;
-      out.sha256Checksum = f.sha256;
+      if (fields !== null && /\*|md5Checksum|sha1Checksum|sha256Checksum/.test(fields)) {
+        const content = f.content;
+        f.digests ??= {
+          md5: digest("md5", content),
+          sha1: digest("sha1", content),
+          sha256: digest("sha256", content),
+        };
+        out.md5Checksum = f.digests.md5;
+        out.sha1Checksum = f.digests.sha1;
+        out.sha256Checksum = f.digests.sha256;
+      }
       out.headRevisionId = `0B${f.id.slice(1, 12)}v${f.version}`;
       out.originalFilename = f.name;
       const dot = f.name.lastIndexOf(".");
