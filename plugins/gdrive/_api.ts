@@ -432,51 +432,66 @@ export class DriveApi {
     }, { highWaterMark: 0 });
   }
 
-  /** A call through the library: rate-limited, authorised, errors normalised, retried. */
+  /**
+   * A call through the library: rate-limited, authorised, errors normalised,
+   * retried. A 401 (the token expired early or was replaced) is answered by
+   * one refresh and one more try before it counts as a failure.
+   */
   async #library<T>(
     op: string,
     call: (options: Record<string, unknown>) => Promise<{ data: T }>,
     hooks: RetryHooks = {},
   ): Promise<T> {
-    return await withBackoff(
-      op,
-      async () => {
-        await this.#rate.take();
-        this.calls++;
-        const token = await this.#tokens.accessToken();
-        this.#auth.setCredentials({ access_token: token });
-        try {
-          const response = await call({
-            rootUrl: this.#base,
-            retry: false,
-            retryConfig: { retry: 0 },
-          });
-          return response.data;
-        } catch (err) {
-          const driveErr = fromLibraryError(err);
-          if (driveErr.status === 401) this.#tokens.invalidate();
-          throw driveErr;
-        }
-      },
-      this.#backoff,
-      hooks,
-    );
+    const once = async (): Promise<T> => {
+      await this.#rate.take();
+      this.calls++;
+      const token = await this.#tokens.accessToken();
+      this.#auth.setCredentials({ access_token: token });
+      try {
+        const response = await call({
+          rootUrl: this.#base,
+          retry: false,
+          retryConfig: { retry: 0 },
+        });
+        return response.data;
+      } catch (err) {
+        throw fromLibraryError(err);
+      }
+    };
+    return await withBackoff(op, async () => {
+      try {
+        return await once();
+      } catch (err) {
+        if (!(err instanceof DriveError) || err.status !== 401) throw err;
+        this.#tokens.invalidate();
+        return await once();
+      }
+    }, this.#backoff, hooks);
   }
 
-  /** A raw request: rate-limited and authorised; a dropped connection is a DriveError(0). */
+  /**
+   * A raw request: rate-limited and authorised (a 401 refreshes the token and
+   * tries once more; every body we send can be sent twice); a dropped
+   * connection is a DriveError with status 0.
+   */
   async #fetch(url: string, init: RequestInit): Promise<Response> {
-    await this.#rate.take();
-    this.calls++;
-    const token = await this.#tokens.accessToken();
-    const headers = new Headers(init.headers);
-    headers.set("authorization", `Bearer ${token}`);
-    try {
-      const response = await fetch(url, { ...init, headers });
-      if (response.status === 401) this.#tokens.invalidate();
-      return response;
-    } catch (err) {
-      throw new DriveError(0, "", describe(err), { cause: err });
-    }
+    const once = async (): Promise<Response> => {
+      await this.#rate.take();
+      this.calls++;
+      const token = await this.#tokens.accessToken();
+      const headers = new Headers(init.headers);
+      headers.set("authorization", `Bearer ${token}`);
+      try {
+        return await fetch(url, { ...init, headers });
+      } catch (err) {
+        throw new DriveError(0, "", describe(err), { cause: err });
+      }
+    };
+    const response = await once();
+    if (response.status !== 401) return response;
+    await response.body?.cancel();
+    this.#tokens.invalidate();
+    return await once();
   }
 
   #file(op: string, data: unknown): DriveFile {

@@ -19,6 +19,10 @@ export interface FakeDriveProcess {
   credentials(identity: string): Promise<string>;
   /** Read object `name` of `channel` with `identity`'s own token, straight from the API. */
   readAs(identity: string, channel: ChannelRef, name: string): Promise<Uint8Array>;
+  /** Send a control request to the fake (see `_fake_child.ts`) and return its answer. */
+  control(request: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /** A raw API call with `identity`'s own token; the parsed JSON answer (null for none). */
+  raw(identity: string, method: string, path: string, body?: unknown): Promise<unknown>;
   /** Stop the fake and remove every credentials folder. */
   close(): Promise<void>;
 }
@@ -55,10 +59,10 @@ export async function startFakeDriveProcess(): Promise<FakeDriveProcess> {
   const encoder = new TextEncoder();
   /** One request at a time: answers come back in order. */
   let queue: Promise<unknown> = Promise.resolve();
-  const ask = (request: unknown): Promise<Record<string, string>> => {
+  const ask = (request: unknown): Promise<Record<string, unknown>> => {
     const turn = queue.then(async () => {
       await writer.write(encoder.encode(JSON.stringify(request) + "\n"));
-      return JSON.parse(await nextLine()) as Record<string, string>;
+      return JSON.parse(await nextLine()) as Record<string, unknown>;
     });
     queue = turn.catch(() => {});
     return turn;
@@ -71,7 +75,9 @@ export async function startFakeDriveProcess(): Promise<FakeDriveProcess> {
 
   const token = async (identity: string): Promise<{ access: string; refresh: string }> => {
     const answer = await ask({ creds: identity });
-    if (!answer.access || !answer.refresh) throw new Error(`no token for ${identity}`);
+    if (typeof answer.access !== "string" || typeof answer.refresh !== "string") {
+      throw new Error(`no token for ${identity}`);
+    }
     return { access: answer.access, refresh: answer.refresh };
   };
 
@@ -111,6 +117,19 @@ export async function startFakeDriveProcess(): Promise<FakeDriveProcess> {
         { mode: 0o600 },
       );
       return dir;
+    },
+    control: (request) => ask(request),
+    async raw(identity, method, path, body) {
+      const access = accessTokens.get(identity) ?? (await token(identity)).access;
+      accessTokens.set(identity, access);
+      const response = await fetch(`${api}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${access}`, "content-type": "application/json" },
+        body: body === undefined ? null : JSON.stringify(body),
+      });
+      const text = await response.text();
+      if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
+      return text === "" ? null : JSON.parse(text);
     },
     async readAs(identity, channel, name) {
       const access = accessTokens.get(identity) ?? (await token(identity)).access;
