@@ -728,3 +728,23 @@ Deno.test("fake drive: started on its own, it prints its URL first and serves a 
     await child.status;
   }
 });
+
+Deno.test("fake drive: a create with an id from generateIds happens once; its retry answers 409, a made-up id 400", async () => {
+  await withDrive(async (drive) => {
+    const a = client(drive, drive.token(A)), b = client(drive, drive.token(B));
+    const { ids } = await a.ok("/drive/v3/files/generateIds?count=2");
+    assertEquals(ids.length, 2);
+    drive.faults.script({ kind: "lose-response", method: "files.create" });
+    await assertRejects(() => a.ok("/drive/v3/files", { json: { id: ids[0], name: "once" } }));
+    const retry = await a.json("/drive/v3/files", { json: { id: ids[0], name: "once" } });
+    assertEquals(retry.status, 409);
+    assertEquals(await a.list("name = 'once'"), ["once"]);
+    const made = await a.json("/drive/v3/files", { json: { id: "1madeUpByTheClient", name: "x" } });
+    assertEquals([made.status, made.body.error.errors[0].reason], [400, "fileIdNotUsable"]);
+    // An id generated for A is not B's to use.
+    assertEquals(
+      (await b.json("/drive/v3/files", { json: { id: ids[1], name: "y" } })).status,
+      400,
+    );
+  });
+});

@@ -56,6 +56,7 @@ interface UploadSession {
 
 /** The writable part of a file's metadata, as a client sends it. */
 interface Metadata {
+  id?: string;
   name?: string;
   mimeType?: string;
   parents?: string[];
@@ -120,8 +121,10 @@ function parseMetadata(raw: unknown): Metadata {
     parents = o.parents as string[];
   }
   const m: Metadata = {};
-  const name = str("name"), mimeType = str("mimeType"), description = str("description");
+  const id = str("id"), name = str("name"), mimeType = str("mimeType");
+  const description = str("description");
   const starred = bool("starred"), trashed = bool("trashed");
+  if (id !== undefined) m.id = id;
   if (name !== undefined) m.name = name;
   if (mimeType !== undefined) m.mimeType = mimeType;
   if (description !== undefined) m.description = description;
@@ -411,6 +414,12 @@ export class DriveApi {
         };
       }
     }
+    if (path === "/drive/v3/files/generateIds" && method === "GET") {
+      return {
+        method: "files.generateIds",
+        run: (c) => Promise.resolve(this.#generateIds(c, url)),
+      };
+    }
     if ((m = /^\/drive\/v3\/files\/([^/]+)$/.exec(path))) {
       const id = decodeURIComponent(m[1]!);
       if (method === "GET" && url.searchParams.get("alt") === "media") {
@@ -547,6 +556,31 @@ export class DriveApi {
       canCreateDrives: false,
     };
     return json(select(about, fields, ABOUT, ""));
+  }
+
+  #generateIds(caller: Caller, url: URL): Response {
+    const raw = url.searchParams.get("count") ?? "10";
+    const count = Number(raw);
+    if (!Number.isInteger(count) || count < 1 || count > 1000) {
+      throw invalidParameter(
+        "count",
+        `Invalid value '${raw}'. Values must be within the range: [1, 1000]`,
+      );
+    }
+    const space = url.searchParams.get("space") ?? "drive";
+    if (space !== "drive") {
+      throw invalidParameter("space", `The fake Drive has no space '${space}'`);
+    }
+    return json(select(
+      {
+        kind: "drive#generatedIds",
+        space,
+        ids: this.ctx.store.generateIds(caller.user.email, count),
+      },
+      url.searchParams.get("fields"),
+      { kind: null, space: null, ids: null },
+      "kind,space,ids",
+    ));
   }
 
   #get(caller: Caller, id: string, url: URL): Response {
@@ -694,6 +728,7 @@ export class DriveApi {
     this.#needWrite(caller);
     const mimeType = meta.mimeType ?? mediaType ?? "application/octet-stream";
     const create: Parameters<Store["create"]>[1] = {
+      ...(meta.id !== undefined ? { id: meta.id } : {}),
       name: meta.name ?? "Untitled",
       mimeType,
       parents: meta.parents ?? [],
@@ -735,6 +770,7 @@ export class DriveApi {
         throw badRequest("Invalid X-Upload-Content-Length");
       }
       if (declared !== null && declared > limit) this.ctx.store.reserve(declared); // throws
+      if (meta.id !== undefined) this.ctx.store.checkId(caller.user.email, meta.id);
       // Drive checks the parent when the session starts, not only at the end.
       const parent = this.ctx.store.get(caller, meta.parents?.[0] ?? "root");
       const role = this.ctx.store.role(caller.user.email, parent);

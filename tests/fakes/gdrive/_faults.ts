@@ -40,6 +40,7 @@ export const ALL_FAULT_KINDS: readonly FaultKind[] = [
 export type DriveMethod =
   | "about.get"
   | "files.create"
+  | "files.generateIds"
   | "files.upload"
   | "files.list"
   | "files.get"

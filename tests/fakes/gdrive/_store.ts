@@ -110,6 +110,8 @@ export class Store {
   #latest = new Map<string, Map<string, number>>();
   #bytes = 0;
   #lastTime = 0;
+  /** Ids handed out by `files.generateIds`, per user, not yet used. */
+  #generated = new Map<string, Set<string>>();
 
   constructor(readonly limits: StoreLimits) {}
 
@@ -147,11 +149,12 @@ export class Store {
 
   #newFile(
     f: Pick<StoredFile, "name" | "mimeType" | "parents" | "owner" | "content">,
+    id = newId(),
   ): StoredFile {
     const time = this.now();
     return {
       ...f,
-      id: newId(),
+      id,
       createdTime: time,
       modifiedTime: time,
       lastModifyingUser: f.owner,
@@ -278,10 +281,47 @@ export class Store {
 
   // ---- writes ----------------------------------------------------------------
 
+  /** `files.generateIds`: ids only `email` may use in a create. */
+  generateIds(email: string, count: number): string[] {
+    const mine = this.#generated.get(email) ?? new Set<string>();
+    this.#generated.set(email, mine);
+    const ids = Array.from({ length: count }, () => newId());
+    for (const id of ids) mine.add(id);
+    // Bounded: the oldest unused ids are forgotten first.
+    for (const old of mine) {
+      if (mine.size <= 100_000) break;
+      mine.delete(old);
+    }
+    return ids;
+  }
+
+  /**
+   * Check a client-chosen id: Drive answers 409 when a file already has it (so
+   * a retried create cannot make a second copy) and refuses ids it did not
+   * generate for this user.
+   */
+  checkId(email: string, id: string): void {
+    if (this.files.has(id)) {
+      throw new DriveError(
+        409,
+        { reason: "duplicate" },
+        "A file already exists with the provided ID.",
+      );
+    }
+    if (!this.#generated.get(email)?.has(id)) {
+      throw new DriveError(
+        400,
+        { reason: "fileIdNotUsable", location: "file.id", locationType: "other" },
+        "The provided file ID is not usable.",
+      );
+    }
+  }
+
   /** Create a file as `caller` (checks of the parent done here, bounds too). */
   create(
     caller: Caller,
     meta: {
+      id?: string;
       name: string;
       mimeType: string;
       parents: string[];
@@ -292,6 +332,7 @@ export class Store {
     content: Uint8Array | null,
     listLag: number,
   ): StoredFile {
+    if (meta.id !== undefined) this.checkId(caller.user.email, meta.id);
     const parentIds = meta.parents.length === 0 ? [caller.user.rootId] : meta.parents;
     if (parentIds.length > 1) {
       throw new DriveError(
@@ -320,7 +361,8 @@ export class Store {
       parents: [parent.id],
       owner: caller.user.email,
       content,
-    });
+    }, meta.id);
+    if (meta.id !== undefined) this.#generated.get(caller.user.email)?.delete(meta.id);
     if (meta.description !== undefined) file.description = meta.description;
     file.appProperties = { ...meta.appProperties };
     file.properties = { ...meta.properties };
