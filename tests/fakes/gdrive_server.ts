@@ -216,9 +216,7 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
     },
     revoke: (email) => oauth.revokeUser(email.toLowerCase()),
     expireAccessTokens: (email) => oauth.expireAccessTokens(email?.toLowerCase()),
-    expireUploadSessions: () => {
-      for (const s of api.sessions.values()) s.expired = true;
-    },
+    expireUploadSessions: () => api.expireSessions(),
     callCounts: (email) => faults.callCounts(email.toLowerCase()),
     resetCounts: () => faults.resetCounts(),
     faults: {

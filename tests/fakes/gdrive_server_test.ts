@@ -748,3 +748,33 @@ Deno.test("fake drive: a create with an id from generateIds happens once; its re
     );
   });
 });
+
+Deno.test("fake drive: unsharing a folder takes it and its files out of reach, and the change feed reports them removed", async () => {
+  await withDrive(async (drive) => {
+    const a = client(drive, drive.token(A)), b = client(drive, drive.token(B));
+    const folder = await a.folder("syft1#a@x.org#b@y.org");
+    const inside = await a.file("b-0001.syft", folder);
+    await a.share(folder, B);
+    const start = (await b.ok("/drive/v3/changes/startPageToken")).startPageToken;
+    const { permissions } = await a.ok(
+      `/drive/v3/files/${folder}/permissions?fields=permissions(id,emailAddress,role)`,
+    );
+    const bPerm = permissions.find((p: { emailAddress: string }) => p.emailAddress === B);
+    assertEquals(bPerm.role, "reader");
+    const del = await a.raw(`/drive/v3/files/${folder}/permissions/${bPerm.id}`, {
+      method: "DELETE",
+    });
+    await del.body?.cancel();
+    assertEquals(del.status, 204);
+    assertEquals((await b.json(`/drive/v3/files/${inside}`)).status, 404);
+    const feed = await b.ok(`/drive/v3/changes?pageToken=${start}&fields=changes(fileId,removed)`);
+    assertEquals(
+      feed.changes.sort((x: { fileId: string }, y: { fileId: string }) =>
+        x.fileId.localeCompare(y.fileId)
+      ),
+      [{ fileId: folder, removed: true }, { fileId: inside, removed: true }].sort((x, y) =>
+        x.fileId.localeCompare(y.fileId)
+      ),
+    );
+  });
+});

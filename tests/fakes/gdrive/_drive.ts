@@ -172,7 +172,7 @@ async function readJson(req: Request): Promise<unknown> {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
-    throw badRequest("Invalid JSON payload received.");
+    throw new DriveError(400, { reason: "parseError" }, "Invalid JSON payload received.");
   }
 }
 
@@ -301,6 +301,8 @@ function decodeToken(token: string): unknown {
 /** The Drive side of the fake. */
 export class DriveApi {
   readonly sessions = new Map<string, UploadSession>();
+  /** Bytes held by unfinished resumable uploads (bounded like stored content). */
+  #sessionBytes = 0;
   /** Notification e-mails Drive would have sent (permissions.create). */
   readonly notifications: { from: string; to: string; fileId: string; message: string }[] = [];
 
@@ -777,7 +779,10 @@ export class DriveApi {
       if (role !== "owner" && role !== "writer") throw insufficientFilePermissions();
       if (this.sessions.size >= MAX_SESSIONS) {
         const oldest = this.sessions.keys().next().value;
-        if (oldest !== undefined) this.sessions.delete(oldest);
+        if (oldest !== undefined) {
+          this.#forget(this.sessions.get(oldest)!);
+          this.sessions.delete(oldest);
+        }
       }
       const id = newId(70).slice(1);
       this.sessions.set(id, {
@@ -864,9 +869,8 @@ export class DriveApi {
     }
     if (total !== null && start + body.length === total) {
       this.#accept(s, start, body, false);
-      const content = concat(s.chunks, s.received);
-      s.chunks = [];
-      const file = this.#create(s.caller, s.meta, content, s.mimeType);
+      const file = this.#create(s.caller, s.meta, concat(s.chunks, s.received), s.mimeType);
+      this.#forget(s);
       s.fileId = file.id;
       return done();
     }
@@ -879,9 +883,32 @@ export class DriveApi {
     let end = start + bytes.length;
     if (unitsOnly) end = Math.floor(end / UPLOAD_UNIT) * UPLOAD_UNIT;
     if (end <= s.received) return;
-    if (end > this.ctx.store.limits.maxFileBytes) this.ctx.store.reserve(end); // throws
+    const { maxFileBytes, maxTotalBytes } = this.ctx.store.limits;
+    const more = end - s.received;
+    if (end > maxFileBytes || this.#sessionBytes + more > maxTotalBytes) {
+      throw new DriveError(
+        403,
+        { reason: "storageQuotaExceeded" },
+        "The user's Drive storage quota has been exceeded.",
+      );
+    }
     s.chunks.push(bytes.slice(s.received - start, end - start));
     s.received = end;
+    this.#sessionBytes += more;
+  }
+
+  /** Let go of a session's bytes (done, expired or evicted). */
+  #forget(s: UploadSession): void {
+    this.#sessionBytes -= s.chunks.reduce((n, c) => n + c.length, 0);
+    s.chunks = [];
+  }
+
+  /** Make every session expire, as a week without activity does on Drive. */
+  expireSessions(): void {
+    for (const s of this.sessions.values()) {
+      s.expired = true;
+      this.#forget(s);
+    }
   }
 
   async #update(caller: Caller, id: string, req: Request, url: URL): Promise<Response> {
