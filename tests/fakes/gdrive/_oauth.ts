@@ -137,7 +137,8 @@ export class OAuth {
     // Google gives a refresh token on the first consent, and again only with prompt=consent.
     const key = `${email}\n${client.id}`;
     const pending = this.#codes.get(code)!;
-    if (this.#consented.has(key) && p.get("prompt") !== "consent") pending.offline = false;
+    const prompts = (p.get("prompt") ?? "").split(/\s+/);
+    if (this.#consented.has(key) && !prompts.includes("consent")) pending.offline = false;
     this.#consented.add(key);
     return back({ code, scope: scopes.join(" "), iss: "https://accounts.google.com" });
   }

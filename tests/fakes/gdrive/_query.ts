@@ -155,7 +155,9 @@ export function compileQuery(q: string, resolveId: (id: string) => string): Pred
     return fail();
   };
   const compare = (a: string, o: string, b: string): boolean => {
-    const x = Date.parse(a), y = Date.parse(b);
+    // RFC 3339; a time without an offset is UTC, as Drive reads it.
+    const utc = /(Z|[+-]\d\d:?\d\d)$/i.test(b) ? b : `${b}Z`;
+    const x = Date.parse(a), y = Date.parse(utc);
     if (Number.isNaN(y)) fail();
     return o === "="
       ? x === y

@@ -550,11 +550,6 @@ export class Store {
       starred: f.starred,
       trashed: this.trashed(f),
       explicitlyTrashed: f.explicitlyTrashed,
-      // Drive shows only the parents the caller can reach.
-      parents: f.parents.filter((p) => {
-        const parent = this.files.get(p);
-        return parent !== undefined && this.reaches(caller, parent);
-      }),
       spaces: ["drive"],
       version: String(f.version),
       webViewLink: `https://drive.google.com/file/d/${f.id}/view`,
@@ -580,6 +575,12 @@ export class Store {
       properties: f.properties,
       quotaBytesUsed: String(f.owner === me ? f.content?.length ?? 0 : 0),
     };
+    // Drive shows only the parents the caller can reach, and no key when there are none.
+    const parents = f.parents.filter((p) => {
+      const parent = this.files.get(p);
+      return parent !== undefined && this.reaches(caller, parent);
+    });
+    if (parents.length > 0) out.parents = parents;
     if (f.description !== undefined) out.description = f.description;
     if (share) {
       out.sharingUser = this.userResource(share.by, me);
