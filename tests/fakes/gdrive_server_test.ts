@@ -778,3 +778,24 @@ Deno.test("fake drive: unsharing a folder takes it and its files out of reach, a
     );
   });
 });
+
+Deno.test("fake drive: when the last chunk's answer is lost, the status query answers with the file that was made", async () => {
+  await withDrive(async (drive) => {
+    const token = drive.token(A);
+    const data = bytes(1000, 9);
+    const session = await startSession(drive, token, "last.bin", data.length);
+    drive.faults.script({ kind: "lose-response", method: "files.upload" });
+    const fresh = Deno.createHttpClient({});
+    try {
+      await assertRejects(() =>
+        put(session, data, `bytes 0-${data.length - 1}/${data.length}`, fresh).then((r) => r.text())
+      );
+    } finally {
+      fresh.close();
+    }
+    const status = await put(session, null, `bytes */${data.length}`);
+    const file = await status.json();
+    assertEquals([status.status, file.name, file.size], [200, "last.bin", "1000"]);
+    assertEquals(await client(drive, token).list("name = 'last.bin'"), ["last.bin"]);
+  });
+});
