@@ -48,7 +48,7 @@ export {
 } from "./gdrive/_faults.ts";
 export { FOLDER, SCOPES } from "./gdrive/_store.ts";
 export { s256 } from "./gdrive/_oauth.ts";
-export { UPLOAD_UNIT } from "./gdrive/_drive.ts";
+export { UPLOAD_UNIT } from "./gdrive/_uploads.ts";
 export type { OAuthClient } from "./gdrive/_oauth.ts";
 
 /** How to start the fake. */
@@ -216,7 +216,7 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
     },
     revoke: (email) => oauth.revokeUser(email.toLowerCase()),
     expireAccessTokens: (email) => oauth.expireAccessTokens(email?.toLowerCase()),
-    expireUploadSessions: () => api.expireSessions(),
+    expireUploadSessions: () => api.uploads.expireAll(),
     callCounts: (email) => faults.callCounts(email.toLowerCase()),
     resetCounts: () => faults.resetCounts(),
     faults: {

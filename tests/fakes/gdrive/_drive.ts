@@ -10,7 +10,6 @@ import {
   insufficientFilePermissions,
   insufficientScopes,
   invalidParameter,
-  notFound,
   unauthenticated,
 } from "./_errors.ts";
 import {
@@ -25,47 +24,36 @@ import {
 } from "./_fields.ts";
 import type { DriveMethod, Faults, Quota } from "./_faults.ts";
 import type { Front } from "./_front.ts";
+import {
+  comparator,
+  decodeToken,
+  encodeToken,
+  parseOrderBy,
+  type Snapshot,
+  snapshot,
+} from "./_listing.ts";
 import { parseRelated } from "./_multipart.ts";
 import type { OAuth } from "./_oauth.ts";
 import { compileQuery } from "./_query.ts";
-import { type Caller, FOLDER, newId, SCOPES, type Store, type StoredFile } from "./_store.ts";
+import {
+  boolParam,
+  definedOnly,
+  json,
+  MAX_METADATA_BYTES,
+  type Metadata,
+  pageSizeParam,
+  parseMetadata,
+  readBytes,
+  readJson,
+} from "./_request.ts";
+import { ResumableUploads, type UploadSession } from "./_uploads.ts";
+import { type Caller, FOLDER, SCOPES, type Store, type StoredFile } from "./_store.ts";
 
 const DEFAULT_FILE_FIELDS = "kind,id,name,mimeType";
 const DEFAULT_LIST_FIELDS = "kind,nextPageToken,incompleteSearch,files(kind,id,name,mimeType)";
 const DEFAULT_CHANGE_FIELDS =
   "kind,nextPageToken,newStartPageToken,changes(kind,type,changeType,time,removed,fileId,file(kind,id,name,mimeType))";
 const DEFAULT_PERMISSION_FIELDS = "kind,id,type,role";
-/** Drive keeps resumable bytes in units of 256 KiB; a chunk's tail beyond the last unit is dropped. */
-export const UPLOAD_UNIT = 256 * 1024;
-const MAX_SESSIONS = 1000;
-const MAX_METADATA_BYTES = 1024 * 1024;
-
-/** A resumable upload in progress. */
-interface UploadSession {
-  id: string;
-  caller: Caller;
-  meta: Metadata;
-  mimeType: string;
-  declaredLength: number | null;
-  chunks: Uint8Array[];
-  received: number;
-  fields: string | null;
-  fileId: string | null;
-  expired: boolean;
-}
-
-/** The writable part of a file's metadata, as a client sends it. */
-interface Metadata {
-  id?: string;
-  name?: string;
-  mimeType?: string;
-  parents?: string[];
-  description?: string;
-  starred?: boolean;
-  trashed?: boolean;
-  appProperties?: Record<string, string | null>;
-  properties?: Record<string, string | null>;
-}
 
 /** What the Drive routes need from the server. */
 export interface DriveContext {
@@ -76,237 +64,20 @@ export interface DriveContext {
   front: Front;
 }
 
-function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return Response.json(body, { status, headers });
-}
-
-function stringMap(v: unknown, key: string): Record<string, string | null> | undefined {
-  if (v === undefined) return undefined;
-  if (v === null || typeof v !== "object" || Array.isArray(v)) throw badRequest(`Invalid ${key}`);
-  for (const x of Object.values(v)) {
-    if (x !== null && typeof x !== "string") throw badRequest(`Invalid ${key}`);
-  }
-  return v as Record<string, string | null>;
-}
-
-/** Parse a file metadata body once; unknown keys are refused as Drive refuses them. */
-function parseMetadata(raw: unknown): Metadata {
-  if (raw === null || raw === undefined) return {};
-  if (typeof raw !== "object" || Array.isArray(raw)) throw badRequest("Metadata must be an object");
-  const o = raw as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!(key in FILE)) {
-      throw badRequest(
-        `Invalid JSON payload received. Unknown name "${key}" at 'resource': Cannot find field.`,
-      );
-    }
-  }
-  const str = (k: string) => {
-    const v = o[k];
-    if (v === undefined) return undefined;
-    if (typeof v !== "string") throw badRequest(`Invalid value at 'resource.${k}'`);
-    return v;
-  };
-  const bool = (k: string) => {
-    const v = o[k];
-    if (v === undefined) return undefined;
-    if (typeof v !== "boolean") throw badRequest(`Invalid value at 'resource.${k}'`);
-    return v;
-  };
-  let parents: string[] | undefined;
-  if (o.parents !== undefined) {
-    if (!Array.isArray(o.parents) || o.parents.some((p) => typeof p !== "string")) {
-      throw badRequest("Invalid value at 'resource.parents'");
-    }
-    parents = o.parents as string[];
-  }
-  const m: Metadata = {};
-  const id = str("id"), name = str("name"), mimeType = str("mimeType");
-  const description = str("description");
-  const starred = bool("starred"), trashed = bool("trashed");
-  if (id !== undefined) m.id = id;
-  if (name !== undefined) m.name = name;
-  if (mimeType !== undefined) m.mimeType = mimeType;
-  if (description !== undefined) m.description = description;
-  if (starred !== undefined) m.starred = starred;
-  if (trashed !== undefined) m.trashed = trashed;
-  if (parents !== undefined) m.parents = parents;
-  const app = stringMap(o.appProperties, "appProperties");
-  const props = stringMap(o.properties, "properties");
-  if (app) m.appProperties = app;
-  if (props) m.properties = props;
-  return m;
-}
-
-function definedOnly(m: Record<string, string | null> | undefined): Record<string, string> {
-  return Object.fromEntries(Object.entries(m ?? {}).filter(([, v]) => v !== null)) as Record<
-    string,
-    string
-  >;
-}
-
-/** Read a request body, refusing more than `limit` bytes. */
-async function readBytes(req: Request, limit: number): Promise<Uint8Array> {
-  if (!req.body) return new Uint8Array(0);
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const part of req.body) {
-    size += part.length;
-    if (size > limit) {
-      throw new DriveError(413, { reason: "uploadTooLarge" }, "Request is too large.");
-    }
-    parts.push(part);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-async function readJson(req: Request): Promise<unknown> {
-  const bytes = await readBytes(req, MAX_METADATA_BYTES);
-  if (bytes.length === 0) return undefined;
-  try {
-    return JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    throw new DriveError(400, { reason: "parseError" }, "Invalid JSON payload received.");
-  }
-}
-
-function boolParam(url: URL, name: string, fallback: boolean): boolean {
-  const v = url.searchParams.get(name);
-  if (v === null) return fallback;
-  if (v === "true") return true;
-  if (v === "false") return false;
-  throw invalidParameter(name, `Invalid value '${v}'. Values must be true or false.`);
-}
-
-function pageSizeParam(url: URL, fallback: number): number {
-  const v = url.searchParams.get("pageSize");
-  if (v === null) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) {
-    throw invalidParameter(
-      "pageSize",
-      `Invalid value '${v}'. Values must be within the range: [1, 1000]`,
-    );
-  }
-  return n;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Sort keys of `files.list`'s `orderBy`. */
-interface SortKey {
-  field: string;
-  desc: boolean;
-}
-const ORDER_FIELDS = new Set([
-  "createdTime",
-  "folder",
-  "modifiedByMeTime",
-  "modifiedTime",
-  "name",
-  "name_natural",
-  "quotaBytesUsed",
-  "recency",
-  "sharedWithMeTime",
-  "starred",
-  "viewedByMeTime",
-]);
-
-function parseOrderBy(text: string | null): SortKey[] {
-  if (text === null || text.trim() === "") return [];
-  return text.split(",").map((part) => {
-    const [field, dir, extra] = part.trim().split(/\s+/);
-    if (!field || !ORDER_FIELDS.has(field) || extra !== undefined || (dir && dir !== "desc")) {
-      throw invalidParameter("orderBy", `Invalid field selection ${part.trim()}`);
-    }
-    return { field, desc: dir === "desc" };
-  });
-}
-
-/** What a page token remembers: the listing it belongs to and the last item shown. */
-interface Snapshot {
-  id: string;
-  name: string;
-  createdTime: string;
-  modifiedTime: string;
-  folder: boolean;
-  starred: boolean;
-}
-
-function snapshot(f: StoredFile): Snapshot {
-  return {
-    id: f.id,
-    name: f.name,
-    createdTime: f.createdTime,
-    modifiedTime: f.modifiedTime,
-    folder: f.mimeType === FOLDER,
-    starred: f.starred,
-  };
-}
-
-function comparator(keys: SortKey[]): (a: Snapshot, b: Snapshot) => number {
-  return (a, b) => {
-    for (const k of keys) {
-      let c = 0;
-      switch (k.field) {
-        case "createdTime":
-          c = a.createdTime.localeCompare(b.createdTime);
-          break;
-        case "modifiedTime":
-        case "recency":
-          c = a.modifiedTime.localeCompare(b.modifiedTime);
-          break;
-        case "name":
-          c = a.name.toLowerCase() < b.name.toLowerCase()
-            ? -1
-            : a.name.toLowerCase() > b.name.toLowerCase()
-            ? 1
-            : 0;
-          break;
-        case "name_natural":
-          c = a.name.localeCompare(b.name, "en", { numeric: true, sensitivity: "base" });
-          break;
-        case "folder":
-          c = Number(b.folder) - Number(a.folder);
-          break;
-        case "starred":
-          c = Number(b.starred) - Number(a.starred);
-          break;
-      }
-      if (c !== 0) return k.desc ? -c : c;
-    }
-    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-  };
-}
-
-function encodeToken(value: unknown): string {
-  return btoa(JSON.stringify(value)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function decodeToken(token: string): unknown {
-  try {
-    const b64 = token.replace(/-/g, "+").replace(/_/g, "/");
-    return JSON.parse(atob(b64 + "=".repeat((4 - b64.length % 4) % 4)));
-  } catch {
-    throw invalidParameter("pageToken");
-  }
-}
 
 /** The Drive side of the fake. */
 export class DriveApi {
-  readonly sessions = new Map<string, UploadSession>();
-  /** Bytes held by unfinished resumable uploads (bounded like stored content). */
-  #sessionBytes = 0;
+  readonly uploads: ResumableUploads;
   /** Notification e-mails Drive would have sent (permissions.create). */
   readonly notifications: { from: string; to: string; fileId: string; message: string }[] = [];
 
-  constructor(private readonly ctx: DriveContext) {}
+  constructor(private readonly ctx: DriveContext) {
+    this.uploads = new ResumableUploads(ctx.store, ctx.front, {
+      create: (caller, meta, content, mimeType) => this.#create(caller, meta, content, mimeType),
+      respond: (caller, file, url, fields) => this.#fileBody(caller, file, url, fields),
+    });
+  }
 
   /** Handle one API request; `key` names its connection for faults that cut it. */
   async handle(req: Request, url: URL, key: number): Promise<Response> {
@@ -494,18 +265,11 @@ export class DriveApi {
     if (path === "/upload/drive/v3/files") {
       const uploadId = url.searchParams.get("upload_id");
       if (uploadId !== null && (method === "PUT" || method === "POST")) {
-        const session = this.sessions.get(uploadId);
-        if (!session || session.expired) {
-          throw new DriveError(
-            404,
-            { reason: "notFound" },
-            "Upload session not found or expired; start a new upload.",
-          );
-        }
+        const session = this.uploads.session(uploadId);
         return {
           method: "files.upload",
           session,
-          run: (_c, r, u, cut) => this.#chunk(session, r, u, cut),
+          run: (_c, r, u, cut) => this.uploads.chunk(session, r, u, cut),
         };
       }
       if (method === "POST") {
@@ -765,150 +529,9 @@ export class DriveApi {
     }
     if (type === "resumable") {
       this.#needWrite(caller);
-      const meta = parseMetadata(await readJson(req));
-      const lengthHeader = req.headers.get("x-upload-content-length");
-      const declared = lengthHeader === null ? null : Number(lengthHeader);
-      if (declared !== null && (!Number.isInteger(declared) || declared < 0)) {
-        throw badRequest("Invalid X-Upload-Content-Length");
-      }
-      if (declared !== null && declared > limit) this.ctx.store.reserve(declared); // throws
-      if (meta.id !== undefined) this.ctx.store.checkId(caller.user.email, meta.id);
-      // Drive checks the parent when the session starts, not only at the end.
-      const parent = this.ctx.store.get(caller, meta.parents?.[0] ?? "root");
-      const role = this.ctx.store.role(caller.user.email, parent);
-      if (role !== "owner" && role !== "writer") throw insufficientFilePermissions();
-      if (this.sessions.size >= MAX_SESSIONS) {
-        const oldest = this.sessions.keys().next().value;
-        if (oldest !== undefined) {
-          this.#forget(this.sessions.get(oldest)!);
-          this.sessions.delete(oldest);
-        }
-      }
-      const id = newId(70).slice(1);
-      this.sessions.set(id, {
-        id,
-        caller,
-        meta,
-        mimeType: meta.mimeType ?? req.headers.get("x-upload-content-type") ??
-          "application/octet-stream",
-        declaredLength: declared,
-        chunks: [],
-        received: 0,
-        fields: url.searchParams.get("fields"),
-        fileId: null,
-        expired: false,
-      });
-      const location = new URL(url.href);
-      location.search = "";
-      location.searchParams.set("uploadType", "resumable");
-      location.searchParams.set("upload_id", id);
-      return new Response(null, {
-        status: 200,
-        headers: { location: location.href, "x-guploader-uploadid": id },
-      });
+      return await this.uploads.start(caller, req, url);
     }
     throw invalidParameter("uploadType", `Invalid value '${type ?? ""}' for uploadType`);
-  }
-
-  /** One PUT on a resumable session: a chunk, the last chunk, or a status query. */
-  async #chunk(s: UploadSession, req: Request, url: URL, cut: number | null): Promise<Response> {
-    const fields = url.searchParams.get("fields") ?? s.fields;
-    const done = () => {
-      const file = this.ctx.store.files.get(s.fileId!);
-      if (!file) throw notFound(s.fileId!);
-      return this.#fileBody(s.caller, file, url, fields);
-    };
-    const incomplete = () =>
-      new Response(null, {
-        status: 308,
-        headers: s.received > 0 ? { range: `bytes=0-${s.received - 1}` } : {},
-      });
-    const header = req.headers.get("content-range");
-    if (header !== null && /^bytes \*\/(\d+|\*)$/.test(header.trim())) {
-      await req.body?.cancel();
-      return s.fileId ? done() : incomplete();
-    }
-    if (s.fileId) {
-      await req.body?.cancel();
-      return done();
-    }
-    let start = 0, total: number | null = null, expected: number | null = null;
-    if (header !== null) {
-      const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header.trim());
-      if (!m || Number(m[2]) < Number(m[1])) {
-        throw badRequest("Failed to parse Content-Range header.");
-      }
-      start = Number(m[1]);
-      expected = Number(m[2]) - start + 1;
-      total = m[3] === "*" ? null : Number(m[3]);
-      if (total !== null && Number(m[2]) >= total) {
-        throw badRequest("Failed to parse Content-Range header.");
-      }
-    }
-    if (start > s.received) {
-      throw badRequest(
-        `Invalid request. The upload resumed at byte ${start}, but only ${s.received} bytes were received.`,
-      );
-    }
-    const limit = this.ctx.store.limits.maxFileBytes;
-    if (cut !== null) {
-      // Half the chunk arrives, then the connection goes.
-      const half = Math.floor((expected ?? Number(req.headers.get("content-length") ?? 0)) / 2);
-      const got = await readSome(req, half);
-      this.#accept(s, start, got, true);
-      this.ctx.front.drop(cut);
-      return new Response(null, { status: 499 });
-    }
-    const body = await readBytes(req, limit);
-    if (header === null) total = body.length;
-    if (expected !== null && body.length !== expected) {
-      throw badRequest("Failed to parse Content-Range header.");
-    }
-    if (total !== null && s.declaredLength !== null && total !== s.declaredLength) {
-      throw badRequest("The Content-Range total does not match X-Upload-Content-Length.");
-    }
-    if (total !== null && start + body.length === total) {
-      this.#accept(s, start, body, false);
-      const file = this.#create(s.caller, s.meta, concat(s.chunks, s.received), s.mimeType);
-      this.#forget(s);
-      s.fileId = file.id;
-      return done();
-    }
-    this.#accept(s, start, body, true);
-    return incomplete();
-  }
-
-  /** Keep the new bytes of a chunk (only whole 256 KiB units when `unitsOnly`). */
-  #accept(s: UploadSession, start: number, bytes: Uint8Array, unitsOnly: boolean): void {
-    let end = start + bytes.length;
-    if (unitsOnly) end = Math.floor(end / UPLOAD_UNIT) * UPLOAD_UNIT;
-    if (end <= s.received) return;
-    const { maxFileBytes, maxTotalBytes } = this.ctx.store.limits;
-    const more = end - s.received;
-    if (end > maxFileBytes || this.#sessionBytes + more > maxTotalBytes) {
-      throw new DriveError(
-        403,
-        { reason: "storageQuotaExceeded" },
-        "The user's Drive storage quota has been exceeded.",
-      );
-    }
-    s.chunks.push(bytes.slice(s.received - start, end - start));
-    s.received = end;
-    this.#sessionBytes += more;
-  }
-
-  /** Let go of a session's bytes (done, expired or evicted). */
-  #forget(s: UploadSession): void {
-    this.#sessionBytes -= s.chunks.reduce((n, c) => n + c.length, 0);
-    s.chunks = [];
-  }
-
-  /** Make every session expire, as a week without activity does on Drive. */
-  expireSessions(): void {
-    for (const s of this.sessions.values()) {
-      s.expired = true;
-      this.#forget(s);
-    }
   }
 
   async #update(caller: Caller, id: string, req: Request, url: URL): Promise<Response> {
@@ -1142,33 +765,4 @@ export class DriveApi {
     else body.nextPageToken = String(next);
     return json(select(body, p.get("fields"), CHANGE_LIST, DEFAULT_CHANGE_FIELDS));
   }
-}
-
-/** Read up to `n` bytes of a body, then stop reading. */
-async function readSome(req: Request, n: number): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  if (req.body) {
-    const reader = req.body.getReader();
-    while (size < n) {
-      const r = await reader.read();
-      if (r.done) break;
-      parts.push(r.value);
-      size += r.value.length;
-    }
-    await reader.cancel().catch(() => {});
-  }
-  return concat(parts, Math.min(size, n));
-}
-
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    if (at >= size) break;
-    const take = p.subarray(0, size - at);
-    out.set(take, at);
-    at += take.length;
-  }
-  return out;
 }

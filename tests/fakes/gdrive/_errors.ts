@@ -122,3 +122,12 @@ export function insufficientScopes(): DriveError {
 export function oauthError(status: number, error: string, description: string): Response {
   return Response.json({ error, error_description: description }, { status });
 }
+
+/** 403 `storageQuotaExceeded`: the fake's memory bounds, as Drive's quota. */
+export function quotaExceeded(): DriveError {
+  return new DriveError(
+    403,
+    { reason: "storageQuotaExceeded" },
+    "The user's Drive storage quota has been exceeded.",
+  );
+}

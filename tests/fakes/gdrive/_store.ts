@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { DriveError, insufficientFilePermissions, notFound } from "./_errors.ts";
+import { DriveError, insufficientFilePermissions, notFound, quotaExceeded } from "./_errors.ts";
 import { MY_SELF, type QueryFile } from "./_query.ts";
 
 /** Drive's folder MIME type. */
@@ -377,11 +377,7 @@ export class Store {
   /** Account for `bytes` more of content, or refuse with Drive's quota error. */
   reserve(bytes: number): void {
     if (bytes > this.limits.maxFileBytes || this.#bytes + bytes > this.limits.maxTotalBytes) {
-      throw new DriveError(
-        403,
-        { reason: "storageQuotaExceeded" },
-        "The user's Drive storage quota has been exceeded.",
-      );
+      throw quotaExceeded();
     }
     this.#bytes += bytes;
   }
