@@ -47,6 +47,7 @@ import {
   readJson,
 } from "./_request.ts";
 import { ResumableUploads, type UploadSession } from "./_uploads.ts";
+import { fileResource, permissionResource, queryView, userResource } from "./_views.ts";
 import { type Caller, FOLDER, SCOPES, type Store, type StoredFile } from "./_store.ts";
 
 const DEFAULT_FILE_FIELDS = "kind,id,name,mimeType";
@@ -295,7 +296,7 @@ export class DriveApi {
   #fileBody(caller: Caller, file: StoredFile, url: URL, fields?: string | null): Response {
     const wanted = fields === undefined ? url.searchParams.get("fields") : fields;
     return json(select(
-      this.ctx.store.fileResource(caller, file, wanted),
+      fileResource(this.ctx.store, caller, file, wanted),
       wanted,
       FILE,
       DEFAULT_FILE_FIELDS,
@@ -315,7 +316,7 @@ export class DriveApi {
     }
     const about = {
       kind: "drive#about",
-      user: this.ctx.store.userResource(caller.user.email, caller.user.email),
+      user: userResource(this.ctx.store, caller.user.email, caller.user.email),
       storageQuota: { limit: String(this.ctx.store.limits.maxTotalBytes), usage: "0" },
       maxUploadSize: String(this.ctx.store.limits.maxFileBytes),
       appInstalled: false,
@@ -388,7 +389,7 @@ export class DriveApi {
     const roots = new Set([...store.users.values()].map((u) => u.rootId));
     let hits = spaces.includes("drive")
       ? [...store.files.values()].filter((f) =>
-        !roots.has(f.id) && store.reaches(caller, f) && predicate(store.queryView(caller, f))
+        !roots.has(f.id) && store.reaches(caller, f) && predicate(queryView(store, caller, f))
       )
       : [];
     // Listing lag: a new file stays out of the listings that would have shown it.
@@ -403,7 +404,7 @@ export class DriveApi {
     const body: Record<string, unknown> = {
       kind: "drive#fileList",
       incompleteSearch: false,
-      files: page.map((x) => store.fileResource(caller, x.f, p.get("fields"))),
+      files: page.map((x) => fileResource(store, caller, x.f, p.get("fields"))),
     };
     if (snaps.length > pageSize) {
       body.nextPageToken = encodeToken({ q, o: orderBy, a: page[page.length - 1]!.s });
@@ -682,7 +683,11 @@ export class DriveApi {
         message: url.searchParams.get("emailMessage") ?? "",
       });
     }
-    const perm = store.permissionResource(email, email === file.owner ? "owner" : role as "reader");
+    const perm = permissionResource(
+      store,
+      email,
+      email === file.owner ? "owner" : role as "reader",
+    );
     return json(
       select(perm, url.searchParams.get("fields"), PERMISSION, DEFAULT_PERMISSION_FIELDS),
     );
@@ -694,8 +699,8 @@ export class DriveApi {
     const body = {
       kind: "drive#permissionList",
       permissions: [
-        store.permissionResource(file.owner, "owner"),
-        ...file.shares.map((s) => store.permissionResource(s.email, s.role)),
+        permissionResource(store, file.owner, "owner"),
+        ...file.shares.map((s) => permissionResource(store, s.email, s.role)),
       ],
     };
     return json(
@@ -757,7 +762,7 @@ export class DriveApi {
         time: e.time,
         removed: !visible,
         fileId: e.fileId,
-        ...(visible ? { file: store.fileResource(caller, file, p.get("fields")) } : {}),
+        ...(visible ? { file: fileResource(store, caller, file, p.get("fields")) } : {}),
       });
     }
     const body: Record<string, unknown> = { kind: "drive#changeList", changes };

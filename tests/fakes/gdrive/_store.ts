@@ -7,7 +7,6 @@
  */
 import { createHash } from "node:crypto";
 import { DriveError, insufficientFilePermissions, notFound, quotaExceeded } from "./_errors.ts";
-import { MY_SELF, type QueryFile } from "./_query.ts";
 
 /** Drive's folder MIME type. */
 export const FOLDER = "application/vnd.google-apps.folder";
@@ -79,7 +78,7 @@ interface LogEntry {
 }
 
 /** The role a user holds on a file, strongest first. */
-type Role = "owner" | "writer" | "commenter" | "reader";
+export type Role = "owner" | "writer" | "commenter" | "reader";
 const RANK: Record<Role, number> = { owner: 4, writer: 3, commenter: 2, reader: 1 };
 
 /** Limits that keep the fake's memory bounded. */
@@ -97,7 +96,8 @@ export function newId(length = 33): string {
   return "1" + Array.from(bytes, (b) => ID_ALPHABET[b & 63]).join("");
 }
 
-function digest(algo: string, data: Uint8Array): string {
+/** A hex digest of `data`. */
+export function digest(algo: string, data: Uint8Array): string {
   return createHash(algo).update(data).digest("hex");
 }
 
@@ -474,143 +474,6 @@ export class Store {
       entries.push(e);
     }
     return { entries, next: i + 1, done: i >= log.length };
-  }
-
-  // ---- views -------------------------------------------------------------------
-
-  /** The caller's view of a file for `q`. */
-  queryView(caller: Caller, f: StoredFile): QueryFile {
-    const me = caller.user.email;
-    const withMe = (list: string[]) => list.includes(me) ? [...list, MY_SELF] : list;
-    const writers = [f.owner, ...f.shares.filter((s) => s.role === "writer").map((s) => s.email)];
-    const readers = [
-      ...writers,
-      ...f.shares.filter((s) => s.role !== "writer").map((s) => s.email),
-    ];
-    return {
-      name: f.name,
-      mimeType: f.mimeType,
-      parents: f.parents,
-      owners: withMe([f.owner]),
-      writers: withMe(writers),
-      readers: withMe(readers),
-      trashed: this.trashed(f),
-      starred: f.starred,
-      sharedWithMe: f.owner !== me && f.shares.some((s) => s.email === me),
-      createdTime: f.createdTime,
-      modifiedTime: f.modifiedTime,
-      properties: f.properties,
-      appProperties: f.appProperties,
-    };
-  }
-
-  /** A `drive#user` resource. */
-  userResource(email: string, me: string): Record<string, unknown> {
-    const u = this.users.get(email);
-    return {
-      kind: "drive#user",
-      displayName: u?.displayName ?? email,
-      emailAddress: email,
-      ...(u ? { permissionId: u.permissionId } : {}),
-      me: email === me,
-    };
-  }
-
-  /** A `drive#permission` resource. */
-  permissionResource(email: string, role: Role): Record<string, unknown> {
-    const u = this.users.get(email);
-    return {
-      kind: "drive#permission",
-      id: u?.permissionId ?? `pending-${email}`,
-      type: "user",
-      emailAddress: email,
-      role,
-      displayName: u?.displayName ?? email,
-      deleted: false,
-      pendingOwner: false,
-    };
-  }
-
-  /** The whole `drive#file` resource as the caller sees it (then cut by `fields`). */
-  fileResource(caller: Caller, f: StoredFile, fields: string | null): Record<string, unknown> {
-    const me = caller.user.email;
-    const role = this.role(me, f);
-    const canEdit = role === "owner" || role === "writer";
-    const share = f.shares.find((s) => s.email === me);
-    const isFolder = f.mimeType === FOLDER;
-    const out: Record<string, unknown> = {
-      kind: "drive#file",
-      id: f.id,
-      name: f.name,
-      mimeType: f.mimeType,
-      starred: f.starred,
-      trashed: this.trashed(f),
-      explicitlyTrashed: f.explicitlyTrashed,
-      spaces: ["drive"],
-      version: String(f.version),
-      webViewLink: `https://drive.google.com/file/d/${f.id}/view`,
-      createdTime: f.createdTime,
-      modifiedTime: f.modifiedTime,
-      modifiedByMe: f.lastModifyingUser === me,
-      owners: [this.userResource(f.owner, me)],
-      lastModifyingUser: this.userResource(f.lastModifyingUser, me),
-      shared: f.shares.length > 0,
-      ownedByMe: f.owner === me,
-      isAppAuthorized: f.appAuthorized.has(`${me}\n${caller.clientId}`),
-      capabilities: {
-        canEdit,
-        canAddChildren: isFolder && canEdit,
-        canListChildren: isFolder,
-        canDelete: role === "owner",
-        canTrash: role === "owner",
-        canShare: canEdit,
-        canDownload: !isFolder,
-        canRename: canEdit,
-      },
-      appProperties: f.appProperties,
-      properties: f.properties,
-      quotaBytesUsed: String(f.owner === me ? f.content?.length ?? 0 : 0),
-    };
-    // Drive shows only the parents the caller can reach, and no key when there are none.
-    const parents = f.parents.filter((p) => {
-      const parent = this.files.get(p);
-      return parent !== undefined && this.reaches(caller, parent);
-    });
-    if (parents.length > 0) out.parents = parents;
-    if (f.description !== undefined) out.description = f.description;
-    if (share) {
-      out.sharingUser = this.userResource(share.by, me);
-      out.sharedWithMeTime = share.time;
-    }
-    if (canEdit) {
-      out.permissions = [
-        this.permissionResource(f.owner, "owner"),
-        ...f.shares.map((s) => this.permissionResource(s.email, s.role)),
-      ];
-      out.permissionIds = (out.permissions as { id: string }[]).map((p) => p.id);
-    }
-    if (f.content) {
-      out.size = String(f.content.length);
-      if (fields !== null && /\*|md5Checksum|sha1Checksum|sha256Checksum/.test(fields)) {
-        const content = f.content;
-        f.digests ??= {
-          md5: digest("md5", content),
-          sha1: digest("sha1", content),
-          sha256: digest("sha256", content),
-        };
-        out.md5Checksum = f.digests.md5;
-        out.sha1Checksum = f.digests.sha1;
-        out.sha256Checksum = f.digests.sha256;
-      }
-      out.headRevisionId = `0B${f.id.slice(1, 12)}v${f.version}`;
-      out.originalFilename = f.name;
-      const dot = f.name.lastIndexOf(".");
-      if (dot > 0) {
-        out.fileExtension = f.name.slice(dot + 1);
-        out.fullFileExtension = f.name.slice(f.name.indexOf(".") + 1);
-      }
-    }
-    return out;
   }
 }
 
