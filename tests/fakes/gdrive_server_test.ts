@@ -799,3 +799,33 @@ Deno.test("fake drive: when the last chunk's answer is lost, the status query an
     assertEquals(await client(drive, token).list("name = 'last.bin'"), ["last.bin"]);
   });
 });
+
+Deno.test("fake drive: update renames, merges appProperties (null deletes), moves with add/removeParents, and refuses parents in the body", async () => {
+  await withDrive(async (drive) => {
+    const a = client(drive, drive.token(A));
+    const from = await a.folder("from"), to = await a.folder("to");
+    const id = (await a.ok("/drive/v3/files", {
+      json: { name: "old", parents: [from], appProperties: { k: "1", gone: "x" } },
+    })).id;
+    const updated = await a.ok(
+      `/drive/v3/files/${id}?addParents=${to}&removeParents=${from}&fields=name,parents,appProperties,version`,
+      { method: "PATCH", json: { name: "new", appProperties: { gone: null, more: "2" } } },
+    );
+    assertEquals(updated, {
+      name: "new",
+      parents: [to],
+      appProperties: { k: "1", more: "2" },
+      version: "2",
+    });
+    const body = await a.json(`/drive/v3/files/${id}`, {
+      method: "PATCH",
+      json: { parents: [from] },
+    });
+    assertEquals([body.status, body.body.error.errors[0].reason], [403, "fieldNotWritable"]);
+    const two = await a.json(`/drive/v3/files/${id}?addParents=${from}`, {
+      method: "PATCH",
+      json: {},
+    });
+    assertEquals([two.status, two.body.error.errors[0].reason], [403, "cannotAddParent"]);
+  });
+});
