@@ -829,3 +829,23 @@ Deno.test("fake drive: update renames, merges appProperties (null deletes), move
     assertEquals([two.status, two.body.error.errors[0].reason], [403, "cannotAddParent"]);
   });
 });
+
+Deno.test("fake drive: with short pages, a page holds less than pageSize before the end and the token still leads to every file", async () => {
+  await withDrive(async (drive) => {
+    const a = client(drive, drive.token(A));
+    for (let i = 0; i < 5; i++) await a.file(`s-${i}`);
+    drive.faults.set({ shortPages: true });
+    const first = await a.ok("/drive/v3/files?pageSize=4&fields=nextPageToken,files(name)");
+    assertEquals(first.files.length, 2);
+    const names = first.files.map((f: { name: string }) => f.name);
+    let token: string | undefined = first.nextPageToken;
+    while (token) {
+      const page = await a.ok(
+        `/drive/v3/files?pageSize=4&pageToken=${token}&fields=nextPageToken,files(name)`,
+      );
+      names.push(...page.files.map((f: { name: string }) => f.name));
+      token = page.nextPageToken;
+    }
+    assertEquals(names.sort(), ["s-0", "s-1", "s-2", "s-3", "s-4"]);
+  });
+});

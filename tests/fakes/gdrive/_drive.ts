@@ -287,6 +287,11 @@ export class DriveApi {
     return null;
   }
 
+  /** The page size served: what was asked, or less when the plan shortens pages. */
+  #pageLimit(asked: number): number {
+    return this.ctx.faults.plan.shortPages ? Math.ceil(asked / 2) : asked;
+  }
+
   #needWrite(caller: Caller): void {
     if (!caller.scopes.has(SCOPES.drive) && !caller.scopes.has(SCOPES.file)) {
       throw insufficientScopes();
@@ -359,7 +364,7 @@ export class DriveApi {
     const p = url.searchParams;
     const q = p.get("q") ?? "";
     const predicate = compileQuery(q, (id) => id === "root" ? caller.user.rootId : id);
-    const pageSize = pageSizeParam(url, 100);
+    const pageSize = this.#pageLimit(pageSizeParam(url, 100));
     const orderBy = p.get("orderBy");
     const compare = comparator(parseOrderBy(orderBy));
     if (
@@ -747,7 +752,7 @@ export class DriveApi {
     const position = Number(token);
     const end = Number(store.startPageToken(caller.user.email));
     if (!/^\d+$/.test(token) || position < 1 || position > end) throw invalidParameter("pageToken");
-    const pageSize = pageSizeParam(url, 100);
+    const pageSize = this.#pageLimit(pageSizeParam(url, 100));
     const includeRemoved = boolParam(url, "includeRemoved", true);
     const { entries, next, done } = store.changes(caller, position, pageSize);
     const changes = [];

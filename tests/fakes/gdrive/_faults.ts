@@ -74,6 +74,12 @@ export interface FaultPlan {
    * would have shown it (default 0).
    */
   listingLag?: number;
+  /**
+   * Pages of `files.list` and `changes.list` hold at most half the `pageSize`
+   * asked for, as Drive documents it may ("partial or empty result pages are
+   * possible even before the end"), so a client must follow the page token.
+   */
+  shortPages?: boolean;
 }
 
 /** One scripted fault. */
