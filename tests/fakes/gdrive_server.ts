@@ -1,7 +1,7 @@
 /**
  * A fake Google Drive for tests and demos: Drive API v3 (`/drive/v3/...`,
  * `/upload/drive/v3/...`) and Google's OAuth endpoints for installed apps
- * (`/o/oauth2/auth`, `/token`, `/revoke`) on 127.0.0.1, with several users,
+ * (`/o/oauth2/auth`, `/token`, `/revoke`, `/tokeninfo`) on 127.0.0.1, with several users,
  * sharing enforced, and faults on demand.
  *
  * It follows Drive's documented behaviour where a client could otherwise
@@ -170,6 +170,9 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
         }
         if (req.method === "POST" && (path === "/revoke" || path === "/o/oauth2/revoke")) {
           return await oauth.revoke(req);
+        }
+        if (path === "/tokeninfo" || path === "/oauth2/v3/tokeninfo") {
+          return await oauth.tokenInfo(req);
         }
         if (path.startsWith("/drive/v3/") || path.startsWith("/upload/drive/v3/")) {
           return await api.handle(req, url, info.remoteAddr.port);

@@ -530,6 +530,13 @@ Deno.test("fake drive: sign-in redirects with code and state, the token endpoint
       "/drive/v3/about?fields=user/emailAddress",
     );
     assertEquals(who.user.emailAddress, B); // approved as the login_hint
+    const info = await fetch(`${drive.url}/tokeninfo?access_token=${granted.body.access_token}`);
+    const infoBody = await info.json();
+    assertEquals([infoBody.email, infoBody.scope, infoBody.aud], [
+      B,
+      "https://www.googleapis.com/auth/drive",
+      drive.client.id,
+    ]);
 
     const refreshed = await token({
       grant_type: "refresh_token",
@@ -542,6 +549,10 @@ Deno.test("fake drive: sign-in redirects with code and state, the token endpoint
       refresh_token: granted.body.refresh_token,
     });
     assertEquals([revoked.status, revoked.body.error], [400, "invalid_grant"]);
+    const deadInfo = await fetch(
+      `${drive.url}/tokeninfo?access_token=${granted.body.access_token}`,
+    );
+    assertEquals([deadInfo.status, (await deadInfo.json()).error], [400, "invalid_token"]);
     const badSecret = await token({
       grant_type: "refresh_token",
       refresh_token: "x",

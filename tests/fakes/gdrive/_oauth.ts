@@ -229,6 +229,33 @@ export class OAuth {
     };
   }
 
+  /**
+   * GET/POST /tokeninfo?access_token=…: what Google reports about a live
+   * access token (client, scopes, seconds left, user), for checks like `doctor`.
+   */
+  async tokenInfo(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    const form = req.method === "POST" ? await readForm(req) : null;
+    const token = url.searchParams.get("access_token") ?? form?.get("access_token") ?? "";
+    const entry = this.#access.get(token);
+    const left = entry ? Math.floor((entry.expiresAt - Date.now()) / 1000) : 0;
+    if (!entry || entry.grant.revoked || left <= 0) {
+      return oauthError(400, "invalid_token", "Invalid Value");
+    }
+    const user = this.store.users.get(entry.grant.email);
+    return Response.json({
+      azp: entry.grant.clientId,
+      aud: entry.grant.clientId,
+      sub: user?.permissionId ?? entry.grant.email,
+      scope: entry.grant.scopes.join(" "),
+      exp: String(Math.floor(entry.expiresAt / 1000)),
+      expires_in: String(left),
+      email: entry.grant.email,
+      email_verified: "true",
+      access_type: "offline",
+    });
+  }
+
   /** Mint an access token directly (tests that do not exercise sign-in). */
   mint(email: string, scopes: string[], clientId: string): string {
     const grant: Grant = { email, clientId, scopes, revoked: false };
