@@ -154,6 +154,7 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
   for (const u of options.users ?? []) store.addUser(u);
 
   const ready = Promise.withResolvers<void>();
+  // Set once the front is up; requests reach the handler only through the front.
   // deno-lint-ignore prefer-const
   let api: DriveApi;
   const server = Deno.serve(
@@ -187,7 +188,13 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
     },
   );
   await ready.promise;
-  const front = startFront("127.0.0.1", options.port ?? 0, server.addr.port);
+  let front;
+  try {
+    front = startFront("127.0.0.1", options.port ?? 0, server.addr.port);
+  } catch (err) {
+    await server.shutdown(); // e.g. the port asked for is taken
+    throw err;
+  }
   api = new DriveApi({ store, oauth, faults, quota, front });
   const url = `http://127.0.0.1:${front.port}`;
 
