@@ -54,7 +54,16 @@ export interface DriveApiOptions {
   tokens: TokenSource;
   rate: TokenBucket;
   backoff?: BackoffPolicy | undefined;
+  /**
+   * How long a request may wait for its answer, and a download for its next
+   * bytes, before it counts as dropped (default 20 s, within the host's 30 s
+   * call timeout).
+   */
+  requestTimeoutMs?: number | undefined;
 }
+
+/** See {@linkcode DriveApiOptions.requestTimeoutMs}. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 20_000;
 
 /** Drive v3 over HTTP, one method per request kind. */
 export class DriveApi {
@@ -62,6 +71,7 @@ export class DriveApi {
   readonly #tokens: TokenSource;
   readonly #rate: TokenBucket;
   readonly #backoff: BackoffPolicy;
+  readonly #timeoutMs: number;
   readonly #auth = new OAuth2Client();
   readonly #drive: drive_v3.Drive;
   /** Requests sent (every attempt counts), for tests and benchmarks. */
@@ -72,6 +82,7 @@ export class DriveApi {
     this.#tokens = options.tokens;
     this.#rate = options.rate;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#drive = driveClient({ version: "v3", auth: this.#auth });
   }
 
@@ -387,12 +398,13 @@ export class DriveApi {
     let reader = await open();
     let retries = 0;
     const tries = this.#backoff.tries;
+    const idleMs = this.#timeoutMs;
     return new ReadableStream<Uint8Array>({
       async pull(controller) {
         for (;;) {
           let result: ReadableStreamReadResult<Uint8Array>;
           try {
-            result = await reader.read();
+            result = await readWithin(reader, idleMs);
           } catch (err) {
             // The connection dropped mid-way: ask for the rest only.
             reader.releaseLock();
@@ -452,21 +464,27 @@ export class DriveApi {
           rootUrl: this.#base,
           retry: false,
           retryConfig: { retry: 0 },
+          timeout: this.#timeoutMs,
         });
         return response.data;
       } catch (err) {
         throw fromLibraryError(err);
       }
     };
-    return await withBackoff(op, async () => {
-      try {
-        return await once();
-      } catch (err) {
-        if (!(err instanceof DriveError) || err.status !== 401) throw err;
-        this.#tokens.invalidate();
-        return await once();
-      }
-    }, this.#backoff, hooks);
+    return await withBackoff(
+      op,
+      async () => {
+        try {
+          return await once();
+        } catch (err) {
+          if (!(err instanceof DriveError) || err.status !== 401) throw err;
+          this.#tokens.invalidate();
+          return await once();
+        }
+      },
+      this.#backoff,
+      hooks,
+    );
   }
 
   /**
@@ -481,10 +499,16 @@ export class DriveApi {
       const token = await this.#tokens.accessToken();
       const headers = new Headers(init.headers);
       headers.set("authorization", `Bearer ${token}`);
+      // A request that hangs (a half-open connection) counts as dropped; the
+      // timer runs until the answer's headers arrive, bodies have their own.
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), this.#timeoutMs);
       try {
-        return await fetch(url, { ...init, headers });
+        return await fetch(url, { ...init, headers, signal: abort.signal });
       } catch (err) {
         throw new DriveError(0, "", describe(err), { cause: err });
+      } finally {
+        clearTimeout(timer);
       }
     };
     const response = await once();
@@ -649,6 +673,25 @@ class Chunker {
 
   async cancel(reason: unknown): Promise<void> {
     await this.#reader.cancel(reason).catch(() => {});
+  }
+}
+
+/** A read that gives up (cancelling the reader) when no bytes come for `ms`. */
+async function readWithin<T>(
+  reader: ReadableStreamDefaultReader<T>,
+  ms: number,
+): Promise<ReadableStreamReadResult<T>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reader.cancel().catch(() => {});
+      reject(new Error(`no bytes for ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([reader.read(), stalled]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -108,17 +108,22 @@ export function winner(copies: DriveFile[]): DriveFile | null {
 }
 
 /**
- * The outcome of a create once the name's copies are known: `ours` won, or
- * lost to an earlier copy (then `ours` must be deleted and the put is
- * E_EXISTS). A copy we cannot see yet (listings lag) counts as a win.
+ * The outcome of a create once the name's copies are known. `ours` tells our
+ * copies apart: the one just created, and any an earlier attempt of the same
+ * call made although its answer was lost (a cut connection does not stop
+ * the server). We won when the earliest copy is ours; every other copy of
+ * ours is a `loser` to delete. A copy we cannot see yet (listings lag) does
+ * not count.
  */
 export function resolveCreate(
   copies: DriveFile[],
-  oursId: string,
-): { won: boolean; losers: string[] } {
+  ours: (file: DriveFile) => boolean,
+): { won: boolean; kept: DriveFile | null; losers: string[] } {
   const first = winner(copies);
-  if (first === null || first.id === oursId) return { won: true, losers: [] };
-  return { won: false, losers: [oursId] };
+  const won = first === null || ours(first);
+  const kept = won ? first : null;
+  const losers = copies.filter((f) => ours(f) && f.id !== kept?.id).map((f) => f.id);
+  return { won, kept, losers };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -71,6 +71,9 @@ export interface ChannelFolder {
   id: string;
 }
 
+/** Object ids remembered across all channels before the hints are dropped. */
+const MAX_KNOWN_IDS = 200_000;
+
 /** Lexical byte order for ASCII names. */
 export function byteOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -87,6 +90,13 @@ export class DriveLayout {
   readonly #folders = new Map<string, string>();
   /** Our channels that are known to be shared with their recipient. */
   readonly #shared = new Set<string>();
+  /**
+   * Object name → file id per channel, from the last listing or put, so a
+   * `get` after a `list` costs one call, not two. Only a hint: a stale id
+   * answers 404 and the name is looked up again.
+   */
+  readonly #ids = new Map<string, Map<string, string>>();
+  #idCount = 0;
 
   constructor(api: DriveApi, me: string, report: (message: string) => void) {
     this.#api = api;
@@ -223,7 +233,34 @@ export class DriveLayout {
       const seen = byName.get(file.name);
       if (seen === undefined || byCreation(file, seen) < 0) byName.set(file.name, file);
     }
+    const ids = new Map<string, string>();
+    for (const [name, file] of byName) ids.set(name, file.id);
+    this.#keepIds(channelName(ref), ids);
     return [...byName.values()].sort((a, b) => byteOrder(a.name, b.name));
+  }
+
+  /** The file id object `name` had when last seen, if any. */
+  knownId(ref: ChannelRef, name: string): string | undefined {
+    return this.#ids.get(channelName(ref))?.get(name);
+  }
+
+  /** Remember (`id`) or forget (null) where object `name` lives. */
+  noteId(ref: ChannelRef, name: string, id: string | null): void {
+    const key = channelName(ref);
+    const ids = this.#ids.get(key) ?? new Map<string, string>();
+    if (id === null) ids.delete(name);
+    else ids.set(name, id);
+    this.#keepIds(key, ids);
+  }
+
+  /** Store a channel's ids, dropping all of them past a bound (they are only hints). */
+  #keepIds(key: string, ids: Map<string, string>): void {
+    this.#idCount += ids.size - (this.#ids.get(key)?.size ?? 0);
+    this.#ids.set(key, ids);
+    if (this.#idCount > MAX_KNOWN_IDS) {
+      this.#ids.clear();
+      this.#idCount = 0;
+    }
   }
 
   /** Every copy of object `name` in the folder owned by the channel's sender. */
@@ -259,7 +296,7 @@ export class DriveLayout {
       ` and ${qString(parents[0] ?? "root")} in parents and trashed = false`;
     const copies = exactlyNamed(await this.#api.listAll(op, q), name, this.#me);
     if (!copies.some((f) => f.id === created.id)) copies.push(created);
-    const { won } = resolveCreate(copies, created.id);
+    const { won } = resolveCreate(copies, (f) => f.id === created.id);
     if (won) return created;
     await this.#api.deleteFile(op, created.id);
     return winner(copies.filter((f) => f.id !== created.id)) ?? created;

@@ -28,6 +28,8 @@ export interface GdriveManifestOptions {
   rate?: { perSecond: number; burst: number } | undefined;
   /** Retry schedule; default 1 s base, 32 s cap, 8 tries. */
   backoff?: { baseMs: number; capMs: number; tries: number } | undefined;
+  /** When a silent request counts as dropped; default 20 s. */
+  requestTimeoutMs?: number | undefined;
 }
 
 /**
@@ -57,6 +59,7 @@ export function gdriveManifest(options: GdriveManifestOptions): PluginManifest {
   };
   if (options.rate) init.rate = { ...options.rate };
   if (options.backoff) init.backoff = { ...options.backoff };
+  if (options.requestTimeoutMs !== undefined) init.requestTimeoutMs = options.requestTimeoutMs;
   return {
     name: "gdrive",
     entry: new URL("./worker.ts", import.meta.url),

@@ -24,7 +24,8 @@ import { describeError, isSyftError, SyftError } from "../../core/errors/mod.ts"
 import { isIdentity } from "../../core/paths/identity.ts";
 import { DriveApi, MULTIPART_MAX, PAGE_SIZE } from "./_api.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./_backoff.ts";
-import { type DriveFile, FOLDER_MIME, resolveCreate } from "./_files.ts";
+import { type DriveFile, FOLDER_MIME, resolveCreate, winner } from "./_files.ts";
+import { DriveError } from "./_backoff.ts";
 import { byteOrder, DriveLayout, parseChannelFolderName } from "./_layout.ts";
 import { TokenBucket } from "./_rate.ts";
 import { TokenSource } from "./_tokens.ts";
@@ -46,6 +47,8 @@ export interface GdriveInit {
   rate?: { perSecond: number; burst: number } | undefined;
   /** Retry schedule (tests shorten it; default 1 s base, 32 s cap, 8 tries). */
   backoff?: { baseMs: number; capMs: number; tries: number } | undefined;
+  /** When a silent request counts as dropped (default 20 s). */
+  requestTimeoutMs?: number | undefined;
 }
 
 /**
@@ -55,7 +58,8 @@ export interface GdriveInit {
 export function parseGdriveInit(init: Record<string, unknown>): GdriveInit {
   const bad = (what: string) =>
     new SyftError("E_INTERNAL", `the gdrive plugin got a bad init option: ${what}`);
-  const { identity, credentialsDir, apiBase, fullListEvery, rate, backoff } = init;
+  const { identity, credentialsDir, apiBase, fullListEvery, rate, backoff, requestTimeoutMs } =
+    init;
   if (typeof identity !== "string" || !isIdentity(identity)) throw bad("identity");
   if (typeof credentialsDir !== "string" || !credentialsDir.startsWith("/")) {
     throw bad("credentialsDir");
@@ -78,6 +82,12 @@ export function parseGdriveInit(init: Record<string, unknown>): GdriveInit {
       typeof b?.tries !== "number"
     ) throw bad("backoff");
     out.backoff = { baseMs: b.baseMs, capMs: b.capMs, tries: b.tries };
+  }
+  if (requestTimeoutMs !== undefined) {
+    if (typeof requestTimeoutMs !== "number" || !(requestTimeoutMs > 0)) {
+      throw bad("requestTimeoutMs");
+    }
+    out.requestTimeoutMs = requestTimeoutMs;
   }
   return out;
 }
@@ -109,6 +119,7 @@ export class GdriveTransport implements PluginImpl {
       tokens,
       rate: new TokenBucket(init.rate ?? {}),
       backoff,
+      requestTimeoutMs: init.requestTimeoutMs,
     });
     this.#layout = new DriveLayout(this.#api, this.#me, report);
     this.#fullListEvery = init.fullListEvery;
@@ -161,8 +172,8 @@ export class GdriveTransport implements PluginImpl {
     checkName(op, name);
     await this.#wrap(op, async () => {
       const folder = await this.#requireChannel(op, ref);
-      if (body instanceof ReadableStream) {
-        // Refuse before uploading a possibly huge body; the check after the create is the real one.
+      if (body instanceof ReadableStream || body.byteLength > MULTIPART_MAX) {
+        // Refuse before uploading a large body; the check after the create is the real one.
         if ((await this.#layout.copies(op, ref, folder, name)).length > 0) throw exists(ref, name);
       }
       const token = crypto.randomUUID();
@@ -187,13 +198,16 @@ export class GdriveTransport implements PluginImpl {
       } else {
         throw fail(op, "the body is neither bytes nor a stream");
       }
-      // Drive allows two files of one name: the earliest wins, a later copy of ours goes.
+      // Drive allows two files of one name: the earliest wins, later copies of ours go.
       const copies = await this.#layout.copies(op, ref, folder, name);
       if (!copies.some((f) => f.id === created.id)) copies.push(created); // listings lag
-      if (!resolveCreate(copies, created.id).won) {
-        await this.#api.deleteFile(op, created.id);
-        throw exists(ref, name);
-      }
+      const outcome = resolveCreate(
+        copies,
+        (f) => f.id === created.id || f.appProperties.syftPut === token,
+      );
+      for (const id of outcome.losers) await this.#api.deleteFile(op, id);
+      if (!outcome.won) throw exists(ref, name);
+      this.#layout.noteId(ref, name, outcome.kept?.id ?? created.id);
     });
   }
 
@@ -224,11 +238,20 @@ export class GdriveTransport implements PluginImpl {
     checkName(op, name);
     return await this.#wrap(op, async () => {
       const folder = await this.#requireChannel(op, ref);
-      const copies = await this.#layout.copies(op, ref, folder, name);
-      const first = copies.sort((a, b) => a.createdMs - b.createdMs || byteOrder(a.id, b.id))[0];
-      if (first === undefined) {
+      const known = this.#layout.knownId(ref, name);
+      if (known !== undefined) {
+        try {
+          return givesAwayChunks(await this.#api.download(op, known));
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+          this.#layout.noteId(ref, name, null); // deleted since: look the name up
+        }
+      }
+      const first = winner(await this.#layout.copies(op, ref, folder, name));
+      if (first === null) {
         throw fail(op, `no object ${JSON.stringify(name)} in ${channelName(ref)}`);
       }
+      this.#layout.noteId(ref, name, first.id);
       return givesAwayChunks(await this.#api.download(op, first.id));
     });
   }
@@ -241,6 +264,7 @@ export class GdriveTransport implements PluginImpl {
     await this.#wrap(op, async () => {
       const folder = await this.#layout.ownChannel(op, ref);
       if (folder === null) return; // no channel, no object: deleting is idempotent
+      this.#layout.noteId(ref, name, null);
       for (const copy of await this.#layout.copies(op, ref, folder, name)) {
         await this.#api.deleteFile(op, copy.id);
       }
@@ -402,6 +426,11 @@ export class GdriveTransport implements PluginImpl {
       throw fail(op, describeError(err), { cause: err });
     }
   }
+}
+
+/** True for Drive's 404: the file is gone, or we may not see it. */
+function isNotFound(err: unknown): boolean {
+  return err instanceof SyftError && err.cause instanceof DriveError && err.cause.status === 404;
 }
 
 function defaultReport(message: string): void {

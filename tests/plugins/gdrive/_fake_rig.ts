@@ -81,15 +81,25 @@ export async function startFakeDriveProcess(): Promise<FakeDriveProcess> {
     return { access: answer.access, refresh: answer.refresh };
   };
 
+  /** A GET that rides out injected faults (5xx, 429, 403 rate limits, cut connections). */
   const get = async (access: string, path: string): Promise<Response> => {
-    const response = await fetch(`${api}${path}`, {
-      headers: { authorization: `Bearer ${access}` },
-    });
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new Error(`${path}: HTTP ${response.status}`);
+    for (let attempt = 1;; attempt++) {
+      let status = 0;
+      try {
+        const response = await fetch(`${api}${path}`, {
+          headers: { authorization: `Bearer ${access}` },
+        });
+        if (response.ok) return response;
+        status = response.status;
+        await response.body?.cancel();
+      } catch {
+        // a dropped connection: try again
+      }
+      if (status === 400 || status === 401 || status === 404 || attempt >= 20) {
+        throw new Error(`${path}: HTTP ${status}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    return response;
   };
 
   return {
@@ -147,8 +157,14 @@ export async function startFakeDriveProcess(): Promise<FakeDriveProcess> {
       const file = (await list(`name = ${q(name)} and ${q(folder.id)} in parents`))
         .find((f) => f.name === name);
       if (!file) throw new Error(`${identity} cannot see ${name}`);
-      const media = await get(access, `drive/v3/files/${file.id}?alt=media`);
-      return new Uint8Array(await media.arrayBuffer());
+      for (let attempt = 1;; attempt++) {
+        const media = await get(access, `drive/v3/files/${file.id}?alt=media`);
+        try {
+          return new Uint8Array(await media.arrayBuffer());
+        } catch (err) {
+          if (attempt >= 20) throw err; // the body was cut mid-way: read it again
+        }
+      }
     },
     async close() {
       await writer.close().catch(() => {});

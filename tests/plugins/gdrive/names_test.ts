@@ -57,10 +57,22 @@ Deno.test("of two copies of one name the earliest created wins, then the smaller
 Deno.test("the later writer of a name loses and must delete its own copy; the earlier keeps it", () => {
   const first = file("f1", "race.syft", "2026-01-01T00:00:00Z");
   const second = file("f2", "race.syft", "2026-01-01T00:00:01Z");
-  assertEquals(resolveCreate([first, second], "f2"), { won: false, losers: ["f2"] });
-  assertEquals(resolveCreate([first, second], "f1"), { won: true, losers: [] });
+  assertEquals(resolveCreate([first, second], (f) => f.id === "f2"), {
+    won: false,
+    kept: null,
+    losers: ["f2"],
+  });
+  const kept = resolveCreate([first, second], (f) => f.id === "f1");
+  assertEquals([kept.won, kept.kept?.id, kept.losers], [true, "f1", []]);
   // The listing lags and shows nothing yet: our create stands.
-  assertEquals(resolveCreate([], "f3"), { won: true, losers: [] });
+  assertEquals(resolveCreate([], () => true), { won: true, kept: null, losers: [] });
+});
+
+Deno.test("a copy left by an earlier attempt whose answer was lost counts as ours", () => {
+  const orphan = file("o1", "b-1.syft", "2026-01-01T00:00:00Z"); // attempt 1, answer lost
+  const retry = file("r2", "b-1.syft", "2026-01-01T00:00:02Z"); // attempt 2
+  const outcome = resolveCreate([retry, orphan], (f) => f.id === "o1" || f.id === "r2");
+  assertEquals([outcome.won, outcome.kept?.id, outcome.losers], [true, "o1", ["r2"]]);
 });
 
 Deno.test("q string literals escape quotes and backslashes", () => {
