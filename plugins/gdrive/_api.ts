@@ -465,6 +465,9 @@ export class DriveApi {
           retry: false,
           retryConfig: { retry: 0 },
           timeout: this.#timeoutMs,
+          // gaxios falls back to node-fetch outside browsers, whose POSTs hang
+          // on Deno when a connection is cut; Deno's own fetch fails at once.
+          fetchImplementation: nativeFetch,
         });
         return response.data;
       } catch (err) {
@@ -529,6 +532,9 @@ export class DriveApi {
     return file;
   }
 }
+
+/** Deno's fetch, for the library (see `#library`). */
+const nativeFetch = (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init);
 
 /** Read a JSON answer, or throw the DriveError it stands for. */
 async function jsonOf(response: Response): Promise<unknown> {
