@@ -71,6 +71,11 @@ export interface ChannelFolder {
   id: string;
 }
 
+/** How long our own creates are added to listings that do not show them yet. */
+const RECENT_MS = 60_000;
+/** Recent creates remembered per channel. */
+const MAX_RECENT = 10_000;
+
 /** Object ids remembered across all channels before the hints are dropped. */
 const MAX_KNOWN_IDS = 200_000;
 
@@ -97,6 +102,12 @@ export class DriveLayout {
    */
   readonly #ids = new Map<string, Map<string, string>>();
   #idCount = 0;
+  /**
+   * Objects we created lately, per channel: Drive's listings can lag behind a
+   * create, and a writer must see its own objects at once (the next batch
+   * number is read from its own channel).
+   */
+  readonly #recent = new Map<string, Map<string, { file: DriveFile; at: number }>>();
 
   constructor(api: DriveApi, me: string, report: (message: string) => void) {
     this.#api = api;
@@ -233,10 +244,42 @@ export class DriveLayout {
       const seen = byName.get(file.name);
       if (seen === undefined || byCreation(file, seen) < 0) byName.set(file.name, file);
     }
+    this.#mergeRecent(ref, byName);
     const ids = new Map<string, string>();
     for (const [name, file] of byName) ids.set(name, file.id);
     this.#keepIds(channelName(ref), ids);
     return [...byName.values()].sort((a, b) => byteOrder(a.name, b.name));
+  }
+
+  /** Remember that we just created `file` in our channel `ref`. */
+  noteCreated(ref: ChannelRef, file: DriveFile): void {
+    const key = channelName(ref);
+    const recent = this.#recent.get(key) ?? new Map<string, { file: DriveFile; at: number }>();
+    if (recent.size >= MAX_RECENT) recent.clear(); // only a hint: lose it rather than grow
+    recent.set(file.name, { file, at: Date.now() });
+    this.#recent.set(key, recent);
+    this.noteId(ref, file.name, file.id);
+  }
+
+  /** Forget a recent create (the object was deleted). */
+  forgetCreated(ref: ChannelRef, name: string): void {
+    this.#recent.get(channelName(ref))?.delete(name);
+    this.noteId(ref, name, null);
+  }
+
+  /**
+   * Add our recent creates that the listing does not show yet; drop those it
+   * shows (it caught up) or that are too old to be lag.
+   */
+  #mergeRecent(ref: ChannelRef, byName: Map<string, DriveFile>): void {
+    if (ref.sender !== this.#me) return;
+    const recent = this.#recent.get(channelName(ref));
+    if (!recent) return;
+    const now = Date.now();
+    for (const [name, entry] of recent) {
+      if (byName.has(name) || now - entry.at > RECENT_MS) recent.delete(name);
+      else byName.set(name, entry.file);
+    }
   }
 
   /** The file id object `name` had when last seen, if any. */
@@ -266,8 +309,17 @@ export class DriveLayout {
   /** Every copy of object `name` in the folder owned by the channel's sender. */
   async copies(op: string, ref: ChannelRef, folderId: string, name: string): Promise<DriveFile[]> {
     const q = `name = ${qString(name)} and ${qString(folderId)} in parents and trashed = false`;
-    return exactlyNamed(await this.#api.listAll(op, q), name, ref.sender)
+    const found = exactlyNamed(await this.#api.listAll(op, q), name, ref.sender)
       .filter((f) => f.mimeType !== FOLDER_MIME);
+    const recent = ref.sender === this.#me
+      ? this.#recent.get(channelName(ref))?.get(name)
+      : undefined;
+    if (
+      recent && Date.now() - recent.at <= RECENT_MS && !found.some((f) => f.id === recent.file.id)
+    ) {
+      found.push(recent.file); // the listing lags behind our own create
+    }
+    return found;
   }
 
   async #findOwnChannel(op: string, root: string, name: string): Promise<DriveFile | null> {

@@ -207,7 +207,7 @@ export class GdriveTransport implements PluginImpl {
       );
       for (const id of outcome.losers) await this.#api.deleteFile(op, id);
       if (!outcome.won) throw exists(ref, name);
-      this.#layout.noteId(ref, name, outcome.kept?.id ?? created.id);
+      this.#layout.noteCreated(ref, outcome.kept ?? created);
     });
   }
 
@@ -264,8 +264,9 @@ export class GdriveTransport implements PluginImpl {
     await this.#wrap(op, async () => {
       const folder = await this.#layout.ownChannel(op, ref);
       if (folder === null) return; // no channel, no object: deleting is idempotent
-      this.#layout.noteId(ref, name, null);
-      for (const copy of await this.#layout.copies(op, ref, folder, name)) {
+      const copies = await this.#layout.copies(op, ref, folder, name);
+      this.#layout.forgetCreated(ref, name);
+      for (const copy of copies) {
         await this.#api.deleteFile(op, copy.id);
       }
     });

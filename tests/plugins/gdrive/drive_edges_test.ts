@@ -218,3 +218,27 @@ Deno.test("with 10 % faults of every kind, puts, lists, gets and deletes converg
     );
   });
 });
+
+Deno.test("while Drive's listings lag, a writer still sees its own new objects and put stays create-only", async () => {
+  await withDrive("lag", async ({ fake, id, make }) => {
+    const a = await make(id("alice"));
+    const ch = await a.openChannel(id("bob"));
+    await fake.control({ faults: { rate: 0, listingLag: 4 } });
+    await a.put(ch, "b-0000000000000001.syft", encoder.encode("one"));
+    await a.put(ch, "b-0000000000000002.syft", encoder.encode("two"));
+    assertEquals((await a.list(ch)).objects.map((o) => o.name), [
+      "b-0000000000000001.syft",
+      "b-0000000000000002.syft",
+    ]);
+    const err = await assertRejects(
+      () => a.put(ch, "b-0000000000000002.syft", encoder.encode("again")),
+      SyftError,
+    );
+    assertEquals(err.code, "E_EXISTS");
+    assertEquals(await readAll(await a.get(ch, "b-0000000000000002.syft")), encoder.encode("two"));
+    await a.delete(ch, "b-0000000000000001.syft");
+    assertEquals((await a.list(ch)).objects.map((o) => o.name), ["b-0000000000000002.syft"]);
+    await fake.control({ faults: null });
+    assertEquals(await rawNames(fake, ch), ["b-0000000000000002.syft"]);
+  });
+});
