@@ -160,10 +160,26 @@ export async function readCredential(dir: string, name: string): Promise<string>
 
 /** Write the tokens back atomically, readable by the user only. */
 export async function writeTokenFile(dir: string, tokens: StoredTokens): Promise<void> {
-  const final = `${dir}/${TOKEN_FILE}`;
-  const temp = `${dir}/.${TOKEN_FILE}.${crypto.randomUUID()}.tmp`;
+  await writePrivate(dir, TOKEN_FILE, JSON.stringify(tokens, null, 2) + "\n");
+}
+
+/**
+ * Store Google's client JSON as is (after checking it parses) in the
+ * credentials folder, readable by the user only; for `syft auth gdrive`.
+ * @throws {SyftError} `E_INPUT` when it is not a Desktop-app client file.
+ */
+export async function storeClientFile(dir: string, text: string): Promise<OAuthClient> {
+  const client = parseClientFile(text);
+  await writePrivate(dir, CLIENT_FILE, text);
+  return client;
+}
+
+/** Temp file (0600) + rename, so a reader never sees half a credentials file. */
+async function writePrivate(dir: string, name: string, text: string): Promise<void> {
+  const final = `${dir}/${name}`;
+  const temp = `${dir}/.${name}.${crypto.randomUUID()}.tmp`;
   try {
-    await Deno.writeTextFile(temp, JSON.stringify(tokens, null, 2) + "\n", {
+    await Deno.writeTextFile(temp, text, {
       mode: 0o600,
       createNew: true,
     });

@@ -12,6 +12,7 @@ export {
   type OAuthClient,
   parseClientFile,
   parseTokenFile,
+  storeClientFile,
   type StoredTokens,
   TOKEN_FILE,
   writeTokenFile,

@@ -24,7 +24,7 @@ async function withDrive(
     ctx: {
       fake: FakeDriveProcess;
       id: (who: string) => string;
-      make: (identity: string) => Promise<Transport>;
+      make: (identity: string, fullListEvery?: number) => Promise<Transport>;
     },
   ) => Promise<void>,
 ): Promise<void> {
@@ -38,9 +38,10 @@ async function withDrive(
     await fn({
       fake,
       id,
-      make: async (identity) => {
+      make: async (identity, fullListEvery) => {
         const transport = await startPlugin(gdriveManifest({
           identity,
+          fullListEvery,
           credentialsDir: await fake.credentials(identity),
           apiBase: fake.api,
           rate: { perSecond: 2000, burst: 2000 },
@@ -240,5 +241,23 @@ Deno.test("while Drive's listings lag, a writer still sees its own new objects a
     assertEquals((await a.list(ch)).objects.map((o) => o.name), ["b-0000000000000002.syft"]);
     await fake.control({ faults: null });
     assertEquals(await rawNames(fake, ch), ["b-0000000000000002.syft"]);
+  });
+});
+
+Deno.test("every full_list_every rounds the incoming channels are listed in full, never in between", async () => {
+  await withDrive("full", async ({ fake, id, make }) => {
+    const b = await make(id("bob"), 3);
+    const a = await make(id("alice"));
+    await a.openChannel(id("bob"));
+    let cursor = (await b.changes(null)).cursor;
+    const lists: number[] = [];
+    for (let round = 1; round <= 6; round++) {
+      await fake.control({ reset: true });
+      const r = await b.changes(cursor);
+      cursor = r.cursor;
+      assertEquals(r.channels, [], `round ${round} is idle`);
+      lists.push(Number((await fake.control({ counts: id("bob") }))["files.list"] ?? 0));
+    }
+    assertEquals(lists, [0, 0, 1, 0, 0, 1]);
   });
 });

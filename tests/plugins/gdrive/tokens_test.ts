@@ -8,6 +8,7 @@ import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import {
   CLIENT_FILE,
   parseClientFile,
+  storeClientFile,
   TOKEN_FILE,
   TokenSource,
 } from "../../../plugins/gdrive/_tokens.ts";
@@ -149,6 +150,30 @@ Deno.test("no stored sign-in is E_TRANSPORT telling how to sign in", async () =>
     const err = await assertRejects(() => TokenSource.load(dir), SyftError);
     assertEquals(err.code, "E_TRANSPORT");
     assert(err.hint?.includes("syft auth gdrive"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the client file is stored as Google wrote it, 0600, and a web client is not stored", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "syft-gdrive-cred-" });
+  try {
+    const text = JSON.stringify(CLIENT, null, 2);
+    const client = await storeClientFile(dir, text);
+    assertEquals(client.tokenUri, CLIENT.installed.token_uri);
+    assertEquals(await Deno.readTextFile(`${dir}/${CLIENT_FILE}`), text);
+    assertEquals((await Deno.stat(`${dir}/${CLIENT_FILE}`)).mode! & 0o777, 0o600);
+    const other = await Deno.makeTempDir({ prefix: "syft-gdrive-cred-" });
+    try {
+      const err = await assertRejects(
+        () => storeClientFile(other, JSON.stringify({ web: CLIENT.installed })),
+        SyftError,
+      );
+      assertEquals(err.code, "E_INPUT");
+      assertEquals(await Array.fromAsync(Deno.readDir(other)), []);
+    } finally {
+      await Deno.remove(other, { recursive: true });
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
