@@ -277,9 +277,10 @@ export class GdriveTransport implements PluginImpl {
    * peers. A change to a file whose parent is an incoming channel folder, or
    * to such a folder, marks that channel; a removal Drive cannot place (a
    * deleted file has no parents left) marks every incoming channel, which the
-   * contract allows. Channels are listed in full on a first sync, on a lost
-   * cursor, and every `fullListEvery` rounds, because whether Drive reports
-   * files others add inside folders shared with us is not verified.
+   * contract allows. Channels are listed in full, and all reported, on a
+   * first sync, on a lost cursor, and every `fullListEvery` rounds, because
+   * whether Drive reports files others add inside folders shared with us is
+   * not verified.
    */
   async changes(cursor: string | null, _options: ChangesOptions = {}): Promise<ChangesResult> {
     const op = "changes";
@@ -295,16 +296,18 @@ export class GdriveTransport implements PluginImpl {
         if (page === "lost") return await this.#fullSync(op);
         for (const change of page.changes) this.#mark(change, folders, marked);
         next = page.nextPageToken;
-        if (page.newStartPageToken !== undefined) token = page.newStartPageToken;
+        // Progress is kept page by page, so a cut-off walk resumes where it stopped.
+        token = page.newStartPageToken ?? page.nextPageToken ?? token;
       }
       let rounds = base.rounds + 1;
       if (rounds >= this.#fullListEvery) {
+        // The safety net: every incoming channel is reported, so the caller
+        // lists each one even if Drive never told us of an object in it.
         rounds = 0;
-        const known = new Set(Object.values(folders));
         for (const id of Object.keys(folders)) delete folders[id];
         for (const channel of await this.#layout.incoming(op)) {
           folders[channel.id] = channel.ref.sender;
-          if (!known.has(channel.ref.sender)) marked.add(channel.ref.sender);
+          marked.add(channel.ref.sender);
         }
       }
       return {
