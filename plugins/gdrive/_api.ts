@@ -278,14 +278,18 @@ export class DriveApi {
       let offset = 0; // bytes Drive has acknowledged
       for (;;) {
         const total = chunk.last ? chunk.start + chunk.bytes.length : undefined;
+        // Read the next chunk from the caller while this one travels: two
+        // chunks in memory at most, and the body's producer never waits for Drive.
+        const following = chunk.last ? null : chunks.next();
+        following?.catch(() => {}); // a send failure must not leave it unhandled
         const answer = await this.#sendChunk(op, session, chunk.start, chunk.bytes, total, offset);
         if (answer.file) {
           if (!chunk.last) throw incomplete(op, "Drive finished the upload before its end");
           return answer.file;
         }
-        if (chunk.last) throw incomplete(op, "Drive did not finish the upload");
+        if (following === null) throw incomplete(op, "Drive did not finish the upload");
         offset = answer.offset;
-        chunk = await chunks.next();
+        chunk = await following;
       }
     } catch (err) {
       await chunks.cancel(err);
