@@ -241,7 +241,7 @@ export class DriveApi {
     const data = await withBackoff(
       op,
       async () => {
-        const response = await this.#fetch(url, {
+        const response = await this.#fetch(op, url, {
           method: "POST",
           headers: { "content-type": `multipart/related; boundary=${boundary}` },
           body,
@@ -303,7 +303,7 @@ export class DriveApi {
       encodeURIComponent(FILE_FIELDS)
     }`;
     return await withBackoff(op, async () => {
-      const response = await this.#fetch(url, {
+      const response = await this.#fetch(op, url, {
         method: "POST",
         headers: {
           "content-type": "application/json; charset=UTF-8",
@@ -338,7 +338,7 @@ export class DriveApi {
     return await withBackoff(op, async () => {
       if (needStatus) {
         // The last attempt may have landed in part or whole: ask Drive.
-        const status = await this.#fetch(session, {
+        const status = await this.#fetch(op, session, {
           method: "PUT",
           headers: { "content-range": `bytes */${totalText}` },
         });
@@ -352,7 +352,7 @@ export class DriveApi {
         const range = `bytes ${from}-${end - 1}/${totalText}`;
         let response: Response;
         try {
-          response = await this.#fetch(session, {
+          response = await this.#fetch(op, session, {
             method: "PUT",
             headers: { "content-range": range },
             body: piece,
@@ -394,7 +394,7 @@ export class DriveApi {
       await withBackoff(op, async () => {
         const headers: Record<string, string> = {};
         if (received > 0) headers.range = `bytes=${received}-`;
-        const response = await this.#fetch(url, { headers });
+        const response = await this.#fetch(op, url, { headers });
         if (!response.ok) await throwFor(response);
         toSkip = received > 0 && response.status !== 206 ? received : 0;
         return (response.body ?? new ReadableStream<Uint8Array>()).getReader();
@@ -475,7 +475,7 @@ export class DriveApi {
         });
         return response.data;
       } catch (err) {
-        throw fromLibraryError(err);
+        throw notCapable(err, op) ?? fromLibraryError(err);
       }
     };
     return await withBackoff(
@@ -499,7 +499,7 @@ export class DriveApi {
    * tries once more; every body we send can be sent twice); a dropped
    * connection is a DriveError with status 0.
    */
-  async #fetch(url: string, init: RequestInit): Promise<Response> {
+  async #fetch(op: string, url: string, init: RequestInit): Promise<Response> {
     const once = async (): Promise<Response> => {
       await this.#rate.take();
       this.calls++;
@@ -513,7 +513,7 @@ export class DriveApi {
       try {
         return await fetch(url, { ...init, headers, signal: abort.signal });
       } catch (err) {
-        throw new DriveError(0, "", describe(err), { cause: err });
+        throw notCapable(err, op) ?? new DriveError(0, "", describe(err), { cause: err });
       } finally {
         clearTimeout(timer);
       }
@@ -535,6 +535,29 @@ export class DriveApi {
     }
     return file;
   }
+}
+
+/**
+ * A request the Worker's grant does not allow (e.g. Drive redirected to a
+ * host outside it) is not a network failure to retry: say which host.
+ */
+function notCapable(err: unknown, op: string): SyftError | null {
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && e instanceof Error; depth++) {
+    if (e.name === "NotCapable") {
+      return new SyftError(
+        "E_TRANSPORT",
+        `gdrive transport failed during ${op}: the Worker may not reach that host (${e.message})`,
+        {
+          hint:
+            "the plugin may reach only the Drive API host and the OAuth token host; report this",
+          cause: err,
+        },
+      );
+    }
+    e = e.cause;
+  }
+  return null;
 }
 
 /** Deno's fetch, for the library (see `#library`). */

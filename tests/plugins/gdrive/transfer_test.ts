@@ -10,6 +10,7 @@ import { CHUNK_BYTES, DriveApi } from "../../../plugins/gdrive/_api.ts";
 import { TokenBucket } from "../../../plugins/gdrive/_rate.ts";
 import { TokenSource } from "../../../plugins/gdrive/_tokens.ts";
 import { readAll } from "../contract_suite.ts";
+import { SyftError } from "../../../core/errors/mod.ts";
 
 const MiB = 1024 * 1024;
 
@@ -197,4 +198,27 @@ Deno.test("a download cut mid-way resumes with Range and yields every byte once"
   assertEquals(ranges.length, 2);
   assertEquals(ranges[0], null);
   assert(/^bytes=\d+-$/.test(ranges[1] ?? ""), String(ranges[1]));
+});
+
+Deno.test("a download redirected to a host outside the grant fails at once, naming the operation", async () => {
+  let requests = 0;
+  await withServer((req) => {
+    requests++;
+    const url = new URL(req.url);
+    // "localhost" is not the granted "127.0.0.1" (tests run with --allow-net=127.0.0.1).
+    return Response.redirect(`http://localhost:${url.port}/elsewhere`, 307);
+  }, async (base) => {
+    const started = performance.now();
+    let err: unknown;
+    try {
+      await api(base).download("get", "file-1");
+    } catch (e) {
+      err = e;
+    }
+    assert(err instanceof SyftError, String(err));
+    assertEquals(err.code, "E_TRANSPORT");
+    assert(/\bget\b/.test(err.message) && err.message.includes("may not reach"), err.message);
+    assert(performance.now() - started < 1000, "no retries");
+  });
+  assertEquals(requests, 1);
 });
