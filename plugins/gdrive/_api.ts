@@ -13,7 +13,6 @@ import {
   type BackoffPolicy,
   DEFAULT_BACKOFF,
   DriveError,
-  isRetryable,
   parseRetryAfter,
   type RetryHooks,
   transportError,
@@ -255,6 +254,28 @@ export class DriveApi {
   }
 
   /**
+   * Upload bytes held in memory: in one multipart request up to 5 MiB,
+   * otherwise resumably. Since the bytes can be sent again, an upload whose
+   * session Drive forgot (404: "start the upload over") is started over once.
+   */
+  async uploadBytes(
+    op: string,
+    metadata: Record<string, unknown>,
+    bytes: Uint8Array,
+    lookup: () => Promise<DriveFile | undefined>,
+  ): Promise<DriveFile> {
+    if (bytes.byteLength <= MULTIPART_MAX) {
+      return await this.uploadMultipart(op, metadata, bytes, lookup);
+    }
+    try {
+      return await this.uploadStream(op, metadata, bytesStream(bytes), lookup);
+    } catch (err) {
+      if (!(err instanceof SyftError && err.cause instanceof SessionLost)) throw err;
+      return await this.uploadStream(op, metadata, bytesStream(bytes), lookup);
+    }
+  }
+
+  /**
    * Upload a stream of unknown length. When it turns out to hold at most
    * 5 MiB it goes in one multipart request; otherwise as a resumable upload in
    * 8 MiB chunks, where a dropped chunk is resumed where Drive says it stopped
@@ -342,7 +363,7 @@ export class DriveApi {
           method: "PUT",
           headers: { "content-range": `bytes */${totalText}` },
         });
-        const known = await uploadAnswer(status);
+        const known = await uploadAnswer(status).catch(sessionLoss);
         if (known.file) return known;
         from = Math.max(start, known.offset);
         needStatus = false;
@@ -363,7 +384,7 @@ export class DriveApi {
         }
         let answer: { file?: DriveFile; offset: number };
         try {
-          answer = await uploadAnswer(response);
+          answer = await uploadAnswer(response).catch(sessionLoss);
         } catch (err) {
           needStatus = true;
           throw err;
@@ -535,6 +556,40 @@ export class DriveApi {
     }
     return file;
   }
+}
+
+/** Drive forgot a resumable upload session (404): the upload must start over. */
+export class SessionLost extends DriveError {}
+
+/** Turn a 404 to an upload session into {@linkcode SessionLost}; rethrow anything else. */
+function sessionLoss(err: unknown): never {
+  if (err instanceof DriveError && err.status === 404) {
+    throw new SessionLost(
+      404,
+      err.reason || "notFound",
+      `the upload session expired: ${err.message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  throw err;
+}
+
+/** A buffer as a stream of views (no copy). */
+export function bytesStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  let offset = 0;
+  const piece = 1 << 20;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= bytes.byteLength) {
+        controller.close();
+        return;
+      }
+      controller.enqueue(bytes.subarray(offset, offset + piece));
+      offset += piece;
+    },
+  }, { highWaterMark: 0 });
 }
 
 /**
@@ -743,5 +798,3 @@ function describe(err: unknown): string {
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
-
-export { isRetryable };

@@ -190,9 +190,7 @@ export class GdriveTransport implements PluginImpl {
         );
       let created: DriveFile;
       if (body instanceof Uint8Array) {
-        created = body.byteLength <= MULTIPART_MAX
-          ? await this.#api.uploadMultipart(op, metadata, body, lookup)
-          : await this.#api.uploadStream(op, metadata, bytesStream(body), lookup);
+        created = await this.#api.uploadBytes(op, metadata, body, lookup);
       } else if (body instanceof ReadableStream) {
         created = await this.#api.uploadStream(op, metadata, body, lookup);
       } else {
@@ -439,22 +437,6 @@ function isNotFound(err: unknown): boolean {
 
 function defaultReport(message: string): void {
   console.warn(message);
-}
-
-/** A buffer as a stream of views (no copy), for the resumable path. */
-function bytesStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  let offset = 0;
-  const piece = 1 << 20;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (offset >= bytes.byteLength) {
-        controller.close();
-        return;
-      }
-      controller.enqueue(bytes.subarray(offset, offset + piece));
-      offset += piece;
-    },
-  }, { highWaterMark: 0 });
 }
 
 function fail(

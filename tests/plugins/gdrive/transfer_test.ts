@@ -222,3 +222,41 @@ Deno.test("a download redirected to a host outside the grant fails at once, nami
   });
   assertEquals(requests, 1);
 });
+
+Deno.test("bytes whose upload session Drive forgot (404) are uploaded again from a new session", async () => {
+  const body = pattern(CHUNK_BYTES + MiB);
+  let sessions = 0;
+  const received = new Map<number, number>();
+  await withServer(async (req) => {
+    const url = new URL(req.url);
+    if (req.method === "POST") {
+      await req.body?.cancel();
+      sessions++;
+      return new Response(null, { headers: { location: `${url.origin}/session/${sessions}` } });
+    }
+    const session = Number(url.pathname.split("/").pop());
+    const bytes = new Uint8Array(await req.arrayBuffer());
+    if (session === 1 && (received.get(1) ?? 0) > 0) {
+      return Response.json(
+        {
+          error: { code: 404, message: "Upload session expired", errors: [{ reason: "notFound" }] },
+        },
+        { status: 404 },
+      );
+    }
+    const total = (received.get(session) ?? 0) + bytes.length;
+    received.set(session, total);
+    if (total === body.length) return Response.json(FILE(total));
+    return new Response(null, { status: 308, headers: { range: `bytes=0-${total - 1}` } });
+  }, async (base) => {
+    const file = await api(base).uploadBytes(
+      "put",
+      { name: "x-big.syft" },
+      body,
+      () => Promise.resolve(undefined),
+    );
+    assertEquals(file.size, body.length);
+  });
+  assertEquals(sessions, 2);
+  assertEquals(received.get(2), body.length, "the second session got every byte");
+});
