@@ -24,9 +24,10 @@ import { describeError, isSyftError, SyftError } from "../../core/errors/mod.ts"
 import { isIdentity } from "../../core/paths/identity.ts";
 import { DriveApi, MULTIPART_MAX, PAGE_SIZE } from "./_api.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./_backoff.ts";
-import { type DriveFile, FOLDER_MIME, resolveCreate, winner } from "./_files.ts";
+import { type DriveFile, resolveCreate, winner } from "./_files.ts";
 import { DriveError } from "./_backoff.ts";
-import { byteOrder, DriveLayout, parseChannelFolderName } from "./_layout.ts";
+import { byteOrder, DriveLayout } from "./_layout.ts";
+import { decodeCursor, encodeCursor, markChange } from "./_changes.ts";
 import { TokenBucket } from "./_rate.ts";
 import { TokenSource } from "./_tokens.ts";
 
@@ -90,16 +91,6 @@ export function parseGdriveInit(init: Record<string, unknown>): GdriveInit {
     out.requestTimeoutMs = requestTimeoutMs;
   }
   return out;
-}
-
-/** What `changes()` remembers between rounds (inside the opaque cursor). */
-interface Cursor {
-  /** Drive's changes page token. */
-  token: string;
-  /** Rounds since the last full channel listing. */
-  rounds: number;
-  /** Incoming channel folder ids → their sender. */
-  folders: Record<string, string>;
 }
 
 /** The Drive transport for one identity. */
@@ -292,7 +283,10 @@ export class GdriveTransport implements PluginImpl {
       for (let pages = 0; next !== undefined && pages < 10_000; pages++) {
         const page = await this.#api.changesPage(op, next);
         if (page === "lost") return await this.#fullSync(op);
-        for (const change of page.changes) this.#mark(change, folders, marked);
+        for (const change of page.changes) {
+          const found = markChange(change, this.#me, folders, marked);
+          if (found) this.#layout.remember(found.ref, found.id);
+        }
         next = page.nextPageToken;
         // Progress is kept page by page, so a cut-off walk resumes where it stopped.
         token = page.newStartPageToken ?? page.nextPageToken ?? token;
@@ -324,46 +318,6 @@ export class GdriveTransport implements PluginImpl {
       cursor: encodeCursor({ token, rounds: 0, folders }),
       channels: this.#refs(new Set(Object.values(folders))),
     };
-  }
-
-  #mark(
-    change: { fileId: string; removed: boolean; file: DriveFile | null },
-    folders: Record<string, string>,
-    marked: Set<string>,
-  ): void {
-    const file = change.file;
-    if (file === null) {
-      if (!change.removed) return;
-      const sender = folders[change.fileId];
-      if (sender !== undefined) {
-        marked.add(sender);
-        delete folders[change.fileId];
-      } else {
-        for (const s of Object.values(folders)) marked.add(s);
-      }
-      return;
-    }
-    if (file.mimeType === FOLDER_MIME) {
-      const ref = parseChannelFolderName(file.name);
-      if (ref !== null && ref.recipient === this.#me && file.owners.includes(ref.sender)) {
-        if (file.trashed || change.removed) {
-          delete folders[file.id];
-        } else {
-          folders[file.id] = ref.sender;
-          this.#layout.remember(ref, file.id);
-        }
-        marked.add(ref.sender);
-        return;
-      }
-    }
-    for (const parent of file.parents) {
-      const sender = folders[parent];
-      if (sender !== undefined) marked.add(sender);
-    }
-    if (file.parents.length === 0 && (file.trashed || change.removed)) {
-      // Trashed or unshared: Drive may no longer tell us where it was.
-      for (const s of Object.values(folders)) marked.add(s);
-    }
   }
 
   #refs(senders: Set<string>): ChannelRef[] {
@@ -479,33 +433,6 @@ function parseListOptions(
     throw fail(op, `limit must be a positive integer, not ${preview(limit)}`);
   }
   return { prefix, after, limit: Math.min(limit ?? PAGE_SIZE, PAGE_SIZE) };
-}
-
-function encodeCursor(cursor: Cursor): string {
-  const json = JSON.stringify({ v: 1, t: cursor.token, n: cursor.rounds, f: cursor.folders });
-  let binary = "";
-  for (const byte of new TextEncoder().encode(json)) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
-/** A cursor we cannot read counts as none: a full sync reports every channel, which is allowed. */
-function decodeCursor(cursor: string): Cursor | null {
-  try {
-    const bytes = Uint8Array.from(atob(cursor), (c) => c.charCodeAt(0));
-    const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
-    if (typeof value !== "object" || value === null) return null;
-    const { v, t, n, f } = value as Record<string, unknown>;
-    if (v !== 1 || typeof t !== "string" || t === "" || typeof n !== "number") return null;
-    if (typeof f !== "object" || f === null) return null;
-    const folders: Record<string, string> = {};
-    for (const [id, sender] of Object.entries(f)) {
-      if (typeof sender !== "string" || !isIdentity(sender)) return null;
-      folders[id] = sender;
-    }
-    return { token: t, rounds: n, folders };
-  } catch {
-    return null;
-  }
 }
 
 function preview(value: unknown): string {
