@@ -131,7 +131,8 @@ export class DriveLayout {
       winner(exactlyNamed(await this.#api.listAll(op, q), ROOT_FOLDER_NAME, this.#me));
     let found = await find();
     if (found === null && create) {
-      found = await this.#createOnce(op, ROOT_FOLDER_NAME, ["root"], find);
+      // No parents: Drive puts a new file at the top of My Drive ('root').
+      found = await this.#createOnce(op, ROOT_FOLDER_NAME, null, find);
     }
     if (found !== null) this.#rootId = found.id;
     return this.#rootId;
@@ -163,7 +164,7 @@ export class DriveLayout {
       const created = await this.#createOnce(
         op,
         name,
-        [root],
+        root,
         () => this.#findOwnChannel(op, root, name),
       );
       id = created.id;
@@ -329,23 +330,25 @@ export class DriveLayout {
   }
 
   /**
-   * Create folder `name` under `parents`, then settle a race with another
+   * Create folder `name` in `parent` (null: the top of My Drive), then settle a race with another
    * instance of us: the earliest copy wins and ours is removed when it lost
    * (it is empty, nothing has used it yet).
    */
   async #createOnce(
     op: string,
     name: string,
-    parents: string[],
+    parent: string | null,
     find: () => Promise<DriveFile | null>,
   ): Promise<DriveFile> {
     const created = await this.#api.createMetadata(
       op,
-      { name, mimeType: FOLDER_MIME, parents },
+      parent === null
+        ? { name, mimeType: FOLDER_MIME }
+        : { name, mimeType: FOLDER_MIME, parents: [parent] },
       async () => (await find()) ?? undefined,
     );
     const q = `name = ${qString(name)} and mimeType = ${qString(FOLDER_MIME)}` +
-      ` and ${qString(parents[0] ?? "root")} in parents and trashed = false`;
+      ` and ${qString(parent ?? "root")} in parents and trashed = false`;
     const copies = exactlyNamed(await this.#api.listAll(op, q), name, this.#me);
     if (!copies.some((f) => f.id === created.id)) copies.push(created);
     const { won } = resolveCreate(copies, (f) => f.id === created.id);
