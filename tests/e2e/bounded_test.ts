@@ -4,8 +4,8 @@
  * stretches, the clock once jumping back an hour. The number of objects in
  * each channel must stay bounded by the checkpoint thresholds, never grow
  * with the number of rounds, and both sides must end with the same files.
- * `SYFT_BOUNDED_ROUNDS` sets the length (default 1,500: thirty compactions,
- * ten times the channel bound; 5,000 or more for a soak).
+ * `SYFT_BOUNDED_ROUNDS` sets the length (default 1,000: twenty compactions,
+ * six times the channel bound; 5,000 or more for a soak).
  * @module
  */
 import { posix } from "node:path";
@@ -13,7 +13,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { filesUnder, peerUp, put, world } from "./_rig.ts";
 import { live } from "./_live.ts";
 
-const ROUNDS = Number(Deno.env.get("SYFT_BOUNDED_ROUNDS") ?? 1500);
+const ROUNDS = Number(Deno.env.get("SYFT_BOUNDED_ROUNDS") ?? 1000);
 /** Small thresholds so thousands of rounds cross many checkpoints and compactions. */
 const THRESHOLDS = { checkpoint: 10, compact: 4 };
 /** Objects a channel may hold: two cf periods of batches and cis, two cfs, the collector's slack. */
