@@ -35,8 +35,13 @@ export interface Config {
   email: string;
   /** Absolute path of the datasite root (holds `<email>/` and peers' mirrors). */
   root: string;
-  /** Transport spec, e.g. `local:/srv/shared`. */
+  /** The default transport's spec, e.g. `local:/srv/shared` (`init`'s; named {@linkcode DEFAULT_TRANSPORT}). */
   transport: string;
+  /**
+   * More transports by name (`syft transport add`), for peers on other
+   * storage; a peer record's `via` names one. Empty for most installations.
+   */
+  transports: Record<string, string>;
   /** When `syft init` created it (ms since the epoch). */
   created_at: number;
   sync: SyncSettings;
@@ -64,6 +69,27 @@ export const DEFAULT_SANDBOX: Readonly<SandboxSettings> = {
   scratch_mib: 256,
   memory_mib: 4096,
 };
+
+/** The name `init`'s transport (`transport:`) goes by in `--via` and `transport list`. */
+export const DEFAULT_TRANSPORT = "default";
+
+/** Syntax of a transport's name: short, lower-case, safe in a shell and a file name. */
+export const TRANSPORT_NAME_RE = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/** Named transports one config may hold: each is polled every round. */
+export const MAX_TRANSPORTS = 16;
+
+/** Longest transport spec kept (a folder path, or a bare kind). */
+export const MAX_SPEC_LENGTH = 4096;
+
+/** Why `name` cannot name a new transport, or null when it can. */
+export function transportNameProblem(name: string): string | null {
+  if (!TRANSPORT_NAME_RE.test(name)) {
+    return "must be 1-32 characters: a lower-case letter, then letters, digits, - or _";
+  }
+  if (name === DEFAULT_TRANSPORT) return `is the name of init's transport`;
+  return null;
+}
 
 /** A config file larger than this is refused before parsing: it cannot be ours. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -126,6 +152,29 @@ export function parseConfig(text: string, file: string): Config {
   if (!root.startsWith("/")) fail("root", `${JSON.stringify(root)} must be an absolute path`);
 
   const transport = requireString("transport");
+  if (transport.length > MAX_SPEC_LENGTH) fail("transport", "is too long");
+
+  const transports: Record<string, string> = {};
+  const transportsNode = contents.get("transports", true);
+  if (transportsNode !== undefined && transportsNode !== null) {
+    if (!isMap(transportsNode)) fail("transports", "must be a mapping of name: spec");
+    const items = (transportsNode as unknown as { items: { key: unknown; value: unknown }[] })
+      .items;
+    if (items.length > MAX_TRANSPORTS) {
+      fail("transports", `holds more than ${MAX_TRANSPORTS} transports`);
+    }
+    for (const item of items) {
+      const name = isScalar(item.key) ? item.key.value : item.key;
+      const spec = isScalar(item.value) ? item.value.value : item.value;
+      if (typeof name !== "string") return fail("transports", "has a name that is not a string");
+      const problem = transportNameProblem(name);
+      if (problem) fail("transports", `.${JSON.stringify(name)} ${problem}`);
+      if (typeof spec !== "string" || spec.length === 0 || spec.length > MAX_SPEC_LENGTH) {
+        fail("transports", `.${name} must be a transport spec (local:<dir>, gdrive, dropbox)`);
+      }
+      transports[name] = spec as string;
+    }
+  }
 
   const createdAt = value("created_at") ?? 0;
   if (typeof createdAt !== "number" || !Number.isSafeInteger(createdAt) || createdAt < 0) {
@@ -169,6 +218,7 @@ export function parseConfig(text: string, file: string): Config {
     email,
     root,
     transport,
+    transports,
     created_at: createdAt as number,
     sync,
     jobs,
@@ -184,6 +234,12 @@ export function serializeConfig(config: Config): string {
     `email: ${JSON.stringify(config.email)}`,
     `root: ${JSON.stringify(config.root)}`,
     `transport: ${JSON.stringify(config.transport)}`,
+    ...(Object.keys(config.transports).length === 0 ? [] : [
+      "transports:",
+      ...Object.entries(config.transports).map(([name, spec]) =>
+        `  ${JSON.stringify(name)}: ${JSON.stringify(spec)}`
+      ),
+    ]),
     `created_at: ${config.created_at}`,
     "sync:",
     `  checkpoint_threshold: ${config.sync.checkpoint_threshold}`,

@@ -190,6 +190,8 @@ export async function initialise(req: InitRequest, deps: InitDeps): Promise<Init
       email: req.email,
       root: req.root,
       transport: formatTransportSpec(req.transport),
+      // Peers bound to a named transport keep it through `init --force`.
+      transports: existing?.transports ?? {},
       created_at: existing?.created_at || deps.now(),
       sync: existing?.sync ?? { ...DEFAULT_SYNC },
       jobs: existing?.jobs ?? { python_index: null },

@@ -9,6 +9,7 @@ const good: Config = {
   email: "alice@example.org",
   root: "/home/alice/SyftBox",
   transport: "local:/srv/shared",
+  transports: {},
   created_at: 1764140000000,
   sync: {
     checkpoint_threshold: 50,
@@ -33,6 +34,21 @@ function inputError(text: string, pattern: RegExp): void {
 
 Deno.test("parseConfig() reads back what serializeConfig() wrote", () => {
   assertEquals(parseConfig(serializeConfig(good), FILE), good);
+});
+
+Deno.test("parseConfig() reads back named transports serializeConfig() wrote", () => {
+  const many: Config = { ...good, transports: { lab: "local:/srv/lab", drive: "gdrive" } };
+  assertEquals(parseConfig(serializeConfig(many), FILE), many);
+});
+
+Deno.test("parseConfig() refuses a bad transport name, a reserved one, or a spec that is not text", () => {
+  const base = "version: 1\nemail: a@b.org\nroot: /r\ntransport: local:/t\n";
+  inputError(base + "transports:\n  Lab: local:/x\n", /"transports" \."Lab" must be/);
+  inputError(base + "transports:\n  default: local:/x\n", /init's transport/);
+  inputError(base + "transports:\n  lab: 3\n", /\.lab must be a transport spec/);
+  inputError(base + "transports: [a]\n", /must be a mapping/);
+  const tooMany = Array.from({ length: 17 }, (_, i) => `  t${i}: local:/x${i}\n`).join("");
+  inputError(base + "transports:\n" + tooMany, /more than 16/);
 });
 
 Deno.test("parseConfig() fills sync defaults and ignores unknown keys", () => {
