@@ -7,7 +7,8 @@
  * @module
  */
 import type { Command } from "commander";
-import type { Config } from "../core/config/config.ts";
+import { type Config, DEFAULT_TRANSPORT } from "../core/config/config.ts";
+import type { RoutedTransport } from "../core/sync/routed_transport.ts";
 import { homeLayout } from "../core/config/home.ts";
 import { readKeys } from "../core/config/keystore.ts";
 import { loadConfig } from "../core/config/load.ts";
@@ -18,7 +19,7 @@ import { type DiscoverResult, PeerService, PeerStore, recordProblems } from "../
 import { channelName } from "../plugins/contract.ts";
 import { type Context, withContext } from "./context.ts";
 import { syncAfterChange } from "./round_hook.ts";
-import { openTransport } from "./transport.ts";
+import { checkVia, openTransports } from "./transport.ts";
 
 /** Register the `peer` group. */
 export function registerPeer(program: Command): void {
@@ -29,6 +30,10 @@ export function registerPeer(program: Command): void {
   peer
     .command("add <email>")
     .summary("send a peer request (creates your channel to <email>)")
+    .option(
+      "--via <name>",
+      "the transport <email> is reached through (`syft transport list`; default: init's)",
+    )
     .action(withContext(runAdd));
 
   peer
@@ -73,15 +78,25 @@ interface Session {
   store: PeerStore;
   service: PeerService;
   discovery: DiscoverResult;
+  /** Set when config.yaml names several transports. */
+  routed: RoutedTransport | undefined;
 }
 
-/** Open the transport, discover, run `body`, and always close the transport. */
-async function withPeers<T>(ctx: Context, body: (s: Session) => Promise<T>): Promise<T> {
+/**
+ * Open the transports, discover, run `body`, and always close them.
+ * `check` runs on the config first, before anything is opened.
+ */
+async function withPeers<T>(
+  ctx: Context,
+  body: (s: Session) => Promise<T>,
+  check?: (config: Config) => void,
+): Promise<T> {
   const config = await loadConfig(ctx.home);
+  check?.(config);
   const layout = homeLayout(ctx.home);
   const keys = await readKeys(layout.keys);
   const store = new PeerStore(layout.peers);
-  const transport = await openTransport(config, ctx.home);
+  const { transport, routed } = await openTransports(config, ctx.home, store);
   try {
     const service = new PeerService({
       transport,
@@ -89,9 +104,10 @@ async function withPeers<T>(ctx: Context, body: (s: Session) => Promise<T>): Pro
       me: config.email,
       keys,
       now: () => Date.now(),
+      foundOn: routed && ((sender) => routed.foundOn(sender)),
     });
     const discovery = await service.discover();
-    return await body({ config, store, service, discovery });
+    return await body({ config, store, service, discovery, routed });
   } finally {
     await transport.close();
   }
@@ -109,16 +125,26 @@ function approveHint(email: string, fp: string | null): string {
   return `syft peer approve ${email} --fingerprint '${fp ?? ""}'`;
 }
 
-async function runAdd(ctx: Context, _flags: unknown, args: string[]): Promise<void> {
+async function runAdd(ctx: Context, flags: { via?: string }, args: string[]): Promise<void> {
   const email = peerArg(args);
+  let via: string | undefined;
   const result = await withPeers(ctx, async (s) => {
-    const r = await s.service.requestPeer(email);
-    return { ...r, own_fingerprint: (await s.service.ownKeys()).fingerprint };
+    if (via !== undefined) s.routed?.bind(email, via);
+    const r = await s.service.requestPeer(email, via === undefined ? {} : { via });
+    return {
+      ...r,
+      via: via ?? DEFAULT_TRANSPORT,
+      own_fingerprint: (await s.service.ownKeys()).fingerprint,
+    };
+  }, (config) => {
+    if (flags.via !== undefined) via = checkVia(config, flags.via);
   });
   ctx.out.result(result, (r) => {
     ctx.out.line(
       r.outcome === "requested"
-        ? `requested ${email} (channel ${r.channel})`
+        ? `requested ${email} (channel ${r.channel}${
+          r.via === DEFAULT_TRANSPORT ? "" : `, via transport ${r.via}`
+        })`
         : `${email} is already ${r.state}; channel ${r.channel} checked`,
     );
     ctx.out.line(`your fingerprint: ${r.own_fingerprint}`);
@@ -140,6 +166,7 @@ async function runList(ctx: Context): Promise<void> {
     state: r.state,
     fingerprint: r.fingerprint,
     last_seen: r.last_seen,
+    via: r.via ?? DEFAULT_TRANSPORT,
   }));
   ctx.out.result(json, (list) => {
     if (list.length === 0) {
@@ -151,6 +178,9 @@ async function runList(ctx: Context): Promise<void> {
       { header: "state", value: (r) => r.state },
       { header: "fingerprint", value: (r) => r.fingerprint ?? "-" },
       { header: "last seen", value: (r) => when(r.last_seen) },
+      ...(list.some((r) => r.via !== DEFAULT_TRANSPORT)
+        ? [{ header: "via", value: (r: (typeof list)[number]) => r.via }]
+        : []),
     ]);
     for (const email of discovery.newPending) {
       const fp = list.find((r) => r.email === email)?.fingerprint ?? null;
@@ -241,6 +271,7 @@ async function runShow(ctx: Context, _flags: unknown, args: string[]): Promise<v
     channel_out: channelName({ sender: me, recipient: email }),
     channel_in: channelName({ sender: email, recipient: me }),
     channel_out_open: record.channel_open ?? false,
+    via: record.via ?? DEFAULT_TRANSPORT,
     pinned_at: record.pinned_at,
     requested_at: record.requested_at,
     accepted_at: record.accepted_at,
@@ -259,6 +290,7 @@ async function runShow(ctx: Context, _flags: unknown, args: string[]): Promise<v
       ["agree key", v.agree_key ?? "-"],
       ["channel out", `${v.channel_out}${v.channel_out_open ? "" : " (not opened)"}`],
       ["channel in", v.channel_in],
+      ["via", v.via],
       ["pinned", when(v.pinned_at)],
       ["requested", when(v.requested_at)],
       ["accepted", when(v.accepted_at)],

@@ -14,6 +14,7 @@ import { registerPending } from "./pending.ts";
 import { registerPerm } from "./perm.ts";
 import { registerStatus } from "./status.ts";
 import { registerSync } from "./sync.ts";
+import { registerTransport } from "./transport_cmd.ts";
 
 /** Build the `syft` program. Parser errors throw (exitOverride) so main maps them to exit 2. */
 export function buildProgram(sink: OutputSink): Command {
@@ -42,6 +43,7 @@ export function buildProgram(sink: OutputSink): Command {
   registerPerm(program);
   registerPeer(program);
   registerSync(program);
+  registerTransport(program);
   registerDataset(program);
   registerJob(program);
   registerPending(program);

@@ -30,6 +30,7 @@ async function runStatus(ctx: Context): Promise<void> {
       ["home", r.home],
       ["datasite", r.datasite],
       ["transport", r.transport],
+      ...Object.entries(r.transports).map(([name, spec]) => [`transport ${name}`, spec] as const),
       ["peers", peers.length ? peers.join(", ") : "none yet (syft peer add <email>)"],
       ["last sync", when(r.last_sync)],
       ["pending jobs", String(r.pending_jobs)],

@@ -20,7 +20,7 @@ import { readState, stateLayout } from "../core/sync/state.ts";
 import type { Transport } from "../plugins/contract.ts";
 import { type Context, withContext } from "./context.ts";
 import { receiveJobs } from "./job_intake.ts";
-import { openTransport } from "./transport.ts";
+import { openTransports } from "./transport.ts";
 import { type Progress, startProgress } from "./progress.ts";
 
 interface SyncFlags {
@@ -57,14 +57,18 @@ export async function openSync(
 ): Promise<{ sync: SyncContext; peers: PeerStore; close(): Promise<void> }> {
   const layout = homeLayout(ctx.home);
   const keys = await readKeys(layout.keys);
-  const transport = options.transport ?? await openTransport(config, ctx.home);
   const peers = new PeerStore(layout.peers);
+  const opened = options.transport
+    ? { transport: options.transport, routed: undefined }
+    : await openTransports(config, ctx.home, peers);
+  const transport = opened.transport;
   const service = new PeerService({
     transport,
     store: peers,
     me: config.email,
     keys,
     now: () => Date.now(),
+    foundOn: opened.routed && ((sender) => opened.routed!.foundOn(sender)),
   });
   const sync: SyncContext = {
     me: config.email,
@@ -72,6 +76,7 @@ export async function openSync(
     layout: stateLayout(layout.state),
     keys,
     transport,
+    routes: opened.routed,
     now: () => Date.now(),
     warn: (m) => ctx.out.warn(m),
     discover: async () => {

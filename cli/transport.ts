@@ -3,7 +3,11 @@
  * configured transport through the plugin host (core never imports a plugin).
  * @module
  */
+import { type Config, DEFAULT_TRANSPORT } from "../core/config/config.ts";
 import { formatTransportSpec, type TransportSpec } from "../core/config/transport_spec.ts";
+import { SyftError } from "../core/errors/mod.ts";
+import type { PeerStore } from "../core/peers/store.ts";
+import { RoutedTransport } from "../core/sync/routed_transport.ts";
 import type { Transport } from "../plugins/contract.ts";
 import { startPlugin } from "../plugins/host.ts";
 import { manifestFor } from "../plugins/registry.ts";
@@ -36,4 +40,59 @@ export async function openTransport(
 ): Promise<Transport> {
   const manifest = manifestFor(config.transport, { identity: config.email, home });
   return await startPlugin(manifest, options);
+}
+
+/** The installation's transports as one: the default alone, or all of them routed by peer. */
+export interface OpenedTransports {
+  transport: Transport;
+  /** Set when named transports exist (config `transports:`). */
+  routed?: RoutedTransport | undefined;
+}
+
+/**
+ * Open `init`'s transport, or, when config.yaml names more, a
+ * {@linkcode RoutedTransport} over all of them that starts each plugin on
+ * first use and routes each peer by its record's `via`. Close `transport`.
+ */
+export async function openTransports(
+  config: Pick<Config, "email" | "transport" | "transports">,
+  home: string,
+  store: PeerStore,
+): Promise<OpenedTransports> {
+  const named = Object.entries(config.transports);
+  if (named.length === 0) return { transport: await openTransport(config, home) };
+  const members = [[DEFAULT_TRANSPORT, config.transport], ...named].map(([name, spec]) => ({
+    name: name!,
+    spec: spec!,
+    open: () => openTransport({ email: config.email, transport: spec! }, home),
+  }));
+  const routed = new RoutedTransport({
+    me: config.email,
+    members,
+    routeOf: async (peer) => {
+      const record = await store.get(peer).catch(() => null);
+      return record ? record.via ?? DEFAULT_TRANSPORT : null;
+    },
+  });
+  return { transport: routed, routed };
+}
+
+/** The names `--via` accepts: the default and each named transport. */
+export function transportNames(config: Pick<Config, "transports">): string[] {
+  return [DEFAULT_TRANSPORT, ...Object.keys(config.transports)];
+}
+
+/**
+ * Check a `--via <name>`: the name of a configured transport.
+ * @returns the name to store in the peer record (undefined for the default)
+ * @throws {SyftError} `E_USAGE` (exit 2) naming the transports there are
+ */
+export function checkVia(config: Pick<Config, "transports">, via: string): string | undefined {
+  if (via === DEFAULT_TRANSPORT) return undefined;
+  if (Object.hasOwn(config.transports, via)) return via;
+  throw new SyftError("E_USAGE", `--via ${JSON.stringify(via)} names no transport`, {
+    hint: `use one of ${
+      transportNames(config).join(", ")
+    }, or add it first with \`syft transport add ${via} <spec>\``,
+  });
 }

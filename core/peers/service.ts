@@ -53,6 +53,12 @@ export interface PeerServiceDeps {
   now(): number;
   /** Written into our hello (default: this client's version). */
   clientVersion?: string | undefined;
+  /**
+   * With several transports: the named transport an unknown sender's channel
+   * was found on (undefined: the default). A new request's record keeps it as
+   * `via`, so approving answers over the storage the request came by.
+   */
+  foundOn?: ((sender: string) => string | undefined) | undefined;
 }
 
 /** What {@linkcode PeerService.requestPeer} did. */
@@ -138,6 +144,7 @@ export class PeerService {
   readonly #keys: IdentityKeys;
   readonly #now: () => number;
   readonly #clientVersion: string;
+  readonly #foundOn: (sender: string) => string | undefined;
   #ours: { signKey: Uint8Array; agreeKey: Uint8Array; fingerprint: string } | null = null;
 
   constructor(deps: PeerServiceDeps) {
@@ -147,6 +154,7 @@ export class PeerService {
     this.#keys = deps.keys;
     this.#now = deps.now;
     this.#clientVersion = deps.clientVersion ?? VERSION;
+    this.#foundOn = deps.foundOn ?? (() => undefined);
   }
 
   /** Our own public keys and fingerprint. */
@@ -199,7 +207,7 @@ export class PeerService {
    * come with a fingerprint check, so `add` does not silently do it.
    * @throws {SyftError} `E_INPUT` for ourselves or a pending peer, `E_PERMISSION` (see ensureOwnChannel)
    */
-  async requestPeer(email: string): Promise<RequestResult> {
+  async requestPeer(email: string, options: { via?: string } = {}): Promise<RequestResult> {
     if (email === this.#me) {
       throw new SyftError("E_INPUT", `${email} is you`, {
         hint: "peer with someone else's email address",
@@ -214,6 +222,19 @@ export class PeerService {
           }\``,
       });
     }
+    // `via` absent means the default transport, as in the record.
+    if (current && (current.state === "requested" || current.state === "accepted")) {
+      if (current.via !== options.via) {
+        throw new SyftError(
+          "E_INPUT",
+          `${email} is already ${current.state} via ${current.via ?? "the default transport"}`,
+          {
+            hint:
+              `to move them, \`syft peer remove ${email}\`, then \`syft peer add ${email} --via <name>\``,
+          },
+        );
+      }
+    }
     const channel = channelName(await this.ensureOwnChannel(email));
     const now = this.#now();
     let outcome: RequestResult["outcome"] = "requested";
@@ -226,6 +247,8 @@ export class PeerService {
       }
       // New, or re-requesting a peer we rejected or removed (pinned keys kept).
       const next: PeerRecord = r ?? emptyRecord(email, "requested");
+      if (options.via === undefined) delete next.via;
+      else next.via = options.via;
       next.state = "requested";
       next.requested_at = now;
       next.accepted_at = null;
@@ -490,8 +513,10 @@ export class PeerService {
     await this.#store.update(hello.sender, (r) => {
       if (r === null) {
         isNew = true;
+        const via = this.#foundOn(hello.sender);
         return {
           ...emptyRecord(hello.sender, "pending"),
+          ...(via === undefined ? {} : { via }),
           fingerprint: hello.fingerprint,
           sign_key: signKey,
           agree_key: agreeKey,

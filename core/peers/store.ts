@@ -15,6 +15,7 @@ import { describeError, SyftError } from "../errors/mod.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
 import { fingerprint } from "../identity/keys.ts";
 import { isIdentity } from "../paths/identity.ts";
+import { TRANSPORT_NAME_RE } from "../config/config.ts";
 
 /** Peer states of CLI.md (the same list as `core/status/report.ts`). */
 export const PEER_STATES = ["requested", "pending", "accepted", "rejected", "removed"] as const;
@@ -63,6 +64,12 @@ export interface PeerRecord {
   reject_sent?: boolean;
   /** False until the sync engine has sent `peer.remove`. */
   remove_sent?: boolean;
+  /**
+   * The named transport (config `transports:`) the peer's channels go
+   * through: set by `peer add --via`, or by discovery to the transport its
+   * request arrived on. Absent: the default transport.
+   */
+  via?: string;
 }
 
 /** The pinned keys of a peer, raw. */
@@ -102,6 +109,7 @@ const RECORD_KEYS = [
   "accept_sent",
   "reject_sent",
   "remove_sent",
+  "via",
 ] as const;
 
 const KEY_CHANGE_KEYS = ["sign_key", "agree_key", "fingerprint", "seen_at"] as const;
@@ -198,6 +206,10 @@ export async function parsePeerRecord(text: string, expectedEmail: string): Prom
     if (v[key] !== undefined && typeof v[key] !== "boolean") fail(key, "must be true or false");
   }
 
+  if (v.via !== undefined && (typeof v.via !== "string" || !TRANSPORT_NAME_RE.test(v.via))) {
+    fail("via", "must be a transport name");
+  }
+
   const pinned = v.sign_key !== null || v.agree_key !== null || v.fingerprint !== null;
   if (pinned && (v.sign_key === null || v.agree_key === null || v.fingerprint === null)) {
     throw new Error(`"sign_key", "agree_key" and "fingerprint" must be all set or all null`);
@@ -246,6 +258,7 @@ export async function parsePeerRecord(text: string, expectedEmail: string): Prom
   for (const key of ["channel_open", "accept_sent", "reject_sent", "remove_sent"] as const) {
     if (v[key] !== undefined) record[key] = v[key] as boolean;
   }
+  if (v.via !== undefined) record.via = v.via as string;
   if (pinned) {
     await checkFingerprint(
       {

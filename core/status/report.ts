@@ -33,6 +33,8 @@ export interface StatusReport {
   root: string;
   datasite: string;
   transport: string;
+  /** Named transports besides the default (`syft transport add`), name → spec. */
+  transports: Record<string, string>;
   peers: Record<PeerState, number>;
   last_sync: number | null;
   pending_jobs: number;
@@ -173,6 +175,7 @@ export async function gatherStatus(home: string, config: Config): Promise<Status
     root: config.root,
     datasite,
     transport: config.transport,
+    transports: config.transports,
     peers: await countPeers(layout.peers, problems),
     last_sync: await readLastSync(layout.state),
     // Jobs waiting for our decision (approve or reject).

@@ -11,6 +11,7 @@ import type { IdentityKeys } from "../identity/keys.ts";
 import type { Transport } from "../../plugins/contract.ts";
 import type { CheckpointThresholds } from "../checkpoints/rolling.ts";
 import type { StateLayout } from "./state.ts";
+import type { TransportRoutes } from "./routed_transport.ts";
 
 /** The round's environment. */
 export interface SyncContext {
@@ -20,6 +21,11 @@ export interface SyncContext {
   layout: StateLayout;
   keys: IdentityKeys;
   transport: Transport;
+  /**
+   * Set when `transport` routes peers over several transports: one failing
+   * then stops only its peers' channels (reported per peer), not the round.
+   */
+  routes?: TransportRoutes | undefined;
   now(): number;
   /** Warnings for the user (skipped symlinks, quarantined objects...). */
   warn(message: string): void;

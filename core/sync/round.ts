@@ -72,6 +72,16 @@ function failure(
   return f;
 }
 
+/**
+ * Whether a peer's error stops only its channel. A transport failure stops the
+ * round (nothing is lost: the cursor is not saved), unless peers are routed
+ * over several transports: then it is that peer's transport only, and the
+ * routes keep that transport's cursor where it was.
+ */
+function isolated(ctx: SyncContext, err: unknown): boolean {
+  return !(err instanceof SyftError && err.code === "E_TRANSPORT") || ctx.routes !== undefined;
+}
+
 /** Run one round. */
 export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<RoundSummary> {
   const summary: RoundSummary = {
@@ -102,7 +112,14 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
   // channel state (see settlePendingPut).
   for (const record of (await peers.list()).records) {
     const state = await loadChannelState(ctx.layout, record.email);
-    if (state.pending_put) await settlePendingPut(ctx, record.email, state);
+    if (!state.pending_put) continue;
+    try {
+      await settlePendingPut(ctx, record.email, state);
+    } catch (err) {
+      if (!isolated(ctx, err)) throw err;
+      // Its transport is down: the put stays pending, its channel waits for the next round.
+      summary.failures.push(failure(record.email, "publishing", err));
+    }
   }
 
   // Cheap change detection first; a full discovery only when a channel is new to us.
@@ -123,6 +140,14 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
     // A channel whose keys changed is refused until `syft peer trust`.
     if (!record.sign_key || !record.agree_key || record.key_change) continue;
     if (record.state !== "accepted" && record.state !== "requested") continue;
+    // A peer whose transport is down this round: said once, here; its channels wait.
+    const down = await ctx.routes?.unreachable(record.email);
+    if (down) {
+      const f = failure(record.email, "reading", down);
+      summary.failures.push(f);
+      setTrouble(roundRecord, record.email, "reading", f.error);
+      continue;
+    }
     const keys = await peerKeys(ctx, record.email, record.sign_key, record.agree_key);
     keysFor.set(record.email, keys);
     const state = await loadChannelState(ctx.layout, record.email);
@@ -177,7 +202,7 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
       }
       setTrouble(roundRecord, record.email, "reading", null);
     } catch (err) {
-      if (err instanceof SyftError && err.code === "E_TRANSPORT") throw err;
+      if (!isolated(ctx, err)) throw err;
       // This peer's channel stops here; the others are still read.
       const f = failure(record.email, "reading", err);
       summary.failures.push(f);
@@ -212,6 +237,7 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
       setTrouble(roundRecord, record.email, "publishing", null); // we do not publish to it
       continue;
     }
+    if (await ctx.routes?.unreachable(record.email)) continue; // reported when reading
     const keys = keysFor.get(record.email) ??
       await peerKeys(ctx, record.email, record.sign_key, record.agree_key);
     const state = await loadChannelState(ctx.layout, record.email);
@@ -234,7 +260,7 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
       summary.proposed += proposals.proposals.length;
       setTrouble(roundRecord, record.email, "publishing", null);
     } catch (err) {
-      if (err instanceof SyftError && err.code === "E_TRANSPORT") throw err;
+      if (!isolated(ctx, err)) throw err;
       // One peer's failure (a squatted name, the mass-delete stop, another
       // installation) stops its channel, never the round for the others.
       const f = failure(record.email, "publishing", err);
@@ -297,8 +323,9 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
   }
   await saveRoundRecord(ctx.layout, roundRecord, recordBefore);
   if (!sameIndex(previous, index)) await saveIndex(ctx.layout, index);
-  if (cursor?.cursor !== changes.cursor) {
-    await writeState(ctx.layout.changesCursor, { cursor: changes.cursor });
+  const nextCursor = ctx.routes?.cursorToSave(changes.cursor) ?? changes.cursor;
+  if (cursor?.cursor !== nextCursor) {
+    await writeState(ctx.layout.changesCursor, { cursor: nextCursor });
   }
   await writeState(ctx.layout.lastSync, { at: ctx.now() });
   return summary;

@@ -25,7 +25,8 @@ export interface Site {
 export interface World {
   base: string;
   shared: string;
-  site(email: string): Promise<Site>;
+  /** A site; `transport` replaces the shared folder as its `init --transport`. */
+  site(email: string, options?: { transport?: string }): Promise<Site>;
 }
 
 /** Worlds made by this test module; removed when it unloads, even after a failed test. */
@@ -49,7 +50,7 @@ export async function world(): Promise<World> {
   return {
     base,
     shared,
-    async site(email: string): Promise<Site> {
+    async site(email: string, options: { transport?: string } = {}): Promise<Site> {
       const dir = posix.join(base, email.split("@")[0]!);
       const home = posix.join(dir, ".syft");
       const root = posix.join(dir, "SyftBox");
@@ -63,7 +64,8 @@ export async function world(): Promise<World> {
         );
         return r;
       };
-      await ok(["init", "--email", email, "--root", root, "--transport", `local:${shared}`]);
+      const transport = options.transport ?? `local:${shared}`;
+      await ok(["init", "--email", email, "--root", root, "--transport", transport]);
       return {
         email,
         home,

@@ -1,0 +1,295 @@
+/**
+ * Several transports seen as one (issue 13 item 8): each peer's channels go
+ * through the transport its record names (`via`), the others through `init`'s
+ * default. The sync engine and the peer service keep talking to one
+ * {@linkcode Transport}; this routes every call by the peer it concerns.
+ *
+ * - `changes()` asks every transport (one call each: an idle round stays
+ *   cheap) and keeps one position per transport in its cursor, a JSON object
+ *   `{name: cursor}`; a plain old cursor is the default transport's.
+ * - A transport that cannot be opened, or whose `changes()`/`listIncoming()`
+ *   fails, is unreachable for the rest of the round: calls for its peers fail
+ *   at once with its error (`E_TRANSPORT`), the other transports go on. Only
+ *   when every transport fails does the round itself fail.
+ * - A channel found on a transport that is not its sender's is not reported:
+ *   a peer lives on one storage. An unknown sender (a new request) lives where
+ *   its channel was found first, default first, then by name.
+ * - The position of a transport that failed during the round is not advanced
+ *   in the cursor the round saves ({@linkcode RoutedTransport.cursorToSave}),
+ *   so what its peers missed is reported again next round.
+ * @module
+ */
+import { SyftError } from "../errors/mod.ts";
+import type {
+  ChangesOptions,
+  ChangesResult,
+  ChannelRef,
+  ListOptions,
+  ListPage,
+  ObjectBody,
+  Transport,
+  TransportCapabilities,
+  WhoAmI,
+} from "../../plugins/contract.ts";
+import { DEFAULT_TRANSPORT } from "../config/config.ts";
+
+/** One transport of the set. */
+export interface RouteMember {
+  name: string;
+  /** Its spec, named in errors. */
+  spec: string;
+  /** Start it (called at most once at a time; again after a failed start). */
+  open(): Promise<Transport>;
+}
+
+/** What a sync round asks of the routes, besides the transport calls. */
+export interface TransportRoutes {
+  /** The cursor to save at the end of a round: transports that failed keep their old position. */
+  cursorToSave(cursor: string): string;
+  /** Why `peer`'s transport is unreachable this round, or null when it is not known to be. */
+  unreachable(peer: string): Promise<SyftError | null>;
+}
+
+interface MemberState extends RouteMember {
+  transport?: Transport | undefined;
+  opening?: Promise<Transport> | undefined;
+  /** Set when it failed to open or to answer changes/listIncoming this round. */
+  down?: SyftError | undefined;
+}
+
+/** Parse a saved cursor: our JSON object, or a single transport's plain cursor. */
+export function parseRoutedCursor(cursor: string | null): Record<string, string | null> {
+  if (cursor === null) return {};
+  try {
+    const v: unknown = JSON.parse(cursor);
+    if (typeof v === "object" && v !== null && !Array.isArray(v)) {
+      const out: Record<string, string | null> = {};
+      for (const [k, c] of Object.entries(v)) if (typeof c === "string") out[k] = c;
+      return out;
+    }
+  } catch {
+    // Not ours: the cursor of the time before named transports.
+  }
+  return { [DEFAULT_TRANSPORT]: cursor };
+}
+
+/** The transports of one installation, routed by peer. */
+export class RoutedTransport implements Transport, TransportRoutes {
+  readonly #me: string;
+  readonly #members: Map<string, MemberState>;
+  /** The record's `via` of a peer (DEFAULT_TRANSPORT when none), or null when it has no record. */
+  readonly #routeOf: (peer: string) => Promise<string | null>;
+  readonly #known = new Map<string, string>();
+  readonly #foundOn = new Map<string, string>();
+  /** Transports that failed a call since the round's `changes()`. */
+  readonly #failed = new Set<string>();
+  #before: Record<string, string | null> = {};
+
+  /**
+   * @param members the default transport first (named {@linkcode DEFAULT_TRANSPORT}), then the named ones
+   * @param routeOf the transport name a peer's record names, or null for a peer without a record
+   */
+  constructor(deps: {
+    me: string;
+    members: RouteMember[];
+    routeOf(peer: string): Promise<string | null>;
+  }) {
+    this.#me = deps.me;
+    this.#members = new Map(deps.members.map((m) => [m.name, { ...m }]));
+    this.#routeOf = deps.routeOf;
+  }
+
+  /** Route `peer` through `name` from now on (`peer add --via`, before its record says so). */
+  bind(peer: string, name: string): void {
+    this.#member(name); // an unknown name fails here, before anything is written
+    this.#known.set(peer, name);
+  }
+
+  /** The named transport an unknown sender's channel was found on, or undefined for the default. */
+  foundOn(peer: string): string | undefined {
+    const name = this.#foundOn.get(peer);
+    return name === DEFAULT_TRANSPORT ? undefined : name;
+  }
+
+  cursorToSave(cursor: string): string {
+    const positions = parseRoutedCursor(cursor);
+    for (const [name, m] of this.#members) {
+      if (m.down || this.#failed.has(name)) positions[name] = this.#before[name] ?? null;
+    }
+    return JSON.stringify(positions);
+  }
+
+  async unreachable(peer: string): Promise<SyftError | null> {
+    const name = await this.#route(peer);
+    return this.#members.get(name)?.down ?? null;
+  }
+
+  async capabilities(): Promise<TransportCapabilities> {
+    const all = await this.#each((t) => t.capabilities());
+    return {
+      enforcesSharing: all.every((c) => c.enforcesSharing),
+      // Waiting on several transports at once is not done: `--watch` polls them.
+      canWatch: all.length === 1 && all[0]!.canWatch,
+    };
+  }
+
+  async whoami(): Promise<WhoAmI> {
+    return await this.#call(DEFAULT_TRANSPORT, (t) => t.whoami());
+  }
+
+  async openChannel(to: string): Promise<ChannelRef> {
+    return await this.#call(await this.#route(to), (t) => t.openChannel(to));
+  }
+
+  async listIncoming(): Promise<ChannelRef[]> {
+    const found: ChannelRef[] = [];
+    await this.#survey("listIncoming", async (name, t) => {
+      for (const c of await t.listIncoming()) {
+        if (await this.#belongs(name, c.sender)) found.push(c);
+      }
+    });
+    return found.sort((a, b) => a.sender < b.sender ? -1 : a.sender > b.sender ? 1 : 0);
+  }
+
+  async put(channel: ChannelRef, name: string, body: ObjectBody): Promise<void> {
+    await this.#call(await this.#routeChannel(channel), (t) => t.put(channel, name, body));
+  }
+
+  async list(channel: ChannelRef, options?: ListOptions): Promise<ListPage> {
+    return await this.#call(await this.#routeChannel(channel), (t) => t.list(channel, options));
+  }
+
+  async get(channel: ChannelRef, name: string): Promise<ReadableStream<Uint8Array>> {
+    return await this.#call(await this.#routeChannel(channel), (t) => t.get(channel, name));
+  }
+
+  async delete(channel: ChannelRef, name: string): Promise<void> {
+    await this.#call(await this.#routeChannel(channel), (t) => t.delete(channel, name));
+  }
+
+  /** A new round starts here: every transport gets another chance. */
+  async changes(cursor: string | null, options: ChangesOptions = {}): Promise<ChangesResult> {
+    this.#failed.clear();
+    for (const m of this.#members.values()) m.down = undefined;
+    const before = parseRoutedCursor(cursor);
+    this.#before = before;
+    const after: Record<string, string | null> = { ...before };
+    const channels: ChannelRef[] = [];
+    const single = this.#members.size === 1;
+    await this.#survey("changes", async (name, t) => {
+      const r = await t.changes(before[name] ?? null, single ? options : {});
+      after[name] = r.cursor;
+      for (const c of r.channels) if (await this.#belongs(name, c.sender)) channels.push(c);
+    });
+    // Transports never asked successfully keep no position: their next call starts afresh.
+    const kept = Object.fromEntries(Object.entries(after).filter(([n]) => this.#members.has(n)));
+    return { cursor: JSON.stringify(kept), channels };
+  }
+
+  async close(): Promise<void> {
+    for (const m of this.#members.values()) {
+      const t = m.transport ?? await m.opening?.catch(() => undefined);
+      m.transport = m.opening = undefined;
+      await t?.close();
+    }
+  }
+
+  /** Ask every reachable transport; one that fails is down for the round. All failing fails. */
+  async #survey(op: string, ask: (name: string, t: Transport) => Promise<void>): Promise<void> {
+    let first: SyftError | null = null;
+    let answered = 0;
+    for (const [name, m] of this.#members) {
+      if (m.down) {
+        first ??= m.down;
+        continue;
+      }
+      try {
+        await ask(name, await this.#open(m));
+        answered++;
+      } catch (err) {
+        m.down = this.#wrap(m, op, err);
+        first ??= m.down;
+      }
+    }
+    if (answered === 0 && first) throw first;
+  }
+
+  async #each<T>(ask: (t: Transport) => Promise<T>): Promise<T[]> {
+    const out: T[] = [];
+    for (const name of this.#members.keys()) out.push(await this.#call(name, ask));
+    return out;
+  }
+
+  /** Whether a channel of `sender` found on `name` is one we route there. */
+  async #belongs(name: string, sender: string): Promise<boolean> {
+    if (sender === this.#me) return false;
+    const known = this.#known.get(sender) ?? await this.#routeOf(sender);
+    if (known !== null) return known === name;
+    if (!this.#foundOn.has(sender)) this.#foundOn.set(sender, name);
+    return this.#foundOn.get(sender) === name;
+  }
+
+  async #route(peer: string): Promise<string> {
+    const bound = this.#known.get(peer);
+    if (bound !== undefined) return bound;
+    const via = await this.#routeOf(peer);
+    if (via !== null) {
+      this.#known.set(peer, via);
+      return via;
+    }
+    return this.#foundOn.get(peer) ?? DEFAULT_TRANSPORT;
+  }
+
+  #routeChannel(channel: ChannelRef): Promise<string> {
+    return this.#route(channel.sender === this.#me ? channel.recipient : channel.sender);
+  }
+
+  #member(name: string): MemberState {
+    const m = this.#members.get(name);
+    if (!m) {
+      throw new SyftError("E_INPUT", `transport "${name}" is not in config.yaml`, {
+        hint: `add it with \`syft transport add ${name} <spec>\` (see \`syft transport list\`)`,
+      });
+    }
+    return m;
+  }
+
+  async #open(m: MemberState): Promise<Transport> {
+    if (m.transport) return m.transport;
+    m.opening ??= m.open();
+    try {
+      m.transport = await m.opening;
+      return m.transport;
+    } finally {
+      m.opening = undefined;
+    }
+  }
+
+  async #call<T>(name: string, op: (t: Transport) => Promise<T>): Promise<T> {
+    const m = this.#member(name);
+    if (m.down) throw m.down;
+    let t: Transport;
+    try {
+      t = await this.#open(m);
+    } catch (err) {
+      m.down = this.#wrap(m, "start", err);
+      throw m.down;
+    }
+    try {
+      return await op(t);
+    } catch (err) {
+      if (err instanceof SyftError && err.code === "E_TRANSPORT") this.#failed.add(name);
+      throw err;
+    }
+  }
+
+  /** An error naming the transport, always `E_TRANSPORT` (exit 4): its storage failed. */
+  #wrap(m: MemberState, op: string, err: unknown): SyftError {
+    const what = err instanceof Error ? err.message : String(err);
+    return new SyftError("E_TRANSPORT", `transport ${m.name} (${m.spec}) failed (${op}): ${what}`, {
+      hint: err instanceof SyftError && err.hint
+        ? err.hint
+        : "fix it and run `syft sync` again; peers on other transports still sync",
+    });
+  }
+}
