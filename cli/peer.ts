@@ -166,8 +166,9 @@ async function runList(ctx: Context): Promise<void> {
     state: r.state,
     fingerprint: r.fingerprint,
     last_seen: r.last_seen,
-    via: r.via ?? DEFAULT_TRANSPORT,
   }));
+  // Not in the --json rows (CLI.md's shape); `transport list --json` has the peers per transport.
+  const via = new Map(rows.map((r) => [r.email, r.via ?? DEFAULT_TRANSPORT]));
   ctx.out.result(json, (list) => {
     if (list.length === 0) {
       ctx.out.line("no peers yet (syft peer add <email> sends a request)");
@@ -178,8 +179,8 @@ async function runList(ctx: Context): Promise<void> {
       { header: "state", value: (r) => r.state },
       { header: "fingerprint", value: (r) => r.fingerprint ?? "-" },
       { header: "last seen", value: (r) => when(r.last_seen) },
-      ...(list.some((r) => r.via !== DEFAULT_TRANSPORT)
-        ? [{ header: "via", value: (r: (typeof list)[number]) => r.via }]
+      ...([...via.values()].some((v) => v !== DEFAULT_TRANSPORT)
+        ? [{ header: "via", value: (r: (typeof list)[number]) => via.get(r.email) ?? "" }]
         : []),
     ]);
     for (const email of discovery.newPending) {

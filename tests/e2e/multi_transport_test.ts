@@ -31,11 +31,7 @@ Deno.test("an owner on two storages syncs peer1 on one and peer2 on the other; l
   // peer1 asks over A (the owner's default); peer2 asks over B, so the owner answers over B.
   await peerUp(peer1, owner);
   await peerUp(peer2, owner);
-  const peers = JSON.parse((await owner.ok(["peer", "list", "--json"])).stdout);
-  assertEquals(peers.map((p: { email: string; via: string }) => [p.email, p.via]), [
-    [peer1.email, "default"],
-    [peer2.email, "b"],
-  ]);
+  assertMatch((await owner.ok(["peer", "list"])).stdout, /peer2@uni\.org +accepted .* b\n/);
   const listed = JSON.parse((await owner.ok(["transport", "list", "--json"])).stdout);
   assertEquals(listed, [
     { name: "default", spec: `local:${w.shared}`, default: true, peers: [peer1.email] },
