@@ -124,12 +124,20 @@ export class RoutedTransport implements Transport, TransportRoutes {
     return this.#members.get(name)?.down ?? null;
   }
 
+  /**
+   * What every transport promises. A transport that cannot start promises
+   * nothing (`--watch` asks this before its first round, and must not stop
+   * for one storage that is away).
+   */
   async capabilities(): Promise<TransportCapabilities> {
-    const all = await this.#each((t) => t.capabilities());
+    const all: TransportCapabilities[] = [];
+    await this.#survey("capabilities", async (_name, t) => {
+      all.push(await t.capabilities());
+    });
     return {
-      enforcesSharing: all.every((c) => c.enforcesSharing),
+      enforcesSharing: all.length === this.#members.size && all.every((c) => c.enforcesSharing),
       // Waiting on several transports at once is not done: `--watch` polls them.
-      canWatch: all.length === 1 && all[0]!.canWatch,
+      canWatch: this.#members.size === 1 && all[0]!.canWatch,
     };
   }
 
@@ -212,12 +220,6 @@ export class RoutedTransport implements Transport, TransportRoutes {
       }
     }
     if (answered === 0 && first) throw first;
-  }
-
-  async #each<T>(ask: (t: Transport) => Promise<T>): Promise<T[]> {
-    const out: T[] = [];
-    for (const name of this.#members.keys()) out.push(await this.#call(name, ask));
-    return out;
   }
 
   /** Whether a channel of `sender` found on `name` is one we route there. */
