@@ -15,6 +15,7 @@ import { PeerStore } from "../core/peers/store.ts";
 import type { SyncContext } from "../core/sync/context.ts";
 import { acquireRoundLock } from "../core/sync/lock.ts";
 import { type ChannelFailure, type RoundSummary, runRound } from "../core/sync/round.ts";
+import { RoutedTransport } from "../core/sync/routed_transport.ts";
 import { DEFAULT_POLL_MS, PollPolicy } from "../core/sync/poll_policy.ts";
 import { readState, stateLayout } from "../core/sync/state.ts";
 import type { Transport } from "../plugins/contract.ts";
@@ -58,8 +59,12 @@ export async function openSync(
   const layout = homeLayout(ctx.home);
   const keys = await readKeys(layout.keys);
   const peers = new PeerStore(layout.peers);
+  // A transport passed in (tests) may route several transports itself.
   const opened = options.transport
-    ? { transport: options.transport, routed: undefined }
+    ? {
+      transport: options.transport,
+      routed: options.transport instanceof RoutedTransport ? options.transport : undefined,
+    }
     : await openTransports(config, ctx.home, peers);
   const transport = opened.transport;
   const service = new PeerService({
