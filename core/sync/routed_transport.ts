@@ -130,10 +130,7 @@ export class RoutedTransport implements Transport, TransportRoutes {
    * for one storage that is away).
    */
   async capabilities(): Promise<TransportCapabilities> {
-    const all: TransportCapabilities[] = [];
-    await this.#survey("capabilities", async (_name, t) => {
-      all.push(await t.capabilities());
-    });
+    const all = (await this.#survey("capabilities", (t) => t.capabilities())).map(([, c]) => c);
     return {
       enforcesSharing: all.length === this.#members.size && all.every((c) => c.enforcesSharing),
       // Waiting on several transports at once is not done: `--watch` polls them.
@@ -151,11 +148,9 @@ export class RoutedTransport implements Transport, TransportRoutes {
 
   async listIncoming(): Promise<ChannelRef[]> {
     const found: ChannelRef[] = [];
-    await this.#survey("listIncoming", async (name, t) => {
-      for (const c of await t.listIncoming()) {
-        if (await this.#belongs(name, c.sender)) found.push(c);
-      }
-    });
+    for (const [name, incoming] of await this.#survey("listIncoming", (t) => t.listIncoming())) {
+      for (const c of incoming) if (await this.#belongs(name, c.sender)) found.push(c);
+    }
     return found.sort((a, b) => a.sender < b.sender ? -1 : a.sender > b.sender ? 1 : 0);
   }
 
@@ -184,11 +179,14 @@ export class RoutedTransport implements Transport, TransportRoutes {
     const after: Record<string, string | null> = { ...before };
     const channels: ChannelRef[] = [];
     const single = this.#members.size === 1;
-    await this.#survey("changes", async (name, t) => {
-      const r = await t.changes(before[name] ?? null, single ? options : {});
+    const answers = await this.#survey(
+      "changes",
+      (t, name) => t.changes(before[name] ?? null, single ? options : {}),
+    );
+    for (const [name, r] of answers) {
       after[name] = r.cursor;
       for (const c of r.channels) if (await this.#belongs(name, c.sender)) channels.push(c);
-    });
+    }
     // Transports never asked successfully keep no position: their next call starts afresh.
     const kept = Object.fromEntries(Object.entries(after).filter(([n]) => this.#members.has(n)));
     return { cursor: JSON.stringify(kept), channels };
@@ -202,24 +200,32 @@ export class RoutedTransport implements Transport, TransportRoutes {
     }
   }
 
-  /** Ask every reachable transport; one that fails is down for the round. All failing fails. */
-  async #survey(op: string, ask: (name: string, t: Transport) => Promise<void>): Promise<void> {
+  /**
+   * Ask every reachable transport at once (a slow or retrying storage must not
+   * hold up the others), answers in member order: default first. One that
+   * fails is down for the round; all failing fails.
+   */
+  async #survey<T>(
+    op: string,
+    ask: (t: Transport, name: string) => Promise<T>,
+  ): Promise<[string, T][]> {
+    const members = [...this.#members.values()];
+    const settled = await Promise.allSettled(members.map(async (m) => {
+      if (m.down) throw m.down;
+      return await ask(await this.#open(m), m.name);
+    }));
+    const answers: [string, T][] = [];
     let first: SyftError | null = null;
-    let answered = 0;
-    for (const [name, m] of this.#members) {
-      if (m.down) {
-        first ??= m.down;
-        continue;
-      }
-      try {
-        await ask(name, await this.#open(m));
-        answered++;
-      } catch (err) {
-        m.down = this.#wrap(m, op, err);
+    settled.forEach((r, i) => {
+      const m = members[i]!;
+      if (r.status === "fulfilled") answers.push([m.name, r.value]);
+      else {
+        m.down ??= this.#wrap(m, op, r.reason);
         first ??= m.down;
       }
-    }
-    if (answered === 0 && first) throw first;
+    });
+    if (answers.length === 0 && first) throw first;
+    return answers;
   }
 
   /** Whether a channel of `sender` found on `name` is one we route there. */
@@ -288,10 +294,12 @@ export class RoutedTransport implements Transport, TransportRoutes {
   /** An error naming the transport, always `E_TRANSPORT` (exit 4): its storage failed. */
   #wrap(m: MemberState, op: string, err: unknown): SyftError {
     const what = err instanceof Error ? err.message : String(err);
+    const own = err instanceof SyftError ? err.hint : undefined;
     return new SyftError("E_TRANSPORT", `transport ${m.name} (${m.spec}) failed (${op}): ${what}`, {
-      hint: err instanceof SyftError && err.hint
-        ? err.hint
-        : "fix it and run `syft sync` again; peers on other transports still sync",
+      // The plugin's own hint speaks of `--transport`, which only fits init's.
+      hint: m.name === DEFAULT_TRANSPORT && own
+        ? own
+        : `check transport ${m.name}'s storage (\`syft transport list\`), then \`syft sync\`; peers on other transports still sync`,
     });
   }
 }
