@@ -141,6 +141,7 @@ export function gdriveOutcome(f: GdriveFigures, quick: boolean): Outcome {
     ),
   );
 
+  notes.push(...f.warnings.map((w) => `G warning: ${w}`));
   notes.push(
     "G1-G4 run the sync engine over the Drive plugin against the fake Drive; calls are the " +
       "HTTP requests the fake received from the side measured" +
