@@ -14,6 +14,9 @@
  * - P6: permission checks per second over 1,000 permission files in a 6-level tree.
  * - J1 (issue 6): a small job through the sandbox vs `bash run.sh` on the same files.
  * - T1, T2: the local transport plugin alone (many small puts; one large put + get).
+ * - G1-G4 (issue 13): Drive on the fake, in a child process (see bench_gdrive.ts): HTTP calls
+ *   of an idle round with 10 peers, of a round of k small files to one peer, of a first sync
+ *   of 10,000 small files; a 64 MiB upload vs a plain `fetch` upload to the same fake.
  *
  * With `--json` the last line of stdout is one JSON object keyed by scenario.
  * @module
@@ -31,6 +34,17 @@ import type { Context } from "../cli/context.ts";
 import { loadConfig } from "../core/config/load.ts";
 import { type RoundSummary, runRound } from "../core/sync/round.ts";
 import { probeBubblewrap, runJob } from "../core/sandbox/mod.ts";
+import {
+  count,
+  type Json,
+  type Outcome,
+  ratioJson,
+  ratioRow,
+  round3,
+  type Row,
+  seconds,
+} from "./bench_rows.ts";
+import { benchGdrive } from "./bench_gdrive.ts";
 
 const quick = Deno.args.includes("--quick");
 const asJson = Deno.args.includes("--json");
@@ -73,68 +87,6 @@ const GOALS = {
 
 /** The changed-file counts P3 measures; fixed, so quick and full runs compare. */
 const P3_KS = [1, 10, 100] as const;
-
-// ---------------------------------------------------------------------------
-// Results
-
-/** One line of the table for people. */
-interface Row {
-  id: string;
-  scenario: string;
-  figure: string;
-  baseline: string;
-  goal: string;
-  /** Whether the goal was met; undefined when the row has no goal. */
-  met?: boolean;
-  note: string;
-}
-
-/** Figures keyed by scenario id (`P1`...), as the `--json` line carries them. */
-type Json = Record<string, Record<string, number | Record<string, number>>>;
-
-/** What one scenario hands back: its JSON figures, table rows and longer notes. */
-interface Outcome {
-  json: Json;
-  rows: Row[];
-  notes?: string[];
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
-}
-
-function seconds(s: number): string {
-  return `${s.toFixed(3)} s`;
-}
-
-function count(n: number): string {
-  return Math.round(n).toLocaleString("en");
-}
-
-/** A row for a timing set against its baseline, with the goal on the ratio. */
-function ratioRow(
-  id: string,
-  scenario: string,
-  syftS: number,
-  baselineS: number,
-  goalRatio: number | undefined,
-  note: string,
-): Row {
-  const ratio = syftS / baselineS;
-  return {
-    id,
-    scenario,
-    figure: `${seconds(syftS)} (${ratio.toFixed(1)}x)`,
-    baseline: seconds(baselineS),
-    goal: goalRatio === undefined ? "" : `<= ${goalRatio}x baseline`,
-    ...(goalRatio === undefined ? {} : { met: ratio <= goalRatio }),
-    note,
-  };
-}
-
-function ratioJson(syftS: number, baselineS: number): Record<string, number> {
-  return { syft_s: round3(syftS), baseline_s: round3(baselineS), ratio: round3(syftS / baselineS) };
-}
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -874,6 +826,7 @@ async function runAll(): Promise<Outcome[]> {
     outcomes.push(await inFolder(base, "p3", benchP3));
     outcomes.push(await inFolder(base, "p4", benchP4));
     outcomes.push(await inFolder(base, "j1", benchJ1));
+    outcomes.push(await benchGdrive(quick));
   } finally {
     await Deno.remove(base, { recursive: true });
   }
@@ -881,7 +834,7 @@ async function runAll(): Promise<Outcome[]> {
 }
 
 /** The order of the table and of the JSON object: the issue's scenarios, then the rest. */
-const ORDER = ["P1", "P2", "P3", "P4", "P5", "P6", "T1", "T2", "J1"];
+const ORDER = ["P1", "P2", "P3", "P4", "P5", "P6", "T1", "T2", "J1", "G1", "G2", "G3", "G4"];
 
 function rank(id: string): number {
   const i = ORDER.indexOf(id);

@@ -1,6 +1,7 @@
 /**
  * CI smoke test of `deno task bench`: the quick run finishes and its `--json`
- * line carries every figure of issue 5 as a finite number. Performance goals are
+ * line carries every figure of issue 5, and issue 13's Drive figures (G1-G4),
+ * as a finite number. Performance goals are
  * not asserted here (CI machines vary); only that each figure was measured.
  * @module
  */
@@ -81,16 +82,19 @@ function assertCalls(value: unknown, where: string, min: number): void {
   );
 }
 
-/** The fields issue 5 names for each scenario (P3 is nested, checked on its own). */
+/** The fields issues 5 and 13 name for each scenario (P3 and G2 are nested, checked on their own). */
 const FLAT_FIELDS: Record<string, string[]> = {
   P1: ["syft_s", "baseline_s", "ratio"],
   P2: ["syft_s", "baseline_s", "ratio", "peak_rss_mib"],
   P4: ["p50_s", "p95_s"],
   P5: ["syft_s", "baseline_s"],
   P6: ["checks_per_s"],
+  G1: ["idle_round_calls"],
+  G3: ["files", "calls"],
+  G4: ["syft_s", "baseline_s", "ratio"],
 };
 
-Deno.test("deno task bench --quick --json: the last stdout line holds P1-P6 as finite numbers", async () => {
+Deno.test("deno task bench --quick --json: the last stdout line holds P1-P6 and G1-G4 as finite numbers", async () => {
   const { stdout } = await runQuickBench();
   const line = lastLine(stdout);
   let figures: unknown;
@@ -109,6 +113,12 @@ Deno.test("deno task bench --quick --json: the last stdout line holds P1-P6 as f
   assert(isObj(perRound), `P3.calls_per_round is an object: ${JSON.stringify(perRound)}`);
   for (const k of ["1", "10", "100"]) assertCalls(perRound[k], `P3.calls_per_round.${k}`, 1);
   assertCalls(p3.idle_poll_calls, "P3.idle_poll_calls", 0);
+  const g2 = section(section(figures, "G2"), "calls_per_round");
+  // --quick leaves out k=10 (a full run measures it).
+  for (const k of ["1", "100"]) assertCalls(g2[k], `G2.calls_per_round.${k}`, 1);
+  assertCalls(section(figures, "G1").idle_round_calls, "G1.idle_round_calls", 1);
+  // --quick shrinks the first sync and says so beside the figure.
+  assert(stdout.includes("--quick: 10,000 in a full run"), `G3 says it is shrunk:\n${stdout}`);
   // The table for people comes first, goals beside the figures.
   assert(stdout.includes("goal"), `a table with goals:\n${stdout}`);
 });
