@@ -21,6 +21,7 @@ import {
 } from "../contract.ts";
 import { givesAwayChunks, type PluginImpl } from "../serve.ts";
 import { describeError, isSyftError, SyftError } from "../../core/errors/mod.ts";
+import { concatBytes } from "../../core/encoding/bytes.ts";
 import { isIdentity } from "../../core/paths/identity.ts";
 import { DriveApi, MULTIPART_MAX, PAGE_SIZE } from "./_api.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./_backoff.ts";
@@ -163,6 +164,9 @@ export class GdriveTransport implements PluginImpl {
     checkName(op, name);
     await this.#wrap(op, async () => {
       const folder = await this.#requireChannel(op, ref);
+      // A small stream (every batch) becomes bytes: one multipart request, and
+      // no look-up before it, so a round's put is create plus the check after.
+      if (body instanceof ReadableStream) body = await smallAsBytes(body, MULTIPART_MAX);
       if (body instanceof ReadableStream || body.byteLength > MULTIPART_MAX) {
         // Refuse before uploading a large body; the check after the create is the real one.
         if ((await this.#layout.copies(op, ref, folder, name)).length > 0) throw exists(ref, name);
@@ -441,4 +445,34 @@ function preview(value: unknown): string {
   } catch {
     return String(value).slice(0, 80);
   }
+}
+
+/**
+ * The whole of `stream` as bytes when it ends within `limit` bytes; otherwise
+ * a stream that yields what was read ahead, then the rest (at most `limit`
+ * bytes are held).
+ */
+async function smallAsBytes(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+): Promise<Uint8Array | ReadableStream<Uint8Array>> {
+  const reader = stream.getReader();
+  const head: Uint8Array[] = [];
+  let size = 0;
+  while (size <= limit) {
+    const { done, value } = await reader.read();
+    if (done) return concatBytes(...head);
+    head.push(value);
+    size += value.byteLength;
+  }
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = head.shift();
+      if (next !== undefined) return controller.enqueue(next);
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
 }
