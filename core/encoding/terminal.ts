@@ -12,8 +12,8 @@
  * overrides, isolates and marks (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069),
  * plus the line and paragraph separators some terminals break lines on.
  */
-// deno-lint-ignore no-control-regex -- matching control characters is the point
 const UNSAFE =
+  // deno-lint-ignore no-control-regex -- matching control characters is the point
   /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 function hex(code: number, width: number): string {
