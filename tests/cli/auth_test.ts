@@ -172,3 +172,36 @@ Deno.test("init over gdrive with the signed-in account succeeds, doctor passes, 
     await world.close();
   }
 });
+
+Deno.test("two identities who signed in to Drive peer up, and the owner's public file reaches the other's mirror", async () => {
+  const owner = "owner@hospital.org";
+  const ds = "ds@lab.org";
+  const world = await driveWorld([owner, ds]);
+  try {
+    const sites = [];
+    for (const email of [owner, ds]) {
+      const site = await world.site(email);
+      const signIn = await world.signIn(site, ["--email", email]);
+      assertEquals(signIn.code, 0, signIn.stderr);
+      await site.ok(["init", "--email", email, "--root", site.root, "--transport", "gdrive"]);
+      sites.push(site);
+    }
+    const [o, d] = sites as [typeof sites[0], typeof sites[0]];
+    await d.ok(["peer", "add", owner]);
+    const fp = JSON.parse((await d.ok(["status", "--json"])).stdout).fingerprint;
+    await o.ok(["peer", "list"]);
+    await o.ok(["peer", "approve", ds, "--fingerprint", fp]);
+    await o.ok(["sync"]);
+    await d.ok(["sync"]);
+    const file = posix.join(o.root, owner, "public", "hello.txt");
+    await Deno.writeTextFile(file, "hello over Drive");
+    await o.ok(["sync"]);
+    await d.ok(["sync"]);
+    assertEquals(
+      await Deno.readTextFile(posix.join(d.root, owner, "public", "hello.txt")),
+      "hello over Drive",
+    );
+  } finally {
+    await world.close();
+  }
+});
