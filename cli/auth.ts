@@ -46,14 +46,16 @@ export function registerAuth(program: Command): void {
     .command("gdrive")
     .summary("sign in to Google Drive with your own OAuth client")
     .description(
-      "Sign in to Google Drive with your own OAuth client (Google Cloud console: APIs & Services,\n" +
-        'Credentials, OAuth client ID of type Desktop app; see README, "Google Drive"). The client\n' +
-        "file is copied to $SYFT_HOME/credentials/ (0600) with the tokens. syft asks for Drive's\n" +
-        "full scope (https://www.googleapis.com/auth/drive) because drive.file cannot see a\n" +
-        "folder another user created and shared with you, which is how peers' channels arrive.\n" +
-        "Without a browser here (--no-browser, or none found), the address to open is printed\n" +
-        "alone on one line; sign in anywhere, then paste the address the browser ends on\n" +
-        "(http://127.0.0.1:…) here if that browser is on another machine.",
+      [
+        "Sign in to Google Drive with your own OAuth client (Google Cloud console: APIs &",
+        'Services, Credentials, OAuth client ID of type Desktop app; see README, "Google Drive").',
+        "The client file is copied to $SYFT_HOME/credentials/ (0600) with the tokens. syft asks",
+        "for Drive's full scope (https://www.googleapis.com/auth/drive) because drive.file cannot",
+        "see a folder another user created and shared with you, which is how peers' channels",
+        "arrive. Without a browser here (--no-browser, or none found), the address to open is",
+        "printed alone on one line; sign in anywhere, then paste the address the browser ends",
+        "on (http://127.0.0.1:…) here if that browser is on another machine.",
+      ].join(" "),
     )
     .option("--client-file <path>", "Google's client_secret*.json of a Desktop app client")
     .option("--no-browser", "print the address to open instead of opening a browser")

@@ -29,8 +29,8 @@ export function registerInit(program: Command): void {
       "Create $SYFT_HOME/config.yaml, your signing and agreement keys, and your datasite\n" +
         "folder with public/ (readable by every peer) and private/ (never leaves this machine).\n" +
         "Running it again with the same values changes nothing.\n" +
-        "With --transport gdrive, sign in first (syft auth gdrive; at a terminal init offers to):\n" +
-        "Google Drive must answer as --email, or init refuses (exit 3).",
+        "With --transport gdrive, sign in first (syft auth gdrive) or at the prompt;\n" +
+        "init refuses (exit 3) when Google Drive answers as another account than --email.",
     )
     .option("--email <email>", "your identity (lower-cased)")
     .option("--root <dir>", "datasite root folder (default ~/SyftBox)")
