@@ -24,7 +24,8 @@ export interface LoopbackListener {
 }
 
 const PAGE_DONE = "Signed in: you may close this tab and return to syft.\n";
-const PAGE_REFUSED = "This is not the answer syft is waiting for; nothing was stored.\n";
+const PAGE_REFUSED =
+  "syft did not get a sign-in from this answer: see the terminal. Nothing was stored.\n";
 
 /**
  * Listen on a random loopback port. Requests that carry no `state` (a

@@ -103,6 +103,20 @@ Deno.test("a redirect whose state is not this sign-in's is refused (exit 3) and 
   }
 });
 
+Deno.test("signing in as another account than --email is refused (exit 3) and nothing is stored", async () => {
+  const world = await driveWorld([ALICE, BOB]);
+  try {
+    const alice = await world.site(ALICE);
+    await world.fake.control({ approve: BOB }); // the user picked the wrong account
+    const r = await world.signIn(alice, ["--email", ALICE]);
+    assertEquals(r.code, 3, r.stderr);
+    assertMatch(r.stderr, new RegExp(`^error: signed in to Google as ${BOB}, not ${ALICE}`, "m"));
+    assert(await missing(posix.join(alice.home, "credentials")), "nothing stored");
+  } finally {
+    await world.close();
+  }
+});
+
 Deno.test("the redirected address pasted on stdin signs in, and init with another account exits 3", async () => {
   const world = await driveWorld([ALICE, BOB]);
   try {
