@@ -8,6 +8,7 @@
  */
 import { posix } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
+import { runSyft } from "../../scripts/syft_process.ts";
 import { driveWorld } from "./_gdrive_world.ts";
 
 const ALICE = "alice@example.org";
@@ -217,5 +218,35 @@ Deno.test("two identities who signed in to Drive peer up, and the owner's public
     );
   } finally {
     await world.close();
+  }
+});
+
+Deno.test("init over gdrive before any sign-in exits 4 with the sign-in command and writes nothing", async () => {
+  const base = await Deno.makeTempDir({ prefix: "syft-gdrive-nosignin-" });
+  try {
+    const home = posix.join(base, ".syft");
+    const r = await runSyft(
+      [
+        "--home",
+        home,
+        "init",
+        "--email",
+        ALICE,
+        "--root",
+        posix.join(base, "r"),
+        "--transport",
+        "gdrive",
+      ],
+      { env: { HOME: base } },
+    );
+    assertEquals(r.code, 4, r.stderr);
+    assertMatch(r.stderr, /^error: not signed in to Google Drive$/m);
+    assertStringIncludes(
+      r.stderr,
+      `hint: syft auth gdrive --client-file <client_secret.json> --email ${ALICE}`,
+    );
+    assert(await missing(home), "no home made");
+  } finally {
+    await Deno.remove(base, { recursive: true });
   }
 });
