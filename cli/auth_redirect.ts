@@ -48,7 +48,12 @@ export function listenForRedirect(expectedState: string): LoopbackListener {
         url.searchParams.has("code");
       return new Response(ok ? PAGE_DONE : PAGE_REFUSED, {
         status: ok ? 200 : 400,
-        headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+        // The listener closes right after: a browser's keep-alive must not hold it open.
+        headers: {
+          "content-type": "text/plain; charset=utf-8",
+          "cache-control": "no-store",
+          connection: "close",
+        },
       });
     },
   );
