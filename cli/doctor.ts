@@ -9,13 +9,16 @@ import { runDoctor } from "../core/doctor/checks.ts";
 import { repairModes } from "../core/doctor/repair.ts";
 import { SyftError } from "../core/errors/mod.ts";
 import { type Context, withContext } from "./context.ts";
+import { driveDoctorChecks } from "./gdrive_account.ts";
 import { openTransport } from "./transport.ts";
 
 /** Register `syft doctor`. */
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
-    .summary("check home, keys, private/, transport, sandbox, clock and disk, and say what to fix")
+    .summary(
+      "check home, keys, private/, sign-in, transport, sandbox, clock and disk, and say what to fix",
+    )
     .option(
       "--fix",
       "narrow wide modes first: your home and its folders to 0700, key files and private/ files to 0600, private/ folders to 0700",
@@ -37,6 +40,9 @@ async function runDoctorCommand(ctx: Context, flags: DoctorFlags): Promise<void>
   const fixed = flags.fix ? await repairModes(ctx.home, config) : undefined;
   const checks = await runDoctor(ctx.home, config, {
     now: () => Date.now(),
+    signInChecks: config.transport === "gdrive"
+      ? () => driveDoctorChecks(ctx.home, config)
+      : undefined,
     probeTransport: async () => {
       const transport = await openTransport(config, ctx.home, { callTimeoutMs: 15_000 });
       try {

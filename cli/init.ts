@@ -9,6 +9,7 @@ import { parseTransportSpec } from "../core/config/transport_spec.ts";
 import { SyftError } from "../core/errors/mod.ts";
 import { parseIdentity } from "../core/paths/identity.ts";
 import { type Context, withContext } from "./context.ts";
+import { ensureGdriveSignIn, requireDriveAccount } from "./gdrive_account.ts";
 import { checkTransportSpec } from "./transport.ts";
 
 interface InitFlags {
@@ -27,7 +28,9 @@ export function registerInit(program: Command): void {
     .description(
       "Create $SYFT_HOME/config.yaml, your signing and agreement keys, and your datasite\n" +
         "folder with public/ (readable by every peer) and private/ (never leaves this machine).\n" +
-        "Running it again with the same values changes nothing.",
+        "Running it again with the same values changes nothing.\n" +
+        "With --transport gdrive, sign in first (syft auth gdrive) or at the prompt;\n" +
+        "init refuses (exit 3) when Google Drive answers as another account than --email.",
     )
     .option("--email <email>", "your identity (lower-cased)")
     .option("--root <dir>", "datasite root folder (default ~/SyftBox)")
@@ -61,8 +64,16 @@ async function runInit(ctx: Context, flags: InitFlags): Promise<void> {
     { home: ctx.home, email, root, transport, force: flags.force ?? false },
     {
       // Only the default shared folder is ours to create; a folder the user named must exist.
-      checkTransport: (spec) =>
-        checkTransportSpec(spec, { identity: email, home: ctx.home, create: !transportGiven }),
+      checkTransport: async (spec) => {
+        // Drive: a stored sign-in first (the plugin's manifest reads its client file).
+        if (spec.kind === "gdrive") await ensureGdriveSignIn(ctx, email);
+        await checkTransportSpec(spec, {
+          identity: email,
+          home: ctx.home,
+          create: !transportGiven,
+        });
+        if (spec.kind === "gdrive") await requireDriveAccount(ctx.home, email);
+      },
       now: () => Date.now(),
     },
   );

@@ -67,6 +67,15 @@ export class Output {
     if (!this.json && !this.quiet) this.#sink.out(text + "\n");
   }
 
+  /**
+   * A line the user must see to go on (e.g. an address to open): on stdout,
+   * even with --quiet; on stderr with --json, which keeps stdout one document.
+   */
+  essential(text: string): void {
+    if (this.json) this.#sink.err(text + "\n");
+    else this.#sink.out(text + "\n");
+  }
+
   /** A line for people on stderr (suppressed by --quiet only), e.g. beside --json. */
   note(text: string): void {
     if (!this.quiet) this.#sink.err(text + "\n");

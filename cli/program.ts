@@ -4,13 +4,13 @@
  */
 import { Command } from "commander";
 import { VERSION } from "../core/version.ts";
+import { registerAuth } from "./auth.ts";
 import { registerDataset } from "./dataset.ts";
 import { registerDoctor } from "./doctor.ts";
 import { registerInit } from "./init.ts";
 import { registerJob } from "./job.ts";
 import type { OutputSink } from "./output.ts";
 import { registerPeer } from "./peer.ts";
-import { registerPending } from "./pending.ts";
 import { registerPerm } from "./perm.ts";
 import { registerStatus } from "./status.ts";
 import { registerSync } from "./sync.ts";
@@ -38,6 +38,7 @@ export function buildProgram(sink: OutputSink): Command {
     .showHelpAfterError(false);
 
   registerInit(program);
+  registerAuth(program);
   registerStatus(program);
   registerDoctor(program);
   registerPerm(program);
@@ -46,6 +47,5 @@ export function buildProgram(sink: OutputSink): Command {
   registerTransport(program);
   registerDataset(program);
   registerJob(program);
-  registerPending(program);
   return program;
 }

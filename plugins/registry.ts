@@ -1,9 +1,13 @@
 /**
- * Transport specs (`--transport` and `config.yaml`) to plugin manifests.
+ * Transport specs (`--transport` and `config.yaml`) to plugin manifests. The
+ * manifest for `gdrive` reads the small client file in `$SYFT_HOME/credentials/`
+ * (its token host is part of the Worker's grants); nothing else does I/O.
  * @module
  */
 import type { PluginManifest } from "./contract.ts";
 import { localManifest } from "./local/manifest.ts";
+import { gdriveManifest } from "./gdrive/manifest.ts";
+import { homeLayout } from "../core/config/home.ts";
 import { SyftError } from "../core/errors/mod.ts";
 import { isIdentity } from "../core/paths/identity.ts";
 
@@ -32,7 +36,8 @@ const VALID_SPECS_HINT = `valid transports: ${TRANSPORT_SPECS.join(", ")}`;
  * });
  * ```
  * @throws {SyftError} `E_INPUT` for a `local:` folder that is missing or not
- * absolute, `E_UNIMPLEMENTED` for `gdrive`/`dropbox`, `E_USAGE` for anything else.
+ * absolute, `E_TRANSPORT` for `gdrive` before `syft auth gdrive` (no client
+ * file), `E_UNIMPLEMENTED` for `dropbox`, `E_USAGE` for anything else.
  */
 export function manifestFor(spec: string, ctx: RegistryContext): PluginManifest {
   if (!isIdentity(ctx.identity)) {
@@ -44,7 +49,14 @@ export function manifestFor(spec: string, ctx: RegistryContext): PluginManifest 
   if (trimmed === "local" || trimmed.startsWith("local:")) {
     return localManifest(resolveLocalFolder(trimmed.slice("local:".length)), ctx.identity);
   }
-  if (trimmed === "gdrive" || trimmed === "dropbox") {
+  if (trimmed === "gdrive") {
+    // The sign-in `syft auth gdrive` stored; the API base honours SYFT_GDRIVE_API.
+    return gdriveManifest({
+      identity: ctx.identity,
+      credentialsDir: homeLayout(ctx.home).credentials,
+    });
+  }
+  if (trimmed === "dropbox") {
     throw new SyftError("E_UNIMPLEMENTED", `the ${trimmed} transport is not built yet`, {
       hint: "use --transport local:<folder> for now",
     });

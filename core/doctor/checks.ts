@@ -26,6 +26,8 @@ export interface CheckResult {
 export interface DoctorDeps {
   /** Reach the transport (start it, ask who we are, list incoming); returns a detail line. */
   probeTransport(): Promise<string>;
+  /** The cloud sign-in's own checks (token, scope, account), for transports that have one. */
+  signInChecks?: (() => Promise<CheckResult[]>) | undefined;
   now(): number;
 }
 
@@ -200,6 +202,7 @@ export async function runDoctor(
     await checkKeys(home),
     await checkDatasite(config),
     await checkPrivate(config),
+    ...(deps.signInChecks ? await deps.signInChecks() : []),
     await checkTransport(deps),
     await checkSandbox(),
     await memoryCapCheck(config.sandbox.memory_mib),

@@ -43,10 +43,10 @@ Deno.test("parser errors exit 2 with an error line and a hint", async (t) => {
   }
 });
 
-Deno.test("a command group not built yet says so plainly and exits 2", async () => {
-  const r = await runSyft(["auth", "gdrive", "--json"]);
+Deno.test("a transport sign-in not built yet says so plainly and exits 2", async () => {
+  const r = await runSyft(["auth", "dropbox", "--json"]);
   assertEquals(r.code, 2);
-  assertMatch(r.stderr, /^error: syft auth is not built yet$/m);
+  assertMatch(r.stderr, /^error: syft auth dropbox is not built yet$/m);
 });
 
 Deno.test("status before init exits 2 and says to run syft init", async () => {

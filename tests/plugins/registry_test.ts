@@ -1,6 +1,7 @@
 /**
  * Transport specs: `local:<absolute folder>` becomes the local plugin's
- * manifest, cloud specs are not built yet, anything else is a usage error;
+ * manifest, `gdrive` the Drive plugin's with the stored sign-in, `dropbox` is not
+ * built yet, anything else is a usage error;
  * a local folder that is missing, not a folder or not writable fails at start
  * with one clear E_TRANSPORT line.
  */
@@ -46,11 +47,40 @@ Deno.test("manifestFor refuses a local folder that is missing or not absolute wi
   }
 });
 
-Deno.test("manifestFor says gdrive and dropbox are not built yet", () => {
-  for (const spec of ["gdrive", "dropbox"]) {
-    const err = refusal(() => manifestFor(spec, ctx));
-    assertEquals(err.code, "E_UNIMPLEMENTED");
-    assert(err.message.includes("not built yet"));
+Deno.test("manifestFor says dropbox is not built yet", () => {
+  const err = refusal(() => manifestFor("dropbox", ctx));
+  assertEquals(err.code, "E_UNIMPLEMENTED");
+  assert(err.message.includes("not built yet"));
+});
+
+Deno.test("manifestFor(gdrive) before any sign-in is exit 4 with the sign-in hint", () => {
+  const err = refusal(() => manifestFor("gdrive", { ...ctx, home: "/nonexistent/.syft" }));
+  assertEquals(err.code, "E_TRANSPORT");
+  assert(err.hint?.includes("syft auth gdrive --client-file"));
+});
+
+Deno.test("manifestFor(gdrive) uses the sign-in in $SYFT_HOME/credentials", async () => {
+  const home = await Deno.makeTempDir({ prefix: "syft-registry-" });
+  try {
+    await Deno.mkdir(`${home}/credentials`);
+    await Deno.writeTextFile(
+      `${home}/credentials/gdrive-client.json`,
+      JSON.stringify({
+        installed: {
+          client_id: "id",
+          client_secret: "s",
+          auth_uri: "https://accounts.google.com/o/oauth2/auth",
+          token_uri: "https://oauth2.googleapis.com/token",
+        },
+      }),
+    );
+    const m = manifestFor("gdrive", { ...ctx, home });
+    assertEquals(m.name, "gdrive");
+    assertEquals(m.permissions.read, [`${home}/credentials`]);
+    assertEquals(m.permissions.write, [`${home}/credentials`]);
+    assert(m.permissions.net.includes("oauth2.googleapis.com"));
+  } finally {
+    await Deno.remove(home, { recursive: true });
   }
 });
 

@@ -9,7 +9,10 @@
  *   that have one);
  * - `{"faults": FaultPlan | null}`, `{"script": ScriptedFault}`,
  *   `{"counts": "<email>"}`, `{"injected": true}`, `{"reset": true}`,
- *   `{"expire": "<email>"}`: fault control and call counts.
+ *   `{"expire": "<email>"}`: fault control and call counts;
+ * - `{"approve": "<email>" | "deny" | null}` chooses who approves the next
+ *   sign-ins (null: the login_hint), `{"revoke": "<email>"}` revokes a user's
+ *   grants (refresh then answers `invalid_grant`).
  * @module
  */
 import { type FaultPlan, type ScriptedFault, startFakeDrive } from "../../fakes/gdrive_server.ts";
@@ -27,6 +30,8 @@ type Request = {
   injected?: boolean;
   reset?: boolean;
   expire?: string;
+  approve?: string | null;
+  revoke?: string;
 };
 
 function answer(request: Request): unknown {
@@ -55,6 +60,14 @@ function answer(request: Request): unknown {
   }
   if (typeof request.expire === "string") {
     drive.expireAccessTokens(request.expire);
+    return { ok: true };
+  }
+  if (request.approve !== undefined) {
+    drive.approveAs(request.approve);
+    return { ok: true };
+  }
+  if (typeof request.revoke === "string") {
+    drive.revoke(request.revoke);
     return { ok: true };
   }
   return { error: "unknown request" };
