@@ -34,11 +34,15 @@ export async function checkTransportSpec(
  * @throws {SyftError} `E_TRANSPORT` when it cannot start
  */
 export async function openTransport(
-  config: { email: string; transport: string },
+  config: { email: string; transport: string; gdrive?: { full_list_every: number } | undefined },
   home: string,
   options: { callTimeoutMs?: number } = {},
 ): Promise<Transport> {
-  const manifest = manifestFor(config.transport, { identity: config.email, home });
+  const manifest = manifestFor(config.transport, {
+    identity: config.email,
+    home,
+    gdrive: config.gdrive,
+  });
   return await startPlugin(manifest, options);
 }
 
@@ -55,7 +59,7 @@ export interface OpenedTransports {
  * first use and routes each peer by its record's `via`. Close `transport`.
  */
 export async function openTransports(
-  config: Pick<Config, "email" | "transport" | "transports">,
+  config: Pick<Config, "email" | "transport" | "transports" | "gdrive">,
   home: string,
   store: PeerStore,
 ): Promise<OpenedTransports> {
@@ -64,7 +68,8 @@ export async function openTransports(
   const members = [[DEFAULT_TRANSPORT, config.transport], ...named].map(([name, spec]) => ({
     name: name!,
     spec: spec!,
-    open: () => openTransport({ email: config.email, transport: spec! }, home),
+    open: () =>
+      openTransport({ email: config.email, transport: spec!, gdrive: config.gdrive }, home),
   }));
   const routed = new RoutedTransport({
     me: config.email,

@@ -17,6 +17,8 @@ export interface RegistryContext {
   identity: string;
   /** `$SYFT_HOME`, where cloud plugins will find their credential files. */
   home: string;
+  /** config.yaml's `gdrive` section, when the caller has read it. */
+  gdrive?: { full_list_every: number } | undefined;
 }
 
 /** The specs users may write, for help texts and hints. */
@@ -54,6 +56,7 @@ export function manifestFor(spec: string, ctx: RegistryContext): PluginManifest 
     return gdriveManifest({
       identity: ctx.identity,
       credentialsDir: homeLayout(ctx.home).credentials,
+      fullListEvery: ctx.gdrive?.full_list_every,
     });
   }
   if (trimmed === "dropbox") {

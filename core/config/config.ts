@@ -20,6 +20,19 @@ export interface SyncSettings {
   max_proposals: number;
 }
 
+/** Settings of the Google Drive transport. */
+export interface GdriveSettings {
+  /**
+   * List every channel in full every this many rounds: whether Drive's change
+   * feed reports files others add inside folders shared with you is not
+   * documented, so the feed alone is not trusted forever.
+   */
+  full_list_every: number;
+}
+
+/** Defaults of the gdrive section. */
+export const DEFAULT_GDRIVE: Readonly<GdriveSettings> = { full_list_every: 60 };
+
 /** Limits of the job sandbox. */
 export interface SandboxSettings {
   /** One cap shared by the job's `/tmp` and any shared memory, in MiB. */
@@ -47,6 +60,7 @@ export interface Config {
   sync: SyncSettings;
   jobs: JobSettings;
   sandbox: SandboxSettings;
+  gdrive: GdriveSettings;
 }
 
 /** Settings of the job runner. */
@@ -199,6 +213,7 @@ export function parseConfig(text: string, file: string): Config {
   };
   const sync = wholeNumbers("sync", DEFAULT_SYNC);
   const sandbox = wholeNumbers("sandbox", DEFAULT_SANDBOX);
+  const gdrive = wholeNumbers("gdrive", DEFAULT_GDRIVE);
 
   const jobs: JobSettings = { python_index: null };
   const jobsNode = contents.get("jobs", true);
@@ -223,6 +238,7 @@ export function parseConfig(text: string, file: string): Config {
     sync,
     jobs,
     sandbox,
+    gdrive,
   };
 }
 
@@ -250,6 +266,8 @@ export function serializeConfig(config: Config): string {
     "sandbox:",
     `  scratch_mib: ${config.sandbox.scratch_mib}`,
     `  memory_mib: ${config.sandbox.memory_mib}`,
+    "gdrive:",
+    `  full_list_every: ${config.gdrive.full_list_every}`,
     ...(config.jobs.python_index === null
       ? []
       : ["jobs:", `  python_index: ${JSON.stringify(config.jobs.python_index)}`]),

@@ -9,7 +9,13 @@ import { describeError, SyftError } from "../errors/mod.ts";
 import { exists, writeFileAtomic } from "../fs/atomic.ts";
 import { fingerprint, generateIdentityKeys, publicKeys } from "../identity/keys.ts";
 import { DATASITE_FOLDERS, datasiteDir, DEFAULT_PERMISSION_FILES } from "../datasite/layout.ts";
-import { type Config, DEFAULT_SANDBOX, DEFAULT_SYNC, serializeConfig } from "./config.ts";
+import {
+  type Config,
+  DEFAULT_GDRIVE,
+  DEFAULT_SANDBOX,
+  DEFAULT_SYNC,
+  serializeConfig,
+} from "./config.ts";
 import { homeLayout } from "./home.ts";
 import { keyFiles, readKeys, writeKeys } from "./keystore.ts";
 import { readConfigIfAny } from "./load.ts";
@@ -196,6 +202,7 @@ export async function initialise(req: InitRequest, deps: InitDeps): Promise<Init
       sync: existing?.sync ?? { ...DEFAULT_SYNC },
       jobs: existing?.jobs ?? { python_index: null },
       sandbox: existing?.sandbox ?? { ...DEFAULT_SANDBOX },
+      gdrive: existing?.gdrive ?? { ...DEFAULT_GDRIVE },
     };
     // Written last: its presence is what "initialised" means.
     await writeFileAtomic(layout.config, serializeConfig(config), { mode: 0o600 });

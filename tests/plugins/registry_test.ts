@@ -79,6 +79,9 @@ Deno.test("manifestFor(gdrive) uses the sign-in in $SYFT_HOME/credentials", asyn
     assertEquals(m.permissions.read, [`${home}/credentials`]);
     assertEquals(m.permissions.write, [`${home}/credentials`]);
     assert(m.permissions.net.includes("oauth2.googleapis.com"));
+    assertEquals(m.init.fullListEvery, 60, "the default of gdrive.full_list_every");
+    const every = manifestFor("gdrive", { ...ctx, home, gdrive: { full_list_every: 7 } });
+    assertEquals(every.init.fullListEvery, 7, "config.yaml's gdrive.full_list_every");
   } finally {
     await Deno.remove(home, { recursive: true });
   }

@@ -20,6 +20,7 @@ const good: Config = {
   },
   jobs: { python_index: null },
   sandbox: { scratch_mib: 256, memory_mib: 4096 },
+  gdrive: { full_list_every: 60 },
 };
 
 function inputError(text: string, pattern: RegExp): void {
@@ -62,6 +63,7 @@ Deno.test("parseConfig() fills sync defaults and ignores unknown keys", () => {
     max_proposals: 10_000,
   });
   assertEquals(c.sandbox, { scratch_mib: 256, memory_mib: 4096 });
+  assertEquals(c.gdrive, { full_list_every: 60 });
 });
 
 Deno.test("parseConfig() names the line of YAML that does not parse", () => {
