@@ -23,13 +23,13 @@ export interface DriveSites {
 export async function driveSites(emails: string[]): Promise<DriveSites> {
   const world = await driveWorld(emails);
   try {
-    const sites: Site[] = [];
-    for (const email of emails) {
+    // Sign-ins are independent (each its own loopback listener): run them side by side.
+    const sites = await Promise.all(emails.map(async (email): Promise<Site> => {
       const site = await world.site(email);
       const signIn = await world.signIn(site, ["--email", email]);
       assertEquals(signIn.code, 0, `auth gdrive (${email}):\n${signIn.stdout}\n${signIn.stderr}`);
       await site.ok(["init", "--email", email, "--root", site.root, "--transport", "gdrive"]);
-      sites.push({
+      return {
         email,
         home: site.home,
         root: site.root,
@@ -37,8 +37,8 @@ export async function driveSites(emails: string[]): Promise<DriveSites> {
         mirror: (peer) => posix.join(site.root, peer.email),
         syft: (args) => site.syft(args),
         ok: (args) => site.ok(args),
-      });
-    }
+      };
+    }));
     return { world, sites, close: () => world.close() };
   } catch (err) {
     await world.close();

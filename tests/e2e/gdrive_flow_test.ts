@@ -85,8 +85,7 @@ Deno.test("three identities over Drive: peering by fingerprint, publish, grant a
   const drive = await driveSites([ALICE, BOB, CAROL]);
   try {
     const [alice, bob, carol] = drive.sites as [Site, Site, Site];
-    await publishAges(alice, [30, 40, 50]);
-    await publishAges(bob, [60]);
+    await Promise.all([publishAges(alice, [30, 40, 50]), publishAges(bob, [60])]);
 
     // Peering: carol asks both; each owner approves the fingerprint carol shows.
     await peerUp(carol, alice);
@@ -158,12 +157,13 @@ Deno.test("three identities over Drive: peering by fingerprint, publish, grant a
 
     // A job to both owners: reviewed, run, released; carol reads both results.
     const id = await submitCount(carol, [alice, bob]);
-    for (const o of [alice, bob]) {
+    // The two owners decide independently, side by side.
+    await Promise.all([alice, bob].map(async (o) => {
       await o.ok(["sync"]);
       await o.ok(["job", "approve", id]);
       await o.ok(["job", "run", id, "--sandbox", SANDBOX]);
       await o.ok(["job", "release", id]);
-    }
+    }));
     await carol.ok(["job", "wait", id, "--timeout", "60"]);
     const out = posix.join(posix.dirname(carol.root), "results");
     await carol.ok(["job", "results", id, "--out", out]);
@@ -196,7 +196,7 @@ for (const seed of seeds()) {
       await publishAges(alice, [30, 40, 50, 60]);
       await carol.ok(["peer", "add", ALICE]);
       const fp = json<{ fingerprint: string }>(await carol.syft(["status", "--json"])).fingerprint;
-      await settle([alice, carol]);
+      await alice.ok(["peer", "list"]); // finds the request
       await alice.ok(["peer", "approve", CAROL, "--fingerprint", fp]);
       await alice.ok(["perm", "grant", "shared/", CAROL, "--write"]);
       for (let i = 0; i < 5; i++) await put(alice.datasite, `public/p${i}.txt`, `public ${i}`);
