@@ -87,9 +87,12 @@ Deno.test("three identities over Drive: peering by fingerprint, publish, grant a
     const [alice, bob, carol] = drive.sites as [Site, Site, Site];
     await Promise.all([publishAges(alice, [30, 40, 50]), publishAges(bob, [60])]);
 
-    // Peering: carol asks both; each owner approves the fingerprint carol shows.
-    await peerUp(carol, alice);
+    // Peering: carol asks both; each owner approves the fingerprint carol shows. Alice's
+    // public file and a report nobody may read yet travel in the same rounds.
+    await put(alice.datasite, "public/readme.txt", "alice's version");
+    await put(alice.datasite, "reports/q1.csv", "a,b\n1,2\n");
     await peerUp(carol, bob);
+    await peerUp(carol, alice);
     const fp = json<{ fingerprint: string }>(await carol.syft(["status", "--json"])).fingerprint;
     const peers = json<{ email: string; state: string; fingerprint: string }[]>(
       await alice.syft(["peer", "list", "--json"]),
@@ -103,11 +106,7 @@ Deno.test("three identities over Drive: peering by fingerprint, publish, grant a
       [BOB, "accepted"],
     ]);
 
-    // Publish: a public file reaches carol; the datasets' mocks too, private rows never.
-    await put(alice.datasite, "public/readme.txt", "alice's version");
-    await put(alice.datasite, "reports/q1.csv", "a,b\n1,2\n");
-    await alice.ok(["sync"]);
-    await carol.ok(["sync"]);
+    // Publish: the public file and both datasets' mocks reach carol, private rows never.
     assertEquals(
       await Deno.readTextFile(posix.join(carol.mirror(alice), "public/readme.txt")),
       "alice's version",
@@ -118,26 +117,23 @@ Deno.test("three identities over Drive: peering by fingerprint, publish, grant a
     assertEquals(datasets.map((d) => [d.owner, d.name]).sort(), [[ALICE, "ages"], [BOB, "ages"]]);
     assertEquals(await filesUnder(posix.join(carol.mirror(alice), "private")), []);
 
-    // Grant then revoke one file: it appears, then disappears in carol's mirror.
+    // Grant one file (and a folder carol may write to): the file appears in carol's mirror.
     const reports = posix.join(carol.mirror(alice), "reports");
     assertEquals(await filesUnder(reports), []);
     await alice.ok(["perm", "grant", "reports/q1.csv", CAROL, "--read"]);
-    await alice.ok(["sync"]);
-    await carol.ok(["sync"]);
-    assertEquals(await filesUnder(reports), ["q1.csv"]);
-    await alice.ok(["perm", "revoke", "reports/q1.csv", CAROL]);
-    await alice.ok(["sync"]);
-    await carol.ok(["sync"]);
-    assertEquals(await filesUnder(reports), [], "revocation deletes the mirror copy");
-
-    // Proposals: one into a folder carol may write is applied, one onto a read-only file
-    // is refused and comes back as a .rejected copy beside alice's version.
     await alice.ok(["perm", "grant", "shared/", CAROL, "--write"]);
     await alice.ok(["sync"]);
     await carol.ok(["sync"]);
+    assertEquals(await filesUnder(reports), ["q1.csv"]);
+
+    // Revoke it while carol proposes twice: into shared/ (applied) and onto the read-only
+    // readme (refused, back as a .rejected copy beside alice's version).
+    await alice.ok(["perm", "revoke", "reports/q1.csv", CAROL]);
     await put(carol.mirror(alice), "shared/note.txt", "from carol");
     await put(carol.mirror(alice), "public/readme.txt", "carol was here");
+    await alice.ok(["sync"]);
     await carol.ok(["sync"]);
+    assertEquals(await filesUnder(reports), [], "revocation deletes the mirror copy");
     await alice.ok(["sync"]);
     await carol.ok(["sync"]);
     assertEquals(
@@ -208,18 +204,15 @@ for (const seed of seeds()) {
       const publicFiles = await filesUnder(posix.join(carol.mirror(alice), "public"));
       for (let i = 0; i < 5; i++) assert(publicFiles.includes(`p${i}.txt`), publicFiles.join());
 
-      // A proposal, sent once, applied once.
+      // A proposal and a job to one owner, sent once, applied once.
       await put(carol.mirror(alice), "shared/note.txt", "from carol");
-      await settle([carol, alice]);
+      const id = await submitCount(carol, [alice]);
+      await settle([alice, carol]);
       assertEquals(await filesUnder(posix.join(alice.datasite, "shared")), ["note.txt"]);
       assertEquals(
         await Deno.readTextFile(posix.join(alice.datasite, "shared/note.txt")),
         "from carol",
       );
-
-      // A job to one owner and its results.
-      const id = await submitCount(carol, [alice]);
-      await settle([alice, carol]);
       await alice.ok(["job", "approve", id]);
       await alice.ok(["job", "run", id, "--sandbox", SANDBOX]);
       await alice.ok(["job", "release", id]);
