@@ -14,6 +14,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { probeBubblewrap } from "../../core/sandbox/probe.ts";
 import { filesUnder, peerUp, put, type Site } from "./_rig.ts";
 import { driveSites, settle } from "./_gdrive_rig.ts";
+import type { DriveWorld } from "../cli/_gdrive_world.ts";
 
 const ALICE = "alice@hospital.org";
 const BOB = "bob@clinic.net";
@@ -171,6 +172,37 @@ Deno.test("three identities over Drive: peering by fingerprint, publish, grant a
   }
 });
 
+/** Every file `identity` owns on the fake Drive, read with its own token. */
+async function ownFiles(
+  fake: DriveWorld["fake"],
+  identity: string,
+): Promise<{ name: string; parents?: string[] }[]> {
+  const files: { name: string; parents?: string[] }[] = [];
+  let page: string | undefined;
+  do {
+    const q = encodeURIComponent("'me' in owners and trashed = false");
+    const token = page ? `&pageToken=${encodeURIComponent(page)}` : "";
+    const answer = await fake.raw(
+      identity,
+      "GET",
+      `drive/v3/files?q=${q}&pageSize=1000&fields=nextPageToken,files(name,parents)${token}`,
+    ) as { nextPageToken?: string; files?: { name: string; parents?: string[] }[] };
+    files.push(...(answer.files ?? []));
+    page = answer.nextPageToken;
+  } while (page);
+  return files;
+}
+
+/** Names held more than once in one folder. */
+function duplicates(files: { name: string; parents?: string[] }[]): string[] {
+  const seen = new Map<string, number>();
+  for (const f of files) {
+    const key = `${f.parents?.[0] ?? "-"}/${f.name}`;
+    seen.set(key, (seen.get(key) ?? 0) + 1);
+  }
+  return [...seen].filter(([, n]) => n > 1).map(([key]) => key);
+}
+
 /** The fault seed: `SYFT_FAULT_SEED`, else a fresh one (printed on failure). */
 function seeds(): number[] {
   const fixed = Deno.env.get("SYFT_FAULT_SEED");
@@ -239,6 +271,14 @@ for (const seed of seeds()) {
       }
       const injected = await drive.world.fake.control({ injected: true });
       assert(Object.keys(injected).length > 0, `faults were injected: ${JSON.stringify(injected)}`);
+      // On Drive itself: retried creates left no second copy of any object.
+      await drive.world.fake.control({ faults: null });
+      for (const site of [alice, carol]) {
+        const files = await ownFiles(drive.world.fake, site.email);
+        assert(files.length > 0, `${site.email} owns files on Drive`);
+        const twice = duplicates(files);
+        assertEquals(twice, [], `${site.email}'s Drive holds copies: ${twice.join(", ")}`);
+      }
     } catch (err) {
       console.error(`fault seed ${seed} (replay with SYFT_FAULT_SEED=${seed})`);
       throw err;
