@@ -6,15 +6,42 @@
  * owner reviews it, runs it in the sandbox (or, where bubblewrap is missing,
  * with `--sandbox none` and a loud warning) and releases it; the scientist
  * reads both results back. The private rows never leave their owner.
+ *
+ * `deno task demo -- --transport gdrive` runs the same flow over Google Drive:
+ * a fake Drive on 127.0.0.1 (the tests' fake, in its own process), each
+ * identity signed in with `syft auth gdrive --no-browser` and initialised with
+ * `--transport gdrive` (see demo_gdrive.ts).
  * @module
  */
 import { posix } from "node:path";
 import { probeBubblewrap } from "../core/sandbox/probe.ts";
 import { runSyft } from "./syft_process.ts";
+import { type DemoDrive, startDemoDrive } from "./demo_gdrive.ts";
 
+const transport = transportArg(Deno.args);
 const base = await Deno.makeTempDir({ prefix: "syft-demo-" });
 const shared = posix.join(base, "shared");
 await Deno.mkdir(shared);
+
+/** `--transport local|gdrive` (default local); anything else stops with exit 2. */
+function transportArg(given: string[]): "local" | "gdrive" {
+  // `deno task demo -- …` may hand the `--` on.
+  const args = given[0] === "--" ? given.slice(1) : given;
+  const usage = () => {
+    console.error("error: the demo takes only --transport local|gdrive");
+    console.error("hint: deno task demo -- --transport gdrive");
+    Deno.exit(2);
+  };
+  if (args.length === 0) return "local";
+  const value = args[0] === "--transport"
+    ? args[1]
+    : args[0]?.startsWith("--transport=")
+    ? args[0].slice("--transport=".length)
+    : undefined;
+  const rest = args[0] === "--transport" ? args.slice(2) : args.slice(1);
+  if ((value !== "local" && value !== "gdrive") || rest.length > 0) return usage();
+  return value;
+}
 
 interface Person {
   name: string;
@@ -34,15 +61,33 @@ const owners = [
 ];
 const scientist = person("scientist", "scientist@lab.example");
 
+/** The fake Drive, over gdrive only. */
+let drive: DemoDrive | null = null;
+
+/** The environment syft runs with as `who`: its own HOME, and the fake Drive's address. */
+function envOf(who: Person): Record<string, string> {
+  return { HOME: posix.join(base, who.name), ...(drive ? { SYFT_GDRIVE_API: drive.api } : {}) };
+}
+
 async function step(who: Person, args: string[], note = ""): Promise<string> {
   console.log(`\n$ syft ${args.join(" ")}   # ${who.name}${note ? `: ${note}` : ""}`);
-  const r = await runSyft(["--home", who.home, ...args], {
-    env: { HOME: posix.join(base, who.name) },
-  });
-  const text = (r.stdout + r.stderr).trimEnd();
+  const r = await runSyft(["--home", who.home, ...args], { env: envOf(who) });
+  return await shown(r);
+}
+
+/**
+ * Print what a syft run said; stop the demo if it failed. `stderrFirst` for a
+ * sign-in, whose instructions (stderr) come before its result (stdout).
+ */
+async function shown(
+  r: { code: number; stdout: string; stderr: string },
+  stderrFirst = false,
+): Promise<string> {
+  const text = (stderrFirst ? r.stderr + r.stdout : r.stdout + r.stderr).trimEnd();
   if (text) console.log(text.split("\n").map((l) => `  ${l}`).join("\n"));
   if (r.code !== 0) {
     console.log(`\nThe demo stopped: the command above exited with ${r.code}.`);
+    await drive?.close();
     Deno.exit(1);
   }
   return r.stdout;
@@ -67,7 +112,11 @@ async function shell(script: string, env: Record<string, string>, note: string):
   console.log(text.trimEnd().split("\n").map((l) => `  ${l}`).join("\n"));
 }
 
-console.log(`syft demo in ${base} (shared transport folder: ${shared})`);
+console.log(
+  transport === "local"
+    ? `syft demo in ${base} (shared transport folder: ${shared})`
+    : `syft demo in ${base}, over Google Drive (a fake Drive on 127.0.0.1: no real account is used)`,
+);
 const probe = await probeBubblewrap();
 const sandbox = probe.available ? "bwrap" : "none";
 if (!probe.available) {
@@ -77,8 +126,24 @@ if (!probe.available) {
   );
 }
 
+if (transport === "gdrive") {
+  await Deno.remove(shared);
+  drive = await startDemoDrive([...owners, scientist].map((p) => p.email), base);
+  console.log(
+    `\n# the fake Drive listens on ${drive.api}; syft reaches it through SYFT_GDRIVE_API`,
+  );
+  for (const p of [...owners, scientist]) {
+    const args = ["auth", "gdrive", "--no-browser", "--client-file", drive.clientFile];
+    console.log(
+      `\n$ syft ${[...args, "--email", p.email].join(" ")}   # ${p.name}: sign in to Drive ` +
+        "(the demo opens the printed address; the fake approves at once)",
+    );
+    await shown(await drive.signIn(p.home, envOf(p), [...args, "--email", p.email]), true);
+  }
+}
 for (const p of [...owners, scientist]) {
-  await step(p, ["init", "--email", p.email, "--root", p.root, "--transport", `local:${shared}`]);
+  const spec = transport === "gdrive" ? "gdrive" : `local:${shared}`;
+  await step(p, ["init", "--email", p.email, "--root", p.root, "--transport", spec]);
 }
 
 // Each owner publishes a mock of its private ages table.
@@ -179,4 +244,5 @@ for (const o of owners) {
   const text = await Deno.readTextFile(posix.join(out, o.email, "mean.txt"));
   console.log(`  ${o.email}: ${text.trim()}`);
 }
+await drive?.close();
 console.log(`\nDone. Everything is in ${base}.`);
