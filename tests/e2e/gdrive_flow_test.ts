@@ -213,54 +213,66 @@ function seeds(): number[] {
 }
 
 for (const seed of seeds()) {
-  Deno.test(`with 10 % of Drive calls faulted (seed ${seed}), peering, publish, a proposal and a job to one owner converge in bounded passes with nothing lost and nothing applied twice`, async () => {
-    const drive = await driveSites([ALICE, CAROL]);
+  Deno.test(`with 10 % of Drive calls faulted (seed ${seed}), three identities peer, publish, propose and send a job to two owners, and converge in bounded passes with nothing lost and nothing applied twice`, async () => {
+    const drive = await driveSites([ALICE, BOB, CAROL]);
     try {
-      const [alice, carol] = drive.sites as [Site, Site];
+      const [alice, bob, carol] = drive.sites as [Site, Site, Site];
       // Faults start after sign-in and init: from here every Drive call may fail.
       await drive.world.fake.control({
         faults: { seed, rate: 0.1, latencyMs: 20, retryAfterSeconds: 1 },
       });
       await publishAges(alice, [30, 40, 50, 60]);
+      await publishAges(bob, [70, 80]);
       await carol.ok(["peer", "add", ALICE]);
+      await carol.ok(["peer", "add", BOB]);
       const fp = json<{ fingerprint: string }>(await carol.syft(["status", "--json"])).fingerprint;
-      await alice.ok(["peer", "list"]); // finds the request
-      await alice.ok(["peer", "approve", CAROL, "--fingerprint", fp]);
+      for (const owner of [alice, bob]) {
+        await owner.ok(["peer", "list"]); // finds the request
+        await owner.ok(["peer", "approve", CAROL, "--fingerprint", fp]);
+      }
       await alice.ok(["perm", "grant", "shared/", CAROL, "--write"]);
       for (let i = 0; i < 5; i++) await put(alice.datasite, `public/p${i}.txt`, `public ${i}`);
-      await settle([alice, carol]);
+      await settle([alice, bob, carol]);
       assertEquals(
-        json<{ state: string }[]>(await carol.syft(["peer", "list", "--json"]))[0]?.state,
-        "accepted",
+        json<{ state: string }[]>(await carol.syft(["peer", "list", "--json"])).map((p) => p.state),
+        ["accepted", "accepted"],
       );
       const publicFiles = await filesUnder(posix.join(carol.mirror(alice), "public"));
       for (let i = 0; i < 5; i++) assert(publicFiles.includes(`p${i}.txt`), publicFiles.join());
 
-      // A proposal and a job to one owner, sent once, applied once.
+      // A proposal, and a job to two owners, sent once, applied once.
       await put(carol.mirror(alice), "shared/note.txt", "from carol");
-      const id = await submitCount(carol, [alice]);
-      await settle([alice, carol]);
+      const id = await submitCount(carol, [alice, bob]);
+      await settle([alice, bob, carol]);
       assertEquals(await filesUnder(posix.join(alice.datasite, "shared")), ["note.txt"]);
       assertEquals(
         await Deno.readTextFile(posix.join(alice.datasite, "shared/note.txt")),
         "from carol",
       );
-      await alice.ok(["job", "approve", id]);
-      await alice.ok(["job", "run", id, "--sandbox", SANDBOX]);
-      await alice.ok(["job", "release", id]);
-      await settle([alice, carol]);
+      for (const owner of [alice, bob]) {
+        await owner.ok(["job", "approve", id]);
+        await owner.ok(["job", "run", id, "--sandbox", SANDBOX]);
+        await owner.ok(["job", "release", id]);
+      }
+      await settle([alice, bob, carol]);
       const out = posix.join(posix.dirname(carol.root), "results");
       await carol.ok(["job", "results", id, "--out", out]);
       assertEquals((await Deno.readTextFile(posix.join(out, ALICE, "count.txt"))).trim(), "4");
+      assertEquals((await Deno.readTextFile(posix.join(out, BOB, "count.txt"))).trim(), "2");
 
       // Nothing twice: one job row, each decision audited once, no conflict or
       // rejected copies on either side, nothing quarantined.
       const rows = json<{ id: string; owner: string; status: string }[]>(
         await carol.syft(["job", "list", "--json"]),
       );
-      assertEquals(rows.map((r) => [r.id, r.owner, r.status]), [[id, ALICE, "released"]]);
-      assertEquals(await audit(alice, id), ["receive", "approve", "run", "release"]);
-      for (const site of [alice, carol]) {
+      assertEquals(rows.map((r) => [r.id, r.owner, r.status]).sort(), [
+        [id, ALICE, "released"],
+        [id, BOB, "released"],
+      ]);
+      for (const owner of [alice, bob]) {
+        assertEquals(await audit(owner, id), ["receive", "approve", "run", "release"]);
+      }
+      for (const site of [alice, bob, carol]) {
         const stray = (await filesUnder(site.root)).filter((f) => /\.(conflict|rejected)/.test(f));
         assertEquals(stray, [], `${site.email}: ${stray.join(", ")}`);
         const status = json<{ quarantined?: unknown[] | number }>(
@@ -273,7 +285,7 @@ for (const seed of seeds()) {
       assert(Object.keys(injected).length > 0, `faults were injected: ${JSON.stringify(injected)}`);
       // On Drive itself: retried creates left no second copy of any object.
       await drive.world.fake.control({ faults: null });
-      for (const site of [alice, carol]) {
+      for (const site of [alice, bob, carol]) {
         const files = await ownFiles(drive.world.fake, site.email);
         assert(files.length > 0, `${site.email} owns files on Drive`);
         const twice = duplicates(files);
