@@ -132,17 +132,44 @@ export class DriveApi {
    * Create a file from metadata alone (a folder). `lookup` runs before any
    * retry: a create whose answer was lost may have happened.
    */
-  async createMetadata(
-    op: string,
-    requestBody: drive_v3.Schema$File,
-    lookup: () => Promise<DriveFile | undefined>,
-  ): Promise<DriveFile> {
-    const data = await this.#library(
+  /**
+   * Create a metadata-only file (a folder) exactly once, even when an answer
+   * is lost and the create is sent again: the id is reserved first with
+   * `files.generateIds`, so Drive makes that file once and answers a resend
+   * 409. A look-up by name cannot promise this, as listings lag behind creates.
+   */
+  async createOnce(op: string, requestBody: drive_v3.Schema$File): Promise<DriveFile> {
+    const reserved = await this.#library(
       op,
-      (o) => this.#drive.files.create({ requestBody, fields: FILE_FIELDS }, o),
-      { beforeRetry: lookup },
+      (o) => this.#drive.files.generateIds({ count: 1, space: "drive", fields: "ids" }, o),
     );
-    return this.#file(op, data);
+    const id = isRecord(reserved) && Array.isArray(reserved.ids) ? reserved.ids[0] : undefined;
+    if (typeof id !== "string" || id === "") {
+      throw new SyftError(
+        "E_TRANSPORT",
+        `gdrive transport failed during ${op}: files.generateIds gave no id`,
+      );
+    }
+    try {
+      const data = await this.#library(
+        op,
+        (o) =>
+          this.#drive.files.create({ requestBody: { ...requestBody, id }, fields: FILE_FIELDS }, o),
+      );
+      return this.#file(op, data);
+    } catch (err) {
+      // A resend of a create Drive had made: the file with that id is ours.
+      if (
+        !(err instanceof SyftError && err.cause instanceof DriveError && err.cause.status === 409)
+      ) {
+        throw err;
+      }
+      const data = await this.#library(
+        op,
+        (o) => this.#drive.files.get({ fileId: id, fields: FILE_FIELDS }, o),
+      );
+      return this.#file(op, data);
+    }
   }
 
   /** Share `fileId` with `email` as a reader, without Drive's notification e-mail. */

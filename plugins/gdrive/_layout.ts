@@ -132,7 +132,7 @@ export class DriveLayout {
     let found = await find();
     if (found === null && create) {
       // No parents: Drive puts a new file at the top of My Drive ('root').
-      found = await this.#createOnce(op, ROOT_FOLDER_NAME, null, find);
+      found = await this.#createOnce(op, ROOT_FOLDER_NAME, null);
     }
     if (found !== null) this.#rootId = found.id;
     return this.#rootId;
@@ -161,12 +161,7 @@ export class DriveLayout {
     if (root === null) throw new Error("the syft folder could not be created");
     let id = this.#folders.get(name) ?? (await this.#findOwnChannel(op, root, name))?.id;
     if (id === undefined) {
-      const created = await this.#createOnce(
-        op,
-        name,
-        root,
-        () => this.#findOwnChannel(op, root, name),
-      );
+      const created = await this.#createOnce(op, name, root);
       id = created.id;
     }
     this.#folders.set(name, id);
@@ -334,18 +329,12 @@ export class DriveLayout {
    * instance of us: the earliest copy wins and ours is removed when it lost
    * (it is empty, nothing has used it yet).
    */
-  async #createOnce(
-    op: string,
-    name: string,
-    parent: string | null,
-    find: () => Promise<DriveFile | null>,
-  ): Promise<DriveFile> {
-    const created = await this.#api.createMetadata(
+  async #createOnce(op: string, name: string, parent: string | null): Promise<DriveFile> {
+    const created = await this.#api.createOnce(
       op,
       parent === null
         ? { name, mimeType: FOLDER_MIME }
         : { name, mimeType: FOLDER_MIME, parents: [parent] },
-      async () => (await find()) ?? undefined,
     );
     const q = `name = ${qString(name)} and mimeType = ${qString(FOLDER_MIME)}` +
       ` and ${qString(parent ?? "root")} in parents and trashed = false`;

@@ -85,6 +85,33 @@ Deno.test("a put whose create answer is lost is done once and reported as done",
   });
 });
 
+Deno.test("a folder create whose answer is lost while listings lag is made once", async () => {
+  await withDrive("lostdir", async ({ fake, id, make }) => {
+    const a = await make(id("alice"));
+    // The first create (the syft folder) is done but its answer lost, and the
+    // look-up a retry could make does not show it yet: only a reserved id helps.
+    await fake.control({ faults: { rate: 0, listingLag: 4 } });
+    await fake.control({
+      script: { kind: "lose-response", method: "files.create", user: id("alice") },
+    });
+    const ch = await a.openChannel(id("bob"));
+    assertEquals((await fake.control({ injected: true }))["lose-response"], 1);
+    await fake.control({ faults: null });
+    const listFolders = async () =>
+      ((await fake.raw(
+        id("alice"),
+        "GET",
+        `drive/v3/files?pageSize=1000&fields=files(id,name)&q=${
+          encodeURIComponent("mimeType = 'application/vnd.google-apps.folder' and trashed = false")
+        }`,
+      )) as { files: { name: string }[] }).files.map((f) => f.name).sort();
+    // Past the lag: a new file stays out of the next few listings.
+    let folders = await listFolders();
+    for (let i = 0; i < 5; i++) folders = await listFolders();
+    assertEquals(folders, ["syft", channelName(ch)]);
+  });
+});
+
 Deno.test("a second copy of a name does not hide the first, and put of that name is E_EXISTS", async () => {
   await withDrive("dup", async ({ fake, id, make }) => {
     const a = await make(id("alice"));
