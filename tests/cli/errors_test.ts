@@ -1,9 +1,10 @@
 import { posix } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { runSyft } from "../../scripts/syft_process.ts";
+import { tempDir } from "../_temp.ts";
 
 async function home(): Promise<{ base: string; home: string; syft: typeof runSyft }> {
-  const base = await Deno.makeTempDir({ prefix: "syft-cli-test-" });
+  const base = await tempDir("syft-cli-test-");
   const h = posix.join(base, ".syft");
   return {
     base,

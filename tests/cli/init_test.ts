@@ -1,6 +1,7 @@
 import { posix } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { runSyft, type SyftRun } from "../../scripts/syft_process.ts";
+import { tempDir } from "../_temp.ts";
 
 interface Rig {
   base: string;
@@ -11,7 +12,7 @@ interface Rig {
 }
 
 async function rig(): Promise<Rig> {
-  const base = await Deno.makeTempDir({ prefix: "syft-init-test-" });
+  const base = await tempDir("syft-init-test-");
   const shared = posix.join(base, "shared");
   await Deno.mkdir(shared);
   const home = posix.join(base, "home", ".syft");

@@ -5,6 +5,7 @@
 import { posix } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { runSyft, type SyftRun } from "../../scripts/syft_process.ts";
+import { tempDir } from "../_temp.ts";
 
 interface Install {
   email: string;
@@ -38,7 +39,7 @@ async function install(base: string, email: string): Promise<Install> {
 }
 
 async function world(...emails: string[]): Promise<Install[]> {
-  const base = await Deno.makeTempDir({ prefix: "syft-peer-cli-" });
+  const base = await tempDir("syft-peer-cli-");
   await Deno.mkdir(posix.join(base, "shared"));
   return await Promise.all(emails.map((e) => install(base, e)));
 }

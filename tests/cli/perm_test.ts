@@ -1,6 +1,7 @@
 import { posix } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { runSyft, type SyftRun } from "../../scripts/syft_process.ts";
+import { tempDir } from "../_temp.ts";
 
 interface Check {
   user: string;
@@ -40,7 +41,7 @@ async function pooled<T>(n: number, fns: (() => Promise<T>)[]): Promise<T[]> {
 
 Deno.test("every shared conformance case passes through `syft perm check --datasite` without init", async () => {
   const cases: Case[] = JSON.parse(await Deno.readTextFile(CASES_URL));
-  const base = await Deno.makeTempDir({ prefix: "syft-perm-conformance-" });
+  const base = await tempDir("syft-perm-conformance-");
   const jobs: (() => Promise<string | null>)[] = [];
   for (const [i, c] of cases.entries()) {
     const site = posix.join(base, String(i), c.datasite_owner);
@@ -77,7 +78,7 @@ Deno.test("every shared conformance case passes through `syft perm check --datas
 });
 
 async function initialised() {
-  const base = await Deno.makeTempDir({ prefix: "syft-perm-test-" });
+  const base = await tempDir("syft-perm-test-");
   const home = posix.join(base, ".syft");
   await Deno.mkdir(posix.join(base, "shared"));
   const syft = (args: string[]) => runSyft(["--home", home, ...args], { env: { HOME: base } });

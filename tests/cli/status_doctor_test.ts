@@ -1,9 +1,10 @@
 import { posix } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { runSyft } from "../../scripts/syft_process.ts";
+import { tempDir } from "../_temp.ts";
 
 async function initialised(email: string, shared?: string) {
-  const base = await Deno.makeTempDir({ prefix: "syft-status-test-" });
+  const base = await tempDir("syft-status-test-");
   const home = posix.join(base, ".syft");
   const transportDir = shared ?? posix.join(base, "shared");
   await Deno.mkdir(transportDir, { recursive: true });

@@ -9,6 +9,7 @@ import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { manifestFor, resolveLocalFolder } from "../../plugins/registry.ts";
 import { startPlugin } from "../../plugins/host.ts";
 import { SyftError } from "../../core/errors/mod.ts";
+import { tempDir } from "../_temp.ts";
 
 const ctx = { identity: "alice@example.org", home: "/home/alice/.syft" };
 
@@ -60,7 +61,7 @@ Deno.test("manifestFor(gdrive) before any sign-in is exit 4 with the sign-in hin
 });
 
 Deno.test("manifestFor(gdrive) uses the sign-in in $SYFT_HOME/credentials", async () => {
-  const home = await Deno.makeTempDir({ prefix: "syft-registry-" });
+  const home = await tempDir("syft-registry-");
   try {
     await Deno.mkdir(`${home}/credentials`);
     await Deno.writeTextFile(
@@ -131,7 +132,7 @@ Deno.test({
   // root writes anywhere, so the mode bits prove nothing there
   ignore: Deno.uid() === 0,
   fn: async () => {
-    const dir = await Deno.makeTempDir();
+    const dir = await tempDir();
     try {
       await Deno.chmod(dir, 0o555);
       const err = await assertRejects(
@@ -148,7 +149,7 @@ Deno.test({
 });
 
 Deno.test("starting local on a good folder leaves no trace of the preflight", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   try {
     const transport = await startPlugin(manifestFor(`local:${dir}`, ctx));
     assertEquals((await transport.whoami()).email, "alice@example.org");

@@ -12,6 +12,7 @@ import {
 import { SyftError } from "../../../core/errors/mod.ts";
 import { assert, assertEquals, assertRejects } from "../../assert.ts";
 import { alice, bob, ED25519, hex, patternBytes, streamOf, toHex, X25519 } from "./_fixtures.ts";
+import { tempDir } from "../../_temp.ts";
 
 function assertCode(code: string) {
   return (err: unknown) => {
@@ -120,7 +121,7 @@ Deno.test("hashStream() hashes a stream in odd pieces like the whole buffer", as
 });
 
 Deno.test("hashFile() hashes a file larger than its read buffer", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   try {
     const bytes = patternBytes(3 * 1024 * 1024 + 5, 9);
     const path = `${dir}/f.bin`;

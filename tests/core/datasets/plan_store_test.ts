@@ -12,6 +12,7 @@ import {
   type Source,
 } from "../../../core/datasets/mod.ts";
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "../../assert.ts";
+import { tempDir } from "../../_temp.ts";
 
 const ME = "alice@example.org";
 const BOB = "bob@example.org";
@@ -109,7 +110,7 @@ Deno.test("planDatasetCreate() refuses file names the inbound parser or sync wou
 });
 
 async function tree(): Promise<string> {
-  const base = await Deno.makeTempDir({ prefix: "syft-datasets-" });
+  const base = await tempDir("syft-datasets-");
   await Deno.mkdir(`${base}/src/mock/sub`, { recursive: true });
   await Deno.mkdir(`${base}/src/priv`, { recursive: true });
   await Deno.writeTextFile(`${base}/src/mock/ages.csv`, "age\n30\n");

@@ -9,6 +9,7 @@ import {
   pythonRunScript,
   serializeJobConfig,
 } from "../../../core/jobs/mod.ts";
+import { tempDir } from "../../_temp.ts";
 
 async function rejects(p: Promise<unknown>, text: string): Promise<void> {
   const err = await p.then(() => null, (e) => e as Error & { hint?: string });
@@ -17,7 +18,7 @@ async function rejects(p: Promise<unknown>, text: string): Promise<void> {
 }
 
 Deno.test("buildBundle() takes a folder's files with their hashes and leaves dot-files out", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   await Deno.writeTextFile(posix.join(dir, "run.sh"), "echo hi\n");
   await Deno.mkdir(posix.join(dir, "lib"));
   await Deno.writeTextFile(posix.join(dir, "lib", "f.sh"), "x\n");
@@ -41,11 +42,11 @@ Deno.test("buildBundle() takes a folder's files with their hashes and leaves dot
 });
 
 Deno.test("buildBundle() refuses symlinks, a folder without run.sh and a --python folder without main.py", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   await Deno.writeTextFile(posix.join(dir, "run.sh"), "echo\n");
   await Deno.symlink("/etc/passwd", posix.join(dir, "passwd"));
   await rejects(buildBundle({ kind: "dir", path: dir }), "passwd is a symlink");
-  const empty = await Deno.makeTempDir();
+  const empty = await tempDir();
   await Deno.writeTextFile(posix.join(empty, "x.sh"), "echo\n");
   await rejects(buildBundle({ kind: "dir", path: empty }), "has no run.sh");
   await rejects(buildBundle({ kind: "python", path: empty, dependencies: [] }), "has no main.py");
@@ -53,7 +54,7 @@ Deno.test("buildBundle() refuses symlinks, a folder without run.sh and a --pytho
 });
 
 Deno.test("a --python file becomes the file plus a run.sh that execs it with the venv's python", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const file = posix.join(dir, "it's.py");
   await Deno.writeTextFile(file, "print(1)\n");
   const b = await buildBundle({ kind: "python", path: file, dependencies: ["numpy"] });

@@ -11,6 +11,7 @@ import {
   PeerStore,
 } from "../../../core/peers/store.ts";
 import { PEER_STATES as STATUS_PEER_STATES } from "../../../core/status/report.ts";
+import { tempDir } from "../../_temp.ts";
 
 const BOB = "bob@example.org";
 
@@ -29,7 +30,7 @@ async function pinnedRecord(state: PeerRecord["state"] = "pending"): Promise<Pee
 }
 
 async function tempStore(): Promise<PeerStore> {
-  const home = await Deno.makeTempDir({ prefix: "syft-peer-store-" });
+  const home = await tempDir("syft-peer-store-");
   return new PeerStore(posix.join(home, "peers"));
 }
 

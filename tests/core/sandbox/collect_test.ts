@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../../assert.ts";
 import { collectFromTar } from "../../../core/sandbox/collect.ts";
+import { tempDir } from "../../_temp.ts";
 
 /** One tar header block (GNU-style magic), with a valid checksum unless `badSum`. */
 function header(name: string, type: string, size: number, badSum = false): Uint8Array {
@@ -41,7 +42,7 @@ function stream(parts: Uint8Array[]): ReadableStream<Uint8Array> {
 const END = [new Uint8Array(1024)];
 
 async function collect(parts: Uint8Array[], outputs = 1000, logs = 100) {
-  const outDir = await Deno.makeTempDir();
+  const outDir = await tempDir();
   await Deno.mkdir(join(outDir, "outputs"));
   const res = await collectFromTar(stream(parts), outDir, { outputs, logs });
   return { res, outDir };
@@ -136,7 +137,7 @@ async function realTar(
   format: "gnu" | "posix",
   files: Record<string, string>,
 ): Promise<Uint8Array> {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const paths = ["meta/rc", ...Object.keys(files)];
   await Deno.mkdir(join(dir, "meta"));
   await Deno.writeTextFile(join(dir, "meta", "rc"), "0 0\n");
@@ -165,7 +166,7 @@ Deno.test("collectFromTar() reads GNU long names and pax paths written by tar", 
 });
 
 Deno.test("collectFromTar() never follows a link already in outputs and writes a name once", async () => {
-  const outDir = await Deno.makeTempDir();
+  const outDir = await tempDir();
   await Deno.mkdir(join(outDir, "outputs"));
   const target = join(outDir, "target.txt");
   await Deno.writeTextFile(target, "untouched");
@@ -197,7 +198,7 @@ Deno.test("collectFromTar() stops reading a stream over its budget and keeps the
     yield header("outputs/big", "0", big);
     for (let sent = 0; sent < big; sent += 65536) yield new Uint8Array(65536);
   };
-  const outDir = await Deno.makeTempDir();
+  const outDir = await tempDir();
   await Deno.mkdir(join(outDir, "outputs"));
   const res = await collectFromTar(ReadableStream.from(chunks()), outDir, {
     outputs: 1000,
