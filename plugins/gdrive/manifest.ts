@@ -7,7 +7,13 @@
 import type { PluginManifest } from "../contract.ts";
 import { SyftError } from "../../core/errors/mod.ts";
 import { CLIENT_FILE, type OAuthClient, parseClientFile } from "./_tokens.ts";
-import { DEFAULT_FULL_LIST_EVERY } from "./transport.ts";
+
+/**
+ * Default for `gdrive.full_list_every`: list channels in full every this many
+ * rounds. Here, not in transport.ts, so the host that builds a manifest for
+ * every command never loads the Drive library (start-up time).
+ */
+export const DEFAULT_FULL_LIST_EVERY = 60;
 
 /** Drive's own API base, used unless `SYFT_GDRIVE_API` says otherwise. */
 export const DEFAULT_API_BASE = "https://www.googleapis.com/";

@@ -31,9 +31,9 @@ import { byteOrder, DriveLayout } from "./_layout.ts";
 import { decodeCursor, encodeCursor, markChange } from "./_changes.ts";
 import { TokenBucket } from "./_rate.ts";
 import { TokenSource } from "./_tokens.ts";
+import { DEFAULT_FULL_LIST_EVERY } from "./manifest.ts";
 
-/** Default for `gdrive.full_list_every`: list channels in full every this many rounds. */
-export const DEFAULT_FULL_LIST_EVERY = 60;
+export { DEFAULT_FULL_LIST_EVERY };
 
 /** What the Worker gets from the manifest (structured-cloneable). */
 export interface GdriveInit {
