@@ -8,6 +8,13 @@
  * @module
  */
 import {
+  parseChannelRef,
+  parseListArgs,
+  preview,
+  readRefusal,
+  writeRefusal,
+} from "../_wire_args.ts";
+import {
   type ChangesOptions,
   type ChangesResult,
   channelName,
@@ -23,7 +30,7 @@ import { givesAwayChunks, type PluginImpl } from "../serve.ts";
 import { describeError, isSyftError, SyftError } from "../../core/errors/mod.ts";
 import { concatBytes } from "../../core/encoding/bytes.ts";
 import { isIdentity } from "../../core/paths/identity.ts";
-import { DriveApi, MULTIPART_MAX, PAGE_SIZE } from "./_api.ts";
+import { DriveApi, MULTIPART_MAX } from "./_api.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./_backoff.ts";
 import { type DriveFile, resolveCreate, winner } from "./_files.ts";
 import { DriveError } from "./_backoff.ts";
@@ -347,34 +354,21 @@ export class GdriveTransport implements PluginImpl {
     return folder;
   }
 
+  /** Validate a channel ref that came over the wire. */
   #ref(op: string, channel: unknown): ChannelRef {
-    if (typeof channel === "object" && channel !== null) {
-      const { sender, recipient } = channel as Record<string, unknown>;
-      if (
-        typeof sender === "string" && typeof recipient === "string" && isIdentity(sender) &&
-        isIdentity(recipient)
-      ) {
-        return { sender, recipient };
-      }
-    }
-    throw fail(op, `${preview(channel)} is not a valid channel`);
+    const ref = parseChannelRef(channel);
+    if (typeof ref === "string") throw fail(op, ref);
+    return ref;
   }
 
   #mustWrite(op: string, ref: ChannelRef): void {
-    if (ref.sender !== this.#me) {
-      throw fail(op, `refused: ${channelName(ref)} is written only by ${ref.sender}`, {
-        hint: "a peer answers in its own channel, never in the other's",
-      });
-    }
+    const refusal = writeRefusal(this.#me, ref);
+    if (refusal) throw fail(op, refusal.detail, { hint: refusal.hint });
   }
 
   #mustRead(op: string, ref: ChannelRef): void {
-    if (ref.sender !== this.#me && ref.recipient !== this.#me) {
-      throw fail(
-        op,
-        `refused: ${this.#me} is neither the sender nor the recipient of ${channelName(ref)}`,
-      );
-    }
+    const refusal = readRefusal(this.#me, ref);
+    if (refusal) throw fail(op, refusal);
   }
 
   /** Run `body`, turning anything but a SyftError into E_TRANSPORT naming `op`. */
@@ -426,25 +420,10 @@ function checkName(op: string, name: unknown): asserts name is string {
 function parseListOptions(
   op: string,
   options: unknown,
-): { prefix: string | undefined; after: string | undefined; limit: number } {
-  const o = typeof options === "object" && options !== null
-    ? options as Record<string, unknown>
-    : {};
-  const { prefix, after, limit } = o;
-  if (prefix !== undefined && typeof prefix !== "string") throw fail(op, "prefix must be a string");
-  if (after !== undefined && typeof after !== "string") throw fail(op, "after must be a string");
-  if (limit !== undefined && (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1)) {
-    throw fail(op, `limit must be a positive integer, not ${preview(limit)}`);
-  }
-  return { prefix, after, limit: Math.min(limit ?? PAGE_SIZE, PAGE_SIZE) };
-}
-
-function preview(value: unknown): string {
-  try {
-    return (JSON.stringify(value) ?? String(value)).slice(0, 80);
-  } catch {
-    return String(value).slice(0, 80);
-  }
+): Exclude<ReturnType<typeof parseListArgs>, string> {
+  const parsed = parseListArgs(options);
+  if (typeof parsed === "string") throw fail(op, parsed);
+  return parsed;
 }
 
 /**

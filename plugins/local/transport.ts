@@ -12,6 +12,14 @@
  * @module
  */
 import {
+  MAX_LIST_PAGE,
+  parseChannelRef,
+  parseListArgs,
+  preview,
+  readRefusal,
+  writeRefusal,
+} from "../_wire_args.ts";
+import {
   type ChangesOptions,
   type ChangesResult,
   channelName,
@@ -57,7 +65,7 @@ export interface LocalInit {
 }
 
 /** Most objects a listing page holds, and the default page size. */
-export const MAX_PAGE = 1000;
+export const MAX_PAGE = MAX_LIST_PAGE;
 
 /** While `changes()` waits, it re-checks at least this often, even without watcher events. */
 const POLL_MS = 500;
@@ -343,33 +351,19 @@ export class LocalFolderTransport implements PluginImpl {
 
   /** Validate a channel ref that came over the wire. */
   #ref(op: string, channel: unknown): ChannelRef {
-    if (typeof channel === "object" && channel !== null) {
-      const { sender, recipient } = channel as Record<string, unknown>;
-      if (
-        typeof sender === "string" && typeof recipient === "string" && isIdentity(sender) &&
-        isIdentity(recipient)
-      ) {
-        return { sender, recipient };
-      }
-    }
-    throw fail(op, `${preview(channel)} is not a valid channel`);
+    const ref = parseChannelRef(channel);
+    if (typeof ref === "string") throw fail(op, ref);
+    return ref;
   }
 
   #mustWrite(op: string, ref: ChannelRef): void {
-    if (ref.sender !== this.#me) {
-      throw fail(op, `refused: ${channelName(ref)} is written only by ${ref.sender}`, {
-        hint: "a peer answers in its own channel, never in the other's",
-      });
-    }
+    const refusal = writeRefusal(this.#me, ref);
+    if (refusal) throw fail(op, refusal.detail, { hint: refusal.hint });
   }
 
   #mustRead(op: string, ref: ChannelRef): void {
-    if (ref.sender !== this.#me && ref.recipient !== this.#me) {
-      throw fail(
-        op,
-        `refused: ${this.#me} is neither the sender nor the recipient of ${channelName(ref)}`,
-      );
-    }
+    const refusal = readRefusal(this.#me, ref);
+    if (refusal) throw fail(op, refusal);
   }
 
   async #requireChannel(op: string, ref: ChannelRef): Promise<void> {
@@ -476,18 +470,10 @@ function checkName(op: string, name: unknown): asserts name is string {
 function parseListOptions(
   op: string,
   options: unknown,
-): { prefix: string | undefined; after: string | undefined; limit: number; all: boolean } {
-  const o = typeof options === "object" && options !== null
-    ? options as Record<string, unknown>
-    : {};
-  const { prefix, after, limit, all } = o;
-  if (all !== undefined && typeof all !== "boolean") throw fail(op, "all must be a boolean");
-  if (prefix !== undefined && typeof prefix !== "string") throw fail(op, "prefix must be a string");
-  if (after !== undefined && typeof after !== "string") throw fail(op, "after must be a string");
-  if (limit !== undefined && (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1)) {
-    throw fail(op, `limit must be a positive integer, not ${preview(limit)}`);
-  }
-  return { prefix, after, limit: Math.min(limit ?? MAX_PAGE, MAX_PAGE), all: all === true };
+): Exclude<ReturnType<typeof parseListArgs>, string> {
+  const parsed = parseListArgs(options);
+  if (typeof parsed === "string") throw fail(op, parsed);
+  return parsed;
 }
 
 function changedChannels(base: Snapshot | null, now: Snapshot): string[] {
@@ -519,13 +505,5 @@ function decodeCursor(cursor: string): Snapshot | null {
     return { root, channels };
   } catch {
     return null;
-  }
-}
-
-function preview(value: unknown): string {
-  try {
-    return (JSON.stringify(value) ?? String(value)).slice(0, 80);
-  } catch {
-    return String(value).slice(0, 80);
   }
 }

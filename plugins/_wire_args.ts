@@ -1,0 +1,70 @@
+/**
+ * The arguments a plugin's Worker receives from the host, checked once, the
+ * same way for every transport: a channel ref, list options, and who may
+ * write or read a channel. Each plugin turns a refusal into its own
+ * `E_TRANSPORT` error naming the operation.
+ * @module
+ */
+import { channelName, type ChannelRef } from "./contract.ts";
+import { isIdentity } from "../core/paths/identity.ts";
+
+/** Listings never return more than this many objects per page (the contract's cap). */
+export const MAX_LIST_PAGE = 1000;
+
+/** A short, printable rendering of an outside value for a message. */
+export function preview(value: unknown): string {
+  try {
+    return (JSON.stringify(value) ?? String(value)).slice(0, 80);
+  } catch {
+    return String(value).slice(0, 80);
+  }
+}
+
+/** `value` as a channel ref, or why it is not one. */
+export function parseChannelRef(value: unknown): ChannelRef | string {
+  if (typeof value === "object" && value !== null) {
+    const { sender, recipient } = value as Record<string, unknown>;
+    if (
+      typeof sender === "string" && typeof recipient === "string" && isIdentity(sender) &&
+      isIdentity(recipient)
+    ) {
+      return { sender, recipient };
+    }
+  }
+  return `${preview(value)} is not a valid channel`;
+}
+
+/** Checked list options (`limit` capped at {@linkcode MAX_LIST_PAGE}), or why they are wrong. */
+export function parseListArgs(
+  value: unknown,
+): { prefix: string | undefined; after: string | undefined; limit: number; all: boolean } | string {
+  const o = typeof value === "object" && value !== null ? value as Record<string, unknown> : {};
+  const { prefix, after, limit, all } = o;
+  if (all !== undefined && typeof all !== "boolean") return "all must be a boolean";
+  if (prefix !== undefined && typeof prefix !== "string") return "prefix must be a string";
+  if (after !== undefined && typeof after !== "string") return "after must be a string";
+  if (limit !== undefined && (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1)) {
+    return `limit must be a positive integer, not ${preview(limit)}`;
+  }
+  return {
+    prefix,
+    after,
+    limit: Math.min(limit ?? MAX_LIST_PAGE, MAX_LIST_PAGE),
+    all: all === true,
+  };
+}
+
+/** Why `me` may not write channel `ref` (only its sender writes), or null. */
+export function writeRefusal(me: string, ref: ChannelRef): { detail: string; hint: string } | null {
+  return ref.sender === me ? null : {
+    detail: `refused: ${channelName(ref)} is written only by ${ref.sender}`,
+    hint: "a peer answers in its own channel, never in the other's",
+  };
+}
+
+/** Why `me` may not read channel `ref` (only its sender and recipient do), or null. */
+export function readRefusal(me: string, ref: ChannelRef): string | null {
+  return ref.sender === me || ref.recipient === me
+    ? null
+    : `refused: ${me} is neither the sender nor the recipient of ${channelName(ref)}`;
+}
