@@ -5,7 +5,8 @@
  * `E_TRANSPORT` error naming the operation.
  * @module
  */
-import { channelName, type ChannelRef } from "./contract.ts";
+import { SyftError } from "../core/errors/mod.ts";
+import { channelName, type ChannelRef, OBJECT_NAME_RE } from "./contract.ts";
 import { isIdentity } from "../core/paths/identity.ts";
 
 /** Listings never return more than this many objects per page (the contract's cap). */
@@ -67,4 +68,49 @@ export function readRefusal(me: string, ref: ChannelRef): string | null {
   return ref.sender === me || ref.recipient === me
     ? null
     : `refused: ${me} is neither the sender nor the recipient of ${channelName(ref)}`;
+}
+
+/** The errors a transport plugin raises, each naming the transport and the operation. */
+export interface WireErrors {
+  /** `E_TRANSPORT`: `<kind> transport failed during <op>: <detail>`. */
+  fail(
+    op: string,
+    detail: string,
+    options?: { hint?: string | undefined; cause?: unknown },
+  ): SyftError;
+  /** `E_EXISTS` for a create-only put of a taken name. */
+  exists(ref: ChannelRef, name: string): SyftError;
+  /** Refuse anything but a valid object name. */
+  checkName(op: string, name: unknown): asserts name is string;
+  /** Checked list options, or `E_TRANSPORT`. */
+  listOptions(op: string, options: unknown): Exclude<ReturnType<typeof parseListArgs>, string>;
+}
+
+/** The {@linkcode WireErrors} of transport `kind` (e.g. `local`, `gdrive`). */
+export function wireErrors(kind: string): WireErrors {
+  const fail: WireErrors["fail"] = (op, detail, options = {}) =>
+    new SyftError("E_TRANSPORT", `${kind} transport failed during ${op}: ${detail}`, options);
+  return {
+    fail,
+    exists: (ref, name) =>
+      new SyftError(
+        "E_EXISTS",
+        `${kind} transport failed during put: ${JSON.stringify(name)} already exists in ${
+          channelName(ref)
+        }`,
+        { hint: "objects are create-only: write under the next free name" },
+      ),
+    checkName(op, name): asserts name is string {
+      if (typeof name !== "string" || !OBJECT_NAME_RE.test(name)) {
+        throw fail(op, `${preview(name)} is not a valid object name`, {
+          hint: "object names use A-Z a-z 0-9 . _ - only, do not start with a dot, at most 255",
+        });
+      }
+    },
+    listOptions(op, options) {
+      const parsed = parseListArgs(options);
+      if (typeof parsed === "string") throw fail(op, parsed);
+      return parsed;
+    },
+  };
 }

@@ -9,9 +9,10 @@
  */
 import {
   parseChannelRef,
-  parseListArgs,
   preview,
   readRefusal,
+  type WireErrors,
+  wireErrors,
   writeRefusal,
 } from "../_wire_args.ts";
 import {
@@ -21,7 +22,6 @@ import {
   type ChannelRef,
   type ListOptions,
   type ListPage,
-  OBJECT_NAME_RE,
   type ObjectBody,
   type TransportCapabilities,
   type WhoAmI,
@@ -39,6 +39,12 @@ import { decodeCursor, encodeCursor, markChange } from "./_changes.ts";
 import { TokenBucket } from "./_rate.ts";
 import { TokenSource } from "./_tokens.ts";
 import { DEFAULT_FULL_LIST_EVERY } from "./manifest.ts";
+
+/** How this transport names its failures (one shape for every plugin). */
+const wire = wireErrors("gdrive");
+const { fail, exists, listOptions } = wire;
+// Spelled out: TypeScript calls an assertion only through an annotated name.
+const checkName: WireErrors["checkName"] = wire.checkName;
 
 export { DEFAULT_FULL_LIST_EVERY };
 
@@ -215,7 +221,7 @@ export class GdriveTransport implements PluginImpl {
     const op = "list";
     const ref = this.#ref(op, channel);
     this.#mustRead(op, ref);
-    const { prefix, after, limit } = parseListOptions(op, options);
+    const { prefix, after, limit } = listOptions(op, options);
     return await this.#wrap(op, async () => {
       const folder = await this.#requireChannel(op, ref);
       // Drive's orderBy=name is not byte order, and `name contains` is not a
@@ -389,41 +395,6 @@ function isNotFound(err: unknown): boolean {
 
 function defaultReport(message: string): void {
   console.warn(message);
-}
-
-function fail(
-  op: string,
-  detail: string,
-  options: { hint?: string | undefined; cause?: unknown } = {},
-): SyftError {
-  return new SyftError("E_TRANSPORT", `gdrive transport failed during ${op}: ${detail}`, options);
-}
-
-function exists(ref: ChannelRef, name: string): SyftError {
-  return new SyftError(
-    "E_EXISTS",
-    `gdrive transport failed during put: ${JSON.stringify(name)} already exists in ${
-      channelName(ref)
-    }`,
-    { hint: "objects are create-only: write under the next free name" },
-  );
-}
-
-function checkName(op: string, name: unknown): asserts name is string {
-  if (typeof name !== "string" || !OBJECT_NAME_RE.test(name)) {
-    throw fail(op, `${preview(name)} is not a valid object name`, {
-      hint: "object names use A-Z a-z 0-9 . _ - only, do not start with a dot, at most 255",
-    });
-  }
-}
-
-function parseListOptions(
-  op: string,
-  options: unknown,
-): Exclude<ReturnType<typeof parseListArgs>, string> {
-  const parsed = parseListArgs(options);
-  if (typeof parsed === "string") throw fail(op, parsed);
-  return parsed;
 }
 
 /**

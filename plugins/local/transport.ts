@@ -14,9 +14,10 @@
 import {
   MAX_LIST_PAGE,
   parseChannelRef,
-  parseListArgs,
   preview,
   readRefusal,
+  type WireErrors,
+  wireErrors,
   writeRefusal,
 } from "../_wire_args.ts";
 import {
@@ -55,6 +56,12 @@ import {
 } from "./_layout.ts";
 import { bumpMarker, folderSignature, hasMarker } from "./_marker.ts";
 import { FolderWatcher } from "./_watch.ts";
+
+/** How this transport names its failures (one shape for every plugin). */
+const wire = wireErrors("local");
+const { fail, exists, listOptions } = wire;
+// Spelled out: TypeScript calls an assertion only through an annotated name.
+const checkName: WireErrors["checkName"] = wire.checkName;
 
 /** What the local plugin needs to start (the manifest's `init`). */
 export interface LocalInit {
@@ -192,7 +199,7 @@ export class LocalFolderTransport implements PluginImpl {
     const op = "list";
     const ref = this.#ref(op, channel);
     this.#mustRead(op, ref);
-    const { prefix, after, limit, all } = parseListOptions(op, options);
+    const { prefix, after, limit, all } = listOptions(op, options);
     const dir = channelDir(this.#root, ref);
     return await this.#wrap(op, async () => {
       await this.#requireChannel(op, ref);
@@ -439,41 +446,6 @@ async function writeStream(
     reader.releaseLock();
     await syncing;
   }
-}
-
-function fail(
-  op: string,
-  detail: string,
-  options: { hint?: string; cause?: unknown } = {},
-): SyftError {
-  return new SyftError("E_TRANSPORT", `local transport failed during ${op}: ${detail}`, options);
-}
-
-function exists(ref: ChannelRef, name: string): SyftError {
-  return new SyftError(
-    "E_EXISTS",
-    `local transport failed during put: ${JSON.stringify(name)} already exists in ${
-      channelName(ref)
-    }`,
-    { hint: "objects are create-only: write under the next free name" },
-  );
-}
-
-function checkName(op: string, name: unknown): asserts name is string {
-  if (typeof name !== "string" || !OBJECT_NAME_RE.test(name)) {
-    throw fail(op, `${preview(name)} is not a valid object name`, {
-      hint: "object names use A-Z a-z 0-9 . _ - only, do not start with a dot, at most 255",
-    });
-  }
-}
-
-function parseListOptions(
-  op: string,
-  options: unknown,
-): Exclude<ReturnType<typeof parseListArgs>, string> {
-  const parsed = parseListArgs(options);
-  if (typeof parsed === "string") throw fail(op, parsed);
-  return parsed;
 }
 
 function changedChannels(base: Snapshot | null, now: Snapshot): string[] {
