@@ -8,9 +8,8 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "../asse
 import type { SyftRun } from "../../scripts/syft_process.ts";
 import { filesUnder, peerUp, put, type Site, world } from "../e2e/_rig.ts";
 import { probeBubblewrap } from "../../core/sandbox/probe.ts";
-import { type JobConfig, serializeJobConfig } from "../../core/jobs/mod.ts";
-import { sha256Hex } from "../../core/crypto/hash.ts";
 import { buildWheel } from "../core/sandbox/_wheel.ts";
+import { forge } from "../security/_jobs.ts";
 
 const ALICE = "alice@example.org";
 const BOB = "bob@example.org";
@@ -224,35 +223,6 @@ async function stateOf(
     await site.syft(["job", "show", id, "--json"]),
   );
   return shown.owners[0]!;
-}
-
-/** Write a job folder by hand into the owner's mirror, as a client that is not syft (or not honest) would. */
-async function forge(
-  carol: Site,
-  alice: Site,
-  id: string,
-  change: Partial<JobConfig>,
-): Promise<void> {
-  const folder = posix.join(carol.mirror(alice), `app_data/job/inbox/${CAROL}/${id}`);
-  await put(folder, "run.sh", "echo evil\n");
-  const run = await Deno.readFile(posix.join(folder, "run.sh"));
-  await put(
-    folder,
-    "config.yaml",
-    serializeJobConfig({
-      id,
-      name: "forged",
-      submitted_by: CAROL,
-      submitted_at: new Date().toISOString(),
-      type: "bash",
-      entrypoint: "run.sh",
-      dependencies: [],
-      datasets: [],
-      grants: { network: false, timeout: 60 },
-      files: [{ path: "run.sh", sha256: sha256Hex(run) }],
-      ...change,
-    }),
-  );
 }
 
 Deno.test("a job whose file does not match its hash, or that names a dataset the owner lacks, is rejected on arrival with the reason", async () => {
