@@ -13,6 +13,7 @@ import { homeLayout } from "../core/config/home.ts";
 import { readConfigIfAny } from "../core/config/load.ts";
 import { describeError, SyftError } from "../core/errors/mod.ts";
 import { parseIdentity } from "../core/paths/identity.ts";
+import { CLOUD_TRANSPORTS, UNBUILT_TRANSPORTS } from "../plugins/kinds.ts";
 import {
   aboutUser,
   apiBaseFromEnv,
@@ -40,7 +41,7 @@ const MAX_CLIENT_FILE_BYTES = 64 * 1024;
 export function registerAuth(program: Command): void {
   const auth = program
     .command("auth")
-    .summary("sign in to Google Drive (or, later, Dropbox)")
+    .summary("sign in to Google Drive")
     .description("Sign in to the storage a cloud transport uses. Run it before or after `init`.");
   auth
     .command("gdrive")
@@ -61,17 +62,20 @@ export function registerAuth(program: Command): void {
     .option("--no-browser", "print the address to open instead of opening a browser")
     .option("--email <email>", "the Google account to sign in as (default: init's email)")
     .action(withContext(runAuthGdrive));
-  auth
-    .command("dropbox")
-    .summary("sign in to Dropbox (not built yet)")
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .helpOption(false)
-    .action(() => {
-      throw new SyftError("E_UNIMPLEMENTED", "syft auth dropbox is not built yet", {
-        hint: "use Google Drive (syft auth gdrive) or a shared folder (local:<dir>)",
+  // Planned kinds answer plainly instead of "unknown command", and stay out of the help.
+  for (const kind of UNBUILT_TRANSPORTS) {
+    auth
+      .command(kind, { hidden: true })
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .helpOption(false)
+      .action(() => {
+        throw new SyftError("E_USAGE", `${kind} is not available in this build`, {
+          hint: `sign in with ${CLOUD_TRANSPORTS.map((k) => `syft auth ${k}`).join(", ")}, ` +
+            "or use a shared folder (local:<folder>) that needs no sign-in",
+        });
       });
-    });
+  }
 }
 
 async function runAuthGdrive(ctx: Context, flags: AuthGdriveFlags): Promise<void> {

@@ -1,13 +1,15 @@
 /**
- * `syft init --email <email> [--root <dir>] [--transport <spec>] [--yes] [--force]`
+ * `syft init --email <email> --transport <spec> [--root <dir>] [--yes] [--force]`
  * @module
  */
 import type { Command } from "commander";
-import { defaultLocalTransportDir, defaultRoot, expandPath } from "../core/config/home.ts";
+import { defaultRoot, expandPath } from "../core/config/home.ts";
 import { initialise } from "../core/config/init.ts";
-import { parseTransportSpec } from "../core/config/transport_spec.ts";
+import { readConfigIfAny } from "../core/config/load.ts";
+import { parseTransportSpec, type TransportSpec } from "../core/config/transport_spec.ts";
 import { SyftError } from "../core/errors/mod.ts";
 import { parseIdentity } from "../core/paths/identity.ts";
+import { BUILT_TRANSPORTS, transportChoices } from "../plugins/kinds.ts";
 import { type Context, withContext } from "./context.ts";
 import { ensureGdriveSignIn, requireDriveAccount } from "./gdrive_account.ts";
 import { checkTransportSpec } from "./transport.ts";
@@ -34,10 +36,7 @@ export function registerInit(program: Command): void {
     )
     .option("--email <email>", "your identity (lower-cased)")
     .option("--root <dir>", "datasite root folder (default ~/SyftBox)")
-    .option(
-      "--transport <spec>",
-      "where messages travel: local:<dir>, gdrive or dropbox (default local:~/SyftShared)",
-    )
+    .option("--transport <spec>", `where messages travel: ${transportChoices()}`)
     .option("--yes", "do not ask questions")
     .option("--force", "replace an existing config with different values (keys are kept)")
     .action(withContext(runInit));
@@ -50,15 +49,12 @@ async function runInit(ctx: Context, flags: InitFlags): Promise<void> {
   }
   if (!rawEmail) {
     throw new SyftError("E_USAGE", "missing --email", {
-      hint: "run `syft init --email you@example.org`",
+      hint: "run `syft init --email you@example.org --transport local:<folder>`",
     });
   }
   const email = parseIdentity(rawEmail, "--email");
   const root = flags.root ? expandPath(flags.root, ctx.env, ctx.cwd) : defaultRoot(ctx.env);
-  const transportGiven = flags.transport !== undefined;
-  const transport = transportGiven
-    ? parseTransportSpec(flags.transport!, ctx.env, ctx.cwd)
-    : { kind: "local" as const, dir: defaultLocalTransportDir(ctx.env) };
+  const transport = await chooseTransport(ctx, flags);
 
   const result = await initialise(
     { home: ctx.home, email, root, transport, force: flags.force ?? false },
@@ -67,11 +63,7 @@ async function runInit(ctx: Context, flags: InitFlags): Promise<void> {
       checkTransport: async (spec) => {
         // Drive: a stored sign-in first (the plugin's manifest reads its client file).
         if (spec.kind === "gdrive") await ensureGdriveSignIn(ctx, email);
-        await checkTransportSpec(spec, {
-          identity: email,
-          home: ctx.home,
-          create: !transportGiven,
-        });
+        await checkTransportSpec(spec, { identity: email, home: ctx.home, create: false });
         if (spec.kind === "gdrive") await requireDriveAccount(ctx.home, email);
       },
       now: () => Date.now(),
@@ -109,4 +101,30 @@ async function runInit(ctx: Context, flags: InitFlags): Promise<void> {
       );
     }
   });
+}
+
+/**
+ * The transport: `--transport`, else the one this home already has (re-running
+ * init changes nothing), else asked on a terminal. There is no default: a
+ * folder only this machine sees would connect no one.
+ */
+async function chooseTransport(ctx: Context, flags: InitFlags): Promise<TransportSpec> {
+  let raw = flags.transport;
+  if (raw === undefined) {
+    const existing = await readConfigIfAny(ctx.home).catch(() => null);
+    if (existing) raw = existing.transport;
+  }
+  if (raw === undefined && ctx.interactive && !flags.yes) {
+    ctx.out.line("Where do messages to and from your peers travel?");
+    ctx.out.fields(BUILT_TRANSPORTS.map((t) => [t.spec, t.about] as const));
+    raw = prompt("Transport (no default):")?.trim() || undefined;
+  }
+  if (raw === undefined) {
+    throw new SyftError("E_USAGE", "missing --transport: where messages to your peers travel", {
+      hint: `pass --transport ${
+        BUILT_TRANSPORTS.map((t) => t.spec).join(" or --transport ")
+      } (the same place as your peers)`,
+    });
+  }
+  return parseTransportSpec(raw, ctx.env, ctx.cwd);
 }

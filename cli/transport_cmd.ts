@@ -20,6 +20,7 @@ import { formatTransportSpec, parseTransportSpec } from "../core/config/transpor
 import { SyftError } from "../core/errors/mod.ts";
 import { writeFileAtomic } from "../core/fs/atomic.ts";
 import { PeerStore } from "../core/peers/store.ts";
+import { transportChoices } from "../plugins/kinds.ts";
 import { type Context, withContext } from "./context.ts";
 import { checkTransportSpec } from "./transport.ts";
 
@@ -41,7 +42,7 @@ export function registerTransport(program: Command): void {
 
   group
     .command("add <name> <spec>")
-    .summary("add a transport by name (spec: local:<dir>, gdrive, dropbox)")
+    .summary(`add a transport by name (spec: ${transportChoices()})`)
     .description(
       "Add a transport for peers on other storage; bind a peer to it with\n" +
         "`syft peer add <email> --via <name>`. Requests arriving on it are answered on it.\n" +

@@ -10,6 +10,9 @@ import { gdriveManifest } from "./gdrive/manifest.ts";
 import { homeLayout } from "../core/config/home.ts";
 import { SyftError } from "../core/errors/mod.ts";
 import { isIdentity } from "../core/paths/identity.ts";
+import { isUnbuiltTransport, TRANSPORT_SPECS, transportChoices } from "./kinds.ts";
+
+export { TRANSPORT_SPECS } from "./kinds.ts";
 
 /** What a manifest may depend on besides the spec. */
 export interface RegistryContext {
@@ -20,9 +23,6 @@ export interface RegistryContext {
   /** config.yaml's `gdrive` section, when the caller has read it. */
   gdrive?: { full_list_every: number } | undefined;
 }
-
-/** The specs users may write, for help texts and hints. */
-export const TRANSPORT_SPECS: readonly string[] = ["local:<absolute folder>", "gdrive", "dropbox"];
 
 const VALID_SPECS_HINT = `valid transports: ${TRANSPORT_SPECS.join(", ")}`;
 
@@ -39,7 +39,7 @@ const VALID_SPECS_HINT = `valid transports: ${TRANSPORT_SPECS.join(", ")}`;
  * ```
  * @throws {SyftError} `E_INPUT` for a `local:` folder that is missing or not
  * absolute, `E_TRANSPORT` for `gdrive` before `syft auth gdrive` (no client
- * file), `E_UNIMPLEMENTED` for `dropbox`, `E_USAGE` for anything else.
+ * file), `E_USAGE` for a kind not in this build (`dropbox`) and anything else.
  */
 export function manifestFor(spec: string, ctx: RegistryContext): PluginManifest {
   if (!isIdentity(ctx.identity)) {
@@ -59,9 +59,9 @@ export function manifestFor(spec: string, ctx: RegistryContext): PluginManifest 
       fullListEvery: ctx.gdrive?.full_list_every,
     });
   }
-  if (trimmed === "dropbox") {
-    throw new SyftError("E_UNIMPLEMENTED", `the ${trimmed} transport is not built yet`, {
-      hint: "use --transport local:<folder> for now",
+  if (isUnbuiltTransport(trimmed)) {
+    throw new SyftError("E_USAGE", `the ${trimmed} transport is not available in this build`, {
+      hint: `use ${transportChoices()}`,
     });
   }
   throw new SyftError("E_USAGE", `unknown transport ${JSON.stringify(spec)}`, {

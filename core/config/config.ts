@@ -7,6 +7,7 @@
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import { SyftError } from "../errors/mod.ts";
 import { isIdentity } from "../paths/identity.ts";
+import { transportChoices } from "../../plugins/kinds.ts";
 
 /** Settings of the sync engine, with the defaults of PROTOCOL.md §6. */
 export interface SyncSettings {
@@ -184,7 +185,7 @@ export function parseConfig(text: string, file: string): Config {
       const problem = transportNameProblem(name);
       if (problem) fail("transports", `.${JSON.stringify(name)} ${problem}`);
       if (typeof spec !== "string" || spec.length === 0 || spec.length > MAX_SPEC_LENGTH) {
-        fail("transports", `.${name} must be a transport spec (local:<dir>, gdrive, dropbox)`);
+        fail("transports", `.${name} must be a transport spec (${transportChoices()})`);
       }
       transports[name] = spec as string;
     }

@@ -44,11 +44,6 @@ export function defaultRoot(env: LocationEnv): string {
   return posix.join(userHome(env), "SyftBox");
 }
 
-/** The default shared folder of the `local:` transport, `~/SyftShared`. */
-export function defaultLocalTransportDir(env: LocationEnv): string {
-  return posix.join(userHome(env), "SyftShared");
-}
-
 /** The fixed layout under $SYFT_HOME (ARCHITECTURE.md "Where state lives"). */
 export interface HomeLayout {
   home: string;

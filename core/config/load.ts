@@ -37,7 +37,8 @@ export async function loadConfig(home: string): Promise<Config> {
   const config = await readConfigIfAny(home);
   if (!config) {
     throw new SyftError("E_NOT_INITIALIZED", `syft is not initialised in ${home}`, {
-      hint: "run `syft init --email you@example.org` (or pass --home <dir>)",
+      hint:
+        "run `syft init --email you@example.org --transport local:<folder>` (or pass --home <dir>)",
     });
   }
   return config;

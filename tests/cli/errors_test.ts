@@ -44,10 +44,10 @@ Deno.test("parser errors exit 2 with an error line and a hint", async (t) => {
   }
 });
 
-Deno.test("a transport sign-in not built yet says so plainly and exits 2", async () => {
+Deno.test("a transport sign-in not in this build says so plainly and exits 2", async () => {
   const r = await runSyft(["auth", "dropbox", "--json"]);
   assertEquals(r.code, 2);
-  assertMatch(r.stderr, /^error: syft auth dropbox is not built yet$/m);
+  assertMatch(r.stderr, /^error: dropbox is not available in this build$/m);
 });
 
 Deno.test("status before init exits 2 and says to run syft init", async () => {

@@ -102,6 +102,19 @@ Deno.test("syft init with a different email refuses without --force and keeps ke
   assertEquals(second.fingerprint, first.fingerprint, "keys are kept");
 });
 
+Deno.test("syft init without --transport off a terminal refuses, naming the choices; again on an initialised home it keeps the transport", async () => {
+  const r = await rig();
+  const refused = await r.syft(initArgs(r).slice(0, 5));
+  oneLineError(refused, 2, /^error: missing --transport/);
+  assertMatch(refused.stderr, /^hint: pass --transport local:<folder> or --transport gdrive/m);
+  assertEquals(await listTree(r.base), ["shared"], "no ~/SyftShared, nothing else made");
+  assertEquals((await r.syft(initArgs(r))).code, 0);
+  const again = await r.syft([...initArgs(r).slice(0, 5), "--json"]);
+  assertEquals(again.code, 0, again.stderr);
+  assertEquals(JSON.parse(again.stdout).outcome, "unchanged");
+  assertEquals(JSON.parse(again.stdout).transport, `local:${r.shared}`);
+});
+
 Deno.test("syft init recreates a deleted datasite folder when run again", async () => {
   const r = await rig();
   assertEquals((await r.syft(initArgs(r))).code, 0);
@@ -136,6 +149,18 @@ Deno.test("syft init rejects bad input with one line, the right exit code and no
       args: (r) => [...initArgs(r).slice(0, 5), "--transport", "ftp://x"],
       code: 2,
       pattern: /unknown transport "ftp:\/\/x"/,
+    },
+    {
+      name: "no --transport, not on a terminal: no private default folder",
+      args: (r) => initArgs(r).slice(0, 5),
+      code: 2,
+      pattern: /^error: missing --transport/,
+    },
+    {
+      name: "a transport not in this build",
+      args: (r) => [...initArgs(r).slice(0, 5), "--transport", "dropbox"],
+      code: 2,
+      pattern: /the dropbox transport is not available in this build/,
     },
     {
       name: "a missing --email",

@@ -1,7 +1,7 @@
 /**
  * Transport specs: `local:<absolute folder>` becomes the local plugin's
  * manifest, `gdrive` the Drive plugin's with the stored sign-in, `dropbox` is not
- * built yet, anything else is a usage error;
+ * in this build, anything else is a usage error;
  * a local folder that is missing, not a folder or not writable fails at start
  * with one clear E_TRANSPORT line.
  */
@@ -48,10 +48,10 @@ Deno.test("manifestFor refuses a local folder that is missing or not absolute wi
   }
 });
 
-Deno.test("manifestFor says dropbox is not built yet", () => {
+Deno.test("manifestFor says dropbox is not available in this build", () => {
   const err = refusal(() => manifestFor("dropbox", ctx));
-  assertEquals(err.code, "E_UNIMPLEMENTED");
-  assert(err.message.includes("not built yet"));
+  assertEquals(err.code, "E_USAGE");
+  assert(err.message.includes("not available in this build"));
 });
 
 Deno.test("manifestFor(gdrive) before any sign-in is exit 4 with the sign-in hint", () => {
@@ -93,7 +93,7 @@ Deno.test("manifestFor calls anything else a usage error and lists the valid spe
     const err = refusal(() => manifestFor(spec, ctx));
     assertEquals(err.code, "E_USAGE", spec);
     assertEquals(err.exitCode, 2);
-    assert(err.hint?.includes("local:<absolute folder>, gdrive, dropbox"));
+    assertEquals(err.hint, "valid transports: local:<folder>, gdrive");
   }
 });
 
