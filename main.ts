@@ -7,6 +7,7 @@ import { CommanderError } from "commander";
 import { ExitWith } from "./cli/errors.ts";
 import { buildProgram } from "./cli/program.ts";
 import { type OutputSink, processSink, terminalSafe } from "./cli/output.ts";
+import { enterUserFolder } from "./cli/user_folder.ts";
 import { describeError, SyftError } from "./core/errors/mod.ts";
 
 /** Exit code for parser errors (unknown flag, bad choice, missing argument). */
@@ -53,5 +54,7 @@ function describeCause(cause: unknown): string {
 }
 
 if (import.meta.main) {
+  // Under `deno task syft`, relative paths mean the user's folder, not the clone.
+  enterUserFolder();
   Deno.exit(await runCli(Deno.args));
 }
