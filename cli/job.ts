@@ -51,6 +51,7 @@ import {
   runJobs,
   runnerOptions,
 } from "./job_exec.ts";
+import { registerJobTry } from "./job_try.ts";
 import { registerJobViews } from "./job_view.ts";
 import { syncAfterChange } from "./round_hook.ts";
 
@@ -106,6 +107,7 @@ export function registerJob(program: Command): void {
     .action(withContext(runRelease));
 
   registerJobViews(job);
+  registerJobTry(job);
 
   const policy = job.command("policy").summary("auto-approval policies (owner)");
   policy

@@ -222,6 +222,29 @@ export function jobConfigFor(
 }
 
 /**
+ * Write the bundle's files under `dir` exactly as they will be sent (`job try`
+ * runs this copy), checking each copied file against the hash taken at build.
+ */
+export async function writeBundleFiles(bundle: JobBundle, dir: string): Promise<void> {
+  for (const f of bundle.files) {
+    const to = posix.join(dir, f.path);
+    await Deno.mkdir(posix.dirname(to), { recursive: true });
+    if ("file" in f.from) {
+      await Deno.copyFile(f.from.file, to);
+      const { hash } = await hashFile(to);
+      if (hash !== f.sha256) {
+        throw inputError(
+          `${f.from.file} changed while it was being copied`,
+          "run the command again",
+        );
+      }
+    } else {
+      await writeFileAtomic(to, f.from.text);
+    }
+  }
+}
+
+/**
  * Write the job into an owner's mirror: into a dot-folder first (sync ignores
  * dot-names), then one rename, so a round never proposes half a job.
  */
@@ -239,19 +262,7 @@ export async function writeJobInto(
   await Deno.mkdir(posix.dirname(target), { recursive: true });
   const temp = posix.join(posix.dirname(target), syftTempName(config.id));
   try {
-    for (const f of bundle.files) {
-      const to = posix.join(temp, f.path);
-      await Deno.mkdir(posix.dirname(to), { recursive: true });
-      if ("file" in f.from) {
-        await Deno.copyFile(f.from.file, to);
-        const { hash } = await hashFile(to);
-        if (hash !== f.sha256) {
-          throw inputError(`${f.from.file} changed while it was being sent`, "submit again");
-        }
-      } else {
-        await writeFileAtomic(to, f.from.text);
-      }
-    }
+    await writeBundleFiles(bundle, temp);
     await writeFileAtomic(posix.join(temp, JOB_CONFIG_FILE), serializeJobConfig(config));
     await Deno.rename(temp, target);
   } catch (err) {
