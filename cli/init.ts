@@ -116,7 +116,8 @@ async function chooseTransport(ctx: Context, flags: InitFlags): Promise<Transpor
   }
   if (raw === undefined && ctx.interactive && !flags.yes) {
     ctx.out.line("Where do messages to and from your peers travel?");
-    ctx.out.fields(BUILT_TRANSPORTS.map((t) => [t.spec, t.about] as const));
+    const width = Math.max(...BUILT_TRANSPORTS.map((t) => t.spec.length));
+    for (const t of BUILT_TRANSPORTS) ctx.out.line(`  ${t.spec.padEnd(width)}  ${t.about}`);
     raw = prompt("Transport (no default):")?.trim() || undefined;
   }
   if (raw === undefined) {

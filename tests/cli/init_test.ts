@@ -1,6 +1,6 @@
 import { posix } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
-import { runSyft, type SyftRun } from "../../scripts/syft_process.ts";
+import { childEnv, runSyft, syftArgv, type SyftRun } from "../../scripts/syft_process.ts";
 import { tempDir } from "../_temp.ts";
 
 interface Rig {
@@ -113,6 +113,49 @@ Deno.test("syft init without --transport off a terminal refuses, naming the choi
   assertEquals(again.code, 0, again.stderr);
   assertEquals(JSON.parse(again.stdout).outcome, "unchanged");
   assertEquals(JSON.parse(again.stdout).transport, `local:${r.shared}`);
+});
+
+const hasScript = await new Deno.Command("script", {
+  args: ["--version"],
+  stdout: "null",
+  stderr: "null",
+})
+  .output().then((o) => o.success, () => false);
+
+Deno.test({
+  name: "syft init without --transport on a terminal asks, showing the choices, with no default",
+  ignore: !hasScript,
+  fn: async () => {
+    const r = await rig();
+    // `script` gives syft a terminal; the answer arrives as typed input.
+    const onTerminal = async (answer: string, home: string) => {
+      const argv = [Deno.execPath(), ...syftArgv(["--home", home, "init", "--email", "a@b.org"])];
+      const out = await new Deno.Command("script", {
+        args: ["-qec", argv.join(" "), "/dev/null"],
+        env: childEnv({ HOME: r.base }),
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const writer = out.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(answer + "\n"));
+      await writer.close();
+      const done = await out.output();
+      return { code: done.code, text: new TextDecoder().decode(done.stdout) };
+    };
+    const asked = await onTerminal(`local:${r.shared}`, r.home);
+    assertEquals(asked.code, 0, asked.text);
+    assertMatch(asked.text, /^ {2}local:<folder> {2}a folder both sides can reach/m);
+    assertMatch(asked.text, /^ {2}gdrive +Google Drive/m);
+    assertStringIncludes(asked.text, "Transport (no default):");
+    assertStringIncludes(
+      await Deno.readTextFile(posix.join(r.home, "config.yaml")),
+      `transport: "local:${r.shared}"`,
+    );
+    const empty = await onTerminal("", posix.join(r.base, "other", ".syft"));
+    assertEquals(empty.code, 2, empty.text);
+    assertMatch(empty.text, /error: missing --transport/);
+  },
 });
 
 Deno.test("syft init recreates a deleted datasite folder when run again", async () => {
