@@ -17,7 +17,7 @@ import { manifestFor } from "../plugins/registry.ts";
  * with the plugin's own preflight (for `local:`, an existing writable folder).
  * `create` makes a missing `local:` folder first: only for the default folder,
  * never for one the user named (a typo must not silently become a new folder).
- * @throws {SyftError} `E_TRANSPORT` (exit 4) with a hint, `E_UNIMPLEMENTED` for unbuilt kinds
+ * @throws {SyftError} `E_TRANSPORT` (exit 4) with a hint, `E_USAGE` for kinds not in this build
  */
 export async function checkTransportSpec(
   spec: TransportSpec,
