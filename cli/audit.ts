@@ -20,8 +20,13 @@ import { type Context, withContext } from "./context.ts";
 export function registerAudit(program: Command): void {
   program
     .command("audit")
-    .summary("the decisions you made as an owner (peers, permissions, datasets, jobs), oldest first")
-    .option("--since <when>", "only decisions from then on: an ISO date or time, or an age (24h, 7d)")
+    .summary(
+      "the decisions you made as an owner (peers, permissions, datasets, jobs), oldest first",
+    )
+    .option(
+      "--since <when>",
+      "only decisions from then on: an ISO date or time, or an age (24h, 7d)",
+    )
     .option("--action <prefix>", "only these decisions, e.g. peer, perm.grant, job.release")
     .action(withContext(runAudit));
 }

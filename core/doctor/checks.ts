@@ -199,7 +199,9 @@ export interface BrokenConfig {
 const NEED_CONFIG = "datasite, private, sign-in and transport";
 
 function checkConfig(home: string, config: Config | BrokenConfig): CheckResult {
-  if (!("error" in config)) return { name: "config", status: "ok", detail: homeLayout(home).config };
+  if (!("error" in config)) {
+    return { name: "config", status: "ok", detail: homeLayout(home).config };
+  }
   return {
     ...failure("config", config.error),
     detail: `${describeError(config.error)} (${NEED_CONFIG} not checked until it loads)`,
