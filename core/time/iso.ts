@@ -16,3 +16,15 @@ export function isoTime(ms: number | null | undefined): string | null {
 export function isoNow(now: () => number = Date.now): string {
   return new Date(now()).toISOString();
 }
+
+/** ISO 8601 date-time with a zone, as peers' files must carry it. */
+const ISO_ZONED = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * `text` (an ISO 8601 date-time with a zone, e.g. from a peer's file) in UTC,
+ * so times from anywhere print and sort alike; null when it is not one.
+ */
+export function isoUtc(text: string): string | null {
+  if (text.length > 40 || !ISO_ZONED.test(text)) return null;
+  return isoTime(Date.parse(text));
+}
