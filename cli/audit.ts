@@ -21,7 +21,7 @@ export function registerAudit(program: Command): void {
   program
     .command("audit")
     .summary(
-      "the decisions you made as an owner (peers, permissions, datasets, jobs), oldest first",
+      "your decisions as an owner (peers, permissions, datasets, jobs), oldest first",
     )
     .option(
       "--since <when>",
