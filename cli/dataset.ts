@@ -27,6 +27,7 @@ import {
 import { SyftError } from "../core/errors/mod.ts";
 import { parseIdentity } from "../core/paths/identity.ts";
 import { loadDatasitePermissions } from "../core/permissions/mod.ts";
+import { recordDecision } from "./audit.ts";
 import { type Context, withContext } from "./context.ts";
 import { syncAfterChange } from "./round_hook.ts";
 
@@ -104,6 +105,13 @@ async function runCreate(ctx: Context, flags: CreateFlags, args: string[]): Prom
     readme,
   });
   const created = await createDataset(config.root, config.email, plan);
+  await recordDecision(ctx, config.email, "dataset.create", name, {
+    readers: plan.readers,
+    mock_from: plan.mock.path,
+    mock_files: plan.mock.files.length,
+    private_from: plan.private.path,
+    private_files: plan.private.files.length,
+  });
   ctx.out.result(
     { ...created.meta, mock_dir: created.mock_dir, private_dir: created.private_dir },
     (r) => {
@@ -251,6 +259,9 @@ async function runDelete(ctx: Context, flags: { yes?: boolean }, args: string[])
     }
   }
   const removed = await deleteDataset(config.root, config.email, name);
+  if (removed.length > 0) {
+    await recordDecision(ctx, config.email, "dataset.delete", name, { removed });
+  }
   ctx.out.result({ name, deleted: removed }, () => {
     ctx.out.line(`deleted dataset ${name}`);
     for (const dir of removed) ctx.out.line(`  removed ${dir}`);

@@ -5,7 +5,8 @@
 import type { Command } from "commander";
 import { requireOwnHome } from "../core/config/home_guard.ts";
 import { loadConfig } from "../core/config/load.ts";
-import { runDoctor } from "../core/doctor/checks.ts";
+import type { Config } from "../core/config/config.ts";
+import { type BrokenConfig, runDoctor } from "../core/doctor/checks.ts";
 import { repairModes } from "../core/doctor/repair.ts";
 import { SyftError } from "../core/errors/mod.ts";
 import { type Context, withContext } from "./context.ts";
@@ -32,18 +33,22 @@ interface DoctorFlags {
 }
 
 async function runDoctorCommand(ctx: Context, flags: DoctorFlags): Promise<void> {
-  // A config that cannot be read in an unsafe home: the unsafe home is the news.
-  const config = await loadConfig(ctx.home).catch(async (err) => {
+  // A broken config is one failed check among the others; a home never
+  // initialised has nothing to check (and an unsafe one is the news).
+  const loaded: Config | BrokenConfig = await loadConfig(ctx.home).catch(async (err) => {
+    if (err instanceof SyftError && err.code === "E_INPUT") return { error: err };
     await requireOwnHome(ctx.home);
     throw err;
   });
+  const config = "error" in loaded ? undefined : loaded;
   const fixed = flags.fix ? await repairModes(ctx.home, config) : undefined;
-  const checks = await runDoctor(ctx.home, config, {
+  const checks = await runDoctor(ctx.home, loaded, {
     now: () => Date.now(),
-    signInChecks: config.transport === "gdrive"
+    signInChecks: config?.transport === "gdrive"
       ? () => driveDoctorChecks(ctx.home, config)
       : undefined,
     probeTransport: async () => {
+      if (!config) throw new Error("no config");
       const transport = await openTransport(config, ctx.home, { callTimeoutMs: 15_000 });
       try {
         const me = await transport.whoami();

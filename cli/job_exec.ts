@@ -122,7 +122,7 @@ export async function runJobs(
   const lock = await acquireRoundLock(homeLayout(ctx.home).state, {
     name: "jobs.lock",
     timeoutMs: 24 * 3600_000,
-    onWait: () => ctx.out.warn("another job is running under this home; waiting for it"),
+    onWait: () => ctx.out.note("another job is running under this home; waiting for it"),
   });
   const out: RunOutcome[] = [];
   try {
@@ -131,7 +131,7 @@ export async function runJobs(
       // Read again under the lock: a `job run` we waited for may have run it.
       const now = await requireState(desk, key);
       if (now.status !== "approved" && now.status !== "running") {
-        ctx.out.warn(`job ${jobLabel(key)} is ${now.status} now; not running it again`);
+        ctx.out.note(`job ${jobLabel(key)} is ${now.status} now; not running it again`);
         continue;
       }
       const how = release(key);

@@ -45,7 +45,7 @@ export async function receiveJobs(
     const desk = ownerDesk(ctx, config);
     const r = await intakeJobs(desk, config.root, peers, policies);
     for (const key of r.received) {
-      ctx.out.warn(
+      ctx.out.note(
         `job ${jobLabel(key)} arrived: review it with \`syft job show ${jobLabel(key)}\``,
       );
     }
@@ -83,7 +83,7 @@ async function runByPolicy(
       (k) => byPolicy.get(jobLabel(k)) ?? null,
     );
     for (const o of outcomes) {
-      ctx.out.warn(`${byPolicy.get(jobLabel(o.key))} ran ${describeOutcome(o, mode)}`);
+      ctx.out.note(`${byPolicy.get(jobLabel(o.key))} ran ${describeOutcome(o, mode)}`);
     }
   } catch (err) {
     ctx.out.warn(`jobs approved by a policy wait: ${describeError(err)}`);

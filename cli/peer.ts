@@ -15,8 +15,10 @@ import { loadConfig } from "../core/config/load.ts";
 import { datasiteDir } from "../core/datasite/layout.ts";
 import { SyftError } from "../core/errors/mod.ts";
 import { parseIdentity } from "../core/paths/identity.ts";
+import { isoTime } from "../core/time/iso.ts";
 import { type DiscoverResult, PeerService, PeerStore, recordProblems } from "../core/peers/mod.ts";
 import { channelName } from "../plugins/contract.ts";
+import { recordDecision } from "./audit.ts";
 import { type Context, withContext } from "./context.ts";
 import { syncAfterChange } from "./round_hook.ts";
 import { checkVia, openTransports } from "./transport.ts";
@@ -117,8 +119,8 @@ function peerArg(args: string[]): string {
   return parseIdentity(args[0] ?? "", "peer");
 }
 
-function when(ms: number | null | undefined): string {
-  return ms === null || ms === undefined ? "never" : new Date(ms).toISOString();
+function when(iso: string | null): string {
+  return iso ?? "never";
 }
 
 function approveHint(email: string, fp: string | null): string {
@@ -165,7 +167,7 @@ async function runList(ctx: Context): Promise<void> {
     email: r.email,
     state: r.state,
     fingerprint: r.fingerprint,
-    last_seen: r.last_seen,
+    last_seen: isoTime(r.last_seen),
   }));
   // Not in the --json rows (CLI.md's shape); `transport list --json` has the peers per transport.
   const via = new Map(rows.map((r) => [r.email, r.via ?? DEFAULT_TRANSPORT]));
@@ -200,11 +202,21 @@ interface ApproveFlags {
 
 async function runApprove(ctx: Context, flags: ApproveFlags, args: string[]): Promise<void> {
   const email = peerArg(args);
-  const r = await withPeers(ctx, (s) =>
-    s.service.approvePeer(email, {
+  const r = await withPeers(ctx, async (s) => {
+    const approved = await s.service.approvePeer(email, {
       datasite: datasiteDir(s.config.root, s.config.email),
       fingerprint: flags.fingerprint,
-    }));
+    });
+    // "Already approved" changed nothing: only decisions that took effect are audited.
+    if (approved.outcome === "accepted") {
+      await recordDecision(ctx, s.config.email, "peer.approve", email, {
+        fingerprint: approved.fingerprint,
+        checked_fingerprint: flags.fingerprint !== undefined,
+        permission_file: approved.permissionFile,
+      });
+    }
+    return approved;
+  });
   for (const w of r.warnings) ctx.out.warn(w);
   ctx.out.result(
     {
@@ -236,7 +248,18 @@ interface RejectFlags {
 
 async function runReject(ctx: Context, flags: RejectFlags, args: string[]): Promise<void> {
   const email = peerArg(args);
-  const r = await withPeers(ctx, (s) => s.service.rejectPeer(email, flags.reason));
+  const r = await withPeers(ctx, async (s) => {
+    const before = await s.store.get(email);
+    const after = await s.service.rejectPeer(email, flags.reason);
+    if (before?.state !== "rejected" || (before.reason ?? null) !== (after.reason ?? null)) {
+      await recordDecision(ctx, s.config.email, "peer.reject", email, {
+        previous_state: before?.state ?? null,
+        fingerprint: after.fingerprint,
+        reason: after.reason ?? null,
+      });
+    }
+    return after;
+  });
   ctx.out.result(
     { email, state: r.state, reason: r.reason ?? null },
     (v) => ctx.out.line(`rejected ${email}${v.reason ? ` (${v.reason})` : ""}`),
@@ -246,7 +269,17 @@ async function runReject(ctx: Context, flags: RejectFlags, args: string[]): Prom
 
 async function runRemove(ctx: Context, _flags: unknown, args: string[]): Promise<void> {
   const email = peerArg(args);
-  const r = await withPeers(ctx, (s) => s.service.removePeer(email));
+  const r = await withPeers(ctx, async (s) => {
+    const before = await s.store.get(email);
+    const after = await s.service.removePeer(email);
+    if (before?.state !== "removed") {
+      await recordDecision(ctx, s.config.email, "peer.remove", email, {
+        previous_state: before?.state ?? null,
+        fingerprint: after.fingerprint,
+      });
+    }
+    return after;
+  });
   ctx.out.result({ email, state: r.state }, () => ctx.out.line(`removed ${email}`));
   await syncAfterChange(ctx);
 }
@@ -273,13 +306,15 @@ async function runShow(ctx: Context, _flags: unknown, args: string[]): Promise<v
     channel_in: channelName({ sender: email, recipient: me }),
     channel_out_open: record.channel_open ?? false,
     via: record.via ?? DEFAULT_TRANSPORT,
-    pinned_at: record.pinned_at,
-    requested_at: record.requested_at,
-    accepted_at: record.accepted_at,
-    last_seen: record.last_seen,
+    pinned_at: isoTime(record.pinned_at),
+    requested_at: isoTime(record.requested_at),
+    accepted_at: isoTime(record.accepted_at),
+    last_seen: isoTime(record.last_seen),
     reason: record.reason ?? null,
     protocol: record.protocol ?? null,
-    key_change: record.key_change ?? null,
+    key_change: record.key_change
+      ? { ...record.key_change, seen_at: isoTime(record.key_change.seen_at) }
+      : null,
     problems: recordProblems(record),
   };
   ctx.out.result(shown, (v) => {
@@ -312,7 +347,15 @@ interface TrustFlags {
 
 async function runTrust(ctx: Context, flags: TrustFlags, args: string[]): Promise<void> {
   const email = peerArg(args);
-  const r = await withPeers(ctx, (s) => s.service.trustPeer(email, flags.fingerprint));
+  const r = await withPeers(ctx, async (s) => {
+    const before = await s.store.get(email);
+    const after = await s.service.trustPeer(email, flags.fingerprint);
+    await recordDecision(ctx, s.config.email, "peer.trust", email, {
+      fingerprint: after.fingerprint,
+      previous_fingerprint: before?.fingerprint ?? null,
+    });
+    return after;
+  });
   ctx.out.result(
     { email, state: r.state, fingerprint: r.fingerprint },
     (v) => ctx.out.line(`trusted ${email}'s new keys; pinned fingerprint: ${v.fingerprint}`),

@@ -20,7 +20,10 @@ import {
   type PermissionEngine,
 } from "../core/permissions/mod.ts";
 import { addGrant, removeUser } from "../core/permissions/edit.ts";
+import { homeLayout } from "../core/config/home.ts";
+import { PeerStore } from "../core/peers/store.ts";
 import { planGrant, planRevoke } from "../core/permissions/plan.ts";
+import { recordDecision } from "./audit.ts";
 import { type Context, withContext } from "./context.ts";
 import { ExitWith } from "./errors.ts";
 
@@ -249,6 +252,32 @@ function mustParse(text: string, folder: string): void {
   }
 }
 
+/** A target as the audit log names it: datasite-relative, folders with a trailing `/`. */
+function auditSubject(target: Target): string {
+  return target.path === "" ? "./" : target.isFolder ? `${target.path}/` : target.path;
+}
+
+/**
+ * Why a grant to `user` does nothing yet, or null: only accepted peers sync, so
+ * a grant to anyone else waits (it is still written, and applies once peered).
+ */
+async function notAPeer(ctx: Context, owner: string, user: string): Promise<string | null> {
+  if (user === "*" || hasGlobChars(user) || user === owner) return null;
+  const record = await new PeerStore(homeLayout(ctx.home).peers).get(user).catch(() => null);
+  const state = record?.state ?? null;
+  if (state === "accepted") return null;
+  const why = state === null
+    ? `run \`syft peer add ${user}\``
+    : state === "requested"
+    ? "your peer request waits for their approval"
+    : state === "pending"
+    ? `they asked to peer: \`syft peer approve ${user}\``
+    : `you ${state} them; \`syft peer add ${user}\` to peer again`;
+  return `${user} is not your peer${
+    state === null ? "" : ` (${state})`
+  }: the grant is written and applies once you are peers (${why})`;
+}
+
 interface GrantFlags {
   read?: boolean;
   write?: boolean;
@@ -319,6 +348,17 @@ async function runGrant(ctx: Context, flags: GrantFlags, args: string[]): Promis
     : target.isFolder
     ? `${target.path}/`
     : target.path;
+  if (edit.changed) {
+    await recordDecision(ctx, site.owner, "perm.grant", auditSubject(target), {
+      user,
+      access: level,
+      file: plan.file,
+      rule: plan.pattern,
+      created_file: plan.create,
+    });
+  }
+  const notPeer = await notAPeer(ctx, site.owner, user);
+  if (notPeer) ctx.out.warn(notPeer);
   ctx.out.result(
     {
       file: plan.file,
@@ -363,6 +403,14 @@ async function runRevoke(ctx: Context, _flags: unknown, args: string[]): Promise
   const stillVia = still?.allowed
     ? { file: still.governing_file, rule: still.rule?.pattern ?? null }
     : null;
+  if (edits.length > 0) {
+    await recordDecision(ctx, site.owner, "perm.revoke", auditSubject(target), {
+      user,
+      files: edits.map((e) => e.file),
+      rules: edits.flatMap((e) => e.patterns),
+      still_allowed_by: stillVia ? `${stillVia.file}: ${stillVia.rule}` : null,
+    });
+  }
   ctx.out.result(
     {
       user,

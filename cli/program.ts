@@ -4,6 +4,7 @@
  */
 import { Command } from "commander";
 import { VERSION } from "../core/version.ts";
+import { registerAudit } from "./audit.ts";
 import { registerAuth } from "./auth.ts";
 import { registerDataset } from "./dataset.ts";
 import { registerDoctor } from "./doctor.ts";
@@ -47,5 +48,6 @@ export function buildProgram(sink: OutputSink): Command {
   registerTransport(program);
   registerDataset(program);
   registerJob(program);
+  registerAudit(program);
   return program;
 }

@@ -15,10 +15,6 @@ export function registerStatus(program: Command): void {
     .action(withContext(runStatus));
 }
 
-function when(ms: number | null): string {
-  return ms === null ? "never" : new Date(ms).toISOString();
-}
-
 async function runStatus(ctx: Context): Promise<void> {
   const config = await loadConfig(ctx.home);
   const report = await gatherStatus(ctx.home, config);
@@ -32,7 +28,7 @@ async function runStatus(ctx: Context): Promise<void> {
       ["transport", r.transport],
       ...Object.entries(r.transports).map(([name, spec]) => [`transport ${name}`, spec] as const),
       ["peers", peers.length ? peers.join(", ") : "none yet (syft peer add <email>)"],
-      ["last sync", when(r.last_sync)],
+      ["last sync", r.last_sync ?? "never"],
       ["pending jobs", String(r.pending_jobs)],
       ["quarantined", r.quarantined.length ? `${r.quarantined.length} object(s)` : "none"],
     ]);

@@ -88,7 +88,7 @@ export async function openSync(
       const found = await service.discover();
       for (const p of found.problems) ctx.out.warn(p);
       for (const p of found.newPending) {
-        ctx.out.warn(
+        ctx.out.note(
           `${p} asks to peer with you: check with \`syft peer list\`, then \`syft peer approve ${p}\``,
         );
       }
@@ -160,7 +160,7 @@ async function lockedRound(
   options: { allowMassDelete?: boolean },
 ): Promise<RoundSummary> {
   const lock = await acquireRoundLock(homeLayout(ctx.home).state, {
-    onWait: () => ctx.out.warn("another sync round is running under this home; waiting for it"),
+    onWait: () => ctx.out.note("another sync round is running under this home; waiting for it"),
   });
   try {
     const opened = await openSync(ctx, config, options);
@@ -406,7 +406,7 @@ async function watchLoop(
       edited = false;
       remoteChanged = false;
       const lock = await acquireRoundLock(stateDir, {
-        onWait: () => ctx.out.warn("another sync round is running under this home; waiting for it"),
+        onWait: () => ctx.out.note("another sync round is running under this home; waiting for it"),
       });
       let summary: RoundSummary;
       try {

@@ -8,6 +8,7 @@ import { SyftError, type SyftErrorCode } from "../errors/mod.ts";
 import { checkInboundPath } from "../paths/inbound.ts";
 import { isIdentity } from "../paths/identity.ts";
 import { DATASET_NAME_RE } from "./name.ts";
+import { isoUtc } from "../time/iso.ts";
 
 /** One mock file as `dataset.yaml` lists it. */
 export interface MockFile {
@@ -93,10 +94,11 @@ export function parseDatasetMeta(
   const summary = str("summary");
   const owner = str("owner");
   if (!isIdentity(owner)) fail(`field "owner" (${JSON.stringify(owner)}) is not an identity`);
-  const created_at = str("created_at");
-  if (!isIsoTimestamp(created_at)) fail(`field "created_at" is not an ISO-8601 time`);
-  const updated_at = str("updated_at");
-  if (!isIsoTimestamp(updated_at)) fail(`field "updated_at" is not an ISO-8601 time`);
+  // Kept in UTC: `dataset list` prints peers' times as it prints ours.
+  const created_at = isoUtc(str("created_at")) ??
+    fail(`field "created_at" is not an ISO-8601 time`);
+  const updated_at = isoUtc(str("updated_at")) ??
+    fail(`field "updated_at" is not an ISO-8601 time`);
   const readme = raw["readme"];
   if (readme !== null && typeof readme !== "string") {
     fail(`field "readme" must be a string or null`);

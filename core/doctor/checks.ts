@@ -4,7 +4,7 @@
  * @module
  */
 import { posix } from "node:path";
-import type { Config } from "../config/config.ts";
+import { type Config, DEFAULT_SANDBOX } from "../config/config.ts";
 import { homeLayout } from "../config/home.ts";
 import { currentUid, formatMode, inspectHome, judgeHome } from "../config/home_guard.ts";
 import { keyFileProblems, readKeys } from "../config/keystore.ts";
@@ -190,23 +190,49 @@ async function checkDisk(root: string): Promise<CheckResult> {
   }
 }
 
-/** Run every check; never throws for a failing check, only reports it. */
+/** A `config.yaml` that did not load: why (its error names the file and the field). */
+export interface BrokenConfig {
+  error: unknown;
+}
+
+/** The checks that need a loaded config, named when they are skipped. */
+const NEED_CONFIG = "datasite, private, sign-in and transport";
+
+function checkConfig(home: string, config: Config | BrokenConfig): CheckResult {
+  if (!("error" in config)) {
+    return { name: "config", status: "ok", detail: homeLayout(home).config };
+  }
+  return {
+    ...failure("config", config.error),
+    detail: `${describeError(config.error)} (${NEED_CONFIG} not checked until it loads)`,
+  };
+}
+
+/**
+ * Run every check; never throws for a failing check, only reports it. A broken
+ * config is one failed check: the checks that do not need it still run.
+ */
 export async function runDoctor(
   home: string,
-  config: Config,
+  config: Config | BrokenConfig,
   deps: DoctorDeps,
 ): Promise<CheckResult[]> {
+  const loaded = "error" in config ? null : config;
   return [
-    { name: "config", status: "ok", detail: homeLayout(home).config },
+    checkConfig(home, config),
     ...await checkHome(home),
     await checkKeys(home),
-    await checkDatasite(config),
-    await checkPrivate(config),
-    ...(deps.signInChecks ? await deps.signInChecks() : []),
-    await checkTransport(deps),
+    ...(loaded
+      ? [
+        await checkDatasite(loaded),
+        await checkPrivate(loaded),
+        ...(deps.signInChecks ? await deps.signInChecks() : []),
+        await checkTransport(deps),
+      ]
+      : []),
     await checkSandbox(),
-    await memoryCapCheck(config.sandbox.memory_mib),
+    await memoryCapCheck((loaded?.sandbox ?? DEFAULT_SANDBOX).memory_mib),
     checkClock(deps),
-    await checkDisk(config.root),
+    await checkDisk(loaded?.root ?? home),
   ];
 }

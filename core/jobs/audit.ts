@@ -1,11 +1,12 @@
 /**
- * The owner's audit log, `$SYFT_HOME/audit.log`: one JSON object per line for
- * every approve, reject, run (with the sandbox mode), release and policy
- * decision. Appended, never rewritten; `syft job show` reads it back.
+ * Jobs' side of the owner's audit log (core/audit/log.ts): the job desk and
+ * runner append their decisions through here, and `syft job show` reads a
+ * job's decisions back in the job's own terms (`approve`, `run`, …).
  * @module
  */
+import { appendAudit as appendRecord, type AuditValue, readAuditLog } from "../audit/log.ts";
 
-/** Decisions the log records. */
+/** Job decisions the log records. */
 export type AuditAction =
   | "receive"
   | "approve"
@@ -15,12 +16,12 @@ export type AuditAction =
   | "policy.add"
   | "policy.remove";
 
-/** One line of the log. */
+/** One job decision, as `syft job show` prints it. */
 export interface AuditEntry {
   /** ISO-8601. */
   at: string;
   action: AuditAction;
-  /** `<submitter>/<id>`, or null for policy edits. */
+  /** `<submitter>/<id>`, or null for a policy's removal. */
   job: string | null;
   /** The owner who decided. */
   by: string;
@@ -33,37 +34,50 @@ export interface AuditEntry {
   returncode?: number | null;
 }
 
-/** Append one entry (O_APPEND: concurrent writers interleave whole lines). */
+const DETAIL_KEYS = ["how", "reason", "sandbox", "policy_hash", "status", "returncode"] as const;
+
+/**
+ * Append one job decision. Policy edits name the policy as their subject (and
+ * the job it was made from as `from`); the others name the job.
+ */
 export async function appendAudit(path: string, entry: AuditEntry): Promise<void> {
-  const line = JSON.stringify(entry) + "\n";
-  const file = await Deno.open(path, { append: true, create: true, mode: 0o600 });
-  try {
-    const bytes = new TextEncoder().encode(line);
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-  } finally {
-    file.close();
-  }
+  const details: Record<string, AuditValue> = {};
+  for (const k of DETAIL_KEYS) if (entry[k] !== undefined) details[k] = entry[k]!;
+  const policy = entry.action.startsWith("policy.") ? entry.how.replace(/^policy:/, "") : null;
+  if (policy !== null && entry.job !== null) details.from = entry.job;
+  await appendRecord(path, {
+    at: entry.at,
+    actor: entry.by,
+    action: `job.${entry.action}`,
+    subject: policy ?? entry.job ?? "",
+    details,
+  });
 }
 
-/** Entries of the log that concern `job` (all when null); unparsable lines are skipped. */
+/** The job decisions of the log that concern `job` (all job decisions when null). */
 export async function readAudit(path: string, job: string | null): Promise<AuditEntry[]> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return [];
-    throw err;
-  }
   const out: AuditEntry[] = [];
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") continue;
-    try {
-      const e = JSON.parse(line) as AuditEntry;
-      if (job === null || e.job === job) out.push(e);
-    } catch {
-      // A torn last line after a crash: the rest of the log still reads.
+  for (const r of (await readAuditLog(path)).records) {
+    if (!r.action.startsWith("job.")) continue;
+    const policy = r.action.startsWith("job.policy.");
+    const about = policy ? (typeof r.details.from === "string" ? r.details.from : null) : r.subject;
+    if (job !== null && about !== job) continue;
+    const d = r.details;
+    const entry: AuditEntry = {
+      at: r.at,
+      action: r.action.slice(4) as AuditAction,
+      job: about,
+      by: r.actor,
+      how: typeof d.how === "string" ? d.how : "",
+    };
+    if (typeof d.reason === "string" || d.reason === null) entry.reason = d.reason;
+    if (d.sandbox === "bwrap" || d.sandbox === "none") entry.sandbox = d.sandbox;
+    if (typeof d.policy_hash === "string" || d.policy_hash === null) {
+      entry.policy_hash = d.policy_hash;
     }
+    if (typeof d.status === "string") entry.status = d.status;
+    if (typeof d.returncode === "number" || d.returncode === null) entry.returncode = d.returncode;
+    out.push(entry);
   }
   return out;
 }

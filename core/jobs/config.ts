@@ -9,6 +9,7 @@ import { DATASET_NAME_RE } from "../datasets/name.ts";
 import { isIdentity } from "../paths/identity.ts";
 import { checkInboundPath } from "../paths/inbound.ts";
 import { Fields } from "./_fields.ts";
+import { isoUtc } from "../time/iso.ts";
 
 /** Job ids: one path segment, readable in a terminal. */
 export const JOB_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/;
@@ -69,8 +70,9 @@ export function parseJobConfig(text: string, file: string): JobConfig {
   const f = Fields.parse(text, file, "E_BAD_MESSAGE");
   const type = f.string("type");
   if (type !== "bash" && type !== "python") f.fail("type", 'must be "bash" or "python"');
-  const submittedAt = f.string("submitted_at");
-  if (Number.isNaN(Date.parse(submittedAt))) f.fail("submitted_at", "must be an ISO-8601 time");
+  // Kept in UTC: `job list` prints and sorts it with the owners' times.
+  const submittedAt = isoUtc(f.string("submitted_at")) ??
+    f.fail("submitted_at", "must be an ISO-8601 time");
   const submittedBy = f.string("submitted_by");
   if (!isIdentity(submittedBy)) f.fail("submitted_by", "must be a lower-case email");
   const grants = f.nested("grants");

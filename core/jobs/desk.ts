@@ -85,6 +85,7 @@ export async function receiveJob(
     by: desk.me,
     how: "auto",
     reason: check.kind === "bad" ? check.reason : null,
+    policy_hash: hash,
   });
   return state;
 }
@@ -191,6 +192,7 @@ export async function rejectJob(
     by: desk.me,
     how,
     reason,
+    policy_hash: state.policy_hash,
   });
   return next;
 }
@@ -205,6 +207,13 @@ export async function releaseJob(desk: OwnerDesk, key: JobKey, how = "manual"): 
   // record "released" with nothing readable.
   await writeReviewPermission(desk.datasite, key, true);
   await writeJobState(desk, next);
-  await appendAudit(desk.auditLog, { at, action: "release", job: jobLabel(key), by: desk.me, how });
+  await appendAudit(desk.auditLog, {
+    at,
+    action: "release",
+    job: jobLabel(key),
+    by: desk.me,
+    how,
+    policy_hash: state.policy_hash,
+  });
   return next;
 }

@@ -98,6 +98,7 @@ export async function runApprovedJob(
     by: desk.me,
     how,
     sandbox: options.mode,
+    policy_hash: state.policy_hash,
   });
   await Deno.mkdir(options.scratchDir, { recursive: true });
   const scratch = await Deno.makeTempDir({ dir: options.scratchDir, prefix: "run-" });

@@ -12,6 +12,7 @@ import { stringify } from "yaml";
 import { SyftError } from "../errors/mod.ts";
 import { Fields } from "./_fields.ts";
 import { JOB_ID_RE } from "./config.ts";
+import { isoUtc } from "../time/iso.ts";
 
 /** Every status of CLI.md. */
 export const JOB_STATUSES = [
@@ -156,7 +157,7 @@ export function parseJobState(text: string, file: string): JobState {
     run: run === undefined || run === null ? null : parseRun(f.nested("run")),
     history: f.list("history").map((h) => ({
       status: statusOf(h, "status"),
-      at: h.string("at"),
+      at: time(h, "at"),
       by: h.optionalString("by") ?? owner,
       how: h.optionalString("how") ?? "",
       reason: h.optionalString("reason"),
@@ -186,6 +187,11 @@ export function publicStateText(state: JobState): string {
     stringify(view, { lineWidth: 0 });
 }
 
+/** A time in UTC, whatever zone the owner's file used: `job show` prints them alike. */
+function time(f: Fields, field: string): string {
+  return isoUtc(f.string(field)) ?? f.fail(field, "must be an ISO-8601 time");
+}
+
 function statusOf(f: Fields, field: string): JobStatus {
   const v = f.string(field);
   if (!(JOB_STATUSES as readonly string[]).includes(v)) {
@@ -212,8 +218,8 @@ function parseRun(f: Fields): RunRecord {
     output_bytes: f.integer("output_bytes", 0, Number.MAX_SAFE_INTEGER, 0),
     skipped: f.strings("skipped"),
     skipped_count: f.integer("skipped_count", 0, Number.MAX_SAFE_INTEGER, 0),
-    started_at: f.string("started_at"),
-    finished_at: f.string("finished_at"),
+    started_at: time(f, "started_at"),
+    finished_at: time(f, "finished_at"),
     error: f.optionalString("error"),
   };
 }

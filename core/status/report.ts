@@ -13,6 +13,7 @@ import { fingerprint, publicKeys } from "../identity/keys.ts";
 import { PEER_STATES, type PeerState, PeerStore } from "../peers/store.ts";
 import { recordProblems } from "../peers/service.ts";
 import { formatPermissionFileError, loadDatasitePermissions } from "../permissions/mod.ts";
+import { isoTime } from "../time/iso.ts";
 import { channelPeers, loadChannelState, stateLayout } from "../sync/state.ts";
 import { describeRecord, describeSkipped, loadRoundRecord } from "../sync/round_record.ts";
 
@@ -22,7 +23,8 @@ export { PEER_STATES, type PeerState } from "../peers/store.ts";
 export interface QuarantinedObject {
   object: string;
   reason: string;
-  at: number | null;
+  /** When it was moved aside (ISO 8601 UTC). */
+  at: string | null;
 }
 
 /** The status of one installation (`syft status --json`). */
@@ -36,7 +38,8 @@ export interface StatusReport {
   /** Named transports besides the default (`syft transport add`), name → spec. */
   transports: Record<string, string>;
   peers: Record<PeerState, number>;
-  last_sync: number | null;
+  /** ISO 8601 UTC, like every time in `--json`. */
+  last_sync: string | null;
   pending_jobs: number;
   quarantined: QuarantinedObject[];
   /** Every problem, peers' included, one sentence each. */
@@ -98,7 +101,7 @@ async function readQuarantine(stateDir: string): Promise<QuarantinedObject[]> {
       found.push({
         object: typeof r.object === "string" ? r.object : entry.name,
         reason: typeof r.reason === "string" ? r.reason : "unknown",
-        at: typeof r.at === "number" ? r.at : null,
+        at: typeof r.at === "number" ? isoTime(r.at) : null,
       });
     } catch {
       found.push({ object: entry.name, reason: "quarantine record unreadable", at: null });
@@ -107,10 +110,10 @@ async function readQuarantine(stateDir: string): Promise<QuarantinedObject[]> {
   return found;
 }
 
-async function readLastSync(stateDir: string): Promise<number | null> {
+async function readLastSync(stateDir: string): Promise<string | null> {
   try {
     const r = await readJson(posix.join(stateDir, "last_sync.json")) as { at?: unknown };
-    return typeof r.at === "number" ? r.at : null;
+    return typeof r.at === "number" ? isoTime(r.at) : null;
   } catch {
     return null;
   }

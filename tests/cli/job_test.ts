@@ -302,6 +302,9 @@ Deno.test("a policy approves, runs and releases an identical later job, and the 
   const third = await submit(carol, posix.join(w.base, "c"), "echo other\n");
   const synced = await alice.syft(["sync", ...(SANDBOX === "none" ? [] : [])]);
   code(synced, 0);
+  // Arrivals and what a policy ran are news, not warnings.
+  assertMatch(synced.stderr, new RegExp(`^job ${CAROL}/${third} arrived`, "m"));
+  if (SANDBOX === "bwrap") assertEquals(synced.stderr.includes("warning:"), false, synced.stderr);
   const s2 = await stateOf(alice, second);
   assertEquals(s2.status, SANDBOX === "bwrap" ? "released" : "approved");
   assertEquals(s2.history[1]!.how, "policy:line-count");

@@ -53,6 +53,7 @@ function json<T = unknown>(r: SyftRun): T {
   return JSON.parse(r.stdout) as T;
 }
 
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const ALICE = "alice@example.org";
 const BOB = "bob@example.org";
 
@@ -73,7 +74,8 @@ Deno.test("peer add â†’ pending on the other side with the status fingerprint â†
   assertEquals(list[0]!.email, ALICE);
   assertEquals(list[0]!.state, "pending");
   assertEquals(list[0]!.fingerprint, alice!.fingerprint);
-  assertEquals(typeof list[0]!.last_seen, "number");
+  // Every time in --json is ISO 8601 UTC, as jobs' are.
+  assertMatch(String(list[0]!.last_seen), ISO_UTC);
 
   // People read the human table; it names the new request and how to approve it.
   const human = await bob!.syft(["peer", "list"]);
@@ -130,6 +132,9 @@ Deno.test("peer add â†’ pending on the other side with the status fingerprint â†
   assertEquals(show.channel_out, `syft1#${BOB}#${ALICE}`);
   assertEquals(show.channel_in, `syft1#${ALICE}#${BOB}`);
   assert(typeof show.sign_key === "string" && typeof show.agree_key === "string");
+  for (const t of ["pinned_at", "requested_at", "accepted_at", "last_seen"]) {
+    assertMatch(String(show[t]), ISO_UTC, t);
+  }
   const showHuman = await bob!.syft(["peer", "show", ALICE]);
   code(showHuman, 0);
   assertMatch(showHuman.stdout, /fingerprint:\s+[0-9a-f]{4}( [0-9a-f]{4}){7}/);
@@ -165,6 +170,13 @@ Deno.test("peer reject, remove and trust through the CLI, with their --json shap
   const [alice, bob, carol] = await world(ALICE, BOB, "carol@example.org");
   code(await alice!.syft(["peer", "add", BOB]), 0);
   code(await carol!.syft(["peer", "add", BOB]), 0);
+
+  // A request arriving during a sync is news, not a warning: nothing went wrong.
+  const synced = await bob!.syft(["sync"]);
+  code(synced, 0);
+  assertMatch(synced.stderr, /^alice@example\.org asks to peer with you: check with/m);
+  assertMatch(synced.stderr, /^carol@example\.org asks to peer with you/m);
+  assertEquals(synced.stderr.includes("warning:"), false, synced.stderr);
 
   // approve (without --fingerprint) and reject run discovery themselves: no `peer list` needed.
   const approved = json<Record<string, unknown>>(

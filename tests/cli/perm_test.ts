@@ -2,6 +2,9 @@ import { posix } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { runSyft, type SyftRun } from "../../scripts/syft_process.ts";
 import { tempDir } from "../_temp.ts";
+import { emptyRecord, serializePeerRecord } from "../../core/peers/store.ts";
+import { fingerprint, generateIdentityKeys, publicKeys } from "../../core/identity/keys.ts";
+import { encodeBase64 } from "../../core/encoding/base64.ts";
 
 interface Check {
   user: string;
@@ -273,6 +276,44 @@ Deno.test("perm grant on a file never takes access away from others", async () =
     await o.syft(["perm", "check", "data/other.csv", "--user", "carol@y.org", "--access", "read"]),
     1,
   );
+});
+
+Deno.test("perm grant to someone who is not a peer warns and still writes the grant", async () => {
+  const o = await initialised();
+  // carol is an accepted peer (her record as `peer approve` leaves it); dan asked; bob is unknown.
+  const peers = posix.join(o.base, ".syft", "peers");
+  await Deno.mkdir(peers, { recursive: true, mode: 0o700 });
+  for (const [email, state] of [["carol@y.org", "accepted"], ["dan@y.org", "pending"]] as const) {
+    const keys = await publicKeys(await generateIdentityKeys());
+    const record = {
+      ...emptyRecord(email, state),
+      fingerprint: await fingerprint(keys),
+      sign_key: encodeBase64(keys.signKey),
+      agree_key: encodeBase64(keys.agreeKey),
+    };
+    await Deno.writeTextFile(posix.join(peers, `${email}.json`), serializePeerRecord(record), {
+      mode: 0o600,
+    });
+  }
+  const bob = await o.syft(["perm", "grant", "public/", "bob@y.org", "--read"]);
+  code(bob, 0);
+  assertEquals(
+    bob.stderr,
+    "warning: bob@y.org is not your peer: the grant is written and applies once you are peers " +
+      "(run `syft peer add bob@y.org`)\n",
+  );
+  code(await o.syft(["perm", "check", "public/a", "--user", "bob@y.org", "--access", "read"]), 0);
+  const dan = await o.syft(["perm", "grant", "public/", "dan@y.org", "--read"]);
+  code(dan, 0);
+  assertMatch(
+    dan.stderr,
+    /^warning: dan@y\.org is not your peer \(pending\): .*syft peer approve dan@y\.org/,
+  );
+  for (const user of ["carol@y.org", "*@y.org", "*"]) {
+    const r = await o.syft(["perm", "grant", "public/", user, "--write"]);
+    code(r, 0);
+    assertEquals(r.stderr, "", `no warning for ${user}`);
+  }
 });
 
 Deno.test("perm revoke says when a wider rule still grants the path", async () => {

@@ -63,6 +63,27 @@ Deno.test("syft status names quarantined objects with the word quarantined", asy
   );
 });
 
+Deno.test("every time in syft status --json is an ISO 8601 UTC string", async () => {
+  const a = await initialised("alice@example.org");
+  const sync = await a.syft(["sync"]);
+  assertEquals(sync.code, 0, sync.stderr);
+  const q = posix.join(a.home, "state", "quarantine");
+  await Deno.mkdir(q, { recursive: true });
+  await Deno.writeTextFile(
+    posix.join(q, "1.json"),
+    JSON.stringify({
+      object: "x.syft",
+      reason: "bad signature",
+      at: Date.UTC(2026, 0, 2, 3, 4, 5),
+    }),
+  );
+  const s = JSON.parse((await a.syft(["status", "--json"])).stdout);
+  assertMatch(s.last_sync, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  assert(Math.abs(Date.parse(s.last_sync) - Date.now()) < 600_000, s.last_sync);
+  assertEquals(s.quarantined[0].at, "2026-01-02T03:04:05.000Z");
+  assertStringIncludes((await a.syft(["status"])).stdout, `last sync:    ${s.last_sync}`);
+});
+
 Deno.test("syft status reports key files readable by others as a problem", async () => {
   const a = await initialised("alice@example.org");
   await Deno.chmod(posix.join(a.home, "keys", "agree.key"), 0o644);
@@ -102,6 +123,39 @@ Deno.test("syft doctor fails the transport check when the shared folder disappea
   assertMatch(r.stdout, /^FAIL {2}transport .*does not exist/m);
   assertMatch(r.stdout, /fix: /);
   assertMatch(r.stderr, /^error: 1 doctor check\(s\) failed: transport$/m);
+});
+
+Deno.test("syft doctor with a broken config.yaml reports it as one failed check and runs the others", async () => {
+  const a = await initialised("alice@example.org");
+  const file = posix.join(a.home, "config.yaml");
+  const good = await Deno.readTextFile(file);
+  const cases = [
+    {
+      text: good.replace(/^email: .*$/m, "email: 42"),
+      detail: /config\.yaml: "email" .*\(line 3\)/,
+    },
+    { text: `${good}sync: [unclosed\n`, detail: /config\.yaml is not valid YAML \(line \d+\)/ },
+  ];
+  for (const c of cases) {
+    await Deno.writeTextFile(file, c.text);
+    const r = await a.syft(["doctor", "--json"]);
+    assertEquals(r.code, 1, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assertEquals(report.ok, false);
+    const names = report.checks.map((x: { name: string }) => x.name);
+    assertEquals(names, ["config", "home", "keys", "sandbox", "memory", "clock", "disk"]);
+    const failed = report.checks.filter((x: { status: string }) => x.status === "fail");
+    assertEquals(failed.length, 1, JSON.stringify(failed));
+    assertMatch(failed[0].detail, c.detail);
+    assertStringIncludes(failed[0].detail, file);
+    assertStringIncludes(failed[0].detail, "transport not checked until it loads");
+    assert(failed[0].hint, "the failed check says how to fix it");
+    assertMatch(r.stderr, /^error: 1 doctor check\(s\) failed: config$/m);
+  }
+  const human = await a.syft(["doctor"]);
+  assertEquals(human.code, 1);
+  assertMatch(human.stdout, /^FAIL {2}config {5}.*config\.yaml is not valid YAML/m);
+  assertMatch(human.stdout, /^ok {4}keys /m);
 });
 
 Deno.test("two identities sharing one transport folder both pass the transport check", async () => {

@@ -16,6 +16,10 @@ import {
 } from "../../../core/jobs/mod.ts";
 
 const H = "a".repeat(64);
+const T0 = "2026-11-26T12:00:00.000Z";
+const T1 = "2026-11-26T12:01:00.000Z";
+const T2 = "2026-11-26T12:02:00.000Z";
+const T3 = "2026-11-26T12:03:00.000Z";
 
 function throwsWith(fn: () => unknown, text: string): void {
   const err = assertThrows(fn) as Error & { hint?: string };
@@ -62,6 +66,24 @@ Deno.test("parseJobConfig() refuses hostile or broken configs, naming the field"
   }
   throwsWith(() => parseJobConfig("- a list", "config.yaml"), "must be a mapping");
   throwsWith(() => parseJobConfig("a: [", "config.yaml"), "not valid YAML");
+});
+
+Deno.test("job times from a file in another zone are kept in UTC; anything but ISO 8601 is refused", () => {
+  const zoned = { ...config, submitted_at: "2026-11-26T13:00:00+01:00" };
+  assertEquals(
+    parseJobConfig(serializeJobConfig(zoned), "config.yaml").submitted_at,
+    "2026-11-26T12:00:00.000Z",
+  );
+  for (const at of ["Nov 26 2026", "2026-11-26", "1764158400000"]) {
+    throwsWith(
+      () => parseJobConfig(serializeJobConfig({ ...config, submitted_at: at }), "config.yaml"),
+      `"submitted_at" must be an ISO-8601 time`,
+    );
+  }
+  const state = pendingState({ id: "j-1", owner: "a@x.org", submitter: "c@x.org" }, T0, false);
+  const text = serializeJobState(state).replace(T0, "2026-11-26T07:00:00-05:00");
+  assertEquals(parseJobState(text, "state.yaml").history[0]!.at, T0);
+  throwsWith(() => parseJobState(text.replace("07:00:00-05:00", "noon"), "state.yaml"), '"at"');
 });
 
 Deno.test("policyHash() ignores who sent it, its id, name and time, and file order", () => {
@@ -114,7 +136,7 @@ Deno.test("the lifecycle allows only the moves of the issue (plus restart and re
   }
   const s = pendingState(
     { id: "j-1", owner: "alice@example.org", submitter: "carol@example.org" },
-    "t0",
+    T0,
     false,
   );
   throwsWith(
@@ -124,7 +146,7 @@ Deno.test("the lifecycle allows only the moves of the issue (plus restart and re
   );
   const approved = moveTo(
     s,
-    { status: "approved", at: "t1", by: "alice@example.org", how: "policy:nightly", reason: null },
+    { status: "approved", at: T1, by: "alice@example.org", how: "policy:nightly", reason: null },
     { policy_hash: H },
   );
   assertEquals(approved.history.map((h) => [h.status, h.how]), [["pending", "auto"], [
@@ -136,11 +158,11 @@ Deno.test("the lifecycle allows only the moves of the issue (plus restart and re
 
 Deno.test("publicStateText() gives the submitter the status and times only: no run, hash, failure reason or policy", () => {
   const owner = "alice@example.org";
-  let s = pendingState({ id: "j-1", owner, submitter: "carol@example.org" }, "t0", false, H);
+  let s = pendingState({ id: "j-1", owner, submitter: "carol@example.org" }, T0, false, H);
   const by = { by: owner, how: "policy:nightly", reason: null };
-  s = moveTo(s, { status: "approved", at: "t1", ...by }, { policy_hash: H });
-  s = moveTo(s, { status: "running", at: "t2", ...by });
-  s = moveTo(s, { status: "failed", at: "t3", ...by, reason: "exited with code 3" }, {
+  s = moveTo(s, { status: "approved", at: T1, ...by }, { policy_hash: H });
+  s = moveTo(s, { status: "running", at: T2, ...by });
+  s = moveTo(s, { status: "failed", at: T3, ...by, reason: "exited with code 3" }, {
     run: {
       sandbox: "bwrap",
       returncode: 3,
@@ -152,8 +174,8 @@ Deno.test("publicStateText() gives the submitter the status and times only: no r
       output_bytes: 777,
       skipped: ["cm93IDE=: a symbolic link"],
       skipped_count: 1,
-      started_at: "t2",
-      finished_at: "t3",
+      started_at: T2,
+      finished_at: T3,
       error: null,
     },
   });
@@ -164,15 +186,15 @@ Deno.test("publicStateText() gives the submitter the status and times only: no r
   const seen = parseJobState(text, "state.yaml");
   assertEquals([seen.status, seen.run, seen.policy_hash], ["failed", null, null]);
   assertEquals(seen.history.map((h) => [h.status, h.at, h.reason]), [
-    ["pending", "t0", null],
-    ["approved", "t1", null],
-    ["running", "t2", null],
-    ["failed", "t3", null],
+    ["pending", T0, null],
+    ["approved", T1, null],
+    ["running", T2, null],
+    ["failed", T3, null],
   ]);
   // A rejection's reason is the owner's word (or a check of the job itself): it travels.
   const rejected = moveTo(
-    pendingState({ id: "j-2", owner, submitter: "carol@example.org" }, "t0", false),
-    { status: "rejected", at: "t1", by: owner, how: "manual", reason: "too broad" },
+    pendingState({ id: "j-2", owner, submitter: "carol@example.org" }, T0, false),
+    { status: "rejected", at: T1, by: owner, how: "manual", reason: "too broad" },
   );
   assertEquals(parseJobState(publicStateText(rejected), "x").history[1]!.reason, "too broad");
 });
