@@ -7,6 +7,7 @@ import { VERSION } from "../core/version.ts";
 import { registerAuth } from "./auth.ts";
 import { registerDataset } from "./dataset.ts";
 import { registerDoctor } from "./doctor.ts";
+import { applyHelp } from "./help.ts";
 import { registerInit } from "./init.ts";
 import { registerJob } from "./job.ts";
 import type { OutputSink } from "./output.ts";
@@ -25,7 +26,7 @@ export function buildProgram(sink: OutputSink): Command {
     )
     .version(VERSION, "--version", "print the version")
     .option("--home <dir>", "syft's own folder (default $SYFT_HOME, else ~/.syft)")
-    .option("--json", "machine output: one JSON document on stdout")
+    .option("--json", "machine output, on commands that list it: one JSON document")
     .option("--quiet", "print nothing but errors")
     .option("--debug", "print stack traces for errors")
     .exitOverride()
@@ -47,5 +48,7 @@ export function buildProgram(sink: OutputSink): Command {
   registerTransport(program);
   registerDataset(program);
   registerJob(program);
+  // Last, so every command registered above gets the same help.
+  applyHelp(program);
   return program;
 }
