@@ -38,6 +38,27 @@ export function allCommands(root: Command): Command[] {
   return [root, ...root.commands.flatMap((c) => allCommands(c))];
 }
 
+/**
+ * The command `args` name (global options and their values skipped), as
+ * `syft job submit`: where a parser error's hint sends the user for help.
+ */
+export function commandNamed(program: Command, args: readonly string[]): string {
+  let cmd = program;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") break;
+    if (arg.startsWith("-")) {
+      const option = [...cmd.options, ...program.options].find((o) => o.long === arg);
+      if (option?.required) i++; // its value
+      continue;
+    }
+    const sub = cmd.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (!sub) break;
+    cmd = sub;
+  }
+  return `syft ${commandPath(cmd)}`.trim();
+}
+
 /** Apply the help look to `program` and every command registered under it. */
 export function applyHelp(program: Command, columns: number | undefined = terminalColumns()): void {
   const width = helpWidth(columns);
@@ -161,13 +182,23 @@ export function reflow(text: string): string {
  * example still pastes as one command; `indent` starts every line.
  */
 function wrapExample(line: string, width: number, indent: string): string {
-  const words = shellWords(line).map((w) => w.raw);
+  // An option stays on one line with its value.
+  const words: string[] = [];
+  for (const { raw } of shellWords(line)) {
+    const last = words.at(-1);
+    if (last !== undefined && /^--[^=\s]+$/.test(last) && !raw.startsWith("-")) {
+      words[words.length - 1] = `${last} ${raw}`;
+    } else {
+      words.push(raw);
+    }
+  }
   const out: string[] = [];
   let current = "";
-  for (const word of words) {
+  for (const [i, word] of words.entries()) {
     const next = current === "" ? word : `${current} ${word}`;
-    // Room for the " \" a continued line ends with.
-    if (current !== "" && next.length + 2 > width) {
+    // Room for the " \" a continued line ends with; the last word ends the command.
+    const room = i === words.length - 1 ? width : width - 2;
+    if (current !== "" && next.length > room) {
       out.push(`${indent}${current} \\`);
       current = `    ${word}`;
     } else {

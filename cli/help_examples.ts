@@ -121,7 +121,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "syft job approve age-stats-3f9a1c2e",
   ],
   "job reject": [
-    "syft job reject age-stats-3f9a1c2e --reason 'reads more columns than it needs'",
+    "syft job reject age-stats-3f9a1c2e --reason 'reads more than it needs'",
     "syft job reject ds@lab.org/age-stats-3f9a1c2e",
   ],
   "job run": [

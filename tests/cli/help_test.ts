@@ -9,6 +9,7 @@ import { buildProgram } from "../../cli/program.ts";
 import {
   allCommands,
   applyHelp,
+  commandNamed,
   commandPath,
   helpWidth,
   reflow,
@@ -176,7 +177,22 @@ Deno.test("syft job submit --help prints the help and exits 0; a missing require
   out.length = 0;
   assertEquals(await runCli(["job", "submit", "--script", "run.sh"], sink), 2);
   assertEquals(out, []);
-  assertMatch(err.join(""), /error: required option '--to <emails>' not specified\nhint: /);
+  assertEquals(
+    err.join(""),
+    "error: required option '--to <emails>' not specified\n" +
+      "hint: run `syft job submit --help` for its usage and examples\n",
+  );
+});
+
+Deno.test("a parser error's hint names the command the user typed", () => {
+  const program = buildProgram(quiet);
+  assertEquals(
+    commandNamed(program, ["--home", "/h", "job", "submit", "--to", "x"]),
+    "syft job submit",
+  );
+  assertEquals(commandNamed(program, ["status", "--bogus"]), "syft status");
+  assertEquals(commandNamed(program, ["frobnicate", "job"]), "syft");
+  assertEquals(commandNamed(program, ["job", "policy", "add", "policy"]), "syft job policy add");
 });
 
 Deno.test("shellWords() splits like a shell for the quoting examples use; reflow() keeps lists", () => {
