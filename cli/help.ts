@@ -64,7 +64,7 @@ export function applyHelp(program: Command, columns: number | undefined = termin
   const width = helpWidth(columns);
   for (const cmd of allCommands(program)) {
     markRequired(cmd);
-    cmd.createHelp = () => new SyftHelp(width);
+    cmd.createHelp = () => Object.assign(new SyftHelp(width), cmd.configureHelp());
   }
 }
 

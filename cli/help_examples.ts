@@ -16,7 +16,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "init": [
     "syft init --email you@example.org --transport local:/mnt/shared/syft",
     "syft init --email you@example.org --transport gdrive",
-    "syft init --email you@example.org --root ~/SyftBox --yes",
+    "syft init --email you@example.org --transport local:/mnt/shared/syft --root ~/SyftBox",
   ],
   "auth": [
     "syft auth gdrive --client-file ~/Downloads/client_secret.json",
