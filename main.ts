@@ -5,6 +5,7 @@
  */
 import { CommanderError } from "commander";
 import { ExitWith } from "./cli/errors.ts";
+import { commandNamed } from "./cli/help.ts";
 import { buildProgram } from "./cli/program.ts";
 import { type OutputSink, processSink, terminalSafe } from "./cli/output.ts";
 import { enterUserFolder } from "./cli/user_folder.ts";
@@ -33,7 +34,7 @@ export async function runCli(args: string[], rawSink: OutputSink = processSink):
       if (err.code === "commander.help" || err.code === "commander.helpDisplayed") {
         return USAGE_EXIT;
       }
-      sink.err("hint: run `syft --help` (or `syft <command> --help`) for the usage\n");
+      sink.err(`hint: run \`${commandNamed(program, args)} --help\` for its usage and examples\n`);
       return USAGE_EXIT;
     }
     if (err instanceof SyftError) {

@@ -8,6 +8,7 @@ import { registerAudit } from "./audit.ts";
 import { registerAuth } from "./auth.ts";
 import { registerDataset } from "./dataset.ts";
 import { registerDoctor } from "./doctor.ts";
+import { applyHelp } from "./help.ts";
 import { registerInit } from "./init.ts";
 import { registerJob } from "./job.ts";
 import type { OutputSink } from "./output.ts";
@@ -26,7 +27,7 @@ export function buildProgram(sink: OutputSink): Command {
     )
     .version(VERSION, "--version", "print the version")
     .option("--home <dir>", "syft's own folder (default $SYFT_HOME, else ~/.syft)")
-    .option("--json", "machine output: one JSON document on stdout")
+    .option("--json", "machine output, on commands that list it: one JSON document")
     .option("--quiet", "print nothing but errors")
     .option("--debug", "print stack traces for errors")
     .exitOverride()
@@ -49,5 +50,7 @@ export function buildProgram(sink: OutputSink): Command {
   registerDataset(program);
   registerJob(program);
   registerAudit(program);
+  // Last, so every command registered above gets the same help.
+  applyHelp(program);
   return program;
 }

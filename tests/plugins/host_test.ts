@@ -249,8 +249,32 @@ Deno.test("startPlugin reports the plugin's init error as is", async () => {
   assertEquals(err.hint, "fix init");
 });
 
-Deno.test("startPlugin fails with E_TRANSPORT when the plugin module cannot load", async () => {
-  await assertTransportError(() => startPlugin(manifest("broken_plugin.ts"), FAST), "start");
+// Deno prints a Worker's load error on stderr even when the host handles it,
+// so this case runs in a child process: a passing suite prints no "Uncaught".
+Deno.test("startPlugin fails with E_TRANSPORT when the plugin module cannot load, and the host lives on", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      `--allow-read=${new URL("../../", import.meta.url).pathname}`,
+      "--config",
+      new URL("../../deno.json", import.meta.url).pathname,
+      new URL("./testdata/start_broken_plugin.ts", import.meta.url).pathname,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, `the host process died:\n${stderr}`);
+  const report = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    failure: { code: string; message: string } | null;
+    after: string;
+  };
+  const failure = report.failure;
+  assert(failure !== null, "starting the broken plugin failed");
+  assertEquals(failure.code, "E_TRANSPORT", `start failed as ${failure.message}`);
+  assert(/\bstart\b/.test(failure.message), `names the operation: ${failure.message}`);
+  assert(failure.message.includes("this plugin cannot load"), `says why: ${failure.message}`);
+  assertEquals(report.after, "u@example.org", "a plugin started afterwards answers");
 });
 
 Deno.test("startPlugin runs the manifest's preflight first", async () => {

@@ -173,16 +173,18 @@ Deno.test("a download cut mid-way resumes with Range and yields every byte once"
     const range = req.headers.get("range");
     ranges.push(range);
     if (range === null) {
-      // Send a first part, then break the connection.
+      // Promise the whole body, send a first part, then end: the connection
+      // is cut short. (Erroring the stream instead makes Deno.serve print it.)
       let sent = false;
       return new Response(
         new ReadableStream({
           pull(controller) {
-            if (sent) return controller.error(new Error("cut"));
+            if (sent) return controller.close();
             sent = true;
             controller.enqueue(body.slice(0, MiB));
           },
         }),
+        { headers: { "content-length": String(body.length) } },
       );
     }
     const from = Number(/^bytes=(\d+)-$/.exec(range)?.[1]);
@@ -200,7 +202,11 @@ Deno.test("a download cut mid-way resumes with Range and yields every byte once"
   assert(/^bytes=\d+-$/.test(ranges[1] ?? ""), String(ranges[1]));
 });
 
-Deno.test("a download redirected to a host outside the grant fails at once, naming the operation", async () => {
+Deno.test({
+  name: "a download redirected to a host outside the grant fails at once, naming the operation",
+  // It needs a host this process may not reach: under --allow-all there is none.
+  ignore: Deno.permissions.querySync({ name: "net", host: "localhost" }).state === "granted",
+}, async () => {
   let requests = 0;
   await withServer((req) => {
     requests++;
