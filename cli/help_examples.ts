@@ -28,6 +28,11 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "syft auth gdrive --client-file client_secret.json --no-browser",
   ],
   "status": ["syft status", "syft status --json"],
+  "audit": [
+    "syft audit",
+    "syft audit --since 7d --action peer",
+    "syft audit --action job.release --json",
+  ],
   "doctor": ["syft doctor", "syft doctor --fix", "syft doctor --json"],
   "perm": [
     "syft perm grant reports/ ds@lab.org --read",
@@ -167,8 +172,9 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
  * than the parser's generic error would.
  */
 export const REQUIRED_ELSEWHERE: Readonly<Record<string, readonly string[]>> = {
-  "init": ["--email"],
+  "init": ["--email", "--transport"],
   "auth gdrive": ["--client-file"],
+  "job try": ["--dataset"],
 };
 
 /** Options of which the command needs exactly one. */
