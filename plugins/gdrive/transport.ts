@@ -29,6 +29,7 @@ import {
 import { givesAwayChunks, type PluginImpl } from "../serve.ts";
 import { describeError, isSyftError, SyftError } from "../../core/errors/mod.ts";
 import { concatBytes } from "../../core/encoding/bytes.ts";
+import { escapeTerminal } from "../../core/encoding/terminal.ts";
 import { isIdentity } from "../../core/paths/identity.ts";
 import { DriveApi, MULTIPART_MAX } from "./_api.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./_backoff.ts";
@@ -394,7 +395,9 @@ function isNotFound(err: unknown): boolean {
 }
 
 function defaultReport(message: string): void {
-  console.warn(message);
+  // The worker's stderr skips the host's Output gate, and these reports quote
+  // names peers chose on Drive: escape them here.
+  console.warn(escapeTerminal(message));
 }
 
 /**
