@@ -241,7 +241,7 @@ const out = posix.join(base, "scientist", "results");
 await step(scientist, ["job", "results", id, "--out", out], "one folder per owner");
 console.log("\n# the result, from each owner's real data:");
 for (const o of owners) {
-  const text = await Deno.readTextFile(posix.join(out, o.email, "mean.txt"));
+  const text = await Deno.readTextFile(posix.join(out, o.email, "outputs/mean.txt"));
   console.log(`  ${o.email}: ${text.trim()}`);
 }
 await drive?.close();
