@@ -240,10 +240,14 @@ async function runSubmit(ctx: Context, flags: SubmitFlags): Promise<void> {
 /** Jobs we own that a reference names; refuse a job we only sent. */
 async function ownedJob(ctx: Context, config: Config, ref: string): Promise<JobEntry> {
   const entries = await allJobs(config.root, config.email, ctx.home);
-  const found = resolveJobRef(entries, ref).filter((e) => e.role === "owner");
+  const named = resolveJobRef(entries, ref);
+  const found = named.filter((e) => e.role === "owner");
   if (found.length === 0) {
-    throw new SyftError("E_PERMISSION", `job ${ref} is not yours to decide: you sent it`, {
-      hint: "only its data owner approves, runs and releases it",
+    const id = named[0]!.key.id;
+    throw new SyftError("E_PERMISSION", `job ${id} is not yours to decide: you sent it`, {
+      hint: `${named.map((e) => e.owner).join(" and ")} decide${
+        named.length > 1 ? "" : "s"
+      }; follow it with \`syft job wait ${id}\``,
     });
   }
   return found[0]!;
@@ -284,7 +288,7 @@ async function runApprove(ctx: Context, flags: { hash?: string }, args: string[]
   const config = await loadConfig(ctx.home);
   if (flags.hash !== undefined && !/^[0-9a-fA-F]+$/.test(flags.hash)) {
     throw new SyftError("E_USAGE", `--hash ${JSON.stringify(flags.hash)} is not a hex hash`, {
-      hint: "pass the hash `syft job show <id>` prints",
+      hint: `pass the hash \`syft job show ${args[0] ?? "<id>"}\` prints`,
     });
   }
   const entry = await ownedJob(ctx, config, args[0] ?? "");
@@ -301,7 +305,10 @@ async function runApprove(ctx: Context, flags: { hash?: string }, args: string[]
     throw new SyftError(
       "E_PERMISSION",
       `job ${jobLabel(entry.key)} was not approved and is now rejected: ${why}`,
-      { hint: `ask ${entry.key.submitter} to send it again (it becomes a new job)` },
+      {
+        hint: `see it with \`syft job show ${jobLabel(entry.key)}\`; ` +
+          `${entry.key.submitter} can send it again as a new job`,
+      },
     );
   }
   ctx.out.result({
@@ -407,6 +414,11 @@ async function runRun(ctx: Context, flags: RunFlags, args: string[]): Promise<vo
     })),
     () => {
       for (const o of outcomes) ctx.out.line(describeOutcome(o, mode));
+      const unreleased = outcomes.find((o) => o.refused === null && o.state.status === "done");
+      if (unreleased) {
+        const label = jobLabel(unreleased.key);
+        ctx.out.line(`release its logs and outputs with \`syft job release ${label}\``);
+      }
     },
   );
   await syncAfterChange(ctx);

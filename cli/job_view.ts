@@ -399,24 +399,44 @@ async function runWait(ctx: Context, flags: { timeout?: string }, args: string[]
   const label = jobLabel(entries[0]!.key);
   const seen = new Map<string, string>();
   let outcomes: JobOutcome[] = [];
+  // The local view may be old: sync before saying anything unless it is final already.
+  let synced = false;
   for (;;) {
     outcomes = [];
     for (const e of entries) outcomes.push(await outcomeOf(e));
-    // Changes on the way, on stderr: stdout ends with one line per owner.
-    for (const o of outcomes) {
-      if (!o.final && seen.get(o.owner) !== o.text) ctx.out.note(`${o.owner}: ${o.text}`);
-      seen.set(o.owner, o.text);
-    }
     if (outcomes.every((o) => o.final)) break;
-    if (Date.now() - start >= timeoutMs) {
-      throw new SyftError("E_DENIED", `job ${id} is not finished after ${flags.timeout} s`, {
-        hint: `see where it is with \`syft job show ${id}\`, or wait longer`,
-      });
+    if (synced) {
+      // Changes on the way, on stderr: stdout ends with one line per owner.
+      for (const o of outcomes) {
+        if (!o.final && seen.get(o.owner) !== o.text) ctx.out.note(`${o.owner}: ${o.text}`);
+        seen.set(o.owner, o.text);
+      }
+      if (Date.now() - start >= timeoutMs) {
+        summarize(ctx, outcomes);
+        throw new SyftError("E_DENIED", `job ${id} is not finished after ${flags.timeout} s`, {
+          hint: `see where it is with \`syft job show ${id}\`, or wait longer`,
+        });
+      }
+      await new Promise((r) => setTimeout(r, 1000));
     }
-    await new Promise((r) => setTimeout(r, 1000));
     await syncOnce(ctx, config);
+    synced = true;
     entries = resolveJobRef(await allJobs(config.root, config.email, ctx.home), label);
   }
+  summarize(ctx, outcomes);
+  const bad = outcomes.filter((o) => !o.succeeded);
+  if (bad.length > 0) {
+    const hint = nextStep(outcomes, id, "submitter");
+    throw new SyftError(
+      "E_DENIED",
+      `job ${id} did not succeed at ${bad.map((o) => o.owner).join(", ")}`,
+      hint === null ? {} : { hint },
+    );
+  }
+}
+
+/** `job wait`'s last word: one line per owner (`--json`: one row each). */
+function summarize(ctx: Context, outcomes: readonly JobOutcome[]): void {
   const rows = outcomes.map((o) => ({
     owner: o.owner,
     status: o.status,
@@ -427,13 +447,4 @@ async function runWait(ctx: Context, flags: { timeout?: string }, args: string[]
   ctx.out.result(rows, (list) => {
     for (const r of list) ctx.out.line(`${r.owner}: ${r.outcome}`);
   });
-  const bad = outcomes.filter((o) => !o.succeeded);
-  if (bad.length > 0) {
-    const hint = nextStep(outcomes, id, "submitter");
-    throw new SyftError(
-      "E_DENIED",
-      `job ${id} did not succeed at ${bad.map((o) => o.owner).join(", ")}`,
-      hint === null ? {} : { hint },
-    );
-  }
 }

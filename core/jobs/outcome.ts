@@ -108,7 +108,8 @@ function outcomeText(
   returncode: number | null,
   reason: string | null,
 ): string {
-  if (state === null) return viewer === "submitter" ? "pending (not received yet)" : "pending";
+  // The submitter has no state until the owner's first answer reaches its mirror.
+  if (state === null) return viewer === "submitter" ? "pending (no answer yet)" : "pending";
   const released = status === "released";
   switch (ran === null ? status : ran) {
     case "rejected":

@@ -71,7 +71,7 @@ Deno.test("job results --out keeps outputs and logs apart per owner, counts them
       `${ALICE}: released: 3 output file(s) and 3 log file(s) copied to ${
         posix.join(again, ALICE)
       }`,
-      `${BOB}: pending (not received yet): nothing to copy yet`,
+      `${BOB}: pending (no answer yet): nothing to copy yet`,
       `6 file(s) from 1 owner(s) in ${again}`,
     ]);
 

@@ -72,7 +72,7 @@ Deno.test("jobOutcome() shows the submitter no exit code before release, even if
 });
 
 Deno.test("jobOutcome() gives one line per status: pending, rejected with its reason, done, released", () => {
-  assertEquals(line(null, "submitter"), "pending (not received yet)");
+  assertEquals(line(null, "submitter"), "pending (no answer yet)");
   assertEquals(line(walk([]), "submitter"), "pending");
   assertEquals(line(walk(["approved"]), "owner"), "approved");
   assertEquals(line(walk(["approved", "running"]), "submitter"), "running");
