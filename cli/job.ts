@@ -14,12 +14,14 @@ import { SyftError } from "../core/errors/mod.ts";
 import {
   addPolicy,
   allJobs,
+  answerDecision,
   appendAudit,
   approveJob,
   buildBundle,
   inboxDir,
   isDependency,
   jobConfigFor,
+  type JobDecision,
   type JobEntry,
   jobLabel,
   type JobSource,
@@ -50,6 +52,7 @@ import {
   resolveSandbox,
   runJobs,
   runnerOptions,
+  runOutcome,
 } from "./job_exec.ts";
 import { registerJobTry } from "./job_try.ts";
 import { registerJobViews } from "./job_view.ts";
@@ -239,23 +242,59 @@ async function runSubmit(ctx: Context, flags: SubmitFlags): Promise<void> {
 /** Jobs we own that a reference names; refuse a job we only sent. */
 async function ownedJob(ctx: Context, config: Config, ref: string): Promise<JobEntry> {
   const entries = await allJobs(config.root, config.email, ctx.home);
-  const found = resolveJobRef(entries, ref).filter((e) => e.role === "owner");
+  const named = resolveJobRef(entries, ref);
+  const found = named.filter((e) => e.role === "owner");
   if (found.length === 0) {
-    throw new SyftError("E_PERMISSION", `job ${ref} is not yours to decide: you sent it`, {
-      hint: "only its data owner approves, runs and releases it",
+    const id = named[0]!.key.id;
+    throw new SyftError("E_PERMISSION", `job ${id} is not yours to decide: you sent it`, {
+      hint: `${named.map((e) => e.owner).join(" and ")} decide${
+        named.length > 1 ? "" : "s"
+      }; follow it with \`syft job wait ${id}\``,
     });
   }
   return found[0]!;
+}
+
+/**
+ * Whether `decision` on `entry` goes ahead: a decision made before prints
+ * "already …" and ends the command with exit 0 (as `peer approve` does); one
+ * that can no longer be made is an input error saying why.
+ */
+function decide(ctx: Context, entry: JobEntry, decision: JobDecision): boolean {
+  if (entry.state === null) return true; // the desk says it has not been received
+  const answer = answerDecision(
+    decision,
+    entry.state.status,
+    jobLabel(entry.key),
+    entry.key.submitter,
+  );
+  if (answer.kind === "refuse") {
+    throw new SyftError("E_INPUT", answer.message, { hint: answer.hint });
+  }
+  if (answer.kind === "already") {
+    ctx.out.result(
+      {
+        id: entry.key.id,
+        submitter: entry.key.submitter,
+        status: entry.state.status,
+        changed: false,
+      },
+      () => ctx.out.line(answer.message),
+    );
+    return false;
+  }
+  return true;
 }
 
 async function runApprove(ctx: Context, flags: { hash?: string }, args: string[]): Promise<void> {
   const config = await loadConfig(ctx.home);
   if (flags.hash !== undefined && !/^[0-9a-fA-F]+$/.test(flags.hash)) {
     throw new SyftError("E_USAGE", `--hash ${JSON.stringify(flags.hash)} is not a hex hash`, {
-      hint: "pass the hash `syft job show <id>` prints",
+      hint: `pass the hash \`syft job show ${args[0] ?? "<id>"}\` prints`,
     });
   }
   const entry = await ownedJob(ctx, config, args[0] ?? "");
+  if (!decide(ctx, entry, "approve")) return;
   const desk = ownerDesk(ctx, config);
   if (entry.config?.grants.network) {
     ctx.out.warn(`job ${jobLabel(entry.key)} asks for NETWORK access while it runs`);
@@ -268,7 +307,10 @@ async function runApprove(ctx: Context, flags: { hash?: string }, args: string[]
     throw new SyftError(
       "E_PERMISSION",
       `job ${jobLabel(entry.key)} was not approved and is now rejected: ${why}`,
-      { hint: "ask its submitter to send it again (a new job)" },
+      {
+        hint: `see it with \`syft job show ${jobLabel(entry.key)}\`; ` +
+          `${entry.key.submitter} can send it again as a new job`,
+      },
     );
   }
   ctx.out.result({
@@ -277,6 +319,7 @@ async function runApprove(ctx: Context, flags: { hash?: string }, args: string[]
     status: state.status,
     hash: state.policy_hash,
     policy_hash: state.policy_hash,
+    changed: true,
   }, (r) => {
     const why = state.history[state.history.length - 1]?.reason;
     ctx.out.line(`${jobLabel(entry.key)} ${r.status}${why ? `: ${why}` : ""}`);
@@ -290,10 +333,15 @@ async function runApprove(ctx: Context, flags: { hash?: string }, args: string[]
 async function runReject(ctx: Context, flags: { reason?: string }, args: string[]): Promise<void> {
   const config = await loadConfig(ctx.home);
   const entry = await ownedJob(ctx, config, args[0] ?? "");
+  if (!decide(ctx, entry, "reject")) return;
   const state = await rejectJob(ownerDesk(ctx, config), entry.key, flags.reason ?? null);
   ctx.out.result(
-    { id: entry.key.id, submitter: entry.key.submitter, status: state.status },
-    () => ctx.out.line(`${jobLabel(entry.key)} rejected`),
+    { id: entry.key.id, submitter: entry.key.submitter, status: state.status, changed: true },
+    () =>
+      ctx.out.line(
+        `${jobLabel(entry.key)} rejected${flags.reason ? `: ${flags.reason}` : ""}; ` +
+          `${entry.key.submitter} sees this at their next sync`,
+      ),
   );
   await syncAfterChange(ctx);
 }
@@ -332,18 +380,7 @@ async function runRun(ctx: Context, flags: RunFlags, args: string[]): Promise<vo
   let entries: JobEntry[];
   if (args[0] !== undefined) {
     const entry = await ownedJob(ctx, config, args[0]);
-    const status = entry.state?.status;
-    if (status !== "approved" && status !== "running") {
-      throw new SyftError(
-        "E_INPUT",
-        `job ${jobLabel(entry.key)} is ${status ?? "not received"}, not approved`,
-        {
-          hint: status === "pending"
-            ? `approve it first: syft job approve ${jobLabel(entry.key)}`
-            : "see `syft job show`",
-        },
-      );
-    }
+    if (!decide(ctx, entry, "run")) return;
     entries = [entry];
   } else {
     entries = (await ownerJobs(config.root, config.email, receivedRoot(ctx.home))).filter((e) =>
@@ -379,25 +416,44 @@ async function runRun(ctx: Context, flags: RunFlags, args: string[]): Promise<vo
     })),
     () => {
       for (const o of outcomes) ctx.out.line(describeOutcome(o, mode));
+      const unreleased = outcomes.find((o) => o.refused === null && o.state.status === "done");
+      if (unreleased) {
+        const label = jobLabel(unreleased.key);
+        ctx.out.line(`release its logs and outputs with \`syft job release ${label}\``);
+      }
     },
   );
   await syncAfterChange(ctx);
   const refused = outcomes.filter((o) => o.refused !== null);
   if (refused.length > 0) {
     const what = refused.map((o) => `${jobLabel(o.key)}: ${o.refused}`).join("; ");
+    const first = jobLabel(refused[0]!.key);
     throw new SyftError("E_PERMISSION", `refused to run ${what}`, {
-      hint:
-        "compare it with `syft job show <id>`; reject it, or ask the submitter to send it again",
+      hint: `compare it with \`syft job show ${first}\`; reject it, or ask ` +
+        `${refused[0]!.key.submitter} to send it again`,
     });
+  }
+  // A job whose script failed is a negative answer (exit 1), as `job wait` gives it.
+  const failed = outcomes.filter((o) => o.refused === null && runOutcome(o).ran === "failed");
+  if (failed.length > 0) {
+    const first = jobLabel(failed[0]!.key);
+    throw new SyftError(
+      "E_DENIED",
+      `${failed.length === 1 ? "job" : "jobs"} ${
+        failed.map((o) => jobLabel(o.key)).join(", ")
+      } failed`,
+      { hint: `read why with \`syft job logs ${first}\`` },
+    );
   }
 }
 
 async function runRelease(ctx: Context, _flags: unknown, args: string[]): Promise<void> {
   const config = await loadConfig(ctx.home);
   const entry = await ownedJob(ctx, config, args[0] ?? "");
+  if (!decide(ctx, entry, "release")) return;
   const state = await releaseJob(ownerDesk(ctx, config), entry.key);
   ctx.out.result(
-    { id: entry.key.id, submitter: entry.key.submitter, status: state.status },
+    { id: entry.key.id, submitter: entry.key.submitter, status: state.status, changed: true },
     () =>
       ctx.out.line(
         `${

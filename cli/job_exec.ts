@@ -10,9 +10,10 @@ import { homeLayout } from "../core/config/home.ts";
 import { datasiteDir } from "../core/datasite/layout.ts";
 import { SyftError } from "../core/errors/mod.ts";
 import {
-  failureReason,
   type JobKey,
   jobLabel,
+  type JobOutcome,
+  jobOutcome,
   type JobState,
   type OwnerDesk,
   receivedRoot,
@@ -87,16 +88,30 @@ export function runnerOptions(
   };
 }
 
-/** One line saying how a run ended. */
+/**
+ * One line saying how a run ended, from the shared renderer, with what was
+ * released: `<ds>/<id> failed (exit 3), released (sandbox bwrap): <ds> gets
+ * its logs and 0 output file(s) at their next sync`.
+ */
 export function describeOutcome(o: RunOutcome, mode: SandboxMode): string {
-  if (o.refused !== null) return `${o.key.submitter}/${o.key.id} refused, not run: ${o.refused}`;
-  const why = o.state.run ? failureReason(o.state.run) : null;
-  const rc = o.state.run?.returncode;
-  const ran = why === null ? "done" : `failed: ${why}`;
-  const released = o.state.status === "released" ? ", released" : "";
-  return `${o.key.submitter}/${o.key.id} ${ran}${released} (exit code ${
-    rc ?? "none"
-  }, sandbox ${mode})`;
+  if (o.refused !== null) return `${jobLabel(o.key)} refused, not run: ${o.refused}`;
+  const outcome = runOutcome(o);
+  const shared = outcome.released
+    ? `: ${o.key.submitter} gets its logs and ${
+      o.state.run?.output_files ?? 0
+    } output file(s) at their next sync`
+    : "";
+  return `${jobLabel(o.key)} ${outcome.text} (sandbox ${mode})${shared}`;
+}
+
+/** Where a job stands after a run, as its owner sees it. */
+export function runOutcome(o: RunOutcome): JobOutcome {
+  return jobOutcome({
+    owner: o.state.owner,
+    viewer: "owner",
+    state: o.state,
+    returncode: o.state.run?.returncode ?? null,
+  });
 }
 
 /** One job run, as reported. */

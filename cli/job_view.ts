@@ -18,7 +18,10 @@ import {
   JOB_STATUSES,
   type JobEntry,
   jobLabel,
+  type JobOutcome,
+  jobOutcome,
   type JobStatus,
+  nextStep,
   policyHash,
   readAudit,
   resolveJobRef,
@@ -29,6 +32,7 @@ import {
 import { parseIdentity } from "../core/paths/identity.ts";
 import { type Context, withContext } from "./context.ts";
 import { syncOnce } from "./sync.ts";
+import { checkDestinations, copyResults, planOwner, type ResultsPlan } from "./job_results.ts";
 
 /** Register the reading commands on the `job` group. */
 export function registerJobViews(job: Command): void {
@@ -50,7 +54,8 @@ export function registerJobViews(job: Command): void {
   job
     .command("results <id>")
     .summary("the released outputs of a job, one folder per owner")
-    .option("--out <dir>", "copy them here (<dir>/<owner>/…)")
+    .option("--out <dir>", "copy them here: <dir>/<owner>/outputs/… and <dir>/<owner>/logs/")
+    .option("--force", "overwrite files already in --out")
     .action(withContext(runResults));
   job
     .command("wait <id>")
@@ -61,6 +66,23 @@ export function registerJobViews(job: Command): void {
 
 function statusOf(e: JobEntry): JobStatus {
   return e.state?.status ?? "pending";
+}
+
+/** Where the job stands at `e.owner`, as this side may see it (one renderer for every command). */
+export async function outcomeOf(e: JobEntry): Promise<JobOutcome> {
+  return jobOutcome({
+    owner: e.owner,
+    viewer: e.role,
+    state: e.state,
+    returncode: e.role === "owner" ? e.state?.run?.returncode ?? null : await releasedReturncode(e),
+  });
+}
+
+/** How the user names these entries' job in a hint: the bare id for the submitter. */
+function refOf(entries: readonly JobEntry[], typed: string): string {
+  const e = entries[0];
+  if (e === undefined) return typed;
+  return e.role === "submitter" ? e.key.id : jobLabel(e.key);
 }
 
 function row(e: JobEntry) {
@@ -87,6 +109,9 @@ async function entriesFor(
   };
 }
 
+/** The human status of a `job list` row, kept out of its `--json`. */
+const TEXT = Symbol("text");
+
 async function runList(ctx: Context, flags: { owner?: string; status?: string }): Promise<void> {
   const config = await loadConfig(ctx.home);
   const owner = flags.owner === undefined ? undefined : parseIdentity(flags.owner, "--owner");
@@ -95,8 +120,11 @@ async function runList(ctx: Context, flags: { owner?: string; status?: string })
       hint: `one of ${JOB_STATUSES.join(", ")}`,
     });
   }
-  const rows = (await allJobs(config.root, config.email, ctx.home))
-    .map(row)
+  const entries = await allJobs(config.root, config.email, ctx.home);
+  const texts = new Map<JobEntry, string>();
+  for (const e of entries) texts.set(e, (await outcomeOf(e)).text);
+  const rows = entries
+    .map((e) => ({ ...row(e), [TEXT]: texts.get(e) ?? statusOf(e) }))
     .filter((r) =>
       (owner === undefined || r.owner === owner) &&
       (flags.status === undefined || r.status === flags.status)
@@ -112,7 +140,7 @@ async function runList(ctx: Context, flags: { owner?: string; status?: string })
       { header: "name", value: (r) => r.name },
       { header: "owner", value: (r) => r.owner },
       { header: "submitter", value: (r) => r.submitter },
-      { header: "status", value: (r) => r.status },
+      { header: "status", value: (r) => r[TEXT] },
       { header: "updated", value: (r) => r.updated_at ?? "-" },
     ]);
   });
@@ -147,14 +175,15 @@ async function runShow(ctx: Context, _flags: unknown, args: string[]): Promise<v
     datasets: cfg?.datasets ?? [],
     grants: cfg?.grants ?? null,
     files: cfg?.files ?? [],
-    owners: entries.map((e) => ({
+    owners: await Promise.all(entries.map(async (e) => ({
       owner: e.owner,
       status: statusOf(e),
+      outcome: (await outcomeOf(e)).text,
       policy_hash: e.state?.policy_hash ?? null,
       run: e.state?.run ?? null,
       history: e.state?.history ?? [],
       problem: e.configProblem ?? e.stateProblem,
-    })),
+    }))),
     run_sh: runSh,
     audit,
   };
@@ -174,7 +203,7 @@ async function runShow(ctx: Context, _flags: unknown, args: string[]): Promise<v
     ctx.out.line("files:");
     for (const f of v.files) ctx.out.line(`  ${f.sha256.slice(0, 16)}  ${f.path}`);
     for (const o of v.owners) {
-      ctx.out.line(`owner ${o.owner}: ${o.status}${o.problem ? ` (${o.problem})` : ""}`);
+      ctx.out.line(`owner ${o.owner}: ${o.outcome}${o.problem ? ` (${o.problem})` : ""}`);
       for (const h of o.history) {
         ctx.out.line(
           `  ${h.at}  ${h.status.padEnd(8)} by ${h.by}${h.how ? ` (${h.how})` : ""}${
@@ -236,8 +265,9 @@ function finished(e: JobEntry): boolean {
 }
 
 async function runLogs(ctx: Context, flags: { follow?: boolean }, args: string[]): Promise<void> {
-  const ref = args[0] ?? "";
-  let { config, entries } = await entriesFor(ctx, ref);
+  let { config, entries } = await entriesFor(ctx, args[0] ?? "");
+  // Followed by its label from here: a name resolved once stays that job.
+  const ref = jobLabel(entries[0]!.key);
   while (
     flags.follow &&
     !entries.every((e) => finished(e) || (e.role === "submitter" && statusOf(e) === "failed"))
@@ -251,19 +281,16 @@ async function runLogs(ctx: Context, flags: { follow?: boolean }, args: string[]
     logs.push({
       owner: e.owner,
       status: statusOf(e),
+      outcome: (await outcomeOf(e)).text,
       stdout: await readOrNull(reviewPath(e, REVIEW_FILES.stdout)),
       stderr: await readOrNull(reviewPath(e, REVIEW_FILES.stderr)),
     });
   }
   ctx.out.result(logs, (list) => {
     for (const l of list) {
-      if (list.length > 1) ctx.out.line(`=== ${l.owner} (${l.status}) ===`);
+      if (list.length > 1) ctx.out.line(`=== ${l.owner}: ${l.outcome} ===`);
       if (l.stdout === null && l.stderr === null) {
-        ctx.out.line(
-          l.status === "done" || l.status === "failed"
-            ? `no logs yet: ${l.owner} has not released them`
-            : `no logs: the job is ${l.status}`,
-        );
+        ctx.out.line(`no logs from ${l.owner}: the job is ${l.outcome}`);
         continue;
       }
       if (l.stdout) ctx.out.line(l.stdout.trimEnd());
@@ -275,61 +302,70 @@ async function runLogs(ctx: Context, flags: { follow?: boolean }, args: string[]
   });
 }
 
-/** Copy a folder of outputs, regular files and folders only (a mirror never holds links, but never follow one). */
-async function copyTree(from: string, to: string): Promise<number> {
-  await Deno.mkdir(to, { recursive: true });
-  let n = 0;
-  for await (const e of Deno.readDir(from)) {
-    const src = posix.join(from, e.name);
-    const dst = posix.join(to, e.name);
-    if (e.isDirectory) n += await copyTree(src, dst);
-    else if (e.isFile) {
-      await Deno.copyFile(src, dst);
-      n++;
-    }
-  }
-  return n;
-}
-
-async function runResults(ctx: Context, flags: { out?: string }, args: string[]): Promise<void> {
+async function runResults(
+  ctx: Context,
+  flags: { out?: string; force?: boolean },
+  args: string[],
+): Promise<void> {
   const { entries } = await entriesFor(ctx, args[0] ?? "");
+  const ref = refOf(entries, args[0] ?? "");
   const out = flags.out === undefined ? null : posix.resolve(ctx.cwd, flags.out);
-  const rows = [];
-  for (const e of entries) {
-    const outputs = reviewPath(e, REVIEW_FILES.outputs);
-    const present = await Deno.lstat(outputs).then((i) => i.isDirectory, () => false);
-    let copied: string | null = null;
-    let files = 0;
-    if (present && out !== null) {
-      copied = posix.join(out, e.owner);
-      await Deno.remove(copied, { recursive: true }).catch(() => {});
-      files = await copyTree(outputs, copied);
-      for (const log of [REVIEW_FILES.stdout, REVIEW_FILES.stderr, REVIEW_FILES.returncode]) {
-        await Deno.copyFile(reviewPath(e, log), posix.join(copied, log)).catch(() => {});
-      }
-    }
-    rows.push({
-      owner: e.owner,
-      status: statusOf(e),
-      outputs: present ? outputs : null,
-      out: copied,
-      files,
-    });
+  const outcomes = new Map<JobEntry, JobOutcome>();
+  for (const e of entries) outcomes.set(e, await outcomeOf(e));
+  // What an owner let us read: its review folder once released (for the owner, once run).
+  const readable = entries.filter((e) =>
+    outcomes.get(e)!.released || (e.role === "owner" && outcomes.get(e)!.ran !== null)
+  );
+  const plan: ResultsPlan = { owners: [] };
+  for (const e of readable) {
+    const review = posix.join(e.datasite, reviewJobFolder(e.key.submitter, e.key.id));
+    plan.owners.push(await planOwner(review, out ?? review, e.owner));
   }
+  let counts = new Map<string, { outputs: number; logs: number }>();
+  if (out !== null) {
+    await checkDestinations(plan, flags.force ?? false);
+    counts = await copyResults(plan);
+  }
+  const rows = entries.map((e) => {
+    const o = outcomes.get(e)!;
+    const p = plan.owners.find((x) => x.owner === e.owner);
+    const n = counts.get(e.owner);
+    return {
+      owner: e.owner,
+      status: o.status,
+      outcome: o.text,
+      outputs: n?.outputs ?? p?.outputs.length ?? 0,
+      logs: n?.logs ?? p?.logs.length ?? 0,
+      // With --out where the copies went; without, the released folder in the mirror.
+      dir: p === undefined
+        ? null
+        : out === null
+        ? posix.join(e.datasite, reviewJobFolder(e.key.submitter, e.key.id))
+        : p.dir,
+    };
+  });
   ctx.out.result(rows, (list) => {
     for (const r of list) {
-      if (r.outputs === null) {
+      if (r.dir === null) ctx.out.line(`${r.owner}: ${r.outcome}: nothing to copy yet`);
+      else {
         ctx.out.line(
-          `${r.owner}: no outputs (${r.status}${r.status === "done" ? ", not released yet" : ""})`,
+          `${r.owner}: ${r.outcome}: ${r.outputs} output file(s) and ${r.logs} log file(s) ` +
+            `${out === null ? "in" : "copied to"} ${r.dir}`,
         );
-      } else if (r.out !== null) ctx.out.line(`${r.owner}: ${r.files} file(s) in ${r.out}`);
-      else ctx.out.line(`${r.owner}: ${r.outputs}`);
+      }
+    }
+    if (out !== null && counts.size > 0) {
+      const total = [...counts.values()].reduce((t, c) => t + c.outputs + c.logs, 0);
+      ctx.out.line(`${total} file(s) from ${counts.size} owner(s) in ${out}`);
     }
   });
-  if (rows.every((r) => r.outputs === null)) {
-    throw new SyftError("E_DENIED", `job ${args[0]} has no released outputs yet`, {
-      hint: `wait for them with \`syft job wait ${args[0]}\``,
-    });
+  if (plan.owners.length === 0) {
+    const hint = nextStep([...outcomes.values()], ref, entries[0]?.role ?? "submitter");
+    throw new SyftError(
+      "E_DENIED",
+      `job ${ref} has no released outputs`,
+      hint === null ? {} : { hint },
+    );
   }
 }
 
@@ -359,46 +395,56 @@ async function runWait(ctx: Context, flags: { timeout?: string }, args: string[]
   }
   const start = Date.now();
   let { config, entries } = await entriesFor(ctx, ref);
+  const id = refOf(entries, ref);
+  const label = jobLabel(entries[0]!.key);
   const seen = new Map<string, string>();
+  let outcomes: JobOutcome[] = [];
+  // The local view may be old: sync before saying anything unless it is final already.
+  let synced = false;
   for (;;) {
-    for (const e of entries) {
-      const s = statusOf(e);
-      if (seen.get(e.owner) !== s) {
-        seen.set(e.owner, s);
-        ctx.out.line(`${e.owner}: ${s}`);
+    outcomes = [];
+    for (const e of entries) outcomes.push(await outcomeOf(e));
+    if (outcomes.every((o) => o.final)) break;
+    if (synced) {
+      // Changes on the way, on stderr: stdout ends with one line per owner.
+      for (const o of outcomes) {
+        if (!o.final && seen.get(o.owner) !== o.text) ctx.out.note(`${o.owner}: ${o.text}`);
+        seen.set(o.owner, o.text);
       }
+      if (Date.now() - start >= timeoutMs) {
+        summarize(ctx, outcomes);
+        throw new SyftError("E_DENIED", `job ${id} is not finished after ${flags.timeout} s`, {
+          hint: `see where it is with \`syft job show ${id}\`, or wait longer`,
+        });
+      }
+      await new Promise((r) => setTimeout(r, 1000));
     }
-    const settled = entries.every((e) => {
-      const s = statusOf(e);
-      return s === "released" || s === "rejected" || s === "failed";
-    });
-    if (settled) break;
-    if (Date.now() - start >= timeoutMs) {
-      throw new SyftError("E_DENIED", `job ${ref} is not finished after ${flags.timeout} s`, {
-        hint: `see where it is with \`syft job list\``,
-      });
-    }
-    await new Promise((r) => setTimeout(r, 1000));
     await syncOnce(ctx, config);
-    entries = resolveJobRef(await allJobs(config.root, config.email, ctx.home), ref);
+    synced = true;
+    entries = resolveJobRef(await allJobs(config.root, config.email, ctx.home), label);
   }
-  const rows = [];
-  for (const e of entries) {
-    rows.push({
-      owner: e.owner,
-      status: statusOf(e),
-      returncode: await releasedReturncode(e),
-      reason: e.state?.history[e.state.history.length - 1]?.reason ?? null,
-    });
+  summarize(ctx, outcomes);
+  const bad = outcomes.filter((o) => !o.succeeded);
+  if (bad.length > 0) {
+    const hint = nextStep(outcomes, id, "submitter");
+    throw new SyftError(
+      "E_DENIED",
+      `job ${id} did not succeed at ${bad.map((o) => o.owner).join(", ")}`,
+      hint === null ? {} : { hint },
+    );
   }
-  // People saw each status as it changed; only the reasons are new.
+}
+
+/** `job wait`'s last word: one line per owner (`--json`: one row each). */
+function summarize(ctx: Context, outcomes: readonly JobOutcome[]): void {
+  const rows = outcomes.map((o) => ({
+    owner: o.owner,
+    status: o.status,
+    outcome: o.text,
+    returncode: o.returncode,
+    reason: o.reason,
+  }));
   ctx.out.result(rows, (list) => {
-    for (const r of list) if (r.reason) ctx.out.line(`${r.owner}: ${r.status} (${r.reason})`);
+    for (const r of list) ctx.out.line(`${r.owner}: ${r.outcome}`);
   });
-  const ok = rows.every((r) => r.status === "released" && r.returncode === 0);
-  if (!ok) {
-    throw new SyftError("E_DENIED", `job ${ref} did not succeed everywhere`, {
-      hint: `see why with \`syft job show ${ref}\``,
-    });
-  }
 }

@@ -69,10 +69,15 @@ function envOf(who: Person): Record<string, string> {
   return { HOME: posix.join(base, who.name), ...(drive ? { SYFT_GDRIVE_API: drive.api } : {}) };
 }
 
-async function step(who: Person, args: string[], note = ""): Promise<string> {
+async function step(
+  who: Person,
+  args: string[],
+  note = "",
+  stderrFirst = false,
+): Promise<string> {
   console.log(`\n$ syft ${args.join(" ")}   # ${who.name}${note ? `: ${note}` : ""}`);
   const r = await runSyft(["--home", who.home, ...args], { env: envOf(who) });
-  return await shown(r);
+  return await shown(r, stderrFirst);
 }
 
 /**
@@ -235,13 +240,14 @@ for (const o of owners) {
   await step(o, ["job", "release", id], "send back the outputs and logs");
 }
 
-await step(scientist, ["job", "wait", id, "--timeout", "120"], "until both owners released");
+// Its progress (stderr) comes before the summary it ends with (stdout).
+await step(scientist, ["job", "wait", id, "--timeout", "120"], "until both owners released", true);
 await step(scientist, ["job", "list"]);
 const out = posix.join(base, "scientist", "results");
 await step(scientist, ["job", "results", id, "--out", out], "one folder per owner");
 console.log("\n# the result, from each owner's real data:");
 for (const o of owners) {
-  const text = await Deno.readTextFile(posix.join(out, o.email, "mean.txt"));
+  const text = await Deno.readTextFile(posix.join(out, o.email, "outputs/mean.txt"));
   console.log(`  ${o.email}: ${text.trim()}`);
 }
 await drive?.close();

@@ -19,7 +19,7 @@ import {
   parseJobConfig,
   serializeJobConfig,
 } from "./config.ts";
-import { INBOX_ROOT, inboxJobFolder, type JobKey, REVIEW_ROOT } from "./layout.ts";
+import { INBOX_ROOT, inboxJobFolder, type JobKey, jobLabel, REVIEW_ROOT } from "./layout.ts";
 import { readJobState, readOwnerState, receivedRoot } from "./review.ts";
 import type { JobState } from "./state.ts";
 
@@ -194,33 +194,43 @@ export async function allJobs(root: string, me: string, home: string): Promise<J
 }
 
 /**
- * The jobs a reference names. `<submitter>/<id>` is exact; a bare `<id>`
- * matches every job with that id, and is refused when two submitters used it.
- * A job we sent to several owners is several entries with one key.
+ * The jobs a reference names: `<submitter>/<id>` exactly, a bare `<id>`, or
+ * else a job's name (`--name` at submit; also `<submitter>/<name>`) when
+ * exactly one job has it. A bare id or name two jobs share is refused,
+ * listing the ids to use. A job we sent to several owners is several entries
+ * with one key.
  */
 export function resolveJobRef(entries: readonly JobEntry[], ref: string): JobEntry[] {
   const slash = ref.lastIndexOf("/");
   const submitter = slash >= 0 ? ref.slice(0, slash) : null;
-  const id = slash >= 0 ? ref.slice(slash + 1) : ref;
-  if (!JOB_ID_RE.test(id) || (submitter !== null && !isIdentity(submitter))) {
-    throw new SyftError("E_INPUT", `${JSON.stringify(ref)} is not a job id`, {
+  const rest = slash >= 0 ? ref.slice(slash + 1) : ref;
+  if (ref.trim() === "" || ref.length > 200 || (submitter !== null && !isIdentity(submitter))) {
+    throw new SyftError("E_INPUT", `${JSON.stringify(ref)} is not a job id or name`, {
       hint: "use the id `syft job list` shows, or <submitter>/<id>",
     });
   }
-  const found = entries.filter((e) =>
-    e.key.id === id && (submitter === null || e.key.submitter === submitter)
-  );
+  const mine = entries.filter((e) => submitter === null || e.key.submitter === submitter);
+  let found = JOB_ID_RE.test(rest) ? mine.filter((e) => e.key.id === rest) : [];
+  if (found.length === 0) found = mine.filter((e) => e.config?.name === rest);
   if (found.length === 0) {
     throw new SyftError("E_INPUT", `no job ${JSON.stringify(ref)} here`, {
       hint: "run `syft sync`, then `syft job list`",
     });
   }
-  const submitters = [...new Set(found.map((e) => e.key.submitter))];
-  if (submitters.length > 1) {
+  const labels = [...new Set(found.map((e) => jobLabel(e.key)))];
+  if (labels.length > 1) {
+    const byId = found.every((e) => e.key.id === rest);
+    // Each job by its bare id, unless two submitters used the same id.
+    const ids = [...new Set(found.map((e) => e.key.id))];
+    const names = ids.length === labels.length ? ids : labels;
     throw new SyftError(
       "E_INPUT",
-      `job id ${id} was used by ${submitters.join(" and ")}`,
-      { hint: `name one: ${submitters.map((s) => `${s}/${id}`).join(" or ")}` },
+      byId
+        ? `job id ${rest} was used by ${
+          [...new Set(found.map((e) => e.key.submitter))].join(" and ")
+        }`
+        : `${labels.length} jobs are named ${JSON.stringify(rest)}: ${names.join(", ")}`,
+      { hint: `name one: ${names.join(" or ")}` },
     );
   }
   return found;

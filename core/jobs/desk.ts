@@ -11,6 +11,7 @@ import { inboxJobFolder, type JobKey, jobLabel } from "./layout.ts";
 import { datasetsNotShared, notSharedReason } from "./dataset_access.ts";
 import { policyHash } from "./policy_hash.ts";
 import { lockInbox, readOwnerState, writeJobState, writeReviewPermission } from "./review.ts";
+import { refusedMove } from "./moves.ts";
 import { canMove, type JobState, moveTo, pendingState } from "./state.ts";
 import { type JobCheck, verifyJobFolder } from "./verify.ts";
 
@@ -122,9 +123,8 @@ export async function approveJob(
 ): Promise<JobState> {
   const state = await requireState(desk, key);
   if (!canMove(state.status, "approved")) {
-    throw new SyftError("E_INPUT", `job ${jobLabel(key)} is ${state.status}, not pending`, {
-      hint: `see it with \`syft job show ${jobLabel(key)}\``,
-    });
+    const { message, hint } = refusedMove(state.status, "approved", jobLabel(key), key.submitter);
+    throw new SyftError("E_INPUT", message, { hint });
   }
   const check = await closeAndCheck(desk, key);
   if (check.kind === "bad") return await rejectJob(desk, key, check.reason, "auto");

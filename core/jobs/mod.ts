@@ -10,6 +10,8 @@ export * from "./dataset_access.ts";
 export * from "./desk.ts";
 export * from "./intake.ts";
 export * from "./layout.ts";
+export * from "./moves.ts";
+export * from "./outcome.ts";
 export * from "./policies.ts";
 export * from "./policy_hash.ts";
 export * from "./review.ts";

@@ -13,6 +13,7 @@ import { SyftError } from "../errors/mod.ts";
 import { Fields } from "./_fields.ts";
 import { JOB_ID_RE } from "./config.ts";
 import { isoUtc } from "../time/iso.ts";
+import { refusedMove } from "./moves.ts";
 
 /** Every status of CLI.md. */
 export const JOB_STATUSES = [
@@ -121,7 +122,7 @@ export function canMove(from: JobStatus, to: JobStatus): boolean {
 
 /**
  * The state after a move.
- * @throws {SyftError} `E_INPUT` when the move is not allowed, naming both statuses
+ * @throws {SyftError} `E_INPUT` when the move is not allowed, said as a sentence (see `moves.ts`)
  */
 export function moveTo(
   state: JobState,
@@ -129,11 +130,9 @@ export function moveTo(
   changes: Partial<Pick<JobState, "policy_hash" | "run">> = {},
 ): JobState {
   if (!canMove(state.status, entry.status)) {
-    throw new SyftError(
-      "E_INPUT",
-      `job ${state.submitter}/${state.id} is ${state.status} and cannot become ${entry.status}`,
-      { hint: `see its history with \`syft job show ${state.submitter}/${state.id}\`` },
-    );
+    const label = `${state.submitter}/${state.id}`;
+    const { message, hint } = refusedMove(state.status, entry.status, label, state.submitter);
+    throw new SyftError("E_INPUT", message, { hint });
   }
   return { ...state, ...changes, status: entry.status, history: [...state.history, entry] };
 }

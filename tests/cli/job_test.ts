@@ -134,7 +134,7 @@ Deno.test("a job sent to two owners: status visible at once, logs and outputs on
   for (const o of [alice, bob]) {
     await o.ok(["job", "approve", sent.id]);
     const run = await o.ok(["job", "run", sent.id, "--sandbox", SANDBOX]);
-    assertMatch(run.stdout, /done \(exit code 0, sandbox (bwrap|none)\)/);
+    assertMatch(run.stdout, / done, not released yet \(sandbox (bwrap|none)\)$/m);
   }
   await carol.ok(["sync"]);
   const before = await filesUnder(review(alice));
@@ -158,8 +158,8 @@ Deno.test("a job sent to two owners: status visible at once, logs and outputs on
 
   const out = posix.join(w.base, "results");
   await carol.ok(["job", "results", sent.id, "--out", out]);
-  assertEquals((await Deno.readTextFile(posix.join(out, ALICE, "count.txt"))).trim(), "3");
-  assertEquals((await Deno.readTextFile(posix.join(out, BOB, "count.txt"))).trim(), "1");
+  assertEquals((await Deno.readTextFile(posix.join(out, ALICE, "outputs/count.txt"))).trim(), "3");
+  assertEquals((await Deno.readTextFile(posix.join(out, BOB, "outputs/count.txt"))).trim(), "1");
   const logs = await carol.ok(["job", "logs", sent.id]);
   assertStringIncludes(logs.stdout, "rows: 3");
   assertStringIncludes(logs.stdout, "rows: 1");
@@ -281,7 +281,7 @@ Deno.test("after approval the submitter can no longer change the job: the propos
   await carol.ok(["sync"]);
   const out = posix.join(w.base, "out");
   await carol.ok(["job", "results", id, "--out", out]);
-  assertEquals(await Deno.readTextFile(posix.join(out, ALICE, "v.txt")), "v1\n");
+  assertEquals(await Deno.readTextFile(posix.join(out, ALICE, "outputs/v.txt")), "v1\n");
 });
 
 Deno.test("a policy approves, runs and releases an identical later job, and the audit names it", async () => {
@@ -453,11 +453,14 @@ Deno.test("a --python job with a dependency: installed from the owner's local wh
     "--release",
   ]);
   code(run, 0);
-  assertMatch(run.stdout, / done, released \(exit code 0, sandbox /);
+  assertMatch(
+    run.stdout,
+    / released \(sandbox (bwrap|none)\): carol@example\.org gets its logs and 1 output file/,
+  );
   await carol.ok(["job", "wait", sent.id, "--timeout", "30"]);
   const out = posix.join(w.base, "out");
   await carol.ok(["job", "results", sent.id, "--out", out]);
-  assertEquals(await Deno.readTextFile(posix.join(out, ALICE, "mean.txt")), "35.0");
+  assertEquals(await Deno.readTextFile(posix.join(out, ALICE, "outputs/mean.txt")), "35.0");
 });
 
 Deno.test("a job past its time limit ends failed with the timeout recorded; the owner's other peers see nothing of it", async () => {
@@ -476,9 +479,10 @@ Deno.test("a job past its time limit ends failed with the timeout recorded; the 
   await alice.ok(["sync"]);
   await alice.ok(["job", "approve", id]);
   const started = Date.now();
-  const run = await alice.ok(["job", "run", id, "--sandbox", SANDBOX, "--release"]);
+  const run = await alice.syft(["job", "run", id, "--sandbox", SANDBOX, "--release"]);
   assert(Date.now() - started < 20_000, "the run was not cut at its time limit");
-  assertMatch(run.stdout, /failed: timed out, released \(exit code none/);
+  code(run, 1);
+  assertMatch(run.stdout, /failed \(timed out\), released \(sandbox (bwrap|none)\)/);
   const shown = json<
     { owners: { status: string; run: { timed_out: boolean; returncode: number | null } }[] }
   >(

@@ -71,7 +71,10 @@ Deno.test("while the owner's sync --watch runs, a job arrives, is approved, run 
     for (const r of results) assertEquals(r.code, 0, `${r.stdout}\n${r.stderr}`);
     const out = posix.join(w.base, "out");
     await ds.ok(["job", "results", id, "--out", out]);
-    assertEquals(await Deno.readTextFile(posix.join(out, owner.email, "answer.txt")), "42\n");
+    assertEquals(
+      await Deno.readTextFile(posix.join(out, owner.email, "outputs/answer.txt")),
+      "42\n",
+    );
   } finally {
     watcher.kill("SIGTERM");
   }

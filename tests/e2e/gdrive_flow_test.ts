@@ -164,8 +164,11 @@ Deno.test("three identities over Drive: peering by fingerprint, publish, grant a
     await carol.ok(["job", "wait", id, "--timeout", "60"]);
     const out = posix.join(posix.dirname(carol.root), "results");
     await carol.ok(["job", "results", id, "--out", out]);
-    assertEquals((await Deno.readTextFile(posix.join(out, ALICE, "count.txt"))).trim(), "3");
-    assertEquals((await Deno.readTextFile(posix.join(out, BOB, "count.txt"))).trim(), "1");
+    assertEquals(
+      (await Deno.readTextFile(posix.join(out, ALICE, "outputs/count.txt"))).trim(),
+      "3",
+    );
+    assertEquals((await Deno.readTextFile(posix.join(out, BOB, "outputs/count.txt"))).trim(), "1");
     assertEquals(await audit(alice, id), ["receive", "approve", "run", "release"]);
   } finally {
     await drive.close();
@@ -257,8 +260,14 @@ for (const seed of seeds()) {
       await settle([alice, bob, carol]);
       const out = posix.join(posix.dirname(carol.root), "results");
       await carol.ok(["job", "results", id, "--out", out]);
-      assertEquals((await Deno.readTextFile(posix.join(out, ALICE, "count.txt"))).trim(), "4");
-      assertEquals((await Deno.readTextFile(posix.join(out, BOB, "count.txt"))).trim(), "2");
+      assertEquals(
+        (await Deno.readTextFile(posix.join(out, ALICE, "outputs/count.txt"))).trim(),
+        "4",
+      );
+      assertEquals(
+        (await Deno.readTextFile(posix.join(out, BOB, "outputs/count.txt"))).trim(),
+        "2",
+      );
 
       // Nothing twice: one job row, each decision audited once, no conflict or
       // rejected copies on either side, nothing quarantined.

@@ -49,7 +49,7 @@ Deno.test("a pending job cannot be changed by its submitter: later proposals to 
     await carol.ok(["sync"]);
     const out = posix.join(w.base, "out");
     await carol.ok(["job", "results", id, "--out", out]);
-    assertEquals(await Deno.readTextFile(posix.join(out, ALICE, "v.txt")), "v1\n");
+    assertEquals(await Deno.readTextFile(posix.join(out, ALICE, "outputs/v.txt")), "v1\n");
   } finally {
     await done();
   }

@@ -142,7 +142,7 @@ Deno.test("the lifecycle allows only the moves of the issue (plus restart and re
   throwsWith(
     () =>
       moveTo(s, { status: "done", at: "t1", by: "alice@example.org", how: "manual", reason: null }),
-    "is pending and cannot become done",
+    "is pending, so it cannot be marked done",
   );
   const approved = moveTo(
     s,
@@ -199,13 +199,13 @@ Deno.test("publicStateText() gives the submitter the status and times only: no r
   assertEquals(parseJobState(publicStateText(rejected), "x").history[1]!.reason, "too broad");
 });
 
-function entry(submitter: string, id: string, owner: string): JobEntry {
+function entry(submitter: string, id: string, owner: string, name?: string): JobEntry {
   return {
     key: { submitter, id },
     owner,
     role: owner === "me@example.org" ? "owner" : "submitter",
     datasite: "/x",
-    config: null,
+    config: name === undefined ? null : { name } as JobConfig,
     state: null,
     configProblem: null,
     stateProblem: null,
@@ -227,4 +227,29 @@ Deno.test("resolveJobRef() refuses a bare id two submitters used, and takes <sub
   ]);
   throwsWith(() => resolveJobRef(entries, "nope"), "no job");
   throwsWith(() => resolveJobRef(entries, "../j-1"), "is not a job id");
+});
+
+Deno.test("resolveJobRef() takes a job's name when exactly one job has it, and lists the ids when several do", () => {
+  const entries = [
+    entry("me@example.org", "count-ages-0a1b2c3d", "alice@example.org", "count ages"),
+    entry("me@example.org", "count-ages-0a1b2c3d", "bob@example.org", "count ages"),
+    entry("me@example.org", "mean-11111111", "alice@example.org", "mean"),
+    entry("me@example.org", "mean-22222222", "alice@example.org", "mean"),
+    entry("carol@example.org", "j-9", "me@example.org", "count ages"),
+  ];
+  // One job sent to two owners is one job: both entries.
+  assertEquals(
+    resolveJobRef(entries.slice(0, 4), "count ages").map((e) => e.owner),
+    ["alice@example.org", "bob@example.org"],
+  );
+  assertEquals(resolveJobRef(entries, "carol@example.org/count ages").map((e) => e.key.id), [
+    "j-9",
+  ]);
+  // An id wins over a name.
+  assertEquals(resolveJobRef(entries, "mean-11111111").length, 1);
+  const err = assertThrows(() => resolveJobRef(entries, "mean")) as Error & { hint?: string };
+  assertEquals(err.message, '2 jobs are named "mean": mean-11111111, mean-22222222');
+  assertEquals(err.hint, "name one: mean-11111111 or mean-22222222");
+  assertEquals((err as unknown as { exitCode: number }).exitCode, 2);
+  throwsWith(() => resolveJobRef(entries, "count ages"), "count-ages-0a1b2c3d, j-9");
 });
