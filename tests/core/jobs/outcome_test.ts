@@ -26,20 +26,30 @@ function run(returncode: number | null, timedOut = false): RunRecord {
     output_bytes: 2,
     skipped: [],
     skipped_count: 0,
-    started_at: "t2",
-    finished_at: "t3",
+    started_at: "2026-12-01T01:02:00.000Z",
+    finished_at: "2026-12-01T01:03:00.000Z",
     error: null,
   };
 }
 
 /** The owner's record after walking `path`, the last run ending with `rec`. */
 function walk(path: JobStatus[], rec: RunRecord | null = null, reason: string | null = null) {
-  let s: JobState = pendingState({ id: "j-1", owner: OWNER, submitter: DS }, "t0", false);
+  let s: JobState = pendingState(
+    { id: "j-1", owner: OWNER, submitter: DS },
+    "2026-12-01T00:00:00.000Z",
+    false,
+  );
   for (const [i, status] of path.entries()) {
     const ends = status === "done" || status === "failed" || status === "rejected";
     s = moveTo(
       s,
-      { status, at: `t${i + 1}`, by: OWNER, how: "manual", reason: ends ? reason : null },
+      {
+        status,
+        at: `2026-12-01T00:0${i + 1}:00.000Z`,
+        by: OWNER,
+        how: "manual",
+        reason: ends ? reason : null,
+      },
       status === "done" || status === "failed" ? { run: rec } : {},
     );
   }
@@ -85,7 +95,7 @@ Deno.test("jobOutcome() gives one line per status: pending, rejected with its re
   assertEquals(line(shared(done), "submitter"), "done, not released yet");
   const released = moveTo(done, {
     status: "released",
-    at: "t9",
+    at: "2026-12-01T01:09:00.000Z",
     by: OWNER,
     how: "manual",
     reason: null,
