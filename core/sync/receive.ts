@@ -31,7 +31,12 @@ import { ownDatasite, type PeerKeys, stagingRoot, type SyncContext } from "./con
 import { applyJournaled, type JournalOp } from "./journal.ts";
 import { regularFileHash } from "./scan.ts";
 import { caseFoldKey } from "../paths/case.ts";
-import { freeMarkerName, MARKER_MAX_SUFFIX, type MarkerKind, markerName } from "../paths/markers.ts";
+import {
+  freeMarkerName,
+  MARKER_MAX_SUFFIX,
+  type MarkerKind,
+  markerName,
+} from "../paths/markers.ts";
 import { keepRefusals, ownerDetail, type Refusal } from "./refusals.ts";
 import { quarantineObject } from "./quarantine.ts";
 import { type ChannelState, saveChannelState } from "./state.ts";
@@ -948,10 +953,14 @@ async function applyPublication(
     // one. Kept aside as a rejected copy, never recorded as mirrored.
     result.conflicts++;
     if (ev.new_hash !== null) {
-      await planner.write(mirrorRoot, await rejectedCopyOf(planner, mirrorRoot, ev.path, here.clash, now), {
-        ...ev,
-        new_hash: ev.new_hash,
-      });
+      await planner.write(
+        mirrorRoot,
+        await rejectedCopyOf(planner, mirrorRoot, ev.path, here.clash, now),
+        {
+          ...ev,
+          new_hash: ev.new_hash,
+        },
+      );
     }
     return;
   }

@@ -72,7 +72,9 @@ function fallbackText(reason: Refusal["reason"]): string {
 }
 
 /** The one line that names a refusal (`refused: public/x.csv by do@x.org: you may not write public/`). */
-export function describeRefusal(r: PeerRefusal): string {
+export function describeRefusal(
+  r: Pick<PeerRefusal, "peer" | "path" | "reason" | "detail">,
+): string {
   const why = r.detail ?? fallbackText(r.reason);
   return r.reason === "local"
     ? `refused: ${r.path} for ${r.peer} (not sent): ${why}`
@@ -82,7 +84,15 @@ export function describeRefusal(r: PeerRefusal): string {
 /** Refusals in a stable order: by peer, then path, then time. */
 export function sortRefusals(list: readonly PeerRefusal[]): PeerRefusal[] {
   return [...list].sort((a, b) =>
-    a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : a.at - b.at
+    a.peer < b.peer
+      ? -1
+      : a.peer > b.peer
+      ? 1
+      : a.path < b.path
+      ? -1
+      : a.path > b.path
+      ? 1
+      : a.at - b.at
   );
 }
 

@@ -109,6 +109,28 @@ Deno.test("bootstrap: state/ deleted but the mirror kept: restores without a fal
   assertEquals(await tree(ds.mirror(owner)), mirror);
 });
 
+Deno.test("identical content is never a conflict: state/ lost, mirror kept, a restore that replays older versions leaves no .conflict copy", async () => {
+  const w = await world();
+  const owner = await w.site("owner@hospital.org");
+  const ds = await w.site("ds@lab.org");
+  // Default thresholds: no checkpoint past cf-0, so the restore replays every batch.
+  for (let i = 0; i < 3; i++) await put(owner.datasite, `public/e${i}.txt`, `early ${i}`);
+  await peerUp(ds, owner);
+  for (let round = 0; round < 3; round++) {
+    await put(owner.datasite, "public/e0.txt", `edited in round ${round}`);
+    await owner.ok(["sync"]);
+    await ds.ok(["sync"]);
+  }
+  const mirror = await tree(ds.mirror(owner));
+  await Deno.remove(homeLayout(ds.home).state, { recursive: true });
+  const r = JSON.parse((await ds.ok(["sync", "--json"])).stdout);
+  assertEquals(r.conflicts, 0, "the disk's newer version is what the owner publishes later");
+  const after = await filesUnder(ds.mirror(owner));
+  assertEquals(after.filter((f) => /\.(conflict|rejected)\./.test(f)), []);
+  assertEquals(await tree(ds.mirror(owner)), mirror);
+  await Deno.remove(w.base, { recursive: true });
+});
+
 Deno.test("a new peer's first sync comes from cf-0; a cf-0 that fails verification is quarantined and answered by a fresh cf", async () => {
   const w = await world();
   const owner = await w.site("owner@hospital.org");

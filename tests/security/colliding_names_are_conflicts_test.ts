@@ -88,7 +88,7 @@ Deno.test("a published name that collides with one already in the mirror never o
     const files = await filesUnder(posix.join(mirror, "public"));
     assertEquals(await Deno.readTextFile(posix.join(mirror, "public/Data.csv")), "upper");
     assert(!files.includes("data.csv"), `${files}`);
-    const copy = files.find((f) => /^data\.csv\.rejected\.\d+$/.test(f));
+    const copy = files.find((f) => /^data\.csv\.rejected\.\d{8}T\d{6}Z(-\d+)?$/.test(f));
     assert(copy, `no .rejected copy: ${files}`);
     assertEquals(await Deno.readTextFile(posix.join(mirror, "public", copy)), "lower");
     // Nothing of it is proposed back to the owner.
