@@ -40,6 +40,7 @@ import {
 import { keepRefusals, ownerDetail, type Refusal } from "./refusals.ts";
 import { quarantineObject } from "./quarantine.ts";
 import { type ChannelState, saveChannelState } from "./state.ts";
+import { ownOpenKeys } from "./outgoing.ts";
 import { CHECKPOINT_MAX_ENTRIES } from "./checkpoint_out.ts";
 import { planRead, type ReadPlan } from "../checkpoints/read_plan.ts";
 
@@ -537,6 +538,13 @@ async function readChannel(
     copies: new Map(),
     seen: new Map(),
   };
+  if (initial.cursor === 0 && initial.base === null && !initial.seq_known && !initial.judged) {
+    const judged = await judgedBefore(ctx, keys);
+    if (judged > 0) {
+      result.state = { ...result.state, judged };
+      await saveChannelState(ctx.layout, result.state);
+    }
+  }
   for (let guard = 0; guard < 1_000_000; guard++) {
     const at = result.state;
     const fresh = at.cursor === 0 && at.base === null;
@@ -603,6 +611,40 @@ async function readChannel(
     }
   }
   return result;
+}
+
+/**
+ * How far an earlier state of ours had read `keys.peer`'s channel, when this
+ * one has no record of it (`state/` lost): the ack our own newest batch to the
+ * peer carries (0 when there is none). Without it the peer's old proposals
+ * were judged again: a received job's files, no longer writable, were
+ * rejected, and proposals long since undone applied again.
+ */
+async function judgedBefore(ctx: SyncContext, keys: PeerKeys): Promise<number> {
+  const channel: ChannelRef = { sender: ctx.me, recipient: keys.peer };
+  const page = await ctx.transport.list(channel, { prefix: "b-", all: true });
+  const seqs = page.objects.filter((o) => !o.special).map((o) => parseBatchName(o.name))
+    .filter((s): s is number => s !== null).sort((a, b) => b - a);
+  // The newest few: one that is not ours (anyone can write the folder) is passed over.
+  for (const seq of seqs.slice(0, 3)) {
+    const name = batchName(seq);
+    try {
+      const opened = await openEnvelope(
+        await ctx.transport.get(channel, name),
+        { name, sender: ctx.me, recipient: keys.peer, kind: "batch" },
+        ownOpenKeys(ctx, keys),
+      );
+      const json = await unpackBody(opened.body, {
+        first: "batch.json",
+        onContent: () => Promise.resolve(),
+      });
+      return parseBatchJson(json, { sender: ctx.me, recipient: keys.peer }).acks[keys.peer] ?? 0;
+    } catch (err) {
+      if (err instanceof SyftError && err.code === "E_BAD_MESSAGE") continue;
+      throw err;
+    }
+  }
+  return 0;
 }
 
 /** Every checkpoint in a channel (few: the collector keeps them bounded). */
@@ -881,6 +923,8 @@ async function receiveOne(
         await applyPublication(planner, state, mirrorRoot, ev, now, result);
         continue;
       }
+      // Judged before our state was lost: deciding it again would undo that decision.
+      if (seq <= (state.judged ?? 0)) continue;
       if (result.budget <= 0) {
         stop = i;
         break;
@@ -1069,7 +1113,16 @@ async function judgeProposal(
   // Judged from the event's metadata alone, before the disk is looked at or a
   // byte of content fetched. The sender is the channel's sender, never a name
   // inside the message. No hash goes back: the peer may not read the file.
-  if (!engine.allows(ctx.me, ev.path, peer, "write")) return reject("permission", null);
+  if (!engine.allows(ctx.me, ev.path, peer, "write")) {
+    // A proposal that changes nothing is no write to refuse (a replay), but
+    // only where the peer may read the path: the answer must never tell it
+    // what we hold where it may not look.
+    if (
+      engine.allows(ctx.me, ev.path, peer, "read") &&
+      await planner.hash(ownRoot, ev.path) === ev.new_hash
+    ) return;
+    return reject("permission", null);
+  }
   const here = await planner.hash(ownRoot, ev.path);
   // "special" (a folder or symlink there) is no hash: the wire says null.
   if (here === "special") return reject("invalid", null);

@@ -107,6 +107,12 @@ export interface ChannelState {
    * there (`next` 0: nothing of it, controls included, was applied yet).
    */
   resume: { seq: number; next: number } | null;
+  /**
+   * The peer's batches up to this seq were read, and their proposals judged,
+   * by a state since lost (learnt from the acks in our own newest batch): a
+   * replay applies their publications only.
+   */
+  judged: number;
   /** Our writes to the peer's datasite it refused, kept aside as `.rejected` copies (status lists them). */
   refused: Refusal[];
 }
@@ -142,6 +148,7 @@ export function emptyChannelState(peer: string): ChannelState {
     rolled_back: null,
     waiting: null,
     resume: null,
+    judged: 0,
     refused: [],
   };
 }
