@@ -69,5 +69,6 @@ Deno.test("an owner's words reach the terminal escaped", () => {
   const sink: OutputSink = { out: (t) => out.push(t), err: () => {} };
   const line = describeRefusal(refusal("public/x.csv", { detail: "no\u001b[2J\u202eway" }));
   new Output({ json: false, quiet: false }, sink).line(line);
-  assert(!/[\u001b\u202e]/.test(out.join("")), JSON.stringify(out));
+  const printed = out.join("");
+  assert(!printed.includes("\u001b") && !printed.includes("\u202e"), JSON.stringify(out));
 });
