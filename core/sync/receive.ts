@@ -994,7 +994,9 @@ async function applyPublication(
   if (typeof here === "object" && here !== null) {
     // Another name for a file we already have (README.md / readme.md, NFC /
     // NFD): on a case-insensitive or normalising disk it would overwrite that
-    // one. Kept aside as a rejected copy, never recorded as mirrored.
+    // one. Kept aside as a rejected copy, never recorded as mirrored; unless
+    // that file already holds this very content (identical is no conflict).
+    if (ev.new_hash !== null && await planner.hash(mirrorRoot, here.clash) === ev.new_hash) return;
     result.conflicts++;
     if (ev.new_hash !== null) {
       await planner.write(

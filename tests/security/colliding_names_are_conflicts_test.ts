@@ -72,7 +72,7 @@ Deno.test("a proposed name that differs only by case or Unicode form from an exi
   }
 });
 
-Deno.test("a published name that collides with one already in the mirror never overwrites it: the reader keeps it as a .rejected copy", async () => {
+Deno.test("a published name that collides with one already in the mirror never overwrites it: the reader keeps it as a .rejected copy, unless it holds the same content", async () => {
   const w = await world();
   try {
     const owner = await w.site("owner@hospital.org");
@@ -81,6 +81,17 @@ Deno.test("a published name that collides with one already in the mirror never o
     await put(owner.datasite, "public/Data.csv", "upper");
     await owner.ok(["sync"]);
     await ds.ok(["sync"]);
+    // The same content under the colliding name is no conflict: no copy, nothing counted.
+    await put(owner.datasite, "public/DATA.csv", "upper");
+    await owner.ok(["sync"]);
+    const same = JSON.parse((await ds.ok(["sync", "--json"])).stdout);
+    assertEquals(same.conflicts, 0);
+    assertEquals(
+      (await filesUnder(posix.join(ds.mirror(owner), "public"))).filter((f) =>
+        f !== "syft.pub.yaml"
+      ),
+      ["Data.csv"],
+    );
     await put(owner.datasite, "public/data.csv", "lower");
     await owner.ok(["sync"]);
     await ds.ok(["sync"]);
@@ -95,7 +106,7 @@ Deno.test("a published name that collides with one already in the mirror never o
     await owner.ok(["sync"]);
     assertEquals(
       (await filesUnder(posix.join(owner.datasite, "public"))).filter((f) => f !== "syft.pub.yaml"),
-      ["Data.csv", "data.csv"],
+      ["DATA.csv", "Data.csv", "data.csv"],
     );
   } finally {
     await Deno.remove(w.base, { recursive: true });
