@@ -95,6 +95,16 @@ export class Output {
     else if (!this.quiet) human(value);
   }
 
+  /**
+   * One of many results of a long-running command (`sync --watch`): with
+   * --json one compact JSON object on its own line (JSON Lines), otherwise
+   * `human()` prints it for people.
+   */
+  record<T>(value: T, human: (value: T) => void): void {
+    if (this.json) this.#sink.out(terminalSafeJson(value, 0) + "\n");
+    else if (!this.quiet) human(value);
+  }
+
   /** An aligned table for people. */
   table<T>(rows: readonly T[], columns: readonly Column<T>[]): void {
     const cells = rows.map((row) => columns.map((c) => c.value(row)));

@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { loadConfig } from "../core/config/load.ts";
 import { gatherStatus, PEER_STATES } from "../core/status/report.ts";
+import { describeRefusal } from "../core/sync/refusals.ts";
 import { type Context, withContext } from "./context.ts";
 
 /** Register `syft status`. */
@@ -33,6 +34,11 @@ async function runStatus(ctx: Context): Promise<void> {
       ["quarantined", r.quarantined.length ? `${r.quarantined.length} object(s)` : "none"],
     ]);
     for (const q of r.quarantined) ctx.out.line(`  quarantined ${q.object}: ${q.reason}`);
+    // Listed until the user deletes (or moves back) the `.rejected` copy.
+    if (r.refused.length) {
+      ctx.out.line(`${r.refused.length} refused write(s) (delete the copy once dealt with):`);
+      for (const x of r.refused) ctx.out.line(`  ${describeRefusal(x)} (kept as ${x.copy})`);
+    }
     if (r.problems.length) {
       ctx.out.line(`${r.problems.length} problem(s):`);
       for (const p of r.problems) ctx.out.line(`  - ${p}`);

@@ -14,7 +14,14 @@ import { PeerService } from "../core/peers/service.ts";
 import { PeerStore } from "../core/peers/store.ts";
 import type { SyncContext } from "../core/sync/context.ts";
 import { acquireRoundLock } from "../core/sync/lock.ts";
-import { type ChannelFailure, type RoundSummary, runRound } from "../core/sync/round.ts";
+import {
+  type ChannelFailure,
+  MOVED_NAMES,
+  type PeerMoved,
+  type RoundSummary,
+  runRound,
+} from "../core/sync/round.ts";
+import { refusalLines } from "../core/sync/refusals.ts";
 import { RoutedTransport } from "../core/sync/routed_transport.ts";
 import { DEFAULT_POLL_MS, PollPolicy } from "../core/sync/poll_policy.ts";
 import { readState, stateLayout } from "../core/sync/state.ts";
@@ -145,6 +152,10 @@ export async function syncOnce(
     proposed: first.proposed + second.proposed,
     sent: first.sent + second.sent,
     problems: [...first.problems, ...second.problems],
+    refused: [...first.refused, ...second.refused],
+    rejections: [...first.rejections, ...second.rejections],
+    moved: mergeMoved(first.moved, second.moved),
+    resumed: first.resumed + second.resumed,
     // A channel that failed in both rounds is one failure.
     failures: [...first.failures, ...second.failures].filter((f, i, all) =>
       all.findIndex((g) =>
@@ -152,6 +163,23 @@ export async function syncOnce(
       ) === i
     ),
   };
+}
+
+/** Two rounds' files per peer as one. */
+function mergeMoved(a: PeerMoved[], b: PeerMoved[]): PeerMoved[] {
+  const out = new Map<string, PeerMoved>();
+  for (const m of [...a, ...b]) {
+    const x = out.get(m.peer);
+    if (!x) {
+      out.set(m.peer, structuredClone(m));
+      continue;
+    }
+    x.received += m.received;
+    x.sent += m.sent;
+    x.received_paths = [...x.received_paths, ...m.received_paths].slice(0, MOVED_NAMES);
+    x.sent_paths = [...x.sent_paths, ...m.sent_paths].slice(0, MOVED_NAMES);
+  }
+  return [...out.values()];
 }
 
 async function lockedRound(
@@ -177,6 +205,58 @@ async function lockedRound(
 function describe(s: RoundSummary): string {
   return `sent ${s.sent} batch(es), received ${s.received}, applied ${s.applied}, rejected ${s.rejected}, ` +
     `conflicts ${s.conflicts}, quarantined ${s.quarantined}, proposed ${s.proposed}`;
+}
+
+/** Rejections a round names one by one; the rest are counted. */
+const MAX_REJECTION_LINES = 20;
+
+/**
+ * What was refused this round, one line each (bounded): our writes a peer
+ * refused (`refused: …`), and peers' writes we refused (`rejected: …`).
+ */
+function refusalReport(s: RoundSummary): string[] {
+  const lines = refusalLines(s.refused);
+  const rejected = [...s.rejections].sort((a, b) =>
+    a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0
+  );
+  for (const r of rejected.slice(0, MAX_REJECTION_LINES)) {
+    lines.push(`rejected: ${r.path} from ${r.peer}: ${r.detail}`);
+  }
+  if (rejected.length > MAX_REJECTION_LINES) {
+    lines.push(`… and ${rejected.length - MAX_REJECTION_LINES} more rejected write(s)`);
+  }
+  return lines;
+}
+
+/** `public/a.csv, public/b.csv` when few, `12 files` when many. */
+function files(count: number, paths: string[]): string {
+  if (count <= MOVED_NAMES && paths.length === count) return paths.join(", ");
+  return `${count} file${count === 1 ? "" : "s"}`;
+}
+
+/**
+ * The `--watch` line of a round that moved something, per peer
+ * (`ds@x.org: received a.csv; sent 12 files`); null for an idle round.
+ */
+export function describeMoved(s: RoundSummary): string | null {
+  const parts = s.moved.filter((m) => m.received + m.sent > 0).map((m) => {
+    const what = [
+      ...(m.received ? [`received ${files(m.received, m.received_paths)}`] : []),
+      ...(m.sent ? [`sent ${files(m.sent, m.sent_paths)}`] : []),
+    ];
+    return `${m.peer}: ${what.join("; ")}`;
+  });
+  const other: string[] = [];
+  if (s.rejected) other.push(`rejected ${s.rejected}`);
+  if (s.conflicts) other.push(`conflicts ${s.conflicts}`);
+  if (s.quarantined) other.push(`quarantined ${s.quarantined}`);
+  if (s.refused.length) other.push(`refused ${s.refused.length}`);
+  if (s.resumed) other.push(`finished ${s.resumed} batch(es) an interrupted round had applied`);
+  if (parts.length === 0 && other.length === 0) {
+    // Batches of acks or controls only move no file: not worth a line.
+    return null;
+  }
+  return [...parts, ...other].join(" | ");
 }
 
 /** One line naming a peer's failed channel and why. */
@@ -218,6 +298,7 @@ async function runSync(ctx: Context, flags: SyncFlags): Promise<void> {
   if (!flags.watch) {
     const summary = await syncOnce(ctx, config, options);
     for (const p of summary.problems) ctx.out.warn(p);
+    for (const line of refusalReport(summary)) ctx.out.line(line);
     // One failure is the closing error itself; several are each named first.
     if (summary.failures.length > 1) {
       for (const f of summary.failures) ctx.out.warn(describeFailure(f));
@@ -345,6 +426,31 @@ async function watchRemote(
   }
 }
 
+/** A round's time for people: UTC to the second. */
+function stamp(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** The `--watch` start line: what it watches, over which transports, with which peers. */
+async function sayStart(ctx: Context, config: Config, peers: PeerStore): Promise<void> {
+  const accepted = (await peers.list()).records.filter((r) => r.state === "accepted")
+    .map((r) => r.email).sort();
+  const transports = [config.transport, ...Object.values(config.transports ?? {})];
+  const datasite = posix.join(config.root, config.email);
+  ctx.out.record(
+    { event: "start", at: new Date().toISOString(), datasite, transports, peers: accepted },
+    () => {
+      const withPeers = accepted.length
+        ? `with ${accepted.join(", ")}`
+        : "with no accepted peer yet";
+      ctx.out.line(
+        `${stamp()} watching ${datasite} over ${transports.join(", ")} ${withPeers} ` +
+          `(Ctrl-C to stop)`,
+      );
+    },
+  );
+}
+
 /** Whether a round did anything that says the datasites are in use (poll policy input). */
 function wasActive(s: RoundSummary): boolean {
   return s.sent + s.received + s.applied + s.proposed > 0;
@@ -383,6 +489,7 @@ async function watchLoop(
     })
   );
   let opened: Awaited<ReturnType<typeof openSync>> | null = null;
+  let rounds = 0;
   let edits: EditWatcher | null = null;
   let remote: Promise<void> | null = null;
   try {
@@ -394,6 +501,7 @@ async function watchLoop(
       wake?.();
     });
     const canWatch = !stop.signal.aborted && (await transport.capabilities()).canWatch;
+    await sayStart(ctx, config, opened.peers);
     let failures = 0;
     let saidFailing = new Set<string>();
     while (!stop.signal.aborted) {
@@ -431,8 +539,13 @@ async function watchLoop(
       } finally {
         lock.release();
       }
-      if (summary.sent + summary.received + summary.applied + summary.rejected > 0) {
-        ctx.out.line(`${new Date().toISOString()} ${describe(summary)}`);
+      rounds++;
+      const moved = describeMoved(summary);
+      if (moved !== null) {
+        ctx.out.record({ event: "round", at: new Date().toISOString(), ...summary }, () => {
+          ctx.out.line(`${stamp()} ${moved}`);
+          for (const line of refusalReport(summary)) ctx.out.line(`  ${line}`);
+        });
       }
       for (const p of summary.problems) ctx.out.warn(p);
       // A failed channel is said when it starts failing (status lists it
@@ -465,6 +578,12 @@ async function watchLoop(
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
+    // Said for a signal only: an error that ends the watch is said by the error itself.
+    if (stop.signal.aborted) {
+      ctx.out.record({ event: "stop", at: new Date().toISOString(), rounds }, () => {
+        ctx.out.line(`${stamp()} stopped after ${rounds} round(s)`);
+      });
+    }
     stop.abort(); // ends watchRemote, also when a round failed
     await edits?.close();
     // Closing the transport fails a pending changes() call, which lets watchRemote return.

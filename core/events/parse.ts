@@ -24,6 +24,7 @@ import {
   type Control,
   type FileChangeEvent,
   INLINE_LIMIT,
+  MAX_REJECT_DETAIL,
   type RejectReason,
 } from "./types.ts";
 
@@ -278,7 +279,10 @@ function parseControl(raw: unknown, where: string): Control | null {
       }
       const reason = oneOf(obj, "reason", where, REJECT_REASONS);
       const current_hash = hashOrNull(obj, "current_hash", where);
-      return { type, event_id, path: check.path, reason, current_hash };
+      const detail = rejectDetail(obj, where);
+      return detail === undefined
+        ? { type, event_id, path: check.path, reason, current_hash }
+        : { type, event_id, path: check.path, reason, current_hash, detail };
     }
     case "channel.resync":
       return {
@@ -290,6 +294,18 @@ function parseControl(raw: unknown, where: string): Control | null {
       // Forward compatibility: a newer peer's record is not ours to refuse.
       return null;
   }
+}
+
+/**
+ * The optional `detail` of a `proposal.rejected` (added after the first
+ * version: absent from older owners). Peer text: one line, cut to
+ * MAX_REJECT_DETAIL characters here, escaped wherever it is printed.
+ */
+function rejectDetail(obj: JsonObject, where: string): string | undefined {
+  if (!Object.hasOwn(obj, "detail")) return undefined;
+  const raw = string(obj, "detail", where);
+  const line = raw.replace(/[\r\n\t]+/g, " ").trim();
+  return line === "" ? undefined : [...line].slice(0, MAX_REJECT_DETAIL).join("");
 }
 
 // ---------------------------------------------------------------------------
@@ -348,6 +364,7 @@ function orderControl(c: Control): Control {
         path: c.path,
         reason: c.reason,
         current_hash: c.current_hash,
+        ...(c.detail === undefined ? {} : { detail: c.detail }),
       };
     case "channel.resync":
       return { type: c.type, from_seq: c.from_seq, reason: c.reason };

@@ -55,6 +55,9 @@ export interface FileChangeEvent {
 /** Reasons a proposal is refused (§4.4). */
 export type RejectReason = "permission" | "conflict" | "invalid" | "quota";
 
+/** Longest `detail` of a `proposal.rejected` a reader keeps (longer is cut). */
+export const MAX_REJECT_DETAIL = 200;
+
 /** Control records (§4.4), tagged by `type`. */
 export type Control =
   | { type: "peer.accept" }
@@ -66,6 +69,11 @@ export type Control =
     path: string;
     reason: RejectReason;
     current_hash: string | null;
+    /**
+     * The owner's words for the proposer (`you may not write public/`): optional,
+     * older owners send none; at most {@linkcode MAX_REJECT_DETAIL} characters, one line.
+     */
+    detail?: string;
   }
   | { type: "channel.resync"; from_seq: number; reason: string };
 

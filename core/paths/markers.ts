@@ -11,12 +11,23 @@
 export type MarkerKind = "rejected" | "conflict";
 
 /**
- * The time in a marker: what `now()` returned, integer milliseconds, written
- * as JavaScript writes a safe integer (no sign, no leading zero, at most 16 digits).
+ * The time in a marker as this version writes it: UTC to the second, readable
+ * (`20261205T011502Z`), then `-2`, `-3`… when that name is taken (two markers
+ * of one file in the same second).
  */
-const TIME = "(?:0|[1-9][0-9]{0,15})";
+const UTC_TIME = "[0-9]{8}T[0-9]{6}Z(?:-[2-9]|-[1-9][0-9]{1,3})?";
 
-const MARKER = new RegExp(`^(.+)\\.(rejected|conflict)\\.(${TIME})$`);
+/**
+ * The time earlier versions wrote, still recognised (markers stay on disk):
+ * what `now()` returned, integer milliseconds, written as JavaScript writes a
+ * safe integer (no sign, no leading zero, at most 16 digits).
+ */
+const EPOCH_TIME = "(?:0|[1-9][0-9]{0,15})";
+
+const MARKER = new RegExp(`^(.+)\\.(rejected|conflict)\\.(${UTC_TIME}|${EPOCH_TIME})$`);
+
+/** Highest `-<n>` a marker name takes before giving up on a free one. */
+export const MARKER_MAX_SUFFIX = 9999;
 
 /** A UUID as `crypto.randomUUID()` writes it. */
 const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
@@ -24,15 +35,42 @@ const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 const TEMP = new RegExp(`^\\.(.+)\\.tmp-${UUID}$`);
 
 /**
- * The marker that keeps `rel` (a path or a name) aside as `kind` at time `now`.
+ * The marker that keeps `rel` (a path or a name) aside as `kind` at time `now`
+ * (ms); `n` > 1 is the `n`th name for the same second, for when the first is taken.
  *
  * @example
  * ```ts
- * markerName("public/a.csv", "conflict", 1_700_000_000_000); // "public/a.csv.conflict.1700000000000"
+ * markerName("public/a.csv", "conflict", Date.UTC(2026, 11, 5, 1, 15, 2)); // "public/a.csv.conflict.20261205T011502Z"
+ * markerName("a.csv", "rejected", 0, 2); // "a.csv.rejected.19700101T000000Z-2"
  * ```
  */
-export function markerName(rel: string, kind: MarkerKind, now: number): string {
-  return `${rel}.${kind}.${Math.max(0, Math.trunc(now))}`;
+export function markerName(rel: string, kind: MarkerKind, now: number, n = 1): string {
+  const iso = new Date(Math.max(0, Math.trunc(now))).toISOString();
+  // 2026-12-05T01:15:02.123Z → 20261205T011502Z (a year past 9999 has no such form: clamped).
+  const time = iso.length === 24
+    ? `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${
+      iso.slice(14, 16)
+    }${iso.slice(17, 19)}Z`
+    : "99991231T235959Z";
+  const suffix = n > 1 ? `-${Math.min(Math.trunc(n), MARKER_MAX_SUFFIX)}` : "";
+  return `${rel}.${kind}.${time}${suffix}`;
+}
+
+/**
+ * The first of `rel`'s marker names for `now` that `taken` says is free;
+ * null when all {@linkcode MARKER_MAX_SUFFIX} are taken.
+ */
+export async function freeMarkerName(
+  rel: string,
+  kind: MarkerKind,
+  now: number,
+  taken: (name: string) => Promise<boolean>,
+): Promise<string | null> {
+  for (let n = 1; n <= MARKER_MAX_SUFFIX; n++) {
+    const name = markerName(rel, kind, now, n);
+    if (!await taken(name)) return name;
+  }
+  return null;
 }
 
 /**
@@ -40,7 +78,8 @@ export function markerName(rel: string, kind: MarkerKind, now: number): string {
  *
  * @example
  * ```ts
- * isMarker("a.csv.conflict.1700000000000"); // true
+ * isMarker("a.csv.conflict.20261205T011502Z"); // true
+ * isMarker("a.csv.conflict.1700000000000"); // true: an earlier version's
  * isMarker("minutes.conflict.2024.md"); // false: a user's file
  * ```
  */

@@ -16,6 +16,7 @@ import { formatPermissionFileError, loadDatasitePermissions } from "../permissio
 import { isoTime } from "../time/iso.ts";
 import { channelPeers, loadChannelState, stateLayout } from "../sync/state.ts";
 import { describeRecord, describeSkipped, loadRoundRecord } from "../sync/round_record.ts";
+import { type PeerRefusal, sortRefusals } from "../sync/refusals.ts";
 
 export { PEER_STATES, type PeerState } from "../peers/store.ts";
 
@@ -48,6 +49,21 @@ export interface StatusReport {
   peer_problems: PeerProblem[];
   /** Our files never published, with why (also in `problems`). */
   skipped: SkippedFile[];
+  /** Our writes peers refused, listed while their `.rejected` copy exists. */
+  refused: RefusedWrite[];
+}
+
+/** One of our writes a peer refused (`syft status --json`). */
+export interface RefusedWrite {
+  peer: string;
+  path: string;
+  reason: PeerRefusal["reason"];
+  /** The owner's words, or ours when an older owner sent none. */
+  detail: string | null;
+  /** Where the refused content is kept, relative to the datasite root. */
+  copy: string;
+  /** ISO 8601 UTC. */
+  at: string;
 }
 
 /** A peer's channel in trouble. */
@@ -142,6 +158,26 @@ async function channelProblems(stateDir: string): Promise<string[]> {
   return out;
 }
 
+/** Refused writes whose `.rejected` copy is still there, by peer then path. */
+async function readRefused(stateDir: string, root: string): Promise<RefusedWrite[]> {
+  const layout = stateLayout(stateDir);
+  const found: PeerRefusal[] = [];
+  for (const peer of await channelPeers(layout)) {
+    for (const r of (await loadChannelState(layout, peer)).refused ?? []) {
+      const there = await Deno.lstat(posix.join(root, peer, r.copy)).then(() => true, () => false);
+      if (there) found.push({ ...r, peer });
+    }
+  }
+  return sortRefusals(found).map((r) => ({
+    peer: r.peer,
+    path: r.path,
+    reason: r.reason,
+    detail: r.detail,
+    copy: posix.join(r.peer, r.copy),
+    at: new Date(r.at).toISOString(),
+  }));
+}
+
 /** Gather the report. Key files must be readable (their fingerprint is the identity). */
 export async function gatherStatus(home: string, config: Config): Promise<StatusReport> {
   const layout = homeLayout(home);
@@ -192,5 +228,6 @@ export async function gatherStatus(home: string, config: Config): Promise<Status
       path,
       reason: record.skipped[path]!,
     })),
+    refused: await readRefused(layout.state, config.root),
   };
 }

@@ -34,12 +34,16 @@ export async function finishGc(
 export async function collectGarbage(
   ctx: SyncContext,
   channel: ChannelRef,
-  state: ChannelState,
+  initial: ChannelState,
   force: boolean,
 ): Promise<{ state: ChannelState; deleted: number }> {
+  const reclaimed = await reclaimRetired(ctx, channel, initial);
+  const state = reclaimed.state;
   const plan = planGc(state.chain, state.acked);
   const count = plan.remove.length + plan.blobs.length;
-  if (count === 0 || (!force && count < GC_MIN_OBJECTS)) return { state, deleted: 0 };
+  if (count === 0 || (!force && count < GC_MIN_OBJECTS)) {
+    return { state, deleted: reclaimed.deleted };
+  }
   const gone = new Set(plan.blobs);
   const names = [...plan.remove.map(entryName), ...plan.blobs.map(blobName)];
   const intent: ChannelState = {
@@ -49,5 +53,51 @@ export async function collectGarbage(
     gc_pending: [...state.gc_pending, ...names],
   };
   await saveChannelState(ctx.layout, intent);
-  return { state: await finishGc(ctx, channel, intent), deleted: names.length };
+  return {
+    state: await finishGc(ctx, channel, intent),
+    deleted: names.length + reclaimed.deleted,
+  };
+}
+
+/**
+ * Delete the blobs no published file has any more, once the peer acked the
+ * batch that said so: a large file deleted must not keep its bytes in shared
+ * storage until a checkpoint covers every batch that mentions it. A reader
+ * that restores reads the newest full checkpoint and what follows it, so a
+ * blob goes only when that checkpoint is newer than its retirement (it cannot
+ * hold it): until then a fresh cf is asked for (`cf_due`, written by the next
+ * round). Objects older than that checkpoint may still name the blob; only a
+ * reader restoring from the older one reads them, and it is answered with a
+ * resync.
+ */
+async function reclaimRetired(
+  ctx: SyncContext,
+  channel: ChannelRef,
+  state: ChannelState,
+): Promise<{ state: ChannelState; deleted: number }> {
+  const due = Object.entries(state.retired ?? {}).filter(([, seq]) => seq <= state.acked);
+  if (due.length === 0) return { state, deleted: 0 };
+  const newestCf = Math.max(-1, ...state.chain.filter((e) => e.kind === "cf").map((e) => e.seq));
+  const ready = due.filter(([, seq]) => seq <= newestCf);
+  if (ready.length === 0) {
+    if (state.cf_due) return { state, deleted: 0 };
+    const next = { ...state, cf_due: true };
+    await saveChannelState(ctx.layout, next);
+    return { state: next, deleted: 0 };
+  }
+  const gone = new Set(ready.map(([id]) => id));
+  const retired = Object.fromEntries(
+    Object.entries(state.retired).filter(([id]) => !gone.has(id)),
+  );
+  const intent: ChannelState = {
+    ...state,
+    retired,
+    blobs: state.blobs.filter((b) => !gone.has(b)),
+    chain: state.chain.map((e) =>
+      e.blobs.some((b) => gone.has(b)) ? { ...e, blobs: e.blobs.filter((b) => !gone.has(b)) } : e
+    ),
+    gc_pending: [...state.gc_pending, ...[...gone].map(blobName)],
+  };
+  await saveChannelState(ctx.layout, intent);
+  return { state: await finishGc(ctx, channel, intent), deleted: gone.size };
 }

@@ -11,7 +11,8 @@ import { checkInboundPath } from "../paths/mod.ts";
 import type { FileChangeEvent } from "../events/types.ts";
 import { changeEvent, deletionEvent } from "../events/make.ts";
 import type { SyncContext } from "./context.ts";
-import { isMarker, markerName } from "../paths/markers.ts";
+import { freeMarkerName, isMarker } from "../paths/markers.ts";
+import { keepRefusals, type Refusal } from "./refusals.ts";
 import { scanTree } from "./scan.ts";
 import type { ChannelState } from "./state.ts";
 
@@ -26,7 +27,8 @@ export interface OutgoingEvent {
 export interface ProposalResult {
   proposals: OutgoingEvent[];
   state: ChannelState;
-  refusedLocally: string[];
+  /** Edits refused here (never sent), each kept as a `.rejected` copy. */
+  refused: Refusal[];
 }
 
 /** Scan `<root>/<peer>/` for edits we have not proposed yet. */
@@ -38,17 +40,35 @@ export async function collectProposals(
   const mirrorRoot = posix.join(ctx.root, peer);
   const state = structuredClone(initial);
   const proposals: OutgoingEvent[] = [];
-  const refusedLocally: string[] = [];
+  const refused: Refusal[] = [];
   const exists = await Deno.lstat(mirrorRoot).then((i) => i.isDirectory, () => false);
-  if (!exists) return { proposals, state, refusedLocally };
+  if (!exists) return { proposals, state, refused };
+  // A refusal is listed while its `.rejected` copy exists: one the user deleted
+  // (or moved back) is dealt with.
+  if (state.refused?.length) {
+    const left: Refusal[] = [];
+    for (const r of state.refused) {
+      if (await Deno.lstat(posix.join(mirrorRoot, r.copy)).then(() => true, () => false)) {
+        left.push(r);
+      }
+    }
+    state.refused = left;
+  }
 
   const previous = new Map(Object.entries(state.mirror));
   const scan = await scanTree(mirrorRoot, { previous, skip: (name) => isMarker(name) });
   const now = ctx.now();
   const refuse = async (rel: string, why: string) => {
-    const to = markerName(rel, "rejected", now);
-    await Deno.rename(posix.join(mirrorRoot, rel), posix.join(mirrorRoot, to)).catch(() => {});
-    refusedLocally.push(rel);
+    const to = await freeMarkerName(
+      rel,
+      "rejected",
+      now,
+      (name) => Deno.lstat(posix.join(mirrorRoot, name)).then(() => true, () => false),
+    );
+    if (to === null) return;
+    const moved = await Deno.rename(posix.join(mirrorRoot, rel), posix.join(mirrorRoot, to))
+      .then(() => true, () => false);
+    if (moved) refused.push({ path: rel, reason: "local", detail: why, copy: to, at: now });
     ctx.warn(`not proposing ${peer}/${rel}: ${why}; kept as ${to}`);
   };
   for (const rel of scan.special) {
@@ -92,5 +112,6 @@ export async function collectProposals(
     ...proposals.filter((p) => p.event.deleted),
     ...proposals.filter((p) => !p.event.deleted),
   ];
-  return { proposals: ordered, state, refusedLocally };
+  if (refused.length) state.refused = keepRefusals(state.refused ?? [], refused);
+  return { proposals: ordered, state, refused };
 }

@@ -53,6 +53,8 @@ export interface PublishResult {
   batches: number;
   events: number;
   blobs: number;
+  /** The first few paths sent, for the round's report. */
+  paths: string[];
 }
 
 /** Inputs beyond the state. */
@@ -335,7 +337,7 @@ export async function publishTo(
   // put that finds its name taken settles it (below): an idle round costs one
   // transport call (changes), and a round with news one put per object.
   if (state.pending_put !== null || !state.seq_known) state = await settleSeq(ctx, channel, state);
-  const result: PublishResult = { state, batches: 0, events: 0, blobs: 0 };
+  const result: PublishResult = { state, batches: 0, events: 0, blobs: 0, paths: [] };
 
   if (input.publishDatasite && !state.published_once && state.next_seq === 1) {
     state = await firstProjection(ctx, keys, state, input);
@@ -391,6 +393,9 @@ export async function publishTo(
 
   const groups = groupEvents(outgoing);
   let takenRetries = 0;
+  // Contents our files no longer have (replaced or deleted), by the batch that said so.
+  const gone = new Map<string, number>();
+  const reused = new Set<string>();
   // Contents read for this round's batches, for a checkpoint written right after them.
   const known = new Map<string, Uint8Array>();
   let knownBytes = 0;
@@ -488,12 +493,58 @@ export async function publishTo(
     await saveChannelState(ctx.layout, state);
     result.batches++;
     result.events += sendable.length;
+    for (const e of sendable) if (result.paths.length < 8) result.paths.push(e.path);
+    for (const e of sendable) {
+      if (e.datasite === ctx.me && e.old_hash !== null && e.old_hash !== e.new_hash) {
+        gone.set(e.old_hash, seq);
+      }
+    }
+    for (const id of refs) reused.add(id);
     i++;
   }
+  state = await retireBlobs(ctx, keys, state, gone, reused);
   state = await checkpointIfDue(ctx, keys, state, input.index, true, known);
   state = (await collectGarbage(ctx, channel, state, false)).state;
   result.state = state;
   return result;
+}
+
+/**
+ * Record the blobs whose content no published file has any more (`gone`:
+ * content hash → the batch that replaced or deleted it), so the collection
+ * deletes them once the peer acked that batch; a blob referenced again
+ * (`reused`) is live again. Saves the state when it changes.
+ */
+async function retireBlobs(
+  ctx: SyncContext,
+  keys: PeerKeys,
+  state: ChannelState,
+  gone: ReadonlyMap<string, number>,
+  reused: ReadonlySet<string>,
+): Promise<ChannelState> {
+  const retired = { ...(state.retired ?? {}) };
+  let changed = false;
+  for (const id of reused) {
+    if (id in retired) {
+      delete retired[id];
+      changed = true;
+    }
+  }
+  if (gone.size > 0) {
+    const live = new Set(Object.values(state.published));
+    const uploaded = new Set(state.blobs);
+    for (const [hash, seq] of gone) {
+      if (live.has(hash)) continue; // another path still has this content
+      const id = await blobId(keys.blobKeyOut, hash);
+      if (!uploaded.has(id) || reused.has(id)) continue;
+      retired[id] = seq;
+      changed = true;
+    }
+  }
+  if (!changed) return state;
+  const next = { ...state, retired };
+  await saveChannelState(ctx.layout, next);
+  return next;
 }
 
 function withoutStale(

@@ -22,6 +22,7 @@ import {
   type FileChangeEvent,
   parseBatchName,
   parseSeqName,
+  type RejectReason,
 } from "../events/types.ts";
 import { SyftError } from "../errors/mod.ts";
 import type { PermissionEngine } from "../permissions/mod.ts";
@@ -30,9 +31,16 @@ import { ownDatasite, type PeerKeys, stagingRoot, type SyncContext } from "./con
 import { applyJournaled, type JournalOp } from "./journal.ts";
 import { regularFileHash } from "./scan.ts";
 import { caseFoldKey } from "../paths/case.ts";
-import { markerName } from "../paths/markers.ts";
+import {
+  freeMarkerName,
+  MARKER_MAX_SUFFIX,
+  type MarkerKind,
+  markerName,
+} from "../paths/markers.ts";
+import { keepRefusals, ownerDetail, type Refusal } from "./refusals.ts";
 import { quarantineObject } from "./quarantine.ts";
 import { type ChannelState, saveChannelState } from "./state.ts";
+import { ownOpenKeys } from "./outgoing.ts";
 import { CHECKPOINT_MAX_ENTRIES } from "./checkpoint_out.ts";
 import { planRead, type ReadPlan } from "../checkpoints/read_plan.ts";
 
@@ -52,7 +60,30 @@ export interface ReceiveResult {
   gap: boolean;
   /** The channel was rolled back below our cursor: its highest batch (reported, not restored). */
   rollback: number | null;
+  /** The first few paths applied (mirror or datasite), for the round's report. */
+  paths: string[];
+  /** Our writes the peer refused this round, each kept as a `.rejected` copy. */
+  refused: Refusal[];
+  /** The peer's writes to our datasite we refused this round, and why. */
+  rejections: Rejection[];
 }
+
+/** A write of the peer's we refused. */
+export interface Rejection {
+  path: string;
+  reason: RejectReason;
+  detail: string;
+}
+
+/** A round's reading, with what it needs beyond the result. */
+type Work = ReceiveResult & {
+  /** Proposals still to judge this round. */
+  budget: number;
+  /** Conflict copies made this round: copy path → the path and its content. */
+  copies: Map<string, { path: string; hash: string; counted: boolean }>;
+  /** Contents the peer published this round, per path. */
+  seen: Map<string, Set<string>>;
+};
 
 /** How the round lets the receiver see the peer relationship. */
 export interface ReceiveOptions {
@@ -458,8 +489,38 @@ export async function receiveFrom(
   initial: ChannelState,
   options: ReceiveOptions,
 ): Promise<ReceiveResult> {
+  const work = await readChannel(ctx, keys, initial, options);
+  await dropIdenticalCopies(ctx, keys.peer, work);
+  const { budget: _b, copies: _c, seen: _s, ...result } = work;
+  return result;
+}
+
+/**
+ * Identical content is never a conflict: a copy kept aside that holds what the
+ * peer published for that path this round (a mirror restored after `state/`
+ * was lost replays versions the disk already has) is removed again.
+ */
+async function dropIdenticalCopies(ctx: SyncContext, peer: string, work: Work): Promise<void> {
+  const mirrorRoot = posix.join(ctx.root, peer);
+  for (const [copy, c] of work.copies) {
+    const final = work.state.mirror[c.path]?.hash;
+    if (final !== c.hash && !work.seen.get(c.path)?.has(c.hash)) continue;
+    const abs = posix.join(mirrorRoot, copy);
+    // Only what is still exactly the kept content (the user may have edited it since).
+    if (await regularFileHash(abs) !== c.hash) continue;
+    await Deno.remove(abs).catch(() => {});
+    if (c.counted) work.conflicts--;
+  }
+}
+
+async function readChannel(
+  ctx: SyncContext,
+  keys: PeerKeys,
+  initial: ChannelState,
+  options: ReceiveOptions,
+): Promise<Work> {
   const channel: ChannelRef = { sender: keys.peer, recipient: ctx.me };
-  const result: ReceiveResult & { budget: number } = {
+  const result: Work = {
     budget: Math.max(1, ctx.maxProposals ?? DEFAULT_MAX_PROPOSALS),
     state: initial,
     batches: 0,
@@ -471,7 +532,19 @@ export async function receiveFrom(
     permissionsChanged: false,
     gap: false,
     rollback: null,
+    paths: [],
+    refused: [],
+    rejections: [],
+    copies: new Map(),
+    seen: new Map(),
   };
+  if (initial.cursor === 0 && initial.base === null && !initial.seq_known && !initial.judged) {
+    const judged = await judgedBefore(ctx, keys);
+    if (judged > 0) {
+      result.state = { ...result.state, judged };
+      await saveChannelState(ctx.layout, result.state);
+    }
+  }
   for (let guard = 0; guard < 1_000_000; guard++) {
     const at = result.state;
     const fresh = at.cursor === 0 && at.base === null;
@@ -540,6 +613,40 @@ export async function receiveFrom(
   return result;
 }
 
+/**
+ * How far an earlier state of ours had read `keys.peer`'s channel, when this
+ * one has no record of it (`state/` lost): the ack our own newest batch to the
+ * peer carries (0 when there is none). Without it the peer's old proposals
+ * were judged again: a received job's files, no longer writable, were
+ * rejected, and proposals long since undone applied again.
+ */
+async function judgedBefore(ctx: SyncContext, keys: PeerKeys): Promise<number> {
+  const channel: ChannelRef = { sender: ctx.me, recipient: keys.peer };
+  const page = await ctx.transport.list(channel, { prefix: "b-", all: true });
+  const seqs = page.objects.filter((o) => !o.special).map((o) => parseBatchName(o.name))
+    .filter((s): s is number => s !== null).sort((a, b) => b - a);
+  // The newest few: one that is not ours (anyone can write the folder) is passed over.
+  for (const seq of seqs.slice(0, 3)) {
+    const name = batchName(seq);
+    try {
+      const opened = await openEnvelope(
+        await ctx.transport.get(channel, name),
+        { name, sender: ctx.me, recipient: keys.peer, kind: "batch" },
+        ownOpenKeys(ctx, keys),
+      );
+      const json = await unpackBody(opened.body, {
+        first: "batch.json",
+        onContent: () => Promise.resolve(),
+      });
+      return parseBatchJson(json, { sender: ctx.me, recipient: keys.peer }).acks[keys.peer] ?? 0;
+    } catch (err) {
+      if (err instanceof SyftError && err.code === "E_BAD_MESSAGE") continue;
+      throw err;
+    }
+  }
+  return 0;
+}
+
 /** Every checkpoint in a channel (few: the collector keeps them bounded). */
 async function listAll(
   ctx: SyncContext,
@@ -561,7 +668,7 @@ async function listAll(
 
 async function saveWaiting(
   ctx: SyncContext,
-  result: ReceiveResult,
+  result: Work,
   waiting: ChannelState["waiting"],
 ): Promise<void> {
   result.state = { ...result.state, waiting };
@@ -576,7 +683,7 @@ async function saveWaiting(
  */
 async function wait(
   ctx: SyncContext,
-  result: ReceiveResult,
+  result: Work,
   missing: number,
   why: "gap" | "quarantined",
 ): Promise<void> {
@@ -608,7 +715,7 @@ async function refuse(
   channel: ChannelRef,
   name: string,
   reason: string,
-  result: ReceiveResult,
+  result: Work,
 ): Promise<void> {
   await quarantineObject(
     ctx.layout,
@@ -646,7 +753,7 @@ async function restore(
   channel: ChannelRef,
   cf: number,
   cis: number[],
-  result: ReceiveResult,
+  result: Work,
   options: ReceiveOptions,
 ): Promise<boolean> {
   const objects = [
@@ -725,7 +832,7 @@ async function receiveOne(
   channel: ChannelRef,
   name: string,
   seq: number,
-  result: ReceiveResult & { budget: number },
+  result: Work,
   options: ReceiveOptions,
 ): Promise<void> {
   const staging = posix.join(stagingRoot(ctx), `${keys.peer}-${seq}-${crypto.randomUUID()}`);
@@ -775,6 +882,7 @@ async function receiveOne(
   const now = ctx.now();
   // A Set while judging: a long batch of refusals made `includes` quadratic.
   const republish = new Set(state.republish);
+  const refused: Refusal[] = [];
   let stop: number | null = null;
   try {
     if (from === 0) {
@@ -784,7 +892,16 @@ async function receiveOne(
           if (pending && pending.id === c.event_id) {
             const cur = await planner.hash(mirrorRoot, c.path);
             if (typeof cur === "string" && cur === pending.new_hash) {
-              planner.rename(mirrorRoot, c.path, markerName(c.path, "rejected", now), cur);
+              const copy = await freeMarker(planner, mirrorRoot, c.path, "rejected", now);
+              planner.rename(mirrorRoot, c.path, copy, cur);
+              const refusal: Refusal = {
+                path: c.path,
+                reason: c.reason,
+                detail: c.detail ?? null,
+                copy,
+                at: now,
+              };
+              refused.push(refusal);
             }
             delete state.proposed[c.path];
           }
@@ -806,6 +923,8 @@ async function receiveOne(
         await applyPublication(planner, state, mirrorRoot, ev, now, result);
         continue;
       }
+      // Judged before our state was lost: deciding it again would undo that decision.
+      if (seq <= (state.judged ?? 0)) continue;
       if (result.budget <= 0) {
         stop = i;
         break;
@@ -815,14 +934,17 @@ async function receiveOne(
         await judgeProposal(ctx, planner, state, engine, ownRoot, ev, keys.peer, result, republish);
       } else {
         // Not accepted yet: a proposal is answered, never applied.
+        const detail = "you are not an accepted peer (yet)";
         state.controls.push({
           type: "proposal.rejected",
           event_id: ev.id,
           path: ev.path,
           reason: "permission",
           current_hash: null,
+          detail,
         });
         result.rejected++;
+        result.rejections.push({ path: ev.path, reason: "permission", detail });
       }
     }
   } catch (err) {
@@ -833,6 +955,7 @@ async function receiveOne(
     return;
   }
   state.republish = [...republish];
+  if (refused.length) state.refused = keepRefusals(state.refused ?? [], refused);
   if (stop === null) {
     state.cursor = seq;
     state.resume = null;
@@ -848,6 +971,7 @@ async function receiveOne(
   });
   if (result.permissionsChanged) options.onPermissionsChanged();
   result.state = state;
+  result.refused.push(...refused);
   // Counted when only part of it was read too: the round did receive something.
   result.batches++;
 }
@@ -858,7 +982,7 @@ async function applyPublication(
   mirrorRoot: string,
   ev: FileChangeEvent,
   now: number,
-  result: ReceiveResult,
+  result: Work,
 ): Promise<void> {
   const known = state.mirror[ev.path];
   const here = await planner.hash(mirrorRoot, ev.path);
@@ -870,13 +994,19 @@ async function applyPublication(
   if (typeof here === "object" && here !== null) {
     // Another name for a file we already have (README.md / readme.md, NFC /
     // NFD): on a case-insensitive or normalising disk it would overwrite that
-    // one. Kept aside as a rejected copy, never recorded as mirrored.
+    // one. Kept aside as a rejected copy, never recorded as mirrored; unless
+    // that file already holds this very content (identical is no conflict).
+    if (ev.new_hash !== null && await planner.hash(mirrorRoot, here.clash) === ev.new_hash) return;
     result.conflicts++;
     if (ev.new_hash !== null) {
-      await planner.write(mirrorRoot, rejectedCopyOf(ev.path, here.clash, now), {
-        ...ev,
-        new_hash: ev.new_hash,
-      });
+      await planner.write(
+        mirrorRoot,
+        await rejectedCopyOf(planner, mirrorRoot, ev.path, here.clash, now),
+        {
+          ...ev,
+          new_hash: ev.new_hash,
+        },
+      );
     }
     return;
   }
@@ -884,8 +1014,16 @@ async function applyPublication(
   // Our copy differs from what the owner last published: an edit not yet answered.
   const localEdit = cur !== null && cur !== (known?.hash ?? null) && cur !== ev.new_hash;
   if (localEdit && !(pending && pending.new_hash === cur && ev.new_hash === cur)) {
-    planner.rename(mirrorRoot, ev.path, markerName(ev.path, "conflict", now), cur);
-    if (!pending || pending.new_hash !== cur) result.conflicts++;
+    const copy = await freeMarker(planner, mirrorRoot, ev.path, "conflict", now);
+    planner.rename(mirrorRoot, ev.path, copy, cur);
+    const counted = !pending || pending.new_hash !== cur;
+    if (counted) result.conflicts++;
+    result.copies.set(copy, { path: ev.path, hash: cur, counted });
+  }
+  if (ev.new_hash !== null) {
+    const seen = result.seen.get(ev.path);
+    if (seen) seen.add(ev.new_hash);
+    else result.seen.set(ev.path, new Set([ev.new_hash]));
   }
   if (ev.deleted) {
     if (cur !== null && !localEdit) planner.remove(mirrorRoot, ev.path, cur);
@@ -897,21 +1035,53 @@ async function applyPublication(
     state.mirror[ev.path] = { hash: ev.new_hash, size: ev.size, mtime: 0, mode: ev.mode };
   }
   if (pending && (pending.new_hash === ev.new_hash || localEdit)) delete state.proposed[ev.path];
+  applied(result, ev.path);
+}
+
+/** Paths a result names; the rest are counted. */
+const NAMED_PATHS = 8;
+
+function applied(result: Work, path: string): void {
   result.applied++;
+  if (result.paths.length < NAMED_PATHS) result.paths.push(path);
 }
 
 /**
  * Where a colliding path's content is kept: beside the entry it collides
  * with (its folders as they exist), under its own last name marked rejected.
  */
-function rejectedCopyOf(path: string, clash: string, now: number): string {
+async function rejectedCopyOf(
+  planner: Planner,
+  root: string,
+  path: string,
+  clash: string,
+  now: number,
+): Promise<string> {
   const depth = clash.split("/").length;
   const segments = path.split("/");
   const rest = segments.slice(depth);
   const at = rest.length === 0
     ? [...clash.split("/").slice(0, -1), segments[segments.length - 1]!]
     : [...clash.split("/"), ...rest];
-  return markerName(at.join("/"), "rejected", now);
+  return await freeMarker(planner, root, at.join("/"), "rejected", now);
+}
+
+/** A marker name for `rel` that nothing on disk or planned holds yet. */
+async function freeMarker(
+  planner: Planner,
+  root: string,
+  rel: string,
+  kind: MarkerKind,
+  now: number,
+): Promise<string> {
+  const free = await freeMarkerName(
+    rel,
+    kind,
+    now,
+    async (name) => (await planner.hash(root, name)) !== null,
+  );
+  // Thousands of markers of one file in one second: the last name is reused.
+  return free ?? markerName(rel, kind, now, MARKER_MAX_SUFFIX);
 }
 
 async function judgeProposal(
@@ -922,27 +1092,39 @@ async function judgeProposal(
   ownRoot: string,
   ev: FileChangeEvent,
   peer: string,
-  result: ReceiveResult,
+  result: Work,
   republish: Set<string>,
 ): Promise<void> {
   const reject = (
     reason: "permission" | "conflict" | "invalid" | "quota",
     current: string | null,
   ) => {
+    const detail = ownerDetail(reason, ev.path, ctx.quotaBytes);
     state.controls.push({
       type: "proposal.rejected",
       event_id: ev.id,
       path: ev.path,
       reason,
       current_hash: current,
+      detail,
     });
     republish.add(ev.path);
     result.rejected++;
+    result.rejections.push({ path: ev.path, reason, detail });
   };
   // Judged from the event's metadata alone, before the disk is looked at or a
   // byte of content fetched. The sender is the channel's sender, never a name
   // inside the message. No hash goes back: the peer may not read the file.
-  if (!engine.allows(ctx.me, ev.path, peer, "write")) return reject("permission", null);
+  if (!engine.allows(ctx.me, ev.path, peer, "write")) {
+    // A proposal that changes nothing is no write to refuse (a replay), but
+    // only where the peer may read the path: the answer must never tell it
+    // what we hold where it may not look.
+    if (
+      engine.allows(ctx.me, ev.path, peer, "read") &&
+      await planner.hash(ownRoot, ev.path) === ev.new_hash
+    ) return;
+    return reject("permission", null);
+  }
   const here = await planner.hash(ownRoot, ev.path);
   // "special" (a folder or symlink there) is no hash: the wire says null.
   if (here === "special") return reject("invalid", null);
@@ -963,5 +1145,5 @@ async function judgeProposal(
   if (ev.path === PERMISSION_FILE_SUFFIX || ev.path.endsWith(`/${PERMISSION_FILE_SUFFIX}`)) {
     result.permissionsChanged = true;
   }
-  result.applied++;
+  applied(result, ev.path);
 }

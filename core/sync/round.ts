@@ -13,6 +13,8 @@ import type { Control } from "../events/types.ts";
 import { ownDatasite, type PeerKeys, peerKeys, stagingRoot, type SyncContext } from "./context.ts";
 import { replayJournals } from "./journal.ts";
 import { collectProposals } from "./propose.ts";
+import type { PeerRefusal } from "./refusals.ts";
+import type { RejectReason } from "../events/types.ts";
 import { publishTo, settlePendingPut } from "./publish.ts";
 import { receiveFrom } from "./receive.ts";
 import { scanTree } from "./scan.ts";
@@ -45,6 +47,36 @@ export interface RoundSummary {
    * sync` reports each and exits non-zero, `syft status` lists them.
    */
   failures: ChannelFailure[];
+  /** Our writes peers refused this round (each kept as a `.rejected` copy). */
+  refused: PeerRefusal[];
+  /** Peers' writes to our datasite we refused this round, and why. */
+  rejections: { peer: string; path: string; reason: RejectReason; detail: string }[];
+  /** Per peer, the files this round received from it and sent to it (`--watch` lines). */
+  moved: PeerMoved[];
+  /** Batches an interrupted earlier round had applied and this one finished (counted in `received`). */
+  resumed: number;
+}
+
+/** Files one round moved with one peer: counts, and the first few paths. */
+export interface PeerMoved {
+  peer: string;
+  received: number;
+  sent: number;
+  /** Up to {@linkcode MOVED_NAMES} paths of each. */
+  received_paths: string[];
+  sent_paths: string[];
+}
+
+/** Paths a summary names per peer and direction; more are only counted. */
+export const MOVED_NAMES = 5;
+
+function movedOf(summary: RoundSummary, peer: string): PeerMoved {
+  let m = summary.moved.find((x) => x.peer === peer);
+  if (!m) {
+    m = { peer, received: 0, sent: 0, received_paths: [], sent_paths: [] };
+    summary.moved.push(m);
+  }
+  return m;
 }
 
 /** One peer's channel that failed in a round. */
@@ -94,10 +126,16 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
     proposed: 0,
     problems: [],
     failures: [],
+    refused: [],
+    rejections: [],
+    moved: [],
+    resumed: 0,
   };
   const roundRecord = await loadRoundRecord(ctx.layout);
   const recordBefore = structuredClone(roundRecord);
-  await replayJournals(ctx.layout);
+  // Batches a killed round applied without recording: this round finished them, and says so.
+  summary.resumed = await replayJournals(ctx.layout);
+  summary.received += summary.resumed;
   // Contents staged by a round that died before its journal entry was written
   // are referenced by nothing now (every entry is finished, and the round lock
   // keeps other rounds out): without this each such crash leaked a batch's
@@ -114,7 +152,9 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
     const state = await loadChannelState(ctx.layout, record.email);
     if (!state.pending_put) continue;
     try {
-      await settlePendingPut(ctx, record.email, state);
+      const settled = await settlePendingPut(ctx, record.email, state);
+      // The killed round's put did happen: this round finished recording it.
+      if (settled.next_seq > state.next_seq) summary.sent++;
     } catch (err) {
       if (!isolated(ctx, err)) throw err;
       // Its transport is down: the put stays pending, its channel waits for the next round.
@@ -193,6 +233,13 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
       summary.rejected += r.rejected;
       summary.conflicts += r.conflicts;
       summary.quarantined += r.quarantined;
+      summary.refused.push(...r.refused.map((x) => ({ ...x, peer: record.email })));
+      summary.rejections.push(...r.rejections.map((x) => ({ ...x, peer: record.email })));
+      if (r.applied > 0) {
+        const m = movedOf(summary, record.email);
+        m.received += r.applied;
+        m.received_paths.push(...r.paths.slice(0, MOVED_NAMES - m.received_paths.length));
+      }
       if (r.gap) summary.problems.push(`waiting for a missing batch from ${record.email}`);
       if (r.rollback !== null) {
         summary.problems.push(
@@ -258,6 +305,11 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
       }
       summary.sent += r.batches;
       summary.proposed += proposals.proposals.length;
+      if (r.events > 0) {
+        const m = movedOf(summary, record.email);
+        m.sent += r.events;
+        m.sent_paths.push(...r.paths.slice(0, MOVED_NAMES - m.sent_paths.length));
+      }
       setTrouble(roundRecord, record.email, "publishing", null);
     } catch (err) {
       if (!isolated(ctx, err)) throw err;

@@ -10,6 +10,7 @@ import type { ChainEntry } from "../checkpoints/chain.ts";
 import { emptyRolling, type RollingState } from "../checkpoints/rolling.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
 import { syftTempTarget } from "../paths/markers.ts";
+import type { Refusal } from "./refusals.ts";
 
 /** What the scanner learned of one regular file. */
 export interface FileInfo {
@@ -72,6 +73,11 @@ export interface ChannelState {
   chain: ChainEntry[];
   /** Objects a collection decided to delete and may not have deleted yet (a crash). */
   gc_pending: string[];
+  /**
+   * Blob id → the seq of our batch after which no file we publish has its
+   * content (deleted or replaced): collected once the peer acked that batch.
+   */
+  retired: Record<string, number>;
   /** The peer asked for a fresh full checkpoint (`channel.resync`). */
   cf_due: boolean;
   // --- the peer's channel to us ---
@@ -101,6 +107,14 @@ export interface ChannelState {
    * there (`next` 0: nothing of it, controls included, was applied yet).
    */
   resume: { seq: number; next: number } | null;
+  /**
+   * The peer's batches up to this seq were read, and their proposals judged,
+   * by a state since lost (learnt from the acks in our own newest batch): a
+   * replay applies their publications only.
+   */
+  judged: number;
+  /** Our writes to the peer's datasite it refused, kept aside as `.rejected` copies (status lists them). */
+  refused: Refusal[];
 }
 
 /** A fresh state for a peer. */
@@ -121,6 +135,7 @@ export function emptyChannelState(peer: string): ChannelState {
     rolling: emptyRolling(),
     chain: [],
     gc_pending: [],
+    retired: {},
     cf_due: false,
     cursor: 0,
     mirror: {},
@@ -133,6 +148,8 @@ export function emptyChannelState(peer: string): ChannelState {
     rolled_back: null,
     waiting: null,
     resume: null,
+    judged: 0,
+    refused: [],
   };
 }
 

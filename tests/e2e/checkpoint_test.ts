@@ -11,6 +11,7 @@ import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { homeLayout } from "../../core/config/home.ts";
 import { filesUnder, peerUp, put, setSyncSettings, type Site, world } from "./_rig.ts";
 import { live } from "./_live.ts";
+import { pair, submit } from "../security/_jobs.ts";
 
 /** The readable tree of a folder: path → content, permission files aside. */
 async function tree(dir: string): Promise<Record<string, string>> {
@@ -107,6 +108,52 @@ Deno.test("bootstrap: state/ deleted but the mirror kept: restores without a fal
   const after = await filesUnder(ds.mirror(owner));
   assertEquals(after.filter((f) => /\.(conflict|rejected)\./.test(f)), []);
   assertEquals(await tree(ds.mirror(owner)), mirror);
+});
+
+Deno.test("identical content is never a conflict: state/ lost, mirror kept, a restore that replays older versions leaves no .conflict copy", async () => {
+  const w = await world();
+  const owner = await w.site("owner@hospital.org");
+  const ds = await w.site("ds@lab.org");
+  // Default thresholds: no checkpoint past cf-0, so the restore replays every batch.
+  for (let i = 0; i < 3; i++) await put(owner.datasite, `public/e${i}.txt`, `early ${i}`);
+  await peerUp(ds, owner);
+  for (let round = 0; round < 3; round++) {
+    await put(owner.datasite, "public/e0.txt", `edited in round ${round}`);
+    await owner.ok(["sync"]);
+    await ds.ok(["sync"]);
+  }
+  const mirror = await tree(ds.mirror(owner));
+  await Deno.remove(homeLayout(ds.home).state, { recursive: true });
+  const r = JSON.parse((await ds.ok(["sync", "--json"])).stdout);
+  assertEquals(r.conflicts, 0, "the disk's newer version is what the owner publishes later");
+  const after = await filesUnder(ds.mirror(owner));
+  assertEquals(after.filter((f) => /\.(conflict|rejected)\./.test(f)), []);
+  assertEquals(await tree(ds.mirror(owner)), mirror);
+  await Deno.remove(w.base, { recursive: true });
+});
+
+Deno.test("an owner that lost state/ does not judge its peer's old proposals again: a received job's files are not rejected", async () => {
+  const { w, alice, carol, done } = await pair();
+  try {
+    const id = await submit(carol, posix.join(w.base, "job1"), "echo hi\n");
+    await carol.ok(["sync"]);
+    await alice.ok(["sync"]);
+    // Approved, the job's folder is no longer writable by its submitter.
+    await alice.ok(["job", "approve", id]);
+    await alice.ok(["sync"]);
+    await carol.ok(["sync"]);
+    await alice.ok(["sync"]);
+    await Deno.remove(homeLayout(alice.home).state, { recursive: true });
+    const r = await alice.ok(["sync", "--json"]);
+    const summary = JSON.parse(r.stdout);
+    assertEquals(summary.rejected, 0, r.stdout);
+    assertEquals(summary.rejections, []);
+    await carol.ok(["sync"]);
+    const copies = (await filesUnder(carol.root)).filter((f) => /\.(rejected|conflict)\./.test(f));
+    assertEquals(copies, []);
+  } finally {
+    await done();
+  }
 });
 
 Deno.test("a new peer's first sync comes from cf-0; a cf-0 that fails verification is quarantined and answered by a fresh cf", async () => {

@@ -22,7 +22,7 @@ Deno.test("an owner's change that meets an unproposed local edit keeps ours as a
 
   assertEquals(await Deno.readTextFile(posix.join(mirror, "shared/notes.txt")), "owner v2");
   const copies = (await filesUnder(posix.join(mirror, "shared"))).filter((f) =>
-    /^notes\.txt\.conflict\.\d+$/.test(f)
+    /^notes\.txt\.conflict\.\d{8}T\d{6}Z(-\d+)?$/.test(f)
   );
   assertEquals(copies.length, 1, "exactly one conflict copy");
   assertEquals(await Deno.readTextFile(posix.join(mirror, "shared", copies[0]!)), "ds local edit");

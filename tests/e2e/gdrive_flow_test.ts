@@ -150,7 +150,10 @@ Deno.test("three identities over Drive: peering by fingerprint, publish, grant a
       "alice's version",
     );
     const mirrored = await filesUnder(posix.join(carol.mirror(alice), "public"));
-    assert(mirrored.some((f) => /^readme\.txt\.rejected\.\d+$/.test(f)), mirrored.join(", "));
+    assert(
+      mirrored.some((f) => /^readme\.txt\.rejected\.\d{8}T\d{6}Z(-\d+)?$/.test(f)),
+      mirrored.join(", "),
+    );
 
     // A job to both owners: reviewed, run, released; carol reads both results.
     const id = await submitCount(carol, [alice, bob]);

@@ -1,6 +1,8 @@
 import { posix } from "node:path";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { filesUnder, peerUp, put, world } from "./_rig.ts";
+import { homeLayout } from "../../core/config/home.ts";
+import { sha256Hex } from "../../core/crypto/hash.ts";
 
 Deno.test("owner's 100 public files reach the peer exactly, private/ never does, nothing travels in plaintext", async () => {
   const w = await world();
@@ -59,7 +61,7 @@ Deno.test("a grant and a revoke of one file are followed by the peer's mirror", 
   );
 });
 
-Deno.test("a permitted proposal is applied; proposals into private/ and a read-only folder are refused with .rejected copies", async () => {
+Deno.test("a permitted proposal is applied; proposals into private/ and a read-only folder are refused with .rejected copies named by UTC time, each refusal said with its reason at the next sync and listed by status until its copy is deleted", async () => {
   const w = await world();
   const owner = await w.site("owner@hospital.org");
   const ds = await w.site("ds@lab.org");
@@ -74,8 +76,17 @@ Deno.test("a permitted proposal is applied; proposals into private/ and a read-o
   await put(mirror, "private/steal.txt", "x");
   const sent = await ds.ok(["sync"]);
   assertMatch(sent.stderr, /private\/ is never writable by peers/);
-  await owner.ok(["sync"]);
-  await ds.ok(["sync"]);
+  const judged = await owner.ok(["sync"]);
+  // The owner says what it refused and why, one line each.
+  assertMatch(
+    judged.stdout,
+    /^rejected: public\/readme\.txt from ds@lab\.org: you may not write public\/$/m,
+  );
+  const told = await ds.ok(["sync"]);
+  assertMatch(
+    told.stdout,
+    /^refused: public\/readme\.txt by owner@hospital\.org: you may not write public\/$/m,
+  );
 
   assertEquals(
     await Deno.readTextFile(
@@ -93,9 +104,33 @@ Deno.test("a permitted proposal is applied; proposals into private/ and a read-o
     "mirror back at the owner's version",
   );
   const files = await filesUnder(mirror);
-  assert(files.some((f) => /^public\/readme\.txt\.rejected\.\d+$/.test(f)), files.join(", "));
-  assert(files.some((f) => /^private\/steal\.txt\.rejected\.\d+$/.test(f)), files.join(", "));
+  const copy = files.find((f) => /^public\/readme\.txt\.rejected\.\d{8}T\d{6}Z$/.test(f));
+  assert(copy, files.join(", "));
+  assert(
+    files.some((f) => /^private\/steal\.txt\.rejected\.\d{8}T\d{6}Z$/.test(f)),
+    files.join(", "),
+  );
   assertEquals(await filesUnder(posix.join(owner.datasite, "private")), ["syft.pub.yaml"]);
+
+  // Status lists each refusal while its copy exists (people and scripts).
+  const human = await ds.ok(["status"]);
+  assertMatch(
+    human.stdout,
+    /refused: public\/readme\.txt by owner@hospital\.org: you may not write public\/ \(kept as /,
+  );
+  const listed = JSON.parse((await ds.ok(["status", "--json"])).stdout).refused;
+  const readme = listed.find((r: { path: string }) => r.path === "public/readme.txt");
+  assertEquals(readme.peer, owner.email);
+  assertEquals(readme.reason, "permission");
+  assertEquals(readme.detail, "you may not write public/");
+  assertEquals(readme.copy, `${owner.email}/${copy}`);
+  assertMatch(readme.at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert(listed.some((r: { path: string }) => r.path === "private/steal.txt"), listed);
+  // Dealt with: the copy deleted, the refusal is no longer listed.
+  await Deno.remove(posix.join(mirror, copy));
+  await ds.ok(["sync"]);
+  const left = JSON.parse((await ds.ok(["status", "--json"])).stdout).refused;
+  assertEquals(left.map((r: { path: string }) => r.path), ["private/steal.txt"]);
 });
 
 Deno.test("deletions travel both ways: owner deletes, mirror follows; an accepted proposal can delete", async () => {
@@ -176,4 +211,69 @@ Deno.test("two mirror files with the same content are separate files: editing on
   file.close();
   assertEquals(await Deno.readTextFile(posix.join(dir, "b.txt")), "same");
   assertEquals(await Deno.readTextFile(posix.join(dir, "c.txt")), "same");
+});
+
+Deno.test("a round killed after it journaled a batch: the next sync finishes it and counts it (received, resumed), not 0", async () => {
+  const w = await world();
+  try {
+    const owner = await w.site("owner@hospital.org");
+    const ds = await w.site("ds@lab.org");
+    await peerUp(ds, owner);
+    await put(owner.datasite, "public/late.txt", "late");
+    await owner.ok(["sync"]);
+    // What the ds's round had journaled for the owner's newest batch when it was
+    // killed: the entry is on disk, its op not yet carried out.
+    const state = homeLayout(ds.home).state;
+    const channelFile = posix.join(state, "channels", `${owner.email}.json`);
+    const before = JSON.parse(await Deno.readTextFile(channelFile));
+    const channel = posix.join(w.shared, `syft1#${owner.email}#${ds.email}`);
+    const seq = Math.max(
+      ...(await filesUnder(channel)).filter((f) => f.startsWith("b-")).map((f) =>
+        Number(f.slice(2, 18))
+      ),
+    );
+    assert(seq > before.cursor, `no new batch for the ds (cursor ${before.cursor}, newest ${seq})`);
+    const bytes = new TextEncoder().encode("late");
+    const hash = sha256Hex(bytes);
+    const staging = posix.join(ds.root, ".syft-tmp", "killed-round");
+    await Deno.mkdir(staging, { recursive: true });
+    await Deno.writeFile(posix.join(staging, hash), bytes);
+    const mirror = ds.mirror(owner);
+    const entry = {
+      peer: owner.email,
+      seq,
+      ops: [{
+        op: "write",
+        root: mirror,
+        rel: "public/late.txt",
+        staged: posix.join(staging, hash),
+        hash,
+        mode: "file",
+      }],
+      after: {
+        ...before,
+        cursor: seq,
+        ack_needed: true,
+        mirror: {
+          ...before.mirror,
+          "public/late.txt": { hash, size: bytes.length, mtime: 0, mode: "file" },
+        },
+      },
+      staging,
+      mirror,
+    };
+    await Deno.mkdir(posix.join(state, "journal"), { recursive: true });
+    await Deno.writeTextFile(
+      posix.join(state, "journal", `${owner.email}.json`),
+      JSON.stringify(entry),
+    );
+
+    const r = JSON.parse((await ds.ok(["sync", "--json"])).stdout);
+    assertEquals(r.resumed, 1);
+    assert(r.received >= 1, `received ${r.received}`);
+    assertEquals(await Deno.readTextFile(posix.join(mirror, "public/late.txt")), "late");
+    assertEquals(await filesUnder(posix.join(state, "journal")), []);
+  } finally {
+    await Deno.remove(w.base, { recursive: true }).catch(() => {});
+  }
 });

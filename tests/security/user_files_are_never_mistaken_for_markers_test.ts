@@ -1,13 +1,20 @@
 /**
  * Issue 12 item 13: user files are never mistaken for syft's markers. Only the
- * exact names syft writes (`<name>.rejected.<ms>`, `<name>.conflict.<ms>`,
+ * exact names syft writes (`<name>.rejected.<UTC time>`, `<name>.conflict.<UTC time>`,
+ * and earlier versions' `<name>.rejected.<ms>`,
  * `.<name>.tmp-<uuid>`) are its own; anything else is content and travels.
  * @module
  */
 import { posix } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
 import { filesUnder, peerUp, put, world } from "../e2e/_rig.ts";
-import { isMarker, isSyftTemp, markerName, syftTempName } from "../../core/paths/markers.ts";
+import {
+  freeMarkerName,
+  isMarker,
+  isSyftTemp,
+  markerName,
+  syftTempName,
+} from "../../core/paths/markers.ts";
 
 Deno.test("only the exact marker and temp names syft writes are recognised as syft's", () => {
   const now = Date.now();
@@ -24,6 +31,11 @@ Deno.test("only the exact marker and temp names syft writes are recognised as sy
       "a.conflict.-1",
       "a.CONFLICT.123",
       "a.conflict.0123",
+      "a.rejected.20261205T011502",
+      "a.rejected.20261205T011502Z-1",
+      "a.rejected.20261205T011502Z-0",
+      "a.rejected.20261205t011502z",
+      "a.rejected.2026-12-05T01:15:02Z",
     ]
   ) {
     assert(!isMarker(user), `${user} taken for a marker`);
@@ -31,6 +43,25 @@ Deno.test("only the exact marker and temp names syft writes are recognised as sy
   for (const user of [".notes.tmp-draft", ".tmp-x", ".a.tmp-1", "a.tmp-" + crypto.randomUUID()]) {
     assert(!isSyftTemp(user), `${user} taken for a temp file`);
   }
+});
+
+Deno.test("markers are named by readable UTC time, two in the same second do not collide, and earlier versions' epoch-ms markers are still recognised", async () => {
+  const at = Date.UTC(2026, 11, 5, 1, 15, 2, 345);
+  assertEquals(
+    markerName("public/x.csv", "rejected", at),
+    "public/x.csv.rejected.20261205T011502Z",
+  );
+  const taken = new Set(["x.csv.rejected.20261205T011502Z", "x.csv.rejected.20261205T011502Z-2"]);
+  const free = await freeMarkerName(
+    "x.csv",
+    "rejected",
+    at + 300,
+    (n) => Promise.resolve(taken.has(n)),
+  );
+  assertEquals(free, "x.csv.rejected.20261205T011502Z-3");
+  assert(isMarker(free!));
+  assert(isMarker("x.csv.rejected.1764897302345"), "an earlier version's marker");
+  assert(isMarker("x.csv.conflict.20261205T011502Z"));
 });
 
 Deno.test("a user's file named like a marker (minutes.conflict.2024.md) is proposed and synced like any other", async () => {

@@ -353,6 +353,31 @@ Deno.test("parseBatchJson() accepts proposal.rejected with each reason and a nul
   }
 });
 
+Deno.test("proposal.rejected carries the owner's detail: optional (older owners send none), one line, cut to 200 characters, kept through serialization", () => {
+  const plain = parseBatchJson(bytes(batch({ control: [REJECTED] })), CTX).control[0];
+  assertEquals(plain, REJECTED, "no detail: as before");
+  const said = { ...REJECTED, detail: "you may not write public/" };
+  assertEquals(parseBatchJson(bytes(batch({ control: [said] })), CTX).control[0], said);
+  const long = { ...REJECTED, detail: `line one\nline two ${"é".repeat(500)}` };
+  const got = parseBatchJson(bytes(batch({ control: [long] })), CTX).control[0] as {
+    detail: string;
+  };
+  assertEquals([...got.detail].length, 200);
+  assert(got.detail.startsWith("line one line two "), got.detail);
+  assertBad(
+    () => parseBatchJson(bytes(batch({ control: [{ ...REJECTED, detail: 7 }] })), CTX),
+    ".detail must be a string",
+  );
+  // Written back, the detail travels (and only when there is one).
+  const round = parseBatchJson(
+    serializeJson(
+      { seq: 1, sender: CTX.sender, created_at: 0, events: [], acks: {}, control: [said] } as never,
+    ),
+    CTX,
+  );
+  assertEquals(round.control[0], said);
+});
+
 const EVENT_CASES: readonly [string, Json, string][] = [
   ["an empty id", { id: "" }, ".id must be 1 to 64 printable ASCII characters"],
   ["an id of 65 characters", { id: "x".repeat(65) }, ".id must be 1 to 64"],
