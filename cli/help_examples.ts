@@ -188,5 +188,6 @@ export const WITHOUT_JSON: ReadonlySet<string> = new Set(["auth dropbox"]);
 
 /** What --json prints, where the generic words would mislead. */
 export const JSON_NOTES: Readonly<Record<string, string>> = {
-  "sync": "print the round's summary as one JSON document (not with --watch)",
+  "sync":
+    "print the round's summary as one JSON document; with --watch, one JSON object per line (start, each round that moved something, stop)",
 };

@@ -46,7 +46,10 @@ export function registerSync(program: Command): void {
       "One round: send local changes and proposals, receive and apply peers' batches,\n" +
         "apply or reject incoming proposals. Waits if another round runs under the same home.",
     )
-    .option("--watch", "keep running, reacting to local edits and peers' objects")
+    .option(
+      "--watch",
+      "keep running, reacting to local edits and peers' objects; prints what it watches, a line per round that moved files, and when it stops",
+    )
     .option("--interval <seconds>", "with --watch: how often to poll (default 5)")
     .option("--allow-mass-delete", "allow a round that deletes more than half of a peer's mirror")
     .action(withContext(runSync));

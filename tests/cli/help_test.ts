@@ -144,7 +144,10 @@ Deno.test("--json is listed on every command that prints JSON and on no group", 
     assertEquals(listed, expected, `syft ${path} --help lists --json`);
   }
   const sync = program.commands.find((c) => c.name() === "sync")!;
-  assertMatch(sync.helpInformation(), /--json\s+print the round's summary[^]*not with\s+--watch/);
+  assertMatch(
+    sync.helpInformation(),
+    /--json\s+print the round.s summary[^]*with\s+--watch, one JSON object per line/,
+  );
 });
 
 Deno.test("--help shows no parser defaults such as (default: [])", () => {
