@@ -409,8 +409,10 @@ Deno.test("a 256 MiB stream seals and opens one chunk at a time, in bounded memo
   // The measured half. RSS oscillates with V8's external-memory GC threshold
   // (~64 MiB of dead chunk buffers) whatever the size: 2 GiB peaks like 256 MiB.
   const growth = peak - before;
-  console.log(
-    `  rss +${(growth / 1024 ** 2).toFixed(1)} MiB over ${Math.floor(total / 1024 ** 2)} MiB`,
-  );
+  if (Deno.env.get("SYFT_TEST_VERBOSE")) {
+    console.log(
+      `  rss +${(growth / 1024 ** 2).toFixed(1)} MiB over ${Math.floor(total / 1024 ** 2)} MiB`,
+    );
+  }
   assert(growth < 128 * 1024 ** 2, `rss grew by ${growth} bytes`);
 });
