@@ -59,6 +59,11 @@ env_args=(
   "TMPDIR=$base/tmp"
   "LANG=C.UTF-8"
 )
+# How this machine reaches the npm registry (a proxy, its own CA) is the machine's, not the user's.
+for var in SSL_CERT_FILE SSL_CERT_DIR NODE_EXTRA_CA_CERTS DENO_CERT HTTPS_PROXY HTTP_PROXY NO_PROXY \
+  https_proxy http_proxy no_proxy; do
+  if [ -n "${!var:-}" ]; then env_args+=("$var=${!var}"); fi
+done
 if [ "$cold" = 0 ]; then
   env_args+=("npm_config_cache=$npm_cache" "DENO_DIR=$deno_dir")
 fi

@@ -5,7 +5,7 @@
  * can no longer be made says why and what is left to do. Pure.
  * @module
  */
-import type { JobStatus } from "./state.ts";
+import type { JobStatus } from "./status.ts";
 
 /** A decision an owner asks for. */
 export type JobDecision = "approve" | "reject" | "run" | "release";

@@ -15,19 +15,8 @@ import { JOB_ID_RE } from "./config.ts";
 import { isoUtc } from "../time/iso.ts";
 import { refusedMove } from "./moves.ts";
 
-/** Every status of CLI.md. */
-export const JOB_STATUSES = [
-  "pending",
-  "approved",
-  "rejected",
-  "running",
-  "done",
-  "failed",
-  "released",
-] as const;
-
-/** A job's status. */
-export type JobStatus = typeof JOB_STATUSES[number];
+import { JOB_STATUSES, type JobStatus } from "./status.ts";
+export { JOB_STATUSES, type JobStatus };
 
 /**
  * Allowed moves. `running → running` restarts a run whose runner died (a crash
