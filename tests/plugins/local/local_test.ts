@@ -10,8 +10,11 @@ import { startPlugin } from "../../../plugins/host.ts";
 import { localManifest } from "../../../plugins/local/manifest.ts";
 import type { Transport } from "../../../plugins/contract.ts";
 
+import { tempDir } from "../../_temp.ts";
+
 const encoder = new TextEncoder();
-const suiteDir = await Deno.makeTempDir({ prefix: "syft-local-contract-" });
+// Removed at unload too, when a --filter skips the suite's own clean-up.
+const suiteDir = await tempDir("syft-local-contract-");
 
 runTransportContractSuite("local", {
   makeTransport: (identity) => startPlugin(localManifest(suiteDir, identity)),
