@@ -27,6 +27,7 @@ import {
   MAX_REJECT_DETAIL,
   type RejectReason,
 } from "./types.ts";
+import { isRecord } from "../encoding/record.ts";
 
 /** Largest `batch.json` or `checkpoint.json` a reader accepts, in bytes. */
 export const MAX_JSON_BYTES = 64 * 1024 * 1024;
@@ -407,12 +408,8 @@ function decodeJson(bytes: Uint8Array, what: string): unknown {
   }
 }
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function asObject(value: unknown, where: string): JsonObject {
-  if (!isObject(value)) throw bad(`${where} must be an object, got ${describe(value)}`);
+  if (!isRecord(value)) throw bad(`${where} must be an object, got ${describe(value)}`);
   return value;
 }
 

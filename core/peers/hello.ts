@@ -11,6 +11,7 @@ import { SyftError } from "../errors/mod.ts";
 import { fingerprint, type IdentityKeys, publicKeys } from "../identity/keys.ts";
 import { isIdentity } from "../paths/identity.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
+import { isRecord } from "../encoding/record.ts";
 
 /** The object name of a hello in every channel. */
 export const HELLO_NAME = "hello.json";
@@ -122,10 +123,6 @@ function bad(channel: HelloChannel, why: string): SyftError {
     `hello.json in channel syft1#${channel.sender}#${channel.recipient} is invalid: ${why}`,
     { hint: "the channel is ignored; ask its sender to check their syft installation" },
   );
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function decodeField(
