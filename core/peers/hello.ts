@@ -134,7 +134,7 @@ function decodeField(
   if (typeof value !== "string") throw bad(channel, `"${name}" must be a base64 string`);
   let raw: Uint8Array<ArrayBuffer>;
   try {
-    raw = new Uint8Array(decodeBase64(value));
+    raw = decodeBase64(value);
   } catch {
     throw bad(channel, `"${name}" is not standard padded base64`);
   }
@@ -168,7 +168,7 @@ export async function parseHello(bytes: Uint8Array, expect: HelloChannel): Promi
   if (typeof outer.body !== "string") throw bad(expect, `"body" must be a base64 string`);
   let bodyBytes: Uint8Array<ArrayBuffer>;
   try {
-    bodyBytes = new Uint8Array(decodeBase64(outer.body));
+    bodyBytes = decodeBase64(outer.body);
   } catch {
     throw bad(expect, `"body" is not standard padded base64`);
   }
