@@ -18,6 +18,7 @@
  */
 import { posix } from "node:path";
 import { channelName, type ChannelRef, type Transport } from "../../plugins/contract.ts";
+import { PERMISSION_FILE } from "../datasite/names.ts";
 import { encodeBase64 } from "../encoding/base64.ts";
 import { readCapped } from "../encoding/bytes.ts";
 import { describeError, isSyftError, SyftError } from "../errors/mod.ts";
@@ -561,7 +562,7 @@ export class PeerService {
     datasite: string,
   ): Promise<{ file: string; warnings: string[] }> {
     const folder = inboxFolder(peer);
-    const file = `${folder}/syft.pub.yaml`;
+    const file = `${folder}/${PERMISSION_FILE}`;
     const abs = posix.join(datasite, file);
     const warnings: string[] = [];
     try {

@@ -12,7 +12,7 @@
  */
 import { SyftError } from "../errors/mod.ts";
 import { parseQueryPath, type QueryPath } from "../paths/mod.ts";
-import { PERMISSION_FILE } from "../datasite/layout.ts";
+import { PERMISSION_FILE, PRIVATE_FOLDER } from "../datasite/names.ts";
 import {
   compareSpecificity,
   type CompiledEmailGlob,
@@ -39,8 +39,8 @@ export type AccessLevel = "read" | "write" | "admin";
 /** The levels, weakest first. */
 export const ACCESS_LEVELS: readonly AccessLevel[] = ["read", "write", "admin"];
 
-/** The top-level folder that never opens to peers, whatever a rule says. */
-export const PRIVATE_FOLDER = "private";
+// The top-level folder that never opens to peers, whatever a rule says (a naming rule).
+export { PRIVATE_FOLDER };
 
 /** The access-list entry that means the checking user (PERMISSIONS.md step 7). */
 export const USER_ENTRY = "USER";
