@@ -11,6 +11,7 @@
  */
 import { posix } from "node:path";
 import { decodeBase64 } from "../encoding/base64.ts";
+import { PEER_STATES, type PeerState } from "./state.ts";
 import { describeError, SyftError } from "../errors/mod.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
 import { fingerprint } from "../identity/keys.ts";
@@ -18,11 +19,8 @@ import { isIdentity } from "../paths/identity.ts";
 import { TRANSPORT_NAME_RE } from "../config/config.ts";
 import { isRecord } from "../encoding/record.ts";
 
-/** Peer states of CLI.md (the same list as `core/status/report.ts`). */
-export const PEER_STATES = ["requested", "pending", "accepted", "rejected", "removed"] as const;
-
-/** One peer state. */
-export type PeerState = typeof PEER_STATES[number];
+// The states and their moves live in state.ts; re-exported for the callers of the record.
+export { PEER_STATES, type PeerState } from "./state.ts";
 
 /** A later hello with other keys than the pinned ones: refused until `syft peer trust`. */
 export interface KeyChange {
