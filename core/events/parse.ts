@@ -16,7 +16,8 @@
  */
 import { describeError, SyftError } from "../errors/mod.ts";
 import { checkInboundPath, isIdentity } from "../paths/mod.ts";
-import { describe, quote } from "./_text.ts";
+import { describe } from "./_text.ts";
+import { quote } from "../encoding/quote.ts";
 import {
   BATCH_LIMITS,
   type BatchJson,
