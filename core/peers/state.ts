@@ -52,7 +52,7 @@ export function canMovePeer(from: PeerState, to: PeerState): boolean {
  * @example
  * ```ts
  * movePeer({ email: "bob@example.org", state: "pending" }, "accepted").state; // "accepted"
- * movePeer({ email: "bob@example.org", state: "removed" }, "accepted"); // throws E_INPUT
+ * canMovePeer("removed", "accepted"); // false: movePeer would throw E_INPUT
  * ```
  * @throws {SyftError} `E_INPUT` when the table has no such move
  */
