@@ -9,7 +9,7 @@ import type { Config } from "../core/config/config.ts";
 import { readKeys } from "../core/config/keystore.ts";
 import { loadConfig } from "../core/config/load.ts";
 import { SyftError } from "../core/errors/mod.ts";
-import { isSyftTemp } from "../core/paths/markers.ts";
+import { isSyftTemp } from "../core/datasite/names.ts";
 import { PeerService } from "../core/peers/service.ts";
 import { PeerStore } from "../core/peers/store.ts";
 import type { SyncContext } from "../core/sync/context.ts";

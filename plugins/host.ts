@@ -44,6 +44,7 @@ import {
   streamRef,
 } from "./rpc.ts";
 import { describeError, SyftError } from "../core/errors/mod.ts";
+import { isRecord } from "../core/encoding/record.ts";
 
 /** Tuning for {@linkcode startPlugin}; the defaults suit real use, tests shorten them. */
 export interface StartPluginOptions {
@@ -696,10 +697,6 @@ class Relay {
       this.#reader.cancel("the put ended before the body was read").catch(() => {});
     }
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function failWith(error: SyftError): never {

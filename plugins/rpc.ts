@@ -23,6 +23,7 @@
  * @module
  */
 import { describeError, isSyftError, SyftError, type SyftErrorCode } from "../core/errors/mod.ts";
+import { isRecord } from "../core/encoding/record.ts";
 
 /** The Transport methods a plugin serves (everything but `close`, which the host does itself). */
 export const RPC_METHODS = [
@@ -180,10 +181,6 @@ const ERROR_CODES: ReadonlySet<string> = new Set<SyftErrorCode>([
   "E_UNIMPLEMENTED",
   "E_INTERNAL",
 ]);
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function isId(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;

@@ -7,6 +7,7 @@
  */
 import { SyftError } from "../errors/mod.ts";
 import { sameSecret } from "./pkce.ts";
+import { isRecord } from "../encoding/record.ts";
 
 /** What goes into the authorization request. */
 export interface AuthorizationRequest {
@@ -153,8 +154,4 @@ export function grantedTokens(
 /** True when the space-separated `granted` scopes include `scope`. */
 export function hasScope(granted: string, scope: string): boolean {
   return granted.split(/\s+/).includes(scope);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -5,12 +5,7 @@
  * @module
  */
 
-/** base64url without padding, as RFC 7636 and Google spell it. */
-export function base64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
+import { encodeBase64Url as base64Url } from "../encoding/base64.ts";
 
 /** A fresh code verifier: 32 random bytes, 43 characters of `[A-Za-z0-9-_]`. */
 export function newVerifier(): string {

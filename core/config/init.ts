@@ -9,6 +9,7 @@ import { describeError, SyftError } from "../errors/mod.ts";
 import { exists, writeFileAtomic } from "../fs/atomic.ts";
 import { fingerprint, generateIdentityKeys, publicKeys } from "../identity/keys.ts";
 import { DATASITE_FOLDERS, datasiteDir, DEFAULT_PERMISSION_FILES } from "../datasite/layout.ts";
+import { isPrivatePath } from "../datasite/names.ts";
 import {
   type Config,
   DEFAULT_GDRIVE,
@@ -100,22 +101,18 @@ class Undo {
 const PRIVATE_FOLDER_MODE = 0o700;
 const PRIVATE_FILE_MODE = 0o600;
 
-function isPrivate(rel: string): boolean {
-  return rel === "private" || rel.startsWith("private/");
-}
-
 /** Create the datasite's missing folders and default permission files; existing ones are kept. */
 async function ensureDatasite(undo: Undo, datasite: string): Promise<void> {
   await undo.mkdir(datasite);
   for (const folder of DATASITE_FOLDERS) {
-    const mode = isPrivate(folder) ? PRIVATE_FOLDER_MODE : undefined;
+    const mode = isPrivatePath(folder) ? PRIVATE_FOLDER_MODE : undefined;
     await undo.mkdir(posix.join(datasite, folder), mode);
   }
   for (const [rel, text] of Object.entries(DEFAULT_PERMISSION_FILES)) {
     await undo.writeNew(
       posix.join(datasite, rel),
       text,
-      isPrivate(rel) ? PRIVATE_FILE_MODE : undefined,
+      isPrivatePath(rel) ? PRIVATE_FILE_MODE : undefined,
     );
   }
 }

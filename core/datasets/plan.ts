@@ -6,10 +6,9 @@
  */
 import { posix } from "node:path";
 import { describeError, SyftError } from "../errors/mod.ts";
-import { PERMISSION_FILE } from "../datasite/layout.ts";
+import { isPermissionFile, isSyftName, PERMISSION_FILE } from "../datasite/names.ts";
 import { checkInboundPath } from "../paths/inbound.ts";
 import { parseIdentity } from "../paths/identity.ts";
-import { isMarker, isSyftTemp } from "../sync/scan.ts";
 import { DATASET_META_FILE, mockFolder, parseDatasetName, privateFolder } from "./name.ts";
 import { MAX_SUMMARY_CHARS } from "./meta.ts";
 
@@ -227,12 +226,12 @@ function checkFiles(name: string, source: Source): void {
     const check = checkInboundPath(`${base}/${f.rel}`);
     if (!check.ok) refuse(`its name is not a valid datasite path (${check.reason})`);
     const segments = f.rel.split("/");
-    if (segments[segments.length - 1] === PERMISSION_FILE) {
+    if (isPermissionFile(f.rel)) {
       refuse(`${PERMISSION_FILE} is a permission file name`);
     }
     if (source.kind === "mock") {
       if (f.rel === DATASET_META_FILE) refuse(`${DATASET_META_FILE} is the dataset's own metadata`);
-      if (segments.some((s) => isSyftTemp(s) || isMarker(s))) {
+      if (segments.some(isSyftName)) {
         refuse("sync never sends names like syft's temp files or conflict markers");
       }
     }

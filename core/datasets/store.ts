@@ -5,7 +5,7 @@
  */
 import { posix } from "node:path";
 import { hashFile } from "../crypto/hash.ts";
-import { PERMISSION_FILE } from "../datasite/layout.ts";
+import { isHiddenName, PERMISSION_FILE } from "../datasite/names.ts";
 import { describeError, SyftError } from "../errors/mod.ts";
 import { exists, syncDir, tempNameFor, writeFileAtomic } from "../fs/atomic.ts";
 import { isIdentity } from "../paths/identity.ts";
@@ -276,7 +276,7 @@ export async function listDatasets(
       continue;
     }
     const names = entries
-      .filter((e) => e.isDirectory && !e.name.startsWith("."))
+      .filter((e) => e.isDirectory && !isHiddenName(e.name))
       .map((e) => e.name)
       .sort();
     for (const name of names) {

@@ -3,9 +3,7 @@
  * @module
  */
 import { posix } from "node:path";
-
-/** Name of a permission file (PERMISSIONS.md). */
-export const PERMISSION_FILE = "syft.pub.yaml";
+import { PERMISSION_FILE, PRIVATE_FOLDER } from "./names.ts";
 
 /** A datasite's folder under the root. */
 export function datasiteDir(root: string, email: string): string {
@@ -13,7 +11,7 @@ export function datasiteDir(root: string, email: string): string {
 }
 
 /** Folders every datasite has, relative to it. */
-export const DATASITE_FOLDERS = ["public", "private"] as const;
+export const DATASITE_FOLDERS = ["public", PRIVATE_FOLDER] as const;
 
 /**
  * Default permission files, relative path → contents: `public/` readable by

@@ -8,10 +8,11 @@ import { posix } from "node:path";
 import type { Config } from "../config/config.ts";
 import { formatMode } from "../config/home_guard.ts";
 import { datasiteDir } from "../datasite/layout.ts";
+import { PRIVATE_FOLDER } from "../datasite/names.ts";
 
 /** The private/ folder of the configured datasite. */
 export function privateDir(config: Config): string {
-  return posix.join(datasiteDir(config.root, config.email), "private");
+  return posix.join(datasiteDir(config.root, config.email), PRIVATE_FOLDER);
 }
 
 /** One entry under private/, as lstat saw it. */

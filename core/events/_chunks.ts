@@ -19,21 +19,6 @@ export function u32be(n: number): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-/** Standard base64 with padding. */
-export function encodeBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-/** Strict standard base64 with padding: null for anything not in canonical form. */
-export function decodeBase64(text: string): Uint8Array<ArrayBuffer> | null {
-  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text)) return null;
-  const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-  // Non-zero unused bits would give two spellings of the same bytes; refuse them.
-  return encodeBase64(bytes) === text ? bytes : null;
-}
-
 /**
  * Reads exact byte counts from a stream whose chunks may have any size. Holds at
  * most one source chunk beyond what was asked for.

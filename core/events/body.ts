@@ -19,7 +19,7 @@ import {
   type TarPackController,
 } from "modern-tar";
 import { describeError, isSyftError, SyftError } from "../errors/mod.ts";
-import { quote } from "./_text.ts";
+import { quote } from "../encoding/quote.ts";
 import { MAX_JSON_BYTES } from "./parse.ts";
 import { BATCH_LIMITS, INLINE_LIMIT } from "./types.ts";
 

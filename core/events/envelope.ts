@@ -23,15 +23,8 @@ import { concatBytes } from "../encoding/bytes.ts";
 import { SyftError } from "../errors/mod.ts";
 import { deriveObjectKey, sha256Bytes, sharedSecret } from "../crypto/mod.ts";
 import { ENVELOPE_CHUNK, type EnvelopeHeader, MAX_HEADER_BYTES, type ObjectKind } from "./types.ts";
-import {
-  ByteReader,
-  decodeBase64,
-  encodeBase64,
-  OneAhead,
-  own,
-  pullStream,
-  u32be,
-} from "./_chunks.ts";
+import { ByteReader, OneAhead, own, pullStream, u32be } from "./_chunks.ts";
+import { encodeBase64, parseBase64 } from "../encoding/base64.ts";
 
 const encoder = new TextEncoder();
 
@@ -328,7 +321,7 @@ function parseHeader(bytes: Uint8Array, bad: Bad): EnvelopeHeader {
   if (typeof chunk !== "number" || !Number.isSafeInteger(chunk) || chunk < 1 || chunk > MAX_CHUNK) {
     throw bad(`header chunk ${JSON.stringify(chunk)} is outside 1..${MAX_CHUNK}`);
   }
-  if (typeof salt !== "string" || decodeBase64(salt)?.length !== SALT_BYTES) {
+  if (typeof salt !== "string" || parseBase64(salt)?.length !== SALT_BYTES) {
     throw bad(`header salt ${JSON.stringify(salt)} is not 16 bytes of base64`);
   }
   if (chunkCount(size as number, chunk) > MAX_CHUNKS) {
@@ -452,7 +445,7 @@ export async function openEnvelope(
     ({ header, headerHash } = await readPrefix(input, expect, keys.senderSignPublic));
     key = await deriveObjectKey(
       await sharedSecret(keys.agreePrivate, keys.senderAgreePublic),
-      own(decodeBase64(header.salt) ?? new Uint8Array(0)),
+      own(parseBase64(header.salt) ?? new Uint8Array(0)),
       objectInfo(header),
     );
   } catch (err) {

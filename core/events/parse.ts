@@ -16,7 +16,8 @@
  */
 import { describeError, SyftError } from "../errors/mod.ts";
 import { checkInboundPath, isIdentity } from "../paths/mod.ts";
-import { describe, quote } from "./_text.ts";
+import { describe } from "./_text.ts";
+import { quote } from "../encoding/quote.ts";
 import {
   BATCH_LIMITS,
   type BatchJson,
@@ -27,6 +28,7 @@ import {
   MAX_REJECT_DETAIL,
   type RejectReason,
 } from "./types.ts";
+import { isRecord } from "../encoding/record.ts";
 
 /** Largest `batch.json` or `checkpoint.json` a reader accepts, in bytes. */
 export const MAX_JSON_BYTES = 64 * 1024 * 1024;
@@ -407,12 +409,8 @@ function decodeJson(bytes: Uint8Array, what: string): unknown {
   }
 }
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function asObject(value: unknown, where: string): JsonObject {
-  if (!isObject(value)) throw bad(`${where} must be an object, got ${describe(value)}`);
+  if (!isRecord(value)) throw bad(`${where} must be an object, got ${describe(value)}`);
   return value;
 }
 

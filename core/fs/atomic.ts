@@ -4,7 +4,7 @@
  * @module
  */
 import { posix } from "node:path";
-import { syftTempName } from "../paths/markers.ts";
+import { syftTempName } from "../datasite/names.ts";
 
 /** Options for {@linkcode writeFileAtomic}. */
 export interface AtomicWriteOptions {

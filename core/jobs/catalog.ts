@@ -7,6 +7,7 @@
  */
 import { posix } from "node:path";
 import { SyftError } from "../errors/mod.ts";
+import { isHiddenName } from "../datasite/names.ts";
 import { isIdentity } from "../paths/identity.ts";
 import { stringify } from "yaml";
 import { writeFileAtomic } from "../fs/atomic.ts";
@@ -43,7 +44,7 @@ export interface JobEntry {
 
 /** Folders under `dir` that can be jobs, owners or submitters (dot-names are syft's own). */
 async function dirNames(dir: string): Promise<string[]> {
-  return (await subfolderNames(dir)).filter((n) => !n.startsWith("."));
+  return (await subfolderNames(dir)).filter((n) => !isHiddenName(n));
 }
 
 async function readEntry(

@@ -6,6 +6,7 @@
  */
 import { stringify } from "yaml";
 import { DATASET_NAME_RE } from "../datasets/name.ts";
+import { isHiddenName, isPermissionFile } from "../datasite/names.ts";
 import { isIdentity } from "../paths/identity.ts";
 import { checkInboundPath } from "../paths/inbound.ts";
 import { Fields } from "./_fields.ts";
@@ -114,7 +115,7 @@ function jobPath(f: Fields, field: string): string {
   const check = checkInboundPath(raw);
   if (!check.ok) f.fail(field, `${JSON.stringify(raw)} is not a safe relative path`);
   // Dot-files never travel, and a permission file is the owner's: neither can be part of a job.
-  if (raw.split("/").some((s) => s.startsWith(".") || s === "syft.pub.yaml")) {
+  if (raw.split("/").some((s) => isHiddenName(s) || isPermissionFile(s))) {
     f.fail(field, `${JSON.stringify(raw)} cannot travel (a dot-file or a permission file)`);
   }
   return raw;

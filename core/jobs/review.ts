@@ -7,6 +7,7 @@
  * @module
  */
 import { posix } from "node:path";
+import { PERMISSION_FILE } from "../datasite/names.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
 import {
   inboxJobFolder,
@@ -84,14 +85,14 @@ export async function writeReviewPermission(
   const dir = posix.join(datasite, reviewJobFolder(key.submitter, key.id));
   await Deno.mkdir(dir, { recursive: true });
   await writeFileAtomic(
-    posix.join(dir, "syft.pub.yaml"),
+    posix.join(dir, PERMISSION_FILE),
     reviewPermissionText(key.submitter, released),
   );
 }
 
 /** Close the job's inbox folder to further proposals. */
 export async function lockInbox(datasite: string, key: JobKey): Promise<void> {
-  const file = posix.join(datasite, inboxJobFolder(key.submitter, key.id), "syft.pub.yaml");
+  const file = posix.join(datasite, inboxJobFolder(key.submitter, key.id), PERMISSION_FILE);
   await writeFileAtomic(file, inboxLockText());
 }
 

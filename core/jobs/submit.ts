@@ -10,7 +10,7 @@ import { hashFile, sha256Hex } from "../crypto/hash.ts";
 import { SyftError } from "../errors/mod.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
 import { checkInboundPath } from "../paths/inbound.ts";
-import { syftTempName } from "../paths/markers.ts";
+import { isHiddenName, isPermissionFile, syftTempName } from "../datasite/names.ts";
 import {
   DEFAULT_TIMEOUT_S,
   JOB_CONFIG_FILE,
@@ -69,7 +69,7 @@ function textFile(rel: string, text: string): SourceFile {
 async function folderFiles(dir: string, flag: string, prefix = ""): Promise<SourceFile[]> {
   const out: SourceFile[] = [];
   for await (const e of Deno.readDir(posix.join(dir, prefix))) {
-    if (e.name.startsWith(".")) continue;
+    if (isHiddenName(e.name)) continue;
     const rel = prefix === "" ? e.name : `${prefix}/${e.name}`;
     const abs = posix.join(dir, rel);
     if (e.isSymlink) {
@@ -79,7 +79,7 @@ async function folderFiles(dir: string, flag: string, prefix = ""): Promise<Sour
       );
     }
     const check = checkInboundPath(rel);
-    if (!check.ok || e.name === "syft.pub.yaml") {
+    if (!check.ok || isPermissionFile(e.name)) {
       throw inputError(
         `${flag} ${dir}: ${JSON.stringify(rel)} cannot be sent`,
         "rename or remove it",
@@ -170,7 +170,7 @@ export async function buildBundle(source: JobSource): Promise<JobBundle> {
   }
   await requireKind(source.path, "--python", "file");
   const main = posix.basename(source.path);
-  if (!main.endsWith(".py") || main.startsWith(".") || !checkInboundPath(main).ok) {
+  if (!main.endsWith(".py") || isHiddenName(main) || !checkInboundPath(main).ok) {
     throw inputError(
       `--python ${source.path} is not a .py file`,
       "give a .py file or a folder with main.py",

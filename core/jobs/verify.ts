@@ -8,6 +8,7 @@
 import { posix } from "node:path";
 import { hashFile } from "../crypto/hash.ts";
 import { isSyftError } from "../errors/mod.ts";
+import { isHiddenName, PERMISSION_FILE } from "../datasite/names.ts";
 import { JOB_CONFIG_FILE, type JobConfig, parseJobConfig } from "./config.ts";
 
 /** The outcome of {@linkcode verifyJobFolder}. */
@@ -16,14 +17,11 @@ export type JobCheck =
   | { kind: "incomplete"; missing: string[] }
   | { kind: "bad"; reason: string; config: JobConfig | null };
 
-/** Files syft itself puts in a job folder, not part of the job. */
-const OWN_FILES = new Set(["syft.pub.yaml"]);
-
 /** Relative paths of every regular file and symlink under `dir` (dot-names skipped: they never travel). */
 export async function listFiles(dir: string, prefix = ""): Promise<string[]> {
   const out: string[] = [];
   for await (const e of Deno.readDir(posix.join(dir, prefix))) {
-    if (e.name.startsWith(".")) continue;
+    if (isHiddenName(e.name)) continue;
     const rel = prefix === "" ? e.name : `${prefix}/${e.name}`;
     if (e.isDirectory) out.push(...await listFiles(dir, rel));
     else out.push(rel);
@@ -67,7 +65,10 @@ export async function verifyJobFolder(
     };
   }
   const listed = new Set(config.files.map((f) => f.path));
-  const present = (await listFiles(dir)).filter((p) => p !== JOB_CONFIG_FILE && !OWN_FILES.has(p));
+  // The folder's own permission file is syft's, not part of the job.
+  const present = (await listFiles(dir)).filter((p) =>
+    p !== JOB_CONFIG_FILE && p !== PERMISSION_FILE
+  );
   const extra = present.filter((p) => !listed.has(p));
   if (extra.length > 0) {
     return {

@@ -3,9 +3,6 @@
  * @module
  */
 
-/** Longest quoted excerpt of an outside string shown in a message, in code points. */
-const QUOTE_MAX = 80;
-
 /**
  * Number of bytes `s` takes in UTF-8, computed without allocating.
  *
@@ -38,45 +35,6 @@ export function isLowSurrogate(c: number): boolean {
 /** True for a C0 or C1 control character or DEL (Unicode category Cc). */
 export function isControl(c: number): boolean {
   return c <= 0x1f || (c >= 0x7f && c <= 0x9f);
-}
-
-/**
- * Quote an outside string for a one-line message.
- *
- * Outside strings end up on a terminal, so besides what JSON.stringify escapes
- * this also escapes DEL and C1 controls (U+009B is CSI on some terminals), line
- * and paragraph separators, bidi overrides (which can make a path read as
- * another) and lone surrogates; long strings are cut so a hostile 10 MB name
- * cannot flood the log. Ordinary strings come out exactly as JSON.stringify
- * would write them.
- */
-export function quote(s: string, max = QUOTE_MAX): string {
-  let out = '"';
-  let count = 0;
-  for (const ch of s) {
-    if (count === max) {
-      out += "…";
-      break;
-    }
-    count++;
-    const c = ch.codePointAt(0) ?? 0;
-    if (ch === '"') out += '\\"';
-    else if (ch === "\\") out += "\\\\";
-    else if (ch === "\n") out += "\\n";
-    else if (ch === "\r") out += "\\r";
-    else if (ch === "\t") out += "\\t";
-    else if (isControl(c) || needsEscape(c)) out += `\\u${c.toString(16).padStart(4, "0")}`;
-    else out += ch;
-  }
-  return out + '"';
-}
-
-/** Printable-looking code points that still must not reach a terminal raw. */
-function needsEscape(c: number): boolean {
-  return (c >= 0xd800 && c <= 0xdfff) || // only lone surrogates reach here
-    c === 0x061c || c === 0x200e || c === 0x200f || // bidi marks
-    (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || // bidi embeddings, isolates
-    c === 0x2028 || c === 0x2029; // line and paragraph separators
 }
 
 /** `U+XXXX` notation for a code point, as reasons name characters. */

@@ -3,7 +3,7 @@
  * @module
  */
 import { SyftError } from "../errors/mod.ts";
-import { quote } from "./_text.ts";
+import { quote } from "../encoding/quote.ts";
 
 /** The identity grammar, applied after lower-casing. */
 export const IDENTITY_RE = /^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$/;

@@ -14,14 +14,8 @@
  */
 import { posix } from "node:path";
 import { SyftError } from "../errors/mod.ts";
-import {
-  codePointName,
-  isControl,
-  isHighSurrogate,
-  isLowSurrogate,
-  quote,
-  utf8Length,
-} from "./_text.ts";
+import { codePointName, isControl, isHighSurrogate, isLowSurrogate, utf8Length } from "./_text.ts";
+import { quote } from "../encoding/quote.ts";
 import { checkCaseCollision, findCaseCollision, type ListNames } from "./case.ts";
 
 /** Longest inbound path, in UTF-8 bytes (Linux's PATH_MAX). */

@@ -8,8 +8,6 @@
  * - {@linkcode parseQueryPath}: the lenient parser for permission queries.
  * - {@linkcode findCaseCollision}, {@linkcode checkCaseCollision},
  *   {@linkcode isCaseInsensitiveFs}: refusing names that differ only by case.
- * - {@linkcode markerName}, {@linkcode isMarker}, {@linkcode syftTempName},
- *   {@linkcode isSyftTemp}: the names syft writes beside user files.
  * - {@linkcode parseIdentity} / {@linkcode isIdentity}: users as emails.
  * @module
  */
@@ -17,4 +15,3 @@ export * from "./inbound.ts";
 export * from "./query.ts";
 export * from "./case.ts";
 export * from "./identity.ts";
-export * from "./markers.ts";

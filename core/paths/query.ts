@@ -12,7 +12,8 @@
  * @module
  */
 import { SyftError } from "../errors/mod.ts";
-import { codePointName, isHighSurrogate, isLowSurrogate, quote, utf8Length } from "./_text.ts";
+import { codePointName, isHighSurrogate, isLowSurrogate, utf8Length } from "./_text.ts";
+import { quote } from "../encoding/quote.ts";
 import { MAX_PATH_BYTES } from "./inbound.ts";
 
 /** A path as the permission engine sees it. */

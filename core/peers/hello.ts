@@ -11,6 +11,7 @@ import { SyftError } from "../errors/mod.ts";
 import { fingerprint, type IdentityKeys, publicKeys } from "../identity/keys.ts";
 import { isIdentity } from "../paths/identity.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
+import { isRecord } from "../encoding/record.ts";
 
 /** The object name of a hello in every channel. */
 export const HELLO_NAME = "hello.json";
@@ -124,10 +125,6 @@ function bad(channel: HelloChannel, why: string): SyftError {
   );
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 function decodeField(
   channel: HelloChannel,
   name: string,
@@ -137,7 +134,7 @@ function decodeField(
   if (typeof value !== "string") throw bad(channel, `"${name}" must be a base64 string`);
   let raw: Uint8Array<ArrayBuffer>;
   try {
-    raw = new Uint8Array(decodeBase64(value));
+    raw = decodeBase64(value);
   } catch {
     throw bad(channel, `"${name}" is not standard padded base64`);
   }
@@ -171,7 +168,7 @@ export async function parseHello(bytes: Uint8Array, expect: HelloChannel): Promi
   if (typeof outer.body !== "string") throw bad(expect, `"body" must be a base64 string`);
   let bodyBytes: Uint8Array<ArrayBuffer>;
   try {
-    bodyBytes = new Uint8Array(decodeBase64(outer.body));
+    bodyBytes = decodeBase64(outer.body);
   } catch {
     throw bad(expect, `"body" is not standard padded base64`);
   }

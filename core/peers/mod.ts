@@ -34,6 +34,7 @@ export {
   pinnedKeysOf,
   serializePeerRecord,
 } from "./store.ts";
+export { canMovePeer, movePeer, PEER_START_STATES } from "./state.ts";
 export {
   type ApproveOptions,
   type ApproveResult,

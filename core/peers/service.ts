@@ -18,6 +18,7 @@
  */
 import { posix } from "node:path";
 import { channelName, type ChannelRef, type Transport } from "../../plugins/contract.ts";
+import { PERMISSION_FILE } from "../datasite/names.ts";
 import { encodeBase64 } from "../encoding/base64.ts";
 import { readCapped } from "../encoding/bytes.ts";
 import { describeError, isSyftError, SyftError } from "../errors/mod.ts";
@@ -25,6 +26,7 @@ import { writeFileAtomic } from "../fs/atomic.ts";
 import { fingerprint, type IdentityKeys, publicKeys } from "../identity/keys.ts";
 import { loadDatasitePermissions } from "../permissions/mod.ts";
 import { PROTOCOL_VERSION, VERSION } from "../version.ts";
+import { movePeer } from "./state.ts";
 import {
   createHello,
   type Hello,
@@ -246,10 +248,11 @@ export class PeerService {
         return { ...r, channel_open: true };
       }
       // New, or re-requesting a peer we rejected or removed (pinned keys kept).
-      const next: PeerRecord = r ?? emptyRecord(email, "requested");
+      const next: PeerRecord = r === null
+        ? emptyRecord(email, "requested")
+        : movePeer(r, "requested");
       if (options.via === undefined) delete next.via;
       else next.via = options.via;
-      next.state = "requested";
       next.requested_at = now;
       next.accepted_at = null;
       next.channel_open = true;
@@ -377,14 +380,14 @@ export class PeerService {
         outcome = "unchanged";
         return r.channel_open ? null : { ...r, channel_open: true };
       }
-      r.state = "accepted";
-      r.accepted_at = now;
-      r.accept_sent = false;
-      r.channel_open = true;
-      r.reason = null;
-      delete r.reject_sent;
-      delete r.remove_sent;
-      return r;
+      const next = movePeer(r, "accepted");
+      next.accepted_at = now;
+      next.accept_sent = false;
+      next.channel_open = true;
+      next.reason = null;
+      delete next.reject_sent;
+      delete next.remove_sent;
+      return next;
     });
     return {
       email,
@@ -410,13 +413,13 @@ export class PeerService {
     }
     const record = await this.#store.update(email, (r) => {
       if (!r) throw unknownPeer(email);
-      r.state = "rejected";
-      r.reason = reason ?? null;
-      delete r.accept_sent;
-      delete r.remove_sent;
-      if (r.channel_open) r.reject_sent = false;
-      else delete r.reject_sent;
-      return r;
+      const next = movePeer(r, "rejected");
+      next.reason = reason ?? null;
+      delete next.accept_sent;
+      delete next.remove_sent;
+      if (next.channel_open) next.reject_sent = false;
+      else delete next.reject_sent;
+      return next;
     });
     return record!;
   }
@@ -430,12 +433,12 @@ export class PeerService {
   async removePeer(email: string): Promise<PeerRecord> {
     const record = await this.#store.update(email, (r) => {
       if (!r) throw unknownPeer(email);
-      r.state = "removed";
-      delete r.accept_sent;
-      delete r.reject_sent;
-      if (r.channel_open) r.remove_sent = false;
-      else delete r.remove_sent;
-      return r;
+      const next = movePeer(r, "removed");
+      delete next.accept_sent;
+      delete next.reject_sent;
+      if (next.channel_open) next.remove_sent = false;
+      else delete next.remove_sent;
+      return next;
     });
     return record!;
   }
@@ -561,7 +564,7 @@ export class PeerService {
     datasite: string,
   ): Promise<{ file: string; warnings: string[] }> {
     const folder = inboxFolder(peer);
-    const file = `${folder}/syft.pub.yaml`;
+    const file = `${folder}/${PERMISSION_FILE}`;
     const abs = posix.join(datasite, file);
     const warnings: string[] = [];
     try {

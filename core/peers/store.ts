@@ -11,17 +11,16 @@
  */
 import { posix } from "node:path";
 import { decodeBase64 } from "../encoding/base64.ts";
+import { PEER_STATES, type PeerState } from "./state.ts";
 import { describeError, SyftError } from "../errors/mod.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
 import { fingerprint } from "../identity/keys.ts";
 import { isIdentity } from "../paths/identity.ts";
 import { TRANSPORT_NAME_RE } from "../config/config.ts";
+import { isRecord } from "../encoding/record.ts";
 
-/** Peer states of CLI.md (the same list as `core/status/report.ts`). */
-export const PEER_STATES = ["requested", "pending", "accepted", "rejected", "removed"] as const;
-
-/** One peer state. */
-export type PeerState = typeof PEER_STATES[number];
+// The states and their moves live in state.ts; re-exported for the callers of the record.
+export { PEER_STATES, type PeerState } from "./state.ts";
 
 /** A later hello with other keys than the pinned ones: refused until `syft peer trust`. */
 export interface KeyChange {
@@ -134,10 +133,6 @@ export function parseFingerprint(raw: string): string {
   return hex.match(/.{4}/g)!.join(" ");
 }
 
-function isRecordObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 function isTime(v: unknown): v is number {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 }
@@ -166,7 +161,7 @@ export async function parsePeerRecord(text: string, expectedEmail: string): Prom
   } catch {
     throw new Error("not JSON");
   }
-  if (!isRecordObject(v)) throw new Error("not a JSON object");
+  if (!isRecord(v)) throw new Error("not a JSON object");
   const unknown = Object.keys(v).filter((k) => !(RECORD_KEYS as readonly string[]).includes(k));
   if (unknown.length) throw new Error(`unknown field ${JSON.stringify(unknown[0])}`);
 
@@ -221,7 +216,7 @@ export async function parsePeerRecord(text: string, expectedEmail: string): Prom
   let keyChange: KeyChange | null | undefined;
   if (v.key_change !== undefined && v.key_change !== null) {
     const k = v.key_change;
-    if (!isRecordObject(k)) fail("key_change", "must be null or an object");
+    if (!isRecord(k)) fail("key_change", "must be null or an object");
     const kc = k as Record<string, unknown>;
     const extra = Object.keys(kc).filter((x) =>
       !(KEY_CHANGE_KEYS as readonly string[]).includes(x)

@@ -12,7 +12,7 @@
  */
 import { SyftError } from "../errors/mod.ts";
 import { parseQueryPath, type QueryPath } from "../paths/mod.ts";
-import { PERMISSION_FILE } from "../datasite/layout.ts";
+import { PERMISSION_FILE, PRIVATE_FOLDER } from "../datasite/names.ts";
 import {
   compareSpecificity,
   type CompiledEmailGlob,
@@ -31,7 +31,7 @@ import {
   type Rule,
   type RuleSet,
 } from "./parse.ts";
-import { quote } from "./_quote.ts";
+import { quote } from "../encoding/quote.ts";
 
 /** What a check asks for. admin ⊇ write ⊇ read. */
 export type AccessLevel = "read" | "write" | "admin";
@@ -39,8 +39,8 @@ export type AccessLevel = "read" | "write" | "admin";
 /** The levels, weakest first. */
 export const ACCESS_LEVELS: readonly AccessLevel[] = ["read", "write", "admin"];
 
-/** The top-level folder that never opens to peers, whatever a rule says. */
-export const PRIVATE_FOLDER = "private";
+// The top-level folder that never opens to peers, whatever a rule says (a naming rule).
+export { PRIVATE_FOLDER };
 
 /** The access-list entry that means the checking user (PERMISSIONS.md step 7). */
 export const USER_ENTRY = "USER";
@@ -550,8 +550,8 @@ export class PermissionEngine {
     const level = this.#level;
     const file = this.#node?.file ?? null;
     const rule = this.#rule;
-    const where = file === null ? "" : quote(file.file);
-    const path = quote(this.#segmentsText());
+    const where = file === null ? "" : quoteInReason(file.file);
+    const path = quoteInReason(this.#segmentsText());
     const raised = level !== asked ? ` (${path} is a permission file, so it needs admin)` : "";
     const base = {
       governing_file: file?.file ?? null,
@@ -567,7 +567,9 @@ export class PermissionEngine {
           allowed: true,
           governing_file: null,
           rule: null,
-          reason: `${quote(user)} owns this datasite (${quote(owner)}) and may do anything in it`,
+          reason: `${quoteInReason(user)} owns this datasite (${
+            quoteInReason(owner)
+          }) and may do anything in it`,
           level,
           file_error: null,
         };
@@ -592,13 +594,15 @@ export class PermissionEngine {
       }
       case NO_RULE:
         decision = deny(
-          `no rule in ${where} matches ${quote(this.#relative())}, so only the owner has access`,
+          `no rule in ${where} matches ${
+            quoteInReason(this.#relative())
+          }, so only the owner has access`,
         );
         break;
       case GRANTED:
       case NOT_GRANTED: {
         const r = rule as CompiledRule;
-        const which = `the rule ${quote(r.ref.pattern)}${
+        const which = `the rule ${quoteInReason(r.ref.pattern)}${
           r.ref.line > 0 ? ` at line ${r.ref.line}` : ""
         } of ${where}`;
         if (outcome === GRANTED) {
@@ -606,12 +610,14 @@ export class PermissionEngine {
           decision = {
             ...base,
             allowed: true,
-            reason: `${which} grants ${quote(user)} ${level}${
-              via === null ? "" : ` through ${via.list}: ${quote(via.entry)}`
+            reason: `${which} grants ${quoteInReason(user)} ${level}${
+              via === null ? "" : ` through ${via.list}: ${quoteInReason(via.entry)}`
             }${raised}`,
           };
         } else {
-          decision = deny(`${which} matches but does not grant ${quote(user)} ${level}${raised}`);
+          decision = deny(
+            `${which} matches but does not grant ${quoteInReason(user)} ${level}${raised}`,
+          );
         }
         break;
       }
@@ -690,9 +696,18 @@ function isDotSegment(s: string): boolean {
 function folderSegments(folder: string): readonly string[] {
   const q = parseQueryPath(folder, "permission folder");
   if (q.hasDotSegment) {
-    throw new SyftError("E_INPUT", `permission folder ${quote(folder)} has a "." or ".." segment`, {
-      hint: "give the folder relative to the datasite, without . or ..",
-    });
+    throw new SyftError(
+      "E_INPUT",
+      `permission folder ${quoteInReason(folder)} has a "." or ".." segment`,
+      {
+        hint: "give the folder relative to the datasite, without . or ..",
+      },
+    );
   }
   return q.segments;
+}
+
+/** Reasons show paths and patterns up to 120 code points: longer than other messages, still one line. */
+function quoteInReason(s: string): string {
+  return quote(s, 120);
 }

@@ -10,7 +10,7 @@
  * @module
  */
 import { posix } from "node:path";
-import { PERMISSION_FILE } from "../datasite/layout.ts";
+import { PERMISSION_FILE } from "../datasite/names.ts";
 import { PermissionEngine } from "./engine.ts";
 import {
   MAX_PERMISSION_FILE_BYTES,

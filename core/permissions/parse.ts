@@ -36,7 +36,7 @@ import {
   type Node,
   parseDocument,
 } from "yaml";
-import { PERMISSION_FILE } from "../datasite/layout.ts";
+import { PERMISSION_FILE } from "../datasite/names.ts";
 import { findForeignTemplate } from "./glob.ts";
 
 /** Largest permission file parsed, in bytes (UTF-8). */

@@ -7,6 +7,7 @@
 import { posix } from "node:path";
 import { blobKey, importPeerKeys, sharedSecret } from "../crypto/agree.ts";
 import { decodeBase64 } from "../encoding/base64.ts";
+import { STAGING_FOLDER } from "../datasite/names.ts";
 import type { IdentityKeys } from "../identity/keys.ts";
 import type { Transport } from "../../plugins/contract.ts";
 import type { CheckpointThresholds } from "../checkpoints/rolling.ts";
@@ -82,5 +83,5 @@ export function ownDatasite(ctx: Pick<SyncContext, "root" | "me">): string {
 
 /** Where incoming contents are staged: inside the root so renames stay on one file system. */
 export function stagingRoot(ctx: Pick<SyncContext, "root">): string {
-  return posix.join(ctx.root, ".syft-tmp");
+  return posix.join(ctx.root, STAGING_FOLDER);
 }

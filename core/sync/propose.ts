@@ -11,7 +11,7 @@ import { checkInboundPath } from "../paths/mod.ts";
 import type { FileChangeEvent } from "../events/types.ts";
 import { changeEvent, deletionEvent } from "../events/make.ts";
 import type { SyncContext } from "./context.ts";
-import { freeMarkerName, isMarker } from "../paths/markers.ts";
+import { freeMarkerName, isMarker, isPrivatePath } from "../datasite/names.ts";
 import { keepRefusals, type Refusal } from "./refusals.ts";
 import { scanTree } from "./scan.ts";
 import type { ChannelState } from "./state.ts";
@@ -89,7 +89,7 @@ export async function collectProposals(
       await refuse(rel, check.reason);
       continue;
     }
-    if (rel.split("/")[0] === "private") {
+    if (isPrivatePath(rel)) {
       await refuse(rel, "private/ is never writable by peers");
       continue;
     }

@@ -33,10 +33,11 @@ import { regularFileHash } from "./scan.ts";
 import { caseFoldKey } from "../paths/case.ts";
 import {
   freeMarkerName,
+  isPermissionFile,
   MARKER_MAX_SUFFIX,
   type MarkerKind,
   markerName,
-} from "../paths/markers.ts";
+} from "../datasite/names.ts";
 import { keepRefusals, ownerDetail, type Refusal } from "./refusals.ts";
 import { quarantineObject } from "./quarantine.ts";
 import { type ChannelState, saveChannelState } from "./state.ts";
@@ -96,8 +97,6 @@ export interface ReceiveOptions {
   /** A batch applied a proposal to one of our permission files. */
   onPermissionsChanged(): void;
 }
-
-const PERMISSION_FILE_SUFFIX = "syft.pub.yaml";
 
 /** Proposals judged per peer and round when the context sets no limit (config `sync.max_proposals`). */
 export const DEFAULT_MAX_PROPOSALS = 10_000;
@@ -1142,7 +1141,7 @@ async function judgeProposal(
     await planner.write(ownRoot, ev.path, { ...ev, new_hash: ev.new_hash! });
     state.quota_used += ev.size;
   }
-  if (ev.path === PERMISSION_FILE_SUFFIX || ev.path.endsWith(`/${PERMISSION_FILE_SUFFIX}`)) {
+  if (isPermissionFile(ev.path)) {
     result.permissionsChanged = true;
   }
   applied(result, ev.path);

@@ -9,6 +9,7 @@ import { posix } from "node:path";
 import { describeError, SyftError, type SyftErrorCode } from "../errors/mod.ts";
 import { loadDatasitePermissions, type PermissionEngine } from "../permissions/mod.ts";
 import type { PeerRecord, PeerStore } from "../peers/store.ts";
+import { movePeer } from "../peers/state.ts";
 import type { Control } from "../events/types.ts";
 import { ownDatasite, type PeerKeys, peerKeys, stagingRoot, type SyncContext } from "./context.ts";
 import { replayJournals } from "./journal.ts";
@@ -217,11 +218,11 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
                 c.type === "peer.accept" && next.state === "requested" && next.sign_key &&
                 !next.key_change
               ) {
-                next = { ...next, state: "accepted", accepted_at: ctx.now() };
+                next = { ...movePeer(next, "accepted"), accepted_at: ctx.now() };
               } else if (c.type === "peer.reject" && next.state !== "removed") {
-                next = { ...next, state: "rejected", reason: c.reason };
+                next = { ...movePeer(next, "rejected"), reason: c.reason };
               } else if (c.type === "peer.remove") {
-                next = { ...next, state: "removed" };
+                next = movePeer(next, "removed");
               }
             }
             return next === current ? null : next;

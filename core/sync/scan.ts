@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { posix } from "node:path";
 import { hashFile, hashFileSync } from "../crypto/agree.ts";
 import type { FileInfo } from "./state.ts";
-import { isSyftTemp } from "../paths/markers.ts";
+import { isSyftTemp } from "../datasite/names.ts";
 
 /**
  * Files up to this size are stat'ed and hashed with synchronous calls: each
@@ -71,9 +71,6 @@ export interface ScanOptions {
   /** Names (any depth) to leave out, e.g. conflict and rejected markers in a mirror. */
   skip?: ((name: string, rel: string) => boolean) | undefined;
 }
-
-// The naming rules live in core/paths/markers.ts; re-exported for the callers of this module.
-export { isMarker, isSyftTemp } from "../paths/markers.ts";
 
 /**
  * The hash of the regular file at `path`; null when nothing is there (or the

@@ -9,7 +9,7 @@ import type { Control } from "../events/types.ts";
 import type { ChainEntry } from "../checkpoints/chain.ts";
 import { emptyRolling, type RollingState } from "../checkpoints/rolling.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
-import { syftTempTarget } from "../paths/markers.ts";
+import { syftTempTarget } from "../datasite/names.ts";
 import type { Refusal } from "./refusals.ts";
 
 /** What the scanner learned of one regular file. */

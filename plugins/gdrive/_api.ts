@@ -25,6 +25,7 @@ import type { TokenBucket } from "./_rate.ts";
 import type { TokenSource } from "./_tokens.ts";
 import { type CreateLookup, Uploader } from "./_upload.ts";
 import { SyftError } from "../../core/errors/mod.ts";
+import { isRecord } from "../../core/encoding/record.ts";
 
 export { CHUNK_BYTES, MULTIPART_MAX } from "./_upload.ts";
 export { errorBody, fromLibraryError } from "./_errors.ts";
@@ -334,7 +335,3 @@ export class DriveApi {
 
 /** Deno's fetch, for the library (see `#library`). */
 const nativeFetch = (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init);
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}

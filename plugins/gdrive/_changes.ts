@@ -9,6 +9,7 @@
 import { isIdentity } from "../../core/paths/identity.ts";
 import { type DriveFile, FOLDER_MIME } from "./_files.ts";
 import { type ChannelFolder, parseChannelFolderName } from "./_layout.ts";
+import { encodeBase64, parseBase64 } from "../../core/encoding/base64.ts";
 
 /** One entry of `changes.list`, parsed. */
 export interface Change {
@@ -78,15 +79,14 @@ export function markChange(
 /** The opaque cursor string. */
 export function encodeCursor(cursor: Cursor): string {
   const json = JSON.stringify({ v: 1, t: cursor.token, n: cursor.rounds, f: cursor.folders });
-  let binary = "";
-  for (const byte of new TextEncoder().encode(json)) binary += String.fromCharCode(byte);
-  return btoa(binary);
+  return encodeBase64(new TextEncoder().encode(json));
 }
 
 /** A cursor we cannot read counts as none: a full sync reports every channel, which is allowed. */
 export function decodeCursor(cursor: string): Cursor | null {
   try {
-    const bytes = Uint8Array.from(atob(cursor), (c) => c.charCodeAt(0));
+    const bytes = parseBase64(cursor);
+    if (bytes === null) return null;
     const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
     if (typeof value !== "object" || value === null) return null;
     const { v, t, n, f } = value as Record<string, unknown>;

@@ -7,6 +7,7 @@
  */
 import { DriveError, parseRetryAfter } from "./_backoff.ts";
 import { SyftError } from "../../core/errors/mod.ts";
+import { isRecord } from "../../core/encoding/record.ts";
 
 /** An error body never needs more than this to be understood. */
 const MAX_ERROR_BYTES = 16 * 1024;
@@ -114,8 +115,4 @@ export function notCapable(err: unknown, op: string): SyftError | null {
 
 export function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -6,6 +6,7 @@
  * by every writer.
  * @module
  */
+import { isRecord } from "../../core/encoding/record.ts";
 
 /** Drive's folder MIME type. */
 export const FOLDER_MIME = "application/vnd.google-apps.folder";
@@ -124,8 +125,4 @@ export function resolveCreate(
   const kept = won ? first : null;
   const losers = copies.filter((f) => ours(f) && f.id !== kept?.id).map((f) => f.id);
   return { won, kept, losers };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import { SyftError } from "../../core/errors/mod.ts";
+import { isRecord } from "../../core/encoding/record.ts";
 
 /** File name of the OAuth client inside the credentials folder. */
 export const CLIENT_FILE = "gdrive-client.json";
@@ -304,8 +305,4 @@ export class TokenSource {
     await writeTokenFile(this.#dir, this.#tokens);
     return this.#tokens.access_token;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

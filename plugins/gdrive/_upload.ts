@@ -12,6 +12,7 @@ import { jsonOf, throwFor } from "./_errors.ts";
 import { type DriveFile, FILE_FIELDS, parseFile } from "./_files.ts";
 import type { DriveHttp } from "./_http.ts";
 import { SyftError } from "../../core/errors/mod.ts";
+import { isRecord } from "../../core/encoding/record.ts";
 
 /** Objects up to this size go in one multipart request. */
 export const MULTIPART_MAX = 5 * 1024 * 1024;
@@ -338,8 +339,4 @@ function incomplete(op: string, detail: string): SyftError {
 
 function isDriveFile(value: unknown): value is DriveFile {
   return isRecord(value) && typeof value.id === "string" && typeof value.createdMs === "number";
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -22,6 +22,7 @@ import {
   TokenSource,
   writeTokenFile,
 } from "./_tokens.ts";
+import { isRecord } from "../../core/encoding/record.ts";
 
 export { CLIENT_FILE, DRIVE_SCOPE, type OAuthClient, parseClientFile, storeClientFile, TOKEN_FILE };
 
@@ -206,8 +207,4 @@ export async function storeSignIn(
 ): Promise<void> {
   await storeClientFile(credentialsDir, clientText);
   await writeTokenFile(credentialsDir, tokens);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

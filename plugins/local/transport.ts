@@ -56,6 +56,7 @@ import {
 } from "./_layout.ts";
 import { bumpMarker, folderSignature, hasMarker } from "./_marker.ts";
 import { FolderWatcher } from "./_watch.ts";
+import { encodeBase64, parseBase64 } from "../../core/encoding/base64.ts";
 
 /** How this transport names its failures (one shape for every plugin). */
 const wire = wireErrors("local");
@@ -456,15 +457,14 @@ function changedChannels(base: Snapshot | null, now: Snapshot): string[] {
 
 function encodeCursor(snapshot: Snapshot): string {
   const json = JSON.stringify({ v: 1, root: snapshot.root, ch: snapshot.channels });
-  let binary = "";
-  for (const byte of new TextEncoder().encode(json)) binary += String.fromCharCode(byte);
-  return btoa(binary);
+  return encodeBase64(new TextEncoder().encode(json));
 }
 
 /** A cursor we cannot read counts as none: every channel is reported, which is allowed. */
 function decodeCursor(cursor: string): Snapshot | null {
   try {
-    const bytes = Uint8Array.from(atob(cursor), (c) => c.charCodeAt(0));
+    const bytes = parseBase64(cursor);
+    if (bytes === null) return null;
     const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
     if (typeof value !== "object" || value === null) return null;
     const { v, root, ch } = value as Record<string, unknown>;

@@ -14,7 +14,7 @@ import {
   isSyftTemp,
   markerName,
   syftTempName,
-} from "../../core/paths/markers.ts";
+} from "../../core/datasite/names.ts";
 
 Deno.test("only the exact marker and temp names syft writes are recognised as syft's", () => {
   const now = Date.now();

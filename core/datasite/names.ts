@@ -1,9 +1,21 @@
 /**
- * Every name syft itself writes beside user files, built and recognised in one
- * place: the `<name>.rejected.<time>` and `<name>.conflict.<time>` markers a
- * sync leaves for the user, and the `.<name>.tmp-<uuid>` temps of atomic
- * writes. A recogniser matches exactly what its builder writes and nothing
- * else, so a user's `minutes.conflict.2024.md` is content, not a marker.
+ * The datasite's naming rules, in one place: which names are syft's own and
+ * never content, and which never travel.
+ *
+ * - Markers: the `<name>.rejected.<time>` and `<name>.conflict.<time>` copies
+ *   a sync leaves for the user ({@linkcode markerName}, {@linkcode isMarker}).
+ * - Temps: the `.<name>.tmp-<uuid>` files of atomic writes
+ *   ({@linkcode syftTempName}, {@linkcode isSyftTemp}), and the staging folder
+ *   {@linkcode STAGING_FOLDER} where incoming contents wait.
+ * - Hidden names (a leading dot): left out of jobs and datasets, and the
+ *   folders syft keeps for itself ({@linkcode isHiddenName}).
+ * - Permission files, `syft.pub.yaml` ({@linkcode isPermissionFile}): the
+ *   owner's, never part of a job or a dataset.
+ * - The top-level `private/` folder ({@linkcode isPrivatePath}): never opens
+ *   to peers, never writable by them.
+ *
+ * A recogniser matches exactly what its builder writes and nothing else, so a
+ * user's `minutes.conflict.2024.md` is content, not a marker.
  * @module
  */
 
@@ -103,4 +115,58 @@ export function syftTempTarget(name: string): string | null {
 /** Whether `name` is one of syft's own temp files (never content). */
 export function isSyftTemp(name: string): boolean {
   return syftTempTarget(name) !== null;
+}
+
+/**
+ * Whether `name` is one of the names syft writes beside user files (a marker
+ * or a temp): never content, never sent as part of a dataset.
+ */
+export function isSyftName(name: string): boolean {
+  return isSyftTemp(name) || isMarker(name);
+}
+
+/**
+ * The folder under the root where incoming contents are staged before they
+ * are moved into place (inside the root, so renames stay on one file system).
+ */
+export const STAGING_FOLDER = ".syft-tmp";
+
+/**
+ * Whether the file or folder name `name` is hidden (a leading dot). Hidden
+ * names never travel in jobs or datasets, and syft's own folders are hidden.
+ */
+export function isHiddenName(name: string): boolean {
+  return name.startsWith(".");
+}
+
+/** Name of a permission file (PERMISSIONS.md). */
+export const PERMISSION_FILE = "syft.pub.yaml";
+
+/**
+ * Whether the datasite-relative path (or bare name) `path` is a permission file.
+ *
+ * @example
+ * ```ts
+ * isPermissionFile("public/syft.pub.yaml"); // true
+ * isPermissionFile("public/old.syft.pub.yaml"); // false
+ * ```
+ */
+export function isPermissionFile(path: string): boolean {
+  return path === PERMISSION_FILE || path.endsWith(`/${PERMISSION_FILE}`);
+}
+
+/** The top-level folder of a datasite that never opens to peers. */
+export const PRIVATE_FOLDER = "private";
+
+/**
+ * Whether the datasite-relative path `path` is `private/` or lies under it.
+ *
+ * @example
+ * ```ts
+ * isPrivatePath("private/ages.csv"); // true
+ * isPrivatePath("public/private/x"); // false: only the top-level folder
+ * ```
+ */
+export function isPrivatePath(path: string): boolean {
+  return path === PRIVATE_FOLDER || path.startsWith(`${PRIVATE_FOLDER}/`);
 }
