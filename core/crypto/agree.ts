@@ -48,6 +48,7 @@ export interface PeerKeys {
  *
  * @example
  * ```ts
+ * declare const hello: { signKey: Uint8Array; agreeKey: Uint8Array }; // a parsed hello.json
  * const peer = await importPeerKeys(hello.signKey, hello.agreeKey);
  * ```
  */
@@ -123,7 +124,14 @@ async function hkdfBase(secret: Uint8Array): Promise<CryptoKey> {
  *
  * @example
  * ```ts
- * const key = await deriveObjectKey(secret, salt, `syft1 batch ${sender} ${recipient} ${name}`);
+ * declare const secret: Uint8Array; // sharedSecret(ours, theirs)
+ * const salt = crypto.getRandomValues(new Uint8Array(16)); // the envelope header's salt
+ * const name = "b-0000000000000002.syft";
+ * const key = await deriveObjectKey(
+ *   secret,
+ *   salt,
+ *   `syft1 batch alice@example.org bob@example.org ${name}`,
+ * );
  * ```
  */
 export async function deriveObjectKey(

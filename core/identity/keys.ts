@@ -37,6 +37,7 @@ export async function publicKeys(keys: IdentityKeys): Promise<PublicKeys> {
  *
  * @example
  * ```ts
+ * const keys = await publicKeys(await generateIdentityKeys());
  * await fingerprint(keys); // "3f2a 9c01 ... 77de"
  * ```
  */

@@ -72,6 +72,9 @@ export interface CreateHelloOptions {
  *
  * @example
  * ```ts
+ * import { generateIdentityKeys } from "../identity/keys.ts";
+ * import { VERSION } from "../version.ts";
+ * const keys = await generateIdentityKeys();
  * const bytes = await createHello({
  *   sender: "alice@example.org",
  *   recipient: "bob@example.org",
@@ -79,7 +82,7 @@ export interface CreateHelloOptions {
  *   clientVersion: VERSION,
  *   now: Date.now(),
  * });
- * await transport.put(channel, HELLO_NAME, bytes);
+ * // then: transport.put(channel, HELLO_NAME, bytes)
  * ```
  * @throws {SyftError} `E_INTERNAL` when an identity is invalid (callers parse them first)
  */

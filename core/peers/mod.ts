@@ -5,8 +5,12 @@
  *
  * @example
  * ```ts
- * const store = new PeerStore(homeLayout(home).peers);
- * const peers = new PeerService({ transport, store, me, keys, now: Date.now });
+ * import { homeLayout } from "../config/home.ts";
+ * import { generateIdentityKeys } from "../identity/keys.ts";
+ * declare const transport: ConstructorParameters<typeof PeerService>[0]["transport"];
+ * const keys = await generateIdentityKeys();
+ * const store = new PeerStore(homeLayout("/home/alice/.syft").peers);
+ * const peers = new PeerService({ transport, store, me: "alice@example.org", keys, now: Date.now });
  * const { newPending, problems } = await peers.discover();
  * ```
  * @module

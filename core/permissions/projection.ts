@@ -25,6 +25,7 @@ export interface ProjectionDiff {
  *
  * @example
  * ```ts
+ * import { PermissionEngine } from "./engine.ts";
  * const engine = new PermissionEngine();
  * engine.setFile("public", "rules:\n  - pattern: '**'\n    access: {read: ['*']}\n");
  * projectReadable(engine, "alice@x.org", "bob@y.org", ["public/a.csv", "private/b.csv"]);
