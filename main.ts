@@ -1,6 +1,6 @@
 /**
  * The syft entry point: builds the CLI, runs it, and maps every error to one
- * `error:` line (plus a `hint:`) and the exit code CLI.md fixes.
+ * `error:` line (plus a `hint:`) and the exit code docs/cli.md fixes.
  * @module
  */
 import { CommanderError } from "commander";

@@ -8,7 +8,7 @@ import { type LocationEnv, processEnv, resolveHome } from "../core/config/home.t
 import { requireOwnHome } from "../core/config/home_guard.ts";
 import { Output, type OutputSink, processSink } from "./output.ts";
 
-/** The global flags of CLI.md. */
+/** The global flags of docs/cli.md. */
 export interface GlobalFlags {
   home?: string | undefined;
   json?: boolean | undefined;

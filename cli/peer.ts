@@ -169,7 +169,7 @@ async function runList(ctx: Context): Promise<void> {
     fingerprint: r.fingerprint,
     last_seen: isoTime(r.last_seen),
   }));
-  // Not in the --json rows (CLI.md's shape); `transport list --json` has the peers per transport.
+  // Not in the --json rows (docs/cli.md's shape); `transport list --json` has the peers per transport.
   const via = new Map(rows.map((r) => [r.email, r.via ?? DEFAULT_TRANSPORT]));
   ctx.out.result(json, (list) => {
     if (list.length === 0) {

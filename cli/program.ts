@@ -1,5 +1,5 @@
 /**
- * The command tree: global flags of CLI.md and one registration per command group.
+ * The command tree: global flags of docs/cli.md and one registration per command group.
  * @module
  */
 import { Command } from "commander";

@@ -1,5 +1,5 @@
 /**
- * The transport contract (PROTOCOL.md §2): what every transport plugin offers,
+ * The transport contract (docs/protocol.md §2): what every transport plugin offers,
  * whatever storage sits behind it. The core talks to a transport only through
  * this interface; the host (`host.ts`) implements it by RPC to a Worker.
  * @module

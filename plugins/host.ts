@@ -81,6 +81,8 @@ const RESTART_HINT =
  *
  * @example
  * ```ts
+ * import { manifestFor } from "./registry.ts";
+ * const ctx = { identity: "alice@example.org", home: "/home/alice/.syft" };
  * const transport = await startPlugin(manifestFor("local:/srv/shared", ctx));
  * try {
  *   await transport.openChannel("bob@example.org");

@@ -7,9 +7,9 @@
  *
  * @example
  * ```ts
- * // plugins/example/worker.ts
- * import { serve } from "../serve.ts";
- * serve((init) => new ExampleTransport(String(init.dir)));
+ * // plugins/local/worker.ts: one line, the factory of its Transport
+ * import { LocalFolderTransport, parseLocalInit } from "./local/transport.ts";
+ * serve((init) => new LocalFolderTransport(parseLocalInit(init)));
  * ```
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * `deno task demo`: the whole flow of CLI.md "Demo" with real commands, in a
+ * `deno task demo`: the whole flow of docs/cli.md "Demo" with real commands, in a
  * temporary folder. Two hospitals (data owners) and one data scientist share
  * one `local:` transport folder. The scientist peers with both, finds their
  * `ages` datasets, writes a job against the mock, sends it to both; each

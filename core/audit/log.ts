@@ -2,7 +2,7 @@
  * The owner's audit log, `$SYFT_HOME/audit.log`: one JSON object per line for
  * every decision the owner makes (peers, permissions, datasets, jobs), written
  * after the decision took effect. Appended, never rewritten; mode 0600.
- * docs/AUDIT.md describes the format.
+ * docs/audit.md describes the format.
  * @module
  */
 

@@ -1,5 +1,5 @@
 /**
- * Garbage collection of our own channel (PROTOCOL.md §6), decided from the
+ * Garbage collection of our own channel (docs/protocol.md §6), decided from the
  * record of what we wrote there (no listing needed): batches and incrementals
  * covered by a later checkpoint, and events-free batches, go once the
  * recipient's ack has passed them; whatever the acks, only the two newest full

@@ -1,5 +1,5 @@
 /**
- * The reader's decision for one channel (PROTOCOL.md §6, §8), from a listing:
+ * The reader's decision for one channel (docs/protocol.md §6, §8), from a listing:
  * read the next batches; restore from the newest full checkpoint (a new reader,
  * one that lost its state, or one the channel has moved past); wait (a gap, or
  * a next object we quarantined, until the sender's fresh checkpoint comes);

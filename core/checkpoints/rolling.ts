@@ -1,5 +1,5 @@
 /**
- * Rolling state (PROTOCOL.md §6): the publication events written on a channel
+ * Rolling state (docs/protocol.md §6): the publication events written on a channel
  * since its last checkpoint, kept as the latest event per path, with the count
  * that decides when the next checkpoint is due and which kind it is.
  * Pure: the caller stores it inside the channel's state file.
@@ -25,7 +25,7 @@ export interface CheckpointThresholds {
   compact: number;
 }
 
-/** Defaults of PROTOCOL.md §6. */
+/** Defaults of docs/protocol.md §6. */
 export const DEFAULT_THRESHOLDS: CheckpointThresholds = { checkpoint: 50, compact: 10 };
 
 /** Nothing since the last checkpoint. */

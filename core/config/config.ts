@@ -9,7 +9,7 @@ import { SyftError } from "../errors/mod.ts";
 import { isIdentity } from "../paths/identity.ts";
 import { transportChoices } from "../../plugins/kinds.ts";
 
-/** Settings of the sync engine, with the defaults of PROTOCOL.md §6. */
+/** Settings of the sync engine, with the defaults of docs/protocol.md §6. */
 export interface SyncSettings {
   checkpoint_threshold: number;
   compact_threshold: number;

@@ -44,7 +44,7 @@ export function defaultRoot(env: LocationEnv): string {
   return posix.join(userHome(env), "SyftBox");
 }
 
-/** The fixed layout under $SYFT_HOME (ARCHITECTURE.md "Where state lives"). */
+/** The fixed layout under $SYFT_HOME (docs/architecture.md "Where state lives"). */
 export interface HomeLayout {
   home: string;
   config: string;

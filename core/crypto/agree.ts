@@ -1,5 +1,5 @@
 /**
- * Key agreement and key derivation (PROTOCOL.md §1–§3): importing a peer's
+ * Key agreement and key derivation (docs/protocol.md §1–§3): importing a peer's
  * pinned public keys, the X25519 shared secret of two identities, the per-object
  * AES-256-GCM key of an envelope, and the blob-id key that hides content hashes
  * from anyone listing a channel.
@@ -48,6 +48,7 @@ export interface PeerKeys {
  *
  * @example
  * ```ts
+ * declare const hello: { signKey: Uint8Array; agreeKey: Uint8Array }; // a parsed hello.json
  * const peer = await importPeerKeys(hello.signKey, hello.agreeKey);
  * ```
  */
@@ -119,11 +120,18 @@ async function hkdfBase(secret: Uint8Array): Promise<CryptoKey> {
 
 /**
  * HKDF-SHA256(ikm = `secret`, salt, info) → a non-extractable AES-256-GCM key
- * (PROTOCOL.md §3, the fresh key of one envelope).
+ * (docs/protocol.md §3, the fresh key of one envelope).
  *
  * @example
  * ```ts
- * const key = await deriveObjectKey(secret, salt, `syft1 batch ${sender} ${recipient} ${name}`);
+ * declare const secret: Uint8Array; // sharedSecret(ours, theirs)
+ * const salt = crypto.getRandomValues(new Uint8Array(16)); // the envelope header's salt
+ * const name = "b-0000000000000002.syft";
+ * const key = await deriveObjectKey(
+ *   secret,
+ *   salt,
+ *   `syft1 batch alice@example.org bob@example.org ${name}`,
+ * );
  * ```
  */
 export async function deriveObjectKey(

@@ -1,5 +1,5 @@
 /**
- * SHA-256 of bytes, streams and files, as lowercase hex (PROTOCOL.md: "hashes are
+ * SHA-256 of bytes, streams and files, as lowercase hex (docs/protocol.md: "hashes are
  * lowercase hex SHA-256"). Everything goes through `node:crypto`'s incremental
  * `createHash`, never `crypto.subtle.digest` on a whole buffer, so hashing a
  * 2 GiB file costs one read buffer of memory.
@@ -59,6 +59,7 @@ export interface HashResult {
  *
  * @example
  * ```ts
+ * using file = await Deno.open("deno.json");
  * const { hash, size } = await hashStream(file.readable);
  * ```
  */
@@ -151,6 +152,8 @@ const STREAM_PIECE_BYTES = 1 << 20;
  *
  * @example
  * ```ts
+ * declare const path: string;
+ * declare const expected: string; // the hash the batch announced
  * const body = await hashedFileStream(path, ({ hash }) => {
  *   if (hash !== expected) throw new Error(`${path} changed while it was being sent`);
  * });
@@ -218,6 +221,10 @@ export async function hashedFileStream(
  *
  * @example
  * ```ts
+ * import { SyftError } from "../errors/mod.ts";
+ * declare const opened: { body: ReadableStream<Uint8Array> }; // an opened envelope
+ * declare const temp: string;
+ * declare const expected: string;
  * const { hash } = await writeHashed(opened.body, temp);
  * if (hash !== expected) throw new SyftError("E_BAD_MESSAGE", "content hash does not match");
  * ```

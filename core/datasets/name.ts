@@ -4,7 +4,7 @@
  */
 import { SyftError } from "../errors/mod.ts";
 
-/** The dataset name grammar of CLI.md. */
+/** The dataset name grammar of docs/cli.md. */
 export const DATASET_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /** The folder under `public/` and `private/` that holds datasets. */
@@ -58,7 +58,7 @@ export function privateFolder(name: string): string {
 }
 
 /**
- * The environment variable a job reads a dataset's folder from (CLI.md:
+ * The environment variable a job reads a dataset's folder from (docs/cli.md:
  * upper-cased, `-` as `_`).
  *
  * @example

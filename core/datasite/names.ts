@@ -139,7 +139,7 @@ export function isHiddenName(name: string): boolean {
   return name.startsWith(".");
 }
 
-/** Name of a permission file (PERMISSIONS.md). */
+/** Name of a permission file (docs/permissions.md). */
 export const PERMISSION_FILE = "syft.pub.yaml";
 
 /**

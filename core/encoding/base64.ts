@@ -1,5 +1,5 @@
 /**
- * Standard base64 with padding (PROTOCOL.md: binary values in JSON), the one
+ * Standard base64 with padding (docs/protocol.md: binary values in JSON), the one
  * codec of the project. Decoding is strict: only the canonical spelling of
  * some bytes is accepted, so no two texts stand for the same key or salt.
  * @module

@@ -5,7 +5,7 @@
  * @module
  */
 
-/** Error codes, grouped by the exit code the CLI gives them (see CLI.md). */
+/** Error codes, grouped by the exit code the CLI gives them (see docs/cli.md). */
 export type SyftErrorCode =
   /** A negative answer (perm check denied, job failed): exit 1. */
   | "E_DENIED"
@@ -30,7 +30,7 @@ export type SyftErrorCode =
   /** A bug in syft: exit 10. */
   | "E_INTERNAL";
 
-/** Exit code for each error code, as CLI.md fixes them. */
+/** Exit code for each error code, as docs/cli.md fixes them. */
 export const EXIT_CODES: Readonly<Record<SyftErrorCode, number>> = {
   E_DENIED: 1,
   E_USAGE: 2,

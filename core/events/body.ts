@@ -1,5 +1,5 @@
 /**
- * The body of a batch or checkpoint (PROTOCOL.md §4.1): a gzip'd POSIX tar
+ * The body of a batch or checkpoint (docs/protocol.md §4.1): a gzip'd POSIX tar
  * holding `batch.json` (or `checkpoint.json`) first, then one regular file
  * `c/<sha-256 hex>` per inline content.
  *
@@ -71,6 +71,11 @@ export interface UnpackBodyOptions {
  *
  * @example
  * ```ts
+ * import { serializeJson } from "./parse.ts";
+ * import type { BatchJson } from "./types.ts";
+ * declare const batch: BatchJson;
+ * declare const contents: BodyContent[]; // the inline small files the events reference
+ * declare const envelopeWriter: WritableStream<Uint8Array>; // sealEnvelope()'s input
  * const body = packBody({ name: "batch.json", bytes: serializeJson(batch) }, contents);
  * await body.pipeTo(envelopeWriter);
  * ```
@@ -120,6 +125,10 @@ export function packBody(
  *
  * @example
  * ```ts
+ * import { parseBatchJson } from "./parse.ts";
+ * declare const plaintext: ReadableStream<Uint8Array>; // an opened envelope's body
+ * declare const staging: { put(hash: string, bytes: Uint8Array): Promise<void> };
+ * const [sender, recipient] = ["alice@example.org", "bob@example.org"];
  * const json = await unpackBody(plaintext, {
  *   first: "batch.json",
  *   onContent: (hash, bytes) => staging.put(hash, bytes),

@@ -1,5 +1,5 @@
 /**
- * The envelope of every `.syft` object (PROTOCOL.md §3): a signed plaintext
+ * The envelope of every `.syft` object (docs/protocol.md §3): a signed plaintext
  * header, then the body in AES-256-GCM chunks.
  *
  * ```
@@ -163,8 +163,14 @@ function message(err: unknown): string {
  *
  * @example
  * ```ts
+ * import type { IdentityKeys } from "../identity/keys.ts";
+ * declare const me: IdentityKeys;
+ * declare const peer: { agree: CryptoKey }; // from importPeerKeys()
+ * declare const tarStream: ReadableStream<Uint8Array>; // packBody()'s output
+ * declare const size: number; // its exact byte count
+ * const [sender, recipient] = ["alice@example.org", "bob@example.org"];
  * const sealed = sealEnvelope(
- *   { kind: "batch", name: batchName(2), sender, recipient, seq: 2, created_at: Date.now(), size },
+ *   { kind: "batch", name: "b-0000000000000002.syft", sender, recipient, seq: 2, created_at: Date.now(), size },
  *   tarStream,
  *   { signPrivate: me.sign.privateKey, agreePrivate: me.agree.privateKey, peerAgreePublic: peer.agree },
  * );
@@ -426,6 +432,12 @@ async function readPrefix(
  *
  * @example
  * ```ts
+ * import type { IdentityKeys } from "../identity/keys.ts";
+ * declare const transport: { get(name: string): Promise<ReadableStream<Uint8Array>> };
+ * declare const keys: IdentityKeys;
+ * declare const pinned: { sign: CryptoKey; agree: CryptoKey }; // the peer's keys from its hello
+ * declare const temp: string;
+ * const [name, peer, me] = ["b-0000000000000002.syft", "alice@example.org", "bob@example.org"];
  * const { header, body } = await openEnvelope(await transport.get(name), {
  *   name, sender: peer, recipient: me,
  * }, { senderSignPublic: pinned.sign, agreePrivate: keys.agree.privateKey, senderAgreePublic: pinned.agree });

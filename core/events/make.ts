@@ -1,5 +1,5 @@
 /**
- * Building the FileChangeEvents we write (PROTOCOL.md §4.2): publications of
+ * Building the FileChangeEvents we write (docs/protocol.md §4.2): publications of
  * our datasite, proposals to a peer's, and deletions of either. Pure.
  * @module
  */

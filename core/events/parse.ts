@@ -1,5 +1,5 @@
 /**
- * The one parser for `batch.json` and `checkpoint.json` (PROTOCOL.md §4): bytes
+ * The one parser for `batch.json` and `checkpoint.json` (docs/protocol.md §4): bytes
  * that arrived from a peer become a {@linkcode BatchJson} or
  * {@linkcode CheckpointJson} here, or are refused whole with `E_BAD_MESSAGE`
  * (the caller quarantines the object). Code after a parse trusts the types: every
@@ -62,6 +62,7 @@ export interface CheckpointParseContext extends ParseContext {
  *
  * @example
  * ```ts
+ * declare const bytes: Uint8Array; // batch.json from an opened batch envelope
  * const batch = parseBatchJson(bytes, { sender: "alice@example.org", recipient: "bob@example.org" });
  * batch.events; // FileChangeEvent[], each checked by parseEvent()
  * ```
@@ -106,7 +107,12 @@ export function parseBatchJson(bytes: Uint8Array, ctx: ParseContext): BatchJson 
  *
  * @example
  * ```ts
- * const cp = parseCheckpointJson(bytes, { sender, recipient, kind: "cf" });
+ * declare const bytes: Uint8Array; // checkpoint.json from an opened `cf` envelope
+ * const cp = parseCheckpointJson(bytes, {
+ *   sender: "alice@example.org",
+ *   recipient: "bob@example.org",
+ *   kind: "cf",
+ * });
  * ```
  * @throws {SyftError} `E_BAD_MESSAGE` naming the first part that is malformed.
  */
@@ -160,7 +166,8 @@ export function parseCheckpointJson(
  *
  * @example
  * ```ts
- * parseEvent(JSON.parse(text), { sender, recipient }); // FileChangeEvent
+ * declare const text: string; // one element of a batch's `events`
+ * parseEvent(JSON.parse(text), { sender: "alice@example.org", recipient: "bob@example.org" }); // FileChangeEvent
  * ```
  * @throws {SyftError} `E_BAD_MESSAGE` naming the field that is malformed; a
  * datasite other than the sender's or the recipient's is one of them.
@@ -235,6 +242,7 @@ export function parseEvent(raw: unknown, ctx: ParseContext, where = "event"): Fi
  *
  * @example
  * ```ts
+ * const sender = "alice@example.org";
  * const bytes = serializeJson({ seq: 1, sender, created_at: 0, events: [], acks: {}, control: [] });
  * ```
  * @throws {SyftError} `E_INTERNAL` when a number is NaN or infinite, which JSON

@@ -1,5 +1,5 @@
 /**
- * The typed shapes of what travels in a channel (PROTOCOL.md §2–§4). Parsers in
+ * The typed shapes of what travels in a channel (docs/protocol.md §2–§4). Parsers in
  * this folder turn bytes into these types once; code after a parse trusts them.
  * @module
  */

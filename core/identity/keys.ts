@@ -1,5 +1,5 @@
 /**
- * The installation's key pairs (PROTOCOL.md §1): Ed25519 to sign, X25519 to agree
+ * The installation's key pairs (docs/protocol.md §1): Ed25519 to sign, X25519 to agree
  * on keys. Private keys are kept as JWK; public keys travel as raw 32 bytes.
  * @module
  */
@@ -37,6 +37,7 @@ export async function publicKeys(keys: IdentityKeys): Promise<PublicKeys> {
  *
  * @example
  * ```ts
+ * const keys = await publicKeys(await generateIdentityKeys());
  * await fingerprint(keys); // "3f2a 9c01 ... 77de"
  * ```
  */

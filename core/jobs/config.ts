@@ -88,7 +88,7 @@ export function parseJobConfig(text: string, file: string): JobConfig {
     if (path === JOB_CONFIG_FILE) f.fail("files", `must not list ${JOB_CONFIG_FILE} itself`);
     seen.add(path);
   }
-  // A job is a folder with run.sh (CLI.md): anything else is refused, so an
+  // A job is a folder with run.sh (docs/cli.md): anything else is refused, so an
   // owner always reviews the same file.
   const entrypoint = jobPath(f, "entrypoint");
   if (entrypoint !== JOB_ENTRYPOINT) f.fail("entrypoint", `must be ${JOB_ENTRYPOINT}`);

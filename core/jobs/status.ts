@@ -1,11 +1,11 @@
 /**
- * The statuses a job can be in (CLI.md), on their own so the state machine and
+ * The statuses a job can be in (docs/cli.md), on their own so the state machine and
  * the sentences about its refused moves can both name them without importing
  * each other.
  * @module
  */
 
-/** Every status of CLI.md. */
+/** Every status of docs/cli.md. */
 export const JOB_STATUSES = [
   "pending",
   "approved",

@@ -1,5 +1,5 @@
 /**
- * Identities (PROTOCOL.md §1): a user is an email address, lower-cased on entry.
+ * Identities (docs/protocol.md §1): a user is an email address, lower-cased on entry.
  * @module
  */
 import { SyftError } from "../errors/mod.ts";

@@ -1,6 +1,6 @@
 /**
  * The permission-query path parser, for `syft perm check` and the permission
- * engine (PERMISSIONS.md step 2).
+ * engine (docs/permissions.md step 2).
  *
  * Unlike the inbound parser it answers a question rather than guarding a
  * write, so it is lenient where the algorithm says so: it splits on `/` and

@@ -1,5 +1,5 @@
 /**
- * `hello.json` (PROTOCOL.md §2): the one unencrypted object of a channel. It
+ * `hello.json` (docs/protocol.md §2): the one unencrypted object of a channel. It
  * names the channel's two ends and carries the sender's public keys, signed
  * with the sender's own Ed25519 key. The signature proves only that whoever
  * wrote it holds the embedded key; whether that key belongs to the person is
@@ -54,7 +54,7 @@ export interface Hello {
   clientVersion: string;
   /** When the sender wrote it (its clock, ms since the epoch). */
   createdAt: number;
-  /** The fingerprint of the two keys (PROTOCOL.md §1). */
+  /** The fingerprint of the two keys (docs/protocol.md §1). */
   fingerprint: string;
 }
 
@@ -73,6 +73,9 @@ export interface CreateHelloOptions {
  *
  * @example
  * ```ts
+ * import { generateIdentityKeys } from "../identity/keys.ts";
+ * import { VERSION } from "../version.ts";
+ * const keys = await generateIdentityKeys();
  * const bytes = await createHello({
  *   sender: "alice@example.org",
  *   recipient: "bob@example.org",
@@ -80,7 +83,7 @@ export interface CreateHelloOptions {
  *   clientVersion: VERSION,
  *   now: Date.now(),
  * });
- * await transport.put(channel, HELLO_NAME, bytes);
+ * // then: transport.put(channel, HELLO_NAME, bytes)
  * ```
  * @throws {SyftError} `E_INTERNAL` when an identity is invalid (callers parse them first)
  */

@@ -1,12 +1,16 @@
 /**
- * Peers (PROTOCOL.md §1, §2, §5): the signed `hello.json` that opens a channel,
+ * Peers (docs/protocol.md §1, §2, §5): the signed `hello.json` that opens a channel,
  * the contact list with pinned keys under `$SYFT_HOME/peers/`, and the
  * request / discover / approve / reject / remove / trust lifecycle.
  *
  * @example
  * ```ts
- * const store = new PeerStore(homeLayout(home).peers);
- * const peers = new PeerService({ transport, store, me, keys, now: Date.now });
+ * import { homeLayout } from "../config/home.ts";
+ * import { generateIdentityKeys } from "../identity/keys.ts";
+ * declare const transport: ConstructorParameters<typeof PeerService>[0]["transport"];
+ * const keys = await generateIdentityKeys();
+ * const store = new PeerStore(homeLayout("/home/alice/.syft").peers);
+ * const peers = new PeerService({ transport, store, me: "alice@example.org", keys, now: Date.now });
  * const { newPending, problems } = await peers.discover();
  * ```
  * @module

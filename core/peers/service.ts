@@ -1,5 +1,5 @@
 /**
- * The peer lifecycle of PROTOCOL.md §5 over a {@linkcode Transport} and a
+ * The peer lifecycle of docs/protocol.md §5 over a {@linkcode Transport} and a
  * {@linkcode PeerStore}: request, discovery of incoming channels (trust on
  * first use), approve with an optional fingerprint check, reject, remove, and
  * trusting a changed key. The control records that tell the other side
@@ -170,7 +170,7 @@ export class PeerService {
 
   /**
    * Open (create if needed) our channel to `peer` and make sure it holds our
-   * hello. PROTOCOL.md §2: a channel folder that exists with a hello that is
+   * hello. docs/protocol.md §2: a channel folder that exists with a hello that is
    * not ours is refused — someone else created it under our name.
    * @throws {SyftError} `E_PERMISSION` when the channel's hello is not ours
    */
@@ -427,7 +427,7 @@ export class PeerService {
   /**
    * Remove `email`: record `removed`. If we opened our channel, `remove_sent:
    * false` asks the sync engine to send `peer.remove` (and later delete the
-   * channel, PROTOCOL.md §5.4). Pinned keys are kept.
+   * channel, docs/protocol.md §5.4). Pinned keys are kept.
    * @throws {SyftError} `E_INPUT` for an unknown peer
    */
   async removePeer(email: string): Promise<PeerRecord> {

@@ -1,14 +1,14 @@
 /**
  * Where a peer stands and how that may change: the transition table of peer
  * states, and the one function that moves a record along it. The lifecycle
- * (PROTOCOL.md §1, §5) is driven from two sides — our `syft peer` commands and
+ * (docs/protocol.md §1, §5) is driven from two sides — our `syft peer` commands and
  * the peer's `peer.accept`/`peer.reject`/`peer.remove` controls read by sync —
  * and both go through {@linkcode movePeer}, so no code path invents a move.
  * @module
  */
 import { SyftError } from "../errors/mod.ts";
 
-/** Peer states of CLI.md (the same list as `core/status/report.ts`). */
+/** Peer states of docs/cli.md (the same list as `core/status/report.ts`). */
 export const PEER_STATES = ["requested", "pending", "accepted", "rejected", "removed"] as const;
 
 /** One peer state. */

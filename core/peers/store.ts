@@ -1,7 +1,7 @@
 /**
  * The contact list: one JSON record per peer in `$SYFT_HOME/peers/<email>.json`
  * (folder 0700, files 0600, atomic writes), holding the peer's state and its
- * pinned keys (PROTOCOL.md §1). `syft status` counts peers by the `state` field
+ * pinned keys (docs/protocol.md §1). `syft status` counts peers by the `state` field
  * of these files, so the layout is shared with `core/status/report.ts`.
  *
  * Both the CLI and a running `syft sync --watch` change records, so every

@@ -1,7 +1,7 @@
 /**
  * The permission engine: a tree of folders holding compiled `syft.pub.yaml`
  * rule sets, answering "may this user read/write/admin this path?" exactly as
- * PERMISSIONS.md "Resolution" steps 1–8 say, plus the `private/` rule.
+ * docs/permissions.md "Resolution" steps 1–8 say, plus the `private/` rule.
  *
  * Pure logic: it never touches the disk (see load.ts for that). Each file is
  * parsed and compiled once, its rules sorted by specificity once; a check is a
@@ -42,7 +42,7 @@ export const ACCESS_LEVELS: readonly AccessLevel[] = ["read", "write", "admin"];
 // The top-level folder that never opens to peers, whatever a rule says (a naming rule).
 export { PRIVATE_FOLDER };
 
-/** The access-list entry that means the checking user (PERMISSIONS.md step 7). */
+/** The access-list entry that means the checking user (docs/permissions.md step 7). */
 export const USER_ENTRY = "USER";
 
 /** The rule a decision rests on. */

@@ -1,5 +1,5 @@
 /**
- * The glob dialect of `syft.pub.yaml` (PERMISSIONS.md, "Glob dialect"), matched
+ * The glob dialect of `syft.pub.yaml` (docs/permissions.md, "Glob dialect"), matched
  * segment by segment, and the email globs of access lists.
  *
  * Off-the-shelf matchers differ from the dialect in exactly the corners users
@@ -30,12 +30,12 @@
  * @module
  */
 
-/** The only template a pattern may contain (PERMISSIONS.md, "Templates"). */
+/** The only template a pattern may contain (docs/permissions.md, "Templates"). */
 export const USER_EMAIL_TEMPLATE = "{{.UserEmail}}";
 
 /**
  * Specificity of a pattern, compared left to right, higher first
- * (PERMISSIONS.md step 6): (a) contains the template, (b) literal segments,
+ * (docs/permissions.md step 6): (a) contains the template, (b) literal segments,
  * (c) wildcard segments other than `**`, (d) minus the `**` segments,
  * (e) total segments.
  */
@@ -98,7 +98,7 @@ export function compareSpecificity(a: SpecificityKey, b: SpecificityKey): number
 
 /**
  * The first `{{…}}` in `text` that is not `{{.UserEmail}}`, or null. Any
- * other template makes a permission file invalid (PERMISSIONS.md).
+ * other template makes a permission file invalid (docs/permissions.md).
  */
 export function findForeignTemplate(text: string): string | null {
   let from = 0;
@@ -147,14 +147,14 @@ export function compileEmailGlob(entry: string): CompiledEmailGlob {
 
 /**
  * True when a pattern segment or an access-list entry is a glob: it contains
- * `*`, `?` or `[` (PERMISSIONS.md reads these characters as written, escaped
+ * `*`, `?` or `[` (docs/permissions.md reads these characters as written, escaped
  * or not, both for "exact path" and for the specificity key).
  */
 export function hasGlobChars(text: string): boolean {
   return text.includes("*") || text.includes("?") || text.includes("[");
 }
 
-/** Split a path on `/`, dropping empty segments (PERMISSIONS.md step 2). */
+/** Split a path on `/`, dropping empty segments (docs/permissions.md step 2). */
 export function splitPath(path: string): string[] {
   return path.split("/").filter((s) => s !== "");
 }

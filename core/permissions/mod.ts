@@ -1,5 +1,5 @@
 /**
- * The `syft.pub.yaml` permission engine (PERMISSIONS.md).
+ * The `syft.pub.yaml` permission engine (docs/permissions.md).
  *
  * - {@linkcode parsePermissionFile}: bytes or text of one file → a typed
  *   {@linkcode RuleSet} or a {@linkcode PermissionFileError} (file, line,

@@ -1,5 +1,5 @@
 /**
- * The one parse function for `syft.pub.yaml` (PERMISSIONS.md, "The file"):
+ * The one parse function for `syft.pub.yaml` (docs/permissions.md, "The file"):
  * bytes or text in, a typed rule set or a typed error (file, line, reason) out.
  *
  * Fail closed: anything the spec calls invalid, and anything hostile (an alias

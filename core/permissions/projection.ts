@@ -1,6 +1,6 @@
 /**
  * Projections for sync: which of a datasite's files a peer may read, and how
- * that set changes between two permission states (ARCHITECTURE.md invariant 3:
+ * that set changes between two permission states (docs/architecture.md invariant 3:
  * a peer receives exactly the files it may read, and loses revoked ones).
  * @module
  */
@@ -25,6 +25,7 @@ export interface ProjectionDiff {
  *
  * @example
  * ```ts
+ * import { PermissionEngine } from "./engine.ts";
  * const engine = new PermissionEngine();
  * engine.setFile("public", "rules:\n  - pattern: '**'\n    access: {read: ['*']}\n");
  * projectReadable(engine, "alice@x.org", "bob@y.org", ["public/a.csv", "private/b.csv"]);

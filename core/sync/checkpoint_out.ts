@@ -1,5 +1,5 @@
 /**
- * Writing checkpoints to our channel (PROTOCOL.md §5, §6): `ci-<seq>` from the
+ * Writing checkpoints to our channel (docs/protocol.md §5, §6): `ci-<seq>` from the
  * rolling state, `cf-<seq>` from everything the peer has (what we published),
  * and `cf-0000000000000000` for a newly accepted peer. A checkpoint holds the
  * content as it was published: a file that changed since is left out of it and

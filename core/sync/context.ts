@@ -33,7 +33,7 @@ export interface SyncContext {
   /** Refresh the peer list from the transport (hello.json discovery). */
   discover(): Promise<void>;
   allowMassDelete: boolean;
-  /** Per-peer inbox quota in bytes (PROTOCOL.md §7; default 1 GiB). */
+  /** Per-peer inbox quota in bytes (docs/protocol.md §7; default 1 GiB). */
   quotaBytes: number;
   /** Bytes the quarantine folder keeps (config `sync.quarantine_mib`); default 64 MiB. */
   quarantineBytes?: number | undefined;

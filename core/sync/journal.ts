@@ -1,5 +1,5 @@
 /**
- * Applying a batch durably (PROTOCOL.md §7, §8): a journal entry first, then the
+ * Applying a batch durably (docs/protocol.md §7, §8): a journal entry first, then the
  * contents (temp + rename), one durability barrier, then the state (index,
  * cursor). A crash at any point is finished by {@linkcode replayJournals}
  * before anything else looks at the folders, so nothing is lost, nothing is

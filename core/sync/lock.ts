@@ -1,5 +1,5 @@
 /**
- * The round lock (ARCHITECTURE.md "Concurrency"): one round at a time per
+ * The round lock (docs/architecture.md "Concurrency"): one round at a time per
  * $SYFT_HOME, an exclusive `Deno.FsFile.lock` on `state/sync.lock`, released by
  * the kernel if the process dies. Others wait instead of failing.
  * @module

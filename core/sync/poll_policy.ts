@@ -1,6 +1,6 @@
 /**
  * How long `syft sync --watch` waits before it polls the transport again
- * (CLI.md, Sync): the interval, or, when the user did not choose one and
+ * (docs/cli.md, Sync): the interval, or, when the user did not choose one and
  * nothing happened for a while, a slower pace that spares cloud API quotas.
  * Only the remote poll slows down: local edits and a watching transport's
  * `changes()` still wake the loop at once. Pure: the clock is an argument.

@@ -1,5 +1,5 @@
 /**
- * The watcher side (PROTOCOL.md §8): local edits in a peer's mirror become
+ * The watcher side (docs/protocol.md §8): local edits in a peer's mirror become
  * proposals in our channel to that peer. Only certain refusals happen here
  * (`private/`, invalid paths, symlinks): the local copy is renamed
  * `<name>.rejected.<ts>` at once. Markers are never proposed, and a deleted

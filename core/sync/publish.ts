@@ -1,5 +1,5 @@
 /**
- * The writing side of our channel to a peer (PROTOCOL.md §4, §6): publish the
+ * The writing side of our channel to a peer (docs/protocol.md §4, §6): publish the
  * difference between what the peer may read now and what it has, plus our
  * proposals, control records and acks, in as few batches as the limits allow.
  * Blobs go first; every content is re-hashed as it is read, so a file that
@@ -280,7 +280,7 @@ async function checkpointIfDue(
   return w.state;
 }
 
-/** A newly accepted peer's projection as `cf-0000000000000000`, before `b-1` (PROTOCOL.md §5). */
+/** A newly accepted peer's projection as `cf-0000000000000000`, before `b-1` (docs/protocol.md §5). */
 async function firstProjection(
   ctx: SyncContext,
   keys: PeerKeys,

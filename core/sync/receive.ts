@@ -1,5 +1,5 @@
 /**
- * The reading side of a channel (PROTOCOL.md §7, §8): fetch the peer's batches
+ * The reading side of a channel (docs/protocol.md §7, §8): fetch the peer's batches
  * strictly in seq order, verify and unpack them, then apply publications to
  * the peer's mirror and judge proposals against our permission files as they
  * stood at the start of the batch. Every change goes through the journal.
@@ -263,7 +263,7 @@ function blobFetcher(
 
 /**
  * A blob a batch references. Blobs are uploaded before the batch that needs
- * them (PROTOCOL.md §4.3), so one that is not in the channel makes the batch
+ * them (docs/protocol.md §4.3), so one that is not in the channel makes the batch
  * bad (quarantined, then resynced) instead of failing every round forever; any
  * other transport failure still stops the round.
  */

@@ -67,7 +67,7 @@ export interface ChannelState {
    * the seq instead of reporting another installation.
    */
   seq_known: boolean;
-  /** Publication events since our last checkpoint (PROTOCOL.md §6). */
+  /** Publication events since our last checkpoint (docs/protocol.md §6). */
   rolling: RollingState;
   /** The objects we wrote to our channel and still keep, oldest first (for GC). */
   chain: ChainEntry[];

@@ -1,5 +1,5 @@
 /**
- * Where syft lives in Google Drive (issue 13 item 3, PROTOCOL.md §2):
+ * Where syft lives in Google Drive (issue 13 item 3, docs/protocol.md §2):
  *
  * ```
  * My Drive/syft/                                 the sender's own folder

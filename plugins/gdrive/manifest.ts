@@ -45,6 +45,7 @@ export interface GdriveManifestOptions {
  *
  * @example
  * ```ts
+ * import { startPlugin } from "../host.ts";
  * const transport = await startPlugin(gdriveManifest({
  *   identity: "alice@example.org",
  *   credentialsDir: "/home/alice/.syft/credentials",

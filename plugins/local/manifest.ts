@@ -12,6 +12,7 @@ import { describeError, SyftError } from "../../core/errors/mod.ts";
  *
  * @example
  * ```ts
+ * import { startPlugin } from "../host.ts";
  * const transport = await startPlugin(localManifest("/srv/shared", "alice@example.org"));
  * ```
  */

@@ -8,7 +8,7 @@
  * enforces the protocol's rules on its own API: only a channel's sender writes
  * or deletes in it, only its sender and recipient list or read it.
  * Confidentiality against other users of the folder comes from the envelope's
- * encryption, not from here (PROTOCOL.md §1).
+ * encryption, not from here (docs/protocol.md §1).
  * @module
  */
 import {

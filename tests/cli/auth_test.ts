@@ -4,7 +4,7 @@
  * state, offline access with consent and the login hint; the loopback
  * redirect (or the address pasted on stdin) finishes the sign-in; tokens are
  * stored 0600; a forged state, another account or a revoked sign-in is
- * refused with CLI.md's exit codes.
+ * refused with docs/cli.md's exit codes.
  */
 import { posix } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";

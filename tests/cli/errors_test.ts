@@ -13,7 +13,7 @@ async function home(): Promise<{ base: string; home: string; syft: typeof runSyf
   };
 }
 
-Deno.test("syft --help lists every command group of CLI.md", async () => {
+Deno.test("syft --help lists every command group of docs/cli.md", async () => {
   const r = await runSyft(["--help"]);
   assertEquals(r.code, 0);
   for (

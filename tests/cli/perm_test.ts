@@ -19,7 +19,7 @@ interface Case {
   checks: Check[];
 }
 
-const CASES_URL = new URL("../../../shared/conformance/permission-cases.json", import.meta.url);
+const CASES_URL = new URL("../testdata/permission-cases.json", import.meta.url);
 
 async function writeFiles(dir: string, files: Record<string, string>): Promise<void> {
   for (const [rel, text] of Object.entries(files)) {

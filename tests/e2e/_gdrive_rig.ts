@@ -57,7 +57,7 @@ export interface Settled {
 /**
  * `syft sync` on every site in turn until one whole pass sends, receives,
  * applies and proposes nothing and every sync exited 0; at most `maxPasses`.
- * A sync that exits 4 lost nothing (CLI.md), so it is simply run again.
+ * A sync that exits 4 lost nothing (docs/cli.md), so it is simply run again.
  */
 export async function settle(sites: Site[], maxPasses = 8): Promise<Settled> {
   let failedRounds = 0;

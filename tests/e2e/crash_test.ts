@@ -1,5 +1,5 @@
 /**
- * Crash safety (ARCHITECTURE.md invariant 4; issue 4 item 8): `syft sync`
+ * Crash safety (docs/architecture.md invariant 4; issue 4 item 8): `syft sync`
  * children are killed with SIGKILL at random instants of their lifetime while
  * a 500-file sync is in flight, on the publishing side (owner) and on the
  * applying side (peer), and with proposals in flight both ways. After plain
@@ -51,7 +51,7 @@ const VERBOSE = Boolean(Deno.env.get("SYFT_CRASH_VERBOSE"));
 
 console.log(`crash tests: SYFT_CRASH_SEED=${SEED} SYFT_CRASH_KILLS=${KILLS}`);
 
-/** Contents up to this size travel inline; larger ones as blobs (PROTOCOL.md §4.3). */
+/** Contents up to this size travel inline; larger ones as blobs (docs/protocol.md §4.3). */
 const INLINE = 256 * 1024;
 
 // ---------------------------------------------------------------- randomness

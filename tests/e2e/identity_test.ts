@@ -6,7 +6,7 @@
  * with the word "quarantined", the object and the reason), nothing from it may
  * reach a mirror, and the reader keeps going: a later good batch still applies.
  *
- * The end of the file also holds two round guards of PROTOCOL.md §5–§6 that
+ * The end of the file also holds two round guards of docs/protocol.md §5–§6 that
  * need the same forging helpers: the mass-delete stop, and proposals sent
  * before approval processed after it, in order.
  * @module
@@ -749,7 +749,7 @@ Deno.test("hostile bodies: truncated, wrong magic, tar `..`, wrong types, event 
 });
 
 // ---------------------------------------------------------------------------
-// Round guards (PROTOCOL.md §5–§6).
+// Round guards (docs/protocol.md §5–§6).
 
 Deno.test("mass-delete stop: deleting 20 of 30 published files stops with the count and the hint; --allow-mass-delete goes through", async () => {
   const w = await world();

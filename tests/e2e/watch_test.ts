@@ -1,5 +1,5 @@
 /**
- * `syft sync --watch` between two datasites on one `local:` transport (CLI.md,
+ * `syft sync --watch` between two datasites on one `local:` transport (docs/cli.md,
  * Sync): edits show in the peer's mirror within a second, editor saves and
  * bursts are coalesced, and SIGINT/SIGTERM stop it with exit 0.
  * @module

@@ -21,7 +21,7 @@ function code(expected: string, message?: RegExp) {
   };
 }
 
-Deno.test("parseDatasetName() accepts the CLI.md grammar and nothing else", () => {
+Deno.test("parseDatasetName() accepts the docs/cli.md grammar and nothing else", () => {
   for (const ok of ["a", "ages", "Ages-2024_v2", "0", "x".repeat(64)]) {
     assertEquals(parseDatasetName(ok), ok);
   }

@@ -1,5 +1,5 @@
 /**
- * Hostile envelopes (PROTOCOL.md §3): every malformed, cut, edited, spliced,
+ * Hostile envelopes (docs/protocol.md §3): every malformed, cut, edited, spliced,
  * replayed or foreign object is refused with E_BAD_MESSAGE — never accepted,
  * never a hang, never another kind of crash.
  */

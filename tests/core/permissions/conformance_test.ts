@@ -1,6 +1,6 @@
 /**
- * Every shared conformance case (../shared/conformance/permission-cases.json)
- * through the engine, in process. The same file is also run through the CLI
+ * Every conformance case (tests/testdata/permission-cases.json, the cases
+ * every syft implementation must agree on) through the engine, in process. The same file is also run through the CLI
  * by the `syft perm` tests.
  */
 import { PermissionEngine } from "../../../core/permissions/mod.ts";
@@ -21,7 +21,7 @@ interface Case {
   note?: string;
 }
 
-const CASES_URL = new URL("../../../../shared/conformance/permission-cases.json", import.meta.url);
+const CASES_URL = new URL("../../testdata/permission-cases.json", import.meta.url);
 const cases: Case[] = JSON.parse(await Deno.readTextFile(CASES_URL));
 
 /** `public/syft.pub.yaml` → `public`; `syft.pub.yaml` → `` (the datasite root). */

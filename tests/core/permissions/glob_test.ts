@@ -1,5 +1,5 @@
 /**
- * Pins the glob dialect of PERMISSIONS.md, corner by corner: the places where
+ * Pins the glob dialect of docs/permissions.md, corner by corner: the places where
  * off-the-shelf matchers (picomatch, doublestar, fnmatch) disagree with it.
  */
 import {
@@ -143,7 +143,7 @@ Deno.test("glob: many ** segments against a deep path finish quickly", () => {
   assert(performance.now() - start < 500, "the ** matcher backtracked exponentially");
 });
 
-Deno.test("specificity: the PERMISSIONS.md ladder sorts most specific first", () => {
+Deno.test("specificity: the docs/permissions.md ladder sorts most specific first", () => {
   const ladder = ["{{.UserEmail}}/**", "reports/q1.csv", "reports/**", "*.csv", "**/*.csv", "**"];
   const shuffled = [...ladder].reverse();
   const sorted = shuffled.map(compilePattern)
