@@ -25,7 +25,7 @@ import { refusalLines } from "../core/sync/refusals.ts";
 import { RoutedTransport } from "../core/sync/routed_transport.ts";
 import { DEFAULT_POLL_MS, PollPolicy } from "../core/sync/poll_policy.ts";
 import { readState, stateLayout } from "../core/sync/state.ts";
-import type { Transport } from "../plugins/contract.ts";
+import type { Transport } from "../core/transport/contract.ts";
 import { type Context, withContext } from "./context.ts";
 import { receiveJobs } from "./job_intake.ts";
 import { openTransports } from "./transport.ts";

@@ -17,7 +17,7 @@
  * @module
  */
 import { posix } from "node:path";
-import { channelName, type ChannelRef, type Transport } from "../../plugins/contract.ts";
+import { channelName, type ChannelRef, type Transport } from "../transport/contract.ts";
 import { encodeBase64 } from "../encoding/base64.ts";
 import { readCapped } from "../encoding/bytes.ts";
 import { describeError, isSyftError, SyftError } from "../errors/mod.ts";

@@ -23,7 +23,7 @@ import { SyftError } from "../errors/mod.ts";
 import { changeEvent } from "../events/make.ts";
 import { afterCheckpoint } from "../checkpoints/rolling.ts";
 import type { ChainEntry } from "../checkpoints/chain.ts";
-import type { ChannelRef } from "../../plugins/contract.ts";
+import type { ChannelRef } from "../transport/contract.ts";
 import { ownDatasite, type PeerKeys, type SyncContext } from "./context.ts";
 import {
   collectBytes,

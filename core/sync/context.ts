@@ -8,7 +8,7 @@ import { posix } from "node:path";
 import { blobKey, importPeerKeys, sharedSecret } from "../crypto/agree.ts";
 import { decodeBase64 } from "../encoding/base64.ts";
 import type { IdentityKeys } from "../identity/keys.ts";
-import type { Transport } from "../../plugins/contract.ts";
+import type { Transport } from "../transport/contract.ts";
 import type { CheckpointThresholds } from "../checkpoints/rolling.ts";
 import type { StateLayout } from "./state.ts";
 import type { TransportRoutes } from "./routed_transport.ts";

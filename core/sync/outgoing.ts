@@ -9,7 +9,7 @@ import { blobId, hashedFileStream, hashStream, sha256Hex } from "../crypto/agree
 import { openEnvelope, readHeaderOnly, sealEnvelope } from "../events/envelope.ts";
 import { blobName, type ObjectKind } from "../events/types.ts";
 import { SyftError } from "../errors/mod.ts";
-import { channelName, type ChannelRef } from "../../plugins/contract.ts";
+import { channelName, type ChannelRef } from "../transport/contract.ts";
 import type { PeerKeys, SyncContext } from "./context.ts";
 
 /** Seal `body` as object `name` of our channel to `keys.peer`. */

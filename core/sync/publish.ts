@@ -26,7 +26,7 @@ import {
   DEFAULT_THRESHOLDS,
   incrementalEvents,
 } from "../checkpoints/rolling.ts";
-import type { ChannelRef } from "../../plugins/contract.ts";
+import type { ChannelRef } from "../transport/contract.ts";
 import { ownDatasite, type PeerKeys, type SyncContext } from "./context.ts";
 import type { OutgoingEvent } from "./propose.ts";
 import { quarantineObject } from "./quarantine.ts";

@@ -11,8 +11,8 @@
  */
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
-import type { ChannelRef, Transport } from "../../plugins/contract.ts";
-import { channelName } from "../../plugins/contract.ts";
+import type { ChannelRef, Transport } from "../transport/contract.ts";
+import { channelName } from "../transport/contract.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
 import type { StateLayout } from "./state.ts";
 

@@ -26,7 +26,7 @@ import {
 } from "../events/types.ts";
 import { SyftError } from "../errors/mod.ts";
 import type { PermissionEngine } from "../permissions/mod.ts";
-import type { ChannelRef } from "../../plugins/contract.ts";
+import type { ChannelRef } from "../transport/contract.ts";
 import { ownDatasite, type PeerKeys, stagingRoot, type SyncContext } from "./context.ts";
 import { applyJournaled, type JournalOp } from "./journal.ts";
 import { regularFileHash } from "./scan.ts";

@@ -21,7 +21,7 @@ import { loadChannelState } from "../../core/sync/state.ts";
 import { receiveFrom } from "../../core/sync/receive.ts";
 import { ownDatasite, peerKeys } from "../../core/sync/context.ts";
 import { loadDatasitePermissions } from "../../core/permissions/load.ts";
-import type { ChannelRef, Transport } from "../../plugins/contract.ts";
+import type { ChannelRef, Transport } from "../../core/transport/contract.ts";
 import type { FileChangeEvent } from "../../core/events/types.ts";
 
 Deno.test("a proposal for a path the peer may not write costs its metadata only: no blob is fetched", async () => {
