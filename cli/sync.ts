@@ -13,6 +13,8 @@ import { isSyftTemp } from "../core/paths/markers.ts";
 import { PeerService } from "../core/peers/service.ts";
 import { PeerStore } from "../core/peers/store.ts";
 import type { SyncContext } from "../core/sync/context.ts";
+import { denoFs } from "../core/fs/deno_fs.ts";
+import { systemClock } from "../core/time/clock.ts";
 import { acquireRoundLock } from "../core/sync/lock.ts";
 import {
   type ChannelFailure,
@@ -88,11 +90,12 @@ export async function openSync(
   const sync: SyncContext = {
     me: config.email,
     root: config.root,
-    layout: stateLayout(layout.state),
+    layout: stateLayout(layout.state, denoFs),
     keys,
     transport,
     routes: opened.routed,
-    now: () => Date.now(),
+    fs: denoFs,
+    clock: systemClock,
     warn: (m) => ctx.out.warn(m),
     discover: async () => {
       const found = await service.discover();

@@ -13,6 +13,8 @@ import { posix } from "node:path";
 import { decodeBase64 } from "../encoding/base64.ts";
 import { describeError, SyftError } from "../errors/mod.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
+import { denoFs } from "../fs/deno_fs.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
 import { fingerprint } from "../identity/keys.ts";
 import { isIdentity } from "../paths/identity.ts";
 import { TRANSPORT_NAME_RE } from "../config/config.ts";
@@ -316,9 +318,12 @@ let inProcess: Promise<unknown> = Promise.resolve();
 export class PeerStore {
   /** The folder (`homeLayout(home).peers`). */
   readonly dir: string;
+  /** Where the records live; the disk unless a test runs in memory. */
+  readonly fs: LocalFs;
 
-  constructor(dir: string) {
+  constructor(dir: string, fs: LocalFs = denoFs) {
     this.dir = dir;
+    this.fs = fs;
   }
 
   /** The record file of `email`. */
@@ -341,7 +346,7 @@ export class PeerStore {
     const problems: string[] = [];
     const names: string[] = [];
     try {
-      for await (const entry of Deno.readDir(this.dir)) {
+      for await (const entry of this.fs.readDir(this.dir)) {
         // Dotfiles are the lock and temp files of atomic writes.
         if (entry.name.startsWith(".") || !entry.name.endsWith(".json")) continue;
         names.push(entry.name);
@@ -386,7 +391,7 @@ export class PeerStore {
   async put(record: PeerRecord): Promise<void> {
     const file = this.fileOf(record.email);
     await this.#ensureDir();
-    await writeFileAtomic(file, serializePeerRecord(record), { mode: 0o600 });
+    await writeFileAtomic(file, serializePeerRecord(record), { mode: 0o600, fs: this.fs });
   }
 
   /**
@@ -426,10 +431,10 @@ export class PeerStore {
     const file = this.fileOf(email);
     let text: string;
     try {
-      const info = await Deno.lstat(file);
+      const info = await this.fs.lstat(file);
       if (!info.isFile) throw new Error("not a regular file");
       if (info.size > MAX_RECORD_BYTES) throw new Error(`larger than ${MAX_RECORD_BYTES} bytes`);
-      text = await Deno.readTextFile(file);
+      text = await this.fs.readTextFile(file);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return null;
       throw corrupt(file, describeError(err));
@@ -443,7 +448,7 @@ export class PeerStore {
 
   async #ensureDir(): Promise<void> {
     try {
-      await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
+      await this.fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
     } catch (err) {
       if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
     }
@@ -452,7 +457,7 @@ export class PeerStore {
   async #locked<T>(body: () => Promise<T>): Promise<T> {
     const run = inProcess.then(async () => {
       await this.#ensureDir();
-      const lock = await Deno.open(posix.join(this.dir, ".lock"), {
+      const lock = await this.fs.open(posix.join(this.dir, ".lock"), {
         read: true,
         write: true,
         create: true,
