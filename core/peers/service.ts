@@ -564,10 +564,12 @@ export class PeerService {
     const file = `${folder}/syft.pub.yaml`;
     const abs = posix.join(datasite, file);
     const warnings: string[] = [];
+    // The datasite lives on the same file system as the peer records.
+    const fs = this.#store.fs;
     try {
-      await Deno.mkdir(posix.join(datasite, folder), { recursive: true });
+      await fs.mkdir(posix.join(datasite, folder), { recursive: true });
       // A file the owner already has (perhaps edited by hand) is kept as it is.
-      await writeFileAtomic(abs, inboxPermissionText(peer), { createOnly: true });
+      await writeFileAtomic(abs, inboxPermissionText(peer), { createOnly: true, fs });
     } catch (err) {
       if (!(err instanceof Deno.errors.AlreadyExists)) {
         throw new SyftError("E_INPUT", `cannot write ${abs}: ${describeError(err)}`, {
@@ -577,7 +579,7 @@ export class PeerService {
     }
     // Prove the grant holds: a terminal or invalid file above would void it.
     const owner = posix.basename(datasite);
-    const engine = await loadDatasitePermissions(datasite);
+    const engine = await loadDatasitePermissions(datasite, { fs });
     if (!engine.allows(owner, `${folder}/job/run.sh`, peer, "write")) {
       const d = engine.check(owner, `${folder}/job/run.sh`, peer, "write");
       warnings.push(
