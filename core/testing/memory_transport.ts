@@ -59,6 +59,22 @@ export class MemoryStorage {
     stored.changedAt = ++this.version;
   }
 
+  /** The object names of a channel, sorted, bypassing any transport. */
+  names(channel: ChannelRef): string[] {
+    return [...(this.channels.get(channelName(channel))?.objects.keys() ?? [])].sort();
+  }
+
+  /**
+   * Replace an object's bytes, or remove it with `undefined`, behind the
+   * transports' backs: a damaged storage, or someone else with write access.
+   */
+  tamper(channel: ChannelRef, name: string, bytes: Uint8Array | undefined): void {
+    const stored = this.#channel(channel);
+    if (bytes === undefined) stored.objects.delete(name);
+    else stored.objects.set(name, bytes);
+    stored.changedAt = ++this.version;
+  }
+
   /** The bytes of an object, bypassing any transport (for assertions). */
   peek(channel: ChannelRef, name: string): Uint8Array | undefined {
     return this.channels.get(channelName(channel))?.objects.get(name);
