@@ -65,6 +65,14 @@ function segmentsOf(path: string): string[] {
   return posix.normalize(path).split("/").filter((s) => s !== "");
 }
 
+/** Thrown by the fsync a test chose to die at (see {@linkcode MemoryFs.powerCutAt}). */
+export class PowerCut extends Error {
+  constructor(readonly at: number) {
+    super(`power cut before fsync ${at}`);
+    this.name = "PowerCut";
+  }
+}
+
 /** A file system in memory. */
 export class MemoryFs implements LocalFs {
   #root: DirNode;
@@ -73,8 +81,16 @@ export class MemoryFs implements LocalFs {
   readonly #clock: Clock;
   /** Files holding a `lock()`, with the callers waiting for each. */
   readonly #locks = new Map<Node, (() => void)[]>();
-  /** How many times `sync()` was called (a test may count the barriers). */
+  /** How many times `sync()` completed (a test may count the barriers). */
   syncs = 0;
+  /**
+   * When set, the `sync()` that would complete this many syncs in all throws
+   * {@linkcode PowerCut} instead: the process dies just before that barrier.
+   * Follow with {@linkcode MemoryFs.crash} to lose what it would have saved.
+   */
+  powerCutAt: number | null = null;
+  /** Set by a power cut: the process is dead, every call fails until `crash()`. */
+  #dead: PowerCut | null = null;
 
   constructor(clock: Clock = systemClock) {
     this.#clock = clock;
@@ -84,6 +100,7 @@ export class MemoryFs implements LocalFs {
 
   /** Lose everything written since the last `sync()`, as a power cut would. */
   crash(): void {
+    this.#dead = null;
     this.#root = clone(this.#durable);
     this.#locks.clear();
   }
@@ -116,6 +133,7 @@ export class MemoryFs implements LocalFs {
   }
 
   openSync(path: string, options: Deno.OpenOptions): LocalFile {
+    this.alive();
     const writes = !!(options.write || options.append);
     const creates = !!(options.create || options.createNew);
     let node: Node | undefined;
@@ -144,6 +162,7 @@ export class MemoryFs implements LocalFs {
   }
 
   readFileSync(path: string): Uint8Array {
+    this.alive();
     const node = this.#resolve("readfile", path, true);
     if (node.kind !== "file") throw isDir("readfile", path);
     return node.data.slice();
@@ -154,6 +173,7 @@ export class MemoryFs implements LocalFs {
   }
 
   writeFileSync(path: string, data: Uint8Array, options: Deno.WriteFileOptions = {}): void {
+    this.alive();
     const file = this.openSync(path, {
       write: true,
       create: options.create ?? true,
@@ -167,6 +187,7 @@ export class MemoryFs implements LocalFs {
   }
 
   copyFileSync(from: string, to: string): void {
+    this.alive();
     const source = this.#resolve("copy", from, true);
     if (source.kind !== "file") throw isDir("copy", from);
     const file = this.openSync(to, {
@@ -184,6 +205,7 @@ export class MemoryFs implements LocalFs {
   }
 
   mkdirSync(path: string, options: Deno.MkdirOptions = {}): void {
+    this.alive();
     const segments = segmentsOf(path);
     let dir = this.#root;
     for (const [i, s] of segments.entries()) {
@@ -208,6 +230,7 @@ export class MemoryFs implements LocalFs {
   }
 
   renameSync(from: string, to: string): void {
+    this.alive();
     const src = this.#parentOf("rename", from);
     const node = src.parent.children.get(src.name);
     if (!node) throw notFound("rename", from);
@@ -227,6 +250,7 @@ export class MemoryFs implements LocalFs {
 
   link(from: string, to: string): Promise<void> {
     return this.#async(() => {
+      this.alive();
       const node = this.#resolve("link", from, false);
       if (node.kind === "dir") throw new Deno.errors.PermissionDenied(`link '${from}'`);
       const dst = this.#parentOf("link", to);
@@ -241,6 +265,7 @@ export class MemoryFs implements LocalFs {
   }
 
   removeSync(path: string, options: Deno.RemoveOptions = {}): void {
+    this.alive();
     const { parent, name } = this.#parentOf("remove", path);
     const node = parent.children.get(name);
     if (!node) throw notFound("remove", path);
@@ -252,6 +277,7 @@ export class MemoryFs implements LocalFs {
   }
 
   existsSync(path: string): boolean {
+    this.alive();
     try {
       this.#resolve("stat", path, true);
       return true;
@@ -265,6 +291,7 @@ export class MemoryFs implements LocalFs {
   }
 
   lstatSync(path: string): FsInfo {
+    this.alive();
     return infoOf(this.#resolve("lstat", path, false));
   }
 
@@ -274,6 +301,7 @@ export class MemoryFs implements LocalFs {
   }
 
   readDirSync(path: string): Iterable<FsEntry> {
+    this.alive();
     const node = this.#resolve("readdir", path, true);
     if (node.kind !== "dir") throw notDir("readdir", path);
     return [...node.children].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, child]) => ({
@@ -289,15 +317,23 @@ export class MemoryFs implements LocalFs {
   }
 
   chmodSync(path: string, mode: number): void {
+    this.alive();
     this.#resolve("chmod", path, true).mode = mode & 0o7777;
   }
 
   utimeSync(path: string, _atime: number, mtime: number): void {
+    this.alive();
     this.#resolve("utime", path, true).mtime = mtime * 1000;
   }
 
   /** @internal Mark the tree as it stands durable (what `sync()` does). */
   markDurable(): void {
+    this.alive();
+    if (this.powerCutAt !== null && this.syncs + 1 >= this.powerCutAt) {
+      this.powerCutAt = null;
+      this.#dead = new PowerCut(this.syncs + 1);
+      throw this.#dead;
+    }
     this.syncs++;
     this.#durable = clone(this.#root);
   }
@@ -318,6 +354,16 @@ export class MemoryFs implements LocalFs {
     waiting.shift()?.();
     // The others try again and queue behind whoever took it.
     for (const wake of waiting) wake();
+  }
+
+  /** @internal Throws once a power cut killed the process (a catch-all must not let it go on). */
+  alive(): void {
+    if (this.#dead) throw this.#dead;
+  }
+
+  /** Whether a power cut happened since the last `crash()`. */
+  get dead(): boolean {
+    return this.#dead !== null;
   }
 
   /** @internal The clock files are stamped with. */
@@ -500,6 +546,7 @@ class MemoryFile implements LocalFile {
   }
 
   #live(op: string): void {
+    this.fs.alive();
     if (!this.#open) throw new Deno.errors.BadResource(`${op}: the file is closed`);
   }
 
