@@ -42,3 +42,23 @@ Deno.test("private files and files no rule shares never reach a peer", async () 
   ]);
   assertEquals(world.storage.calls.get("put")! > 0, true);
 });
+
+Deno.test("three datasites: each peer receives only what the owner's rules let it read", async () => {
+  const world = new MemoryWorld();
+  const alice = await world.site(A);
+  const bob = await world.site(B);
+  const carol = await world.site("carol@example.org");
+  await world.connect(bob, alice);
+  await world.connect(carol, alice);
+  alice.writeOwn(
+    "shared/syft.pub.yaml",
+    `rules:\n  - pattern: '**'\n    access:\n      read: ['${B}']\n`,
+  );
+  alice.writeOwn("shared/for-bob.txt", "bob only");
+  alice.writeOwn("public/all.txt", "everyone");
+  await world.settle();
+  assertEquals(bob.read(`${A}/shared/for-bob.txt`), "bob only");
+  assertEquals(bob.read(`${A}/public/all.txt`), "everyone");
+  assertEquals(carol.read(`${A}/shared/for-bob.txt`), null);
+  assertEquals(carol.read(`${A}/public/all.txt`), "everyone");
+});
