@@ -13,7 +13,7 @@ import { homeLayout } from "../core/config/home.ts";
 import { readConfigIfAny } from "../core/config/load.ts";
 import { describeError, SyftError } from "../core/errors/mod.ts";
 import { parseIdentity } from "../core/paths/identity.ts";
-import { CLOUD_TRANSPORTS, UNBUILT_TRANSPORTS } from "../plugins/kinds.ts";
+import { CLOUD_TRANSPORTS, UNBUILT_TRANSPORTS } from "../core/transport/kinds.ts";
 import {
   aboutUser,
   apiBaseFromEnv,

@@ -9,7 +9,7 @@ import { readConfigIfAny } from "../core/config/load.ts";
 import { parseTransportSpec, type TransportSpec } from "../core/config/transport_spec.ts";
 import { SyftError } from "../core/errors/mod.ts";
 import { parseIdentity } from "../core/paths/identity.ts";
-import { BUILT_TRANSPORTS, transportChoices } from "../plugins/kinds.ts";
+import { BUILT_TRANSPORTS, transportChoices } from "../core/transport/kinds.ts";
 import { type Context, withContext } from "./context.ts";
 import { ensureGdriveSignIn, requireDriveAccount } from "./gdrive_account.ts";
 import { checkTransportSpec } from "./transport.ts";

@@ -17,7 +17,7 @@ import { SyftError } from "../core/errors/mod.ts";
 import { parseIdentity } from "../core/paths/identity.ts";
 import { isoTime } from "../core/time/iso.ts";
 import { type DiscoverResult, PeerService, PeerStore, recordProblems } from "../core/peers/mod.ts";
-import { channelName } from "../plugins/contract.ts";
+import { channelName } from "../core/transport/contract.ts";
 import { recordDecision } from "./audit.ts";
 import { type Context, withContext } from "./context.ts";
 import { syncAfterChange } from "./round_hook.ts";

@@ -13,6 +13,8 @@ import { isSyftTemp } from "../core/datasite/names.ts";
 import { PeerService } from "../core/peers/service.ts";
 import { PeerStore } from "../core/peers/store.ts";
 import type { SyncContext } from "../core/sync/context.ts";
+import { denoFs } from "../core/fs/deno_fs.ts";
+import { systemClock } from "../core/time/clock.ts";
 import { acquireRoundLock } from "../core/sync/lock.ts";
 import {
   type ChannelFailure,
@@ -25,7 +27,7 @@ import { refusalLines } from "../core/sync/refusals.ts";
 import { RoutedTransport } from "../core/sync/routed_transport.ts";
 import { DEFAULT_POLL_MS, PollPolicy } from "../core/sync/poll_policy.ts";
 import { readState, stateLayout } from "../core/sync/state.ts";
-import type { Transport } from "../plugins/contract.ts";
+import type { Transport } from "../core/transport/contract.ts";
 import { type Context, withContext } from "./context.ts";
 import { receiveJobs } from "./job_intake.ts";
 import { openTransports } from "./transport.ts";
@@ -88,11 +90,12 @@ export async function openSync(
   const sync: SyncContext = {
     me: config.email,
     root: config.root,
-    layout: stateLayout(layout.state),
+    layout: stateLayout(layout.state, denoFs),
     keys,
     transport,
     routes: opened.routed,
-    now: () => Date.now(),
+    fs: denoFs,
+    clock: systemClock,
     warn: (m) => ctx.out.warn(m),
     discover: async () => {
       const found = await service.discover();

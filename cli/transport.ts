@@ -8,7 +8,7 @@ import { formatTransportSpec, type TransportSpec } from "../core/config/transpor
 import { SyftError } from "../core/errors/mod.ts";
 import type { PeerStore } from "../core/peers/store.ts";
 import { RoutedTransport } from "../core/sync/routed_transport.ts";
-import type { Transport } from "../plugins/contract.ts";
+import type { Transport } from "../core/transport/contract.ts";
 import { startPlugin } from "../plugins/host.ts";
 import { manifestFor } from "../plugins/registry.ts";
 

@@ -20,7 +20,7 @@ import { formatTransportSpec, parseTransportSpec } from "../core/config/transpor
 import { SyftError } from "../core/errors/mod.ts";
 import { writeFileAtomic } from "../core/fs/atomic.ts";
 import { PeerStore } from "../core/peers/store.ts";
-import { transportChoices } from "../plugins/kinds.ts";
+import { transportChoices } from "../core/transport/kinds.ts";
 import { type Context, withContext } from "./context.ts";
 import { checkTransportSpec } from "./transport.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { SyftError } from "../core/errors/mod.ts";
-import { channelName, type ChannelRef, OBJECT_NAME_RE } from "./contract.ts";
+import { channelName, type ChannelRef, OBJECT_NAME_RE } from "../core/transport/contract.ts";
 import { isIdentity } from "../core/paths/identity.ts";
 
 /** Listings never return more than this many objects per page (the contract's cap). */

@@ -22,12 +22,11 @@ import type {
   ListPage,
   ObjectBody,
   ObjectInfo,
-  PluginManifest,
-  PluginPermissions,
   Transport,
   TransportCapabilities,
   WhoAmI,
-} from "./contract.ts";
+} from "../core/transport/contract.ts";
+import type { PluginManifest, PluginPermissions } from "./manifest.ts";
 import {
   type CallMessage,
   type ChunkMessage,

@@ -4,15 +4,15 @@
  * (its token host is part of the Worker's grants); nothing else does I/O.
  * @module
  */
-import type { PluginManifest } from "./contract.ts";
+import type { PluginManifest } from "./manifest.ts";
 import { localManifest } from "./local/manifest.ts";
 import { gdriveManifest } from "./gdrive/manifest.ts";
 import { homeLayout } from "../core/config/home.ts";
 import { SyftError } from "../core/errors/mod.ts";
 import { isIdentity } from "../core/paths/identity.ts";
-import { isUnbuiltTransport, TRANSPORT_SPECS, transportChoices } from "./kinds.ts";
+import { isUnbuiltTransport, TRANSPORT_SPECS, transportChoices } from "../core/transport/kinds.ts";
 
-export { TRANSPORT_SPECS } from "./kinds.ts";
+export { TRANSPORT_SPECS } from "../core/transport/kinds.ts";
 
 /** What a manifest may depend on besides the spec. */
 export interface RegistryContext {

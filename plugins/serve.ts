@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import type { Transport } from "./contract.ts";
+import type { Transport } from "../core/transport/contract.ts";
 import {
   type CallMessage,
   type ChunkMessage,

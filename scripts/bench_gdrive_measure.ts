@@ -32,7 +32,7 @@ import { type RoundSummary, runRound } from "../core/sync/round.ts";
 import { openSync } from "../cli/sync.ts";
 import { Output } from "../cli/output.ts";
 import type { Context } from "../cli/context.ts";
-import type { ChannelRef } from "../plugins/contract.ts";
+import type { ChannelRef } from "../core/transport/contract.ts";
 import { CountingTransport, summarizeCalls } from "./counting_transport.ts";
 import { startPlugin } from "../plugins/host.ts";
 import { gdriveManifest } from "../plugins/gdrive/manifest.ts";

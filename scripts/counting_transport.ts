@@ -14,7 +14,7 @@ import type {
   Transport,
   TransportCapabilities,
   WhoAmI,
-} from "../plugins/contract.ts";
+} from "../core/transport/contract.ts";
 
 /** One call on the transport, as the counter saw it. */
 export interface Call {

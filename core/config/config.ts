@@ -7,7 +7,7 @@
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import { SyftError } from "../errors/mod.ts";
 import { isIdentity } from "../paths/identity.ts";
-import { transportChoices } from "../../plugins/kinds.ts";
+import { transportChoices } from "../transport/kinds.ts";
 
 /** Settings of the sync engine, with the defaults of docs/protocol.md §6. */
 export interface SyncSettings {

@@ -32,7 +32,7 @@ export interface InitRequest {
   force: boolean;
 }
 
-/** Effects init needs from outside core (the transport lives in plugins/). */
+/** Effects init needs from outside core (the transport plugins sit outside core). */
 export interface InitDeps {
   /** Throws a SyftError when the transport cannot be used. */
   checkTransport(spec: TransportSpec): Promise<void>;

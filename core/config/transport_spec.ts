@@ -1,12 +1,12 @@
 /**
  * Transport specs as users type them (`local:<dir>`, `gdrive`), parsed into a
  * typed value with the folder made absolute so equal specs compare equal. The
- * kinds are those of this build (plugins/kinds.ts).
+ * kinds are those of this build (core/transport/kinds.ts).
  * @module
  */
 import { SyftError } from "../errors/mod.ts";
 import { expandPath, type LocationEnv } from "./home.ts";
-import { isUnbuiltTransport, transportChoices } from "../../plugins/kinds.ts";
+import { isUnbuiltTransport, transportChoices } from "../transport/kinds.ts";
 
 /** A parsed transport spec. */
 export type TransportSpec =

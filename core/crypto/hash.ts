@@ -6,6 +6,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { denoFs } from "../fs/deno_fs.ts";
+import type { LocalFile, LocalFs } from "../fs/local_fs.ts";
 
 /** Read size of {@linkcode hashFile}: large enough for throughput, small enough to never matter. */
 const FILE_READ_BYTES = 1 << 20;
@@ -79,8 +81,8 @@ export async function hashStream(stream: ReadableStream<Uint8Array>): Promise<Ha
  * The size is the bytes actually read, which callers compare with their `stat`
  * to notice a file that changed while it was hashed.
  */
-export async function hashFile(path: string): Promise<HashResult> {
-  const file = await Deno.open(path, { read: true });
+export async function hashFile(path: string, fs: LocalFs = denoFs): Promise<HashResult> {
+  const file = await fs.open(path, { read: true });
   let current = takeBuffer();
   let next = takeBuffer();
   let inFlight: Promise<number | null> | null = null;
@@ -118,8 +120,8 @@ export async function hashFile(path: string): Promise<HashResult> {
  * It blocks until the whole file is read, so callers keep it to files they
  * know (from an `lstat`) to be small and regular.
  */
-export function hashFileSync(path: string): HashResult {
-  const file = Deno.openSync(path, { read: true });
+export function hashFileSync(path: string, fs: LocalFs = denoFs): HashResult {
+  const file = fs.openSync(path, { read: true });
   const buf = takeBuffer();
   try {
     const hash = createHash("sha256");
@@ -162,8 +164,9 @@ const STREAM_PIECE_BYTES = 1 << 20;
 export async function hashedFileStream(
   path: string,
   check: (result: HashResult) => void,
+  fs: LocalFs = denoFs,
 ): Promise<ReadableStream<Uint8Array>> {
-  const file = await Deno.open(path, { read: true });
+  const file = await fs.open(path, { read: true });
   const hash = createHash("sha256");
   let size = 0;
   let open = true;
@@ -232,13 +235,14 @@ export async function hashedFileStream(
 export async function writeHashed(
   stream: ReadableStream<Uint8Array>,
   path: string,
+  fs: LocalFs = denoFs,
 ): Promise<HashResult> {
   const reader = stream.getReader();
   const hash = createHash("sha256");
   let size = 0;
-  let file: Deno.FsFile | undefined;
+  let file: LocalFile | undefined;
   try {
-    file = await Deno.open(path, { write: true, create: true, truncate: true });
+    file = await fs.open(path, { write: true, create: true, truncate: true });
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;

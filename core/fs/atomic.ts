@@ -5,6 +5,8 @@
  */
 import { posix } from "node:path";
 import { syftTempName } from "../datasite/names.ts";
+import { denoFs } from "./deno_fs.ts";
+import type { LocalFile, LocalFs } from "./local_fs.ts";
 
 /** Options for {@linkcode writeFileAtomic}. */
 export interface AtomicWriteOptions {
@@ -12,6 +14,8 @@ export interface AtomicWriteOptions {
   mode?: number | undefined;
   /** Refuse to replace an existing file (the rename becomes a link, which fails if the name exists). */
   createOnly?: boolean | undefined;
+  /** The file system to write on; the disk unless a test passes another. */
+  fs?: LocalFs | undefined;
 }
 
 /** A temp name beside `path` that readers and globs of real names ignore. */
@@ -25,9 +29,10 @@ export async function writeFileAtomic(
   data: Uint8Array | string,
   options: AtomicWriteOptions = {},
 ): Promise<void> {
+  const fs = options.fs ?? denoFs;
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   const temp = tempNameFor(path);
-  const file = await Deno.open(temp, {
+  const file = await fs.open(temp, {
     write: true,
     createNew: true,
     mode: options.mode ?? 0o644,
@@ -41,25 +46,25 @@ export async function writeFileAtomic(
       file.close();
     }
     // The umask may have narrowed the mode; secrets must end up exactly as asked.
-    if (options.mode !== undefined) await Deno.chmod(temp, options.mode);
+    if (options.mode !== undefined) await fs.chmod(temp, options.mode);
     if (options.createOnly) {
-      await Deno.link(temp, path);
-      await Deno.remove(temp);
+      await fs.link(temp, path);
+      await fs.remove(temp);
     } else {
-      await Deno.rename(temp, path);
+      await fs.rename(temp, path);
     }
   } catch (err) {
-    await Deno.remove(temp).catch(() => {});
+    await fs.remove(temp).catch(() => {});
     throw err;
   }
-  await syncDir(posix.dirname(path));
+  await syncDir(posix.dirname(path), fs);
 }
 
 /** fsync a folder so a rename or create in it survives a power cut. */
-export async function syncDir(dir: string): Promise<void> {
-  let handle: Deno.FsFile | undefined;
+export async function syncDir(dir: string, fs: LocalFs = denoFs): Promise<void> {
+  let handle: LocalFile | undefined;
   try {
-    handle = await Deno.open(dir, { read: true });
+    handle = await fs.open(dir, { read: true });
     await handle.sync();
   } catch {
     // Some file systems refuse fsync on a folder; the rename itself is still atomic.
@@ -69,9 +74,9 @@ export async function syncDir(dir: string): Promise<void> {
 }
 
 /** True when something exists at `path` (without following a final symlink). */
-export async function exists(path: string): Promise<boolean> {
+export async function exists(path: string, fs: LocalFs = denoFs): Promise<boolean> {
   try {
-    await Deno.lstat(path);
+    await fs.lstat(path);
     return true;
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return false;

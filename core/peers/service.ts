@@ -17,7 +17,7 @@
  * @module
  */
 import { posix } from "node:path";
-import { channelName, type ChannelRef, type Transport } from "../../plugins/contract.ts";
+import { channelName, type ChannelRef, type Transport } from "../transport/contract.ts";
 import { PERMISSION_FILE } from "../datasite/names.ts";
 import { encodeBase64 } from "../encoding/base64.ts";
 import { readCapped } from "../encoding/bytes.ts";
@@ -567,10 +567,12 @@ export class PeerService {
     const file = `${folder}/${PERMISSION_FILE}`;
     const abs = posix.join(datasite, file);
     const warnings: string[] = [];
+    // The datasite lives on the same file system as the peer records.
+    const fs = this.#store.fs;
     try {
-      await Deno.mkdir(posix.join(datasite, folder), { recursive: true });
+      await fs.mkdir(posix.join(datasite, folder), { recursive: true });
       // A file the owner already has (perhaps edited by hand) is kept as it is.
-      await writeFileAtomic(abs, inboxPermissionText(peer), { createOnly: true });
+      await writeFileAtomic(abs, inboxPermissionText(peer), { createOnly: true, fs });
     } catch (err) {
       if (!(err instanceof Deno.errors.AlreadyExists)) {
         throw new SyftError("E_INPUT", `cannot write ${abs}: ${describeError(err)}`, {
@@ -580,7 +582,7 @@ export class PeerService {
     }
     // Prove the grant holds: a terminal or invalid file above would void it.
     const owner = posix.basename(datasite);
-    const engine = await loadDatasitePermissions(datasite);
+    const engine = await loadDatasitePermissions(datasite, { fs });
     if (!engine.allows(owner, `${folder}/job/run.sh`, peer, "write")) {
       const d = engine.check(owner, `${folder}/job/run.sh`, peer, "write");
       warnings.push(

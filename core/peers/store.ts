@@ -14,6 +14,8 @@ import { decodeBase64 } from "../encoding/base64.ts";
 import { PEER_STATES, type PeerState } from "./state.ts";
 import { describeError, SyftError } from "../errors/mod.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
+import { denoFs } from "../fs/deno_fs.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
 import { fingerprint } from "../identity/keys.ts";
 import { isIdentity } from "../paths/identity.ts";
 import { TRANSPORT_NAME_RE } from "../config/config.ts";
@@ -311,9 +313,12 @@ let inProcess: Promise<unknown> = Promise.resolve();
 export class PeerStore {
   /** The folder (`homeLayout(home).peers`). */
   readonly dir: string;
+  /** Where the records live; the disk unless a test runs in memory. */
+  readonly fs: LocalFs;
 
-  constructor(dir: string) {
+  constructor(dir: string, fs: LocalFs = denoFs) {
     this.dir = dir;
+    this.fs = fs;
   }
 
   /** The record file of `email`. */
@@ -336,7 +341,7 @@ export class PeerStore {
     const problems: string[] = [];
     const names: string[] = [];
     try {
-      for await (const entry of Deno.readDir(this.dir)) {
+      for await (const entry of this.fs.readDir(this.dir)) {
         // Dotfiles are the lock and temp files of atomic writes.
         if (entry.name.startsWith(".") || !entry.name.endsWith(".json")) continue;
         names.push(entry.name);
@@ -381,7 +386,7 @@ export class PeerStore {
   async put(record: PeerRecord): Promise<void> {
     const file = this.fileOf(record.email);
     await this.#ensureDir();
-    await writeFileAtomic(file, serializePeerRecord(record), { mode: 0o600 });
+    await writeFileAtomic(file, serializePeerRecord(record), { mode: 0o600, fs: this.fs });
   }
 
   /**
@@ -421,10 +426,10 @@ export class PeerStore {
     const file = this.fileOf(email);
     let text: string;
     try {
-      const info = await Deno.lstat(file);
+      const info = await this.fs.lstat(file);
       if (!info.isFile) throw new Error("not a regular file");
       if (info.size > MAX_RECORD_BYTES) throw new Error(`larger than ${MAX_RECORD_BYTES} bytes`);
-      text = await Deno.readTextFile(file);
+      text = await this.fs.readTextFile(file);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return null;
       throw corrupt(file, describeError(err));
@@ -438,7 +443,7 @@ export class PeerStore {
 
   async #ensureDir(): Promise<void> {
     try {
-      await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
+      await this.fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
     } catch (err) {
       if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
     }
@@ -447,7 +452,7 @@ export class PeerStore {
   async #locked<T>(body: () => Promise<T>): Promise<T> {
     const run = inProcess.then(async () => {
       await this.#ensureDir();
-      const lock = await Deno.open(posix.join(this.dir, ".lock"), {
+      const lock = await this.fs.open(posix.join(this.dir, ".lock"), {
         read: true,
         write: true,
         create: true,

@@ -19,11 +19,15 @@ import {
   type ParseResult,
   permissionFilePath,
 } from "./parse.ts";
+import { denoFs } from "../fs/deno_fs.ts";
+import type { FsInfo, LocalFile, LocalFs } from "../fs/local_fs.ts";
 
 /** Options for the loaders. */
 export interface LoadOptions extends ParseOptions {
   /** Engine to fill; a new one by default. */
   readonly engine?: PermissionEngine;
+  /** Where the datasite lives; the disk by default. */
+  readonly fs?: LocalFs | undefined;
 }
 
 /**
@@ -42,12 +46,13 @@ export async function loadDatasitePermissions(
   options: LoadOptions = {},
 ): Promise<PermissionEngine> {
   const engine = options.engine ?? new PermissionEngine();
+  const fs = options.fs ?? denoFs;
   const walk = async (rel: string): Promise<void> => {
     const abs = rel === "" ? datasiteDir : posix.join(datasiteDir, rel);
-    for await (const entry of Deno.readDir(abs)) {
+    for await (const entry of fs.readDir(abs)) {
       const child = rel === "" ? entry.name : `${rel}/${entry.name}`;
       if (entry.name === PERMISSION_FILE) {
-        engine.setParsedFile(rel, await readPermissionFile(abs, rel, options, entry));
+        engine.setParsedFile(rel, await readPermissionFile(fs, abs, rel, options, entry));
       } else if (entry.isDirectory) {
         await walk(child);
       }
@@ -66,13 +71,14 @@ export async function reloadPermissionFile(
   engine: PermissionEngine,
   datasiteDir: string,
   folder: string,
-  options: ParseOptions = {},
+  options: ParseOptions & { readonly fs?: LocalFs | undefined } = {},
 ): Promise<ParseResult | null> {
+  const fs = options.fs ?? denoFs;
   const rel = folder.split("/").filter((s) => s !== "").join("/");
   const abs = rel === "" ? datasiteDir : posix.join(datasiteDir, rel);
-  let info: Deno.FileInfo;
+  let info: FsInfo;
   try {
-    info = await Deno.lstat(posix.join(abs, PERMISSION_FILE));
+    info = await fs.lstat(posix.join(abs, PERMISSION_FILE));
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       engine.removeFile(rel);
@@ -80,13 +86,14 @@ export async function reloadPermissionFile(
     }
     throw err;
   }
-  const result = await readPermissionFile(abs, rel, options, info);
+  const result = await readPermissionFile(fs, abs, rel, options, info);
   engine.setParsedFile(rel, result);
   return result;
 }
 
 /** Read and parse one permission file, turning every I/O problem into an invalid result. */
 async function readPermissionFile(
+  fs: LocalFs,
   folderAbs: string,
   folderRel: string,
   options: ParseOptions,
@@ -104,8 +111,9 @@ async function readPermissionFile(
   if (!kind.isFile) return invalid("it is not a regular file");
   const maxBytes = options.maxBytes ?? MAX_PERMISSION_FILE_BYTES;
   let bytes: Uint8Array;
+  let f: LocalFile | undefined;
   try {
-    using f = await Deno.open(posix.join(folderAbs, PERMISSION_FILE), { read: true });
+    f = await fs.open(posix.join(folderAbs, PERMISSION_FILE), { read: true });
     const { size } = await f.stat();
     // Refuse by size before reading, so a 10 MB file costs one stat.
     if (size > maxBytes) {
@@ -118,12 +126,14 @@ async function readPermissionFile(
     if (bytes.length > size) return invalid("it changed while being read; try again");
   } catch (err) {
     return invalid(`it cannot be read (${err instanceof Error ? err.message : String(err)})`);
+  } finally {
+    f?.close();
   }
   return parsePermissionFile(bytes, folderRel, options);
 }
 
 /** Read at most `limit` bytes: the file may grow between stat and read. */
-async function readUpTo(f: Deno.FsFile, limit: number): Promise<Uint8Array> {
+async function readUpTo(f: LocalFile, limit: number): Promise<Uint8Array> {
   const buf = new Uint8Array(limit);
   let n = 0;
   while (n < limit) {

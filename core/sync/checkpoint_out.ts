@@ -23,7 +23,7 @@ import { SyftError } from "../errors/mod.ts";
 import { changeEvent } from "../events/make.ts";
 import { afterCheckpoint } from "../checkpoints/rolling.ts";
 import type { ChainEntry } from "../checkpoints/chain.ts";
-import type { ChannelRef } from "../../plugins/contract.ts";
+import type { ChannelRef } from "../transport/contract.ts";
 import { ownDatasite, type PeerKeys, type SyncContext } from "./context.ts";
 import {
   collectBytes,
@@ -103,7 +103,7 @@ export async function writeCheckpoint(
     if (inline) {
       if (!packed.has(ev.new_hash)) {
         // Contents this round already read and verified need not be read again.
-        const bytes = known.get(ev.new_hash) ?? await readVerified(source, ev.new_hash);
+        const bytes = known.get(ev.new_hash) ?? await readVerified(ctx.fs, source, ev.new_hash);
         if (!bytes) {
           stale.push(ev.path);
           continue;
@@ -140,7 +140,7 @@ export async function writeCheckpoint(
   const json: CheckpointJson = {
     seq,
     sender: ctx.me,
-    created_at: ctx.now(),
+    created_at: ctx.clock.now(),
     base,
     events: written,
   };
@@ -171,7 +171,7 @@ export async function writeCheckpoint(
         channel,
         name,
         reason,
-        ctx.now(),
+        ctx.clock.now(),
         ctx.quarantineBytes,
       );
       ctx.warn(`quarantined ${reason}; writing ours`);

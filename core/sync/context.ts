@@ -1,7 +1,8 @@
 /**
  * What a sync round works with: our identity and keys, the datasite root, the
- * state folder, the transport, a clock, and the peers' key material. Passed in
- * so tests can drive whole rounds in process.
+ * state folder, the transport, the file system, a clock, and the peers' key
+ * material. Passed in so tests can drive whole rounds in process, on disk or in
+ * memory (core/testing/).
  * @module
  */
 import { posix } from "node:path";
@@ -9,7 +10,9 @@ import { blobKey, importPeerKeys, sharedSecret } from "../crypto/agree.ts";
 import { decodeBase64 } from "../encoding/base64.ts";
 import { STAGING_FOLDER } from "../datasite/names.ts";
 import type { IdentityKeys } from "../identity/keys.ts";
-import type { Transport } from "../../plugins/contract.ts";
+import type { Transport } from "../transport/contract.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
+import type { Clock } from "../time/clock.ts";
 import type { CheckpointThresholds } from "../checkpoints/rolling.ts";
 import type { StateLayout } from "./state.ts";
 import type { TransportRoutes } from "./routed_transport.ts";
@@ -27,7 +30,9 @@ export interface SyncContext {
    * then stops only its peers' channels (reported per peer), not the round.
    */
   routes?: TransportRoutes | undefined;
-  now(): number;
+  /** Every file the engine touches: the datasite, the mirrors, state/ (the same as `layout.fs`). */
+  fs: LocalFs;
+  clock: Clock;
   /** Warnings for the user (skipped symlinks, quarantined objects...). */
   warn(message: string): void;
   /** Refresh the peer list from the transport (hello.json discovery). */

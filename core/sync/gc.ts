@@ -7,7 +7,7 @@
  */
 import { blobName } from "../events/types.ts";
 import { entryName, planGc } from "../checkpoints/chain.ts";
-import type { ChannelRef } from "../../plugins/contract.ts";
+import type { ChannelRef } from "../transport/contract.ts";
 import type { SyncContext } from "./context.ts";
 import { type ChannelState, saveChannelState } from "./state.ts";
 

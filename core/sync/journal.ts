@@ -9,6 +9,8 @@
 import { posix } from "node:path";
 import { SyftError } from "../errors/mod.ts";
 import { syncDir, writeFileAtomic } from "../fs/atomic.ts";
+import type { FsEntry, FsInfo, LocalFs } from "../fs/local_fs.ts";
+import type { Clock } from "../time/clock.ts";
 import { Pacer, regularFileHash } from "./scan.ts";
 import { type ChannelState, saveChannelState, type StateLayout } from "./state.ts";
 
@@ -65,12 +67,16 @@ class OpRunner {
   /** Datasite or mirror roots already created in this entry. */
   readonly #roots = new Set<string>();
   readonly #mirror: string | undefined;
+  readonly #fs: LocalFs;
+  readonly #clock: Clock;
   readonly pacer = new Pacer();
   /** Files written into the mirror whose mtime may be recorded, by path. */
   readonly stamps = new Map<string, Stamp>();
 
-  constructor(mirror: string | undefined) {
+  constructor(mirror: string | undefined, fs: LocalFs, clock: Clock) {
     this.#mirror = mirror;
+    this.#fs = fs;
+    this.#clock = clock;
   }
 
   /**
@@ -80,7 +86,7 @@ class OpRunner {
   ensureRealDirs(root: string, rel: string): void {
     if (!this.#roots.has(root)) {
       // The datasite or mirror folder itself comes from our own config: create it plainly.
-      Deno.mkdirSync(root, { recursive: true });
+      this.#fs.mkdirSync(root, { recursive: true });
       this.#roots.add(root);
     }
     const segments = rel.split("/");
@@ -88,10 +94,10 @@ class OpRunner {
     for (let i = 0; i < segments.length - 1; i++) {
       const s = segments[i]!;
       dir = `${dir}/${s}`;
-      const info = lstatIfThere(dir);
+      const info = lstatIfThere(this.#fs, dir);
       if (!info) {
         try {
-          Deno.mkdirSync(dir);
+          this.#fs.mkdirSync(dir);
         } catch (err) {
           if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
         }
@@ -117,47 +123,53 @@ class OpRunner {
     switch (op.op) {
       case "rename": {
         const to = posix.join(op.root, op.to);
-        if ((await currentHash(target)) === op.hash && (await currentHash(to)) === null) {
+        if (
+          (await currentHash(this.#fs, target)) === op.hash &&
+          (await currentHash(this.#fs, to)) === null
+        ) {
           this.ensureRealDirs(op.root, op.to);
-          Deno.renameSync(target, to);
+          this.#fs.renameSync(target, to);
         }
         return dir;
       }
       case "delete": {
-        const info = lstatOrNull(target);
-        if (info && info.isFile && (op.hash === null || (await currentHash(target)) === op.hash)) {
-          Deno.removeSync(target);
+        const info = lstatOrNull(this.#fs, target);
+        if (
+          info && info.isFile &&
+          (op.hash === null || (await currentHash(this.#fs, target)) === op.hash)
+        ) {
+          this.#fs.removeSync(target);
         }
         return dir;
       }
       case "write": {
-        const staged = lstatOrNull(op.staged);
+        const staged = lstatOrNull(this.#fs, op.staged);
         if (!staged) {
           // Already renamed into place before a crash: nothing to do if it is there.
-          if ((await currentHash(target)) === op.hash) return dir;
+          if ((await currentHash(this.#fs, target)) === op.hash) return dir;
           throw new SyftError("E_INTERNAL", `staged content for ${op.rel} is missing`);
         }
         this.ensureRealDirs(op.root, op.rel);
         const mode = op.mode === "exec" ? 0o755 : 0o644;
         // Staged files are usually created with this mode already (umask 022).
-        if (((staged.mode ?? 0) & 0o7777) !== mode) Deno.chmodSync(op.staged, mode);
+        if (((staged.mode ?? 0) & 0o7777) !== mode) this.#fs.chmodSync(op.staged, mode);
         let stamp: number | null = null;
         if (op.root === this.#mirror) {
           const mtime = staged.mtime?.getTime() ?? 0;
-          const now = Date.now();
+          const now = this.#clock.now();
           if (mtime > 0 && now - mtime >= STAMP_MARGIN_MS && mtime <= now) {
             stamp = mtime;
           } else {
             const seconds = Math.floor(now / 1000) - 1;
-            Deno.utimeSync(op.staged, seconds, seconds);
+            this.#fs.utimeSync(op.staged, seconds, seconds);
             stamp = seconds * 1000;
           }
         }
         try {
-          Deno.renameSync(op.staged, target);
+          this.#fs.renameSync(op.staged, target);
         } catch (err) {
           // rename(2) never puts a file over a folder (EISDIR); say so plainly.
-          if (lstatOrNull(target)?.isDirectory) {
+          if (lstatOrNull(this.#fs, target)?.isDirectory) {
             throw new SyftError("E_PERMISSION", `refusing to replace folder ${op.rel} with a file`);
           }
           throw err;
@@ -178,9 +190,9 @@ class OpRunner {
 }
 
 /** `lstat` without following a final symlink; null when nothing is there. */
-function lstatIfThere(path: string): Deno.FileInfo | null {
+function lstatIfThere(fs: LocalFs, path: string): FsInfo | null {
   try {
-    return Deno.lstatSync(path);
+    return fs.lstatSync(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return null;
     throw err;
@@ -188,29 +200,29 @@ function lstatIfThere(path: string): Deno.FileInfo | null {
 }
 
 /** `lstat`, null on any failure (a path under a file cannot exist either). */
-function lstatOrNull(path: string): Deno.FileInfo | null {
+function lstatOrNull(fs: LocalFs, path: string): FsInfo | null {
   try {
-    return Deno.lstatSync(path);
+    return fs.lstatSync(path);
   } catch {
     return null;
   }
 }
 
 /** The hash of a regular file at `path`, null for nothing or anything else. */
-async function currentHash(path: string): Promise<string | null> {
-  const h = await regularFileHash(path);
+async function currentHash(fs: LocalFs, path: string): Promise<string | null> {
+  const h = await regularFileHash(path, fs);
   return h === "special" ? null : h;
 }
 
-async function finish(layout: StateLayout, entry: JournalEntry): Promise<void> {
+async function finish(layout: StateLayout, entry: JournalEntry, clock: Clock): Promise<void> {
   const touched = new Set<string>();
-  const runner = new OpRunner(entry.mirror);
+  const runner = new OpRunner(entry.mirror, layout.fs, clock);
   for (const op of entry.ops) {
     touched.add(await runner.run(op));
     await runner.pacer.breathe();
   }
   // The one durability barrier of the batch.
-  for (const dir of touched) await syncDir(dir);
+  for (const dir of touched) await syncDir(dir, layout.fs);
   for (const stamp of runner.stamps.values()) {
     const known = entry.after.mirror[stamp.rel];
     // Only where the state records exactly the content this op wrote.
@@ -219,38 +231,45 @@ async function finish(layout: StateLayout, entry: JournalEntry): Promise<void> {
     }
   }
   await saveChannelState(layout, entry.after);
-  if (entry.staging) await Deno.remove(entry.staging, { recursive: true }).catch(() => {});
-  await Deno.remove(journalPath(layout, entry.peer)).catch(() => {});
+  if (entry.staging) await layout.fs.remove(entry.staging, { recursive: true }).catch(() => {});
+  await layout.fs.remove(journalPath(layout, entry.peer)).catch(() => {});
 }
 
 /** Apply a batch: journal, contents, barrier, state. */
-export async function applyJournaled(layout: StateLayout, entry: JournalEntry): Promise<void> {
-  await Deno.mkdir(layout.journal, { recursive: true, mode: 0o700 });
-  await writeFileAtomic(journalPath(layout, entry.peer), JSON.stringify(entry), { mode: 0o600 });
-  await finish(layout, entry);
+export async function applyJournaled(
+  layout: StateLayout,
+  entry: JournalEntry,
+  clock: Clock,
+): Promise<void> {
+  await layout.fs.mkdir(layout.journal, { recursive: true, mode: 0o700 });
+  await writeFileAtomic(journalPath(layout, entry.peer), JSON.stringify(entry), {
+    mode: 0o600,
+    fs: layout.fs,
+  });
+  await finish(layout, entry, clock);
 }
 
 /** Finish every pending journal entry (run first in every round). Returns how many. */
-export async function replayJournals(layout: StateLayout): Promise<number> {
+export async function replayJournals(layout: StateLayout, clock: Clock): Promise<number> {
   let n = 0;
-  let names: Deno.DirEntry[] = [];
+  let names: FsEntry[] = [];
   try {
-    names = await Array.fromAsync(Deno.readDir(layout.journal));
+    names = await Array.fromAsync(layout.fs.readDir(layout.journal));
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
   for (const e of names) {
     if (!e.isFile || !e.name.endsWith(".json")) continue;
-    const text = await Deno.readTextFile(posix.join(layout.journal, e.name));
+    const text = await layout.fs.readTextFile(posix.join(layout.journal, e.name));
     let entry: JournalEntry;
     try {
       entry = JSON.parse(text) as JournalEntry;
     } catch {
       // A torn journal never started its ops (it is written atomically): drop it.
-      await Deno.remove(posix.join(layout.journal, e.name));
+      await layout.fs.remove(posix.join(layout.journal, e.name));
       continue;
     }
-    await finish(layout, entry);
+    await finish(layout, entry, clock);
     n++;
   }
   return n;

@@ -6,6 +6,8 @@
  */
 import { posix } from "node:path";
 import { SyftError } from "../errors/mod.ts";
+import { denoFs } from "../fs/deno_fs.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
 
 /** A held lock; `release()` is idempotent. */
 export interface RoundLock {
@@ -18,11 +20,12 @@ export interface RoundLock {
  */
 export async function acquireRoundLock(
   stateDir: string,
-  options: { timeoutMs?: number; onWait?: () => void; name?: string } = {},
+  options: { timeoutMs?: number; onWait?: () => void; name?: string; fs?: LocalFs } = {},
 ): Promise<RoundLock> {
-  await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const fs = options.fs ?? denoFs;
+  await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
   const name = options.name ?? "sync.lock";
-  const file = await Deno.open(posix.join(stateDir, name), {
+  const file = await fs.open(posix.join(stateDir, name), {
     read: true,
     write: true,
     create: true,

@@ -9,8 +9,9 @@ import { blobId, hashedFileStream, hashStream, sha256Hex } from "../crypto/agree
 import { openEnvelope, readHeaderOnly, sealEnvelope } from "../events/envelope.ts";
 import { blobName, type ObjectKind } from "../events/types.ts";
 import { SyftError } from "../errors/mod.ts";
-import { channelName, type ChannelRef } from "../../plugins/contract.ts";
+import { channelName, type ChannelRef } from "../transport/contract.ts";
 import type { PeerKeys, SyncContext } from "./context.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
 
 /** Seal `body` as object `name` of our channel to `keys.peer`. */
 export function sealFor(
@@ -20,7 +21,7 @@ export function sealFor(
   body: Uint8Array | ReadableStream<Uint8Array>,
 ): ReadableStream<Uint8Array> {
   return sealEnvelope(
-    { ...header, sender: ctx.me, recipient: keys.peer, created_at: ctx.now() },
+    { ...header, sender: ctx.me, recipient: keys.peer, created_at: ctx.clock.now() },
     body,
     {
       signPrivate: ctx.keys.sign.privateKey,
@@ -101,19 +102,20 @@ export function squattedError(channel: ChannelRef, name: string, kind: string): 
 export async function verifiedStream(
   path: string,
   expected: string,
+  fs: LocalFs,
 ): Promise<ReadableStream<Uint8Array>> {
   return await hashedFileStream(path, ({ hash }) => {
     if (hash !== expected) {
       throw new SyftError("E_INPUT", `${path} changed while it was being sent`);
     }
-  });
+  }, fs);
 }
 
 /** A file's bytes if they still hash to `expected`; null when changed or gone. */
-export function readVerified(path: string, expected: string): Uint8Array | null {
+export function readVerified(fs: LocalFs, path: string, expected: string): Uint8Array | null {
   try {
     // Synchronous: inline contents are small, and a batch reads thousands of them.
-    const bytes = Deno.readFileSync(path);
+    const bytes = fs.readFileSync(path);
     return sha256Hex(bytes) === expected ? bytes : null;
   } catch {
     return null;
@@ -153,7 +155,12 @@ export async function uploadBlob(
   const id = await blobId(keys.blobKeyOut, hash);
   const name = blobName(id);
   const seal = async () =>
-    sealFor(ctx, keys, { kind: "blob", name, seq, size }, await verifiedStream(source, hash));
+    sealFor(
+      ctx,
+      keys,
+      { kind: "blob", name, seq, size },
+      await verifiedStream(source, hash, ctx.fs),
+    );
   const sealed = await seal();
   try {
     await ctx.transport.put(channel, name, sealed);

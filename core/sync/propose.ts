@@ -41,14 +41,14 @@ export async function collectProposals(
   const state = structuredClone(initial);
   const proposals: OutgoingEvent[] = [];
   const refused: Refusal[] = [];
-  const exists = await Deno.lstat(mirrorRoot).then((i) => i.isDirectory, () => false);
+  const exists = await ctx.fs.lstat(mirrorRoot).then((i) => i.isDirectory, () => false);
   if (!exists) return { proposals, state, refused };
   // A refusal is listed while its `.rejected` copy exists: one the user deleted
   // (or moved back) is dealt with.
   if (state.refused?.length) {
     const left: Refusal[] = [];
     for (const r of state.refused) {
-      if (await Deno.lstat(posix.join(mirrorRoot, r.copy)).then(() => true, () => false)) {
+      if (await ctx.fs.lstat(posix.join(mirrorRoot, r.copy)).then(() => true, () => false)) {
         left.push(r);
       }
     }
@@ -56,17 +56,21 @@ export async function collectProposals(
   }
 
   const previous = new Map(Object.entries(state.mirror));
-  const scan = await scanTree(mirrorRoot, { previous, skip: (name) => isMarker(name) });
-  const now = ctx.now();
+  const scan = await scanTree(mirrorRoot, {
+    previous,
+    skip: (name) => isMarker(name),
+    fs: ctx.fs,
+  });
+  const now = ctx.clock.now();
   const refuse = async (rel: string, why: string) => {
     const to = await freeMarkerName(
       rel,
       "rejected",
       now,
-      (name) => Deno.lstat(posix.join(mirrorRoot, name)).then(() => true, () => false),
+      (name) => ctx.fs.lstat(posix.join(mirrorRoot, name)).then(() => true, () => false),
     );
     if (to === null) return;
-    const moved = await Deno.rename(posix.join(mirrorRoot, rel), posix.join(mirrorRoot, to))
+    const moved = await ctx.fs.rename(posix.join(mirrorRoot, rel), posix.join(mirrorRoot, to))
       .then(() => true, () => false);
     if (moved) refused.push({ path: rel, reason: "local", detail: why, copy: to, at: now });
     ctx.warn(`not proposing ${peer}/${rel}: ${why}; kept as ${to}`);

@@ -26,7 +26,7 @@ import {
   DEFAULT_THRESHOLDS,
   incrementalEvents,
 } from "../checkpoints/rolling.ts";
-import type { ChannelRef } from "../../plugins/contract.ts";
+import type { ChannelRef } from "../transport/contract.ts";
 import { ownDatasite, type PeerKeys, type SyncContext } from "./context.ts";
 import type { OutgoingEvent } from "./propose.ts";
 import { quarantineObject } from "./quarantine.ts";
@@ -146,7 +146,7 @@ async function settleSeq(
       channel,
       batchName(seq),
       reason,
-      ctx.now(),
+      ctx.clock.now(),
       ctx.quarantineBytes,
     );
     ctx.warn(`quarantined ${reason}; continuing after it`);
@@ -196,7 +196,7 @@ function publicationEvents(
   state: ChannelState,
   input: PublishInput,
 ): { events: OutgoingEvent[]; published: Record<string, string>; deletions: number } {
-  const now = ctx.now();
+  const now = ctx.clock.now();
   const out: OutgoingEvent[] = [];
   // A path that cannot travel never reached the reader (it refused the whole
   // batch): it leaves our record without a deletion, which it would refuse too.
@@ -271,7 +271,7 @@ async function checkpointIfDue(
   let current = state;
   if (kind === "ci") events = incrementalEvents(state.rolling);
   else {
-    const full = fullCheckpointEvents(ctx.me, state.published, index, ctx.now());
+    const full = fullCheckpointEvents(ctx.me, state.published, index, ctx.clock.now());
     events = full.events;
     current = { ...state, republish: [...new Set([...state.republish, ...full.stale])] };
   }
@@ -287,7 +287,7 @@ async function firstProjection(
   state: ChannelState,
   input: PublishInput,
 ): Promise<ChannelState> {
-  const now = ctx.now();
+  const now = ctx.clock.now();
   const projection = carriableProjection(ctx, state, input);
   const events = [...projection].sort().map((p) =>
     changeEvent(ctx.me, p, input.index.get(p)!, null, now)
@@ -424,7 +424,7 @@ export async function publishTo(
     const contents: { hash: string; bytes: Uint8Array }[] = [];
     const stale = new Set<string>();
     for (const [hash, source] of inline) {
-      const bytes = await readVerified(source, hash);
+      const bytes = await readVerified(ctx.fs, source, hash);
       if (bytes) {
         contents.push({ hash, bytes });
         if (knownBytes + bytes.byteLength <= BATCH_LIMITS.inflatedBytes) {
@@ -438,7 +438,7 @@ export async function publishTo(
     const batch: BatchJson = {
       seq,
       sender: ctx.me,
-      created_at: ctx.now(),
+      created_at: ctx.clock.now(),
       events: sendable,
       acks: { [keys.peer]: state.cursor },
       control: i === 0 ? controls : [],

@@ -11,9 +11,10 @@
  */
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
-import type { ChannelRef, Transport } from "../../plugins/contract.ts";
-import { channelName } from "../../plugins/contract.ts";
+import type { ChannelRef, Transport } from "../transport/contract.ts";
+import { channelName } from "../transport/contract.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
 import type { StateLayout } from "./state.ts";
 
 /** Bytes of a refused object kept for forensics; the rest is only hashed. */
@@ -32,14 +33,20 @@ export async function quarantineObject(
   now: number,
   budgetBytes: number = DEFAULT_QUARANTINE_BYTES,
 ): Promise<void> {
-  await Deno.mkdir(layout.quarantine, { recursive: true, mode: 0o700 });
+  await layout.fs.mkdir(layout.quarantine, { recursive: true, mode: 0o700 });
   const object = `${channelName(channel)}/${name}`;
   const base = `${now}-${channel.sender}-${name}`;
   const record: Record<string, unknown> = { object, reason, at: now };
   try {
     Object.assign(
       record,
-      await copyHead(transport, channel, name, posix.join(layout.quarantine, `${base}.object`)),
+      await copyHead(
+        transport,
+        channel,
+        name,
+        posix.join(layout.quarantine, `${base}.object`),
+        layout.fs,
+      ),
     );
   } catch {
     // The record below is what matters; the copy is for forensics only.
@@ -47,9 +54,9 @@ export async function quarantineObject(
   await writeFileAtomic(
     posix.join(layout.quarantine, `${base}.json`),
     JSON.stringify(record) + "\n",
-    { mode: 0o600 },
+    { mode: 0o600, fs: layout.fs },
   );
-  await trimQuarantine(layout.quarantine, budgetBytes, base);
+  await trimQuarantine(layout.fs, layout.quarantine, budgetBytes, base);
 }
 
 /** Keep the object's first bytes at `path`; hash and count the whole stream. */
@@ -58,9 +65,10 @@ async function copyHead(
   channel: ChannelRef,
   name: string,
   path: string,
+  fs: LocalFs,
 ): Promise<{ size: number; sha256: string; kept: number }> {
   const stream = await transport.get(channel, name);
-  const file = await Deno.open(path, { write: true, create: true, truncate: true, mode: 0o600 });
+  const file = await fs.open(path, { write: true, create: true, truncate: true, mode: 0o600 });
   const hash = createHash("sha256");
   let size = 0;
   try {
@@ -83,13 +91,18 @@ async function copyHead(
  * Drop whole entries (record and copy), oldest first, until the folder holds
  * at most `budgetBytes`; the entry just written (`keep`) always stays.
  */
-async function trimQuarantine(dir: string, budgetBytes: number, keep: string): Promise<void> {
+async function trimQuarantine(
+  fs: LocalFs,
+  dir: string,
+  budgetBytes: number,
+  keep: string,
+): Promise<void> {
   const entries = new Map<string, { at: number; bytes: number; files: string[] }>();
-  for await (const e of Deno.readDir(dir)) {
+  for await (const e of fs.readDir(dir)) {
     if (!e.isFile) continue;
     const m = /^(\d+)-.*?(?=\.(?:json|object)$)/.exec(e.name);
     if (!m) continue;
-    const info = await Deno.lstat(posix.join(dir, e.name)).catch(() => null);
+    const info = await fs.lstat(posix.join(dir, e.name)).catch(() => null);
     if (!info) continue;
     const entry = entries.get(m[0]) ?? { at: Number(m[1]), bytes: 0, files: [] };
     entry.bytes += info.size;
@@ -104,7 +117,7 @@ async function trimQuarantine(dir: string, budgetBytes: number, keep: string): P
   for (const [base, entry] of oldest) {
     if (total <= budgetBytes) break;
     if (base === keep) continue;
-    for (const f of entry.files) await Deno.remove(posix.join(dir, f)).catch(() => {});
+    for (const f of entry.files) await fs.remove(posix.join(dir, f)).catch(() => {});
     total -= entry.bytes;
   }
 }

@@ -26,7 +26,7 @@ import {
 } from "../events/types.ts";
 import { SyftError } from "../errors/mod.ts";
 import type { PermissionEngine } from "../permissions/mod.ts";
-import type { ChannelRef } from "../../plugins/contract.ts";
+import type { ChannelRef } from "../transport/contract.ts";
 import { ownDatasite, type PeerKeys, stagingRoot, type SyncContext } from "./context.ts";
 import { applyJournaled, type JournalOp } from "./journal.ts";
 import { regularFileHash } from "./scan.ts";
@@ -44,6 +44,7 @@ import { type ChannelState, saveChannelState } from "./state.ts";
 import { ownOpenKeys } from "./outgoing.ts";
 import { CHECKPOINT_MAX_ENTRIES } from "./checkpoint_out.ts";
 import { planRead, type ReadPlan } from "../checkpoints/read_plan.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
 
 /** What reading one peer's channel did. */
 export interface ReceiveResult {
@@ -153,7 +154,7 @@ async function fetchObject<K extends "batch" | "ci" | "cf">(
       `object ${name}: header seq ${opened.header.seq} is not ${seq}`,
     );
   }
-  await Deno.mkdir(staging, { recursive: true });
+  await ctx.fs.mkdir(staging, { recursive: true });
   // Staged sizes, so the checks below need no lstat per event.
   const sizes = new Map<string, number>();
   const json = await unpackBody(kind === "batch" ? opened.body : withProgress(ctx, name, opened), {
@@ -162,7 +163,7 @@ async function fetchObject<K extends "batch" | "ci" | "cf">(
     onContent: (hash, bytes) => {
       // Synchronous: a small file's asynchronous write costs more in round trips than in writing.
       // createNew: the folder is this batch's own, and the reader refuses duplicate hashes.
-      Deno.writeFileSync(posix.join(staging, hash), bytes, { createNew: true });
+      ctx.fs.writeFileSync(posix.join(staging, hash), bytes, { createNew: true });
       sizes.set(hash, bytes.byteLength);
       return Promise.resolve();
     },
@@ -249,14 +250,14 @@ function blobFetcher(
     }
     const target = posix.join(staging, hash);
     const temp = `${target}.part`;
-    const written = await writeHashed(opened.body, temp);
+    const written = await writeHashed(opened.body, temp, ctx.fs);
     if (written.hash !== hash || written.size !== size) {
       throw new SyftError(
         "E_BAD_MESSAGE",
         `blob ${blob}: content hash does not match event ${event}`,
       );
     }
-    await Deno.rename(temp, target);
+    await ctx.fs.rename(temp, target);
     staged.set(hash, size);
   };
 }
@@ -326,6 +327,7 @@ class Planner {
   readonly #uses = new Map<string, number>();
 
   constructor(
+    readonly fs: LocalFs,
     readonly staging: string,
     events: readonly FileChangeEvent[],
     readonly fetch: (hash: string, size: number, event: string) => Promise<void>,
@@ -351,7 +353,7 @@ class Planner {
     listing = null;
     try {
       const byKey = new Map<string, DiskEntry[]>();
-      for (const e of Deno.readDirSync(dir === "" ? root : posix.join(root, dir))) {
+      for (const e of this.fs.readDirSync(dir === "" ? root : posix.join(root, dir))) {
         const key = caseFoldKey(e.name);
         const entry = { name: e.name, dir: e.isDirectory };
         const same = byKey.get(key);
@@ -421,7 +423,7 @@ class Planner {
       if (last) break;
     }
     if (plan.view.has(rel)) return plan.view.get(rel)!;
-    return onDisk ? await regularFileHash(posix.join(root, rel)) : null;
+    return onDisk ? await regularFileHash(posix.join(root, rel), this.fs) : null;
   }
 
   #setFile(plan: RootPlan, rel: string, hash: string | null): void {
@@ -459,7 +461,7 @@ class Planner {
     let staged = posix.join(this.staging, hash);
     if ((this.#uses.get(hash) ?? 0) !== 1) {
       staged = posix.join(this.staging, `op-${this.#n++}`);
-      Deno.copyFileSync(posix.join(this.staging, hash), staged);
+      this.fs.copyFileSync(posix.join(this.staging, hash), staged);
     }
     this.ops.push({ op: "write", root, rel, staged, hash, mode: ev.mode });
     const plan = this.#plan(root);
@@ -506,8 +508,8 @@ async function dropIdenticalCopies(ctx: SyncContext, peer: string, work: Work): 
     if (final !== c.hash && !work.seen.get(c.path)?.has(c.hash)) continue;
     const abs = posix.join(mirrorRoot, copy);
     // Only what is still exactly the kept content (the user may have edited it since).
-    if (await regularFileHash(abs) !== c.hash) continue;
-    await Deno.remove(abs).catch(() => {});
+    if (await regularFileHash(abs, ctx.fs) !== c.hash) continue;
+    await ctx.fs.remove(abs).catch(() => {});
     if (c.counted) work.conflicts--;
   }
 }
@@ -600,7 +602,11 @@ async function readChannel(
         if (result.state.rolled_back?.highest !== plan.highest) {
           result.state = {
             ...result.state,
-            rolled_back: { highest: plan.highest, cursor: result.state.cursor, at: ctx.now() },
+            rolled_back: {
+              highest: plan.highest,
+              cursor: result.state.cursor,
+              at: ctx.clock.now(),
+            },
           };
           await saveChannelState(ctx.layout, result.state);
         }
@@ -687,7 +693,7 @@ async function wait(
   why: "gap" | "quarantined",
 ): Promise<void> {
   result.gap = true;
-  const now = ctx.now();
+  const now = ctx.clock.now();
   let w = result.state.waiting;
   if (!w || w.missing !== missing || now < w.since) {
     w = { missing, since: now, asked: w?.missing === missing ? w.asked : false };
@@ -722,7 +728,7 @@ async function refuse(
     channel,
     name,
     reason,
-    ctx.now(),
+    ctx.clock.now(),
     ctx.quarantineBytes,
   );
   ctx.warn(`quarantined ${name} from ${keys.peer}: ${reason}`);
@@ -735,7 +741,7 @@ async function refuse(
   // The answer is a cf past both our position and the refused object.
   state.want_cf = Math.max(state.want_cf ?? -1, state.cursor, seq ?? -1);
   state.ack_needed = true;
-  state.waiting = { missing, since: ctx.now(), asked: true };
+  state.waiting = { missing, since: ctx.clock.now(), asked: true };
   await saveChannelState(ctx.layout, state);
   result.state = state;
   result.quarantined++;
@@ -775,8 +781,8 @@ async function restore(
     try {
       const cp = await fetchObject(ctx, keys, channel, name, o.seq, staging, o.kind);
       const fetchBlob = blobFetcher(ctx, keys, channel, name, staging, cp.staged);
-      planner = new Planner(staging, cp.events, fetchBlob);
-      const now = ctx.now();
+      planner = new Planner(ctx.fs, staging, cp.events, fetchBlob);
+      const now = ctx.clock.now();
       if (o.kind === "cf") {
         const listed = new Set(cp.events.map((e) => e.path));
         for (const path of Object.keys(state.mirror).sort()) {
@@ -797,7 +803,7 @@ async function restore(
         await applyPublication(planner, state, mirrorRoot, ev, now, result);
       }
     } catch (err) {
-      await Deno.remove(staging, { recursive: true }).catch(() => {});
+      await ctx.fs.remove(staging, { recursive: true }).catch(() => {});
       if (!(err instanceof SyftError) || err.code !== "E_BAD_MESSAGE") throw err;
       await refuse(ctx, keys, channel, name, err.message, result);
       return false;
@@ -813,7 +819,7 @@ async function restore(
       after: state,
       staging,
       mirror: mirrorRoot,
-    });
+    }, ctx.clock);
     result.state = state;
   }
   return true;
@@ -843,7 +849,7 @@ async function receiveOne(
       throw new SyftError("E_BAD_MESSAGE", `object ${name} changed: it has fewer events than read`);
     }
   } catch (err) {
-    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    await ctx.fs.remove(staging, { recursive: true }).catch(() => {});
     if (!(err instanceof SyftError) || err.code !== "E_BAD_MESSAGE") throw err;
     // Never applied and never skipped: the sender answers with a fresh cf.
     await refuse(ctx, keys, channel, name, err.message, result);
@@ -853,7 +859,7 @@ async function receiveOne(
   if (from === 0 && result.budget <= 0 && batch.events[0] && isProposal(batch.events[0])) {
     // Nothing of it can be judged this round: not even its controls are read
     // (they are, with its first events, next round).
-    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    await ctx.fs.remove(staging, { recursive: true }).catch(() => {});
     result.state = { ...result.state, resume: { seq, next: 0 } };
     await saveChannelState(ctx.layout, result.state);
     return;
@@ -872,13 +878,14 @@ async function receiveOne(
 
   const state = structuredClone(result.state);
   const planner = new Planner(
+    ctx.fs,
     staging,
     batch.events,
     blobFetcher(ctx, keys, channel, name, staging, batch.staged),
   );
   const mirrorRoot = posix.join(ctx.root, keys.peer);
   const ownRoot = ownDatasite(ctx);
-  const now = ctx.now();
+  const now = ctx.clock.now();
   // A Set while judging: a long batch of refusals made `includes` quadratic.
   const republish = new Set(state.republish);
   const refused: Refusal[] = [];
@@ -948,7 +955,7 @@ async function receiveOne(
     }
   } catch (err) {
     // A blob the batch references is missing or not what its event says.
-    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    await ctx.fs.remove(staging, { recursive: true }).catch(() => {});
     if (!(err instanceof SyftError) || err.code !== "E_BAD_MESSAGE") throw err;
     await refuse(ctx, keys, channel, name, err.message, result);
     return;
@@ -967,7 +974,7 @@ async function receiveOne(
     after: state,
     staging,
     mirror: mirrorRoot,
-  });
+  }, ctx.clock);
   if (result.permissionsChanged) options.onPermissionsChanged();
   result.state = state;
   result.refused.push(...refused);

@@ -135,16 +135,16 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
   const roundRecord = await loadRoundRecord(ctx.layout);
   const recordBefore = structuredClone(roundRecord);
   // Batches a killed round applied without recording: this round finished them, and says so.
-  summary.resumed = await replayJournals(ctx.layout);
+  summary.resumed = await replayJournals(ctx.layout, ctx.clock);
   summary.received += summary.resumed;
   // Contents staged by a round that died before its journal entry was written
   // are referenced by nothing now (every entry is finished, and the round lock
   // keeps other rounds out): without this each such crash leaked a batch's
   // worth of files under <root>/.syft-tmp. (Its entries go, not the folder:
   // `--watch` ignores changes inside it, not to it.)
-  const staged = await Array.fromAsync(Deno.readDir(stagingRoot(ctx))).catch(() => []);
+  const staged = await Array.fromAsync(ctx.fs.readDir(stagingRoot(ctx))).catch(() => []);
   for (const e of staged) {
-    await Deno.remove(posix.join(stagingRoot(ctx), e.name), { recursive: true }).catch(() => {});
+    await ctx.fs.remove(posix.join(stagingRoot(ctx), e.name), { recursive: true }).catch(() => {});
   }
   await removeDeadTemps(ctx.layout);
   // A put a crash may have left is settled before incoming batches change the
@@ -164,7 +164,7 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
   }
 
   // Cheap change detection first; a full discovery only when a channel is new to us.
-  const cursor = await readState<{ cursor: string }>(ctx.layout.changesCursor);
+  const cursor = await readState<{ cursor: string }>(ctx.layout.changesCursor, ctx.fs);
   const changes = await ctx.transport.changes(cursor?.cursor ?? null);
   const known = new Map((await peers.list()).records.map((r) => [r.email, r]));
   if (cursor === undefined || changes.channels.some((c) => !known.get(c.sender)?.sign_key)) {
@@ -173,7 +173,8 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
   const changed = new Set(changes.channels.map((c) => c.sender));
 
   let engine: PermissionEngine | null = null;
-  const getEngine = async () => engine ??= await loadDatasitePermissions(ownDatasite(ctx));
+  const getEngine = async () =>
+    engine ??= await loadDatasitePermissions(ownDatasite(ctx), { fs: ctx.fs });
   const keysFor = new Map<string, PeerKeys>();
 
   // Incoming.
@@ -218,7 +219,7 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
                 c.type === "peer.accept" && next.state === "requested" && next.sign_key &&
                 !next.key_change
               ) {
-                next = { ...movePeer(next, "accepted"), accepted_at: ctx.now() };
+                next = { ...movePeer(next, "accepted"), accepted_at: ctx.clock.now() };
               } else if (c.type === "peer.reject" && next.state !== "removed") {
                 next = { ...movePeer(next, "rejected"), reason: c.reason };
               } else if (c.type === "peer.remove") {
@@ -260,7 +261,7 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
 
   // Our datasite as it is now (after applied proposals).
   const previous = await loadIndex(ctx.layout);
-  const scan = await scanTree(ownDatasite(ctx), { previous });
+  const scan = await scanTree(ownDatasite(ctx), { previous, fs: ctx.fs });
   const index = scan.files;
   // What cannot travel is left out of every channel, and said once per file
   // (the record keeps what was said), not every round; status lists it.
@@ -378,9 +379,9 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
   if (!sameIndex(previous, index)) await saveIndex(ctx.layout, index);
   const nextCursor = ctx.routes?.cursorToSave(changes.cursor) ?? changes.cursor;
   if (cursor?.cursor !== nextCursor) {
-    await writeState(ctx.layout.changesCursor, { cursor: nextCursor });
+    await writeState(ctx.layout.changesCursor, { cursor: nextCursor }, ctx.fs);
   }
-  await writeState(ctx.layout.lastSync, { at: ctx.now() });
+  await writeState(ctx.layout.lastSync, { at: ctx.clock.now() }, ctx.fs);
   return summary;
 }
 

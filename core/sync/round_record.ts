@@ -33,7 +33,7 @@ const MAX_REASON = 1000;
 
 /** The record, or an empty one (missing or unreadable: it is only a cache of warnings). */
 export async function loadRoundRecord(layout: StateLayout): Promise<RoundRecord> {
-  const raw = await readState<unknown>(recordPath(layout)).catch(() => undefined);
+  const raw = await readState<unknown>(recordPath(layout), layout.fs).catch(() => undefined);
   return parseRoundRecord(raw);
 }
 
@@ -44,7 +44,7 @@ export async function saveRoundRecord(
   before: RoundRecord,
 ): Promise<void> {
   if (JSON.stringify(record) === JSON.stringify(before)) return;
-  await writeState(recordPath(layout), record);
+  await writeState(recordPath(layout), record, layout.fs);
 }
 
 /** A stored record, keeping only well-formed entries. */

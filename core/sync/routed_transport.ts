@@ -30,7 +30,7 @@ import type {
   Transport,
   TransportCapabilities,
   WhoAmI,
-} from "../../plugins/contract.ts";
+} from "../transport/contract.ts";
 import { DEFAULT_TRANSPORT } from "../config/config.ts";
 
 /** One transport of the set. */

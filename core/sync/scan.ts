@@ -4,11 +4,12 @@
  * symlinks, devices, FIFOs and sockets are reported, never read.
  * @module
  */
-import { existsSync } from "node:fs";
 import { posix } from "node:path";
 import { hashFile, hashFileSync } from "../crypto/agree.ts";
 import type { FileInfo } from "./state.ts";
 import { isSyftTemp } from "../datasite/names.ts";
+import { denoFs } from "../fs/deno_fs.ts";
+import type { FsEntry, FsInfo, LocalFs } from "../fs/local_fs.ts";
 
 /**
  * Files up to this size are stat'ed and hashed with synchronous calls: each
@@ -39,9 +40,9 @@ export class Pacer {
   }
 }
 
-function lstatOrUndefined(path: string): Deno.FileInfo | undefined {
+function lstatOrUndefined(fs: LocalFs, path: string): FsInfo | undefined {
   try {
-    return Deno.lstatSync(path);
+    return fs.lstatSync(path);
   } catch {
     return undefined;
   }
@@ -49,10 +50,11 @@ function lstatOrUndefined(path: string): Deno.FileInfo | undefined {
 
 /** Hash the regular file at `path` whose lstat said `size` bytes. */
 async function hashRegular(
+  fs: LocalFs,
   path: string,
   size: number,
 ): Promise<{ hash: string; size: number }> {
-  return size <= SYNC_HASH_BYTES ? hashFileSync(path) : await hashFile(path);
+  return size <= SYNC_HASH_BYTES ? hashFileSync(path, fs) : await hashFile(path, fs);
 }
 
 /** What a scan found. */
@@ -70,6 +72,8 @@ export interface ScanOptions {
   previous?: ReadonlyMap<string, FileInfo> | undefined;
   /** Names (any depth) to leave out, e.g. conflict and rejected markers in a mirror. */
   skip?: ((name: string, rel: string) => boolean) | undefined;
+  /** The file system to walk; the disk by default. */
+  fs?: LocalFs | undefined;
 }
 
 /**
@@ -77,15 +81,18 @@ export interface ScanOptions {
  * path cannot exist, e.g. it runs under a file); "special" for a symlink,
  * folder or device, which is never read.
  */
-export async function regularFileHash(path: string): Promise<string | null | "special"> {
+export async function regularFileHash(
+  path: string,
+  fs: LocalFs = denoFs,
+): Promise<string | null | "special"> {
   // A missing file's lstat throws, and building that error costs ~15 µs; a new
   // folder's files (a first sync: thousands of them) are settled by one cheap
   // check of the folder. Nothing can be found under a folder that is not there.
-  if (!existsSync(posix.dirname(path))) return null;
-  const info = lstatOrUndefined(path);
+  if (!fs.existsSync(posix.dirname(path))) return null;
+  const info = lstatOrUndefined(fs, path);
   if (!info) return null;
   if (!info.isFile) return "special";
-  return (await hashRegular(path, info.size)).hash;
+  return (await hashRegular(fs, path, info.size)).hash;
 }
 
 /** Walk `root`; a missing root is an empty tree. */
@@ -94,11 +101,12 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   const special: string[] = [];
   const unstable: string[] = [];
   const pacer = new Pacer();
+  const fs = options.fs ?? denoFs;
   const walk = async (rel: string): Promise<void> => {
     const abs = rel === "" ? root : posix.join(root, rel);
-    let entries: Deno.DirEntry[];
+    let entries: FsEntry[];
     try {
-      entries = [...Deno.readDirSync(abs)];
+      entries = [...fs.readDirSync(abs)];
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return; // a missing root, or removed while walking
       throw err;
@@ -120,7 +128,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         continue;
       }
       const path = `${abs}/${entry.name}`;
-      const before = lstatOrUndefined(path);
+      const before = lstatOrUndefined(fs, path);
       if (!before) continue; // vanished
       if (!before.isFile) {
         special.push(childRel);
@@ -135,10 +143,10 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       }
       let hashed: { hash: string; size: number } | undefined;
       try {
-        hashed = await hashRegular(path, before.size);
+        hashed = await hashRegular(fs, path, before.size);
       } catch (err) {
         // Removed or replaced between lstat and open: like a change while hashing.
-        if (lstatOrUndefined(path)?.ino === before.ino) throw err;
+        if (lstatOrUndefined(fs, path)?.ino === before.ino) throw err;
       }
       if (!hashed) {
         unstable.push(childRel);
@@ -146,7 +154,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         continue;
       }
       const { hash, size } = hashed;
-      const after = lstatOrUndefined(path);
+      const after = lstatOrUndefined(fs, path);
       if (
         !after || after.size !== before.size || (after.mtime?.getTime() ?? 0) !== mtime ||
         size !== before.size

@@ -10,6 +10,8 @@ import type { ChainEntry } from "../checkpoints/chain.ts";
 import { emptyRolling, type RollingState } from "../checkpoints/rolling.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
 import { syftTempTarget } from "../datasite/names.ts";
+import { denoFs } from "../fs/deno_fs.ts";
+import type { FsEntry, LocalFs } from "../fs/local_fs.ts";
 import type { Refusal } from "./refusals.ts";
 
 /** What the scanner learned of one regular file. */
@@ -153,8 +155,14 @@ export function emptyChannelState(peer: string): ChannelState {
   };
 }
 
-/** Paths of the engine's files. */
+/** Paths of the engine's files, and the file system they live on. */
 export interface StateLayout {
+  /**
+   * Where the state files are read and written. Carried with the paths so the
+   * many state calls of a round need no second argument, and cannot mix two
+   * file systems.
+   */
+  fs: LocalFs;
   dir: string;
   index: string;
   channels: string;
@@ -165,8 +173,9 @@ export interface StateLayout {
 }
 
 /** The layout under a state folder. */
-export function stateLayout(stateDir: string): StateLayout {
+export function stateLayout(stateDir: string, fs: LocalFs = denoFs): StateLayout {
   return {
+    fs,
     dir: stateDir,
     index: posix.join(stateDir, "index.json"),
     channels: posix.join(stateDir, "channels"),
@@ -177,9 +186,9 @@ export function stateLayout(stateDir: string): StateLayout {
   };
 }
 
-async function readJson<T>(path: string): Promise<T | undefined> {
+async function readJson<T>(fs: LocalFs, path: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await Deno.readTextFile(path)) as T;
+    return JSON.parse(await fs.readTextFile(path)) as T;
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return undefined;
     // A corrupt cache is rebuilt, not fatal: the state is rebuildable by design.
@@ -188,9 +197,9 @@ async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
-async function writeJson(path: string, value: unknown): Promise<void> {
-  await Deno.mkdir(posix.dirname(path), { recursive: true, mode: 0o700 });
-  await writeFileAtomic(path, JSON.stringify(value), { mode: 0o600 });
+async function writeJson(fs: LocalFs, path: string, value: unknown): Promise<void> {
+  await fs.mkdir(posix.dirname(path), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(path, JSON.stringify(value), { mode: 0o600, fs });
 }
 
 /**
@@ -206,9 +215,9 @@ export async function removeDeadTemps(layout: StateLayout): Promise<void> {
   for (const dir of [layout.channels, layout.journal, layout.dir]) {
     // Folders only the engine writes, and in the state folder its own files.
     const all = dir !== layout.dir;
-    let entries: Deno.DirEntry[];
+    let entries: FsEntry[];
     try {
-      entries = await Array.fromAsync(Deno.readDir(dir));
+      entries = await Array.fromAsync(layout.fs.readDir(dir));
     } catch {
       continue;
     }
@@ -216,48 +225,51 @@ export async function removeDeadTemps(layout: StateLayout): Promise<void> {
       // The names writeFileAtomic gives its temps: `.<name>.tmp-<uuid>`.
       const target = syftTempTarget(e.name);
       if (!e.isFile || target === null || (!all && !ownFiles.has(target))) continue;
-      await Deno.remove(posix.join(dir, e.name)).catch(() => {});
+      await layout.fs.remove(posix.join(dir, e.name)).catch(() => {});
     }
   }
 }
 
 /** Load a peer's state (fresh when none). */
 export async function loadChannelState(layout: StateLayout, peer: string): Promise<ChannelState> {
-  const stored = await readJson<ChannelState>(posix.join(layout.channels, `${peer}.json`));
+  const stored = await readJson<ChannelState>(
+    layout.fs,
+    posix.join(layout.channels, `${peer}.json`),
+  );
   return stored ? { ...emptyChannelState(peer), ...stored } : emptyChannelState(peer);
 }
 
 /** Save a peer's state atomically. */
 export async function saveChannelState(layout: StateLayout, state: ChannelState): Promise<void> {
-  await writeJson(posix.join(layout.channels, `${state.peer}.json`), state);
+  await writeJson(layout.fs, posix.join(layout.channels, `${state.peer}.json`), state);
 }
 
 /** Load the own datasite's index (empty when none or corrupt: it is rebuilt). */
 export async function loadIndex(layout: StateLayout): Promise<Map<string, FileInfo>> {
-  const stored = await readJson<Record<string, FileInfo>>(layout.index);
+  const stored = await readJson<Record<string, FileInfo>>(layout.fs, layout.index);
   return new Map(Object.entries(stored ?? {}));
 }
 
 /** Save the own datasite's index. */
 export async function saveIndex(layout: StateLayout, index: Map<string, FileInfo>): Promise<void> {
-  await writeJson(layout.index, Object.fromEntries(index));
+  await writeJson(layout.fs, layout.index, Object.fromEntries(index));
 }
 
 /** Read a small JSON state value. */
-export function readState<T>(path: string): Promise<T | undefined> {
-  return readJson<T>(path);
+export function readState<T>(path: string, fs: LocalFs = denoFs): Promise<T | undefined> {
+  return readJson<T>(fs, path);
 }
 
 /** Write a small JSON state value. */
-export function writeState(path: string, value: unknown): Promise<void> {
-  return writeJson(path, value);
+export function writeState(path: string, value: unknown, fs: LocalFs = denoFs): Promise<void> {
+  return writeJson(fs, path, value);
 }
 
 /** Every peer that has a channel state file. */
 export async function channelPeers(layout: StateLayout): Promise<string[]> {
   const out: string[] = [];
   try {
-    for await (const e of Deno.readDir(layout.channels)) {
+    for await (const e of layout.fs.readDir(layout.channels)) {
       if (e.isFile && e.name.endsWith(".json") && !e.name.startsWith(".")) {
         out.push(e.name.slice(0, -".json".length));
       }

@@ -14,7 +14,7 @@
  * does not look them up again.
  * @module
  */
-import { channelName, type ChannelRef, OBJECT_NAME_RE } from "../contract.ts";
+import { channelName, type ChannelRef, OBJECT_NAME_RE } from "../../core/transport/contract.ts";
 import { isIdentity } from "../../core/paths/identity.ts";
 import type { DriveApi } from "./_api.ts";
 import { DriveError } from "./_backoff.ts";

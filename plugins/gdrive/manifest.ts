@@ -4,7 +4,7 @@
  * credentials folder, read and write, nothing else) and its init options.
  * @module
  */
-import type { PluginManifest } from "../contract.ts";
+import type { PluginManifest } from "../manifest.ts";
 import { SyftError } from "../../core/errors/mod.ts";
 import { CLIENT_FILE, type OAuthClient, parseClientFile } from "./_tokens.ts";
 

@@ -25,7 +25,7 @@ import {
   type ObjectBody,
   type TransportCapabilities,
   type WhoAmI,
-} from "../contract.ts";
+} from "../../core/transport/contract.ts";
 import { givesAwayChunks, type PluginImpl } from "../serve.ts";
 import { describeError, isSyftError, SyftError } from "../../core/errors/mod.ts";
 import { concatBytes } from "../../core/encoding/bytes.ts";

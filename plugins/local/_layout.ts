@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { channelName, type ChannelRef } from "../contract.ts";
+import { channelName, type ChannelRef } from "../../core/transport/contract.ts";
 import { isIdentity } from "../../core/paths/identity.ts";
 
 /** Name of the change marker file, in the root and in each channel folder. */

@@ -3,7 +3,7 @@
  * (read and write of the shared folder, nothing else) and its preflight.
  * @module
  */
-import type { PluginManifest } from "../contract.ts";
+import type { PluginManifest } from "../manifest.ts";
 import { describeError, SyftError } from "../../core/errors/mod.ts";
 
 /**

@@ -32,7 +32,7 @@ import {
   type ObjectInfo,
   type TransportCapabilities,
   type WhoAmI,
-} from "../contract.ts";
+} from "../../core/transport/contract.ts";
 import {
   chunkBuffer,
   givesAwayChunks,

@@ -1,6 +1,6 @@
 /**
  * Help, hints and errors name only the transports this build carries
- * (plugins/kinds.ts): Dropbox is planned, so it is refused plainly and appears
+ * (core/transport/kinds.ts): Dropbox is planned, so it is refused plainly and appears
  * in no help text.
  */
 import type { Command } from "commander";
@@ -12,7 +12,7 @@ import { parseConfig } from "../../core/config/config.ts";
 import { parseTransportSpec } from "../../core/config/transport_spec.ts";
 import { SyftError } from "../../core/errors/mod.ts";
 import { manifestFor } from "../../plugins/registry.ts";
-import { TRANSPORT_SPECS } from "../../plugins/kinds.ts";
+import { TRANSPORT_SPECS } from "../../core/transport/kinds.ts";
 import { tempDir } from "../_temp.ts";
 
 const quiet = { out: () => {}, err: () => {} };

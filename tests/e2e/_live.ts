@@ -52,7 +52,7 @@ export async function live(
     await startPlugin(manifestFor(config.transport, { identity: config.email, home: site.home })),
   );
   const opened = await openSync(ctx, config, { transport });
-  if (options.now) opened.sync.now = options.now;
+  if (options.now) opened.sync.clock = { now: options.now };
   if (options.thresholds) opened.sync.thresholds = options.thresholds;
   if (options.gapTimeoutMs !== undefined) opened.sync.gapTimeoutMs = options.gapTimeoutMs;
   return {

@@ -27,7 +27,7 @@ import { openTransport } from "../../cli/transport.ts";
 import { loadConfig } from "../../core/config/load.ts";
 import { prng } from "../../core/random/prng.ts";
 import { type RoundSummary, runRound } from "../../core/sync/round.ts";
-import type { ChannelRef, ObjectBody, Transport } from "../../plugins/contract.ts";
+import type { ChannelRef, ObjectBody, Transport } from "../../core/transport/contract.ts";
 
 const SEED = (() => {
   const raw = Deno.env.get("SYFT_CRASH_SEED");

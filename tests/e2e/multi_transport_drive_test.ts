@@ -16,7 +16,7 @@ import { readKeys } from "../../core/config/keystore.ts";
 import { PeerService } from "../../core/peers/service.ts";
 import { runRound } from "../../core/sync/round.ts";
 import { RoutedTransport } from "../../core/sync/routed_transport.ts";
-import type { Transport } from "../../plugins/contract.ts";
+import type { Transport } from "../../core/transport/contract.ts";
 import { startPlugin } from "../../plugins/host.ts";
 import { gdriveManifest } from "../../plugins/gdrive/manifest.ts";
 import { manifestFor } from "../../plugins/registry.ts";

@@ -9,7 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import { assert, assertEquals, assertRejects, assertTransportError } from "./_assert.ts";
-import type { ChannelRef, ListPage, Transport } from "../../plugins/contract.ts";
+import type { ChannelRef, ListPage, Transport } from "../../core/transport/contract.ts";
 import { SyftError } from "../../core/errors/mod.ts";
 
 /** How the suite gets transports and storage. */

@@ -6,7 +6,8 @@
 import { createHash } from "node:crypto";
 import { assert, assertEquals, assertRejects, assertTransportError } from "./_assert.ts";
 import { startPlugin, type StartPluginOptions } from "../../plugins/host.ts";
-import type { PluginManifest, Transport } from "../../plugins/contract.ts";
+import type { Transport } from "../../core/transport/contract.ts";
+import type { PluginManifest } from "../../plugins/manifest.ts";
 import { SyftError } from "../../core/errors/mod.ts";
 
 const FAST: StartPluginOptions = {

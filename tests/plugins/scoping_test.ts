@@ -7,7 +7,7 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { startPlugin } from "../../plugins/host.ts";
 import { localManifest } from "../../plugins/local/manifest.ts";
-import type { PluginManifest } from "../../plugins/contract.ts";
+import type { PluginManifest } from "../../plugins/manifest.ts";
 
 async function probe(manifest: PluginManifest): Promise<Record<string, string>> {
   const transport = await startPlugin(manifest);

@@ -11,7 +11,7 @@
 import { posix } from "node:path";
 import { createHash } from "node:crypto";
 import { assert, assertEquals } from "../assert.ts";
-import { filesUnder, peerUp, put, setSyncSettings, world } from "../e2e/_rig.ts";
+import { peerUp, world } from "../e2e/_rig.ts";
 import { live } from "../e2e/_live.ts";
 import { forgeBatch, lastSeq } from "./_forge.ts";
 import { checkInboundPath, MAX_PATH_SEGMENTS } from "../../core/paths/mod.ts";
@@ -21,88 +21,71 @@ import { loadChannelState } from "../../core/sync/state.ts";
 import { receiveFrom } from "../../core/sync/receive.ts";
 import { ownDatasite, peerKeys } from "../../core/sync/context.ts";
 import { loadDatasitePermissions } from "../../core/permissions/load.ts";
-import type { ChannelRef, Transport } from "../../plugins/contract.ts";
+import type { ChannelRef, Transport } from "../../core/transport/contract.ts";
 import type { FileChangeEvent } from "../../core/events/types.ts";
+import { MemoryWorld } from "../../core/testing/world.ts";
+import { CountingTransport } from "../../scripts/counting_transport.ts";
+
+const OWNER = "owner@hospital.org";
+const DS = "ds@lab.org";
 
 Deno.test("a proposal for a path the peer may not write costs its metadata only: no blob is fetched", async () => {
-  const w = await world();
-  try {
-    const owner = await w.site("owner@hospital.org");
-    const ds = await w.site("ds@lab.org");
-    await peerUp(ds, owner);
-    // 300 KiB travels as a blob; public/ is not the peer's to write.
-    await Deno.mkdir(posix.join(ds.mirror(owner), "public"), { recursive: true });
-    await Deno.writeFile(
-      posix.join(ds.mirror(owner), "public/big.bin"),
-      new Uint8Array(300 * 1024).fill(7),
-    );
-    const proposed = JSON.parse((await ds.ok(["sync", "--json"])).stdout);
-    assertEquals(proposed.proposed, 1);
+  const w = new MemoryWorld();
+  const owner = await w.site(OWNER);
+  const ds = await w.site(DS);
+  await w.connect(ds, owner);
+  // 300 KiB travels as a blob; public/ is not the peer's to write.
+  ds.write(`${OWNER}/public/big.bin`, new Uint8Array(300 * 1024).fill(7));
+  assertEquals((await ds.sync()).proposed, 1);
 
-    const o = await live(owner);
-    try {
-      o.transport.reset();
-      const summary = await o.round();
-      const calls = o.transport.reset();
-      assertEquals(summary.rejected, 1, "the proposal is refused");
-      const blobGets = calls.filter((c) => c.method === "get" && c.detail?.startsWith("x-"));
-      assertEquals(blobGets.length, 0, "no blob of a refused proposal is fetched");
-      assert(!(await filesUnder(owner.datasite)).includes("public/big.bin"));
-    } finally {
-      await o.close();
-    }
-  } finally {
-    await Deno.remove(w.base, { recursive: true });
-  }
+  const counting = new CountingTransport(owner.ctx.transport);
+  owner.ctx.transport = counting;
+  const summary = await owner.sync();
+  const calls = counting.reset();
+  assertEquals(summary.rejected, 1, "the proposal is refused");
+  const blobGets = calls.filter((c) => c.method === "get" && c.detail?.startsWith("x-"));
+  assertEquals(blobGets.length, 0, "no blob of a refused proposal is fetched");
+  assertEquals(owner.read(`${OWNER}/public/big.bin`), null);
 });
 
 Deno.test("at most sync.max_proposals proposals are judged per peer and round; the rest of the batch arrives next round, none lost or repeated", async () => {
-  const w = await world();
-  try {
-    const owner = await w.site("owner@hospital.org");
-    const ds = await w.site("ds@lab.org");
-    await peerUp(ds, owner);
-    await owner.ok(["perm", "grant", "shared/", ds.email, "--write"]);
-    await put(owner.datasite, "shared/keep.txt", "owner's");
-    await owner.ok(["sync"]);
-    await ds.ok(["sync"]);
-    const names = ["a.txt", "b.txt", "c.txt", "d.txt", "e.txt", "empty1", "empty2"];
-    for (const n of names) {
-      await put(ds.mirror(owner), `shared/${n}`, n.startsWith("empty") ? "" : `from ds ${n}`);
-    }
-    const proposed = JSON.parse((await ds.ok(["sync", "--json"])).stdout);
-    assertEquals(proposed.proposed, names.length);
-
-    await setSyncSettings(owner, { max_proposals: 3 });
-    const o = await live(owner);
-    const landed = async () =>
-      (await filesUnder(posix.join(owner.datasite, "shared"))).filter((f) => f !== "keep.txt");
-    try {
-      const counts: number[] = [];
-      for (let round = 0; round < 4; round++) {
-        await o.round();
-        counts.push((await landed()).length);
-      }
-      // Empty files count like any other proposal.
-      assertEquals(counts, [3, 6, 7, 7]);
-      assertEquals(await landed(), [...names].sort());
-      for (const n of names) {
-        assertEquals(
-          await Deno.readTextFile(posix.join(owner.datasite, "shared", n)),
-          n.startsWith("empty") ? "" : `from ds ${n}`,
-        );
-      }
-    } finally {
-      await o.close();
-    }
-    // The peer sees every proposal accepted: no rejection, no marker.
-    await ds.ok(["sync"]);
-    await ds.ok(["sync"]);
-    const mirror = await filesUnder(posix.join(ds.mirror(owner), "shared"));
-    assertEquals(mirror, ["keep.txt", ...names].sort());
-  } finally {
-    await Deno.remove(w.base, { recursive: true });
+  const w = new MemoryWorld();
+  const owner = await w.site(OWNER);
+  const ds = await w.site(DS);
+  await w.connect(ds, owner);
+  // What `syft perm grant shared/ ds@lab.org --write` writes.
+  owner.writeOwn(
+    "shared/syft.pub.yaml",
+    `rules:\n  - pattern: '**'\n    access:\n      write: ['${DS}']\n`,
+  );
+  owner.writeOwn("shared/keep.txt", "owner's");
+  await w.settle();
+  const names = ["a.txt", "b.txt", "c.txt", "d.txt", "e.txt", "empty1", "empty2"];
+  for (const n of names) {
+    ds.write(`${OWNER}/shared/${n}`, n.startsWith("empty") ? "" : `from ds ${n}`);
   }
+  assertEquals((await ds.sync()).proposed, names.length);
+
+  owner.ctx.maxProposals = 3;
+  const landed = () =>
+    owner.files(`${OWNER}/shared`).map((f) => f.slice(`${OWNER}/shared/`.length))
+      .filter((f) => f !== "keep.txt" && f !== "syft.pub.yaml");
+  const counts: number[] = [];
+  for (let round = 0; round < 4; round++) {
+    await owner.sync();
+    counts.push(landed().length);
+  }
+  // Empty files count like any other proposal.
+  assertEquals(counts, [3, 6, 7, 7]);
+  assertEquals(landed(), [...names].sort());
+  for (const n of names) {
+    assertEquals(owner.read(`${OWNER}/shared/${n}`), n.startsWith("empty") ? "" : `from ds ${n}`);
+  }
+  // The peer sees every proposal accepted: no rejection, no marker.
+  await ds.sync();
+  await ds.sync();
+  const mirror = ds.files(`${OWNER}/shared`).map((f) => f.slice(`${OWNER}/shared/`.length));
+  assertEquals(mirror, ["keep.txt", ...names].sort());
 });
 
 /** A transport that serves `bytes` for any object. */

@@ -16,7 +16,7 @@ import { createHello, HELLO_NAME, parseHello } from "../../../core/peers/hello.t
 import { PeerService } from "../../../core/peers/service.ts";
 import { PeerStore } from "../../../core/peers/store.ts";
 import { loadDatasitePermissions } from "../../../core/permissions/mod.ts";
-import { channelName, type Transport } from "../../../plugins/contract.ts";
+import { channelName, type Transport } from "../../../core/transport/contract.ts";
 import { startPlugin } from "../../../plugins/host.ts";
 import { manifestFor } from "../../../plugins/registry.ts";
 

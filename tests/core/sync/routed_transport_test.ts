@@ -6,7 +6,7 @@
 import { assert, assertEquals, assertRejects } from "../../assert.ts";
 import { SyftError } from "../../../core/errors/mod.ts";
 import { parseRoutedCursor, RoutedTransport } from "../../../core/sync/routed_transport.ts";
-import type { ChannelRef, Transport } from "../../../plugins/contract.ts";
+import type { ChannelRef, Transport } from "../../../core/transport/contract.ts";
 
 const ME = "me@example.org";
 

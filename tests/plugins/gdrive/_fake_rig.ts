@@ -5,8 +5,8 @@
  * with a user's own token that bypass the plugin.
  * @module
  */
-import type { ChannelRef } from "../../../plugins/contract.ts";
-import { channelName } from "../../../plugins/contract.ts";
+import type { ChannelRef } from "../../../core/transport/contract.ts";
+import { channelName } from "../../../core/transport/contract.ts";
 import { CLIENT_FILE, TOKEN_FILE } from "../../../plugins/gdrive/_tokens.ts";
 
 /** The running fake and its helpers. */

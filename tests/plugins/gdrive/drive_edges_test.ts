@@ -10,7 +10,7 @@ import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { readAll } from "../contract_suite.ts";
 import { startPlugin } from "../../../plugins/host.ts";
 import { gdriveManifest } from "../../../plugins/gdrive/manifest.ts";
-import { channelName, type ChannelRef, type Transport } from "../../../plugins/contract.ts";
+import { channelName, type ChannelRef, type Transport } from "../../../core/transport/contract.ts";
 import { SyftError } from "../../../core/errors/mod.ts";
 import { type FakeDriveProcess, startFakeDriveProcess } from "./_fake_rig.ts";
 

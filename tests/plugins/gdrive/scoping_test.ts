@@ -8,7 +8,7 @@
 import { assertEquals } from "../_assert.ts";
 import { startPlugin } from "../../../plugins/host.ts";
 import { gdriveManifest } from "../../../plugins/gdrive/manifest.ts";
-import type { PluginManifest } from "../../../plugins/contract.ts";
+import type { PluginManifest } from "../../../plugins/manifest.ts";
 
 const PROBE = new URL("../testdata/probe_plugin.ts", import.meta.url);
 

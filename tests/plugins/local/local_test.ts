@@ -8,7 +8,7 @@ import { assert, assertEquals, assertTransportError } from "../_assert.ts";
 import { readAll, runTransportContractSuite } from "../contract_suite.ts";
 import { startPlugin } from "../../../plugins/host.ts";
 import { localManifest } from "../../../plugins/local/manifest.ts";
-import type { Transport } from "../../../plugins/contract.ts";
+import type { Transport } from "../../../core/transport/contract.ts";
 
 import { tempDir } from "../../_temp.ts";
 

@@ -8,7 +8,7 @@
 import "./_capture_close.ts";
 import { createHash } from "node:crypto";
 import { serve } from "../../../plugins/serve.ts";
-import type { ChannelRef, ListPage } from "../../../plugins/contract.ts";
+import type { ChannelRef, ListPage } from "../../../core/transport/contract.ts";
 import { SyftError } from "../../../core/errors/mod.ts";
 
 const workerId = crypto.randomUUID();

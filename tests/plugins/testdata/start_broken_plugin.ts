@@ -8,7 +8,7 @@
  * @module
  */
 import { startPlugin } from "../../../plugins/host.ts";
-import type { PluginManifest } from "../../../plugins/contract.ts";
+import type { PluginManifest } from "../../../plugins/manifest.ts";
 import { SyftError } from "../../../core/errors/mod.ts";
 
 function manifest(file: string): PluginManifest {

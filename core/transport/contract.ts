@@ -1,7 +1,8 @@
 /**
  * The transport contract (docs/protocol.md §2): what every transport plugin offers,
  * whatever storage sits behind it. The core talks to a transport only through
- * this interface; the host (`host.ts`) implements it by RPC to a Worker.
+ * this interface; the plugin host implements it by RPC to a Worker, and
+ * `core/testing/memory_transport.ts` in memory for engine tests.
  * @module
  */
 
@@ -122,34 +123,6 @@ export interface Transport {
   changes(cursor: string | null, options?: ChangesOptions): Promise<ChangesResult>;
   /** Stop the plugin and free its resources. Safe to call twice. */
   close(): Promise<void>;
-}
-
-/** The Deno permissions a plugin's Worker runs with: nothing beyond these. */
-export interface PluginPermissions {
-  /** Host names (optionally with port) it may reach, e.g. `www.googleapis.com`. */
-  net: string[];
-  /** Absolute paths it may read. */
-  read: string[];
-  /** Absolute paths it may write. */
-  write: string[];
-}
-
-/** How to start a plugin: its Worker entry, its grants and its start-up options. */
-export interface PluginManifest {
-  /** Short name, e.g. `local`. */
-  name: string;
-  /** The Worker module. */
-  entry: URL;
-  /** Exactly what the Worker may touch. */
-  permissions: PluginPermissions;
-  /** Sent to the Worker once, before any call (must be structured-cloneable). */
-  init: Record<string, unknown>;
-  /**
-   * Checks run in the host before the Worker starts (e.g. that a folder exists
-   * and is writable), so a misconfiguration is one clear error instead of a
-   * failure inside the plugin. Throws a `SyftError`. Never sent to the Worker.
-   */
-  preflight?: (() => Promise<void>) | undefined;
 }
 
 /** Syntax of an object name: ASCII letters, digits, `.`, `_`, `-`; no leading dot; ≤ 255 bytes. */

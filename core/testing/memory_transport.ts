@@ -1,0 +1,287 @@
+/**
+ * A transport held in memory, for engine tests that run several datasites in
+ * one process: a {@linkcode MemoryStorage} is the shared storage (what a
+ * shared folder or a Drive is), and each {@linkcode MemoryTransport} acts on
+ * it as one identity. It keeps the whole transport contract
+ * (tests/core/testing/memory_transport_test.ts runs the contract suite on it), but
+ * holds every object whole: not for large objects.
+ * @module
+ */
+import { SyftError } from "../errors/mod.ts";
+import { isIdentity } from "../paths/identity.ts";
+import {
+  type ChangesOptions,
+  type ChangesResult,
+  channelName,
+  type ChannelRef,
+  type ListOptions,
+  type ListPage,
+  OBJECT_NAME_RE,
+  type ObjectBody,
+  type ObjectInfo,
+  type Transport,
+  type TransportCapabilities,
+  type WhoAmI,
+} from "../transport/contract.ts";
+
+/** Objects per page, default and cap (PROTOCOL.md §2). */
+const PAGE_LIMIT = 1000;
+
+interface StoredChannel {
+  ref: ChannelRef;
+  objects: Map<string, Uint8Array>;
+  /** Names taken by something that is not an object (a squatter): listed only with `all`. */
+  special: Map<string, "folder" | "symlink" | "other">;
+  /** The storage version of the last change to this channel. */
+  changedAt: number;
+}
+
+/** The storage every {@linkcode MemoryTransport} of one test shares. */
+export class MemoryStorage {
+  readonly channels = new Map<string, StoredChannel>();
+  /** Bumped by every change; a `changes` cursor is a version. */
+  version = 0;
+  /** Calls per operation, for tests that count what a round costs. */
+  readonly calls = new Map<string, number>();
+
+  /** A transport acting as `identity` on this storage. */
+  transport(identity: string): MemoryTransport {
+    return new MemoryTransport(this, identity);
+  }
+
+  /**
+   * Put a non-object at `name` in a channel, as a squatting peer could on a
+   * shared folder: readers do not see it, a writer listing with `all` does.
+   */
+  squat(channel: ChannelRef, name: string, kind: "folder" | "symlink" | "other"): void {
+    const stored = this.#channel(channel);
+    stored.special.set(name, kind);
+    stored.changedAt = ++this.version;
+  }
+
+  /** The object names of a channel, sorted, bypassing any transport. */
+  names(channel: ChannelRef): string[] {
+    return [...(this.channels.get(channelName(channel))?.objects.keys() ?? [])].sort();
+  }
+
+  /**
+   * Replace an object's bytes, or remove it with `undefined`, behind the
+   * transports' backs: a damaged storage, or someone else with write access.
+   */
+  tamper(channel: ChannelRef, name: string, bytes: Uint8Array | undefined): void {
+    const stored = this.#channel(channel);
+    if (bytes === undefined) stored.objects.delete(name);
+    else stored.objects.set(name, bytes);
+    stored.changedAt = ++this.version;
+  }
+
+  /** The bytes of an object, bypassing any transport (for assertions). */
+  peek(channel: ChannelRef, name: string): Uint8Array | undefined {
+    return this.channels.get(channelName(channel))?.objects.get(name);
+  }
+
+  #channel(ref: ChannelRef): StoredChannel {
+    const key = channelName(ref);
+    let stored = this.channels.get(key);
+    if (!stored) {
+      stored = { ref: { ...ref }, objects: new Map(), special: new Map(), changedAt: 0 };
+      this.channels.set(key, stored);
+    }
+    return stored;
+  }
+
+  /** @internal The channel, created on first use. */
+  open(ref: ChannelRef): StoredChannel {
+    const fresh = !this.channels.has(channelName(ref));
+    const stored = this.#channel(ref);
+    if (fresh) stored.changedAt = ++this.version;
+    return stored;
+  }
+}
+
+/**
+ * Lets timers run between calls: a caller polling a transport in a loop must
+ * not starve a writer that waits on a timer, as it would not with real I/O.
+ */
+function turn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** One identity's view of a {@linkcode MemoryStorage}. */
+export class MemoryTransport implements Transport {
+  readonly #storage: MemoryStorage;
+  readonly #me: string;
+  #closed = false;
+
+  constructor(storage: MemoryStorage, identity: string) {
+    if (!isIdentity(identity)) {
+      throw new SyftError("E_INTERNAL", "memory transport needs a valid identity");
+    }
+    this.#storage = storage;
+    this.#me = identity;
+  }
+
+  capabilities(): Promise<TransportCapabilities> {
+    return this.#run("capabilities", () => ({ enforcesSharing: false, canWatch: false }));
+  }
+
+  whoami(): Promise<WhoAmI> {
+    return this.#run("whoami", () => ({ email: this.#me, authenticated: false }));
+  }
+
+  openChannel(to: string): Promise<ChannelRef> {
+    return this.#run("openChannel", () => {
+      if (typeof to !== "string" || !isIdentity(to)) throw new Error(`invalid identity`);
+      return { ...this.#storage.open({ sender: this.#me, recipient: to }).ref };
+    });
+  }
+
+  listIncoming(): Promise<ChannelRef[]> {
+    return this.#run("listIncoming", () => this.#incoming());
+  }
+
+  async put(channel: ChannelRef, name: string, body: ObjectBody): Promise<void> {
+    this.#count("put");
+    this.#live("put");
+    const stored = this.#own("put", channel);
+    this.#name("put", name);
+    // Read the whole body before the object appears: a reader sees all or nothing.
+    const bytes = body instanceof Uint8Array
+      ? body.slice()
+      : new Uint8Array(await new Response(body).arrayBuffer());
+    if (stored.objects.has(name) || stored.special.has(name)) {
+      throw new SyftError("E_EXISTS", `put: ${name} already exists in ${channelName(channel)}`);
+    }
+    stored.objects.set(name, bytes);
+    stored.changedAt = ++this.#storage.version;
+  }
+
+  async list(channel: ChannelRef, options: ListOptions = {}): Promise<ListPage> {
+    await turn();
+    return this.#run("list", () => {
+      const stored = this.#readable("list", channel);
+      const limit = Math.min(Math.max(1, options.limit ?? PAGE_LIMIT), PAGE_LIMIT);
+      const entries: ObjectInfo[] = [];
+      for (const [name, bytes] of stored.objects) entries.push({ name, size: bytes.byteLength });
+      if (options.all) {
+        for (const [name, kind] of stored.special) entries.push({ name, size: 0, special: kind });
+      }
+      const chosen = entries
+        .filter((o) => options.prefix === undefined || o.name.startsWith(options.prefix))
+        .filter((o) => options.after === undefined || o.name > options.after)
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const objects = chosen.slice(0, limit);
+      return chosen.length > limit ? { objects, next: objects[objects.length - 1]!.name } : {
+        objects,
+      };
+    });
+  }
+
+  async get(channel: ChannelRef, name: string): Promise<ReadableStream<Uint8Array>> {
+    await turn();
+    return this.#run("get", () => {
+      const stored = this.#readable("get", channel);
+      this.#name("get", name);
+      const bytes = stored.objects.get(name);
+      if (!bytes) throw new Error(`no object ${name} in ${channelName(channel)}`);
+      return new ReadableStream<Uint8Array>({
+        start(controller) {
+          // A copy: a reader that changes its chunk must not change the stored object.
+          if (bytes.byteLength > 0) controller.enqueue(bytes.slice());
+          controller.close();
+        },
+      });
+    });
+  }
+
+  delete(channel: ChannelRef, name: string): Promise<void> {
+    return this.#run("delete", () => {
+      const stored = this.#own("delete", channel);
+      this.#name("delete", name);
+      if (stored.objects.delete(name)) stored.changedAt = ++this.#storage.version;
+    });
+  }
+
+  changes(cursor: string | null, _options: ChangesOptions = {}): Promise<ChangesResult> {
+    return this.#run("changes", () => {
+      const since = cursor === null ? null : Number(cursor);
+      if (since !== null && !Number.isSafeInteger(since)) throw new Error("bad cursor");
+      const channels = this.#incoming().filter((ref) =>
+        since === null || this.#storage.channels.get(channelName(ref))!.changedAt > since
+      );
+      return { cursor: String(this.#storage.version), channels };
+    });
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    return Promise.resolve();
+  }
+
+  #incoming(): ChannelRef[] {
+    return [...this.#storage.channels.values()]
+      .filter((c) => c.ref.recipient === this.#me)
+      .map((c) => ({ ...c.ref }))
+      .sort((a, b) => (a.sender < b.sender ? -1 : a.sender > b.sender ? 1 : 0));
+  }
+
+  /** Run a synchronous operation, turning any plain error into E_TRANSPORT naming `op`. */
+  #run<T>(op: string, body: () => T): Promise<T> {
+    this.#count(op);
+    try {
+      this.#live(op);
+      return Promise.resolve(body());
+    } catch (err) {
+      return Promise.reject(this.#error(op, err));
+    }
+  }
+
+  #count(op: string): void {
+    this.#storage.calls.set(op, (this.#storage.calls.get(op) ?? 0) + 1);
+  }
+
+  #error(op: string, err: unknown): SyftError {
+    if (err instanceof SyftError) return err;
+    return new SyftError(
+      "E_TRANSPORT",
+      `${op}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+
+  #live(op: string): void {
+    if (this.#closed) throw this.#error(op, new Error("the transport is closed"));
+  }
+
+  #name(op: string, name: string): void {
+    if (typeof name !== "string" || !OBJECT_NAME_RE.test(name)) {
+      throw this.#error(op, new Error(`invalid object name ${JSON.stringify(name)}`));
+    }
+  }
+
+  #valid(op: string, channel: ChannelRef): StoredChannel | undefined {
+    if (!isIdentity(channel.sender) || !isIdentity(channel.recipient)) {
+      throw this.#error(op, new Error("invalid channel"));
+    }
+    return this.#storage.channels.get(channelName(channel));
+  }
+
+  /** Our own channel, which only we write. */
+  #own(op: string, channel: ChannelRef): StoredChannel {
+    const stored = this.#valid(op, channel);
+    if (channel.sender !== this.#me) {
+      throw this.#error(op, new Error(`${channelName(channel)} is not our channel`));
+    }
+    if (!stored) throw this.#error(op, new Error(`${channelName(channel)} is not open`));
+    return stored;
+  }
+
+  /** A channel we may read: ours, or one to us. */
+  #readable(op: string, channel: ChannelRef): StoredChannel {
+    const stored = this.#valid(op, channel);
+    if (channel.sender !== this.#me && channel.recipient !== this.#me) {
+      throw new Error(`${channelName(channel)} is not shared with ${this.#me}`);
+    }
+    if (!stored) throw new Error(`${channelName(channel)} does not exist`);
+    return stored;
+  }
+}

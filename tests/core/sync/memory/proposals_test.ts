@@ -1,0 +1,78 @@
+/**
+ * Proposals in memory: a peer's write where the owner's permissions allow it
+ * is applied at the owner; one where they do not is refused, kept as a
+ * `.rejected` copy at the proposer, and the mirror goes back to the owner's
+ * version.
+ */
+import { assert, assertEquals } from "../../../assert.ts";
+import { MemoryWorld } from "../../../../core/testing/world.ts";
+
+const OWNER = "owner@hospital.org";
+const DS = "ds@lab.org";
+
+Deno.test("a proposal into the peer's inbox is applied at the owner and stays in the mirror", async () => {
+  const world = new MemoryWorld();
+  const owner = await world.site(OWNER);
+  const ds = await world.site(DS);
+  await world.connect(ds, owner);
+
+  ds.write(`${OWNER}/app_data/job/inbox/${DS}/job1/run.sh`, "echo hello\n");
+  await world.settle();
+  assertEquals(owner.read(`${OWNER}/app_data/job/inbox/${DS}/job1/run.sh`), "echo hello\n");
+  assertEquals(ds.read(`${OWNER}/app_data/job/inbox/${DS}/job1/run.sh`), "echo hello\n");
+  assertEquals(ds.files(OWNER).filter((f) => f.includes(".rejected")), []);
+
+  // An accepted proposal can delete too.
+  ds.remove(`${OWNER}/app_data/job/inbox/${DS}/job1/run.sh`);
+  await world.settle();
+  assertEquals(owner.read(`${OWNER}/app_data/job/inbox/${DS}/job1/run.sh`), null);
+});
+
+Deno.test("a proposal the owner may refuse is refused: a .rejected copy, the owner's version back, the reason told both sides", async () => {
+  const world = new MemoryWorld();
+  const owner = await world.site(OWNER);
+  const ds = await world.site(DS);
+  await world.connect(ds, owner);
+  owner.writeOwn("public/readme.txt", "owner's version");
+  await world.settle();
+
+  ds.write(`${OWNER}/public/readme.txt`, "ds was here");
+  await world.settle();
+  assertEquals(owner.read(`${OWNER}/public/readme.txt`), "owner's version");
+  assertEquals(ds.read(`${OWNER}/public/readme.txt`), "owner's version");
+  const copies = ds.files(`${OWNER}/public`).filter((f) =>
+    /^owner@hospital\.org\/public\/readme\.txt\.rejected\.\d{8}T\d{6}Z$/.test(f)
+  );
+  assertEquals(copies.length, 1, ds.files(OWNER).join(", "));
+  assertEquals(ds.read(copies[0]!), "ds was here");
+
+  const judged = owner.rounds.flatMap((r) => r.rejections);
+  assertEquals(judged.map((r) => [r.peer, r.path, r.reason]), [[
+    DS,
+    "public/readme.txt",
+    "permission",
+  ]]);
+  const told = ds.rounds.flatMap((r) => r.refused);
+  assert(
+    told.some((r) => r.path === "public/readme.txt" && r.peer === OWNER),
+    JSON.stringify(told),
+  );
+});
+
+Deno.test("a proposal into private/ never leaves the proposer", async () => {
+  const world = new MemoryWorld();
+  const owner = await world.site(OWNER);
+  const ds = await world.site(DS);
+  await world.connect(ds, owner);
+  ds.write(`${OWNER}/private/steal.txt`, "x");
+  await world.settle();
+  assertEquals(owner.files(`${OWNER}/private`), [`${OWNER}/private/syft.pub.yaml`]);
+  assert(
+    ds.files(`${OWNER}/private`).some((f) => /steal\.txt\.rejected\./.test(f)),
+    ds.files(OWNER).join(", "),
+  );
+  assert(
+    ds.warnings.some((w) => /private\/ is never writable by peers/.test(w)),
+    ds.warnings.join("\n"),
+  );
+});
