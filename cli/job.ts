@@ -7,6 +7,7 @@
 import type { Command } from "commander";
 import { posix } from "node:path";
 import type { Config } from "../core/config/config.ts";
+import { wholeMiB, wholeSeconds } from "../core/config/flag_values.ts";
 import { homeLayout } from "../core/config/home.ts";
 import { loadConfig } from "../core/config/load.ts";
 import { mockFolder, parseDatasetName } from "../core/datasets/mod.ts";
@@ -128,18 +129,7 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 function parseSeconds(raw: string | undefined, flag: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (raw.trim() === "" || !Number.isSafeInteger(n) || n < 1 || n > MAX_TIMEOUT_S) {
-    throw new SyftError(
-      "E_USAGE",
-      `${flag} ${JSON.stringify(raw)} is not a whole number of seconds from 1 to ${MAX_TIMEOUT_S}`,
-      {
-        hint: `e.g. ${flag} 600`,
-      },
-    );
-  }
-  return n;
+  return raw === undefined ? undefined : wholeSeconds(raw, flag, MAX_TIMEOUT_S);
 }
 
 function parseList(raw: string, flag: string): string[] {
@@ -359,19 +349,9 @@ async function runRun(ctx: Context, flags: RunFlags, args: string[]): Promise<vo
   const config = await loadConfig(ctx.home);
   const choice = parseSandboxChoice(flags.sandbox);
   const timeoutS = parseSeconds(flags.timeout, "--timeout");
-  let maxOutputMiB: number | undefined;
-  if (flags.maxOutput !== undefined) {
-    maxOutputMiB = Number(flags.maxOutput);
-    if (!Number.isSafeInteger(maxOutputMiB) || maxOutputMiB < 1 || maxOutputMiB > 1024 * 1024) {
-      throw new SyftError(
-        "E_USAGE",
-        `--max-output ${JSON.stringify(flags.maxOutput)} is not a whole number of MiB`,
-        {
-          hint: "e.g. --max-output 100",
-        },
-      );
-    }
-  }
+  const maxOutputMiB = flags.maxOutput === undefined
+    ? undefined
+    : wholeMiB(flags.maxOutput, "--max-output");
   if ((args[0] === undefined) === !flags.allApproved) {
     throw new SyftError("E_USAGE", "give a job id or --all-approved (not both)", {
       hint: "syft job run <id>",

@@ -8,6 +8,7 @@
 import type { Command } from "commander";
 import { posix } from "node:path";
 import type { Config } from "../core/config/config.ts";
+import { positiveSeconds } from "../core/config/flag_values.ts";
 import { homeLayout } from "../core/config/home.ts";
 import { loadConfig } from "../core/config/load.ts";
 import { SyftError } from "../core/errors/mod.ts";
@@ -381,18 +382,9 @@ async function releasedReturncode(e: JobEntry): Promise<number | null> {
 
 async function runWait(ctx: Context, flags: { timeout?: string }, args: string[]): Promise<void> {
   const ref = args[0] ?? "";
-  let timeoutMs = Infinity;
-  if (flags.timeout !== undefined) {
-    const s = Number(flags.timeout);
-    if (flags.timeout.trim() === "" || !Number.isFinite(s) || s <= 0) {
-      throw new SyftError(
-        "E_USAGE",
-        `--timeout ${JSON.stringify(flags.timeout)} is not a positive number of seconds`,
-        { hint: "e.g. --timeout 600" },
-      );
-    }
-    timeoutMs = s * 1000;
-  }
+  const timeoutMs = flags.timeout === undefined
+    ? Infinity
+    : positiveSeconds(flags.timeout, "--timeout", 600) * 1000;
   const start = Date.now();
   let { config, entries } = await entriesFor(ctx, ref);
   const id = refOf(entries, ref);

@@ -4,6 +4,7 @@
  */
 import { posix } from "node:path";
 import type { Command } from "commander";
+import { positiveSeconds } from "../core/config/flag_values.ts";
 import { homeLayout } from "../core/config/home.ts";
 import type { Config } from "../core/config/config.ts";
 import { readKeys } from "../core/config/keystore.ts";
@@ -317,15 +318,7 @@ async function runSync(ctx: Context, flags: SyncFlags): Promise<void> {
 /** `--interval <seconds>` as the poll policy's input. */
 function parsePace(raw: string | undefined): { intervalMs: number; explicit: boolean } {
   if (raw === undefined) return { intervalMs: DEFAULT_POLL_MS, explicit: false };
-  const seconds = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
-    throw new SyftError(
-      "E_USAGE",
-      `--interval ${JSON.stringify(raw)} is not a positive number of seconds`,
-      { hint: "e.g. --interval 5" },
-    );
-  }
-  return { intervalMs: seconds * 1000, explicit: true };
+  return { intervalMs: positiveSeconds(raw, "--interval", 5) * 1000, explicit: true };
 }
 
 /** Paths syft writes itself while syncing; they must not wake the watcher. */
