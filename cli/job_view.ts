@@ -15,30 +15,21 @@ import { SyftError } from "../core/errors/mod.ts";
 import {
   allJobs,
   failureReason,
-  inboxJobFolder,
   JOB_STATUSES,
   type JobEntry,
   jobLabel,
   type JobOutcome,
   nextStep,
-  policyHash,
-  readAudit,
   resolveJobRef,
   reviewJobFolder,
   updatedAt,
 } from "../core/jobs/mod.ts";
-import {
-  logsOf,
-  outcomeOf,
-  outcomesOf,
-  statusOf,
-  untilLogs,
-  waitForJob,
-} from "../core/jobs/follow.ts";
+import { logsOf, outcomesOf, statusOf, untilLogs, waitForJob } from "../core/jobs/follow.ts";
 import { parseIdentity } from "../core/paths/identity.ts";
 import { type Context, withContext } from "./context.ts";
 import { syncOnce } from "./sync.ts";
 import { checkDestinations, copyResults, planResults } from "../core/jobs/results.ts";
+import { jobView } from "../core/jobs/show.ts";
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -143,45 +134,7 @@ async function runList(ctx: Context, flags: { owner?: string; status?: string })
 
 async function runShow(ctx: Context, _flags: unknown, args: string[]): Promise<void> {
   const { entries } = await entriesFor(ctx, args[0] ?? "");
-  const first = entries[0]!;
-  const owning = entries.find((e) => e.role === "owner");
-  let runSh: string | null = null;
-  if (owning?.config) {
-    runSh = await Deno.readTextFile(
-      posix.join(
-        owning.datasite,
-        inboxJobFolder(owning.key.submitter, owning.key.id),
-        owning.config.entrypoint,
-      ),
-    ).catch(() => null);
-  }
-  const audit = owning ? await readAudit(homeLayout(ctx.home).auditLog, jobLabel(owning.key)) : [];
-  const cfg = first.config;
-  const view = {
-    id: first.key.id,
-    name: cfg?.name ?? first.key.id,
-    // The content hash: `job approve --hash` refuses anything else.
-    hash: cfg ? policyHash(cfg) : null,
-    submitter: first.key.submitter,
-    submitted_at: cfg?.submitted_at ?? null,
-    type: cfg?.type ?? null,
-    entrypoint: cfg?.entrypoint ?? null,
-    dependencies: cfg?.dependencies ?? [],
-    datasets: cfg?.datasets ?? [],
-    grants: cfg?.grants ?? null,
-    files: cfg?.files ?? [],
-    owners: await Promise.all(entries.map(async (e) => ({
-      owner: e.owner,
-      status: statusOf(e),
-      outcome: (await outcomeOf(e)).text,
-      policy_hash: e.state?.policy_hash ?? null,
-      run: e.state?.run ?? null,
-      history: e.state?.history ?? [],
-      problem: e.configProblem ?? e.stateProblem,
-    }))),
-    run_sh: runSh,
-    audit,
-  };
+  const view = await jobView(entries, homeLayout(ctx.home).auditLog);
   ctx.out.result(view, (v) => {
     ctx.out.fields([
       ["id", v.id],
