@@ -10,7 +10,6 @@ import type { Config } from "../config/config.ts";
 import { readKeys } from "../config/keystore.ts";
 import { PeerService } from "../peers/service.ts";
 import { PeerStore } from "../peers/store.ts";
-import type { Transport } from "../../plugins/contract.ts";
 import type { SyncContext } from "./context.ts";
 import { acquireRoundLock } from "./lock.ts";
 import { MOVED_NAMES, type PeerMoved, type RoundSummary, runRound } from "./round.ts";
@@ -18,6 +17,9 @@ import { RoutedTransport } from "./routed_transport.ts";
 import { stateLayout } from "./state.ts";
 
 const GIB = 1024 * 1024 * 1024;
+
+/** The transport contract, as the engine's context names it. */
+type Transport = SyncContext["transport"];
 
 /** What a session says while it works; the caller decides how it is shown. */
 export interface SessionReports {

@@ -9,10 +9,10 @@ import { posix } from "node:path";
 import { homeLayout } from "../config/home.ts";
 import { SyftError } from "../errors/mod.ts";
 import { isSyftTemp } from "../paths/markers.ts";
-import type { Transport } from "../../plugins/contract.ts";
 import { PollPolicy } from "./poll_policy.ts";
 import type { ChannelFailure, RoundSummary } from "./round.ts";
 import { runRound } from "./round.ts";
+import type { SyncContext } from "./context.ts";
 import { lockRounds, openSession, type Session, type SessionSetup } from "./session.ts";
 import { readState, stateLayout } from "./state.ts";
 
@@ -70,23 +70,9 @@ export async function watchLoop(setup: SessionSetup, options: WatchOptions): Pro
   // Monotonic: idle time must not jump with the wall clock (the policy copes anyway).
   const clock = () => performance.now();
   const policy = new PollPolicy(options.pace, clock());
-  const stateDir = homeLayout(setup.home).state;
-  // Set by the watchers, cleared when a round starts: a wake-up that lands
-  // during a round starts the next one at once instead of being lost.
-  let edited = false;
-  let remoteChanged = false;
-  let wake: (() => void) | null = null;
-  const stopped = new Promise<void>((resolve) => {
-    const done = () => {
-      wake?.();
-      resolve();
-    };
-    if (stop.aborted) done();
-    else stop.addEventListener("abort", done, { once: true });
-  });
+  const bell = new Bell(stop);
   // Ends the remote watcher when the loop ends, also when a round failed.
   const ended = new AbortController();
-  const anyStop = AbortSignal.any([stop, ended.signal]);
   let opened: Session | null = null;
   let rounds = 0;
   let edits: EditWatcher | null = null;
@@ -95,66 +81,34 @@ export async function watchLoop(setup: SessionSetup, options: WatchOptions): Pro
     opened = await openSession(setup);
     const transport = opened.sync.transport;
     await Deno.mkdir(config.root, { recursive: true });
-    edits = watchEdits(config.root, () => {
-      edited = true;
-      wake?.();
-    });
+    edits = watchEdits(config.root, () => bell.ring("edit"));
     const canWatch = !stop.aborted && (await transport.capabilities()).canWatch;
     options.onEvent(await startEvent(setup, opened));
-    let failures = 0;
-    let failing: ChannelFailure[] = [];
+    const round = roundRunner(setup, opened, options, bell.stopped);
     while (!stop.aborted) {
       // A round woken by the poll or a peer while the user is mid-save would
       // scan a half-done save (an editor's temp file, a half-written burst):
       // it waits for the edits to settle, which is never longer than EDIT_MAX_DELAY_MS.
-      await Promise.race([edits.settled(), stopped]);
+      await Promise.race([edits.settled(), bell.stopped]);
       if (stop.aborted) break;
-      const byEdit = edited;
-      edited = false;
-      remoteChanged = false;
-      const lock = await lockRounds(setup.home, setup.reports);
-      let summary: RoundSummary;
-      try {
-        summary = await runRound(opened.sync, opened.peers);
-        failures = 0;
-      } catch (err) {
-        // Storage that is briefly unreachable (network, rate limit, a crashed
-        // plugin Worker, restarted on the next call) must not end a watch the
-        // user left running: back off and try again. Anything else stops it.
-        if (!(err instanceof SyftError) || err.code !== "E_TRANSPORT") throw err;
-        failures++;
-        const waitMs = Math.min(MAX_RETRY_MS, 1000 * 2 ** Math.min(failures, 10));
-        options.onEvent({ kind: "retry", message: err.message, waitMs });
-        await sleep(waitMs, stopped);
-        continue;
-      } finally {
-        lock.release();
-      }
+      const byEdit = bell.take();
+      const summary = await round();
+      if (summary === null) continue;
       rounds++;
-      const newFailures = summary.failures.filter((f) => !failing.some((g) => sameFailure(f, g)));
-      failing = summary.failures;
-      options.onEvent({ kind: "round", summary, newFailures });
       // Jobs it brought: their state files wake the edit watcher, so the next
       // round publishes them; jobs a policy runs go on beside the loop.
       if (await options.afterRound()) policy.activity(clock());
       if (byEdit || wasActive(summary)) policy.activity(clock());
       if (canWatch && remote === null) {
         // Started after the first round, from its cursor, so it reports only what is new.
-        const cursor = await readState<{ cursor: string }>(stateLayout(stateDir).changesCursor);
-        remote = watchRemote(transport, cursor?.cursor ?? null, anyStop, () => {
-          remoteChanged = true;
-          wake?.();
-        });
+        const cursor = await readState<{ cursor: string }>(
+          stateLayout(homeLayout(setup.home).state).changesCursor,
+        );
+        const signal = AbortSignal.any([stop, ended.signal]);
+        remote = watchRemote(transport, cursor?.cursor ?? null, signal, () => bell.ring("peer"));
       }
-      if (stop.aborted || edited || remoteChanged) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, policy.waitMs(clock()));
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = null;
+      if (stop.aborted || bell.pending()) continue;
+      await bell.wait(policy.waitMs(clock()));
     }
   } finally {
     // Said for a signal only: an error that ends the watch is said by the error itself.
@@ -165,6 +119,99 @@ export async function watchLoop(setup: SessionSetup, options: WatchOptions): Pro
     await opened?.close();
     await remote;
   }
+}
+
+/**
+ * What wakes the loop: a settled edit, a peer's change, or the stop signal.
+ * A ring that lands during a round is kept, so the next round starts at once
+ * instead of it being lost.
+ */
+class Bell {
+  #edited = false;
+  #peer = false;
+  #wake: (() => void) | null = null;
+  /** Settles when the stop signal fires. */
+  readonly stopped: Promise<void>;
+
+  constructor(stop: AbortSignal) {
+    this.stopped = new Promise<void>((resolve) => {
+      const done = () => {
+        this.#wake?.();
+        resolve();
+      };
+      if (stop.aborted) done();
+      else stop.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  ring(what: "edit" | "peer"): void {
+    if (what === "edit") this.#edited = true;
+    else this.#peer = true;
+    this.#wake?.();
+  }
+
+  /** Clear both rings as a round starts; whether an edit woke it. */
+  take(): boolean {
+    const edited = this.#edited;
+    this.#edited = this.#peer = false;
+    return edited;
+  }
+
+  /** Whether something rang since the round started. */
+  pending(): boolean {
+    return this.#edited || this.#peer;
+  }
+
+  /** Wait `ms`, or less when something rings or the watch stops. */
+  async wait(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wake = null;
+  }
+}
+
+/**
+ * One round under the round lock, reported as an event; null when the
+ * transport failed it (a `retry` event, then a backoff that the stop cuts
+ * short). A failed channel is reported when it starts failing, not every round.
+ */
+function roundRunner(
+  setup: SessionSetup,
+  opened: Session,
+  options: WatchOptions,
+  stopped: Promise<void>,
+): () => Promise<RoundSummary | null> {
+  let failures = 0;
+  let failing: ChannelFailure[] = [];
+  return async () => {
+    const lock = await lockRounds(setup.home, setup.reports);
+    let summary: RoundSummary;
+    try {
+      summary = await runRound(opened.sync, opened.peers);
+      failures = 0;
+    } catch (err) {
+      // Storage that is briefly unreachable (network, rate limit, a crashed
+      // plugin Worker, restarted on the next call) must not end a watch the
+      // user left running: back off and try again. Anything else stops it.
+      if (!(err instanceof SyftError) || err.code !== "E_TRANSPORT") throw err;
+      failures++;
+      const waitMs = Math.min(MAX_RETRY_MS, 1000 * 2 ** Math.min(failures, 10));
+      options.onEvent({ kind: "retry", message: err.message, waitMs });
+      await sleep(waitMs, stopped);
+      return null;
+    } finally {
+      lock.release();
+    }
+    const newFailures = summary.failures.filter((f) => !failing.some((g) => sameFailure(f, g)));
+    failing = summary.failures;
+    options.onEvent({ kind: "round", summary, newFailures });
+    return summary;
+  };
 }
 
 /** The same channel failing the same way. */
@@ -261,7 +308,7 @@ function watchEdits(root: string, onSettled: () => void): EditWatcher {
  * change is reported once, however many rounds ran since.
  */
 async function watchRemote(
-  transport: Transport,
+  transport: SyncContext["transport"],
   cursor: string | null,
   signal: AbortSignal,
   onChange: () => void,
