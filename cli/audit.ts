@@ -11,7 +11,7 @@ import {
   type AuditValue,
   readAuditLog,
 } from "../core/audit/log.ts";
-import { parseSince } from "../core/audit/since.ts";
+import { parseSince } from "../core/config/flag_values.ts";
 import { homeLayout } from "../core/config/home.ts";
 import { isoNow } from "../core/time/iso.ts";
 import { type Context, withContext } from "./context.ts";

@@ -7,43 +7,36 @@
 import type { Command } from "commander";
 import { posix } from "node:path";
 import type { Config } from "../core/config/config.ts";
+import { wholeMiB, wholeSeconds } from "../core/config/flag_values.ts";
 import { homeLayout } from "../core/config/home.ts";
 import { loadConfig } from "../core/config/load.ts";
-import { mockFolder, parseDatasetName } from "../core/datasets/mod.ts";
+import { parseDatasetName } from "../core/datasets/mod.ts";
 import { SyftError } from "../core/errors/mod.ts";
 import {
-  addPolicy,
   allJobs,
   answerDecision,
   appendAudit,
   approveJob,
-  buildBundle,
-  inboxDir,
   isDependency,
-  jobConfigFor,
   type JobDecision,
   type JobEntry,
   jobLabel,
   type JobSource,
   MAX_TIMEOUT_S,
-  newJobId,
   ownerJobs,
   POLICY_FILE,
   POLICY_NAME_RE,
-  policyHash,
   readPolicies,
   receivedRoot,
-  recordSent,
   rejectJob,
   releaseJob,
   resolveJobRef,
-  verifyJobFolder,
-  writeJobInto,
   writePolicies,
 } from "../core/jobs/mod.ts";
+import { addPolicyFrom } from "../core/jobs/policy_add.ts";
+import { sendJob } from "../core/jobs/send.ts";
 import { parseIdentity } from "../core/paths/identity.ts";
 import { describeMemoryCap } from "../core/sandbox/mod.ts";
-import { PeerStore } from "../core/peers/store.ts";
 import { type Context, withContext } from "./context.ts";
 import {
   describeOutcome,
@@ -128,18 +121,7 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 function parseSeconds(raw: string | undefined, flag: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (raw.trim() === "" || !Number.isSafeInteger(n) || n < 1 || n > MAX_TIMEOUT_S) {
-    throw new SyftError(
-      "E_USAGE",
-      `${flag} ${JSON.stringify(raw)} is not a whole number of seconds from 1 to ${MAX_TIMEOUT_S}`,
-      {
-        hint: `e.g. ${flag} 600`,
-      },
-    );
-  }
-  return n;
+  return raw === undefined ? undefined : wholeSeconds(raw, flag, MAX_TIMEOUT_S);
 }
 
 function parseList(raw: string, flag: string): string[] {
@@ -148,11 +130,6 @@ function parseList(raw: string, flag: string): string[] {
     throw new SyftError("E_USAGE", `${flag} is empty`, { hint: `${flag} a@x.org,b@y.org` });
   }
   return [...new Set(items.map((s) => parseIdentity(s, flag)))];
-}
-
-async function acceptedPeers(ctx: Context): Promise<Set<string>> {
-  const listing = await new PeerStore(homeLayout(ctx.home).peers).list();
-  return new Set(listing.records.filter((r) => r.state === "accepted").map((r) => r.email));
 }
 
 interface SubmitFlags {
@@ -197,42 +174,18 @@ async function runSubmit(ctx: Context, flags: SubmitFlags): Promise<void> {
   const source = jobSource(ctx, flags);
   const timeout = parseSeconds(flags.timeout, "--timeout");
   const datasets = [...new Set(flags.dataset.map(parseDatasetName))];
-  const peers = await acceptedPeers(ctx);
-  for (const owner of to) {
-    if (owner === config.email) {
-      throw new SyftError("E_INPUT", "you cannot send a job to yourself", {
-        hint: "run it with bash run.sh",
-      });
-    }
-    if (!peers.has(owner)) {
-      throw new SyftError("E_INPUT", `${owner} is not an accepted peer`, {
-        hint: `run \`syft peer add ${owner}\` and wait for their approval (see \`syft peer list\`)`,
-      });
-    }
-    for (const ds of datasets) {
-      const meta = posix.join(config.root, owner, mockFolder(ds), "dataset.yaml");
-      if (!(await Deno.lstat(meta).then(() => true, () => false))) {
-        throw new SyftError("E_INPUT", `${owner} has no dataset ${ds} that you can see`, {
-          hint: "run `syft sync`, then `syft dataset list` to see the datasets you can use",
-        });
-      }
-    }
-  }
-  const bundle = await buildBundle(source);
-  const name = flags.name ?? posix.basename(source.path).replace(/\.(sh|py)$/, "");
-  const id = newJobId(name);
-  const jobConfig = jobConfigFor(bundle, {
-    id,
-    name,
+  const sent = await sendJob({
+    home: ctx.home,
+    root: config.root,
     me: config.email,
-    at: new Date().toISOString(),
+    to,
+    source,
+    name: flags.name,
     datasets,
     network: flags.network ?? false,
-    ...(timeout === undefined ? {} : { timeout }),
+    timeout,
   });
-  await recordSent(ctx.home, jobConfig, to);
-  for (const owner of to) await writeJobInto(posix.join(config.root, owner), bundle, jobConfig);
-  ctx.out.result({ id, name, to }, (r) => {
+  ctx.out.result(sent, (r) => {
     ctx.out.line(r.id);
     ctx.out.line(`sent ${r.name} to ${r.to.join(", ")}; follow it with \`syft job wait ${r.id}\``);
   });
@@ -359,19 +312,9 @@ async function runRun(ctx: Context, flags: RunFlags, args: string[]): Promise<vo
   const config = await loadConfig(ctx.home);
   const choice = parseSandboxChoice(flags.sandbox);
   const timeoutS = parseSeconds(flags.timeout, "--timeout");
-  let maxOutputMiB: number | undefined;
-  if (flags.maxOutput !== undefined) {
-    maxOutputMiB = Number(flags.maxOutput);
-    if (!Number.isSafeInteger(maxOutputMiB) || maxOutputMiB < 1 || maxOutputMiB > 1024 * 1024) {
-      throw new SyftError(
-        "E_USAGE",
-        `--max-output ${JSON.stringify(flags.maxOutput)} is not a whole number of MiB`,
-        {
-          hint: "e.g. --max-output 100",
-        },
-      );
-    }
-  }
+  const maxOutputMiB = flags.maxOutput === undefined
+    ? undefined
+    : wholeMiB(flags.maxOutput, "--max-output");
   if ((args[0] === undefined) === !flags.allApproved) {
     throw new SyftError("E_USAGE", "give a job id or --all-approved (not both)", {
       hint: "syft job run <id>",
@@ -477,46 +420,14 @@ async function runPolicyAdd(
     });
   }
   const entry = await ownedJob(ctx, config, flags.from);
-  const desk = ownerDesk(ctx, config);
-  const check = await verifyJobFolder(inboxDir(desk, entry.key), entry.key);
-  if (check.kind !== "ok") {
-    throw new SyftError(
-      "E_INPUT",
-      `job ${jobLabel(entry.key)} cannot serve as a policy: ${
-        check.kind === "bad" ? check.reason : "it has not fully arrived"
-      }`,
-    );
-  }
-  const hash = policyHash(check.config);
-  // A policy repeats what was reviewed: not a folder changed since it arrived.
-  if (entry.state?.policy_hash && entry.state.policy_hash !== hash) {
-    throw new SyftError(
-      "E_PERMISSION",
-      `job ${jobLabel(entry.key)} cannot serve as a policy: its files changed after it arrived`,
-      { hint: "make the policy from a job whose files are as received" },
-    );
-  }
-  const peers = flags.peers === undefined
-    ? [entry.key.submitter]
-    : parseList(flags.peers, "--peers");
-  const file = posix.join(ctx.home, POLICY_FILE);
-  const policies = addPolicy(await readPolicies(file), {
+  const added = await addPolicyFrom({
+    home: ctx.home,
+    desk: ownerDesk(ctx, config),
     name,
-    policy_hash: hash,
-    peers,
-    from: jobLabel(entry.key),
-    created_at: new Date().toISOString(),
+    from: entry,
+    peers: flags.peers === undefined ? undefined : parseList(flags.peers, "--peers"),
   });
-  await writePolicies(file, policies);
-  await appendAudit(desk.auditLog, {
-    at: new Date().toISOString(),
-    action: "policy.add",
-    job: jobLabel(entry.key),
-    by: config.email,
-    how: `policy:${name}`,
-    policy_hash: hash,
-  });
-  ctx.out.result({ name, policy_hash: hash, peers, from: jobLabel(entry.key) }, (r) => {
+  ctx.out.result(added, (r) => {
     ctx.out.line(
       `policy ${r.name}: jobs from ${
         r.peers.join(", ")

@@ -7,6 +7,7 @@
  */
 import type { Command } from "commander";
 import { posix } from "node:path";
+import { wholeSeconds } from "../core/config/flag_values.ts";
 import { loadConfig } from "../core/config/load.ts";
 import { findDataset, type LocatedDataset } from "../core/datasets/mod.ts";
 import { SyftError } from "../core/errors/mod.ts";
@@ -254,16 +255,5 @@ async function sandboxFor(ctx: Context, choice: "auto" | "bwrap" | "none"): Prom
 }
 
 function parseTimeout(raw: string | undefined): number {
-  if (raw === undefined) return DEFAULT_TIMEOUT_S;
-  const n = Number(raw);
-  if (raw.trim() === "" || !Number.isSafeInteger(n) || n < 1 || n > MAX_TIMEOUT_S) {
-    throw new SyftError(
-      "E_USAGE",
-      `--timeout ${
-        JSON.stringify(raw)
-      } is not a whole number of seconds from 1 to ${MAX_TIMEOUT_S}`,
-      { hint: "e.g. --timeout 600" },
-    );
-  }
-  return n;
+  return raw === undefined ? DEFAULT_TIMEOUT_S : wholeSeconds(raw, "--timeout", MAX_TIMEOUT_S);
 }

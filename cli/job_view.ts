@@ -8,31 +8,32 @@
 import type { Command } from "commander";
 import { posix } from "node:path";
 import type { Config } from "../core/config/config.ts";
+import { positiveSeconds } from "../core/config/flag_values.ts";
 import { homeLayout } from "../core/config/home.ts";
 import { loadConfig } from "../core/config/load.ts";
 import { SyftError } from "../core/errors/mod.ts";
 import {
   allJobs,
   failureReason,
-  inboxJobFolder,
   JOB_STATUSES,
   type JobEntry,
   jobLabel,
   type JobOutcome,
-  jobOutcome,
-  type JobStatus,
   nextStep,
-  policyHash,
-  readAudit,
   resolveJobRef,
-  REVIEW_FILES,
   reviewJobFolder,
   updatedAt,
 } from "../core/jobs/mod.ts";
+import { logsOf, outcomesOf, statusOf, untilLogs, waitForJob } from "../core/jobs/follow.ts";
 import { parseIdentity } from "../core/paths/identity.ts";
 import { type Context, withContext } from "./context.ts";
 import { syncOnce } from "./sync.ts";
-import { checkDestinations, copyResults, planOwner, type ResultsPlan } from "./job_results.ts";
+import { checkDestinations, copyResults, planResults } from "../core/jobs/results.ts";
+import { jobView } from "../core/jobs/show.ts";
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 /** Register the reading commands on the `job` group. */
 export function registerJobViews(job: Command): void {
@@ -62,20 +63,6 @@ export function registerJobViews(job: Command): void {
     .summary("sync until every owner has released or failed the job")
     .option("--timeout <seconds>", "give up after this long (exit 1)")
     .action(withContext(runWait));
-}
-
-function statusOf(e: JobEntry): JobStatus {
-  return e.state?.status ?? "pending";
-}
-
-/** Where the job stands at `e.owner`, as this side may see it (one renderer for every command). */
-export async function outcomeOf(e: JobEntry): Promise<JobOutcome> {
-  return jobOutcome({
-    owner: e.owner,
-    viewer: e.role,
-    state: e.state,
-    returncode: e.role === "owner" ? e.state?.run?.returncode ?? null : await releasedReturncode(e),
-  });
 }
 
 /** How the user names these entries' job in a hint: the bare id for the submitter. */
@@ -121,10 +108,9 @@ async function runList(ctx: Context, flags: { owner?: string; status?: string })
     });
   }
   const entries = await allJobs(config.root, config.email, ctx.home);
-  const texts = new Map<JobEntry, string>();
-  for (const e of entries) texts.set(e, (await outcomeOf(e)).text);
+  const outcomes = await outcomesOf(entries);
   const rows = entries
-    .map((e) => ({ ...row(e), [TEXT]: texts.get(e) ?? statusOf(e) }))
+    .map((e, i) => ({ ...row(e), [TEXT]: outcomes[i]?.text ?? statusOf(e) }))
     .filter((r) =>
       (owner === undefined || r.owner === owner) &&
       (flags.status === undefined || r.status === flags.status)
@@ -148,45 +134,7 @@ async function runList(ctx: Context, flags: { owner?: string; status?: string })
 
 async function runShow(ctx: Context, _flags: unknown, args: string[]): Promise<void> {
   const { entries } = await entriesFor(ctx, args[0] ?? "");
-  const first = entries[0]!;
-  const owning = entries.find((e) => e.role === "owner");
-  let runSh: string | null = null;
-  if (owning?.config) {
-    runSh = await Deno.readTextFile(
-      posix.join(
-        owning.datasite,
-        inboxJobFolder(owning.key.submitter, owning.key.id),
-        owning.config.entrypoint,
-      ),
-    ).catch(() => null);
-  }
-  const audit = owning ? await readAudit(homeLayout(ctx.home).auditLog, jobLabel(owning.key)) : [];
-  const cfg = first.config;
-  const view = {
-    id: first.key.id,
-    name: cfg?.name ?? first.key.id,
-    // The content hash: `job approve --hash` refuses anything else.
-    hash: cfg ? policyHash(cfg) : null,
-    submitter: first.key.submitter,
-    submitted_at: cfg?.submitted_at ?? null,
-    type: cfg?.type ?? null,
-    entrypoint: cfg?.entrypoint ?? null,
-    dependencies: cfg?.dependencies ?? [],
-    datasets: cfg?.datasets ?? [],
-    grants: cfg?.grants ?? null,
-    files: cfg?.files ?? [],
-    owners: await Promise.all(entries.map(async (e) => ({
-      owner: e.owner,
-      status: statusOf(e),
-      outcome: (await outcomeOf(e)).text,
-      policy_hash: e.state?.policy_hash ?? null,
-      run: e.state?.run ?? null,
-      history: e.state?.history ?? [],
-      problem: e.configProblem ?? e.stateProblem,
-    }))),
-    run_sh: runSh,
-    audit,
-  };
+  const view = await jobView(entries, homeLayout(ctx.home).auditLog);
   ctx.out.result(view, (v) => {
     ctx.out.fields([
       ["id", v.id],
@@ -244,48 +192,18 @@ async function runShow(ctx: Context, _flags: unknown, args: string[]): Promise<v
   });
 }
 
-function reviewPath(e: JobEntry, file: string): string {
-  return posix.join(e.datasite, reviewJobFolder(e.key.submitter, e.key.id), file);
-}
-
-async function readOrNull(path: string): Promise<string | null> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    throw err;
-  }
-}
-
-function finished(e: JobEntry): boolean {
-  const s = statusOf(e);
-  if (s === "released" || s === "rejected") return true;
-  // The owner sees logs as soon as a run ends; the submitter only after release.
-  return e.role === "owner" && (s === "done" || s === "failed");
-}
-
 async function runLogs(ctx: Context, flags: { follow?: boolean }, args: string[]): Promise<void> {
   let { config, entries } = await entriesFor(ctx, args[0] ?? "");
   // Followed by its label from here: a name resolved once stays that job.
   const ref = jobLabel(entries[0]!.key);
-  while (
-    flags.follow &&
-    !entries.every((e) => finished(e) || (e.role === "submitter" && statusOf(e) === "failed"))
-  ) {
-    await new Promise((r) => setTimeout(r, 2000));
-    if (entries.some((e) => e.role === "submitter")) await syncOnce(ctx, config);
-    entries = resolveJobRef(await allJobs(config.root, config.email, ctx.home), ref);
-  }
-  const logs = [];
-  for (const e of entries) {
-    logs.push({
-      owner: e.owner,
-      status: statusOf(e),
-      outcome: (await outcomeOf(e)).text,
-      stdout: await readOrNull(reviewPath(e, REVIEW_FILES.stdout)),
-      stderr: await readOrNull(reviewPath(e, REVIEW_FILES.stderr)),
+  if (flags.follow) {
+    entries = await untilLogs(entries, {
+      sync: async () => void await syncOnce(ctx, config),
+      refresh: async () => resolveJobRef(await allJobs(config.root, config.email, ctx.home), ref),
+      sleep,
     });
   }
+  const logs = await logsOf(entries);
   ctx.out.result(logs, (list) => {
     for (const l of list) {
       if (list.length > 1) ctx.out.line(`=== ${l.owner}: ${l.outcome} ===`);
@@ -311,16 +229,12 @@ async function runResults(
   const ref = refOf(entries, args[0] ?? "");
   const out = flags.out === undefined ? null : posix.resolve(ctx.cwd, flags.out);
   const outcomes = new Map<JobEntry, JobOutcome>();
-  for (const e of entries) outcomes.set(e, await outcomeOf(e));
+  (await outcomesOf(entries)).forEach((o, i) => outcomes.set(entries[i]!, o));
   // What an owner let us read: its review folder once released (for the owner, once run).
   const readable = entries.filter((e) =>
     outcomes.get(e)!.released || (e.role === "owner" && outcomes.get(e)!.ran !== null)
   );
-  const plan: ResultsPlan = { owners: [] };
-  for (const e of readable) {
-    const review = posix.join(e.datasite, reviewJobFolder(e.key.submitter, e.key.id));
-    plan.owners.push(await planOwner(review, out ?? review, e.owner));
-  }
+  const plan = await planResults(readable, out);
   let counts = new Map<string, { outputs: number; logs: number }>();
   if (out !== null) {
     await checkDestinations(plan, flags.force ?? false);
@@ -369,59 +283,28 @@ async function runResults(
   }
 }
 
-/**
- * The return code a released job's owner shares in `returncode.txt` (the
- * state never carries it); null when not released, killed or unreadable.
- */
-async function releasedReturncode(e: JobEntry): Promise<number | null> {
-  if (statusOf(e) !== "released") return null;
-  const text = (await readOrNull(reviewPath(e, REVIEW_FILES.returncode)))?.trim() ?? "";
-  return /^-?\d{1,10}$/.test(text) ? Number(text) : null;
-}
-
 async function runWait(ctx: Context, flags: { timeout?: string }, args: string[]): Promise<void> {
   const ref = args[0] ?? "";
-  let timeoutMs = Infinity;
-  if (flags.timeout !== undefined) {
-    const s = Number(flags.timeout);
-    if (flags.timeout.trim() === "" || !Number.isFinite(s) || s <= 0) {
-      throw new SyftError(
-        "E_USAGE",
-        `--timeout ${JSON.stringify(flags.timeout)} is not a positive number of seconds`,
-        { hint: "e.g. --timeout 600" },
-      );
-    }
-    timeoutMs = s * 1000;
-  }
-  const start = Date.now();
-  let { config, entries } = await entriesFor(ctx, ref);
+  const timeoutMs = flags.timeout === undefined
+    ? Infinity
+    : positiveSeconds(flags.timeout, "--timeout", 600) * 1000;
+  const { config, entries } = await entriesFor(ctx, ref);
   const id = refOf(entries, ref);
   const label = jobLabel(entries[0]!.key);
-  const seen = new Map<string, string>();
-  let outcomes: JobOutcome[] = [];
-  // The local view may be old: sync before saying anything unless it is final already.
-  let synced = false;
-  for (;;) {
-    outcomes = [];
-    for (const e of entries) outcomes.push(await outcomeOf(e));
-    if (outcomes.every((o) => o.final)) break;
-    if (synced) {
-      // Changes on the way, on stderr: stdout ends with one line per owner.
-      for (const o of outcomes) {
-        if (!o.final && seen.get(o.owner) !== o.text) ctx.out.note(`${o.owner}: ${o.text}`);
-        seen.set(o.owner, o.text);
-      }
-      if (Date.now() - start >= timeoutMs) {
-        summarize(ctx, outcomes);
-        throw new SyftError("E_DENIED", `job ${id} is not finished after ${flags.timeout} s`, {
-          hint: `see where it is with \`syft job show ${id}\`, or wait longer`,
-        });
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-    await syncOnce(ctx, config);
-    synced = true;
-    entries = resolveJobRef(await allJobs(config.root, config.email, ctx.home), label);
+  const { outcomes, timedOut } = await waitForJob(entries, {
+    timeoutMs,
+    now: Date.now,
+    sleep,
+    sync: async () => void await syncOnce(ctx, config),
+    refresh: async () => resolveJobRef(await allJobs(config.root, config.email, ctx.home), label),
+    // Changes on the way, on stderr: stdout ends with one line per owner.
+    onChange: (o) => ctx.out.note(`${o.owner}: ${o.text}`),
+  });
+  if (timedOut) {
+    summarize(ctx, outcomes);
+    throw new SyftError("E_DENIED", `job ${id} is not finished after ${flags.timeout} s`, {
+      hint: `see where it is with \`syft job show ${id}\`, or wait longer`,
+    });
   }
   summarize(ctx, outcomes);
   const bad = outcomes.filter((o) => !o.succeeded);

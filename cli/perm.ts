@@ -2,12 +2,12 @@
  * `syft perm check | explain | grant | revoke | list`
  * @module
  */
+import { isPrivatePath } from "../core/datasite/names.ts";
 import { type Command, Option } from "commander";
 import { posix } from "node:path";
 import { loadConfig } from "../core/config/load.ts";
 import { datasiteDir } from "../core/datasite/layout.ts";
 import { describeError, SyftError } from "../core/errors/mod.ts";
-import { writeFileAtomic } from "../core/fs/atomic.ts";
 import { parseIdentity } from "../core/paths/identity.ts";
 import { parseQueryPath } from "../core/paths/query.ts";
 import {
@@ -16,14 +16,16 @@ import {
   formatPermissionFileError,
   hasGlobChars,
   loadDatasitePermissions,
-  parsePermissionFile,
   type PermissionEngine,
 } from "../core/permissions/mod.ts";
-import { addGrant, removeUser } from "../core/permissions/edit.ts";
 import { homeLayout } from "../core/config/home.ts";
 import { PeerStore } from "../core/peers/store.ts";
-import { planGrant, planRevoke } from "../core/permissions/plan.ts";
-import { recordDecision } from "./audit.ts";
+import {
+  grantAccess,
+  type PermSite,
+  type PermTarget,
+  revokeAccess,
+} from "../core/permissions/change.ts";
 import { type Context, withContext } from "./context.ts";
 import { ExitWith } from "./errors.ts";
 
@@ -184,11 +186,11 @@ async function runExplain(ctx: Context, flags: ExplainFlags, args: string[]): Pr
   });
 }
 
-interface Target {
-  segments: string[];
-  path: string;
-  isFolder: boolean;
-  exists: boolean;
+type Target = PermTarget;
+
+/** The datasite with the home's audit log, where grants and revokes are recorded. */
+function auditedSite(ctx: Context, site: Datasite): PermSite {
+  return { ...site, auditLog: homeLayout(ctx.home).auditLog };
 }
 
 async function resolveTarget(site: Datasite, raw: string, command: string): Promise<Target> {
@@ -199,7 +201,7 @@ async function resolveTarget(site: Datasite, raw: string, command: string): Prom
     });
   }
   const segments = [...q.segments];
-  if (segments[0] === "private") {
+  if (isPrivatePath(segments.join("/"))) {
     throw new SyftError(
       "E_PERMISSION",
       `private/ is never shared with peers, so it cannot be ${command}ed`,
@@ -230,31 +232,6 @@ function parseGrantee(raw: string): string {
     return raw.toLowerCase();
   }
   return parseIdentity(raw, "user");
-}
-
-async function readText(path: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return "";
-    throw err;
-  }
-}
-
-/** Re-parse what we are about to write: a grant never leaves an invalid file behind. */
-function mustParse(text: string, folder: string): void {
-  const parsed = parsePermissionFile(text, folder);
-  if (!parsed.ok) {
-    throw new SyftError(
-      "E_INTERNAL",
-      `editing would leave ${formatPermissionFileError(parsed.error)}`,
-    );
-  }
-}
-
-/** A target as the audit log names it: datasite-relative, folders with a trailing `/`. */
-function auditSubject(target: Target): string {
-  return target.path === "" ? "./" : target.isFolder ? `${target.path}/` : target.path;
 }
 
 /**
@@ -295,79 +272,16 @@ async function runGrant(ctx: Context, flags: GrantFlags, args: string[]): Promis
   const user = parseGrantee(args[1] ?? "");
   const site = await resolveDatasite(ctx, undefined);
   const target = await resolveTarget(site, args[0] ?? "", "grant");
-  if (!target.exists && !target.isFolder) {
-    throw new SyftError("E_INPUT", `${target.path} does not exist in ${site.dir}`, {
-      hint: `to grant a folder that does not exist yet, end the path with / (${target.path}/)`,
-    });
-  }
-  const engine = await loadEngine(site);
-  const plan = planGrant(engine, site.owner, target.segments, target.isFolder);
-  const existing = engine.getFile(plan.folder);
-  if (existing?.error) {
-    throw new SyftError(
-      "E_INPUT",
-      `cannot edit invalid permission file ${formatPermissionFileError(existing.error)}`,
-      {
-        hint: "fix that file first (syft perm list shows every problem)",
-      },
-    );
-  }
-  const fileAbs = posix.join(site.dir, plan.file);
-  const edit = addGrant(
-    await readText(fileAbs),
-    plan.file,
-    plan.pattern,
-    user,
-    level,
-    plan.shadowing,
-    plan.seed,
-  );
-  mustParse(edit.text, plan.folder);
-
-  // Prove the edit does what was asked before writing it.
-  engine.setFile(plan.folder, edit.text);
-  const probeUser = user === "*" ? "anyone@example.org" : hasGlobChars(user) ? null : user;
-  if (probeUser && !engine.allows(site.owner, plan.probe, probeUser, level)) {
-    const d = engine.check(site.owner, plan.probe, probeUser, level);
-    throw new SyftError(
-      "E_INTERNAL",
-      `the edit of ${plan.file} would not grant ${level}: ${d.reason}`,
-      {
-        hint: "edit the file by hand; nothing was written",
-      },
-    );
-  }
-  if (edit.changed) {
-    if (!target.exists) {
-      await Deno.mkdir(posix.join(site.dir, ...target.segments), { recursive: true });
-    }
-    await writeFileAtomic(fileAbs, edit.text);
-  }
+  const granted = await grantAccess(auditedSite(ctx, site), target, user, level);
   const shown = target.path === ""
     ? "the whole datasite"
     : target.isFolder
     ? `${target.path}/`
     : target.path;
-  if (edit.changed) {
-    await recordDecision(ctx, site.owner, "perm.grant", auditSubject(target), {
-      user,
-      access: level,
-      file: plan.file,
-      rule: plan.pattern,
-      created_file: plan.create,
-    });
-  }
   const notPeer = await notAPeer(ctx, site.owner, user);
   if (notPeer) ctx.out.warn(notPeer);
   ctx.out.result(
-    {
-      file: plan.file,
-      pattern: plan.pattern,
-      user,
-      level,
-      created: plan.create,
-      changed: edit.changed,
-    },
+    granted,
     (r) =>
       ctx.out.line(
         r.changed
@@ -382,41 +296,9 @@ async function runRevoke(ctx: Context, _flags: unknown, args: string[]): Promise
   const user = raw === "*" || hasGlobChars(raw) ? raw : parseIdentity(raw, "user");
   const site = await resolveDatasite(ctx, undefined);
   const target = await resolveTarget(site, args[0] ?? "", "revoke");
-  const engine = await loadEngine(site);
-  const edits: { file: string; folder: string; text: string; patterns: string[] }[] = [];
-  for (const t of planRevoke(engine, site.owner, target.segments, target.isFolder)) {
-    const abs = posix.join(site.dir, t.file);
-    const r = removeUser(await readText(abs), t.file, new Set(t.patterns), user);
-    if (!r.changed) continue;
-    mustParse(r.text, t.folder);
-    edits.push({ file: t.file, folder: t.folder, text: r.text, patterns: r.removedFrom });
-  }
-  for (const e of edits) {
-    await writeFileAtomic(posix.join(site.dir, e.file), e.text);
-    engine.setFile(e.folder, e.text);
-  }
-  const probe = target.isFolder
-    ? (target.path === "" ? "syft-probe" : `${target.path}/syft-probe`)
-    : target.path;
-  const checkUser = user === "*" ? "anyone@example.org" : hasGlobChars(user) ? null : user;
-  const still = checkUser ? engine.check(site.owner, probe, checkUser, "read") : null;
-  const stillVia = still?.allowed
-    ? { file: still.governing_file, rule: still.rule?.pattern ?? null }
-    : null;
-  if (edits.length > 0) {
-    await recordDecision(ctx, site.owner, "perm.revoke", auditSubject(target), {
-      user,
-      files: edits.map((e) => e.file),
-      rules: edits.flatMap((e) => e.patterns),
-      still_allowed_by: stillVia ? `${stillVia.file}: ${stillVia.rule}` : null,
-    });
-  }
+  const revoked = await revokeAccess(auditedSite(ctx, site), target, user);
   ctx.out.result(
-    {
-      user,
-      removed: edits.map((e) => ({ file: e.file, patterns: e.patterns })),
-      still_allowed: stillVia,
-    },
+    revoked,
     (r) => {
       if (r.removed.length === 0) {
         ctx.out.line(

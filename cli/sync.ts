@@ -2,34 +2,24 @@
  * `syft sync [--watch] [--interval <s>] [--allow-mass-delete]`
  * @module
  */
-import { posix } from "node:path";
 import type { Command } from "commander";
-import { homeLayout } from "../core/config/home.ts";
 import type { Config } from "../core/config/config.ts";
-import { readKeys } from "../core/config/keystore.ts";
+import { positiveSeconds } from "../core/config/flag_values.ts";
 import { loadConfig } from "../core/config/load.ts";
 import { SyftError } from "../core/errors/mod.ts";
-import { isSyftTemp } from "../core/datasite/names.ts";
-import { PeerService } from "../core/peers/service.ts";
-import { PeerStore } from "../core/peers/store.ts";
-import type { SyncContext } from "../core/sync/context.ts";
-import { denoFs } from "../core/fs/deno_fs.ts";
-import { systemClock } from "../core/time/clock.ts";
-import { acquireRoundLock } from "../core/sync/lock.ts";
-import {
-  type ChannelFailure,
-  MOVED_NAMES,
-  type PeerMoved,
-  type RoundSummary,
-  runRound,
-} from "../core/sync/round.ts";
+import { receiveJobs } from "../core/jobs/after_round.ts";
+import { type ChannelFailure, MOVED_NAMES, type RoundSummary } from "../core/sync/round.ts";
 import { refusalLines } from "../core/sync/refusals.ts";
-import { RoutedTransport } from "../core/sync/routed_transport.ts";
-import { DEFAULT_POLL_MS, PollPolicy } from "../core/sync/poll_policy.ts";
-import { readState, stateLayout } from "../core/sync/state.ts";
+import { DEFAULT_POLL_MS } from "../core/sync/poll_policy.ts";
+import {
+  openSession,
+  type Session,
+  type SessionSetup,
+  syncOnce as syncSession,
+} from "../core/sync/session.ts";
+import { type WatchEvent, watchLoop } from "../core/sync/watch.ts";
 import type { Transport } from "../core/transport/contract.ts";
 import { type Context, withContext } from "./context.ts";
-import { receiveJobs } from "./job_intake.ts";
 import { openTransports } from "./transport.ts";
 import { type Progress, startProgress } from "./progress.ts";
 
@@ -57,71 +47,37 @@ export function registerSync(program: Command): void {
     .action(withContext(runSync));
 }
 
-const GIB = 1024 * 1024 * 1024;
-
-/** Longest wait between attempts while the transport fails in `--watch`. */
-const MAX_RETRY_MS = 60_000;
+/** A session's setup for this command: its reports go to the command's output. */
+function sessionSetup(
+  ctx: Context,
+  config: Config,
+  options: { allowMassDelete?: boolean; transport?: Transport },
+): SessionSetup {
+  return {
+    home: ctx.home,
+    config,
+    reports: {
+      warn: (m) => ctx.out.warn(m),
+      note: (m) => ctx.out.note(m),
+      progress: restoreProgress(ctx),
+    },
+    openTransport: (peers) => openTransports(config, ctx.home, peers),
+    transport: options.transport,
+    allowMassDelete: options.allowMassDelete ?? false,
+  };
+}
 
 /** Everything a round needs, opened from the config; `close()` when done. */
-export async function openSync(
+export function openSync(
   ctx: Context,
   config: Config,
   options: { allowMassDelete?: boolean; transport?: Transport } = {},
-): Promise<{ sync: SyncContext; peers: PeerStore; close(): Promise<void> }> {
-  const layout = homeLayout(ctx.home);
-  const keys = await readKeys(layout.keys);
-  const peers = new PeerStore(layout.peers);
-  // A transport passed in (tests) may route several transports itself.
-  const opened = options.transport
-    ? {
-      transport: options.transport,
-      routed: options.transport instanceof RoutedTransport ? options.transport : undefined,
-    }
-    : await openTransports(config, ctx.home, peers);
-  const transport = opened.transport;
-  const service = new PeerService({
-    transport,
-    store: peers,
-    me: config.email,
-    keys,
-    now: () => Date.now(),
-    foundOn: opened.routed && ((sender) => opened.routed!.foundOn(sender)),
-  });
-  const sync: SyncContext = {
-    me: config.email,
-    root: config.root,
-    layout: stateLayout(layout.state, denoFs),
-    keys,
-    transport,
-    routes: opened.routed,
-    fs: denoFs,
-    clock: systemClock,
-    warn: (m) => ctx.out.warn(m),
-    discover: async () => {
-      const found = await service.discover();
-      for (const p of found.problems) ctx.out.warn(p);
-      for (const p of found.newPending) {
-        ctx.out.note(
-          `${p} asks to peer with you: check with \`syft peer list\`, then \`syft peer approve ${p}\``,
-        );
-      }
-    },
-    allowMassDelete: options.allowMassDelete ?? false,
-    quotaBytes: GIB,
-    quarantineBytes: config.sync.quarantine_mib * 1024 * 1024,
-    maxProposals: config.sync.max_proposals,
-    thresholds: {
-      checkpoint: config.sync.checkpoint_threshold,
-      compact: config.sync.compact_threshold,
-    },
-    gapTimeoutMs: config.sync.gap_timeout_seconds * 1000,
-    progress: restoreProgress(ctx),
-  };
-  return { sync, peers, close: () => transport.close() };
+): Promise<Session> {
+  return openSession(sessionSetup(ctx, config, options));
 }
 
 /** A bar per restore (a terminal only; never with --json or --quiet). */
-function restoreProgress(ctx: Context): SyncContext["progress"] {
+function restoreProgress(ctx: Context): Session["sync"]["progress"] {
   let bar: Progress | null = null;
   return (label, done, total) => {
     bar ??= startProgress(label, total, {
@@ -135,77 +91,27 @@ function restoreProgress(ctx: Context): SyncContext["progress"] {
   };
 }
 
+/** The jobs a round brought (see the core's `receiveJobs`), said on the output. */
+function jobsAfterRound(ctx: Context, config: Config, background: boolean): Promise<boolean> {
+  const say = {
+    home: ctx.home,
+    config,
+    note: ctx.out.note.bind(ctx.out),
+    warn: ctx.out.warn.bind(ctx.out),
+  };
+  return receiveJobs(say, { background });
+}
+
 /**
- * Run one round under the round lock, then record the jobs it brought; when
- * that wrote anything (a job's `pending` state, a policy's run), a second
- * round publishes it at once.
+ * One round under the round lock, then the jobs it brought; a second round
+ * publishes what that wrote (see the core's `syncOnce`).
  */
-export async function syncOnce(
+export function syncOnce(
   ctx: Context,
   config: Config,
   options: { allowMassDelete?: boolean } = {},
 ): Promise<RoundSummary> {
-  const first = await lockedRound(ctx, config, options);
-  if (!(await receiveJobs(ctx, config))) return first;
-  const second = await lockedRound(ctx, config, options);
-  return {
-    ...second,
-    received: first.received + second.received,
-    applied: first.applied + second.applied,
-    rejected: first.rejected + second.rejected,
-    conflicts: first.conflicts + second.conflicts,
-    quarantined: first.quarantined + second.quarantined,
-    proposed: first.proposed + second.proposed,
-    sent: first.sent + second.sent,
-    problems: [...first.problems, ...second.problems],
-    refused: [...first.refused, ...second.refused],
-    rejections: [...first.rejections, ...second.rejections],
-    moved: mergeMoved(first.moved, second.moved),
-    resumed: first.resumed + second.resumed,
-    // A channel that failed in both rounds is one failure.
-    failures: [...first.failures, ...second.failures].filter((f, i, all) =>
-      all.findIndex((g) =>
-        g.peer === f.peer && g.direction === f.direction && g.error === f.error
-      ) === i
-    ),
-  };
-}
-
-/** Two rounds' files per peer as one. */
-function mergeMoved(a: PeerMoved[], b: PeerMoved[]): PeerMoved[] {
-  const out = new Map<string, PeerMoved>();
-  for (const m of [...a, ...b]) {
-    const x = out.get(m.peer);
-    if (!x) {
-      out.set(m.peer, structuredClone(m));
-      continue;
-    }
-    x.received += m.received;
-    x.sent += m.sent;
-    x.received_paths = [...x.received_paths, ...m.received_paths].slice(0, MOVED_NAMES);
-    x.sent_paths = [...x.sent_paths, ...m.sent_paths].slice(0, MOVED_NAMES);
-  }
-  return [...out.values()];
-}
-
-async function lockedRound(
-  ctx: Context,
-  config: Config,
-  options: { allowMassDelete?: boolean },
-): Promise<RoundSummary> {
-  const lock = await acquireRoundLock(homeLayout(ctx.home).state, {
-    onWait: () => ctx.out.note("another sync round is running under this home; waiting for it"),
-  });
-  try {
-    const opened = await openSync(ctx, config, options);
-    try {
-      return await runRound(opened.sync, opened.peers);
-    } finally {
-      await opened.close();
-    }
-  } finally {
-    lock.release();
-  }
+  return syncSession(sessionSetup(ctx, config, options), () => jobsAfterRound(ctx, config, false));
 }
 
 function describe(s: RoundSummary): string {
@@ -314,122 +220,13 @@ async function runSync(ctx: Context, flags: SyncFlags): Promise<void> {
     if (failed) throw failed;
     return;
   }
-  await watchLoop(ctx, config, options, parsePace(flags.interval));
+  await watch(ctx, config, options, parsePace(flags.interval));
 }
 
 /** `--interval <seconds>` as the poll policy's input. */
 function parsePace(raw: string | undefined): { intervalMs: number; explicit: boolean } {
   if (raw === undefined) return { intervalMs: DEFAULT_POLL_MS, explicit: false };
-  const seconds = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
-    throw new SyftError(
-      "E_USAGE",
-      `--interval ${JSON.stringify(raw)} is not a positive number of seconds`,
-      { hint: "e.g. --interval 5" },
-    );
-  }
-  return { intervalMs: seconds * 1000, explicit: true };
-}
-
-/** Paths syft writes itself while syncing; they must not wake the watcher. */
-function isOwnWrite(path: string): boolean {
-  return path.includes("/.syft-tmp/") || isSyftTemp(posix.basename(path));
-}
-
-/** Quiet time that ends a burst of edits: a temp-file + rename save fits well within it. */
-const EDIT_QUIET_MS = 200;
-/**
- * A file written without pause never goes quiet; it still syncs this soon after
- * its first change, even while the remote poll is backed off to 60 s.
- */
-const EDIT_MAX_DELAY_MS = 5_000;
-/** How long one `changes()` call of a watching transport may wait (it wakes at once on a change). */
-const REMOTE_WAIT_MS = 30_000;
-/** After a failed `changes()`, wait this long before asking again, so a broken transport cannot spin. */
-const REMOTE_RETRY_MS = 1_000;
-
-/** Local edits, debounced. */
-interface EditWatcher {
-  /** Resolves once no burst of edits is in progress (at once when none is). */
-  settled(): Promise<void>;
-  close(): Promise<void>;
-}
-
-/**
- * Watch `root` for edits and call `onSettled` once a burst has gone quiet (or
- * has lasted {@linkcode EDIT_MAX_DELAY_MS}), so a save done as temp file +
- * rename, or many quick writes, cost one round.
- */
-function watchEdits(root: string, onSettled: () => void): EditWatcher {
-  const watcher = Deno.watchFs(root, { recursive: true });
-  let quiet: ReturnType<typeof setTimeout> | undefined;
-  let due: ReturnType<typeof setTimeout> | undefined;
-  const waiters: (() => void)[] = [];
-  const release = () => {
-    for (const resolve of waiters.splice(0)) resolve();
-  };
-  const settle = () => {
-    clearTimeout(quiet);
-    clearTimeout(due);
-    quiet = due = undefined;
-    onSettled();
-    release();
-  };
-  const pump = (async () => {
-    for await (const event of watcher) {
-      // Reads (the round hashing files) are not edits, and would wake the loop after every round.
-      if (event.kind === "access" || event.paths.every(isOwnWrite)) continue;
-      clearTimeout(quiet);
-      quiet = setTimeout(settle, EDIT_QUIET_MS);
-      due ??= setTimeout(settle, EDIT_MAX_DELAY_MS);
-    }
-  })();
-  return {
-    settled() {
-      return due === undefined
-        ? Promise.resolve()
-        : new Promise((resolve) => waiters.push(resolve));
-    },
-    async close() {
-      clearTimeout(quiet);
-      clearTimeout(due);
-      quiet = due = undefined;
-      release();
-      watcher.close();
-      await pump.catch(() => {});
-    },
-  };
-}
-
-/**
- * For a transport that can watch (local): keep a `changes()` call waiting and
- * call `onChange` when a peer's channel moves. It follows its own cursor, so a
- * change is reported once, however many rounds ran since.
- */
-async function watchRemote(
-  transport: Transport,
-  cursor: string | null,
-  signal: AbortSignal,
-  onChange: () => void,
-): Promise<void> {
-  while (!signal.aborted) {
-    try {
-      const r = await transport.changes(cursor, { waitMs: REMOTE_WAIT_MS });
-      cursor = r.cursor;
-      if (r.channels.length > 0) onChange();
-    } catch {
-      // The next round meets the same failure and reports it; here only pause.
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, REMOTE_RETRY_MS);
-        signal.addEventListener("abort", done, { once: true });
-        function done() {
-          clearTimeout(timer);
-          signal.removeEventListener("abort", done);
-          resolve();
-        }
-      });
-    }
-  }
+  return { intervalMs: positiveSeconds(raw, "--interval", 5) * 1000, explicit: true };
 }
 
 /** A round's time for people: UTC to the second. */
@@ -437,38 +234,47 @@ function stamp(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-/** The `--watch` start line: what it watches, over which transports, with which peers. */
-async function sayStart(ctx: Context, config: Config, peers: PeerStore): Promise<void> {
-  const accepted = (await peers.list()).records.filter((r) => r.state === "accepted")
-    .map((r) => r.email).sort();
-  const transports = [config.transport, ...Object.values(config.transports ?? {})];
-  const datasite = posix.join(config.root, config.email);
-  ctx.out.record(
-    { event: "start", at: new Date().toISOString(), datasite, transports, peers: accepted },
-    () => {
-      const withPeers = accepted.length
-        ? `with ${accepted.join(", ")}`
-        : "with no accepted peer yet";
-      ctx.out.line(
-        `${stamp()} watching ${datasite} over ${transports.join(", ")} ${withPeers} ` +
-          `(Ctrl-C to stop)`,
-      );
-    },
-  );
+/** Print one event of `--watch`: a line each, or a JSON object each with --json. */
+function sayWatch(ctx: Context, e: WatchEvent): void {
+  const at = new Date().toISOString();
+  switch (e.kind) {
+    case "start": {
+      const { datasite, transports, peers } = e;
+      ctx.out.record({ event: "start", at, datasite, transports, peers }, () => {
+        const withPeers = peers.length ? `with ${peers.join(", ")}` : "with no accepted peer yet";
+        ctx.out.line(
+          `${stamp()} watching ${datasite} over ${transports.join(", ")} ${withPeers} ` +
+            `(Ctrl-C to stop)`,
+        );
+      });
+      return;
+    }
+    case "round": {
+      const summary = e.summary;
+      const moved = describeMoved(summary);
+      if (moved !== null) {
+        ctx.out.record({ event: "round", at, ...summary }, () => {
+          ctx.out.line(`${stamp()} ${moved}`);
+          for (const line of refusalReport(summary)) ctx.out.line(`  ${line}`);
+        });
+      }
+      for (const p of summary.problems) ctx.out.warn(p);
+      // A failed channel is said when it starts failing (status lists it while it lasts).
+      for (const line of new Set(e.newFailures.map(describeFailure))) ctx.out.warn(line);
+      return;
+    }
+    case "retry":
+      ctx.out.warn(`${e.message}; trying again in ${Math.round(e.waitMs / 1000)} s`);
+      return;
+    case "stop":
+      ctx.out.record({ event: "stop", at, rounds: e.rounds }, () => {
+        ctx.out.line(`${stamp()} stopped after ${e.rounds} round(s)`);
+      });
+  }
 }
 
-/** Whether a round did anything that says the datasites are in use (poll policy input). */
-function wasActive(s: RoundSummary): boolean {
-  return s.sent + s.received + s.applied + s.proposed > 0;
-}
-
-/**
- * `--watch`: one transport kept open; a round, then wait for a local edit
- * (debounced), a peer's new object (a watching transport's `changes()` wakes
- * us: the local transport watches its folder), or the poll time the
- * {@linkcode PollPolicy} gives. SIGINT/SIGTERM let the current round finish.
- */
-async function watchLoop(
+/** `--watch` until SIGINT/SIGTERM, which let the current round finish. */
+async function watch(
   ctx: Context,
   config: Config,
   options: { allowMassDelete: boolean },
@@ -479,121 +285,15 @@ async function watchLoop(
   const onSignal = () => stop.abort();
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
-  // Monotonic: idle time must not jump with the wall clock (the policy copes anyway).
-  const clock = () => performance.now();
-  const policy = new PollPolicy(pace, clock());
-  const stateDir = homeLayout(ctx.home).state;
-  // Set by the watchers, cleared when a round starts: a wake-up that lands
-  // during a round starts the next one at once instead of being lost.
-  let edited = false;
-  let remoteChanged = false;
-  let wake: (() => void) | null = null;
-  const stopped = new Promise<void>((resolve) =>
-    stop.signal.addEventListener("abort", () => {
-      wake?.();
-      resolve();
-    })
-  );
-  let opened: Awaited<ReturnType<typeof openSync>> | null = null;
-  let rounds = 0;
-  let edits: EditWatcher | null = null;
-  let remote: Promise<void> | null = null;
   try {
-    opened = await openSync(ctx, config, options);
-    const transport = opened.sync.transport;
-    await Deno.mkdir(config.root, { recursive: true });
-    edits = watchEdits(config.root, () => {
-      edited = true;
-      wake?.();
+    await watchLoop(sessionSetup(ctx, config, options), {
+      pace,
+      stop: stop.signal,
+      onEvent: (e) => sayWatch(ctx, e),
+      afterRound: () => jobsAfterRound(ctx, config, true),
     });
-    const canWatch = !stop.signal.aborted && (await transport.capabilities()).canWatch;
-    await sayStart(ctx, config, opened.peers);
-    let failures = 0;
-    let saidFailing = new Set<string>();
-    while (!stop.signal.aborted) {
-      // A round woken by the poll or a peer while the user is mid-save would
-      // scan a half-done save (an editor's temp file, a half-written burst):
-      // it waits for the edits to settle, which is never longer than EDIT_MAX_DELAY_MS.
-      await Promise.race([edits.settled(), stopped]);
-      if (stop.signal.aborted) break;
-      const byEdit = edited;
-      edited = false;
-      remoteChanged = false;
-      const lock = await acquireRoundLock(stateDir, {
-        onWait: () => ctx.out.note("another sync round is running under this home; waiting for it"),
-      });
-      let summary: RoundSummary;
-      try {
-        summary = await runRound(opened.sync, opened.peers);
-        failures = 0;
-      } catch (err) {
-        // Storage that is briefly unreachable (network, rate limit, a crashed
-        // plugin Worker, restarted on the next call) must not end a watch the
-        // user left running: back off and try again. Anything else stops it.
-        if (!(err instanceof SyftError) || err.code !== "E_TRANSPORT") throw err;
-        failures++;
-        const waitMs = Math.min(MAX_RETRY_MS, 1000 * 2 ** Math.min(failures, 10));
-        ctx.out.warn(`${err.message}; trying again in ${Math.round(waitMs / 1000)} s`);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, waitMs);
-          stopped.then(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-        continue;
-      } finally {
-        lock.release();
-      }
-      rounds++;
-      const moved = describeMoved(summary);
-      if (moved !== null) {
-        ctx.out.record({ event: "round", at: new Date().toISOString(), ...summary }, () => {
-          ctx.out.line(`${stamp()} ${moved}`);
-          for (const line of refusalReport(summary)) ctx.out.line(`  ${line}`);
-        });
-      }
-      for (const p of summary.problems) ctx.out.warn(p);
-      // A failed channel is said when it starts failing (status lists it
-      // while it lasts), not every few seconds; --watch goes on.
-      const failing = new Set(summary.failures.map(describeFailure));
-      for (const line of failing) if (!saidFailing.has(line)) ctx.out.warn(line);
-      saidFailing = failing;
-      // Jobs it brought: their state files wake the edit watcher, so the next
-      // round publishes them; jobs a policy runs go on beside the loop.
-      if (await receiveJobs(ctx, config, { background: true })) policy.activity(clock());
-      if (byEdit || wasActive(summary)) policy.activity(clock());
-      if (canWatch && remote === null) {
-        // Started after the first round, from its cursor, so it reports only what is new.
-        const cursor = await readState<{ cursor: string }>(stateLayout(stateDir).changesCursor);
-        remote = watchRemote(transport, cursor?.cursor ?? null, stop.signal, () => {
-          remoteChanged = true;
-          wake?.();
-        });
-      }
-      if (stop.signal.aborted || edited || remoteChanged) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, policy.waitMs(clock()));
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = null;
-    }
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
-    // Said for a signal only: an error that ends the watch is said by the error itself.
-    if (stop.signal.aborted) {
-      ctx.out.record({ event: "stop", at: new Date().toISOString(), rounds }, () => {
-        ctx.out.line(`${stamp()} stopped after ${rounds} round(s)`);
-      });
-    }
-    stop.abort(); // ends watchRemote, also when a round failed
-    await edits?.close();
-    // Closing the transport fails a pending changes() call, which lets watchRemote return.
-    await opened?.close();
-    await remote;
   }
 }

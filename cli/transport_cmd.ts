@@ -17,6 +17,7 @@ import {
 import { homeLayout } from "../core/config/home.ts";
 import { loadConfig } from "../core/config/load.ts";
 import { formatTransportSpec, parseTransportSpec } from "../core/config/transport_spec.ts";
+import { type TransportRow, transportRows, unboundPeers } from "../core/config/transport_rows.ts";
 import { SyftError } from "../core/errors/mod.ts";
 import { writeFileAtomic } from "../core/fs/atomic.ts";
 import { PeerStore } from "../core/peers/store.ts";
@@ -25,14 +26,7 @@ import { type Context, withContext } from "./context.ts";
 import { checkTransportSpec } from "./transport.ts";
 
 /** One row of `syft transport list --json`. */
-export interface TransportRow {
-  name: string;
-  spec: string;
-  /** True for init's transport, which peers without `--via` use. */
-  default: boolean;
-  /** The peers whose channels go through it (a removed one until it was told), sorted. */
-  peers: string[];
-}
+export type { TransportRow };
 
 /** Register the `transport` group. */
 export function registerTransport(program: Command): void {
@@ -87,7 +81,7 @@ async function runAdd(ctx: Context, _flags: unknown, args: string[]): Promise<vo
   }
   const parsed = parseTransportSpec(raw, ctx.env, ctx.cwd);
   const spec = formatTransportSpec(parsed);
-  const twin = rows(config, []).find((r) => r.spec === spec);
+  const twin = transportRows(config, []).find((r) => r.spec === spec);
   if (twin) {
     throw new SyftError("E_USAGE", `${spec} is already transport ${twin.name}`, {
       hint: `bind peers to it with \`syft peer add <email> --via ${twin.name}\``,
@@ -99,25 +93,6 @@ async function runAdd(ctx: Context, _flags: unknown, args: string[]): Promise<vo
     ctx.out.line(`added transport ${r.name} (${r.spec})`);
     ctx.out.line(`bind a peer to it with \`syft peer add <email> --via ${r.name}\``);
   });
-}
-
-/** The transports of a config with the peers on each. */
-function rows(config: Config, peers: { email: string; via: string }[]): TransportRow[] {
-  const on = (name: string) => peers.filter((p) => p.via === name).map((p) => p.email);
-  return [
-    {
-      name: DEFAULT_TRANSPORT,
-      spec: config.transport,
-      default: true,
-      peers: on(DEFAULT_TRANSPORT),
-    },
-    ...Object.entries(config.transports).map(([name, spec]) => ({
-      name,
-      spec,
-      default: false,
-      peers: on(name),
-    })),
-  ];
 }
 
 /** Peers and their transport, from the records (a removed peer once it was told). */
@@ -132,13 +107,11 @@ async function peerVias(ctx: Context): Promise<{ email: string; via: string }[]>
 async function runList(ctx: Context): Promise<void> {
   const config = await loadConfig(ctx.home);
   const peers = await peerVias(ctx);
-  const list = rows(config, peers);
-  for (const p of peers) {
-    if (!list.some((r) => r.name === p.via)) {
-      ctx.out.warn(
-        `${p.email} is bound to transport ${p.via}, which is not in config.yaml: it does not sync (add it back with \`syft transport add ${p.via} <spec>\`)`,
-      );
-    }
+  const list = transportRows(config, peers);
+  for (const p of unboundPeers(list, peers)) {
+    ctx.out.warn(
+      `${p.email} is bound to transport ${p.via}, which is not in config.yaml: it does not sync (add it back with \`syft transport add ${p.via} <spec>\`)`,
+    );
   }
   ctx.out.result(list, (all) => {
     ctx.out.table(all, [

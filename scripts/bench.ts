@@ -28,9 +28,7 @@ import { childEnv, runSyft, syftArgv } from "./syft_process.ts";
 import { type Call, CountingTransport, summarizeCalls } from "./counting_transport.ts";
 import { buildBenchFixture, runBenchChecks } from "../core/permissions/bench.ts";
 import { PermissionEngine } from "../core/permissions/engine.ts";
-import { openSync } from "../cli/sync.ts";
-import { Output } from "../cli/output.ts";
-import type { Context } from "../cli/context.ts";
+import { openSession } from "../core/sync/session.ts";
 import { loadConfig } from "../core/config/load.ts";
 import { type RoundSummary, runRound } from "../core/sync/round.ts";
 import { probeBubblewrap, runJob } from "../core/sandbox/mod.ts";
@@ -595,24 +593,18 @@ interface Counted {
 
 async function inProcess(home: string): Promise<Counted> {
   const warnings: string[] = [];
-  // The engine's warnings must not reach stdout: the --json line has to stay last.
-  const out = new Output({ json: false, quiet: false }, {
-    out: () => {},
-    err: (text) => warnings.push(text),
-  });
-  const ctx: Context = {
-    home,
-    out,
-    env: { HOME: posix.dirname(home) },
-    cwd: Deno.cwd(),
-    debug: false,
-    interactive: false,
-  };
   const config = await loadConfig(home);
   const transport = new CountingTransport(
     await startPlugin(manifestFor(config.transport, { identity: config.email, home })),
   );
-  const opened = await openSync(ctx, config, { transport });
+  // The engine's warnings must not reach stdout: the --json line has to stay last.
+  const opened = await openSession({
+    home,
+    config,
+    transport,
+    reports: { warn: (m) => warnings.push(`warning: ${m}`), note: (m) => warnings.push(m) },
+    openTransport: () => Promise.resolve({ transport }),
+  });
   return {
     transport,
     warnings,

@@ -29,9 +29,7 @@ import { loadConfig } from "../core/config/load.ts";
 import { datasiteDir } from "../core/datasite/layout.ts";
 import { PeerService } from "../core/peers/service.ts";
 import { type RoundSummary, runRound } from "../core/sync/round.ts";
-import { openSync } from "../cli/sync.ts";
-import { Output } from "../cli/output.ts";
-import type { Context } from "../cli/context.ts";
+import { openSession } from "../core/sync/session.ts";
 import type { ChannelRef } from "../core/transport/contract.ts";
 import { CountingTransport, summarizeCalls } from "./counting_transport.ts";
 import { startPlugin } from "../plugins/host.ts";
@@ -115,19 +113,14 @@ async function openSite(base: string, fake: FakeDriveProcess, email: string): Pr
     })),
   );
   try {
-    const out = new Output({ json: false, quiet: false }, {
-      out: () => {},
-      err: (text) => warnings.add(`${email}: ${text.trim()}`),
-    });
-    const ctx: Context = {
+    const report = (text: string) => warnings.add(`${email}: ${text.trim()}`);
+    const opened = await openSession({
       home,
-      out,
-      env: { HOME: posix.dirname(home) },
-      cwd: Deno.cwd(),
-      debug: false,
-      interactive: false,
-    };
-    const opened = await openSync(ctx, config, { transport });
+      config,
+      transport,
+      reports: { warn: (m) => report(`warning: ${m}`), note: report },
+      openTransport: () => Promise.resolve({ transport }),
+    });
     const service = new PeerService({
       transport,
       store: opened.peers,

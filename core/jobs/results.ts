@@ -7,9 +7,10 @@
  * @module
  */
 import { posix } from "node:path";
-import { SyftError } from "../core/errors/mod.ts";
-import { syncDir, tempNameFor } from "../core/fs/atomic.ts";
-import { REVIEW_FILES } from "../core/jobs/mod.ts";
+import { SyftError } from "../errors/mod.ts";
+import { syncDir, tempNameFor } from "../fs/atomic.ts";
+import type { JobEntry } from "./catalog.ts";
+import { REVIEW_FILES, reviewJobFolder } from "./layout.ts";
 
 /** The log files a released job shares, copied into `logs/`. */
 export const LOG_FILES = [REVIEW_FILES.stdout, REVIEW_FILES.stderr, REVIEW_FILES.returncode];
@@ -143,4 +144,20 @@ export async function copyResults(
     counts.set(o.owner, { outputs: o.outputs.length, logs: o.logs.length });
   }
   return counts;
+}
+
+/**
+ * The plan for the entries whose folder we may read: each owner's review
+ * folder, copied under `out` (or planned in place when `out` is null).
+ */
+export async function planResults(
+  readable: readonly JobEntry[],
+  out: string | null,
+): Promise<ResultsPlan> {
+  const plan: ResultsPlan = { owners: [] };
+  for (const e of readable) {
+    const review = posix.join(e.datasite, reviewJobFolder(e.key.submitter, e.key.id));
+    plan.owners.push(await planOwner(review, out ?? review, e.owner));
+  }
+  return plan;
 }
