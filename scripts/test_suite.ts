@@ -45,8 +45,8 @@ async function denoTest(args: string[], tmp: string): Promise<number> {
 if (import.meta.main) {
   const extra = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
   const tmp = await Deno.makeTempDir({ prefix: "syft-suite-" });
-  // Like /tmp, passable by every user: the sandbox tests run as an unprivileged one.
-  await Deno.chmod(tmp, 0o755);
+  // Like /tmp (sticky, open to every user): a sandbox test runs as an unprivileged user.
+  await Deno.chmod(tmp, 0o1777);
   const started = performance.now();
   let code = await denoTest(
     ["--parallel", ...PERMISSIONS, `--ignore=${SERIAL.join(",")}`, ...extra, "tests/"],
