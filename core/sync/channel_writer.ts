@@ -36,7 +36,7 @@ import {
   type PublicationPlan,
   type Publisher,
   type PublishInput,
-  withoutStale,
+  sentRecord,
   writesNothing,
 } from "./publication.ts";
 
@@ -141,7 +141,7 @@ export class ChannelWriter {
       await this.#writeFirstProjection(input);
     }
     // Due since before a crash that followed its put: written under the same name.
-    await this.#checkpointIfDue(input.index, false);
+    await this.#checkpointIfDue({ index: input.index, answerResync: false });
     const plan = planPublication(this.#publisher(), this.#state, input);
     if (writesNothing(plan, this.#state)) {
       if (input.publishDatasite && !this.#state.published_once) {
@@ -155,9 +155,9 @@ export class ChannelWriter {
     } else {
       const run = await this.#writeBatches(plan, input, result);
       await this.#retireBlobs(run.gone, run.reused);
-      await this.#checkpointIfDue(input.index, true, run.known);
+      await this.#checkpointIfDue({ index: input.index, answerResync: true, known: run.known });
     }
-    this.#state = (await collectGarbage(this.ctx, this.channel, this.#state, false)).state;
+    this.#state = (await collectGarbage(this.ctx, this.channel, this.#state)).state;
     result.state = this.#state;
     return result;
   }
@@ -212,12 +212,15 @@ export class ChannelWriter {
   /**
    * Write the checkpoint that is due, if any, at our last batch's seq and save
    * the state. `answerResync`: a full one the peer asked for (only after this
-   * round's batches, so its seq is past the reader's position).
+   * round's batches, so its seq is past the reader's position). `known`:
+   * contents this round already read.
    */
   async #checkpointIfDue(
-    index: ReadonlyMap<string, FileInfo>,
-    answerResync: boolean,
-    known: ReadonlyMap<string, Uint8Array> = new Map(),
+    { index, answerResync, known }: {
+      index: ReadonlyMap<string, FileInfo>;
+      answerResync: boolean;
+      known?: ReadonlyMap<string, Uint8Array>;
+    },
   ): Promise<void> {
     const state = this.#state;
     const last = state.next_seq - 1;
@@ -238,7 +241,7 @@ export class ChannelWriter {
       kind,
       seq: last,
       events,
-      known,
+      ...(known ? { known } : {}),
     });
     await this.#save(w.state);
   }
@@ -308,7 +311,7 @@ export class ChannelWriter {
       ack_needed: false,
       controls: at.first ? [] : state.controls,
       published: at.last
-        ? withoutStale(this.ctx.me, plan.published, state.published, plan.outgoing, c.stale)
+        ? sentRecord(plan, { me: this.ctx.me, before: state.published, stale: c.stale })
         : state.published,
       republish: at.last ? [] : state.republish,
       published_once: at.last

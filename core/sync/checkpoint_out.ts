@@ -92,7 +92,7 @@ export async function writeCheckpoint(
   // every resync's answer after it (a state from before the round filtered it).
   const events = spec.events.filter((e) => isCarriable(e.path));
   const channel: ChannelRef = { sender: ctx.me, recipient: keys.peer };
-  const packed = await packCheckpoint(ctx, keys, channel, state, { ...spec, events });
+  const packed = await packCheckpoint(ctx, keys, state, { ...spec, events });
   const json: CheckpointJson = {
     seq,
     sender: ctx.me,
@@ -144,7 +144,6 @@ interface PackedCheckpoint {
 async function packCheckpoint(
   ctx: SyncContext,
   keys: PeerKeys,
-  channel: ChannelRef,
   state: ChannelState,
   spec: CheckpointSpec,
 ): Promise<PackedCheckpoint> {
@@ -181,7 +180,7 @@ async function packCheckpoint(
       out.written.push({ ...ev, content: "inline" });
       continue;
     }
-    const id = await checkpointBlob(ctx, keys, channel, out.blobs, {
+    const id = await checkpointBlob(ctx, keys, out.blobs, {
       seq: spec.seq,
       source,
       hash: ev.new_hash,
@@ -201,10 +200,10 @@ async function packCheckpoint(
 async function checkpointBlob(
   ctx: SyncContext,
   keys: PeerKeys,
-  channel: ChannelRef,
   blobs: Set<string>,
   blob: BlobSource,
 ): Promise<string | null> {
+  const channel: ChannelRef = { sender: ctx.me, recipient: keys.peer };
   const id = await blobId(keys.blobKeyOut, blob.hash);
   if (blobs.has(id)) return id;
   try {

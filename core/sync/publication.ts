@@ -178,22 +178,20 @@ export function groupEvents(outgoing: OutgoingEvent[]): OutgoingEvent[][] {
 }
 
 /**
- * `next` (the record once sent) with the paths whose content changed since
- * the scan put back as they were in `prev`: they were not sent.
+ * `published` as it stands once `plan` is sent, with the paths whose content
+ * changed since the scan (`stale` hashes) put back as they were `before`:
+ * they were not sent.
  */
-export function withoutStale(
-  me: string,
-  next: Record<string, string>,
-  prev: Record<string, string>,
-  outgoing: OutgoingEvent[],
-  stale: ReadonlySet<string>,
+export function sentRecord(
+  plan: Pick<PublicationPlan, "outgoing" | "published">,
+  sent: { me: string; before: Record<string, string>; stale: ReadonlySet<string> },
 ): Record<string, string> {
-  if (stale.size === 0) return next;
-  const out = { ...next };
-  for (const { event } of outgoing) {
-    if (event.datasite !== me || !event.new_hash || !stale.has(event.new_hash)) continue;
-    if (prev[event.path] === undefined) delete out[event.path];
-    else out[event.path] = prev[event.path]!;
+  if (sent.stale.size === 0) return plan.published;
+  const out = { ...plan.published };
+  for (const { event } of plan.outgoing) {
+    if (event.datasite !== sent.me || !event.new_hash || !sent.stale.has(event.new_hash)) continue;
+    if (sent.before[event.path] === undefined) delete out[event.path];
+    else out[event.path] = sent.before[event.path]!;
   }
   return out;
 }
