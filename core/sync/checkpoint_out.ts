@@ -26,6 +26,7 @@ import type { ChainEntry } from "../checkpoints/chain.ts";
 import type { ChannelRef } from "../transport/contract.ts";
 import { ownDatasite, type PeerKeys, type SyncContext } from "./context.ts";
 import {
+  type BlobSource,
   collectBytes,
   isOwnObject,
   ownOpenKeys,
@@ -64,36 +65,101 @@ export interface CheckpointWritten {
   events: FileChangeEvent[];
 }
 
+/** Which checkpoint to write, and what it holds. */
+export interface CheckpointSpec {
+  kind: "ci" | "cf";
+  seq: number;
+  /** The events it should hold (those whose content cannot be sent are left out). */
+  events: FileChangeEvent[];
+  /** Contents this round already read and verified, by hash: not read again. */
+  known?: ReadonlyMap<string, Uint8Array>;
+}
+
 /**
- * Write checkpoint `kind` at `seq` holding `events`, and return the state with
- * it recorded (not saved: the caller saves it with whatever else changed).
- * Paths whose content changed since it was published are left out and marked
- * for republishing.
+ * Write checkpoint `spec.kind` at `spec.seq` holding `spec.events`, and return
+ * the state with it recorded (not saved: the caller saves it with whatever
+ * else changed). Paths whose content changed since it was published are left
+ * out and marked for republishing.
  */
 export async function writeCheckpoint(
   ctx: SyncContext,
   keys: PeerKeys,
   state: ChannelState,
-  kind: "ci" | "cf",
-  seq: number,
-  wanted: FileChangeEvent[],
-  known: ReadonlyMap<string, Uint8Array> = new Map(),
+  spec: CheckpointSpec,
 ): Promise<CheckpointWritten> {
+  const { kind, seq } = spec;
   // A path the reader refuses would make it refuse the whole checkpoint, and
   // every resync's answer after it (a state from before the round filtered it).
-  const events = wanted.filter((e) => isCarriable(e.path));
+  const events = spec.events.filter((e) => isCarriable(e.path));
   const channel: ChannelRef = { sender: ctx.me, recipient: keys.peer };
-  const name = checkpointName(kind, seq);
-  const blobs = new Set(state.blobs);
-  const refs = new Set<string>();
-  const contents: { hash: string; bytes: Uint8Array }[] = [];
-  const written: FileChangeEvent[] = [];
-  const stale: string[] = [];
+  const packed = await packCheckpoint(ctx, keys, state, { ...spec, events });
+  const json: CheckpointJson = {
+    seq,
+    sender: ctx.me,
+    created_at: ctx.clock.now(),
+    base: baseOf(state.chain, seq),
+    events: packed.written,
+  };
+  const body = await collectBytes(
+    packBody({ name: "checkpoint.json", bytes: serializeJson(json) }, packed.contents),
+  );
+  const holds = await putCheckpoint(ctx, keys, channel, { kind, seq, body }) ?? packed.written;
+  const stale = packed.stale;
+  const held = new Set(holds.map((e) => e.path));
+  for (const ev of events) if (!held.has(ev.path) && !stale.includes(ev.path)) stale.push(ev.path);
+  const entry: ChainEntry = { kind, seq, events: holds.length, blobs: [...packed.refs] };
+  return {
+    state: {
+      ...state,
+      blobs: [...packed.blobs],
+      chain: [...state.chain, entry],
+      republish: [...new Set([...state.republish, ...stale])],
+      rolling: afterCheckpoint(state.rolling, kind),
+      cf_due: kind === "cf" ? false : state.cf_due,
+    },
+    events: holds,
+  };
+}
+
+/** `base` of a checkpoint at `seq`: the full checkpoint before it, if any. */
+function baseOf(chain: readonly ChainEntry[], seq: number): number | null {
+  return chain.filter((e) => e.kind === "cf" && e.seq <= seq).reduce<number | null>(
+    (b, e) => (b === null || e.seq > b ? e.seq : b),
+    null,
+  );
+}
+
+/** A checkpoint's contents, ready to pack. */
+interface PackedCheckpoint {
+  written: FileChangeEvent[];
+  contents: { hash: string; bytes: Uint8Array }[];
+  /** Blob ids in the channel after the uploads, and those this checkpoint names. */
+  blobs: Set<string>;
+  refs: Set<string>;
+  /** Paths whose content changed since it was published: left out. */
+  stale: string[];
+}
+
+/** Read each event's content inline while the budget lasts, upload the rest as blobs. */
+async function packCheckpoint(
+  ctx: SyncContext,
+  keys: PeerKeys,
+  state: ChannelState,
+  spec: CheckpointSpec,
+): Promise<PackedCheckpoint> {
+  const out: PackedCheckpoint = {
+    written: [],
+    contents: [],
+    blobs: new Set(state.blobs),
+    refs: new Set(),
+    stale: [],
+  };
+  const known = spec.known ?? new Map<string, Uint8Array>();
   let inlineBytes = 0;
   const packed = new Set<string>();
-  for (const ev of events) {
+  for (const ev of spec.events) {
     if (ev.deleted || ev.new_hash === null) {
-      written.push(ev);
+      out.written.push(ev);
       continue;
     }
     const source = posix.join(ownDatasite(ctx), ev.path);
@@ -102,101 +168,97 @@ export async function writeCheckpoint(
       (packed.has(ev.new_hash) || inlineBytes + ev.size <= BATCH_LIMITS.inflatedBytes);
     if (inline) {
       if (!packed.has(ev.new_hash)) {
-        // Contents this round already read and verified need not be read again.
         const bytes = known.get(ev.new_hash) ?? await readVerified(ctx.fs, source, ev.new_hash);
         if (!bytes) {
-          stale.push(ev.path);
+          out.stale.push(ev.path);
           continue;
         }
-        contents.push({ hash: ev.new_hash, bytes });
+        out.contents.push({ hash: ev.new_hash, bytes });
         packed.add(ev.new_hash);
         inlineBytes += ev.size;
       }
-      written.push({ ...ev, content: "inline" });
+      out.written.push({ ...ev, content: "inline" });
       continue;
     }
-    let id = await blobId(keys.blobKeyOut, ev.new_hash);
-    if (!blobs.has(id)) {
-      try {
-        id = await uploadBlob(ctx, keys, channel, seq, source, ev.new_hash, ev.size);
-      } catch (err) {
-        // A transport failure or a squatted name stops the channel; a file
-        // that changed is only left for the next round.
-        if (err instanceof SyftError && (err.code === "E_TRANSPORT" || err.code === "E_EXISTS")) {
-          throw err;
-        }
-        stale.push(ev.path); // changed or gone since it was published
-        continue;
-      }
-      blobs.add(id);
+    const id = await checkpointBlob(ctx, keys, out.blobs, {
+      seq: spec.seq,
+      source,
+      hash: ev.new_hash,
+      size: ev.size,
+    });
+    if (id === null) {
+      out.stale.push(ev.path); // changed or gone since it was published
+      continue;
     }
-    refs.add(id);
-    written.push({ ...ev, content: "blob" });
+    out.refs.add(id);
+    out.written.push({ ...ev, content: "blob" });
   }
-  // `base`: the full checkpoint before this one, if any.
-  const base = state.chain.filter((e) => e.kind === "cf" && e.seq <= seq).reduce<
-    number | null
-  >((b, e) => (b === null || e.seq > b ? e.seq : b), null);
-  const json: CheckpointJson = {
-    seq,
-    sender: ctx.me,
-    created_at: ctx.clock.now(),
-    base,
-    events: written,
-  };
-  const body = await collectBytes(
-    packBody({ name: "checkpoint.json", bytes: serializeJson(json) }, contents),
-  );
-  let holds = written;
+  return out;
+}
+
+/** The blob id of a checkpoint's content, uploaded unless there; null when the file changed. */
+async function checkpointBlob(
+  ctx: SyncContext,
+  keys: PeerKeys,
+  blobs: Set<string>,
+  blob: BlobSource,
+): Promise<string | null> {
+  const channel: ChannelRef = { sender: ctx.me, recipient: keys.peer };
+  const id = await blobId(keys.blobKeyOut, blob.hash);
+  if (blobs.has(id)) return id;
   try {
-    await ctx.transport.put(
-      channel,
-      name,
-      sealFor(ctx, keys, { kind, name, seq, size: body.length }, body),
-    );
+    const uploaded = await uploadBlob(ctx, keys, channel, blob);
+    blobs.add(uploaded);
+    return uploaded;
+  } catch (err) {
+    // A transport failure or a squatted name stops the channel; a file
+    // that changed is only left for the next round.
+    if (err instanceof SyftError && (err.code === "E_TRANSPORT" || err.code === "E_EXISTS")) {
+      throw err;
+    }
+    return null;
+  }
+}
+
+/**
+ * Put a checkpoint. Returns the events of our own checkpoint already under
+ * its name (from before a crash: what readers get), or null when ours went in.
+ */
+async function putCheckpoint(
+  ctx: SyncContext,
+  keys: PeerKeys,
+  channel: ChannelRef,
+  object: { kind: "ci" | "cf"; seq: number; body: Uint8Array },
+): Promise<FileChangeEvent[] | null> {
+  const { kind, seq, body } = object;
+  const name = checkpointName(kind, seq);
+  const seal = () => sealFor(ctx, keys, { kind, name, seq, size: body.length }, body);
+  try {
+    await ctx.transport.put(channel, name, seal());
+    return null;
   } catch (err) {
     if (!(err instanceof SyftError) || err.code !== "E_EXISTS") throw err;
-    const squatter = await squatterAt(ctx, channel, name);
-    if (squatter) throw squattedError(channel, name, squatter);
-    // Our own from before a crash (the state was saved after the put): what it
-    // holds is what readers get, so it is adopted as it is.
-    const existing = await readOwnCheckpoint(ctx, keys, channel, name, kind);
-    if (existing) holds = existing.events;
-    else {
-      const reason =
-        `${name} in our channel to ${keys.peer} is not a checkpoint this identity wrote`;
-      await quarantineObject(
-        ctx.layout,
-        ctx.transport,
-        channel,
-        name,
-        reason,
-        ctx.clock.now(),
-        ctx.quarantineBytes,
-      );
-      ctx.warn(`quarantined ${reason}; writing ours`);
-      await ctx.transport.delete(channel, name);
-      await ctx.transport.put(
-        channel,
-        name,
-        sealFor(ctx, keys, { kind, name, seq, size: body.length }, body),
-      );
-    }
   }
-  const held = new Set(holds.map((e) => e.path));
-  for (const ev of events) if (!held.has(ev.path) && !stale.includes(ev.path)) stale.push(ev.path);
-  const entry: ChainEntry = { kind, seq, events: holds.length, blobs: [...refs] };
-  return {
-    state: {
-      ...state,
-      blobs: [...blobs],
-      chain: [...state.chain, entry],
-      republish: [...new Set([...state.republish, ...stale])],
-      rolling: afterCheckpoint(state.rolling, kind),
-      cf_due: kind === "cf" ? false : state.cf_due,
-    },
-    events: holds,
-  };
+  const squatter = await squatterAt(ctx, channel, name);
+  if (squatter) throw squattedError(channel, name, squatter);
+  // Our own from before a crash (the state was saved after the put): what it
+  // holds is what readers get, so it is adopted as it is.
+  const existing = await readOwnCheckpoint(ctx, keys, channel, name, kind);
+  if (existing) return existing.events;
+  const reason = `${name} in our channel to ${keys.peer} is not a checkpoint this identity wrote`;
+  await quarantineObject(
+    ctx.layout,
+    ctx.transport,
+    channel,
+    name,
+    reason,
+    ctx.clock.now(),
+    ctx.quarantineBytes,
+  );
+  ctx.warn(`quarantined ${reason}; writing ours`);
+  await ctx.transport.delete(channel, name);
+  await ctx.transport.put(channel, name, seal());
+  return null;
 }
 
 /** A checkpoint of ours read back (null when the object is not ours). */

@@ -30,12 +30,12 @@ export async function finishGc(
   return next;
 }
 
-/** Collect when enough is deletable (or `force`). Saves the state. */
+/** Collect when enough is deletable (or `force`: whatever is). Saves the state. */
 export async function collectGarbage(
   ctx: SyncContext,
   channel: ChannelRef,
   initial: ChannelState,
-  force: boolean,
+  { force = false }: { force?: boolean } = {},
 ): Promise<{ state: ChannelState; deleted: number }> {
   const reclaimed = await reclaimRetired(ctx, channel, initial);
   const state = reclaimed.state;

@@ -139,19 +139,24 @@ export async function collectBytes(stream: ReadableStream<Uint8Array>): Promise<
   return out;
 }
 
-/**
- * Upload the content of `source` (hash `hash`, `size` bytes) as a blob first
- * referenced by batch `seq`. Returns its id.
- */
+/** A content to upload as a blob. */
+export interface BlobSource {
+  /** The batch or checkpoint that first references it. */
+  seq: number;
+  /** The file it is read from, re-hashed as it is read. */
+  source: string;
+  hash: string;
+  size: number;
+}
+
+/** Upload `blob`'s content as a blob of our channel. Returns its id. */
 export async function uploadBlob(
   ctx: SyncContext,
   keys: PeerKeys,
   channel: ChannelRef,
-  seq: number,
-  source: string,
-  hash: string,
-  size: number,
+  blob: BlobSource,
 ): Promise<string> {
+  const { seq, source, hash, size } = blob;
   const id = await blobId(keys.blobKeyOut, hash);
   const name = blobName(id);
   const seal = async () =>

@@ -16,12 +16,14 @@ import { replayJournals } from "./journal.ts";
 import { collectProposals } from "./propose.ts";
 import type { PeerRefusal } from "./refusals.ts";
 import type { RejectReason } from "../events/types.ts";
-import { publishTo, settlePendingPut } from "./publish.ts";
+import { settlePendingPut } from "./settle_seq.ts";
+import { ChannelWriter } from "./channel_writer.ts";
 import { receiveFrom } from "./receive.ts";
 import { scanTree } from "./scan.ts";
 import { splitCarriable } from "./carriable.ts";
-import { loadRoundRecord, saveRoundRecord, setTrouble } from "./round_record.ts";
+import { loadRoundRecord, type RoundRecord, saveRoundRecord, setTrouble } from "./round_record.ts";
 import {
+  type ChannelState,
   type FileInfo,
   loadChannelState,
   loadIndex,
@@ -115,9 +117,81 @@ function isolated(ctx: SyncContext, err: unknown): boolean {
   return !(err instanceof SyftError && err.code === "E_TRANSPORT") || ctx.routes !== undefined;
 }
 
-/** Run one round. */
+/** What one round carries from step to step. */
+interface Round {
+  ctx: SyncContext;
+  peers: PeerStore;
+  summary: RoundSummary;
+  /** The round record as it will be saved, and as it was loaded (to skip an unchanged save). */
+  record: RoundRecord;
+  recordBefore: RoundRecord;
+  /** Peers' keys built while reading, reused while writing. */
+  keysFor: Map<string, PeerKeys>;
+  permissions: Permissions;
+}
+
+/** Our datasite's permissions, loaded when first needed and again after they change. */
+class Permissions {
+  #engine: PermissionEngine | null = null;
+  constructor(readonly ctx: SyncContext) {}
+  async get(): Promise<PermissionEngine> {
+    return this.#engine ??= await loadDatasitePermissions(ownDatasite(this.ctx), {
+      fs: this.ctx.fs,
+    });
+  }
+  forget(): void {
+    this.#engine = null;
+  }
+}
+
+/** The change feed's answer, and the cursor it was asked with (undefined: never asked). */
+interface Feed {
+  cursor: { cursor: string } | undefined;
+  next: string;
+  changed: Set<string>;
+}
+
+/** Our datasite as the round publishes it. */
+interface OwnScan {
+  previous: ReadonlyMap<string, FileInfo>;
+  index: Map<string, FileInfo>;
+  carriable: ReadonlyMap<string, FileInfo>;
+  engine: PermissionEngine;
+}
+
+/**
+ * Run one round: recover what a killed round left, ask the change feed, read
+ * every peer's channel, scan our datasite, write every peer's channel, then
+ * the round's record. Every channel is read before any is written, so what
+ * we publish includes the proposals this round applied.
+ */
 export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<RoundSummary> {
-  const summary: RoundSummary = {
+  const round = await openRound(ctx, peers);
+  await recoverCrashedRound(round);
+  const feed = await readChangeFeed(round);
+  for (const record of (await peers.list()).records) await readPeer(round, record, feed);
+  const own = await scanOwn(round);
+  for (const record of (await peers.list()).records) await writePeer(round, record, own);
+  for (const record of (await peers.list()).records) await sendControlsOnly(round, record, own);
+  await closeRound(round, own, feed);
+  return round.summary;
+}
+
+async function openRound(ctx: SyncContext, peers: PeerStore): Promise<Round> {
+  const record = await loadRoundRecord(ctx.layout);
+  return {
+    ctx,
+    peers,
+    summary: emptySummary(),
+    record,
+    recordBefore: structuredClone(record),
+    keysFor: new Map(),
+    permissions: new Permissions(ctx),
+  };
+}
+
+function emptySummary(): RoundSummary {
+  return {
     sent: 0,
     received: 0,
     applied: 0,
@@ -132,8 +206,11 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
     moved: [],
     resumed: 0,
   };
-  const roundRecord = await loadRoundRecord(ctx.layout);
-  const recordBefore = structuredClone(roundRecord);
+}
+
+/** Finish what a killed round left: journals, staged contents, temp files, puts. */
+async function recoverCrashedRound(round: Round): Promise<void> {
+  const { ctx, summary } = round;
   // Batches a killed round applied without recording: this round finished them, and says so.
   summary.resumed = await replayJournals(ctx.layout, ctx.clock);
   summary.received += summary.resumed;
@@ -149,7 +226,7 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
   await removeDeadTemps(ctx.layout);
   // A put a crash may have left is settled before incoming batches change the
   // channel state (see settlePendingPut).
-  for (const record of (await peers.list()).records) {
+  for (const record of (await round.peers.list()).records) {
     const state = await loadChannelState(ctx.layout, record.email);
     if (!state.pending_put) continue;
     try {
@@ -162,181 +239,206 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
       summary.failures.push(failure(record.email, "publishing", err));
     }
   }
+}
 
-  // Cheap change detection first; a full discovery only when a channel is new to us.
+/** Cheap change detection first; a full discovery only when a channel is new to us. */
+async function readChangeFeed(round: Round): Promise<Feed> {
+  const { ctx } = round;
   const cursor = await readState<{ cursor: string }>(ctx.layout.changesCursor, ctx.fs);
   const changes = await ctx.transport.changes(cursor?.cursor ?? null);
-  const known = new Map((await peers.list()).records.map((r) => [r.email, r]));
+  const known = new Map((await round.peers.list()).records.map((r) => [r.email, r]));
   if (cursor === undefined || changes.channels.some((c) => !known.get(c.sender)?.sign_key)) {
     await ctx.discover();
   }
-  const changed = new Set(changes.channels.map((c) => c.sender));
+  return { cursor, next: changes.cursor, changed: new Set(changes.channels.map((c) => c.sender)) };
+}
 
-  let engine: PermissionEngine | null = null;
-  const getEngine = async () =>
-    engine ??= await loadDatasitePermissions(ownDatasite(ctx), { fs: ctx.fs });
-  const keysFor = new Map<string, PeerKeys>();
+/** Record a channel's failure, or rethrow one that stops the round. */
+function channelFailed(
+  round: Round,
+  peer: string,
+  direction: ChannelFailure["direction"],
+  err: unknown,
+): void {
+  if (!isolated(round.ctx, err)) throw err;
+  const f = failure(peer, direction, err);
+  round.summary.failures.push(f);
+  setTrouble(round.record, peer, direction, f.error);
+}
 
-  // Incoming.
-  for (const record of (await peers.list()).records) {
-    // A channel whose keys changed is refused until `syft peer trust`.
-    if (!record.sign_key || !record.agree_key || record.key_change) continue;
-    if (record.state !== "accepted" && record.state !== "requested") continue;
-    // A peer whose transport is down this round: said once, here; its channels wait.
-    const down = await ctx.routes?.unreachable(record.email);
-    if (down) {
-      const f = failure(record.email, "reading", down);
-      summary.failures.push(f);
-      setTrouble(roundRecord, record.email, "reading", f.error);
-      continue;
-    }
-    const keys = await peerKeys(ctx, record.email, record.sign_key, record.agree_key);
-    keysFor.set(record.email, keys);
-    const state = await loadChannelState(ctx.layout, record.email);
-    // A channel the change feed did not mention has nothing new (false positives are fine).
-    // A reader waiting on a gap looks again each round, so its timeout can fire.
-    const waiting = state.waiting !== null && !state.waiting.asked;
-    const started = state.cursor > 0 || state.base !== null;
-    // A batch cut short by `sync.max_proposals` goes on whatever the feed says.
-    const resuming = state.resume !== null;
-    if (cursor !== undefined && !changed.has(record.email) && started && !waiting && !resuming) {
-      continue;
-    }
-    try {
-      const r = await receiveFrom(ctx, keys, state, {
-        acceptsProposals: record.state === "accepted",
-        engine: getEngine,
-        onPermissionsChanged: () => {
-          engine = null;
-        },
-        onPeerControls: async (controls: Control[]) => {
-          // Under the store's lock: a peer command may run while this round does.
-          await peers.update(record.email, (current) => {
-            if (!current) return null;
-            let next = current;
-            for (const c of controls) {
-              if (
-                c.type === "peer.accept" && next.state === "requested" && next.sign_key &&
-                !next.key_change
-              ) {
-                next = { ...movePeer(next, "accepted"), accepted_at: ctx.clock.now() };
-              } else if (c.type === "peer.reject" && next.state !== "removed") {
-                next = { ...movePeer(next, "rejected"), reason: c.reason };
-              } else if (c.type === "peer.remove") {
-                next = movePeer(next, "removed");
-              }
-            }
-            return next === current ? null : next;
-          });
-        },
-      });
-      summary.received += r.batches;
-      summary.applied += r.applied;
-      summary.rejected += r.rejected;
-      summary.conflicts += r.conflicts;
-      summary.quarantined += r.quarantined;
-      summary.refused.push(...r.refused.map((x) => ({ ...x, peer: record.email })));
-      summary.rejections.push(...r.rejections.map((x) => ({ ...x, peer: record.email })));
-      if (r.applied > 0) {
-        const m = movedOf(summary, record.email);
-        m.received += r.applied;
-        m.received_paths.push(...r.paths.slice(0, MOVED_NAMES - m.received_paths.length));
-      }
-      if (r.gap) summary.problems.push(`waiting for a missing batch from ${record.email}`);
-      if (r.rollback !== null) {
-        summary.problems.push(
-          `${record.email}'s channel was rolled back: its newest batch is ${r.rollback}, ` +
-            `we already applied up to ${r.state.cursor}; nothing was restored from it`,
-        );
-      }
-      setTrouble(roundRecord, record.email, "reading", null);
-    } catch (err) {
-      if (!isolated(ctx, err)) throw err;
-      // This peer's channel stops here; the others are still read.
-      const f = failure(record.email, "reading", err);
-      summary.failures.push(f);
-      setTrouble(roundRecord, record.email, "reading", f.error);
-    }
+/** Read the peer's channel to us, when it may have news. */
+async function readPeer(round: Round, record: PeerRecord, feed: Feed): Promise<void> {
+  const { ctx } = round;
+  // A channel whose keys changed is refused until `syft peer trust`.
+  if (!record.sign_key || !record.agree_key || record.key_change) return;
+  if (record.state !== "accepted" && record.state !== "requested") return;
+  // A peer whose transport is down this round: said once, here; its channels wait.
+  const down = await ctx.routes?.unreachable(record.email);
+  if (down) return channelFailed(round, record.email, "reading", down);
+  const keys = await peerKeys(ctx, record.email, record.sign_key, record.agree_key);
+  round.keysFor.set(record.email, keys);
+  const state = await loadChannelState(ctx.layout, record.email);
+  if (feed.cursor !== undefined && !feed.changed.has(record.email) && !mayHaveNews(state)) return;
+  try {
+    const r = await receiveFrom(ctx, keys, state, {
+      acceptsProposals: record.state === "accepted",
+      engine: () => round.permissions.get(),
+      onPermissionsChanged: () => round.permissions.forget(),
+      onPeerControls: (controls: Control[]) => applyPeerControls(round, record.email, controls),
+    });
+    countReceived(round.summary, record.email, r);
+    setTrouble(round.record, record.email, "reading", null);
+  } catch (err) {
+    // This peer's channel stops here; the others are still read.
+    channelFailed(round, record.email, "reading", err);
   }
+}
 
-  // Our datasite as it is now (after applied proposals).
+/**
+ * Whether a channel the change feed did not mention is read anyway (false
+ * positives are fine): one never started, a reader waiting on a gap (so its
+ * timeout can fire), or a batch cut short by `sync.max_proposals`.
+ */
+function mayHaveNews(state: ChannelState): boolean {
+  const waiting = state.waiting !== null && !state.waiting.asked;
+  const started = state.cursor > 0 || state.base !== null;
+  return !started || waiting || state.resume !== null;
+}
+
+/** A peer's accept, reject or remove, under the store's lock: a peer command may run meanwhile. */
+async function applyPeerControls(round: Round, peer: string, controls: Control[]): Promise<void> {
+  await round.peers.update(peer, (current) => {
+    if (!current) return null;
+    let next = current;
+    for (const c of controls) {
+      if (
+        c.type === "peer.accept" && next.state === "requested" && next.sign_key &&
+        !next.key_change
+      ) {
+        next = { ...movePeer(next, "accepted"), accepted_at: round.ctx.clock.now() };
+      } else if (c.type === "peer.reject" && next.state !== "removed") {
+        next = { ...movePeer(next, "rejected"), reason: c.reason };
+      } else if (c.type === "peer.remove") {
+        next = movePeer(next, "removed");
+      }
+    }
+    return next === current ? null : next;
+  });
+}
+
+function countReceived(
+  summary: RoundSummary,
+  peer: string,
+  r: Awaited<ReturnType<typeof receiveFrom>>,
+): void {
+  summary.received += r.batches;
+  summary.applied += r.applied;
+  summary.rejected += r.rejected;
+  summary.conflicts += r.conflicts;
+  summary.quarantined += r.quarantined;
+  summary.refused.push(...r.refused.map((x) => ({ ...x, peer })));
+  summary.rejections.push(...r.rejections.map((x) => ({ ...x, peer })));
+  if (r.applied > 0) {
+    const m = movedOf(summary, peer);
+    m.received += r.applied;
+    m.received_paths.push(...r.paths.slice(0, MOVED_NAMES - m.received_paths.length));
+  }
+  if (r.gap) summary.problems.push(`waiting for a missing batch from ${peer}`);
+  if (r.rollback !== null) {
+    summary.problems.push(
+      `${peer}'s channel was rolled back: its newest batch is ${r.rollback}, ` +
+        `we already applied up to ${r.state.cursor}; nothing was restored from it`,
+    );
+  }
+}
+
+/**
+ * Our datasite as it is now (after applied proposals). What cannot travel is
+ * left out of every channel, and said once per file (the record keeps what
+ * was said), not every round; status lists it.
+ */
+async function scanOwn(round: Round): Promise<OwnScan> {
+  const { ctx } = round;
   const previous = await loadIndex(ctx.layout);
   const scan = await scanTree(ownDatasite(ctx), { previous, fs: ctx.fs });
-  const index = scan.files;
-  // What cannot travel is left out of every channel, and said once per file
-  // (the record keeps what was said), not every round; status lists it.
-  const { carriable, refused } = splitCarriable(index);
+  const { carriable, refused } = splitCarriable(scan.files);
   const skipped: Record<string, string> = {};
   for (const s of scan.special) {
     skipped[s] = "not a regular file (symlinks and devices never travel)";
   }
   for (const [path, why] of refused) skipped[path] = why;
   for (const path of Object.keys(skipped).sort()) {
-    if (roundRecord.skipped[path] !== skipped[path]) {
+    if (round.record.skipped[path] !== skipped[path]) {
       ctx.warn(`skipped ${JSON.stringify(path)}: ${skipped[path]}`);
     }
   }
-  roundRecord.skipped = skipped;
-  engine = null;
-  const currentEngine = await getEngine();
+  round.record.skipped = skipped;
+  round.permissions.forget();
+  return { previous, index: scan.files, carriable, engine: await round.permissions.get() };
+}
 
-  // Outgoing.
-  for (const record of (await peers.list()).records) {
-    if (record.state !== "accepted" || !record.sign_key || !record.agree_key || record.key_change) {
-      setTrouble(roundRecord, record.email, "publishing", null); // we do not publish to it
-      continue;
-    }
-    if (await ctx.routes?.unreachable(record.email)) continue; // reported when reading
-    const keys = keysFor.get(record.email) ??
-      await peerKeys(ctx, record.email, record.sign_key, record.agree_key);
-    const state = await loadChannelState(ctx.layout, record.email);
-    const extraControls: Control[] = [];
-    if (record.accept_sent === false) extraControls.push({ type: "peer.accept" });
-    const proposals = await collectProposals(ctx, state);
-    try {
-      const r = await publishTo(ctx, keys, proposals.state, {
-        engine: currentEngine,
-        index: carriable,
-        publishDatasite: true,
-        proposals: proposals.proposals,
-        extraControls,
-      });
-      await saveChannelState(ctx.layout, r.state);
-      if (record.accept_sent === false) {
-        await peers.update(record.email, (current) => current && { ...current, accept_sent: true });
-      }
-      summary.sent += r.batches;
-      summary.proposed += proposals.proposals.length;
-      if (r.events > 0) {
-        const m = movedOf(summary, record.email);
-        m.sent += r.events;
-        m.sent_paths.push(...r.paths.slice(0, MOVED_NAMES - m.sent_paths.length));
-      }
-      setTrouble(roundRecord, record.email, "publishing", null);
-    } catch (err) {
-      if (!isolated(ctx, err)) throw err;
-      // One peer's failure (a squatted name, the mass-delete stop, another
-      // installation) stops its channel, never the round for the others.
-      const f = failure(record.email, "publishing", err);
-      summary.failures.push(f);
-      setTrouble(roundRecord, record.email, "publishing", f.error);
-    }
+async function keysOf(round: Round, peer: string, signKey: string, agreeKey: string) {
+  return round.keysFor.get(peer) ?? await peerKeys(round.ctx, peer, signKey, agreeKey);
+}
+
+/** Publish to an accepted peer what it may read of our datasite, and our proposals to it. */
+async function writePeer(round: Round, record: PeerRecord, own: OwnScan): Promise<void> {
+  const { ctx, summary } = round;
+  if (record.state !== "accepted" || !record.sign_key || !record.agree_key || record.key_change) {
+    setTrouble(round.record, record.email, "publishing", null); // we do not publish to it
+    return;
   }
-  // Controls to peers we do not publish to: a resync request to a peer we
-  // asked that has not accepted us yet (its b-1 with peer.accept may be the
-  // object we refused, or we would wait forever), and our reject or remove.
-  const controlsOnly = async (
-    record: PeerRecord,
-    signKey: string,
-    agreeKey: string,
-    extra: Control[],
-  ): Promise<void> => {
-    const keys = keysFor.get(record.email) ??
-      await peerKeys(ctx, record.email, signKey, agreeKey);
+  if (await ctx.routes?.unreachable(record.email)) return; // reported when reading
+  const keys = await keysOf(round, record.email, record.sign_key, record.agree_key);
+  const state = await loadChannelState(ctx.layout, record.email);
+  const extraControls: Control[] = [];
+  if (record.accept_sent === false) extraControls.push({ type: "peer.accept" });
+  const proposals = await collectProposals(ctx, state);
+  try {
+    const r = await new ChannelWriter(ctx, keys, proposals.state).publish({
+      engine: own.engine,
+      index: own.carriable,
+      publishDatasite: true,
+      proposals: proposals.proposals,
+      extraControls,
+    });
+    await saveChannelState(ctx.layout, r.state);
+    if (record.accept_sent === false) {
+      await round.peers.update(
+        record.email,
+        (current) => current && { ...current, accept_sent: true },
+      );
+    }
+    summary.sent += r.batches;
+    summary.proposed += proposals.proposals.length;
+    if (r.events > 0) {
+      const m = movedOf(summary, record.email);
+      m.sent += r.events;
+      m.sent_paths.push(...r.paths.slice(0, MOVED_NAMES - m.sent_paths.length));
+    }
+    setTrouble(round.record, record.email, "publishing", null);
+  } catch (err) {
+    // One peer's failure (a squatted name, the mass-delete stop, another
+    // installation) stops its channel, never the round for the others.
+    channelFailed(round, record.email, "publishing", err);
+  }
+}
+
+/**
+ * Controls to a peer we do not publish to: a resync request to a peer we
+ * asked that has not accepted us yet (its b-1 with peer.accept may be the
+ * object we refused, or we would wait forever), and our reject or remove
+ * (their channel to us stays theirs).
+ */
+async function sendControlsOnly(round: Round, record: PeerRecord, own: OwnScan): Promise<void> {
+  const { ctx, summary } = round;
+  if (!record.sign_key || !record.agree_key) return;
+  const send = async (extra: Control[]) => {
+    const keys = await keysOf(round, record.email, record.sign_key!, record.agree_key!);
     const state = await loadChannelState(ctx.layout, record.email);
-    const r = await publishTo(ctx, keys, state, {
-      engine: currentEngine,
-      index: carriable,
+    const r = await new ChannelWriter(ctx, keys, state).publish({
+      engine: own.engine,
+      index: own.carriable,
       publishDatasite: false,
       proposals: [],
       extraControls: extra,
@@ -344,45 +446,42 @@ export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<Roun
     await saveChannelState(ctx.layout, r.state);
     summary.sent += r.batches;
   };
-  for (const record of (await peers.list()).records) {
-    if (!record.sign_key || !record.agree_key) continue;
-    if (record.state === "requested" && !record.key_change) {
-      const state = await loadChannelState(ctx.layout, record.email);
-      if (!state.controls.some((c) => c.type === "channel.resync")) continue;
-      await controlsOnly(record, record.sign_key, record.agree_key, [])
-        .catch((err) =>
-          summary.problems.push(`asking ${record.email} for a resync: ${describeError(err)}`)
-        );
-      continue;
-    }
-    // Tell peers we reject or remove (their channel to us stays theirs).
-    if (record.state !== "rejected" && record.state !== "removed") continue;
-    const flag = record.state === "rejected" ? "reject_sent" : "remove_sent";
-    if ((record as unknown as Record<string, unknown>)[flag] !== false) continue;
-    const control: Control = record.state === "rejected"
-      ? { type: "peer.reject", reason: record.reason ?? "" }
-      : { type: "peer.remove" };
-    try {
-      await controlsOnly(record, record.sign_key, record.agree_key, [control]);
-      await peers.update(record.email, (current) => current && { ...current, [flag]: true });
-    } catch (err) {
-      summary.problems.push(`telling ${record.email}: ${describeError(err)}`);
-    }
+  if (record.state === "requested" && !record.key_change) {
+    const state = await loadChannelState(ctx.layout, record.email);
+    if (!state.controls.some((c) => c.type === "channel.resync")) return;
+    await send([]).catch((err) =>
+      summary.problems.push(`asking ${record.email} for a resync: ${describeError(err)}`)
+    );
+    return;
   }
+  if (record.state !== "rejected" && record.state !== "removed") return;
+  const flag = record.state === "rejected" ? "reject_sent" : "remove_sent";
+  if ((record as unknown as Record<string, unknown>)[flag] !== false) return;
+  const control: Control = record.state === "rejected"
+    ? { type: "peer.reject", reason: record.reason ?? "" }
+    : { type: "peer.remove" };
+  try {
+    await send([control]);
+    await round.peers.update(record.email, (current) => current && { ...current, [flag]: true });
+  } catch (err) {
+    summary.problems.push(`telling ${record.email}: ${describeError(err)}`);
+  }
+}
 
-  // Each of these is an fsync'd write: an idle round skips the ones that did not change.
-  const listed = new Set((await peers.list()).records.map((r) => r.email));
-  for (const peer of Object.keys(roundRecord.peers)) {
-    if (!listed.has(peer)) delete roundRecord.peers[peer];
+/** Save the round's record, index, feed cursor and time: each an fsync'd write, skipped when unchanged. */
+async function closeRound(round: Round, own: OwnScan, feed: Feed): Promise<void> {
+  const { ctx } = round;
+  const listed = new Set((await round.peers.list()).records.map((r) => r.email));
+  for (const peer of Object.keys(round.record.peers)) {
+    if (!listed.has(peer)) delete round.record.peers[peer];
   }
-  await saveRoundRecord(ctx.layout, roundRecord, recordBefore);
-  if (!sameIndex(previous, index)) await saveIndex(ctx.layout, index);
-  const nextCursor = ctx.routes?.cursorToSave(changes.cursor) ?? changes.cursor;
-  if (cursor?.cursor !== nextCursor) {
+  await saveRoundRecord(ctx.layout, round.record, round.recordBefore);
+  if (!sameIndex(own.previous, own.index)) await saveIndex(ctx.layout, own.index);
+  const nextCursor = ctx.routes?.cursorToSave(feed.next) ?? feed.next;
+  if (feed.cursor?.cursor !== nextCursor) {
     await writeState(ctx.layout.changesCursor, { cursor: nextCursor }, ctx.fs);
   }
   await writeState(ctx.layout.lastSync, { at: ctx.clock.now() }, ctx.fs);
-  return summary;
 }
 
 function sameIndex(a: ReadonlyMap<string, FileInfo>, b: ReadonlyMap<string, FileInfo>): boolean {

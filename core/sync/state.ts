@@ -37,10 +37,17 @@ export interface PendingPut {
   after: ChannelState;
 }
 
-/** Everything the engine keeps about one peer. */
-export interface ChannelState {
+/**
+ * Everything the engine keeps about one peer: the writer's state of our
+ * channel to it and the reader's of its channel to us, saved as one flat
+ * document (`state/channels/<peer>.json`).
+ */
+export interface ChannelState extends WriterState, ReaderState {
   peer: string;
-  // --- our channel to the peer ---
+}
+
+/** What the writer of our channel to a peer keeps (core/sync/channel_writer.ts). */
+export interface WriterState {
   /** Next `b-` seq to write (first is 1). */
   next_seq: number;
   /** path → hash as the peer's mirror of our datasite has it (what we published). */
@@ -82,7 +89,10 @@ export interface ChannelState {
   retired: Record<string, number>;
   /** The peer asked for a fresh full checkpoint (`channel.resync`). */
   cf_due: boolean;
-  // --- the peer's channel to us ---
+}
+
+/** What the reader of a peer's channel to us keeps (core/sync/receive.ts). */
+export interface ReaderState {
   /** Highest seq applied from the peer. */
   cursor: number;
   /** path → what we applied into `<root>/<peer>/` (the owner's version). */
@@ -121,8 +131,12 @@ export interface ChannelState {
 
 /** A fresh state for a peer. */
 export function emptyChannelState(peer: string): ChannelState {
+  return { peer, ...emptyWriterState(), ...emptyReaderState() };
+}
+
+/** A fresh writer's state: nothing written yet, the seq still to be learnt from the listing. */
+export function emptyWriterState(): WriterState {
   return {
-    peer,
     next_seq: 1,
     published: {},
     republish: [],
@@ -139,6 +153,12 @@ export function emptyChannelState(peer: string): ChannelState {
     gc_pending: [],
     retired: {},
     cf_due: false,
+  };
+}
+
+/** A fresh reader's state: nothing read, applied or restored yet. */
+export function emptyReaderState(): ReaderState {
+  return {
     cursor: 0,
     mirror: {},
     proposed: {},

@@ -1,0 +1,432 @@
+/**
+ * The writing side of our channel to one peer (docs/protocol.md §4–§6): what
+ * we publish to it. It publishes the difference between what the peer may
+ * read now and what it has, plus our proposals, control records and acks, in
+ * as few batches as the limits allow; writes the checkpoints that are due;
+ * retires blobs no file has any more and collects what the peer acked. Blobs
+ * go first; every content is re-hashed as it is read, so a file that changed
+ * since the scan is never sent under a stale hash. Every state change is saved
+ * as it happens, so a round killed at any instant resumes where it stopped.
+ * @module
+ */
+import { blobId } from "../crypto/agree.ts";
+import { packBody } from "../events/body.ts";
+import { serializeJson } from "../events/parse.ts";
+import { BATCH_LIMITS, type BatchJson, batchName, type FileChangeEvent } from "../events/types.ts";
+import { SyftError } from "../errors/mod.ts";
+import {
+  addToRolling,
+  checkpointDue,
+  DEFAULT_THRESHOLDS,
+  incrementalEvents,
+} from "../checkpoints/rolling.ts";
+import { changeEvent } from "../events/make.ts";
+import type { ChannelRef } from "../transport/contract.ts";
+import { ownDatasite, type PeerKeys, type SyncContext } from "./context.ts";
+import type { OutgoingEvent } from "./propose.ts";
+import { type ChannelState, type FileInfo, saveChannelState } from "./state.ts";
+import { collectBytes, readVerified, sealFor, uploadBlob } from "./outgoing.ts";
+import { fullCheckpointEvents, writeCheckpoint } from "./checkpoint_out.ts";
+import { collectGarbage, finishGc } from "./gc.ts";
+import { settleSeq } from "./settle_seq.ts";
+import {
+  carriableProjection,
+  groupEvents,
+  planPublication,
+  type PublicationPlan,
+  type Publisher,
+  type PublishInput,
+  sentRecord,
+  writesNothing,
+} from "./publication.ts";
+
+/** What publishing to one peer did. */
+export interface PublishResult {
+  state: ChannelState;
+  batches: number;
+  events: number;
+  blobs: number;
+  /** The first few paths sent, for the round's report. */
+  paths: string[];
+}
+
+/** Paths a {@linkcode PublishResult} names. */
+const RESULT_PATHS = 8;
+
+/** One batch, packed and ready to put. */
+interface OutgoingBatch {
+  seq: number;
+  body: Uint8Array;
+  /** The events it carries (those whose content changed since the scan are left out). */
+  sent: FileChangeEvent[];
+  /** Blob ids it references. */
+  refs: Set<string>;
+  /** The state once it is in the channel. */
+  after: ChannelState;
+  /** `proposed` and the unsent proposals as they were before it. */
+  proposedBefore: ChannelState["proposed"];
+  unsentBefore: Set<string>;
+}
+
+/** What one publication's batches carry from one batch to the next. */
+class BatchRun {
+  /** Proposals not yet in a batch that went in: they stay out of `proposed`. */
+  readonly unsent: Set<string>;
+  /** Contents our files no longer have (replaced or deleted), by the batch that said so. */
+  readonly gone = new Map<string, number>();
+  /** Blobs this publication referenced. */
+  readonly reused = new Set<string>();
+  /** Contents read for these batches, for a checkpoint written right after them. */
+  readonly known = new Map<string, Uint8Array>();
+  #knownBytes = 0;
+  /** Puts that found their name taken (retried after settling the seq). */
+  takenRetries = 0;
+  readonly #allProposed: ChannelState["proposed"];
+
+  constructor(proposals: OutgoingEvent[], allProposed: ChannelState["proposed"]) {
+    this.unsent = new Set(proposals.map((p) => p.event.id));
+    this.#allProposed = allProposed;
+  }
+
+  /**
+   * A proposal becomes pending (`proposed`) only with the state saved after
+   * the put of the batch carrying it. The intent saved before the put must not
+   * record it: a crash before the put then left it "pending" for good, and
+   * collectProposals never sent it (a lost proposal).
+   */
+  proposedSoFar(): ChannelState["proposed"] {
+    return Object.fromEntries(
+      Object.entries(this.#allProposed).filter(([, p]) => !this.unsent.has(p.id)),
+    );
+  }
+
+  /** Keep `bytes` for the checkpoint while they fit one batch's inline budget. */
+  remember(hash: string, bytes: Uint8Array): void {
+    if (this.#knownBytes + bytes.byteLength > BATCH_LIMITS.inflatedBytes) return;
+    this.known.set(hash, bytes);
+    this.#knownBytes += bytes.byteLength;
+  }
+}
+
+/** Our channel to one peer, and its writer's state. */
+export class ChannelWriter {
+  readonly channel: ChannelRef;
+  #state: ChannelState;
+
+  constructor(
+    readonly ctx: SyncContext,
+    readonly keys: PeerKeys,
+    state: ChannelState,
+  ) {
+    this.channel = { sender: ctx.me, recipient: keys.peer };
+    this.#state = state;
+  }
+
+  /** The channel's state as last saved. */
+  get state(): ChannelState {
+    return this.#state;
+  }
+
+  /** Publish what is due. Returns the new state (already saved). */
+  async publish(input: PublishInput): Promise<PublishResult> {
+    await this.#settle();
+    const result: PublishResult = {
+      state: this.#state,
+      batches: 0,
+      events: 0,
+      blobs: 0,
+      paths: [],
+    };
+    if (input.publishDatasite && !this.#state.published_once && this.#state.next_seq === 1) {
+      await this.#writeFirstProjection(input);
+    }
+    // Due since before a crash that followed its put: written under the same name.
+    await this.#checkpointIfDue({ index: input.index, answerResync: false });
+    const plan = planPublication(this.#publisher(), this.#state, input);
+    if (writesNothing(plan, this.#state)) {
+      if (input.publishDatasite && !this.#state.published_once) {
+        await this.#save({
+          ...this.#state,
+          published_once: true,
+          published: plan.published,
+          republish: [],
+        });
+      }
+    } else {
+      const run = await this.#writeBatches(plan, input, result);
+      await this.#retireBlobs(run.gone, run.reused);
+      await this.#checkpointIfDue({ index: input.index, answerResync: true, known: run.known });
+    }
+    this.#state = (await collectGarbage(this.ctx, this.channel, this.#state)).state;
+    result.state = this.#state;
+    return result;
+  }
+
+  async #save(next: ChannelState): Promise<void> {
+    this.#state = next;
+    await saveChannelState(this.ctx.layout, next);
+  }
+
+  #publisher(): Publisher {
+    return {
+      me: this.ctx.me,
+      datasite: ownDatasite(this.ctx),
+      now: this.ctx.clock.now(),
+      allowMassDelete: this.ctx.allowMassDelete,
+    };
+  }
+
+  /**
+   * Finish a collection a crash cut short. The listing that settles our seq
+   * is needed to settle a put a crash may have left, or when this state has
+   * no record of the channel. Otherwise a put that finds its name taken
+   * settles it: an idle round costs one transport call (changes), and a round
+   * with news one put per object.
+   */
+  async #settle(): Promise<void> {
+    this.#state = await finishGc(this.ctx, this.channel, this.#state);
+    if (this.#state.pending_put !== null || !this.#state.seq_known) {
+      this.#state = await settleSeq(this.ctx, this.channel, this.#state);
+    }
+  }
+
+  /** A newly accepted peer's projection as `cf-0000000000000000`, before `b-1` (docs/protocol.md §5). */
+  async #writeFirstProjection(input: PublishInput): Promise<void> {
+    const now = this.ctx.clock.now();
+    const projection = carriableProjection(this.ctx.me, this.#state, input);
+    const events = [...projection].sort().map((p) =>
+      changeEvent(this.ctx.me, p, input.index.get(p)!, null, now)
+    );
+    const w = await writeCheckpoint(this.ctx, this.keys, this.#state, {
+      kind: "cf",
+      seq: 0,
+      events,
+    });
+    await this.#save({
+      ...w.state,
+      published: Object.fromEntries(w.events.map((e) => [e.path, e.new_hash!])),
+      published_once: true,
+    });
+  }
+
+  /**
+   * Write the checkpoint that is due, if any, at our last batch's seq and save
+   * the state. `answerResync`: a full one the peer asked for (only after this
+   * round's batches, so its seq is past the reader's position). `known`:
+   * contents this round already read.
+   */
+  async #checkpointIfDue(
+    { index, answerResync, known }: {
+      index: ReadonlyMap<string, FileInfo>;
+      answerResync: boolean;
+      known?: ReadonlyMap<string, Uint8Array>;
+    },
+  ): Promise<void> {
+    const state = this.#state;
+    const last = state.next_seq - 1;
+    const kind = answerResync && state.cf_due
+      ? "cf"
+      : checkpointDue(state.rolling, this.ctx.thresholds ?? DEFAULT_THRESHOLDS);
+    if (kind === null || last < 1) return;
+    if (state.chain.some((e) => e.kind === kind && e.seq === last)) return;
+    let events: FileChangeEvent[];
+    let current = state;
+    if (kind === "ci") events = incrementalEvents(state.rolling);
+    else {
+      const full = fullCheckpointEvents(this.ctx.me, state.published, index, this.ctx.clock.now());
+      events = full.events;
+      current = { ...state, republish: [...new Set([...state.republish, ...full.stale])] };
+    }
+    const w = await writeCheckpoint(this.ctx, this.keys, current, {
+      kind,
+      seq: last,
+      events,
+      ...(known ? { known } : {}),
+    });
+    await this.#save(w.state);
+  }
+
+  /** Write the plan's events in as few batches as the limits allow. */
+  async #writeBatches(
+    plan: PublicationPlan,
+    input: PublishInput,
+    result: PublishResult,
+  ): Promise<BatchRun> {
+    const run = new BatchRun(input.proposals, this.#state.proposed);
+    const groups = groupEvents(plan.outgoing);
+    for (let i = 0; i < groups.length;) {
+      const batch = await this.#packBatch(plan, input, run, {
+        group: groups[i]!,
+        first: i === 0,
+        last: i === groups.length - 1,
+        result,
+      });
+      if (!await this.#putBatch(batch, run)) continue;
+      result.batches++;
+      result.events += batch.sent.length;
+      for (const e of batch.sent) if (result.paths.length < RESULT_PATHS) result.paths.push(e.path);
+      for (const e of batch.sent) {
+        if (e.datasite === this.ctx.me && e.old_hash !== null && e.old_hash !== e.new_hash) {
+          run.gone.set(e.old_hash, batch.seq);
+        }
+      }
+      for (const id of batch.refs) run.reused.add(id);
+      i++;
+    }
+    return run;
+  }
+
+  /** Pack one group of events as the batch at our next seq, uploading its blobs first. */
+  async #packBatch(
+    plan: PublicationPlan,
+    input: PublishInput,
+    run: BatchRun,
+    at: { group: OutgoingEvent[]; first: boolean; last: boolean; result: PublishResult },
+  ): Promise<OutgoingBatch> {
+    const state = this.#state;
+    const seq = state.next_seq;
+    const c = await this.#contentsOf(at.group, seq, run, at.result);
+    // A file that changed since the scan is left for the next round.
+    const sent = c.events.filter((e) => !(e.content === "inline" && c.stale.has(e.new_hash!)));
+    const batch: BatchJson = {
+      seq,
+      sender: this.ctx.me,
+      created_at: this.ctx.clock.now(),
+      events: sent,
+      acks: { [this.keys.peer]: state.cursor },
+      control: at.first ? plan.controls : [],
+    };
+    const body = await collectBytes(
+      packBody({ name: "batch.json", bytes: serializeJson(batch) }, c.contents),
+    );
+    const proposedBefore = run.proposedSoFar();
+    const unsentBefore = new Set(run.unsent);
+    for (const e of sent) run.unsent.delete(e.id);
+    const after: ChannelState = {
+      ...state,
+      proposed: run.proposedSoFar(),
+      next_seq: seq + 1,
+      blobs: [...c.blobs],
+      acks_sent: state.cursor,
+      ack_needed: false,
+      controls: at.first ? [] : state.controls,
+      published: at.last
+        ? sentRecord(plan, { me: this.ctx.me, before: state.published, stale: c.stale })
+        : state.published,
+      republish: at.last ? [] : state.republish,
+      published_once: at.last
+        ? (input.publishDatasite || state.published_once)
+        : state.published_once,
+      pending_put: null,
+      rolling: addToRolling(state.rolling, this.ctx.me, sent),
+      chain: [...state.chain, { kind: "batch", seq, events: sent.length, blobs: [...c.refs] }],
+    };
+    return { seq, body, sent, refs: c.refs, after, proposedBefore, unsentBefore };
+  }
+
+  /** Upload a group's blobs and read its inline contents (verified against their hash). */
+  async #contentsOf(group: OutgoingEvent[], seq: number, run: BatchRun, result: PublishResult) {
+    const blobs = new Set(this.#state.blobs);
+    const refs = new Set<string>();
+    const events: FileChangeEvent[] = [];
+    const inline = new Map<string, string>();
+    for (const { event, source } of group) {
+      if (event.content === "blob" && source) {
+        const hash = event.new_hash!;
+        const id = await blobId(this.keys.blobKeyOut, hash);
+        if (!blobs.has(id)) {
+          await uploadBlob(this.ctx, this.keys, this.channel, {
+            seq,
+            source,
+            hash,
+            size: event.size,
+          });
+          blobs.add(id);
+          result.blobs++;
+        }
+        refs.add(id);
+      } else if (event.content === "inline" && source) {
+        inline.set(event.new_hash!, source);
+      }
+      events.push(event);
+    }
+    const contents: { hash: string; bytes: Uint8Array }[] = [];
+    const stale = new Set<string>();
+    for (const [hash, source] of inline) {
+      const bytes = await readVerified(this.ctx.fs, source, hash);
+      if (!bytes) {
+        stale.add(hash);
+        continue;
+      }
+      contents.push({ hash, bytes });
+      run.remember(hash, bytes);
+    }
+    return { blobs, refs, events, contents, stale };
+  }
+
+  /**
+   * Put a batch, its intent saved first: a crash between put and save is
+   * settled by the next round's listing. False when its name was taken (not
+   * our put): the seq is settled from the listing (which reports another
+   * installation, or steps past a forged object) and the batch is packed again.
+   */
+  async #putBatch(batch: OutgoingBatch, run: BatchRun): Promise<boolean> {
+    const { seq, body } = batch;
+    const name = batchName(seq);
+    await saveChannelState(this.ctx.layout, {
+      ...this.#state,
+      proposed: batch.proposedBefore,
+      pending_put: { seq, after: batch.after },
+    });
+    try {
+      await this.ctx.transport.put(
+        this.channel,
+        name,
+        sealFor(this.ctx, this.keys, { kind: "batch", name, seq, size: body.length }, body),
+      );
+    } catch (err) {
+      if (!(err instanceof SyftError) || err.code !== "E_EXISTS" || run.takenRetries++ > 2) {
+        throw err;
+      }
+      for (const id of batch.unsentBefore) run.unsent.add(id);
+      await this.#save({ ...this.#state, proposed: batch.proposedBefore, pending_put: null });
+      this.#state = await settleSeq(this.ctx, this.channel, this.#state);
+      return false;
+    }
+    await this.#save(batch.after);
+    return true;
+  }
+
+  /**
+   * Record the blobs whose content no published file has any more (`gone`:
+   * content hash → the batch that replaced or deleted it), so the collection
+   * deletes them once the peer acked that batch; a blob referenced again
+   * (`reused`) is live again. Saves the state when it changes.
+   */
+  async #retireBlobs(
+    gone: ReadonlyMap<string, number>,
+    reused: ReadonlySet<string>,
+  ): Promise<void> {
+    const state = this.#state;
+    const retired = { ...(state.retired ?? {}) };
+    let changed = false;
+    for (const id of reused) {
+      if (id in retired) {
+        delete retired[id];
+        changed = true;
+      }
+    }
+    if (gone.size > 0) {
+      const live = new Set(Object.values(state.published));
+      const uploaded = new Set(state.blobs);
+      for (const [hash, seq] of gone) {
+        if (live.has(hash)) continue; // another path still has this content
+        const id = await blobId(this.keys.blobKeyOut, hash);
+        if (!uploaded.has(id) || reused.has(id)) continue;
+        retired[id] = seq;
+        changed = true;
+      }
+    }
+    if (changed) await this.#save({ ...state, retired });
+  }
+}
