@@ -31,6 +31,7 @@ import { keepRefusals, type Refusal } from "./refusals.ts";
 import { quarantineRefused } from "./quarantine.ts";
 import { type ChannelState, saveChannelState } from "./state.ts";
 import { ownOpenKeys } from "./outgoing.ts";
+import { collectProposals, type ProposalResult } from "./propose.ts";
 import { planRead, type ReadPlan } from "../checkpoints/read_plan.ts";
 import { blobFetcher, type Fetched, fetchObject, type ObjectKind } from "./reader/fetch.ts";
 import { Planner } from "./reader/planner.ts";
@@ -79,6 +80,22 @@ export class ChannelReader {
     }
     await this.#dropIdenticalCopies();
     return resultOf(this.#work);
+  }
+
+  /**
+   * Our edits in the peer's mirror not proposed yet (docs/protocol.md §8),
+   * from `state` (the reader's own when not given), which the reader then
+   * keeps, with them recorded as pending.
+   */
+  async propose(state: ChannelState = this.state): Promise<ProposalResult> {
+    const result = await collectProposals(this.ctx, state);
+    this.#work.state = result.state;
+    return result;
+  }
+
+  /** The channel's state as this reader last left it (saved, or to be saved with the next batch). */
+  get state(): ChannelState {
+    return this.#work.state;
   }
 
   get #state(): ChannelState {

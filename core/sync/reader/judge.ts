@@ -80,31 +80,35 @@ function rejectProposal(
   reason: Reason,
   current: string | null,
 ): void {
-  const detail = ownerDetail(reason, ev.path, scope.quotaBytes);
-  scope.state.controls.push({
-    type: "proposal.rejected",
-    event_id: ev.id,
-    path: ev.path,
+  answerRejected(scope, ev, {
     reason,
-    current_hash: current,
-    detail,
+    current,
+    detail: ownerDetail(reason, ev.path, scope.quotaBytes),
   });
   scope.republish.add(ev.path);
-  scope.work.rejected++;
-  scope.work.rejections.push({ path: ev.path, reason, detail });
 }
 
 /** A peer not accepted (yet): a proposal is answered, never applied, and nothing is republished. */
 export function rejectUnaccepted(scope: BatchScope, ev: FileChangeEvent): void {
   const detail = "you are not an accepted peer (yet)";
+  answerRejected(scope, ev, { reason: "permission", current: null, detail });
+}
+
+/** The `proposal.rejected` the peer reads next round, counted and named in the round's report. */
+function answerRejected(
+  scope: BatchScope,
+  ev: FileChangeEvent,
+  answer: { reason: Reason; current: string | null; detail: string },
+): void {
+  const { reason, detail } = answer;
   scope.state.controls.push({
     type: "proposal.rejected",
     event_id: ev.id,
     path: ev.path,
-    reason: "permission",
-    current_hash: null,
+    reason,
+    current_hash: answer.current,
     detail,
   });
   scope.work.rejected++;
-  scope.work.rejections.push({ path: ev.path, reason: "permission", detail });
+  scope.work.rejections.push({ path: ev.path, reason, detail });
 }

@@ -80,3 +80,15 @@ Deno.test("receiveFrom reads exactly as a ChannelReader does", async () => {
   assertEquals(shape(viaFunction), shape(viaReader));
   assertEquals(legacy.ds.files(OWNER), direct.ds.files(OWNER));
 });
+
+Deno.test("a ChannelReader proposes our edit in the peer's mirror once, and keeps it pending in its state", async () => {
+  const { ds } = await published();
+  const reader = await readerFor(ds, []);
+  await reader.read();
+  ds.write(`${OWNER}/public/a.txt`, "alpha, edited");
+  const first = await reader.propose();
+  assertEquals(first.proposals.map((p) => p.event.path), ["public/a.txt"]);
+  assertEquals(reader.state.proposed["public/a.txt"]?.id, first.proposals[0]!.event.id);
+  const second = await reader.propose();
+  assertEquals(second.proposals, [], "a pending proposal is not proposed again");
+});
