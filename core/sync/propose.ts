@@ -14,7 +14,7 @@ import type { SyncContext } from "./context.ts";
 import { freeMarkerName, isMarker, isPrivatePath } from "../datasite/names.ts";
 import { keepRefusals, type Refusal } from "./refusals.ts";
 import { scanTree } from "./scan.ts";
-import type { ChannelState } from "./state.ts";
+import type { ChannelState, FileInfo } from "./state.ts";
 
 /** An outgoing event and the file its content is read from. */
 export interface OutgoingEvent {
@@ -31,6 +31,17 @@ export interface ProposalResult {
   refused: Refusal[];
 }
 
+/** One peer's mirror being scanned: where it is, and what the scan collects. */
+interface Scan {
+  ctx: SyncContext;
+  peer: string;
+  mirrorRoot: string;
+  state: ChannelState;
+  now: number;
+  proposals: OutgoingEvent[];
+  refused: Refusal[];
+}
+
 /** Scan `<root>/<peer>/` for edits we have not proposed yet. */
 export async function collectProposals(
   ctx: SyncContext,
@@ -39,83 +50,93 @@ export async function collectProposals(
   const peer = initial.peer;
   const mirrorRoot = posix.join(ctx.root, peer);
   const state = structuredClone(initial);
-  const proposals: OutgoingEvent[] = [];
-  const refused: Refusal[] = [];
   const exists = await ctx.fs.lstat(mirrorRoot).then((i) => i.isDirectory, () => false);
-  if (!exists) return { proposals, state, refused };
-  // A refusal is listed while its `.rejected` copy exists: one the user deleted
-  // (or moved back) is dealt with.
-  if (state.refused?.length) {
-    const left: Refusal[] = [];
-    for (const r of state.refused) {
-      if (await ctx.fs.lstat(posix.join(mirrorRoot, r.copy)).then(() => true, () => false)) {
-        left.push(r);
-      }
-    }
-    state.refused = left;
-  }
-
-  const previous = new Map(Object.entries(state.mirror));
-  const scan = await scanTree(mirrorRoot, {
-    previous,
+  if (!exists) return { proposals: [], state, refused: [] };
+  await pruneRefusals(ctx, state, mirrorRoot);
+  const tree = await scanTree(mirrorRoot, {
+    previous: new Map(Object.entries(state.mirror)),
     skip: (name) => isMarker(name),
     fs: ctx.fs,
   });
   const now = ctx.clock.now();
-  const refuse = async (rel: string, why: string) => {
-    const to = await freeMarkerName(
-      rel,
-      "rejected",
-      now,
-      (name) => ctx.fs.lstat(posix.join(mirrorRoot, name)).then(() => true, () => false),
-    );
-    if (to === null) return;
-    const moved = await ctx.fs.rename(posix.join(mirrorRoot, rel), posix.join(mirrorRoot, to))
-      .then(() => true, () => false);
-    if (moved) refused.push({ path: rel, reason: "local", detail: why, copy: to, at: now });
-    ctx.warn(`not proposing ${peer}/${rel}: ${why}; kept as ${to}`);
-  };
-  for (const rel of scan.special) {
-    await refuse(rel, "not a regular file (symlinks and devices never travel)");
+  const scan: Scan = { ctx, peer, mirrorRoot, state, now, proposals: [], refused: [] };
+  for (const rel of tree.special) {
+    await refuseLocally(scan, rel, "not a regular file (symlinks and devices never travel)");
   }
-
-  for (const [rel, info] of scan.files) {
-    const known = state.mirror[rel];
-    if (known && known.hash === info.hash) {
-      // Unchanged; remember its mtime so the next scan does not hash it again.
-      state.mirror[rel] = { ...known, size: info.size, mtime: info.mtime };
-      continue;
-    }
-    const pending = state.proposed[rel];
-    if (pending && pending.new_hash === info.hash) continue;
-    const check = checkInboundPath(rel);
-    if (!check.ok) {
-      await refuse(rel, check.reason);
-      continue;
-    }
-    if (isPrivatePath(rel)) {
-      await refuse(rel, "private/ is never writable by peers");
-      continue;
-    }
-    const event = changeEvent(peer, rel, info, known?.hash ?? null, now);
-    proposals.push({ event, source: posix.join(mirrorRoot, rel) });
-    state.proposed[rel] = { id: event.id, old_hash: known?.hash ?? null, new_hash: info.hash };
-  }
-  const unstable = new Set(scan.unstable);
-  for (const [rel, known] of Object.entries(state.mirror)) {
-    if (scan.files.has(rel) || unstable.has(rel)) continue;
-    const pending = state.proposed[rel];
-    if (pending && pending.new_hash === null) continue;
-    const event = deletionEvent(peer, rel, known.hash, now, known.mode);
-    proposals.push({ event, source: null });
-    state.proposed[rel] = { id: event.id, old_hash: known.hash, new_hash: null };
-  }
+  for (const [rel, info] of tree.files) await proposeEdit(scan, rel, info);
+  proposeDeletions(scan, tree.files, new Set(tree.unstable));
   // Deletions first, as the owner applies them in order: a file replaced by a
   // folder of the same name must be gone before anything is written under it.
   const ordered = [
-    ...proposals.filter((p) => p.event.deleted),
-    ...proposals.filter((p) => !p.event.deleted),
+    ...scan.proposals.filter((p) => p.event.deleted),
+    ...scan.proposals.filter((p) => !p.event.deleted),
   ];
-  if (refused.length) state.refused = keepRefusals(state.refused ?? [], refused);
-  return { proposals: ordered, state, refused };
+  if (scan.refused.length) state.refused = keepRefusals(state.refused ?? [], scan.refused);
+  return { proposals: ordered, state, refused: scan.refused };
+}
+
+/**
+ * A refusal is listed while its `.rejected` copy exists: one the user deleted
+ * (or moved back) is dealt with.
+ */
+async function pruneRefusals(
+  ctx: SyncContext,
+  state: ChannelState,
+  mirrorRoot: string,
+): Promise<void> {
+  if (!state.refused?.length) return;
+  const left: Refusal[] = [];
+  for (const r of state.refused) {
+    if (await ctx.fs.lstat(posix.join(mirrorRoot, r.copy)).then(() => true, () => false)) {
+      left.push(r);
+    }
+  }
+  state.refused = left;
+}
+
+/** Refuse a local edit here, never sending it: the file is kept as a `.rejected` copy. */
+async function refuseLocally(scan: Scan, rel: string, why: string): Promise<void> {
+  const { ctx, mirrorRoot, now } = scan;
+  const exists = (name: string) =>
+    ctx.fs.lstat(posix.join(mirrorRoot, name)).then(() => true, () => false);
+  const to = await freeMarkerName(rel, "rejected", now, exists);
+  if (to === null) return;
+  const moved = await ctx.fs.rename(posix.join(mirrorRoot, rel), posix.join(mirrorRoot, to))
+    .then(() => true, () => false);
+  if (moved) scan.refused.push({ path: rel, reason: "local", detail: why, copy: to, at: now });
+  ctx.warn(`not proposing ${scan.peer}/${rel}: ${why}; kept as ${to}`);
+}
+
+/** Propose file `rel` as scanned, unless it is unchanged, already pending, or refused here. */
+async function proposeEdit(scan: Scan, rel: string, info: FileInfo): Promise<void> {
+  const { state } = scan;
+  const known = state.mirror[rel];
+  if (known && known.hash === info.hash) {
+    // Unchanged; remember its mtime so the next scan does not hash it again.
+    state.mirror[rel] = { ...known, size: info.size, mtime: info.mtime };
+    return;
+  }
+  const pending = state.proposed[rel];
+  if (pending && pending.new_hash === info.hash) return;
+  const check = checkInboundPath(rel);
+  if (!check.ok) return await refuseLocally(scan, rel, check.reason);
+  if (isPrivatePath(rel)) {
+    return await refuseLocally(scan, rel, "private/ is never writable by peers");
+  }
+  const event = changeEvent(scan.peer, rel, info, known?.hash ?? null, scan.now);
+  scan.proposals.push({ event, source: posix.join(scan.mirrorRoot, rel) });
+  state.proposed[rel] = { id: event.id, old_hash: known?.hash ?? null, new_hash: info.hash };
+}
+
+/** Propose deleting each mirrored file the scan no longer found (a file mid-write is not gone). */
+function proposeDeletions(scan: Scan, found: Map<string, unknown>, unstable: Set<string>): void {
+  const { state } = scan;
+  for (const [rel, known] of Object.entries(state.mirror)) {
+    if (found.has(rel) || unstable.has(rel)) continue;
+    const pending = state.proposed[rel];
+    if (pending && pending.new_hash === null) continue;
+    const event = deletionEvent(scan.peer, rel, known.hash, scan.now, known.mode);
+    scan.proposals.push({ event, source: null });
+    state.proposed[rel] = { id: event.id, old_hash: known.hash, new_hash: null };
+  }
 }

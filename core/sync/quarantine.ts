@@ -23,7 +23,47 @@ export const QUARANTINE_HEAD_BYTES = 64 * 1024;
 /** The quarantine folder's budget when none is given (config `sync.quarantine_mib`). */
 export const DEFAULT_QUARANTINE_BYTES = 64 * 1024 * 1024;
 
+/** An object refused by a reader or a writer, and why. */
+export interface RefusedObject {
+  channel: ChannelRef;
+  /** The object's name in the channel. */
+  name: string;
+  reason: string;
+  now: number;
+  /** The quarantine folder's budget (config `sync.quarantine_mib`). */
+  budgetBytes?: number | undefined;
+}
+
 /** Record (and, where the transport still serves it, copy the head of) a refused object. */
+export async function quarantineRefused(
+  layout: StateLayout,
+  transport: Transport,
+  refused: RefusedObject,
+): Promise<void> {
+  const { channel, name, reason, now } = refused;
+  await layout.fs.mkdir(layout.quarantine, { recursive: true, mode: 0o700 });
+  const object = `${channelName(channel)}/${name}`;
+  const base = `${now}-${channel.sender}-${name}`;
+  const record: Record<string, unknown> = { object, reason, at: now };
+  try {
+    const path = posix.join(layout.quarantine, `${base}.object`);
+    Object.assign(record, await copyHead(transport, { channel, name, path, fs: layout.fs }));
+  } catch {
+    // The record below is what matters; the copy is for forensics only.
+  }
+  await writeFileAtomic(
+    posix.join(layout.quarantine, `${base}.json`),
+    JSON.stringify(record) + "\n",
+    { mode: 0o600, fs: layout.fs },
+  );
+  const budget = refused.budgetBytes ?? DEFAULT_QUARANTINE_BYTES;
+  await trimQuarantine(layout.fs, layout.quarantine, budget, base);
+}
+
+/**
+ * {@linkcode quarantineRefused} with positional arguments, for the writer's
+ * callers until they pass a {@linkcode RefusedObject}.
+ */
 export async function quarantineObject(
   layout: StateLayout,
   transport: Transport,
@@ -33,40 +73,15 @@ export async function quarantineObject(
   now: number,
   budgetBytes: number = DEFAULT_QUARANTINE_BYTES,
 ): Promise<void> {
-  await layout.fs.mkdir(layout.quarantine, { recursive: true, mode: 0o700 });
-  const object = `${channelName(channel)}/${name}`;
-  const base = `${now}-${channel.sender}-${name}`;
-  const record: Record<string, unknown> = { object, reason, at: now };
-  try {
-    Object.assign(
-      record,
-      await copyHead(
-        transport,
-        channel,
-        name,
-        posix.join(layout.quarantine, `${base}.object`),
-        layout.fs,
-      ),
-    );
-  } catch {
-    // The record below is what matters; the copy is for forensics only.
-  }
-  await writeFileAtomic(
-    posix.join(layout.quarantine, `${base}.json`),
-    JSON.stringify(record) + "\n",
-    { mode: 0o600, fs: layout.fs },
-  );
-  await trimQuarantine(layout.fs, layout.quarantine, budgetBytes, base);
+  await quarantineRefused(layout, transport, { channel, name, reason, now, budgetBytes });
 }
 
 /** Keep the object's first bytes at `path`; hash and count the whole stream. */
 async function copyHead(
   transport: Transport,
-  channel: ChannelRef,
-  name: string,
-  path: string,
-  fs: LocalFs,
+  at: { channel: ChannelRef; name: string; path: string; fs: LocalFs },
 ): Promise<{ size: number; sha256: string; kept: number }> {
+  const { channel, name, path, fs } = at;
   const stream = await transport.get(channel, name);
   const file = await fs.open(path, { write: true, create: true, truncate: true, mode: 0o600 });
   const hash = createHash("sha256");

@@ -1,0 +1,598 @@
+/**
+ * The reading side of a channel (docs/protocol.md §7, §8): what one peer
+ * publishes to us. Its batches are fetched strictly in seq order, verified and
+ * unpacked, then publications are applied to the peer's mirror and proposals
+ * judged against our permission files as they stood at the start of the
+ * batch. A bad object is quarantined and a fresh checkpoint asked for; a gap
+ * is waited for; a checkpoint restores a mirror from scratch. Every change
+ * goes through the journal.
+ * @module
+ */
+import { posix } from "node:path";
+import { openEnvelope } from "../events/envelope.ts";
+import { parseBatchJson } from "../events/parse.ts";
+import { deletionEvent } from "../events/make.ts";
+import { unpackBody } from "../events/body.ts";
+import {
+  batchName,
+  checkpointName,
+  type Control,
+  type FileChangeEvent,
+  parseBatchName,
+  parseSeqName,
+} from "../events/types.ts";
+import { SyftError } from "../errors/mod.ts";
+import type { PermissionEngine } from "../permissions/mod.ts";
+import type { ChannelRef } from "../transport/contract.ts";
+import { ownDatasite, type PeerKeys, stagingRoot, type SyncContext } from "./context.ts";
+import { applyJournaled } from "./journal.ts";
+import { regularFileHash } from "./scan.ts";
+import { keepRefusals, type Refusal } from "./refusals.ts";
+import { quarantineRefused } from "./quarantine.ts";
+import { type ChannelState, saveChannelState } from "./state.ts";
+import { ownOpenKeys } from "./outgoing.ts";
+import { collectProposals, type ProposalResult } from "./propose.ts";
+import { planRead, type ReadPlan } from "../checkpoints/read_plan.ts";
+import { blobFetcher, type Fetched, fetchObject, type ObjectKind } from "./reader/fetch.ts";
+import { Planner } from "./reader/planner.ts";
+import { applyPublication, type BatchScope, freeMarker } from "./reader/apply.ts";
+import { judgeProposal, type JudgeScope, rejectUnaccepted } from "./reader/judge.ts";
+import {
+  DEFAULT_MAX_PROPOSALS,
+  type ReceiveOptions,
+  type ReceiveResult,
+  resultOf,
+  startWork,
+  type Work,
+} from "./reader/types.ts";
+
+/** What one pass over the channel's listing ends with. */
+type Step = "again" | "done";
+
+/** One checkpoint object of a restore. */
+interface CheckpointRef {
+  kind: "ci" | "cf";
+  seq: number;
+}
+
+/** What `keys.peer` publishes to us: read each round, from our cursor on. */
+export class ChannelReader {
+  readonly #channel: ChannelRef;
+  readonly #mirrorRoot: string;
+  readonly #work: Work;
+
+  constructor(
+    readonly ctx: SyncContext,
+    readonly keys: PeerKeys,
+    initial: ChannelState,
+    readonly options: ReceiveOptions,
+  ) {
+    this.#channel = { sender: keys.peer, recipient: ctx.me };
+    this.#mirrorRoot = posix.join(ctx.root, keys.peer);
+    this.#work = startWork(initial, Math.max(1, ctx.maxProposals ?? DEFAULT_MAX_PROPOSALS));
+  }
+
+  /** Read every new object of the peer's channel to us, in order, applying each. */
+  async read(): Promise<ReceiveResult> {
+    await this.#recoverJudged();
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      if (await this.#step() === "done") break;
+    }
+    await this.#dropIdenticalCopies();
+    return resultOf(this.#work);
+  }
+
+  /**
+   * Our edits in the peer's mirror not proposed yet (docs/protocol.md §8),
+   * from `state` (the reader's own when not given), which the reader then
+   * keeps, with them recorded as pending.
+   */
+  async propose(state: ChannelState = this.state): Promise<ProposalResult> {
+    const result = await collectProposals(this.ctx, state);
+    this.#work.state = result.state;
+    return result;
+  }
+
+  /** The channel's state as this reader last left it (saved, or to be saved with the next batch). */
+  get state(): ChannelState {
+    return this.#work.state;
+  }
+
+  get #state(): ChannelState {
+    return this.#work.state;
+  }
+
+  async #save(state: ChannelState): Promise<void> {
+    this.#work.state = state;
+    await saveChannelState(this.ctx.layout, state);
+  }
+
+  /** List from the cursor, decide what to read, and read it. */
+  async #step(): Promise<Step> {
+    const at = this.#state;
+    // From the cursor's own batch on: its absence tells a rollback (one call either way).
+    const page = await this.ctx.transport.list(this.#channel, {
+      prefix: "b-",
+      after: at.cursor > 0 ? batchName(at.cursor - 1) : undefined,
+    });
+    const seqs = page.objects.map((o) => parseBatchName(o.name))
+      .filter((n): n is number => n !== null);
+    const plan = await this.#plan(seqs);
+    switch (plan.kind) {
+      case "batches":
+        return await this.#readBatches(seqs, Boolean(page.next));
+      case "restore":
+        return await this.#restore(plan.cf, plan.ci) ? "again" : "done";
+      case "wait":
+        await this.#wait(plan.missing, plan.why);
+        return "done";
+      case "rollback":
+        await this.#noteRollback(plan.highest);
+        return "done";
+      case "idle":
+        return "done";
+    }
+  }
+
+  /** What to read next; the common cases need no look at the checkpoints. */
+  async #plan(seqs: number[]): Promise<ReadPlan> {
+    const at = this.#state;
+    const fresh = at.cursor === 0 && at.base === null;
+    const refused = new Set(at.quarantined_names);
+    const next = at.cursor + 1;
+    const plain = !fresh && at.want_cf === null;
+    if (plain && seqs.includes(next) && !refused.has(batchName(next))) return { kind: "batches" };
+    if (plain && seqs[seqs.length - 1] === at.cursor) return { kind: "idle" };
+    const checkpoints = await this.#listCheckpoints();
+    return planRead({
+      batches: seqs,
+      ci: checkpoints.filter((c) => c.kind === "ci").map((c) => c.seq),
+      cf: checkpoints.filter((c) => c.kind === "cf").map((c) => c.seq),
+    }, { cursor: at.cursor, fresh, quarantined: refused, wantCf: at.want_cf });
+  }
+
+  /** Read the listed batches that follow the cursor without a gap. */
+  async #readBatches(seqs: number[], morePages: boolean): Promise<Step> {
+    const refused = new Set(this.#state.quarantined_names);
+    for (const seq of seqs) {
+      if (seq <= this.#state.cursor) continue;
+      if (seq !== this.#state.cursor + 1 || refused.has(batchName(seq))) break;
+      await this.#receiveBatch(batchName(seq), seq);
+      if (this.#state.cursor !== seq) return "done"; // refused: wait for the resync
+    }
+    const w = this.#state.waiting;
+    if (w && this.#state.cursor >= w.missing) await this.#save({ ...this.#state, waiting: null });
+    if (this.#state.rolled_back) {
+      // The channel moved on past where it had been rolled back to.
+      await this.#save({ ...this.#state, rolled_back: null });
+    }
+    // More pages, or a gap inside this one: look again from the new cursor.
+    return morePages || this.#state.cursor < (seqs[seqs.length - 1] ?? 0) ? "again" : "done";
+  }
+
+  /** The channel was rolled back below our cursor: reported and recorded once, not restored. */
+  async #noteRollback(highest: number): Promise<void> {
+    this.#work.rollback = highest;
+    if (this.#state.rolled_back?.highest === highest) return;
+    await this.#save({
+      ...this.#state,
+      rolled_back: { highest, cursor: this.#state.cursor, at: this.ctx.clock.now() },
+    });
+  }
+
+  /** A fresh staging folder for one object. */
+  #staging(tag: string): string {
+    return posix.join(stagingRoot(this.ctx), `${this.keys.peer}-${tag}-${crypto.randomUUID()}`);
+  }
+
+  /**
+   * An object failed while staged: its staging goes; a bad message refuses
+   * the object (anything else stops the round).
+   */
+  async #failed(staging: string, name: string, err: unknown): Promise<void> {
+    await this.ctx.fs.remove(staging, { recursive: true }).catch(() => {});
+    if (!(err instanceof SyftError) || err.code !== "E_BAD_MESSAGE") throw err;
+    await this.#refuse(name, err.message);
+  }
+
+  #scope(planner: Planner, state: ChannelState, now: number): BatchScope {
+    return { planner, state, mirrorRoot: this.#mirrorRoot, now, work: this.#work };
+  }
+
+  #planner(fetched: Fetched<ObjectKind>, name: string, staging: string): Planner {
+    const ref = { ctx: this.ctx, keys: this.keys, channel: this.#channel, name, staging };
+    return new Planner(this.ctx.fs, staging, fetched.events, blobFetcher(ref, fetched.staged));
+  }
+
+  async #journal(seq: number, scope: BatchScope, staging: string): Promise<void> {
+    await applyJournaled(this.ctx.layout, {
+      peer: this.keys.peer,
+      seq,
+      ops: scope.planner.ops,
+      after: scope.state,
+      staging,
+      mirror: this.#mirrorRoot,
+    }, this.ctx.clock);
+  }
+
+  // --- checkpoints ---------------------------------------------------------
+
+  /**
+   * Restore from full checkpoint `cf`, then the incrementals after it: the
+   * mirror becomes exactly the checkpoint's files (our unproposed edits kept as
+   * conflicts), each object through the journal. False when one was refused.
+   */
+  async #restore(cf: number, cis: number[]): Promise<boolean> {
+    // Only an accepted peer publishes checkpoints to us: a cf stands for the
+    // peer.accept a collected b-1 carried.
+    await this.options.onPeerControls([{ type: "peer.accept" }]);
+    this.#work.peerControls.push({ type: "peer.accept" });
+    const objects: CheckpointRef[] = [
+      { kind: "cf", seq: cf },
+      ...cis.map((seq) => ({ kind: "ci" as const, seq })),
+    ];
+    for (const o of objects) {
+      if (!await this.#restoreOne(o)) return false;
+    }
+    return true;
+  }
+
+  /** Apply one checkpoint object; false when it was refused. */
+  async #restoreOne(o: CheckpointRef): Promise<boolean> {
+    const name = checkpointName(o.kind, o.seq);
+    const staging = this.#staging(`${o.kind}-${o.seq}`);
+    let scope: BatchScope;
+    try {
+      const cp = await fetchObject(this.#ref(name, o.seq, staging), o.kind);
+      const planner = this.#planner(cp, name, staging);
+      scope = this.#scope(planner, structuredClone(this.#state), this.ctx.clock.now());
+      if (o.kind === "cf") await this.#dropUnlisted(scope, cp.events, o.seq);
+      for (const ev of cp.events) await applyPublication(scope, ev);
+    } catch (err) {
+      await this.#failed(staging, name, err);
+      return false;
+    }
+    Object.assign(scope.state, { resume: null, cursor: o.seq, waiting: null, ack_needed: true });
+    await this.#journal(o.seq, scope, staging);
+    this.#work.state = scope.state;
+    return true;
+  }
+
+  /** A full checkpoint lists the whole mirror: what it does not list is deleted. */
+  async #dropUnlisted(scope: BatchScope, events: FileChangeEvent[], seq: number): Promise<void> {
+    const listed = new Set(events.map((e) => e.path));
+    for (const path of Object.keys(scope.state.mirror).sort()) {
+      if (listed.has(path)) continue;
+      await applyPublication(scope, deletionEvent(this.keys.peer, path, null, scope.now));
+    }
+    scope.state.base = seq;
+    scope.state.want_cf = null;
+  }
+
+  #ref(name: string, seq: number, staging: string) {
+    return { ctx: this.ctx, keys: this.keys, channel: this.#channel, name, seq, staging };
+  }
+
+  /** Every checkpoint in the channel (few: the collector keeps them bounded). */
+  async #listCheckpoints(): Promise<{ kind: ObjectKind; seq: number }[]> {
+    const out: { kind: ObjectKind; seq: number }[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.ctx.transport.list(this.#channel, { prefix: "c", after });
+      for (const o of page.objects) {
+        const parsed = parseSeqName(o.name);
+        if (parsed) out.push(parsed);
+      }
+      after = page.next;
+    } while (after);
+    return out.sort((a, b) => a.seq - b.seq);
+  }
+
+  // --- batches -------------------------------------------------------------
+
+  /**
+   * Read batch `seq` and apply it, from the event the previous round stopped at.
+   * At most `budget` proposals are judged: the rest of the batch waits for the
+   * next round, its position kept in `state.resume` in the same journal entry
+   * as the ops, so a crash loses and repeats nothing.
+   */
+  async #receiveBatch(name: string, seq: number): Promise<void> {
+    const staging = this.#staging(`${seq}`);
+    const from = this.#state.resume?.seq === seq ? this.#state.resume.next : 0;
+    const batch = await this.#fetchBatch({ name, seq, staging, from });
+    if (!batch) return;
+    if (from === 0 && this.#work.budget <= 0 && this.#isProposal(batch.events[0])) {
+      // Nothing of it can be judged this round: not even its controls are read
+      // (they are, with its first events, next round).
+      await this.ctx.fs.remove(staging, { recursive: true }).catch(() => {});
+      await this.#save({ ...this.#state, resume: { seq, next: 0 } });
+      return;
+    }
+    const accepts = await this.#actOnPeerControls(batch.control, from);
+    const scope = this.#judgeScope(this.#planner(batch, name, staging));
+    const refused: Refusal[] = [];
+    let stop: number | null;
+    try {
+      if (from === 0) await this.#applyControls(scope, batch, refused);
+      const engine = accepts ? await this.options.engine() : null;
+      stop = await this.#applyEvents(scope, { events: batch.events, seq, from, engine });
+    } catch (err) {
+      // A blob the batch references is missing or not what its event says.
+      return await this.#failed(staging, name, err);
+    }
+    this.#settle(scope, { batch, seq, stop, refused });
+    await this.#journal(seq, scope, staging);
+    if (this.#work.permissionsChanged) this.options.onPermissionsChanged();
+    this.#work.state = scope.state;
+    this.#work.refused.push(...refused);
+    // Counted when only part of it was read too: the round did receive something.
+    this.#work.batches++;
+  }
+
+  #isProposal(ev: FileChangeEvent | undefined): boolean {
+    return ev !== undefined && ev.datasite !== this.keys.peer;
+  }
+
+  /** A batch's scope: a copy of the state to build, and what judging proposals needs. */
+  #judgeScope(planner: Planner): JudgeScope {
+    const state = structuredClone(this.#state);
+    return {
+      ...this.#scope(planner, state, this.ctx.clock.now()),
+      me: this.ctx.me,
+      peer: this.keys.peer,
+      ownRoot: ownDatasite(this.ctx),
+      quotaBytes: this.ctx.quotaBytes,
+      republish: new Set(state.republish),
+    };
+  }
+
+  /** Fetch and stage a batch; null when it was refused. */
+  async #fetchBatch(
+    at: { name: string; seq: number; staging: string; from: number },
+  ): Promise<Fetched<"batch"> | null> {
+    try {
+      const batch = await fetchObject(this.#ref(at.name, at.seq, at.staging), "batch");
+      if (at.from > batch.events.length) {
+        throw new SyftError(
+          "E_BAD_MESSAGE",
+          `object ${at.name} changed: it has fewer events than read`,
+        );
+      }
+      return batch;
+    } catch (err) {
+      // Never applied and never skipped: the sender answers with a fresh cf.
+      await this.#failed(at.staging, at.name, err);
+      return null;
+    }
+  }
+
+  /**
+   * Hand the batch's peer controls to the round before anything is applied
+   * (a resumed batch's were acted on when it was started). True when
+   * proposals are judged, not only answered.
+   */
+  async #actOnPeerControls(control: Control[], from: number): Promise<boolean> {
+    const peerControls = control.filter((c) =>
+      c.type === "peer.accept" || c.type === "peer.reject" || c.type === "peer.remove"
+    );
+    if (peerControls.length && from === 0) {
+      await this.options.onPeerControls(peerControls);
+      this.#work.peerControls.push(...peerControls);
+    }
+    return this.options.acceptsProposals ||
+      [...this.#work.peerControls, ...peerControls].some((c) => c.type === "peer.accept");
+  }
+
+  /** The batch's answers to us: refused proposals kept aside, resyncs asked, acks taken. */
+  async #applyControls(
+    scope: BatchScope,
+    batch: Fetched<"batch">,
+    refused: Refusal[],
+  ): Promise<void> {
+    const { state } = scope;
+    for (const c of batch.control) {
+      if (c.type === "proposal.rejected") {
+        const refusal = await this.#proposalRefused(scope, c);
+        if (refusal) refused.push(refusal);
+      } else if (c.type === "channel.resync") {
+        // Answered with a fresh cf after this round's batches. The reader may
+        // have lost blobs too: each is checked (and uploaded again if need be).
+        state.cf_due = true;
+        state.blobs = [];
+      }
+    }
+    const ack = batch.acks[this.ctx.me];
+    if (ack !== undefined && ack > state.acked) state.acked = ack;
+  }
+
+  /**
+   * The peer refused our pending proposal: our copy, while it still is the
+   * proposed content, is kept aside as `.rejected` (the mirror returns to the
+   * peer's version).
+   */
+  async #proposalRefused(
+    scope: BatchScope,
+    c: Extract<Control, { type: "proposal.rejected" }>,
+  ): Promise<Refusal | null> {
+    const { planner, state, mirrorRoot, now } = scope;
+    const pending = state.proposed[c.path];
+    if (!pending || pending.id !== c.event_id) return null;
+    delete state.proposed[c.path];
+    const cur = await planner.hash(mirrorRoot, c.path);
+    if (typeof cur !== "string" || cur !== pending.new_hash) return null;
+    const copy = await freeMarker(scope, c.path, "rejected");
+    planner.rename(mirrorRoot, c.path, copy, cur);
+    return { path: c.path, reason: c.reason, detail: c.detail ?? null, copy, at: now };
+  }
+
+  /**
+   * Apply publications and judge proposals from event `from` on; the index
+   * the proposal budget ran out at, or null when the batch was read whole.
+   */
+  async #applyEvents(
+    scope: JudgeScope,
+    at: {
+      events: FileChangeEvent[];
+      seq: number;
+      from: number;
+      engine: PermissionEngine | null;
+    },
+  ): Promise<number | null> {
+    const work = this.#work;
+    for (let i = at.from; i < at.events.length; i++) {
+      const ev = at.events[i]!;
+      if (!this.#isProposal(ev)) {
+        await applyPublication(scope, ev);
+        continue;
+      }
+      // Judged before our state was lost: deciding it again would undo that decision.
+      if (at.seq <= (scope.state.judged ?? 0)) continue;
+      if (work.budget <= 0) return i;
+      work.budget--;
+      if (at.engine) await judgeProposal(scope, at.engine, ev);
+      else rejectUnaccepted(scope, ev);
+    }
+    return null;
+  }
+
+  /** Record where the batch was read to, in the state its journal entry saves. */
+  #settle(
+    scope: JudgeScope,
+    read: { batch: Fetched<"batch">; seq: number; stop: number | null; refused: Refusal[] },
+  ): void {
+    const { state } = scope;
+    // A Set while judging: a long batch of refusals made `includes` quadratic.
+    state.republish = [...scope.republish];
+    if (read.refused.length) state.refused = keepRefusals(state.refused ?? [], read.refused);
+    if (read.stop === null) {
+      state.cursor = read.seq;
+      state.resume = null;
+    } else state.resume = { seq: read.seq, next: read.stop };
+    if (read.batch.events.length > 0 || read.batch.control.length > 0) state.ack_needed = true;
+  }
+
+  // --- refusing and waiting ------------------------------------------------
+
+  /** Refuse object `name`: never applied, never read again; the sender is asked for a fresh cf. */
+  async #refuse(name: string, reason: string): Promise<void> {
+    const { ctx } = this;
+    await quarantineRefused(ctx.layout, ctx.transport, {
+      channel: this.#channel,
+      name,
+      reason,
+      now: ctx.clock.now(),
+      budgetBytes: ctx.quarantineBytes,
+    });
+    ctx.warn(`quarantined ${name} from ${this.keys.peer}: ${reason}`);
+    const missing = this.#state.cursor + 1;
+    const state = structuredClone(this.#state);
+    state.quarantined_names.push(name);
+    const seq = parseSeqName(name)?.seq;
+    if (seq !== undefined) state.quarantined.push(seq);
+    state.controls.push({ type: "channel.resync", from_seq: missing, reason: "quarantined" });
+    // The answer is a cf past both our position and the refused object.
+    state.want_cf = Math.max(state.want_cf ?? -1, state.cursor, seq ?? -1);
+    state.ack_needed = true;
+    state.waiting = { missing, since: ctx.clock.now(), asked: true };
+    await this.#save(state);
+    this.#work.quarantined++;
+  }
+
+  /**
+   * The next object is missing (a gap) or refused: wait. After the timeout a gap
+   * asks the sender for a fresh full checkpoint, once; a refused object asked
+   * when it was refused. A clock that went backwards restarts the wait, never
+   * shortens it.
+   */
+  async #wait(missing: number, why: "gap" | "quarantined"): Promise<void> {
+    this.#work.gap = true;
+    const now = this.ctx.clock.now();
+    let w = this.#state.waiting;
+    if (!w || w.missing !== missing || now < w.since) {
+      w = { missing, since: now, asked: w?.missing === missing ? w.asked : false };
+    }
+    if (!w.asked && (why === "quarantined" || now - w.since >= (this.ctx.gapTimeoutMs ?? 60_000))) {
+      this.#work.state = {
+        ...this.#state,
+        controls: [...this.#state.controls, {
+          type: "channel.resync",
+          from_seq: missing,
+          reason: why === "gap" ? `waited for missing ${batchName(missing)}` : "quarantined",
+        }],
+        ack_needed: true,
+      };
+      w = { ...w, asked: true };
+    }
+    if (JSON.stringify(w) !== JSON.stringify(this.#state.waiting)) {
+      await this.#save({ ...this.#state, waiting: w });
+    }
+  }
+
+  // --- after a lost state, and after the round ------------------------------
+
+  /** A state with no record of this channel learns how far an earlier one had judged it. */
+  async #recoverJudged(): Promise<void> {
+    const s = this.#state;
+    if (s.cursor !== 0 || s.base !== null || s.seq_known || s.judged) return;
+    const judged = await this.#judgedBefore();
+    if (judged > 0) await this.#save({ ...s, judged });
+  }
+
+  /**
+   * How far an earlier state of ours had read the peer's channel, when this
+   * one has no record of it (`state/` lost): the ack our own newest batch to the
+   * peer carries (0 when there is none). Without it the peer's old proposals
+   * were judged again: a received job's files, no longer writable, were
+   * rejected, and proposals long since undone applied again.
+   */
+  async #judgedBefore(): Promise<number> {
+    const { ctx, keys } = this;
+    const channel: ChannelRef = { sender: ctx.me, recipient: keys.peer };
+    const page = await ctx.transport.list(channel, { prefix: "b-", all: true });
+    const seqs = page.objects.filter((o) => !o.special).map((o) => parseBatchName(o.name))
+      .filter((s): s is number => s !== null).sort((a, b) => b - a);
+    // The newest few: one that is not ours (anyone can write the folder) is passed over.
+    for (const seq of seqs.slice(0, 3)) {
+      try {
+        return await this.#ackInOwnBatch(channel, batchName(seq));
+      } catch (err) {
+        if (err instanceof SyftError && err.code === "E_BAD_MESSAGE") continue;
+        throw err;
+      }
+    }
+    return 0;
+  }
+
+  /** The ack for the peer our own batch `name` carries (0 when none). */
+  async #ackInOwnBatch(channel: ChannelRef, name: string): Promise<number> {
+    const { ctx, keys } = this;
+    const opened = await openEnvelope(
+      await ctx.transport.get(channel, name),
+      { name, sender: ctx.me, recipient: keys.peer, kind: "batch" },
+      ownOpenKeys(ctx, keys),
+    );
+    const json = await unpackBody(opened.body, {
+      first: "batch.json",
+      onContent: () => Promise.resolve(),
+    });
+    return parseBatchJson(json, { sender: ctx.me, recipient: keys.peer }).acks[keys.peer] ?? 0;
+  }
+
+  /**
+   * Identical content is never a conflict: a copy kept aside that holds what the
+   * peer published for that path this round (a mirror restored after `state/`
+   * was lost replays versions the disk already has) is removed again.
+   */
+  async #dropIdenticalCopies(): Promise<void> {
+    const work = this.#work;
+    for (const [copy, c] of work.copies) {
+      const final = work.state.mirror[c.path]?.hash;
+      if (final !== c.hash && !work.seen.get(c.path)?.has(c.hash)) continue;
+      const abs = posix.join(this.#mirrorRoot, copy);
+      // Only what is still exactly the kept content (the user may have edited it since).
+      if (await regularFileHash(abs, this.ctx.fs) !== c.hash) continue;
+      await this.ctx.fs.remove(abs).catch(() => {});
+      if (c.counted) work.conflicts--;
+    }
+  }
+}
