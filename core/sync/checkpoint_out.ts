@@ -37,7 +37,7 @@ import {
   uploadBlob,
 } from "./outgoing.ts";
 import { isCarriable } from "./carriable.ts";
-import { quarantineObject } from "./quarantine.ts";
+import { quarantineRefused } from "./quarantine.ts";
 import type { ChannelState, FileInfo } from "./state.ts";
 
 /** The cf events of what the peer has: `published`, sized from the index where it still agrees. */
@@ -246,15 +246,13 @@ async function putCheckpoint(
   const existing = await readOwnCheckpoint(ctx, keys, channel, name, kind);
   if (existing) return existing.events;
   const reason = `${name} in our channel to ${keys.peer} is not a checkpoint this identity wrote`;
-  await quarantineObject(
-    ctx.layout,
-    ctx.transport,
+  await quarantineRefused(ctx.layout, ctx.transport, {
     channel,
     name,
     reason,
-    ctx.clock.now(),
-    ctx.quarantineBytes,
-  );
+    now: ctx.clock.now(),
+    budgetBytes: ctx.quarantineBytes,
+  });
   ctx.warn(`quarantined ${reason}; writing ours`);
   await ctx.transport.delete(channel, name);
   await ctx.transport.put(channel, name, seal());

@@ -60,22 +60,6 @@ export async function quarantineRefused(
   await trimQuarantine(layout.fs, layout.quarantine, budget, base);
 }
 
-/**
- * {@linkcode quarantineRefused} with positional arguments, for the writer's
- * callers until they pass a {@linkcode RefusedObject}.
- */
-export async function quarantineObject(
-  layout: StateLayout,
-  transport: Transport,
-  channel: ChannelRef,
-  name: string,
-  reason: string,
-  now: number,
-  budgetBytes: number = DEFAULT_QUARANTINE_BYTES,
-): Promise<void> {
-  await quarantineRefused(layout, transport, { channel, name, reason, now, budgetBytes });
-}
-
 /** Keep the object's first bytes at `path`; hash and count the whole stream. */
 async function copyHead(
   transport: Transport,

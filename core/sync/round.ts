@@ -18,7 +18,8 @@ import type { PeerRefusal } from "./refusals.ts";
 import type { RejectReason } from "../events/types.ts";
 import { settlePendingPut } from "./settle_seq.ts";
 import { ChannelWriter } from "./channel_writer.ts";
-import { receiveFrom } from "./receive.ts";
+import { ChannelReader } from "./channel_reader.ts";
+import type { ReceiveResult } from "./reader/types.ts";
 import { scanTree } from "./scan.ts";
 import { splitCarriable } from "./carriable.ts";
 import { loadRoundRecord, type RoundRecord, saveRoundRecord, setTrouble } from "./round_record.ts";
@@ -280,12 +281,12 @@ async function readPeer(round: Round, record: PeerRecord, feed: Feed): Promise<v
   const state = await loadChannelState(ctx.layout, record.email);
   if (feed.cursor !== undefined && !feed.changed.has(record.email) && !mayHaveNews(state)) return;
   try {
-    const r = await receiveFrom(ctx, keys, state, {
+    const r = await new ChannelReader(ctx, keys, state, {
       acceptsProposals: record.state === "accepted",
       engine: () => round.permissions.get(),
       onPermissionsChanged: () => round.permissions.forget(),
       onPeerControls: (controls: Control[]) => applyPeerControls(round, record.email, controls),
-    });
+    }).read();
     countReceived(round.summary, record.email, r);
     setTrouble(round.record, record.email, "reading", null);
   } catch (err) {
@@ -329,7 +330,7 @@ async function applyPeerControls(round: Round, peer: string, controls: Control[]
 function countReceived(
   summary: RoundSummary,
   peer: string,
-  r: Awaited<ReturnType<typeof receiveFrom>>,
+  r: ReceiveResult,
 ): void {
   summary.received += r.batches;
   summary.applied += r.applied;

@@ -9,7 +9,7 @@ import { batchName, parseBatchName } from "../events/types.ts";
 import { SyftError } from "../errors/mod.ts";
 import type { ChannelRef } from "../transport/contract.ts";
 import type { SyncContext } from "./context.ts";
-import { quarantineObject } from "./quarantine.ts";
+import { quarantineRefused } from "./quarantine.ts";
 import { type ChannelState, saveChannelState } from "./state.ts";
 import { isOwnObject, squattedError } from "./outgoing.ts";
 
@@ -128,15 +128,13 @@ async function stepPastForeign(
       ctx.warn(reason);
       continue;
     }
-    await quarantineObject(
-      ctx.layout,
-      ctx.transport,
+    await quarantineRefused(ctx.layout, ctx.transport, {
       channel,
-      batchName(seq),
+      name: batchName(seq),
       reason,
-      ctx.clock.now(),
-      ctx.quarantineBytes,
-    );
+      now: ctx.clock.now(),
+      budgetBytes: ctx.quarantineBytes,
+    });
     ctx.warn(`quarantined ${reason}; continuing after it`);
     current = { ...current, next_seq: seq + 1 };
   }

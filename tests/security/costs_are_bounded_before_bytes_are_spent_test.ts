@@ -15,7 +15,7 @@ import { peerUp, world } from "../e2e/_rig.ts";
 import { live } from "../e2e/_live.ts";
 import { forgeBatch, lastSeq } from "./_forge.ts";
 import { checkInboundPath, MAX_PATH_SEGMENTS } from "../../core/paths/mod.ts";
-import { quarantineObject } from "../../core/sync/quarantine.ts";
+import { quarantineRefused } from "../../core/sync/quarantine.ts";
 import { stateLayout } from "../../core/sync/state.ts";
 import { loadChannelState } from "../../core/sync/state.ts";
 import { receiveFrom } from "../../core/sync/receive.ts";
@@ -104,7 +104,13 @@ Deno.test("quarantine keeps a refused object's first 64 KiB and hash, and at mos
     const budget = 1024 * 1024;
     for (let i = 1; i <= 40; i++) {
       const name = `b-${String(i).padStart(16, "0")}.syft`;
-      await quarantineObject(layout, serving(() => big), channel, name, "bad", 1000 + i, budget);
+      await quarantineRefused(layout, serving(() => big), {
+        channel,
+        name,
+        reason: "bad",
+        now: 1000 + i,
+        budgetBytes: budget,
+      });
     }
     const entries = await Array.fromAsync(Deno.readDir(layout.quarantine));
     let total = 0;
