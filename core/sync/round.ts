@@ -191,7 +191,8 @@ async function openRound(ctx: SyncContext, peers: PeerStore): Promise<Round> {
   };
 }
 
-function emptySummary(): RoundSummary {
+/** A summary of a round that did nothing: the start of every count. */
+export function emptySummary(): RoundSummary {
   return {
     sent: 0,
     received: 0,

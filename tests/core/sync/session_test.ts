@@ -1,24 +1,9 @@
 import { assertEquals } from "../../assert.ts";
 import { mergeSummaries } from "../../../core/sync/session.ts";
-import type { RoundSummary } from "../../../core/sync/round.ts";
+import { emptySummary, type RoundSummary } from "../../../core/sync/round.ts";
 
 function summary(over: Partial<RoundSummary>): RoundSummary {
-  return {
-    sent: 0,
-    received: 0,
-    applied: 0,
-    rejected: 0,
-    conflicts: 0,
-    quarantined: 0,
-    proposed: 0,
-    problems: [],
-    failures: [],
-    refused: [],
-    rejections: [],
-    moved: [],
-    resumed: 0,
-    ...over,
-  };
+  return { ...emptySummary(), ...over };
 }
 
 const failure = {
