@@ -8,6 +8,14 @@ import type { MemorySite } from "../../core/testing/world.ts";
 /** A marker's time suffix: `20261205T011502Z`, `-2` for a second one that second, or epoch ms. */
 const MARKER = /\.(rejected|conflict)\.(\d{8}T\d{6}Z(-\d+)?|\d{13})$/;
 
+/** Contents past this many characters are shown by length and start, so a failing diff stays short. */
+const SHOWN = 64;
+
+/** A content as a golden table names it: itself, or `<N chars: start…>` when long. */
+export function shown(text: string): string {
+  return text.length <= SHOWN ? text : `<${text.length} chars: ${text.slice(0, 8)}…>`;
+}
+
 /** `x.csv.rejected.20261205T011502Z` → `x.csv.rejected.*`; any other path unchanged. */
 export function markerPattern(path: string): string {
   return path.replace(MARKER, ".$1.*");
@@ -16,7 +24,7 @@ export function markerPattern(path: string): string {
 /**
  * The files of `datasite` as `site` holds them (its own datasite, or its
  * mirror of a peer's), relative to that datasite, permission files aside:
- * path → text. Two markers of one file that normalise alike are `*` and `*#2`.
+ * path → text ({@linkcode shown}). Two markers of one file that normalise alike are `*` and `*#2`.
  */
 export function goldenTree(site: MemorySite, datasite: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -25,7 +33,7 @@ export function goldenTree(site: MemorySite, datasite: string): Record<string, s
     if (rel === "syft.pub.yaml" || rel.endsWith("/syft.pub.yaml")) continue;
     let key = markerPattern(rel);
     for (let n = 2; key in out; n++) key = `${markerPattern(rel)}#${n}`;
-    out[key] = site.read(path)!;
+    out[key] = shown(site.read(path)!);
   }
   return out;
 }

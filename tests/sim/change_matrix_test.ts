@@ -31,7 +31,7 @@
 import { assertEquals } from "../assert.ts";
 import { type MemorySite, MemoryWorld } from "../../core/testing/world.ts";
 import type { RejectReason } from "../../core/events/types.ts";
-import { goldenTree } from "./_golden.ts";
+import { goldenTree, shown } from "./_golden.ts";
 
 const OWNER = "owner@hospital.org";
 const PEER = "ds@lab.org";
@@ -45,6 +45,10 @@ const SHARED = "shared/x.txt";
 /** The peer's job inbox, writable by it since approval (§5). */
 const INBOX = `app_data/job/inbox/${PEER}/job1/run.sh`;
 const IN_PRIVATE = "private/x.txt";
+/** Contents over the 256 KiB inline limit travel as blobs (protocol.md §4.3). */
+const BIG1 = "1".repeat(300 * 1024);
+const BIG2 = "2".repeat(300 * 1024);
+
 /** In a peer's edits: its whole mirror of the owner's datasite, folder and all. */
 const WHOLE_MIRROR = "";
 
@@ -77,6 +81,8 @@ interface Row {
   peer: Files;
   /** The proposals the owner refused during the rounds: path and reason. */
   rejections?: [string, RejectReason][];
+  /** The owner's inbox quota per peer, when the row needs a small one (§7 step 5). */
+  quotaBytes?: number;
   /** Why the row is not run: the engine disagrees with the docs (reported). */
   ignore?: string;
 }
@@ -150,6 +156,14 @@ const CASES: Case[] = [
         peer: {},
       },
       {
+        name: "a file over the inline limit (a blob): gone from the mirror",
+        start: { owner: { [PUB]: BIG1 } },
+        edits: { owner: { [PUB]: null } },
+        rounds: OWNER_FIRST,
+        owner: {},
+        peer: {},
+      },
+      {
         name: "a job the peer submitted: gone from the mirror",
         start: { peer: { [INBOX]: "v1" } },
         edits: { owner: { [INBOX]: null } },
@@ -177,6 +191,23 @@ const CASES: Case[] = [
         owner: { [SHARED]: "p1" },
         peer: { [SHARED]: "p1" },
         rejections: [],
+      },
+      {
+        name: "permitted, a file over the inline limit (a blob): applied at the owner",
+        edits: { peer: { [SHARED]: BIG1 } },
+        rounds: PEER_FIRST,
+        owner: { [SHARED]: shown(BIG1) },
+        peer: { [SHARED]: shown(BIG1) },
+        rejections: [],
+      },
+      {
+        name: "permitted but over the peer's quota: refused for quota, a .rejected copy",
+        edits: { peer: { [INBOX]: "more than ten bytes" } },
+        quotaBytes: 10,
+        rounds: PEER_FIRST,
+        owner: {},
+        peer: { [`${INBOX}.rejected.*`]: "more than ten bytes" },
+        rejections: [[INBOX, "quota"]],
       },
       {
         name: "refused (public/): a .rejected copy, the path gone again from the mirror",
@@ -231,6 +262,15 @@ const CASES: Case[] = [
         rounds: PEER_FIRST,
         owner: { [PUB]: "v1" },
         peer: { [PUB]: "v1", [`${PUB}.rejected.*`]: "p2" },
+        rejections: [[PUB, "permission"]],
+      },
+      {
+        name: "refused, files over the inline limit (blobs): the owner's back, the edit aside",
+        start: { owner: { [PUB]: BIG1 } },
+        edits: { peer: { [PUB]: BIG2 } },
+        rounds: PEER_FIRST,
+        owner: { [PUB]: shown(BIG1) },
+        peer: { [PUB]: shown(BIG1), [`${PUB}.rejected.*`]: shown(BIG2) },
         rejections: [[PUB, "permission"]],
       },
     ],
@@ -379,6 +419,14 @@ const CASES: Case[] = [
         peer: { [SHARED]: "o2", [`${SHARED}.conflict.*`]: "p2" },
       },
       {
+        name: "owner first, files over the inline limit (blobs): the peer's as .conflict",
+        start: { owner: { [SHARED]: "v1" } },
+        edits: { owner: { [SHARED]: BIG1 }, peer: { [SHARED]: BIG2 } },
+        rounds: OWNER_FIRST,
+        owner: { [SHARED]: shown(BIG1) },
+        peer: { [SHARED]: shown(BIG1), [`${SHARED}.conflict.*`]: shown(BIG2) },
+      },
+      {
         name: "peer first, permitted: refused as a conflict, the owner's edit kept",
         start: { owner: { [SHARED]: "v1" } },
         edits: { owner: { [SHARED]: "o2" }, peer: { [SHARED]: "p2" } },
@@ -516,6 +564,7 @@ function edit(site: MemorySite, prefix: string, edits: Edits | undefined): void 
 
 async function runRow(row: Row): Promise<void> {
   const { world, owner, peer } = await startWorld(row);
+  if (row.quotaBytes !== undefined) owner.ctx.quotaBytes = row.quotaBytes;
   const judgedBefore = owner.rounds.length;
   edit(owner, `${OWNER}/`, row.edits.owner);
   edit(peer, `${OWNER}/`, row.edits.peer);
