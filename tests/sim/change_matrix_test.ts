@@ -61,6 +61,11 @@ const SHARED_GRANT = [
   "",
 ].join("\n");
 
+/** A permission file that grants nothing: the owner revokes what it granted. */
+const NO_GRANT = "rules: []\n";
+/** The grant that lets every peer read `notes/`. */
+const READ_GRANT = "rules:\n  - pattern: '**'\n    access:\n      read: ['*']\n";
+
 type Side = "owner" | "peer";
 /** Datasite-relative path → content; in edits, null deletes. */
 type Files = Record<string, string>;
@@ -127,6 +132,15 @@ const CASES: Case[] = [
         owner: { [INBOX]: "o1" },
         peer: { [INBOX]: "o1" },
       },
+      {
+        // permissions.md: a grant publishes the files the projection gained.
+        name: "new to the peer by a grant: mirrored",
+        start: { owner: { [HIDDEN]: "v1" } },
+        edits: { owner: { "notes/syft.pub.yaml": READ_GRANT } },
+        rounds: OWNER_FIRST,
+        owner: { [HIDDEN]: "v1" },
+        peer: { [HIDDEN]: "v1" },
+      },
     ],
   },
   {
@@ -175,6 +189,15 @@ const CASES: Case[] = [
         edits: { owner: { [INBOX]: null } },
         rounds: OWNER_FIRST,
         owner: {},
+        peer: {},
+      },
+      {
+        // permissions.md: a revocation publishes deletions for the files the projection lost.
+        name: "gone from the peer by a revocation: gone from the mirror, kept at the owner",
+        start: { owner: { [SHARED]: "v1" } },
+        edits: { owner: { "shared/syft.pub.yaml": NO_GRANT } },
+        rounds: OWNER_FIRST,
+        owner: { [SHARED]: "v1" },
         peer: {},
       },
     ],
@@ -445,6 +468,15 @@ const CASES: Case[] = [
         peer: { [`${HIDDEN}.rejected.*`]: "p1" },
         rejections: [[HIDDEN, "permission"]],
       },
+      {
+        name: "different content, owner first, not readable: the owner's never mirrored, " +
+          "the peer's refused",
+        edits: { owner: { [HIDDEN]: "o1" }, peer: { [HIDDEN]: "p1" } },
+        rounds: ["owner", ...PEER_FIRST],
+        owner: { [HIDDEN]: "o1" },
+        peer: { [`${HIDDEN}.rejected.*`]: "p1" },
+        rejections: [[HIDDEN, "permission"]],
+      },
     ],
   },
   {
@@ -581,6 +613,23 @@ const CASES: Case[] = [
         owner: {},
         peer: { [`${PUB}.rejected.*`]: "p2" },
         rejections: [[PUB, "permission"]],
+      },
+      {
+        name: "revoked, owner first: gone from the mirror, the peer's edit as .conflict",
+        start: { owner: { [SHARED]: "v1" } },
+        edits: { owner: { "shared/syft.pub.yaml": NO_GRANT }, peer: { [SHARED]: "p2" } },
+        rounds: OWNER_FIRST,
+        owner: { [SHARED]: "v1" },
+        peer: { [`${SHARED}.conflict.*`]: "p2" },
+      },
+      {
+        name: "revoked, peer first: refused for permission, the edit as .rejected",
+        start: { owner: { [SHARED]: "v1" } },
+        edits: { owner: { "shared/syft.pub.yaml": NO_GRANT }, peer: { [SHARED]: "p2" } },
+        rounds: PEER_FIRST,
+        owner: { [SHARED]: "v1" },
+        peer: { [`${SHARED}.rejected.*`]: "p2" },
+        rejections: [[SHARED, "permission"]],
       },
     ],
   },
