@@ -66,6 +66,14 @@ const NO_GRANT = "rules: []\n";
 /** The grant that lets every peer read `notes/`. */
 const READ_GRANT = "rules:\n  - pattern: '**'\n    access:\n      read: ['*']\n";
 
+/** Twelve files in public/: deleting eleven of them is a mass delete (§6). */
+const TWELVE: Files = Object.fromEntries(
+  Array.from({ length: 12 }, (_, i) => [`public/f${String(i).padStart(2, "0")}.txt`, `f${i}`]),
+);
+const ELEVEN_GONE: Edits = Object.fromEntries(
+  Object.keys(TWELVE).slice(1).map((path) => [path, null]),
+);
+
 type Side = "owner" | "peer";
 /** Datasite-relative path → content; in edits, null deletes. */
 type Files = Record<string, string>;
@@ -200,6 +208,15 @@ const CASES: Case[] = [
         owner: { [SHARED]: "v1" },
         peer: {},
       },
+      {
+        // §6: more than half of a peer's projection (and more than 10 files) stops publishing.
+        name: "most of what the peer sees: the mass-delete stop, the mirror untouched",
+        start: { owner: TWELVE },
+        edits: { owner: ELEVEN_GONE },
+        rounds: OWNER_FIRST,
+        owner: { "public/f00.txt": "f0" },
+        peer: TWELVE,
+      },
     ],
   },
   {
@@ -260,6 +277,24 @@ const CASES: Case[] = [
         owner: {},
         peer: { [`${HIDDEN}.rejected.*`]: "p1" },
         rejections: [[HIDDEN, "permission"]],
+      },
+      {
+        // permissions.md: a syft.pub.yaml needs admin, which the inbox grant does not give.
+        name: "refused, a permission file where the peer may write: needs admin",
+        edits: { peer: { [`app_data/job/inbox/${PEER}/job1/syft.pub.yaml`]: "rules: []\n" } },
+        rounds: PEER_FIRST,
+        owner: {},
+        peer: { [`app_data/job/inbox/${PEER}/job1/syft.pub.yaml.rejected.*`]: "rules: []\n" },
+        rejections: [[`app_data/job/inbox/${PEER}/job1/syft.pub.yaml`, "permission"]],
+      },
+      {
+        // §8: marker files are never proposed, whoever made them.
+        name: "a marker name where the peer may write: never proposed",
+        edits: { peer: { "shared/y.txt.rejected.20261205T011502Z": "p1" } },
+        rounds: PEER_FIRST,
+        owner: {},
+        peer: { "shared/y.txt.rejected.*": "p1" },
+        rejections: [],
       },
     ],
   },
