@@ -20,7 +20,14 @@
  * Where the docs are silent (a refused or conflicting *deletion* has no
  * content to keep), the row says what it decides: the owner's file comes
  * back and no marker is left, as `rclone bisync` restores a file whose
- * deletion lost.
+ * deletion lost. A mirror deleted whole is refilled: issue 16 asks every
+ * mirror to converge to its owner's projection.
+ *
+ * Where both sides edit, the order decides the marker, so each such case runs
+ * owner first (the owner's news meets an unproposed edit: `.conflict`) and
+ * peer first (the proposal meets the owner's edit: refused, `.rejected`), and
+ * each proposal both where the peer may write (`shared/`, its inbox) and where
+ * it may not (`public/`, an owner-only folder).
  *
  * After its rounds each row also runs the world to quiescence and checks
  * the same outcome again: nothing moves once the matrix has settled.
