@@ -8,6 +8,7 @@
  * goes through the journal.
  * @module
  */
+import { forgetWipedMirror, mirrorWasWiped } from "./reader/wiped_mirror.ts";
 import { posix } from "node:path";
 import { openEnvelope } from "../events/envelope.ts";
 import { parseBatchJson } from "../events/parse.ts";
@@ -74,6 +75,10 @@ export class ChannelReader {
 
   /** Read every new object of the peer's channel to us, in order, applying each. */
   async read(): Promise<ReceiveResult> {
+    if (await mirrorWasWiped(this.ctx, this.#state)) {
+      this.ctx.warn(`your mirror of ${this.keys.peer} was deleted: asking for a fresh copy`);
+      await this.#save(forgetWipedMirror(this.#state));
+    }
     await this.#recoverJudged();
     for (let guard = 0; guard < 1_000_000; guard++) {
       if (await this.#step() === "done") break;

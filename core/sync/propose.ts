@@ -6,6 +6,7 @@
  * mirror never proposes deletions.
  * @module
  */
+import { forgetWipedMirror, mirrorWasWiped } from "./reader/wiped_mirror.ts";
 import { posix } from "node:path";
 import { checkInboundPath } from "../paths/mod.ts";
 import type { FileChangeEvent } from "../events/types.ts";
@@ -49,9 +50,12 @@ export async function collectProposals(
 ): Promise<ProposalResult> {
   const peer = initial.peer;
   const mirrorRoot = posix.join(ctx.root, peer);
-  const state = structuredClone(initial);
+  let state = structuredClone(initial);
   const exists = await ctx.fs.lstat(mirrorRoot).then((i) => i.isDirectory, () => false);
-  if (!exists) return { proposals: [], state, refused: [] };
+  if (!exists) {
+    if (await mirrorWasWiped(ctx, state)) state = forgetWipedMirror(state);
+    return { proposals: [], state, refused: [] };
+  }
   await pruneRefusals(ctx, state, mirrorRoot);
   const tree = await scanTree(mirrorRoot, {
     previous: new Map(Object.entries(state.mirror)),

@@ -439,7 +439,6 @@ const CASES: Case[] = [
         owner: { [PUB]: "v1", [INBOX]: "v1" },
         peer: { [PUB]: "v1", [INBOX]: "v1" },
         rejections: [],
-        ignore: "BUG: the mirror stays empty until the owner publishes news (no refill)",
       },
       {
         name: "the whole mirror deleted, then news from the owner: still nothing deleted there",
@@ -449,8 +448,6 @@ const CASES: Case[] = [
         owner: { [PUB]: "v1", [INBOX]: "v1", "public/y.txt": "o1" },
         peer: { [PUB]: "v1", [INBOX]: "v1", "public/y.txt": "o1" },
         rejections: [],
-        ignore: "BUG: the news recreates the mirror folder, its missing files are proposed " +
-          "as deletions: the owner loses the inbox file (and refuses public/x.txt's deletion)",
       },
     ],
   },
