@@ -215,7 +215,7 @@ function hostileValue(r: Rand, old: () => Tree): Tree {
       return v;
     }
     case 5: // many elements
-      return Array.from({ length: r.pick([100, 20_000]) }, () => old());
+      return Array.from({ length: r.pick([100, 5_000]) }, () => old());
     case 6: { // a prototype key
       return JSON.parse(`{"__proto__": {"polluted": 1}, "constructor": 1}`);
     }

@@ -13,6 +13,8 @@ import { Finding, makeTargets, Refused, type Target } from "./targets.ts";
 export interface FuzzOptions {
   readonly cases: number;
   readonly seed: number;
+  /** The targets to run; default {@linkcode makeTargets}'s (tests pass fakes). */
+  readonly targets?: readonly Target[] | undefined;
   /** Only these targets (by name); all when absent. */
   readonly only?: readonly string[] | undefined;
   /** Largest RSS growth tolerated after the warm-up, in bytes; default 384 MiB. */
@@ -50,7 +52,7 @@ export function targetFor(seed: number, targets: readonly Target[]): Target {
 
 /** Run `options.cases` cases; never throws for a finding, reports it. */
 export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
-  const all = await makeTargets();
+  const all = options.targets ?? await makeTargets();
   const targets = options.only ? all.filter((t) => options.only!.includes(t.name)) : all;
   if (targets.length === 0) throw new Error(`no target named ${options.only?.join(", ")}`);
   const perTarget: Record<string, TargetCount> = {};

@@ -6,7 +6,6 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { SyftError } from "../../core/errors/mod.ts";
 import { openEnvelope, sealEnvelope } from "../../core/events/envelope.ts";
 import { packBody, unpackBody } from "../../core/events/body.ts";
 import { changeEvent, deletionEvent } from "../../core/events/make.ts";
