@@ -1,6 +1,6 @@
 /**
- * Seen while sizing the fuzzer (target job-config: its slowest cases were long
- * configs, e.g. seed 14's neighbours at 100+ ms for 10 KB): parseJobConfig goes
+ * Seen while profiling the fuzzer's job-config target (its slowest cases were
+ * the longest configs, 100+ ms for 10 KB): parseJobConfig goes
  * through core/jobs/_fields.ts `parse(text, { uniqueKeys: true })`, and the yaml
  * package's unique-key check is quadratic. Measured on 2 cores: 8,000 distinct
  * keys (71 KB) 1.2 s, 32,000 (309 KB) 14.5 s; the 1 MiB cap (MAX_JOB_DOC_BYTES)

@@ -156,7 +156,12 @@ export async function makeTargets(): Promise<Target[]> {
   );
 
   // Small chunks so a short body still spans several authenticated chunks.
-  const sealOne = async (name: string, kind: "batch" | "ci", body: Uint8Array, chunk: number) =>
+  const sealOne = async (
+    name: string,
+    kind: "batch" | "ci" | "blob",
+    body: Uint8Array,
+    chunk: number,
+  ) =>
     await readAll(sealEnvelope(
       {
         kind,
@@ -187,6 +192,11 @@ export async function makeTargets(): Promise<Target[]> {
     {
       name: "b-0000000000000002.syft",
       bytes: await sealOne("b-0000000000000002.syft", "batch", new Uint8Array(0), 16),
+    },
+    {
+      // A blob is named for a random id; its body is the file's raw bytes.
+      name: `x-${"ab".repeat(32)}.syft`,
+      bytes: await sealOne(`x-${"ab".repeat(32)}.syft`, "blob", FILES[1]![1], 8),
     },
   ];
   const openKeys = {
