@@ -215,7 +215,11 @@ function hostileValue(r: Rand, old: () => Tree): Tree {
       return v;
     }
     case 5: // many elements
-      return Array.from({ length: r.pick([100, 5_000]) }, () => old());
+      // Thousands of a small value; a big one (a 70 kB string) only a hundred
+      // times, or the document alone would be hundreds of megabytes.
+      return Array.from({
+        length: (JSON.stringify(old())?.length ?? 0) > 1000 ? 100 : r.pick([100, 5_000]),
+      }, () => old());
     case 6: { // a prototype key
       return JSON.parse(`{"__proto__": {"polluted": 1}, "constructor": 1}`);
     }
