@@ -75,7 +75,7 @@ export function parseDatasetMeta(
   };
   if (text.length > MAX_META_BYTES) fail("it is larger than 16 MiB");
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, logLevel: "error" });
   const first = doc.errors[0];
   if (first) {
     const at = lineCounter.linePos(first.pos[0]);

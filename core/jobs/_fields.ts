@@ -4,7 +4,7 @@
  * field, so a malformed document fails at its parse step, once.
  * @module
  */
-import { parse } from "yaml";
+import { isMap, isScalar, parseDocument, visit } from "yaml";
 import { SyftError, type SyftErrorCode } from "../errors/mod.ts";
 
 /** Documents of a job are small; anything larger is not ours. */
@@ -23,7 +23,15 @@ export class Fields {
     if (text.length > MAX_JOB_DOC_BYTES) throw new SyftError(code, `${file} is larger than 1 MiB`);
     let doc: unknown;
     try {
-      doc = parse(text, { uniqueKeys: true });
+      // logLevel "error": the yaml package would print warnings (quoting the
+      // peer's text, escapes and all) on stderr. Duplicate keys are found by
+      // one pass below: the package's own uniqueKeys check is quadratic.
+      const parsed = parseDocument(text, { uniqueKeys: false, logLevel: "error" });
+      const first = parsed.errors[0];
+      if (first) throw first;
+      const duplicate = firstDuplicateKey(parsed);
+      if (duplicate !== null) throw new Error(`map keys must be unique: "${duplicate}"`);
+      doc = parsed.toJS();
     } catch (err) {
       const first = String(err instanceof Error ? err.message : err).split("\n")[0];
       throw new SyftError(code, `${file} is not valid YAML: ${first}`);
@@ -108,4 +116,24 @@ export class Fields {
   nested(field: string): Fields {
     return Fields.of(this.map[field], this.file, this.code, `"${field}"`);
   }
+}
+
+/** The first key that a mapping of `doc` holds twice, or null; linear in the document. */
+function firstDuplicateKey(doc: ReturnType<typeof parseDocument>): string | null {
+  let found: string | null = null;
+  visit(doc, {
+    Map(_, map) {
+      if (!isMap(map)) return;
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : JSON.stringify(pair.key);
+        if (seen.has(key)) {
+          found = key;
+          return visit.BREAK;
+        }
+        seen.add(key);
+      }
+    },
+  });
+  return found;
 }

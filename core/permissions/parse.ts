@@ -187,7 +187,12 @@ function parseOrThrow(content: string | Uint8Array, options: ParseOptions): Rule
 
   const lineCounter = new LineCounter();
   // uniqueKeys is quadratic in the yaml package; duplicates are caught in the walk.
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
+  const doc = parseDocument(text, {
+    lineCounter,
+    uniqueKeys: false,
+    prettyErrors: false,
+    logLevel: "error",
+  });
   const first = doc.errors[0];
   if (first !== undefined) {
     const line = first.linePos?.[0].line ?? lineCounter.linePos(first.pos[0]).line;
