@@ -107,6 +107,12 @@ export interface WriterState {
   retired: Record<string, number>;
   /** The peer asked for a fresh full checkpoint (`channel.resync`). */
   cf_due: boolean;
+  /**
+   * A checkpoint came due in a round whose own batches made up its whole
+   * window, and was left for the next round that publishes: written then, it
+   * would have packed those batches' contents a second time for nothing.
+   */
+  checkpoint_deferred?: boolean;
 }
 
 /** What the reader of a peer's channel to us keeps (core/sync/receive.ts). */
