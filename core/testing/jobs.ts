@@ -24,7 +24,7 @@
  */
 import { posix } from "node:path";
 import { homeLayout } from "../config/home.ts";
-import { PERMISSION_FILE } from "../datasite/names.ts";
+import { isSyftTemp, PERMISSION_FILE } from "../datasite/names.ts";
 import type { LocalFs } from "../fs/local_fs.ts";
 import { approveJob, type OwnerDesk, rejectJob, releaseJob } from "../jobs/desk.ts";
 import { intakeJobs, type IntakeResult } from "../jobs/intake.ts";
@@ -216,8 +216,9 @@ export class SiteJobs {
 
   /**
    * The files of a job's review folder at `owner` as this site has them (its
-   * own datasite, or its mirror of the owner): relative path → text, `status/`
-   * and the permission file left out. Empty when nothing is there.
+   * own datasite, or its mirror of the owner): relative path → text, `status/`,
+   * the permission file and syft's temp files (which never travel) left out.
+   * Empty when nothing is there.
    */
   results(owner: MemorySite | string, key: JobKey): Record<string, string> {
     const who = typeof owner === "string" ? owner : owner.me;
@@ -226,6 +227,7 @@ export class SiteJobs {
     for (const path of this.site.files(rel)) {
       const name = path.slice(rel.length + 1);
       if (name.startsWith("status/") || name === PERMISSION_FILE) continue;
+      if (isSyftTemp(posix.basename(name))) continue;
       out[name] = this.site.read(path) ?? "";
     }
     return out;
