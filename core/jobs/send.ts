@@ -35,6 +35,8 @@ export interface SendRequest {
   fs?: LocalFs | undefined;
   /** What stamps `submitted_at`; the system's clock by default. */
   clock?: Clock | undefined;
+  /** The id's 4 random bytes; crypto's unless a simulation replaying a seed passes its own. */
+  idBytes?: Uint8Array | undefined;
 }
 
 /** The job sent: its id and name, and who got it. */
@@ -54,7 +56,7 @@ export async function sendJob(req: SendRequest): Promise<Sent> {
   for (const owner of req.to) await checkRecipient(req, accepted, owner, fs);
   const bundle = await buildBundle(req.source, fs);
   const name = req.name ?? posix.basename(req.source.path).replace(/\.(sh|py)$/, "");
-  const id = newJobId(name);
+  const id = req.idBytes === undefined ? newJobId(name) : newJobId(name, req.idBytes);
   const config = jobConfigFor(bundle, {
     id,
     name,

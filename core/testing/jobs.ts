@@ -107,12 +107,26 @@ export interface StubJob {
   datasets?: string[];
 }
 
+/** How a {@linkcode SiteJobs} runs and names jobs. */
+export interface SiteJobsOptions {
+  /** What the stub runner does with each job; {@linkcode countingScript} by default. */
+  script?: StubScript;
+  /** A seeded PRNG (core/random/prng.ts) for job ids, so a simulation replays them; crypto's otherwise. */
+  random?: () => number;
+}
+
 /** One site's job commands, on the world's file system and clock. */
 export class SiteJobs {
   /** Lines the runner had for people (waits, jobs skipped). */
   readonly notes: string[] = [];
 
-  constructor(readonly site: MemorySite, readonly script: StubScript = countingScript) {}
+  readonly script: StubScript;
+  readonly #random: (() => number) | undefined;
+
+  constructor(readonly site: MemorySite, options: SiteJobsOptions = {}) {
+    this.script = options.script ?? countingScript;
+    this.#random = options.random;
+  }
 
   /** The site's `$SYFT_HOME`. */
   get home(): string {
@@ -166,6 +180,9 @@ export class SiteJobs {
       network: false,
       fs,
       clock: this.site.world.clock,
+      ...(this.#random === undefined ? {} : {
+        idBytes: Uint8Array.from({ length: 4 }, () => Math.floor(this.#random!() * 256)),
+      }),
     });
     return { submitter: this.site.me, id: sent.id };
   }
@@ -234,7 +251,7 @@ export class SiteJobs {
   }
 }
 
-/** The job commands of `site` (with the default stub script unless one is given). */
-export function siteJobs(site: MemorySite, script?: StubScript): SiteJobs {
-  return new SiteJobs(site, script);
+/** The job commands of `site` (the default stub script and random ids unless options say). */
+export function siteJobs(site: MemorySite, options: SiteJobsOptions = {}): SiteJobs {
+  return new SiteJobs(site, options);
 }

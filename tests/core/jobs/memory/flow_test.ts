@@ -8,6 +8,7 @@
  * @module
  */
 import { assert, assertEquals } from "../../../assert.ts";
+import { prng } from "../../../../core/random/prng.ts";
 import { siteJobs } from "../../../../core/testing/jobs.ts";
 import { MemoryWorld } from "../../../../core/testing/world.ts";
 import { WireTap } from "./_wire.ts";
@@ -75,4 +76,51 @@ Deno.test("in memory, an approved job runs and its released results reach the sc
     !sent.some((t) => t.includes(`${held.id}/outputs`) || t.includes(`${held.id}/stdout.txt`)),
     "no object even names the unreleased job's outputs or logs",
   );
+});
+
+Deno.test("in memory, a job whose run fails ends failed, and once released the scientist reads why", async () => {
+  const world = new MemoryWorld();
+  const owner = await world.site(OWNER);
+  const ds = await world.site(DS);
+  await world.connect(ds, owner);
+  const scientist = siteJobs(ds);
+  const desk = siteJobs(owner, {
+    script: () => ({ returncode: 3, stdout: "", stderr: "no such column: age\n" }),
+  });
+  const key = await scientist.submit(owner, { name: "broken" });
+  await world.settle();
+  await desk.intake();
+  await desk.approve(key);
+  const [ran] = await desk.run(key, { release: true });
+  assertEquals(ran!.state.history.map((h) => h.status), [
+    "pending",
+    "approved",
+    "running",
+    "failed",
+    "released",
+  ]);
+  assertEquals(ran!.state.run?.returncode, 3);
+  await world.settle();
+  assertEquals(scientist.results(owner, key), {
+    "returncode.txt": "3\n",
+    "stderr.txt": "no such column: age\n",
+    "stdout.txt": "",
+  });
+});
+
+Deno.test("in memory, job ids drawn from a seeded PRNG are the same on every run of the seed", async () => {
+  const ids: string[][] = [];
+  for (let run = 0; run < 2; run++) {
+    const world = new MemoryWorld();
+    const owner = await world.site(OWNER);
+    const ds = await world.site(DS);
+    await world.connect(ds, owner);
+    const scientist = siteJobs(ds, { random: prng(7) });
+    ids.push([
+      (await scientist.submit(owner, { name: "a" })).id,
+      (await scientist.submit(owner, { name: "b" })).id,
+    ]);
+  }
+  assertEquals(ids[0], ids[1]);
+  assert(/^a-[0-9a-f]{8}$/.test(ids[0]![0]!), ids[0]![0]);
 });
