@@ -28,6 +28,24 @@ export interface PendingProposal {
   id: string;
   old_hash: string | null;
   new_hash: string | null;
+  /**
+   * Contents we proposed for this path before this one, still unanswered,
+   * oldest first: the owner applies them in order, so each comes back as its
+   * publication, and that echo is ours, not the owner's change.
+   */
+  earlier?: string[];
+}
+
+/** Unanswered earlier proposals remembered per path (a user saving every few seconds). */
+export const MAX_EARLIER_PROPOSALS = 16;
+
+/**
+ * Whether `hash`, published by the owner for a path, is a content we proposed
+ * there and have not been answered about yet.
+ */
+export function isOwnEcho(pending: PendingProposal | undefined, hash: string | null): boolean {
+  if (!pending || hash === null) return false;
+  return pending.new_hash === hash || (pending.earlier?.includes(hash) ?? false);
 }
 
 /** An outgoing batch whose put may or may not have happened (crash window). */
