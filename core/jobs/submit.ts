@@ -8,7 +8,7 @@
 import { posix } from "node:path";
 import { hashFile, sha256Hex } from "../crypto/hash.ts";
 import { SyftError } from "../errors/mod.ts";
-import { writeFileAtomic } from "../fs/atomic.ts";
+import { syncDir, writeFileAtomic } from "../fs/atomic.ts";
 import { denoFs } from "../fs/deno_fs.ts";
 import type { FsInfo, LocalFs } from "../fs/local_fs.ts";
 import { checkInboundPath } from "../paths/inbound.ts";
@@ -286,5 +286,8 @@ export async function writeJobInto(
     await fs.remove(temp, { recursive: true }).catch(() => {});
     throw err;
   }
+  // The rename is durable only once its folder is: without this, a power cut
+  // after `job submit` said "sent" could leave only the dot-folder, never proposed.
+  await syncDir(posix.dirname(target), fs);
   return target;
 }
