@@ -13,12 +13,24 @@ import { homeLayout } from "../../../../core/config/home.ts";
 import { isSyftTemp } from "../../../../core/datasite/names.ts";
 import { answerDecision } from "../../../../core/jobs/moves.ts";
 import { type JobKey, jobLabel, reviewJobFolder } from "../../../../core/jobs/layout.ts";
-import { siteJobs } from "../../../../core/testing/jobs.ts";
+import { siteJobs, type StubScript } from "../../../../core/testing/jobs.ts";
 import { PowerCut } from "../../../../core/testing/memory_fs.ts";
 import { MemoryWorld } from "../../../../core/testing/world.ts";
 
 const OWNER = "owner@hospital.org";
 const DS = "ds@lab.org";
+
+/** A run with several outputs, one in a subfolder, so a torn set would show. */
+const SCRIPT: StubScript = (spec) => ({
+  returncode: 0,
+  stdout: `ran ${spec.jobId}\n`,
+  stderr: "",
+  outputs: {
+    "result.txt": `result of ${spec.jobId}\n`,
+    "tables/a.csv": "x,y\n1,2\n",
+    "tables/b.csv": "x,y\n3,4\n",
+  },
+});
 
 /** An approved job the scientist sees approved, with everything before the run on disk. */
 async function approved() {
@@ -72,7 +84,7 @@ Deno.test("a power cut at any fsync of `job run --release`: after restart the jo
   let scratch = 0;
   for (let cut = 1;; cut++) {
     const { world, owner, ds, key } = await approved();
-    const desk = siteJobs(owner);
+    const desk = siteJobs(owner, { script: SCRIPT });
     world.fs.powerCutAt = world.fs.syncs + cut;
     const died = await desk.run(key, { release: true }).then(() => null, (err) => err);
     if (died === null && !world.fs.dead) {
@@ -109,11 +121,21 @@ Deno.test("a power cut at any fsync of `job run --release`: after restart the jo
     temps += left.filter((p) => isSyftTemp(p.split("/").at(-1)!)).length;
     assertEquals(
       left.filter((p) => !p.startsWith("status/") && !isSyftTemp(p.split("/").at(-1)!)),
-      ["outputs/result.txt", "returncode.txt", "stderr.txt", "stdout.txt", "syft.pub.yaml"],
+      [
+        "outputs/result.txt",
+        "outputs/tables/a.csv",
+        "outputs/tables/b.csv",
+        "returncode.txt",
+        "stderr.txt",
+        "stdout.txt",
+        "syft.pub.yaml",
+      ],
       where,
     );
     const expected = {
       "outputs/result.txt": `result of ${key.id}\n`,
+      "outputs/tables/a.csv": "x,y\n1,2\n",
+      "outputs/tables/b.csv": "x,y\n3,4\n",
       "returncode.txt": "0\n",
       "stderr.txt": "",
       "stdout.txt": `ran ${key.id}\n`,
@@ -136,7 +158,7 @@ Deno.test("a power cut at any fsync of `job run --release`: after restart the jo
 /** The world after `job run --release` was cut at fsync `cut` of the run, restarted and recovered. */
 async function cutAndRecover(cut: number) {
   const { world, owner, ds, key } = await approved();
-  const desk = siteJobs(owner);
+  const desk = siteJobs(owner, { script: SCRIPT });
   world.fs.powerCutAt = world.fs.syncs + cut;
   await desk.run(key, { release: true }).catch((err) => {
     if (!(err instanceof PowerCut)) throw err;
