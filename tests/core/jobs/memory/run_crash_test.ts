@@ -8,6 +8,7 @@
  * @module
  */
 import { assert, assertEquals } from "../../../assert.ts";
+import { recordCount } from "../../../_counts.ts";
 import { readAuditLog } from "../../../../core/audit/log.ts";
 import { homeLayout } from "../../../../core/config/home.ts";
 import { isSyftTemp } from "../../../../core/datasite/names.ts";
@@ -151,8 +152,7 @@ Deno.test("a power cut at any fsync of `job run --release`: after restart the jo
         `${unaudited} cut(s) lost the audit's release line, ${scratch} scratch file(s) left`,
     );
   }
-  const counts = Deno.env.get("SYFT_TEST_COUNTS");
-  if (counts) await Deno.writeTextFile(counts, `crash points ${points}\n`, { append: true });
+  await recordCount("crash points", points);
 });
 
 /** The world after `job run --release` was cut at fsync `cut` of the run, restarted and recovered. */

@@ -6,6 +6,7 @@
  * @module
  */
 import { assert, assertEquals } from "../../../assert.ts";
+import { recordCount } from "../../../_counts.ts";
 import { INBOX_ROOT } from "../../../../core/jobs/layout.ts";
 import { siteJobs } from "../../../../core/testing/jobs.ts";
 import { PowerCut } from "../../../../core/testing/memory_fs.ts";
@@ -72,6 +73,5 @@ Deno.test("a power cut at any fsync of `job submit` leaves the job whole in the 
     assertEquals(jobs.length, intake.received.length, where);
   }
   assert(points >= 3, `the submit made only ${points} fsyncs`);
-  const counts = Deno.env.get("SYFT_TEST_COUNTS");
-  if (counts) await Deno.writeTextFile(counts, `crash points ${points}\n`, { append: true });
+  await recordCount("crash points", points);
 });
