@@ -5,6 +5,8 @@
  * @module
  */
 import { appendAudit as appendRecord, type AuditValue, readAuditLog } from "../audit/log.ts";
+import { denoFs } from "../fs/deno_fs.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
 
 /** Job decisions the log records. */
 export type AuditAction =
@@ -40,7 +42,11 @@ const DETAIL_KEYS = ["how", "reason", "sandbox", "policy_hash", "status", "retur
  * Append one job decision. Policy edits name the policy as their subject (and
  * the job it was made from as `from`); the others name the job.
  */
-export async function appendAudit(path: string, entry: AuditEntry): Promise<void> {
+export async function appendAudit(
+  path: string,
+  entry: AuditEntry,
+  fs: LocalFs = denoFs,
+): Promise<void> {
   const details: Record<string, AuditValue> = {};
   for (const k of DETAIL_KEYS) if (entry[k] !== undefined) details[k] = entry[k]!;
   const policy = entry.action.startsWith("policy.") ? entry.how.replace(/^policy:/, "") : null;
@@ -51,13 +57,17 @@ export async function appendAudit(path: string, entry: AuditEntry): Promise<void
     action: `job.${entry.action}`,
     subject: policy ?? entry.job ?? "",
     details,
-  });
+  }, fs);
 }
 
 /** The job decisions of the log that concern `job` (all job decisions when null). */
-export async function readAudit(path: string, job: string | null): Promise<AuditEntry[]> {
+export async function readAudit(
+  path: string,
+  job: string | null,
+  fs: LocalFs = denoFs,
+): Promise<AuditEntry[]> {
   const out: AuditEntry[] = [];
-  for (const r of (await readAuditLog(path)).records) {
+  for (const r of (await readAuditLog(path, fs)).records) {
     if (!r.action.startsWith("job.")) continue;
     const policy = r.action.startsWith("job.policy.");
     const about = policy ? (typeof r.details.from === "string" ? r.details.from : null) : r.subject;

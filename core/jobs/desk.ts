@@ -6,6 +6,7 @@
  */
 import { posix } from "node:path";
 import { SyftError } from "../errors/mod.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
 import { appendAudit } from "./audit.ts";
 import { inboxJobFolder, type JobKey, jobLabel } from "./layout.ts";
 import { datasetsNotShared, notSharedReason } from "./dataset_access.ts";
@@ -25,7 +26,10 @@ export interface OwnerDesk {
   auditLog: string;
   /** `$SYFT_HOME/jobs/received`: the owner's whole record of each job (see `receivedRoot`). */
   records: string;
+  /** The owner's clock: every time a decision records is taken from it. */
   now: () => number;
+  /** Where the datasite, the records and the audit log are read and written. */
+  fs: LocalFs;
 }
 
 function iso(desk: OwnerDesk): string {
@@ -68,7 +72,7 @@ export async function receiveJob(
     network,
     hash,
   );
-  await writeReviewPermission(desk.datasite, key, false);
+  await writeReviewPermission(desk.datasite, key, false, desk.fs);
   if (check.kind === "bad") {
     state = moveTo(state, {
       status: "rejected",
@@ -87,7 +91,7 @@ export async function receiveJob(
     how: "auto",
     reason: check.kind === "bad" ? check.reason : null,
     policy_hash: hash,
-  });
+  }, desk.fs);
   return state;
 }
 
@@ -101,8 +105,8 @@ export async function closeAndCheck(
   desk: OwnerDesk,
   key: JobKey,
 ): Promise<Exclude<JobCheck, { kind: "incomplete" }>> {
-  await lockInbox(desk.datasite, key);
-  const check = await verifyJobFolder(inboxDir(desk, key), key);
+  await lockInbox(desk.datasite, key, desk.fs);
+  const check = await verifyJobFolder(inboxDir(desk, key), key, desk.fs);
   if (check.kind !== "incomplete") return check;
   return { kind: "bad", reason: `files missing: ${check.missing.join(", ")}`, config: null };
 }
@@ -144,6 +148,7 @@ export async function approveJob(
     desk.me,
     key.submitter,
     check.config.datasets,
+    desk.fs,
   );
   if (unshared.length > 0) {
     throw new SyftError(
@@ -169,7 +174,7 @@ export async function approveJob(
     by: desk.me,
     how,
     policy_hash: hash,
-  });
+  }, desk.fs);
   return next;
 }
 
@@ -183,7 +188,7 @@ export async function rejectJob(
   const state = await requireState(desk, key);
   const at = iso(desk);
   const next = moveTo(state, { status: "rejected", at, by: desk.me, how, reason });
-  await lockInbox(desk.datasite, key);
+  await lockInbox(desk.datasite, key, desk.fs);
   await writeJobState(desk, next);
   await appendAudit(desk.auditLog, {
     at,
@@ -193,7 +198,7 @@ export async function rejectJob(
     how,
     reason,
     policy_hash: state.policy_hash,
-  });
+  }, desk.fs);
   return next;
 }
 
@@ -205,7 +210,7 @@ export async function releaseJob(desk: OwnerDesk, key: JobKey, how = "manual"): 
   // The grant goes first: a crash in between leaves a done job whose outputs
   // are readable, which `job release` again completes; the other order could
   // record "released" with nothing readable.
-  await writeReviewPermission(desk.datasite, key, true);
+  await writeReviewPermission(desk.datasite, key, true, desk.fs);
   await writeJobState(desk, next);
   await appendAudit(desk.auditLog, {
     at,
@@ -214,6 +219,6 @@ export async function releaseJob(desk: OwnerDesk, key: JobKey, how = "manual"): 
     by: desk.me,
     how,
     policy_hash: state.policy_hash,
-  });
+  }, desk.fs);
   return next;
 }
