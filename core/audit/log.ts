@@ -62,6 +62,9 @@ export async function appendAudit(
   try {
     let written = 0;
     while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    // A decision's line is written before the record it explains (core/jobs/desk.ts):
+    // it must be on disk first.
+    await file.sync();
   } finally {
     file.close();
   }

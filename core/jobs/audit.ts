@@ -39,6 +39,22 @@ export interface AuditEntry {
 const DETAIL_KEYS = ["how", "reason", "sandbox", "policy_hash", "status", "returncode"] as const;
 
 /**
+ * Append one job decision unless it is already the job's latest line. A
+ * decision's line is written (and fsynced) before its record, so a crash in
+ * between leaves the line and the old record; doing the decision again must
+ * not log it twice. No job takes the same decision twice in a row.
+ */
+export async function appendDecision(
+  path: string,
+  entry: AuditEntry & { job: string },
+  fs: LocalFs = denoFs,
+): Promise<void> {
+  const before = await readAudit(path, entry.job, fs);
+  if (before.at(-1)?.action === entry.action) return;
+  await appendAudit(path, entry, fs);
+}
+
+/**
  * Append one job decision. Policy edits name the policy as their subject (and
  * the job it was made from as `from`); the others name the job.
  */

@@ -7,7 +7,7 @@
 import { posix } from "node:path";
 import { SyftError } from "../errors/mod.ts";
 import type { LocalFs } from "../fs/local_fs.ts";
-import { appendAudit } from "./audit.ts";
+import { appendDecision } from "./audit.ts";
 import { inboxJobFolder, type JobKey, jobLabel } from "./layout.ts";
 import { datasetsNotShared, notSharedReason } from "./dataset_access.ts";
 import { policyHash } from "./policy_hash.ts";
@@ -82,8 +82,7 @@ export async function receiveJob(
       reason: check.reason,
     });
   }
-  await writeJobState(desk, state);
-  await appendAudit(desk.auditLog, {
+  await appendDecision(desk.auditLog, {
     at,
     action: check.kind === "bad" ? "reject" : "receive",
     job: jobLabel(key),
@@ -92,6 +91,7 @@ export async function receiveJob(
     reason: check.kind === "bad" ? check.reason : null,
     policy_hash: hash,
   }, desk.fs);
+  await writeJobState(desk, state);
   return state;
 }
 
@@ -166,8 +166,7 @@ export async function approveJob(
     { status: "approved", at, by: desk.me, how, reason: null },
     { policy_hash: hash },
   );
-  await writeJobState(desk, next);
-  await appendAudit(desk.auditLog, {
+  await appendDecision(desk.auditLog, {
     at,
     action: "approve",
     job: jobLabel(key),
@@ -175,6 +174,7 @@ export async function approveJob(
     how,
     policy_hash: hash,
   }, desk.fs);
+  await writeJobState(desk, next);
   return next;
 }
 
@@ -189,8 +189,7 @@ export async function rejectJob(
   const at = iso(desk);
   const next = moveTo(state, { status: "rejected", at, by: desk.me, how, reason });
   await lockInbox(desk.datasite, key, desk.fs);
-  await writeJobState(desk, next);
-  await appendAudit(desk.auditLog, {
+  await appendDecision(desk.auditLog, {
     at,
     action: "reject",
     job: jobLabel(key),
@@ -199,6 +198,7 @@ export async function rejectJob(
     reason,
     policy_hash: state.policy_hash,
   }, desk.fs);
+  await writeJobState(desk, next);
   return next;
 }
 
@@ -211,8 +211,10 @@ export async function releaseJob(desk: OwnerDesk, key: JobKey, how = "manual"): 
   // are readable, which `job release` again completes; the other order could
   // record "released" with nothing readable.
   await writeReviewPermission(desk.datasite, key, true, desk.fs);
-  await writeJobState(desk, next);
-  await appendAudit(desk.auditLog, {
+  // The line before the record: a crash between them leaves a job still
+  // "done" whose release is logged, which `job release` again completes
+  // without a second line; the other order could leave a release unlogged.
+  await appendDecision(desk.auditLog, {
     at,
     action: "release",
     job: jobLabel(key),
@@ -220,5 +222,6 @@ export async function releaseJob(desk: OwnerDesk, key: JobKey, how = "manual"): 
     how,
     policy_hash: state.policy_hash,
   }, desk.fs);
+  await writeJobState(desk, next);
   return next;
 }

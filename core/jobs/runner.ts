@@ -96,7 +96,8 @@ export async function runApprovedJob(
   await requirePackageSource(desk, key, options);
   const startedAt = new Date(desk.now()).toISOString();
   state = moveTo(state, { status: "running", at: startedAt, by: desk.me, how, reason: null });
-  await writeJobState(desk, state);
+  // Before the record, as every decision (desk.ts); a run is logged each time
+  // it starts, a second one after a crash included.
   await appendAudit(desk.auditLog, {
     at: startedAt,
     action: "run",
@@ -106,6 +107,7 @@ export async function runApprovedJob(
     sandbox: options.mode,
     policy_hash: state.policy_hash,
   }, fs);
+  await writeJobState(desk, state);
   await fs.mkdir(options.scratchDir, { recursive: true });
   // What Deno.makeTempDir makes (a fresh 0700 folder), on whichever file system the desk is.
   const scratch = posix.join(options.scratchDir, `run-${crypto.randomUUID()}`);

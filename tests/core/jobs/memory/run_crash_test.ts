@@ -80,8 +80,7 @@ Deno.test("a power cut at any fsync of `job run --release`: after restart the jo
   let points = 0;
   /** Temp files a cut left in the review folder (a rename not yet durable): they never travel. */
   let temps = 0;
-  /** Cuts after which the audit log has no release line, and files left in the runs' scratch. */
-  let unaudited = 0;
+  /** Files a cut left in the runs' scratch. */
   let scratch = 0;
   for (let cut = 1;; cut++) {
     const { world, owner, ds, key } = await approved();
@@ -93,7 +92,9 @@ Deno.test("a power cut at any fsync of `job run --release`: after restart the jo
       assertEquals((await desk.ownState(key))?.status, "released");
       break;
     }
-    assert(died instanceof PowerCut && world.fs.dead, `cut ${cut}: ${died}`);
+    // A cut at a best-effort folder fsync (atomic.ts) is swallowed there; the
+    // machine is off all the same.
+    assert(world.fs.dead && (died === null || died instanceof PowerCut), `cut ${cut}: ${died}`);
     points++;
     world.fs.crash();
 
@@ -111,9 +112,12 @@ Deno.test("a power cut at any fsync of `job run --release`: after restart the jo
     assertEquals(state.run?.returncode, 0, where);
     const audit = (await readAuditLog(homeLayout(desk.home).auditLog, world.fs)).records;
     const releases = audit.filter((r) => r.action === "job.release" && r.subject === jobLabel(key));
-    assert(releases.length <= 1, `${where}: released ${releases.length} times in the audit log`);
-    // A cut after the record says released, before the line is appended, loses the line.
-    if (releases.length === 0) unaudited++;
+    // The line goes first (fsynced) and is not repeated when the release is done again.
+    assertEquals(
+      releases.length,
+      1,
+      `${where}: released ${releases.length} times in the audit log`,
+    );
     scratch += world.fs.listTree(desk.home).filter((p) => p.includes("/cache/runs/")).length;
 
     // One set of results, whole, and nothing a dead run left beside it.
@@ -149,7 +153,7 @@ Deno.test("a power cut at any fsync of `job run --release`: after restart the jo
   if (Deno.env.get("SYFT_TEST_VERBOSE")) {
     console.log(
       `  job run cut at each of ${points} fsyncs: ${temps} temp file(s) left in review folders, ` +
-        `${unaudited} cut(s) lost the audit's release line, ${scratch} scratch file(s) left`,
+        `${scratch} scratch file(s) left`,
     );
   }
   await recordCount("crash points", points);
@@ -169,25 +173,6 @@ async function cutAndRecover(cut: number) {
   await world.settle();
   return { world, owner, ds, key, desk };
 }
-
-// Open bug (core/audit/log.ts + core/jobs/desk.ts releaseJob): the release line
-// is appended after the owner's record says released, and without an fsync, so a
-// cut at fsync 19 of the run (the submitter's view of the released state; 19-22
-// all do it) leaves a released job with no `job.release` in the audit log, and
-// nothing puts it back. Appending first would duplicate it on the re-release
-// instead; the lead decides (an intent line, or the log fsynced with the record).
-Deno.test({
-  name: "a cut after the record says released still leaves one release line in the audit log",
-  ignore: true,
-  fn: async () => {
-    const { world, key, desk } = await cutAndRecover(19);
-    const audit = (await readAuditLog(homeLayout(desk.home).auditLog, world.fs)).records;
-    assertEquals(
-      audit.filter((r) => r.action === "job.release" && r.subject === jobLabel(key)).length,
-      1,
-    );
-  },
-});
 
 // Open question (core/fs/atomic.ts writeFileAtomic): a cut between a temp's
 // fsync and the fsync of its folder (fsync 8 of the run: returncode.txt; 8 of
