@@ -6,7 +6,7 @@
 import { CommanderError } from "commander";
 import { ExitWith } from "./cli/errors.ts";
 import { commandNamed } from "./cli/help.ts";
-import { buildProgram } from "./cli/program.ts";
+import { programFor } from "./cli/program_for.ts";
 import { type OutputSink, processSink, terminalSafe } from "./cli/output.ts";
 import { enterUserFolder } from "./cli/user_folder.ts";
 import { describeError, SyftError } from "./core/errors/mod.ts";
@@ -19,7 +19,7 @@ export async function runCli(args: string[], rawSink: OutputSink = processSink):
   // Error messages quote peers' names, paths and reasons: they go through the same gate.
   const sink = terminalSafe(rawSink);
   const debug = args.includes("--debug");
-  const program = buildProgram(sink);
+  const program = await programFor(args, sink);
   if (args.length === 0) {
     sink.err(program.helpInformation());
     return USAGE_EXIT;
