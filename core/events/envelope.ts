@@ -23,7 +23,7 @@ import { concatBytes } from "../encoding/bytes.ts";
 import { SyftError } from "../errors/mod.ts";
 import { deriveObjectKey, sha256Bytes, sharedSecret } from "../crypto/mod.ts";
 import { ENVELOPE_CHUNK, type EnvelopeHeader, MAX_HEADER_BYTES, type ObjectKind } from "./types.ts";
-import { ByteReader, OneAhead, own, pullStream, u32be } from "./_chunks.ts";
+import { Ahead, ByteReader, own, pullStream, u32be } from "./_chunks.ts";
 import { encodeBase64, parseBase64 } from "../encoding/base64.ts";
 
 const encoder = new TextEncoder();
@@ -229,7 +229,7 @@ export function sealEnvelope(
   let key: CryptoKey | null = null;
   let index = 0;
   const retry = "the content changed while it was read; read it again";
-  const chunks = new OneAhead<ArrayBuffer>(count, async (i) => {
+  const chunks = new Ahead<ArrayBuffer>(count, async (i) => {
     const last = i === count - 1;
     const want = last ? params.size - i * chunk : chunk;
     const plain = await input.read(want);
@@ -470,7 +470,7 @@ export async function openEnvelope(
   const { chunk, size } = header;
   const count = chunkCount(size, chunk);
   let index = 0;
-  const chunks = new OneAhead<ArrayBuffer>(count, async (i) => {
+  const chunks = new Ahead<ArrayBuffer>(count, async (i) => {
     const last = i === count - 1;
     const plainLength = last ? size - i * chunk : chunk;
     const sealed = await input.read(plainLength + TAG_BYTES);
