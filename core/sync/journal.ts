@@ -66,6 +66,12 @@ function journalPath(layout: StateLayout, peer: string): string {
 class OpRunner {
   /** Datasite or mirror roots already created in this entry. */
   readonly #roots = new Set<string>();
+  /**
+   * Folders this entry found (or made) real: checked once, not once per file
+   * written under them (10,000 files in one folder were 10,000 lstats each).
+   * Only a round writes here, under the round lock.
+   */
+  readonly #realDirs = new Set<string>();
   readonly #mirror: string | undefined;
   readonly #fs: LocalFs;
   readonly #clock: Clock;
@@ -94,18 +100,23 @@ class OpRunner {
     for (let i = 0; i < segments.length - 1; i++) {
       const s = segments[i]!;
       dir = `${dir}/${s}`;
+      if (this.#realDirs.has(dir)) continue;
       const info = lstatIfThere(this.#fs, dir);
       if (!info) {
         try {
           this.#fs.mkdirSync(dir);
         } catch (err) {
           if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+          // Made meanwhile: it is checked again next time.
+          continue;
         }
+        this.#realDirs.add(dir);
         continue;
       }
       if (info.isSymlink || !info.isDirectory) {
         throw new SyftError("E_PERMISSION", `refusing to write ${rel}: ${s} is not a plain folder`);
       }
+      this.#realDirs.add(dir);
     }
   }
 
