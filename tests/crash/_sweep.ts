@@ -1,0 +1,313 @@
+/**
+ * The crash-point sweep (issue 16, item 4): record one round of one site on
+ * {@linkcode MemoryFs}, with every upload and delete on the shared storage
+ * noted at its place among the disk operations; then, for every prefix of the
+ * recording and both crash models, restore the disk and the storage to that
+ * instant in a fresh world, restart every site from what is on disk (same
+ * keys, new engine objects), settle, and judge the result.
+ *
+ * A prefix is tried once per distinct (disk, storage) pair: under the barrier
+ * model most prefixes leave the same disk (nothing new is durable until the
+ * next fsync), and restarting from the same bytes twice proves nothing more.
+ * @module
+ */
+import { posix } from "node:path";
+import { ManualClock } from "../../core/testing/manual_clock.ts";
+import type { CrashModel, FsRecording } from "../../core/testing/memory_fs.ts";
+import { MemoryStorage, type MemoryTransport } from "../../core/testing/memory_transport.ts";
+import { MemorySite, MemoryWorld } from "../../core/testing/world.ts";
+import { isSyftTemp, STAGING_FOLDER } from "../../core/datasite/names.ts";
+
+/** path → content of every file under a site's root (its datasite and its mirrors). */
+export type Tree = Record<string, string>;
+
+/** A recorded round, ready to be crashed at any prefix. */
+export interface Recording {
+  rec: FsRecording;
+  /** The storage as it stood after each noted change: journal length → storage. */
+  storage: Map<number, MemoryStorage>;
+  /** The sites, in settle order, to rebuild: identity, keys and config. */
+  sites: MemorySite[];
+  /** Which of them was recorded (and crashes). */
+  crashed: string;
+  /** The clock when the round ended: restarts begin after it. */
+  end: number;
+  /** The crashed site's tree before and after the recorded round. */
+  before: Tree;
+  after: Tree;
+}
+
+/** A copy of every channel of `from` (bytes are shared: storage never changes them in place). */
+export function copyStorage(from: MemoryStorage, into = new MemoryStorage()): MemoryStorage {
+  into.channels.clear();
+  for (const [key, c] of from.channels) {
+    into.channels.set(key, {
+      ref: { ...c.ref },
+      objects: new Map(c.objects),
+      special: new Map(c.special),
+      changedAt: c.changedAt,
+    });
+  }
+  into.version = from.version;
+  return into;
+}
+
+/** Whether `path` (under a root) is syft's own scratch: a temp file or the staging folder. */
+function scratch(path: string): boolean {
+  return isSyftTemp(posix.basename(path)) || path.startsWith(`${STAGING_FOLDER}/`);
+}
+
+/**
+ * The files of `site`'s root: path → text. syft's scratch files are left
+ * out: never content, and {@linkcode stateProblems} finds any left once settled.
+ */
+export function treeOf(site: MemorySite): Tree {
+  const out: Tree = {};
+  for (const path of site.files()) {
+    if (scratch(path)) continue;
+    out[path] = site.read(path)!;
+  }
+  return out;
+}
+
+/** `site`'s transport, noting every change it makes to the storage in the disk's recording. */
+function noting(site: MemorySite, onChange: (what: string) => void): MemoryTransport {
+  const inner = site.world.storage.transport(site.me);
+  const changes = new Set(["put", "delete", "openChannel"]);
+  return new Proxy(inner, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      if (!changes.has(String(prop))) return value.bind(target);
+      return async (...args: unknown[]) => {
+        const result = await value.apply(target, args);
+        const name = typeof args[1] === "string" ? args[1] : String(args[0]);
+        onChange(`${String(prop)} ${name}`);
+        return result;
+      };
+    },
+  });
+}
+
+/** A site like `site` (same identity, keys and thresholds) in `world`, with a fresh engine. */
+function rebuilt(world: MemoryWorld, site: MemorySite, transport?: MemoryTransport): MemorySite {
+  const fresh = new MemorySite(
+    world,
+    site.me,
+    site.keys,
+    transport ?? world.storage.transport(site.me),
+  );
+  if (site.ctx.thresholds) fresh.ctx.thresholds = site.ctx.thresholds;
+  return fresh;
+}
+
+/**
+ * Record `round` run by `crashed` in `world`. The disk is flushed first: the
+ * user's edits reached it before the round, and only the round's own writes
+ * are at stake.
+ */
+export async function record(
+  world: MemoryWorld,
+  crashed: MemorySite,
+  round: (site: MemorySite) => Promise<unknown>,
+): Promise<Recording> {
+  const before = treeOf(crashed);
+  world.fs.flush();
+  const storage = new Map<number, MemoryStorage>([[0, copyStorage(world.storage)]]);
+  const rec = world.fs.record();
+  const live = rebuilt(
+    world,
+    crashed,
+    noting(crashed, (what) => {
+      world.fs.note(what);
+      storage.set(rec.length, copyStorage(world.storage));
+    }),
+  );
+  try {
+    await round(live);
+  } finally {
+    world.fs.stopRecording();
+  }
+  return {
+    rec,
+    storage,
+    sites: [...world.sites],
+    crashed: crashed.me,
+    end: world.clock.now(),
+    before,
+    after: treeOf(live),
+  };
+}
+
+/** The storage as it stood after the first `i` operations. */
+function storageAt(r: Recording, i: number): { at: number; storage: MemoryStorage } {
+  let at = 0;
+  for (const k of r.storage.keys()) if (k <= i && k > at) at = k;
+  return { at, storage: r.storage.get(at)! };
+}
+
+/** A world restarted from prefix `i` under `model`: the crashed site first in `sites`. */
+export interface Restarted {
+  world: MemoryWorld;
+  crashed: MemorySite;
+  /** Every site by identity. */
+  site: Map<string, MemorySite>;
+}
+
+/** A fresh world whose disk and storage are as a crash after the first `i` operations left them. */
+export function restartAt(r: Recording, i: number, model: CrashModel): Restarted {
+  const world = new MemoryWorld(new ManualClock(r.end + 60_000));
+  world.fs.restore(r.rec.at(i, model));
+  copyStorage(storageAt(r, i).storage, world.storage);
+  const site = new Map<string, MemorySite>();
+  for (const s of r.sites) {
+    const fresh = rebuilt(world, s);
+    world.sites.push(fresh);
+    site.set(s.me, fresh);
+  }
+  return { world, crashed: site.get(r.crashed)!, site };
+}
+
+/** The prefixes worth a restart under `model`: each distinct (disk, storage) once. */
+export function crashPoints(r: Recording, model: CrashModel): number[] {
+  const out = [0];
+  for (let i = 1; i <= r.rec.length; i++) {
+    const sameDisk = r.rec.same(i - 1, i, model);
+    const sameStorage = storageAt(r, i - 1).at === storageAt(r, i).at;
+    if (!sameDisk || !sameStorage) out.push(i);
+  }
+  return out;
+}
+
+/** Paths of `now` whose content is neither the one before the round nor the one after. */
+export function torn(before: Tree, after: Tree, now: Tree): string[] {
+  const paths = new Set([...Object.keys(before), ...Object.keys(after), ...Object.keys(now)]);
+  return [...paths].filter((p) => now[p] !== before[p] && now[p] !== after[p]).sort();
+}
+
+/** A marker's time becomes `*`, so trees settled at different times compare. */
+export function unstamped(tree: Tree): Tree {
+  const out: Tree = {};
+  for (const [path, text] of Object.entries(tree)) {
+    out[path.replace(/\.(conflict|rejected)\.\d{8}T\d{6}Z(-\d+)?$/, ".$1.*")] = text;
+  }
+  return out;
+}
+
+/** What is wrong with a site's state folder after settling: unparsable JSON, journals, temps. */
+export function stateProblems(site: MemorySite): string[] {
+  const dir = posix.dirname(site.ctx.layout.index);
+  const fs = site.world.fs;
+  if (!fs.existsSync(dir)) return [`${site.me}: no state folder`];
+  const out: string[] = [];
+  for (const path of fs.listTree(dir)) {
+    const rel = path.slice(dir.length + 1);
+    if (isSyftTemp(posix.basename(path))) out.push(`${site.me}: temp file left: ${rel}`);
+    else if (rel.startsWith("journal/")) out.push(`${site.me}: journal left: ${rel}`);
+    else if (rel.startsWith("quarantine/")) out.push(`${site.me}: quarantined: ${rel}`);
+    else if (path.endsWith(".json")) {
+      try {
+        JSON.parse(new TextDecoder().decode(fs.readFileSync(path)));
+      } catch (err) {
+        out.push(`${site.me}: ${rel} does not parse: ${err}`);
+      }
+    }
+  }
+  for (const path of site.files()) {
+    if (scratch(path)) out.push(`${site.me}: scratch file left: ${path}`);
+  }
+  return out;
+}
+
+/** Append `crash points <n>` to the file named by SYFT_TEST_COUNTS, if set. */
+export async function countCrashPoints(n: number): Promise<void> {
+  const file = Deno.env.get("SYFT_TEST_COUNTS");
+  if (!file) return;
+  await Deno.writeTextFile(file, `crash points ${n}\n`, { append: true });
+}
+
+/** What one restart from one prefix did wrong; empty when it did nothing wrong. */
+export type Judge = (w: Restarted) => Promise<string[]> | string[];
+
+/** The result of a sweep: crash points tried per model, and every failure, named by prefix. */
+export interface SweepResult {
+  points: Record<CrashModel, number>;
+  prefixes: number;
+  failures: string[];
+}
+
+/** Restart once after the whole round (no crash) and settle: the trees every crash point must reach. */
+export async function reference(r: Recording): Promise<Restarted> {
+  const w = restartAt(r, r.rec.length, "in-order");
+  await w.crashed.sync();
+  await w.world.settle();
+  return w;
+}
+
+/**
+ * Restart from every crash point of both models, settle, and judge: the
+ * crashed site's files old or new (never torn) on restart, every site's tree
+ * the reference's once settled (so no proposal applied twice, no extra
+ * `.conflict` or `.rejected` copy, every mirror converged), nothing
+ * quarantined, the state folders clean; then `judge` for what the scenario
+ * adds.
+ */
+export async function sweep(r: Recording, judge: Judge = () => []): Promise<SweepResult> {
+  const ref = await reference(r);
+  const expected = new Map([...ref.site].map(([me, s]) => [me, unstamped(treeOf(s))]));
+  const result: SweepResult = {
+    points: { "in-order": 0, barrier: 0 },
+    prefixes: r.rec.length + 1,
+    failures: [],
+  };
+  for (const model of ["in-order", "barrier"] as const) {
+    for (const i of crashPoints(r, model)) {
+      result.points[model]++;
+      const op = i === 0 ? "the start" : describe(r.rec.ops[i - 1]!);
+      const at = `${model} prefix ${i}/${r.rec.length} (after ${op})`;
+      for (const p of await judgeOne(r, i, model, expected, judge)) {
+        result.failures.push(`${at}: ${p}`);
+      }
+    }
+  }
+  return result;
+}
+
+function describe(op: { kind: string; path: string; to?: string }): string {
+  return op.to ? `${op.kind} ${op.path} -> ${op.to}` : `${op.kind} ${op.path}`;
+}
+
+async function judgeOne(
+  r: Recording,
+  i: number,
+  model: CrashModel,
+  expected: Map<string, Tree>,
+  judge: Judge,
+): Promise<string[]> {
+  const w = restartAt(r, i, model);
+  const problems = torn(r.before, r.after, treeOf(w.crashed)).map((p) => `torn on disk: ${p}`);
+  try {
+    await w.crashed.sync();
+    await w.world.settle();
+  } catch (err) {
+    return [...problems, `restart failed: ${err instanceof Error ? err.message : err}`];
+  }
+  for (const [me, s] of w.site) {
+    const quarantined = s.rounds.reduce((n, x) => n + x.quarantined, 0);
+    if (quarantined > 0) problems.push(`${me} quarantined ${quarantined}`);
+    problems.push(...stateProblems(s));
+    const got = unstamped(treeOf(s));
+    for (const path of torn(expected.get(me)!, expected.get(me)!, got)) {
+      problems.push(
+        `${me} settled to ${show(got[path])} at ${path}, not ${show(expected.get(me)![path])}`,
+      );
+    }
+  }
+  problems.push(...await judge(w));
+  return problems;
+}
+
+function show(text: string | undefined): string {
+  if (text === undefined) return "nothing";
+  return text.length > 40 ? `${JSON.stringify(text.slice(0, 40))}…` : JSON.stringify(text);
+}
