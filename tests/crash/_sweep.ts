@@ -185,11 +185,18 @@ export function torn(before: Tree, after: Tree, now: Tree): string[] {
   return [...paths].filter((p) => now[p] !== before[p] && now[p] !== after[p]).sort();
 }
 
-/** A marker's time becomes `*`, so trees settled at different times compare. */
+/**
+ * A marker's time becomes `*`, so trees settled at different times compare;
+ * a second marker of one file becomes `*#2` (a proposal applied or refused
+ * twice must not hide behind the first).
+ */
 export function unstamped(tree: Tree): Tree {
   const out: Tree = {};
-  for (const [path, text] of Object.entries(tree)) {
-    out[path.replace(/\.(conflict|rejected)\.\d{8}T\d{6}Z(-\d+)?$/, ".$1.*")] = text;
+  for (const path of Object.keys(tree).sort()) {
+    const base = path.replace(/\.(conflict|rejected)\.\d{8}T\d{6}Z(-\d+)?$/, ".$1.*");
+    let key = base;
+    for (let n = 2; key in out; n++) key = `${base}#${n}`;
+    out[key] = tree[path]!;
   }
   return out;
 }
@@ -226,8 +233,8 @@ export async function countCrashPoints(n: number): Promise<void> {
   await Deno.writeTextFile(file, `crash points ${n}\n`, { append: true });
 }
 
-/** What one restart from one prefix did wrong; empty when it did nothing wrong. */
-export type Judge = (w: Restarted) => Promise<string[]> | string[];
+/** What one restart from prefix `i` under `model` did wrong, once settled; empty when nothing. */
+export type Judge = (w: Restarted, i: number, model: CrashModel) => Promise<string[]> | string[];
 
 /** The result of a sweep: crash points tried per model, and every failure, named by prefix. */
 export interface SweepResult {
@@ -303,7 +310,7 @@ async function judgeOne(
       );
     }
   }
-  problems.push(...await judge(w));
+  problems.push(...await judge(w, i, model));
   return problems;
 }
 

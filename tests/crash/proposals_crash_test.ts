@@ -1,0 +1,48 @@
+/**
+ * Crash points of a round that judges proposals (issue 16, item 4, scenario
+ * c): a peer proposes new files, an edit and a deletion in its inbox at the
+ * owner, and a write the owner refuses; the owner dies after any operation of
+ * the round that applies and judges them. Restarted, each proposal is applied
+ * once (a second application would leave a `.conflict` copy, a second refusal
+ * a second `.rejected` one), and both sides converge.
+ */
+import { assert, assertEquals } from "../assert.ts";
+import { MemoryWorld } from "../../core/testing/world.ts";
+import { countCrashPoints, record, sweep } from "./_sweep.ts";
+
+const OWNER = "owner@hospital.org";
+const DS = "ds@lab.org";
+const INBOX = `${OWNER}/app_data/job/inbox/${DS}`;
+
+Deno.test("a crash anywhere in the owner's round that applies and judges proposals: each applied once, both sides converge", async () => {
+  const world = new MemoryWorld();
+  const owner = await world.site(OWNER);
+  const ds = await world.site(DS);
+  await world.connect(ds, owner);
+  owner.writeOwn("public/readme.txt", "owner's version");
+  ds.write(`${INBOX}/job0/run.sh`, "echo old\n");
+  ds.write(`${INBOX}/job0/notes.txt`, "to be withdrawn");
+  await world.settle();
+  ds.write(`${INBOX}/job1/run.sh`, "echo hello\n");
+  ds.write(`${INBOX}/job1/data/input.csv`, "a,b\n1,2\n");
+  ds.write(`${INBOX}/job0/run.sh`, "echo edited\n");
+  ds.remove(`${INBOX}/job0/notes.txt`);
+  ds.write(`${OWNER}/public/readme.txt`, "ds was here");
+  await ds.sync();
+  const r = await record(world, owner, (site) => site.sync());
+  assertEquals(r.after[`${INBOX}/job1/run.sh`], "echo hello\n", "the recorded round applied them");
+  assertEquals(r.after[`${INBOX}/job0/notes.txt`], undefined);
+  assertEquals(r.after[`${OWNER}/public/readme.txt`], "owner's version");
+  const started = performance.now();
+  const result = await sweep(r, (w) => {
+    const copies = [...w.site.get(DS)!.files(OWNER)].filter((f) => f.includes(".rejected."));
+    return copies.length === 1 ? [] : [`${copies.length} .rejected copies at the proposer`];
+  });
+  const ms = performance.now() - started;
+  console.log(
+    `  ${JSON.stringify(result.points)} of ${result.prefixes} prefixes in ${ms.toFixed(0)} ms`,
+  );
+  await countCrashPoints(result.points["in-order"] + result.points.barrier);
+  assertEquals(result.failures, []);
+  assert(result.points.barrier > 3, `only ${result.points.barrier} barriers`);
+});
