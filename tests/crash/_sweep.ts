@@ -236,6 +236,19 @@ export async function countCrashPoints(n: number): Promise<void> {
 /** What one restart from prefix `i` under `model` did wrong, once settled; empty when nothing. */
 export type Judge = (w: Restarted, i: number, model: CrashModel) => Promise<string[]> | string[];
 
+/** What a sweep checks beyond the common rules. */
+export interface SweepOptions {
+  /** The scenario's own checks, after settling. */
+  judge?: Judge;
+  /** Done to the restored world before the restart: what a user did while syft was down. */
+  downtime?: (w: Restarted, i: number) => void;
+  /**
+   * Whether every site must settle to the no-crash trees (default true); off
+   * when `downtime` changes what the right outcome is, and `judge` says it.
+   */
+  reference?: boolean;
+}
+
 /** The result of a sweep: crash points tried per model, and every failure, named by prefix. */
 export interface SweepResult {
   points: Record<CrashModel, number>;
@@ -257,11 +270,15 @@ export async function reference(r: Recording): Promise<Restarted> {
  * the reference's once settled (so no proposal applied twice, no extra
  * `.conflict` or `.rejected` copy, every mirror converged), nothing
  * quarantined, the state folders clean; then `judge` for what the scenario
- * adds.
+ * adds. Each failure names its model, prefix and the operation the crash
+ * followed.
  */
-export async function sweep(r: Recording, judge: Judge = () => []): Promise<SweepResult> {
-  const ref = await reference(r);
-  const expected = new Map([...ref.site].map(([me, s]) => [me, unstamped(treeOf(s))]));
+export async function sweep(r: Recording, options: SweepOptions = {}): Promise<SweepResult> {
+  let expected: Map<string, Tree> | null = null;
+  if (options.reference ?? true) {
+    const ref = await reference(r);
+    expected = new Map([...ref.site].map(([me, s]) => [me, unstamped(treeOf(s))]));
+  }
   const result: SweepResult = {
     points: { "in-order": 0, barrier: 0 },
     prefixes: r.rec.length + 1,
@@ -270,29 +287,49 @@ export async function sweep(r: Recording, judge: Judge = () => []): Promise<Swee
   for (const model of ["in-order", "barrier"] as const) {
     for (const i of crashPoints(r, model)) {
       result.points[model]++;
-      const op = i === 0 ? "the start" : describe(r.rec.ops[i - 1]!);
-      const at = `${model} prefix ${i}/${r.rec.length} (after ${op})`;
-      for (const p of await judgeOne(r, i, model, expected, judge)) {
-        result.failures.push(`${at}: ${p}`);
+      for (const p of await judgeOne(r, i, model, expected, options)) {
+        result.failures.push(`${pointName(r, i, model)}: ${p}`);
       }
     }
   }
   return result;
 }
 
-function describe(op: { kind: string; path: string; to?: string }): string {
-  return op.to ? `${op.kind} ${op.path} -> ${op.to}` : `${op.kind} ${op.path}`;
+/** `in-order prefix 12/40 (after sync /sites/...)`: how failures name a crash point. */
+export function pointName(r: Recording, i: number, model: CrashModel): string {
+  const op = r.rec.ops[i - 1];
+  const after = op ? (op.to ? `${op.kind} ${op.path} -> ${op.to}` : `${op.kind} ${op.path}`) : "";
+  return `${model} prefix ${i}/${r.rec.length} (after ${op ? after : "the start"})`;
+}
+
+/**
+ * What the crashed site's disk shows that is neither before nor after the
+ * round. A path missing because its old content was just moved aside as a
+ * marker copy (and the new one not yet renamed in) is named apart: nothing is
+ * lost, but the name is empty until the next round finishes the journal.
+ */
+function tornOnDisk(r: Recording, now: Tree): string[] {
+  return torn(r.before, r.after, now).map((p) => {
+    const old = r.before[p];
+    const aside = now[p] === undefined && old !== undefined &&
+      Object.keys(now).find((m) =>
+        m.startsWith(`${p}.`) && !(m in r.before) && /\.(conflict|rejected)\./.test(m) &&
+        now[m] === old
+      );
+    return aside ? `missing on disk (kept aside as ${aside}): ${p}` : `torn on disk: ${p}`;
+  });
 }
 
 async function judgeOne(
   r: Recording,
   i: number,
   model: CrashModel,
-  expected: Map<string, Tree>,
-  judge: Judge,
+  expected: Map<string, Tree> | null,
+  options: SweepOptions,
 ): Promise<string[]> {
   const w = restartAt(r, i, model);
-  const problems = torn(r.before, r.after, treeOf(w.crashed)).map((p) => `torn on disk: ${p}`);
+  const problems = tornOnDisk(r, treeOf(w.crashed));
+  options.downtime?.(w, i);
   try {
     await w.crashed.sync();
     await w.world.settle();
@@ -303,6 +340,7 @@ async function judgeOne(
     const quarantined = s.rounds.reduce((n, x) => n + x.quarantined, 0);
     if (quarantined > 0) problems.push(`${me} quarantined ${quarantined}`);
     problems.push(...stateProblems(s));
+    if (!expected) continue;
     const got = unstamped(treeOf(s));
     for (const path of torn(expected.get(me)!, expected.get(me)!, got)) {
       problems.push(
@@ -310,11 +348,28 @@ async function judgeOne(
       );
     }
   }
-  problems.push(...await judge(w, i, model));
+  problems.push(...await (options.judge?.(w, i, model) ?? []));
   return problems;
 }
 
 function show(text: string | undefined): string {
   if (text === undefined) return "nothing";
   return text.length > 40 ? `${JSON.stringify(text.slice(0, 40))}…` : JSON.stringify(text);
+}
+
+/** Time `sweep`, print what it tried (one line) and count its crash points for the suite. */
+export async function timedSweep(r: Recording, options: SweepOptions = {}): Promise<SweepResult> {
+  const started = performance.now();
+  const result = await sweep(r, options);
+  const ms = performance.now() - started;
+  const points = result.points["in-order"] + result.points.barrier;
+  console.log(
+    `  ${points} crash points (${
+      result.points["in-order"]
+    } in order, ${result.points.barrier} at a barrier) of ${result.prefixes} prefixes in ${
+      ms.toFixed(0)
+    } ms`,
+  );
+  await countCrashPoints(points);
+  return result;
 }

@@ -9,12 +9,11 @@
 import { assert, assertEquals } from "../assert.ts";
 import { MemoryWorld } from "../../core/testing/world.ts";
 import {
-  countCrashPoints,
   record,
   reference,
   restartAt,
   type Restarted,
-  sweep,
+  timedSweep,
   type Tree,
   treeOf,
 } from "./_sweep.ts";
@@ -76,23 +75,19 @@ Deno.test("a crash anywhere in the owner's checkpoint round: the reader and a fr
   // What the reader that followed every batch holds of the owner's datasite.
   const fresh = ownerFiles((await reference(r)).site.get(DS)!);
   assertEquals(fresh[`${OWNER}/public/keep.txt`], "edited");
-  const started = performance.now();
-  const result = await sweep(r, async (_w, i, model) => {
-    const w = await freshReader(r, i, model);
-    const got = ownerFiles(w.site.get(DS)!);
-    const problems: string[] = [];
-    for (const path of new Set([...Object.keys(fresh), ...Object.keys(got)])) {
-      if (got[path] !== fresh[path]) problems.push(`a fresh reader restored ${path} wrong`);
-    }
-    const quarantined = w.site.get(DS)!.rounds.reduce((n, x) => n + x.quarantined, 0);
-    if (quarantined > 0) problems.push(`a fresh reader quarantined ${quarantined}`);
-    return problems;
+  const result = await timedSweep(r, {
+    judge: async (_w, i, model) => {
+      const w = await freshReader(r, i, model);
+      const got = ownerFiles(w.site.get(DS)!);
+      const problems: string[] = [];
+      for (const path of new Set([...Object.keys(fresh), ...Object.keys(got)])) {
+        if (got[path] !== fresh[path]) problems.push(`a fresh reader restored ${path} wrong`);
+      }
+      const quarantined = w.site.get(DS)!.rounds.reduce((n, x) => n + x.quarantined, 0);
+      if (quarantined > 0) problems.push(`a fresh reader quarantined ${quarantined}`);
+      return problems;
+    },
   });
-  const ms = performance.now() - started;
-  console.log(
-    `  ${JSON.stringify(result.points)} of ${result.prefixes} prefixes in ${ms.toFixed(0)} ms`,
-  );
-  await countCrashPoints(result.points["in-order"] + result.points.barrier);
   assertEquals(result.failures, []);
   assert(result.points.barrier > 3, `only ${result.points.barrier} barriers`);
 });

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { MemoryWorld } from "../../core/testing/world.ts";
-import { countCrashPoints, record, sweep } from "./_sweep.ts";
+import { record, timedSweep } from "./_sweep.ts";
 
 const OWNER = "owner@hospital.org";
 const DS = "ds@lab.org";
@@ -25,13 +25,7 @@ Deno.test("a crash anywhere in the owner's publishing round: restarted, every mi
   for (let i = 0; i < 3; i++) owner.writeOwn(`public/new/f${i}.txt`, `new ${i}`);
   owner.writeOwn("public/big.bin", "b".repeat(300 * 1024));
   const r = await record(world, owner, (site) => site.sync());
-  const started = performance.now();
-  const result = await sweep(r);
-  const ms = performance.now() - started;
-  console.log(
-    `  ${JSON.stringify(result.points)} of ${result.prefixes} prefixes in ${ms.toFixed(0)} ms`,
-  );
-  await countCrashPoints(result.points["in-order"] + result.points.barrier);
+  const result = await timedSweep(r);
   assertEquals(result.failures, []);
   assert(result.points.barrier > 3, `only ${result.points.barrier} barriers`);
 });
