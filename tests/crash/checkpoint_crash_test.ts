@@ -8,8 +8,10 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { MemoryWorld } from "../../core/testing/world.ts";
+import { beforeCheckpoint, DS, OWNER } from "./_checkpoint_world.ts";
 import {
   record,
+  type Recording,
   reference,
   restartAt,
   type Restarted,
@@ -18,13 +20,8 @@ import {
   treeOf,
 } from "./_sweep.ts";
 import type { CrashModel } from "../../core/testing/memory_fs.ts";
-import type { Recording } from "./_sweep.ts";
 
-const OWNER = "owner@hospital.org";
-const DS = "ds@lab.org";
 const channel = { sender: OWNER, recipient: DS };
-/** Batches before the checkpoint: enough for its collection to run (GC_MIN_OBJECTS). */
-const BATCHES = 34;
 
 /** The files under the owner's datasite at `site` (its mirror of it). */
 function ownerFiles(site: Restarted["crashed"]): Tree {
@@ -47,21 +44,7 @@ async function freshReader(r: Recording, i: number, model: CrashModel): Promise<
 }
 
 Deno.test("a crash anywhere in the owner's checkpoint round: the reader and a fresh reader restoring from the checkpoints converge", async () => {
-  const world = new MemoryWorld();
-  const owner = await world.site(OWNER);
-  const ds = await world.site(DS);
-  owner.ctx.thresholds = { checkpoint: BATCHES + 4, compact: 0 };
-  owner.writeOwn("public/big.bin", "b".repeat(300 * 1024));
-  owner.writeOwn("public/gone.txt", "to be deleted");
-  await world.connect(ds, owner);
-  for (let i = 0; i < BATCHES; i++) {
-    owner.writeOwn(`public/log/${i % 5}.txt`, `round ${i}`);
-    await owner.sync();
-    await ds.sync();
-  }
-  owner.writeOwn("public/keep.txt", "edited");
-  owner.remove(`${OWNER}/public/gone.txt`);
-  for (let i = 0; i < 3; i++) owner.writeOwn(`public/sub/f${i}.txt`, `new ${i}`);
+  const { world, owner } = await beforeCheckpoint();
   const before = world.storage.names(channel);
   const r = await record(world, owner, (site) => site.sync());
   const after = world.storage.names(channel);
@@ -90,4 +73,32 @@ Deno.test("a crash anywhere in the owner's checkpoint round: the reader and a fr
   });
   assertEquals(result.failures, []);
   assert(result.points.barrier > 3, `only ${result.points.barrier} barriers`);
+});
+
+Deno.test("a crash anywhere in the owner's round writing an incremental checkpoint: the reader and a fresh reader converge", async () => {
+  const world = new MemoryWorld();
+  const owner = await world.site(OWNER);
+  const ds = await world.site(DS);
+  owner.ctx.thresholds = { checkpoint: 4, compact: 100 };
+  await world.connect(ds, owner);
+  owner.writeOwn("public/a.txt", "a");
+  owner.writeOwn("public/gone.txt", "to be deleted");
+  await world.settle();
+  owner.writeOwn("public/a.txt", "a edited");
+  owner.remove(`${OWNER}/public/gone.txt`);
+  owner.writeOwn("public/sub/b.txt", "b");
+  const before = world.storage.names(channel);
+  const r = await record(world, owner, (site) => site.sync());
+  const ci = world.storage.names(channel).filter((n) => n.startsWith("ci-") && !before.includes(n));
+  assertEquals(ci.length, 1, `the recorded round writes one incremental checkpoint`);
+  const fresh = ownerFiles((await reference(r)).site.get(DS)!);
+  const result = await timedSweep(r, {
+    judge: async (_w, i, model) => {
+      const got = ownerFiles((await freshReader(r, i, model)).site.get(DS)!);
+      return [...new Set([...Object.keys(fresh), ...Object.keys(got)])]
+        .filter((path) => got[path] !== fresh[path])
+        .map((path) => `a fresh reader restored ${path} wrong`);
+    },
+  });
+  assertEquals(result.failures, []);
 });

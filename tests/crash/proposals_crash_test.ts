@@ -42,3 +42,35 @@ Deno.test("a crash anywhere in the owner's round that applies and judges proposa
   assertEquals(result.failures, []);
   assert(result.points.barrier > 3, `only ${result.points.barrier} barriers`);
 });
+
+Deno.test("a crash anywhere in the proposer's round that proposes: each proposal reaches the owner once, both sides converge", async () => {
+  const world = new MemoryWorld();
+  const owner = await world.site(OWNER);
+  const ds = await world.site(DS);
+  await world.connect(ds, owner);
+  owner.writeOwn("public/readme.txt", "owner's version");
+  ds.write(`${INBOX}/job0/run.sh`, "echo old\n");
+  ds.write(`${INBOX}/job0/notes.txt`, "to be withdrawn");
+  await world.settle();
+  ds.write(`${INBOX}/job1/run.sh`, "echo hello\n");
+  ds.write(`${INBOX}/job1/data/input.csv`, "a,b\n1,2\n");
+  ds.write(`${INBOX}/job0/run.sh`, "echo edited\n");
+  ds.remove(`${INBOX}/job0/notes.txt`);
+  ds.write(`${OWNER}/public/readme.txt`, "ds was here");
+  const r = await record(world, ds, (site) => site.sync());
+  assert(r.rec.ops.some((o) => o.kind === "note" && o.path.startsWith("put b-")), "it proposed");
+  const result = await timedSweep(r, {
+    judge: (w) => {
+      const problems: string[] = [];
+      const owner = w.site.get(OWNER)!;
+      if (owner.read(`${INBOX}/job1/run.sh`) !== "echo hello\n") problems.push("job1 not applied");
+      if (owner.read(`${INBOX}/job0/run.sh`) !== "echo edited\n") problems.push("job0 edit lost");
+      if (owner.read(`${INBOX}/job0/notes.txt`) !== null) problems.push("notes not withdrawn");
+      const copies = w.site.get(DS)!.files(OWNER).filter((f) => f.includes(".rejected."));
+      if (copies.length !== 1) problems.push(`${copies.length} .rejected copies at the proposer`);
+      return problems;
+    },
+  });
+  assertEquals(result.failures, []);
+  assert(result.points.barrier > 3, `only ${result.points.barrier} barriers`);
+});
