@@ -247,6 +247,8 @@ export interface SweepOptions {
    * when `downtime` changes what the right outcome is, and `judge` says it.
    */
   reference?: boolean;
+  /** The crash models to sweep (default both). */
+  models?: readonly CrashModel[];
 }
 
 /** The result of a sweep: crash points tried per model, and every failure, named by prefix. */
@@ -284,7 +286,7 @@ export async function sweep(r: Recording, options: SweepOptions = {}): Promise<S
     prefixes: r.rec.length + 1,
     failures: [],
   };
-  for (const model of ["in-order", "barrier"] as const) {
+  for (const model of options.models ?? (["in-order", "barrier"] as const)) {
     for (const i of crashPoints(r, model)) {
       result.points[model]++;
       for (const p of await judgeOne(r, i, model, expected, options)) {
@@ -371,5 +373,49 @@ export async function timedSweep(r: Recording, options: SweepOptions = {}): Prom
     } ms`,
   );
   await countCrashPoints(points);
+  return result;
+}
+
+/**
+ * A crash while recovering from a crash: for each crash point of `r` under
+ * `outer`, record the restarted site's first round and sweep that one under
+ * `inner`. Every failure is named by both points. The restart's own
+ * reference must be `r`'s (the second crash may not change the outcome).
+ */
+export async function doubleSweep(
+  r: Recording,
+  outer: CrashModel,
+  inner: CrashModel,
+): Promise<SweepResult> {
+  const first = await reference(r);
+  const expected = new Map([...first.site].map(([me, s]) => [me, unstamped(treeOf(s))]));
+  const result: SweepResult = { points: { "in-order": 0, barrier: 0 }, prefixes: 0, failures: [] };
+  for (const i of crashPoints(r, outer)) {
+    const w = restartAt(r, i, outer);
+    const again = await record(w.world, w.crashed, (site) => site.sync()).catch((err) => err);
+    if (!(again instanceof Object && "rec" in again)) {
+      result.failures.push(`${pointName(r, i, outer)}: restart failed: ${again}`);
+      continue;
+    }
+    const inside = await sweep(again, {
+      models: [inner],
+      judge: (w2) => {
+        const problems: string[] = [];
+        for (const [me, s] of w2.site) {
+          const got = unstamped(treeOf(s));
+          const want = expected.get(me)!;
+          for (const path of torn(want, want, got)) {
+            problems.push(
+              `${me} settled to ${show(got[path])} at ${path}, not ${show(want[path])}`,
+            );
+          }
+        }
+        return problems;
+      },
+    });
+    result.points[inner] += inside.points[inner];
+    result.prefixes += inside.prefixes;
+    for (const f of inside.failures) result.failures.push(`${pointName(r, i, outer)}, then ${f}`);
+  }
   return result;
 }
