@@ -21,7 +21,11 @@ Deno.test("a crash anywhere in the reader's applying round: its mirror is old or
   owner.writeOwn("public/gone.txt", "to be deleted");
   owner.writeOwn("public/sub/old.txt", "old");
   owner.writeOwn("public/sub/deeper/gone.txt", "a folder emptied");
+  owner.writeOwn("public/to-move.txt", "moved whole");
   await world.settle();
+  // A move travels as a deletion and a new file (the protocol has no rename).
+  world.clock.advance(1000);
+  world.fs.renameSync(`${owner.datasite}/public/to-move.txt`, `${owner.datasite}/public/moved.txt`);
   owner.writeOwn("public/keep.txt", "edited");
   owner.remove(`${OWNER}/public/gone.txt`);
   owner.remove(`${OWNER}/public/sub/deeper`);
@@ -36,6 +40,7 @@ Deno.test("a crash anywhere in the reader's applying round: its mirror is old or
     "the recorded round applied the batch",
   );
   assertEquals(r.after[`${OWNER}/public/gone.txt`], undefined);
+  assertEquals(r.after[`${OWNER}/public/moved.txt`], "moved whole");
   const result = await timedSweep(r);
   assertEquals(result.failures, []);
   assert(result.points.barrier > 3, `only ${result.points.barrier} barriers`);
