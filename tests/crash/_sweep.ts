@@ -419,3 +419,31 @@ export async function doubleSweep(
   }
   return result;
 }
+
+/**
+ * Where `reader`'s mirror of `owner` differs from the owner's own files under
+ * `folders` (paths relative to the owner's datasite; markers and permission
+ * files aside): the convergence every settled crash point must reach.
+ */
+export function disagreements(
+  w: Restarted,
+  owner: string,
+  reader: string,
+  folders: string[],
+): string[] {
+  const pick = (site: MemorySite) => {
+    const out: Tree = {};
+    for (const [path, text] of Object.entries(treeOf(site))) {
+      const rel = path.slice(owner.length + 1);
+      if (!path.startsWith(`${owner}/`) || !folders.some((f) => rel.startsWith(f))) continue;
+      if (/\.(conflict|rejected)\.[^/]*$/.test(rel) || rel.endsWith("syft.pub.yaml")) continue;
+      out[rel] = text;
+    }
+    return out;
+  };
+  const want = pick(w.site.get(owner)!);
+  const got = pick(w.site.get(reader)!);
+  return torn(want, want, got).map((p) =>
+    `${reader}'s mirror holds ${show(got[p])} at ${p}, the owner ${show(want[p])}`
+  );
+}

@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { MemoryWorld } from "../../core/testing/world.ts";
-import { record, timedSweep } from "./_sweep.ts";
+import { disagreements, record, timedSweep } from "./_sweep.ts";
 
 const OWNER = "owner@hospital.org";
 const DS = "ds@lab.org";
@@ -41,7 +41,7 @@ Deno.test("a crash anywhere in the reader's applying round: its mirror is old or
   );
   assertEquals(r.after[`${OWNER}/public/gone.txt`], undefined);
   assertEquals(r.after[`${OWNER}/public/moved.txt`], "moved whole");
-  const result = await timedSweep(r);
+  const result = await timedSweep(r, { judge: (w) => disagreements(w, OWNER, DS, ["public/"]) });
   assertEquals(result.failures, []);
   assert(result.points.barrier > 3, `only ${result.points.barrier} barriers`);
 });
@@ -104,12 +104,16 @@ async function refusalRound() {
 }
 
 Deno.test("a crash anywhere in the reader's round that keeps its own edit aside as a conflict copy: one copy, converged", async () => {
-  const result = await timedSweep(await conflictRound());
+  const result = await timedSweep(await conflictRound(), {
+    judge: (w) => disagreements(w, OWNER, DS, ["public/"]),
+  });
   assertEquals(result.failures.filter((f) => !MOVED_ASIDE.test(f)), []);
 });
 
 Deno.test("a crash anywhere in the proposer's round that learns its refusal: one .rejected copy, the owner's version back", async () => {
-  const result = await timedSweep(await refusalRound());
+  const result = await timedSweep(await refusalRound(), {
+    judge: (w) => disagreements(w, OWNER, DS, ["public/"]),
+  });
   assertEquals(result.failures.filter((f) => !MOVED_ASIDE.test(f)), []);
 });
 

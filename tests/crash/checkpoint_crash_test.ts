@@ -10,6 +10,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { MemoryWorld } from "../../core/testing/world.ts";
 import { beforeCheckpoint, DS, OWNER } from "./_checkpoint_world.ts";
 import {
+  disagreements,
   record,
   type Recording,
   reference,
@@ -59,10 +60,10 @@ Deno.test("a crash anywhere in the owner's checkpoint round: the reader and a fr
   const fresh = ownerFiles((await reference(r)).site.get(DS)!);
   assertEquals(fresh[`${OWNER}/public/keep.txt`], "edited");
   const result = await timedSweep(r, {
-    judge: async (_w, i, model) => {
+    judge: async (settled, i, model) => {
+      const problems = disagreements(settled, OWNER, DS, ["public/"]);
       const w = await freshReader(r, i, model);
       const got = ownerFiles(w.site.get(DS)!);
-      const problems: string[] = [];
       for (const path of new Set([...Object.keys(fresh), ...Object.keys(got)])) {
         if (got[path] !== fresh[path]) problems.push(`a fresh reader restored ${path} wrong`);
       }
@@ -93,11 +94,12 @@ Deno.test("a crash anywhere in the owner's round writing an incremental checkpoi
   assertEquals(ci.length, 1, `the recorded round writes one incremental checkpoint`);
   const fresh = ownerFiles((await reference(r)).site.get(DS)!);
   const result = await timedSweep(r, {
-    judge: async (_w, i, model) => {
+    judge: async (settled, i, model) => {
       const got = ownerFiles((await freshReader(r, i, model)).site.get(DS)!);
       return [...new Set([...Object.keys(fresh), ...Object.keys(got)])]
         .filter((path) => got[path] !== fresh[path])
-        .map((path) => `a fresh reader restored ${path} wrong`);
+        .map((path) => `a fresh reader restored ${path} wrong`)
+        .concat(disagreements(settled, OWNER, DS, ["public/"]));
     },
   });
   assertEquals(result.failures, []);

@@ -8,11 +8,12 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { MemoryWorld } from "../../core/testing/world.ts";
-import { record, timedSweep } from "./_sweep.ts";
+import { disagreements, record, timedSweep } from "./_sweep.ts";
 
 const OWNER = "owner@hospital.org";
 const DS = "ds@lab.org";
-const INBOX = `${OWNER}/app_data/job/inbox/${DS}`;
+const INBOX_REL = `app_data/job/inbox/${DS}/`;
+const INBOX = `${OWNER}/${INBOX_REL.slice(0, -1)}`;
 
 Deno.test("a crash anywhere in the owner's round that applies and judges proposals: each applied once, both sides converge", async () => {
   const world = new MemoryWorld();
@@ -35,8 +36,10 @@ Deno.test("a crash anywhere in the owner's round that applies and judges proposa
   assertEquals(r.after[`${OWNER}/public/readme.txt`], "owner's version");
   const result = await timedSweep(r, {
     judge: (w) => {
+      const problems = disagreements(w, OWNER, DS, ["public/", INBOX_REL]);
       const copies = [...w.site.get(DS)!.files(OWNER)].filter((f) => f.includes(".rejected."));
-      return copies.length === 1 ? [] : [`${copies.length} .rejected copies at the proposer`];
+      if (copies.length !== 1) problems.push(`${copies.length} .rejected copies at the proposer`);
+      return problems;
     },
   });
   assertEquals(result.failures, []);
@@ -61,7 +64,7 @@ Deno.test("a crash anywhere in the proposer's round that proposes: each proposal
   assert(r.rec.ops.some((o) => o.kind === "note" && o.path.startsWith("put b-")), "it proposed");
   const result = await timedSweep(r, {
     judge: (w) => {
-      const problems: string[] = [];
+      const problems = disagreements(w, OWNER, DS, ["public/", INBOX_REL]);
       const owner = w.site.get(OWNER)!;
       if (owner.read(`${INBOX}/job1/run.sh`) !== "echo hello\n") problems.push("job1 not applied");
       if (owner.read(`${INBOX}/job0/run.sh`) !== "echo edited\n") problems.push("job0 edit lost");

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { MemoryWorld } from "../../core/testing/world.ts";
-import { record, timedSweep } from "./_sweep.ts";
+import { disagreements, record, timedSweep } from "./_sweep.ts";
 
 const OWNER = "owner@hospital.org";
 const DS = "ds@lab.org";
@@ -25,7 +25,7 @@ Deno.test("a crash anywhere in the owner's publishing round: restarted, every mi
   for (let i = 0; i < 3; i++) owner.writeOwn(`public/new/f${i}.txt`, `new ${i}`);
   owner.writeOwn("public/big.bin", "b".repeat(300 * 1024));
   const r = await record(world, owner, (site) => site.sync());
-  const result = await timedSweep(r);
+  const result = await timedSweep(r, { judge: (w) => disagreements(w, OWNER, DS, ["public/"]) });
   assertEquals(result.failures, []);
   assert(result.points.barrier > 3, `only ${result.points.barrier} barriers`);
 });

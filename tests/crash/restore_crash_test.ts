@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { beforeCheckpoint, DS, OWNER } from "./_checkpoint_world.ts";
-import { record, timedSweep } from "./_sweep.ts";
+import { disagreements, record, timedSweep } from "./_sweep.ts";
 
 Deno.test("a crash anywhere in a fresh reader's round restoring from the full checkpoint: its mirror converges", async () => {
   const { world, owner, ds } = await beforeCheckpoint();
@@ -16,7 +16,7 @@ Deno.test("a crash anywhere in a fresh reader's round restoring from the full ch
   const r = await record(world, ds, (site) => site.sync());
   assertEquals(r.after[`${OWNER}/public/keep.txt`], "edited", "one round restores");
   assertEquals(r.after[`${OWNER}/public/big.bin`]?.length, 300 * 1024);
-  const result = await timedSweep(r);
+  const result = await timedSweep(r, { judge: (w) => disagreements(w, OWNER, DS, ["public/"]) });
   assertEquals(result.failures, []);
   assert(result.points.barrier > 3, `only ${result.points.barrier} barriers`);
 });

@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { MemoryWorld } from "../../core/testing/world.ts";
-import { crashPoints, record, sweep, torn, unstamped } from "./_sweep.ts";
+import { crashPoints, disagreements, record, restartAt, sweep, torn, unstamped } from "./_sweep.ts";
 
 const OWNER = "owner@hospital.org";
 const DS = "ds@lab.org";
@@ -88,4 +88,22 @@ Deno.test("unstamped names markers by file, and a second marker of one file stay
       "p/x.csv.rejected.*#2": "mine again",
     },
   );
+});
+
+Deno.test("disagreements names each mirror file that differs from the owner's, markers and permission files aside", async () => {
+  const { world, owner } = await twoSites();
+  const r = await record(world, owner, (site) => site.sync());
+  const w = restartAt(r, r.rec.length, "in-order");
+  await w.world.settle();
+  assertEquals(disagreements(w, OWNER, DS, ["public/"]), []);
+  const ds = w.site.get(DS)!;
+  w.world.fs.writeFileSync(`${ds.ctx.root}/${OWNER}/public/a.txt`, new TextEncoder().encode("x"));
+  w.world.fs.writeFileSync(
+    `${ds.ctx.root}/${OWNER}/public/a.txt.rejected.20260101T000000Z`,
+    new TextEncoder().encode("a marker"),
+  );
+  assertEquals(disagreements(w, OWNER, DS, ["public/"]), [
+    `${DS}'s mirror holds "x" at public/a.txt, the owner "old"`,
+  ]);
+  assertEquals(disagreements(w, OWNER, DS, ["private/"]), []);
 });
