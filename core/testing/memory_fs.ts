@@ -104,9 +104,14 @@ export interface FsOp {
  * How a crash after a prefix of the recording shows on the disk: `in-order`,
  * every operation of the prefix applied (the OS happened to write back in
  * order); `barrier`, only what the last fsync of the prefix made durable (the
- * {@linkcode MemoryFs.crash} model).
+ * {@linkcode MemoryFs.crash} model: one fsync covers the whole tree);
+ * `file-sync`, the names (creates, renames, removals) of the barrier model
+ * but each file's bytes only as an fsync of that very file left them, an
+ * empty file if it never had one: what ext4 and XFS show after a power cut
+ * for a file renamed into place without an fsync of its own (metadata is
+ * journaled in order, data is written back later).
  */
-export type CrashModel = "in-order" | "barrier";
+export type CrashModel = "in-order" | "barrier" | "file-sync";
 
 /** A tree frozen at one instant. */
 interface Frozen {
@@ -132,8 +137,11 @@ export class FsSnapshot {
 export class FsRecording {
   /** The operations, oldest first. */
   readonly ops: FsOp[] = [];
-  /** The tree after each op, and what was durable then (the same object after a sync). */
-  readonly #trees: { now: DirNode; durable: DirNode; nextIno: number }[] = [];
+  /**
+   * The tree after each op, what was durable then (the same object after a
+   * sync), and the inode a sync op made durable.
+   */
+  readonly #trees: Tree[] = [];
 
   /** @internal Started by {@linkcode MemoryFs.record}. */
   constructor(now: DirNode, durable: DirNode, nextIno: number) {
@@ -146,9 +154,12 @@ export class FsRecording {
   }
 
   /** @internal Keep `op` and the tree it left (none for a note: the tree is as before). */
-  push(op: FsOp, tree: { now: DirNode; durable: DirNode; nextIno: number } | null): void {
+  push(
+    op: FsOp,
+    tree: { now: DirNode; durable: DirNode; nextIno: number; synced?: number } | null,
+  ): void {
     this.ops.push(op);
-    this.#trees.push(tree ?? this.#trees[this.#trees.length - 1]!);
+    this.#trees.push(tree ?? { ...this.#trees[this.#trees.length - 1]!, synced: undefined });
   }
 
   /** The tree as a crash right after the first `i` operations leaves it, under `model`. */
@@ -157,10 +168,47 @@ export class FsRecording {
       throw new RangeError(`no prefix ${i} of ${this.ops.length} operations`);
     }
     const tree = this.#trees[i]!;
-    return new FsSnapshot({
-      root: model === "in-order" ? tree.now : tree.durable,
-      nextIno: tree.nextIno,
-    });
+    const root = model === "in-order"
+      ? tree.now
+      : model === "barrier"
+      ? tree.durable
+      : this.#ownBytes(i);
+    return new FsSnapshot({ root, nextIno: tree.nextIno });
+  }
+
+  /** The tree of the `file-sync` model after `i` operations. */
+  #ownBytes(i: number): DirNode {
+    // Each file's bytes as last made durable: at the start, or by an fsync of its own.
+    const bytes = new Map<number, FileNode>();
+    const index = (node: Node) => {
+      if (node.kind === "file") bytes.set(node.ino, node);
+      else if (node.kind === "dir") { for (const child of node.children.values()) index(child); }
+    };
+    index(this.#trees[0]!.durable);
+    for (let k = 1; k <= i; k++) {
+      const { synced, now } = this.#trees[k]!;
+      if (synced === undefined) continue;
+      const node = findIno(now, synced);
+      if (node?.kind === "file") bytes.set(synced, node);
+    }
+    const built = new Map<Node, Node>();
+    const build = (node: Node): Node => {
+      const known = built.get(node);
+      if (known) return known;
+      let out: Node;
+      if (node.kind === "dir") {
+        const dir: DirNode = { ...node, children: new Map() };
+        built.set(node, dir);
+        for (const [name, child] of node.children) dir.children.set(name, build(child));
+        return dir;
+      } else if (node.kind === "file") {
+        const synced = bytes.get(node.ino);
+        out = { ...node, data: synced ? synced.data : new Uint8Array(0) };
+      } else out = { ...node };
+      built.set(node, out);
+      return out;
+    };
+    return build(this.#trees[i]!.durable) as DirNode;
   }
 
   /**
@@ -171,8 +219,32 @@ export class FsRecording {
   same(i: number, j: number, model: CrashModel): boolean {
     const a = this.#trees[i], b = this.#trees[j];
     if (!a || !b) throw new RangeError(`no prefix ${a ? j : i} of ${this.ops.length} operations`);
-    return model === "in-order" ? a.now === b.now : a.durable === b.durable;
+    if (model === "in-order") return a.now === b.now;
+    // Under file-sync too, the tree changes only at a sync.
+    return a.durable === b.durable;
   }
+}
+
+/** One recorded instant: see {@linkcode FsRecording}. */
+interface Tree {
+  now: DirNode;
+  durable: DirNode;
+  nextIno: number;
+  /** The inode this op fsynced, if it was a sync. */
+  synced?: number | undefined;
+}
+
+/** The node with inode `ino` under `root`, if any. */
+function findIno(root: DirNode, ino: number): Node | null {
+  if (root.ino === ino) return root;
+  for (const child of root.children.values()) {
+    if (child.ino === ino) return child;
+    if (child.kind === "dir") {
+      const found = findIno(child, ino);
+      if (found) return found;
+    }
+  }
+  return null;
 }
 
 /** A file system in memory. */
@@ -488,8 +560,11 @@ export class MemoryFs implements LocalFs {
     this.#log({ kind: "utime", path });
   }
 
-  /** @internal Mark the tree as it stands durable (what `sync()` does); `path` names it in a recording. */
-  markDurable(path = "/"): void {
+  /**
+   * @internal Mark the tree as it stands durable (what `sync()` does); `path`
+   * and `ino` name what was fsynced in a recording.
+   */
+  markDurable(path = "/", ino = this.#root.ino): void {
     this.alive();
     if (this.powerCutAt !== null && this.syncs + 1 >= this.powerCutAt) {
       this.powerCutAt = null;
@@ -498,7 +573,7 @@ export class MemoryFs implements LocalFs {
     }
     this.syncs++;
     this.#durable = clone(this.#root);
-    this.#log({ kind: "sync", path });
+    this.#log({ kind: "sync", path }, ino);
   }
 
   /** @internal Record `op` of a file handle (see {@linkcode MemoryFs.record}). */
@@ -506,12 +581,17 @@ export class MemoryFs implements LocalFs {
     this.#log(op);
   }
 
-  #log(op: FsOp): void {
+  #log(op: FsOp, synced?: number): void {
     if (!this.#recording) return;
     if (op.kind === "note") return this.#recording.push(op, null);
     // After a sync the durable tree is the tree: one copy serves both models.
     const now = op.kind === "sync" ? this.#durable : clone(this.#root);
-    this.#recording.push(op, { now, durable: this.#durable, nextIno: this.#ino });
+    this.#recording.push(op, {
+      now,
+      durable: this.#durable,
+      nextIno: this.#ino,
+      ...(synced === undefined ? {} : { synced }),
+    });
   }
 
   /** @internal Wait for, then take, the lock of `node`. */
@@ -700,7 +780,7 @@ class MemoryFile implements LocalFile {
 
   sync(): Promise<void> {
     this.#live("sync");
-    this.fs.markDurable(this.path);
+    this.fs.markDurable(this.path, this.node.ino);
     return Promise.resolve();
   }
 

@@ -282,7 +282,7 @@ export async function sweep(r: Recording, options: SweepOptions = {}): Promise<S
     expected = new Map([...ref.site].map(([me, s]) => [me, unstamped(treeOf(s))]));
   }
   const result: SweepResult = {
-    points: { "in-order": 0, barrier: 0 },
+    points: { "in-order": 0, barrier: 0, "file-sync": 0 },
     prefixes: r.rec.length + 1,
     failures: [],
   };
@@ -364,11 +364,13 @@ export async function timedSweep(r: Recording, options: SweepOptions = {}): Prom
   const started = performance.now();
   const result = await sweep(r, options);
   const ms = performance.now() - started;
-  const points = result.points["in-order"] + result.points.barrier;
+  const { points: by } = result;
+  const points = by["in-order"] + by.barrier + by["file-sync"];
+  const own = by["file-sync"] > 0 ? `, ${by["file-sync"]} with file-sync` : "";
   console.log(
     `  ${points} crash points (${
-      result.points["in-order"]
-    } in order, ${result.points.barrier} at a barrier) of ${result.prefixes} prefixes in ${
+      by["in-order"]
+    } in order, ${by.barrier} at a barrier${own}) of ${result.prefixes} prefixes in ${
       ms.toFixed(0)
     } ms`,
   );
@@ -389,7 +391,11 @@ export async function doubleSweep(
 ): Promise<SweepResult> {
   const first = await reference(r);
   const expected = new Map([...first.site].map(([me, s]) => [me, unstamped(treeOf(s))]));
-  const result: SweepResult = { points: { "in-order": 0, barrier: 0 }, prefixes: 0, failures: [] };
+  const result: SweepResult = {
+    points: { "in-order": 0, barrier: 0, "file-sync": 0 },
+    prefixes: 0,
+    failures: [],
+  };
   for (const i of crashPoints(r, outer)) {
     const w = restartAt(r, i, outer);
     const again = await record(w.world, w.crashed, (site) => site.sync()).catch((err) => err);

@@ -7,33 +7,11 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { MemoryWorld } from "../../core/testing/world.ts";
+import { applying, DS, OWNER } from "./_scenarios.ts";
 import { disagreements, record, timedSweep } from "./_sweep.ts";
 
-const OWNER = "owner@hospital.org";
-const DS = "ds@lab.org";
-
 Deno.test("a crash anywhere in the reader's applying round: its mirror is old or new per file, and converges", async () => {
-  const world = new MemoryWorld();
-  const owner = await world.site(OWNER);
-  const ds = await world.site(DS);
-  await world.connect(ds, owner);
-  owner.writeOwn("public/keep.txt", "kept");
-  owner.writeOwn("public/gone.txt", "to be deleted");
-  owner.writeOwn("public/sub/old.txt", "old");
-  owner.writeOwn("public/sub/deeper/gone.txt", "a folder emptied");
-  owner.writeOwn("public/to-move.txt", "moved whole");
-  await world.settle();
-  // A move travels as a deletion and a new file (the protocol has no rename).
-  world.clock.advance(1000);
-  world.fs.renameSync(`${owner.datasite}/public/to-move.txt`, `${owner.datasite}/public/moved.txt`);
-  owner.writeOwn("public/keep.txt", "edited");
-  owner.remove(`${OWNER}/public/gone.txt`);
-  owner.remove(`${OWNER}/public/sub/deeper`);
-  owner.writeOwn("public/sub/old.txt", "edited too");
-  for (let i = 0; i < 3; i++) owner.writeOwn(`public/new/f${i}.txt`, `new ${i}`);
-  owner.writeOwn("public/big.bin", "b".repeat(300 * 1024));
-  await owner.sync();
-  const r = await record(world, ds, (site) => site.sync());
+  const r = await applying();
   assertEquals(
     r.after[`${OWNER}/public/keep.txt`],
     "edited",

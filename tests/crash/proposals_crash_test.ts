@@ -7,30 +7,11 @@
  * a second `.rejected` one), and both sides converge.
  */
 import { assert, assertEquals } from "../assert.ts";
-import { MemoryWorld } from "../../core/testing/world.ts";
-import { disagreements, record, timedSweep } from "./_sweep.ts";
-
-const OWNER = "owner@hospital.org";
-const DS = "ds@lab.org";
-const INBOX_REL = `app_data/job/inbox/${DS}/`;
-const INBOX = `${OWNER}/${INBOX_REL.slice(0, -1)}`;
+import { DS, INBOX, INBOX_REL, judging, OWNER, proposing } from "./_scenarios.ts";
+import { disagreements, timedSweep } from "./_sweep.ts";
 
 Deno.test("a crash anywhere in the owner's round that applies and judges proposals: each applied once, both sides converge", async () => {
-  const world = new MemoryWorld();
-  const owner = await world.site(OWNER);
-  const ds = await world.site(DS);
-  await world.connect(ds, owner);
-  owner.writeOwn("public/readme.txt", "owner's version");
-  ds.write(`${INBOX}/job0/run.sh`, "echo old\n");
-  ds.write(`${INBOX}/job0/notes.txt`, "to be withdrawn");
-  await world.settle();
-  ds.write(`${INBOX}/job1/run.sh`, "echo hello\n");
-  ds.write(`${INBOX}/job1/data/input.csv`, "a,b\n1,2\n");
-  ds.write(`${INBOX}/job0/run.sh`, "echo edited\n");
-  ds.remove(`${INBOX}/job0/notes.txt`);
-  ds.write(`${OWNER}/public/readme.txt`, "ds was here");
-  await ds.sync();
-  const r = await record(world, owner, (site) => site.sync());
+  const r = await judging();
   assertEquals(r.after[`${INBOX}/job1/run.sh`], "echo hello\n", "the recorded round applied them");
   assertEquals(r.after[`${INBOX}/job0/notes.txt`], undefined);
   assertEquals(r.after[`${OWNER}/public/readme.txt`], "owner's version");
@@ -47,20 +28,7 @@ Deno.test("a crash anywhere in the owner's round that applies and judges proposa
 });
 
 Deno.test("a crash anywhere in the proposer's round that proposes: each proposal reaches the owner once, both sides converge", async () => {
-  const world = new MemoryWorld();
-  const owner = await world.site(OWNER);
-  const ds = await world.site(DS);
-  await world.connect(ds, owner);
-  owner.writeOwn("public/readme.txt", "owner's version");
-  ds.write(`${INBOX}/job0/run.sh`, "echo old\n");
-  ds.write(`${INBOX}/job0/notes.txt`, "to be withdrawn");
-  await world.settle();
-  ds.write(`${INBOX}/job1/run.sh`, "echo hello\n");
-  ds.write(`${INBOX}/job1/data/input.csv`, "a,b\n1,2\n");
-  ds.write(`${INBOX}/job0/run.sh`, "echo edited\n");
-  ds.remove(`${INBOX}/job0/notes.txt`);
-  ds.write(`${OWNER}/public/readme.txt`, "ds was here");
-  const r = await record(world, ds, (site) => site.sync());
+  const r = await proposing();
   assert(r.rec.ops.some((o) => o.kind === "note" && o.path.startsWith("put b-")), "it proposed");
   const result = await timedSweep(r, {
     judge: (w) => {

@@ -187,3 +187,60 @@ Deno.test("a prefix outside the recording is refused", () => {
   assertThrows(() => rec.at(3, "in-order"), (err) => assert(err instanceof RangeError));
   assertThrows(() => rec.at(-1, "barrier"), (err) => assert(err instanceof RangeError));
 });
+
+Deno.test("with file-sync, an atomic write shows as at the barrier: its temp file was fsynced", async () => {
+  const fs = new MemoryFs();
+  fs.mkdirSync("/d");
+  fs.writeFileSync("/d/a", text("v1"));
+  fs.flush();
+  const rec = fs.record();
+  await writeFileAtomic("/d/a", "v2", { fs });
+  fs.stopRecording();
+  for (let i = 0; i <= rec.length; i++) {
+    const barrier = new MemoryFs();
+    barrier.restore(rec.at(i, "barrier"));
+    const own = new MemoryFs();
+    own.restore(rec.at(i, "file-sync"));
+    assertEquals(contents(own), contents(barrier), `prefix ${i}`);
+    if (i > 0) assertEquals(rec.same(i - 1, i, "file-sync"), rec.same(i - 1, i, "barrier"));
+  }
+});
+
+Deno.test("with file-sync, a file renamed into place without an fsync of its own is there but empty", async () => {
+  const fs = new MemoryFs();
+  fs.mkdirSync("/d");
+  fs.flush();
+  const rec = fs.record();
+  fs.writeFileSync("/d/.staged", text("content never fsynced"));
+  fs.renameSync("/d/.staged", "/d/a");
+  const dir = await fs.open("/d", { read: true });
+  await dir.sync();
+  dir.close();
+  fs.stopRecording();
+  const own = new MemoryFs();
+  own.restore(rec.at(rec.length, "file-sync"));
+  assertEquals(contents(own), { "/d/a": "" });
+  const barrier = new MemoryFs();
+  barrier.restore(rec.at(rec.length, "barrier"));
+  assertEquals(contents(barrier), { "/d/a": "content never fsynced" }, "one fsync covers all");
+});
+
+Deno.test("with file-sync, a file keeps the bytes of its own last fsync, whatever was written and fsynced elsewhere since", async () => {
+  const fs = new MemoryFs();
+  fs.writeFileSync("/a", text("at the start"));
+  fs.flush();
+  const rec = fs.record();
+  const file = await fs.open("/a", { write: true, truncate: true });
+  await file.write(text("fsynced"));
+  await file.sync();
+  await file.write(text(" and more, never fsynced"));
+  file.close();
+  await writeFileAtomic("/b", "elsewhere", { fs });
+  fs.stopRecording();
+  const own = new MemoryFs();
+  own.restore(rec.at(rec.length, "file-sync"));
+  assertEquals(contents(own), { "/a": "fsynced", "/b": "elsewhere" });
+  const barrier = new MemoryFs();
+  barrier.restore(rec.at(rec.length, "barrier"));
+  assertEquals(contents(barrier)["/a"], "fsynced and more, never fsynced");
+});
