@@ -6,8 +6,7 @@
  * torn one, and converges once restarted.
  */
 import { assert, assertEquals } from "../assert.ts";
-import { MemoryWorld } from "../../core/testing/world.ts";
-import { applying, DS, OWNER } from "./_scenarios.ts";
+import { applying, DS, OWNER, peers } from "./_scenarios.ts";
 import { disagreements, record, timedSweep } from "./_sweep.ts";
 
 Deno.test("a crash anywhere in the reader's applying round: its mirror is old or new per file, and converges", async () => {
@@ -39,10 +38,7 @@ const MOVED_ASIDE = /: missing on disk \(kept aside as /;
 
 /** The reader applies an owner edit of a file it edited itself: its edit goes aside. */
 async function conflictRound() {
-  const world = new MemoryWorld();
-  const owner = await world.site(OWNER);
-  const ds = await world.site(DS);
-  await world.connect(ds, owner);
+  const { world, owner, ds } = await peers();
   owner.writeOwn("public/shared.txt", "v1");
   owner.writeOwn("public/other.txt", "o1");
   await world.settle();
@@ -60,10 +56,7 @@ async function conflictRound() {
 
 /** The proposer learns the owner refused its edit: the edit goes aside as .rejected. */
 async function refusalRound() {
-  const world = new MemoryWorld();
-  const owner = await world.site(OWNER);
-  const ds = await world.site(DS);
-  await world.connect(ds, owner);
+  const { world, owner, ds } = await peers();
   owner.writeOwn("public/readme.txt", "owner's version");
   await world.settle();
   ds.write(`${OWNER}/public/readme.txt`, "ds was here");

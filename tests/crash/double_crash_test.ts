@@ -6,12 +6,8 @@
  * the world still settles to the no-crash trees.
  */
 import { assert, assertEquals } from "../assert.ts";
-import { MemoryWorld } from "../../core/testing/world.ts";
+import { INBOX, OWNER, peers } from "./_scenarios.ts";
 import { countCrashPoints, doubleSweep, record } from "./_sweep.ts";
-
-const OWNER = "owner@hospital.org";
-const DS = "ds@lab.org";
-const INBOX = `${OWNER}/app_data/job/inbox/${DS}`;
 
 async function run(name: string, r: Parameters<typeof doubleSweep>[0]) {
   const started = performance.now();
@@ -26,10 +22,7 @@ async function run(name: string, r: Parameters<typeof doubleSweep>[0]) {
 }
 
 Deno.test("a second crash in the reader's recovery from a crash in its applying round: it still converges", async () => {
-  const world = new MemoryWorld();
-  const owner = await world.site(OWNER);
-  const ds = await world.site(DS);
-  await world.connect(ds, owner);
+  const { world, owner, ds } = await peers();
   owner.writeOwn("public/keep.txt", "kept");
   owner.writeOwn("public/gone.txt", "to be deleted");
   await world.settle();
@@ -44,10 +37,7 @@ Deno.test("a second crash in the reader's recovery from a crash in its applying 
 });
 
 Deno.test("a second crash in the owner's recovery from a crash in its round judging proposals: each applied once, converged", async () => {
-  const world = new MemoryWorld();
-  const owner = await world.site(OWNER);
-  const ds = await world.site(DS);
-  await world.connect(ds, owner);
+  const { world, owner, ds } = await peers();
   owner.writeOwn("public/readme.txt", "owner's version");
   ds.write(`${INBOX}/job0/run.sh`, "echo old\n");
   await world.settle();

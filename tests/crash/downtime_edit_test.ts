@@ -8,7 +8,7 @@
  * fails.
  */
 import { assertEquals } from "../assert.ts";
-import { MemoryWorld } from "../../core/testing/world.ts";
+import { DS, INBOX, OWNER, peers } from "./_scenarios.ts";
 import {
   record,
   type Recording,
@@ -18,10 +18,6 @@ import {
   type Tree,
   treeOf,
 } from "./_sweep.ts";
-
-const OWNER = "owner@hospital.org";
-const DS = "ds@lab.org";
-const INBOX = `${OWNER}/app_data/job/inbox/${DS}`;
 
 /**
  * Found by this sweep, for the lead to decide (core/sync/journal.ts,
@@ -54,10 +50,7 @@ interface Downtime {
 
 /** The reader applies a batch that edits keep.txt and deletes gone.txt. */
 async function readerRound(): Promise<Downtime> {
-  const world = new MemoryWorld();
-  const owner = await world.site(OWNER);
-  const ds = await world.site(DS);
-  await world.connect(ds, owner);
+  const { world, owner, ds } = await peers();
   owner.writeOwn("public/keep.txt", "kept");
   owner.writeOwn("public/gone.txt", "to be deleted");
   owner.writeOwn("public/other.txt", "other");
@@ -79,10 +72,7 @@ async function readerRound(): Promise<Downtime> {
 
 /** The owner applies the reader's proposals: an edit of job0/run.sh and a deletion of its notes. */
 async function ownerRound(): Promise<Downtime> {
-  const world = new MemoryWorld();
-  const owner = await world.site(OWNER);
-  const ds = await world.site(DS);
-  await world.connect(ds, owner);
+  const { world, owner, ds } = await peers();
   ds.write(`${INBOX}/job0/run.sh`, "echo old\n");
   ds.write(`${INBOX}/job0/notes.txt`, "to be withdrawn");
   await world.settle();

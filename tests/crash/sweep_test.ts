@@ -5,17 +5,11 @@
  * comparisons mean what they say.
  */
 import { assert, assertEquals } from "../assert.ts";
-import { MemoryWorld } from "../../core/testing/world.ts";
+import { DS, OWNER, peers } from "./_scenarios.ts";
 import { crashPoints, disagreements, record, restartAt, sweep, torn, unstamped } from "./_sweep.ts";
 
-const OWNER = "owner@hospital.org";
-const DS = "ds@lab.org";
-
 async function twoSites() {
-  const world = new MemoryWorld();
-  const owner = await world.site(OWNER);
-  const ds = await world.site(DS);
-  await world.connect(ds, owner);
+  const { world, owner, ds } = await peers();
   owner.writeOwn("public/a.txt", "old");
   await world.settle();
   return { world, owner, ds };
