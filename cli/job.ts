@@ -323,6 +323,12 @@ async function runRun(ctx: Context, flags: RunFlags, args: string[]): Promise<vo
   let entries: JobEntry[];
   if (args[0] !== undefined) {
     const entry = await ownedJob(ctx, config, args[0]);
+    const status = entry.state?.status;
+    if (flags.release && (status === "done" || status === "failed")) {
+      // Run before, release never reached (a crash, or `job run` without --release):
+      // what the user asked for is the release, so that is what happens.
+      return await runRelease(ctx, {}, [args[0]]);
+    }
     if (!decide(ctx, entry, "run")) return;
     entries = [entry];
   } else {

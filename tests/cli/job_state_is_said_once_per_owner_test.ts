@@ -108,6 +108,12 @@ Deno.test("a failed, a rejected and a repeated decision each read as one true li
       await carol.syft(["job", "show", "fails", "--json"]),
     );
     assertEquals([shown.id, shown.owners[0]!.outcome], [failing, "failed (exit 3)"]);
+
+    // Run without --release, then `job run --release` again: the release is what was asked.
+    await alice.ok(["job", "approve", again]);
+    await alice.ok(["job", "run", again, "--sandbox", SANDBOX]);
+    const late2 = await alice.ok(["job", "run", again, "--sandbox", SANDBOX, "--release"]);
+    assertMatch(late2.stdout, new RegExp(`^${CAROL}/${again} released: `, "m"));
   } finally {
     await done();
   }
