@@ -17,6 +17,7 @@ import type { CrashModel, FsRecording } from "../../core/testing/memory_fs.ts";
 import { MemoryStorage, type MemoryTransport } from "../../core/testing/memory_transport.ts";
 import { MemorySite, MemoryWorld } from "../../core/testing/world.ts";
 import { isSyftTemp, STAGING_FOLDER } from "../../core/datasite/names.ts";
+import { recordCount } from "../_counts.ts";
 
 /** path → content of every file under a site's root (its datasite and its mirrors). */
 export type Tree = Record<string, string>;
@@ -226,11 +227,9 @@ export function stateProblems(site: MemorySite): string[] {
   return out;
 }
 
-/** Append `crash points <n>` to the file named by SYFT_TEST_COUNTS, if set. */
-export async function countCrashPoints(n: number): Promise<void> {
-  const file = Deno.env.get("SYFT_TEST_COUNTS");
-  if (!file) return;
-  await Deno.writeTextFile(file, `crash points ${n}\n`, { append: true });
+/** Add `n` to the suite's count of crash points (see tests/_counts.ts). */
+export function countCrashPoints(n: number): Promise<void> {
+  return recordCount("crash points", n);
 }
 
 /** What one restart from prefix `i` under `model` did wrong, once settled; empty when nothing. */
