@@ -2,13 +2,16 @@
  * The crash-point sweep (issue 16, item 4): record one round of one site on
  * {@linkcode MemoryFs}, with every upload and delete on the shared storage
  * noted at its place among the disk operations; then, for every prefix of the
- * recording and both crash models, restore the disk and the storage to that
- * instant in a fresh world, restart every site from what is on disk (same
- * keys, new engine objects), settle, and judge the result.
+ * recording and each crash model (`in-order` and `barrier` by default,
+ * `file-sync` where a test asks: see CrashModel in memory_fs.ts), restore the
+ * disk and the storage to that instant in a fresh world, restart every site
+ * from what is on disk (same keys, new engine objects), settle, and judge the
+ * result.
  *
  * A prefix is tried once per distinct (disk, storage) pair: under the barrier
  * model most prefixes leave the same disk (nothing new is durable until the
  * next fsync), and restarting from the same bytes twice proves nothing more.
+ * A crash of the process itself (no power cut) is the `in-order` model.
  * @module
  */
 import { posix } from "node:path";
@@ -266,7 +269,7 @@ export async function reference(r: Recording): Promise<Restarted> {
 }
 
 /**
- * Restart from every crash point of both models, settle, and judge: the
+ * Restart from every crash point of the models, settle, and judge: the
  * crashed site's files old or new (never torn) on restart, every site's tree
  * the reference's once settled (so no proposal applied twice, no extra
  * `.conflict` or `.rejected` copy, every mirror converged), nothing

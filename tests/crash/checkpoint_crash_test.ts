@@ -60,6 +60,8 @@ Deno.test("a crash anywhere in the owner's checkpoint round: the reader and a fr
   const fresh = ownerFiles((await reference(r)).site.get(DS)!);
   assertEquals(fresh[`${OWNER}/public/keep.txt`], "edited");
   const result = await timedSweep(r, {
+    // Only atomic writes and uploads: the bytes-by-own-fsync model must hold too.
+    models: ["in-order", "barrier", "file-sync"],
     judge: async (settled, i, model) => {
       const problems = disagreements(settled, OWNER, DS, ["public/"]);
       const w = await freshReader(r, i, model);
@@ -94,6 +96,8 @@ Deno.test("a crash anywhere in the owner's round writing an incremental checkpoi
   assertEquals(ci.length, 1, `the recorded round writes one incremental checkpoint`);
   const fresh = ownerFiles((await reference(r)).site.get(DS)!);
   const result = await timedSweep(r, {
+    // Only atomic writes and uploads: the bytes-by-own-fsync model must hold too.
+    models: ["in-order", "barrier", "file-sync"],
     judge: async (settled, i, model) => {
       const got = ownerFiles((await freshReader(r, i, model)).site.get(DS)!);
       return [...new Set([...Object.keys(fresh), ...Object.keys(got)])]
