@@ -89,3 +89,29 @@ export async function judging(): Promise<Recording> {
   await ds.sync();
   return await record(world, owner, (site) => site.sync());
 }
+
+/** The grant that lets every peer read a folder. */
+const READ_GRANT = "rules:\n  - pattern: '**'\n    access:\n      read: ['*']\n";
+/** The grant that makes a folder the reader's to read and write. */
+const WRITE_GRANT = `rules:\n  - pattern: '**'\n    access:\n      write: ['${DS}']\n`;
+/** A permission file that grants nothing: the owner revokes what it granted. */
+const NO_GRANT = "rules: []\n";
+
+/**
+ * The owner, whose `shared/` the reader may write and whose `notes/` only the
+ * owner reads, grants `notes/` to every peer and revokes `shared/` (scenario
+ * e): the projection gains two files and loses two. Ready for the round that
+ * publishes it.
+ */
+export async function regranted() {
+  const { world, owner, ds } = await peers();
+  owner.writeOwn("shared/syft.pub.yaml", WRITE_GRANT);
+  owner.writeOwn("shared/a.txt", "shared a");
+  owner.writeOwn("shared/sub/b.txt", "shared b");
+  owner.writeOwn("notes/x.txt", "note x");
+  owner.writeOwn("notes/deep/y.txt", "note y");
+  await world.settle();
+  owner.writeOwn("notes/syft.pub.yaml", READ_GRANT);
+  owner.writeOwn("shared/syft.pub.yaml", NO_GRANT);
+  return { world, owner, ds };
+}
