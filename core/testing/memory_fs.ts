@@ -9,6 +9,11 @@
  * back to the last such mark, as a power cut loses what was never fsynced.
  * (Coarser than a disk, where one fsync covers one file: what it proves is
  * that the engine reaches an fsync before it relies on a write.)
+ *
+ * For crash-point sweeps, {@linkcode MemoryFs.record} keeps every mutating
+ * operation with the tree after it; {@linkcode FsRecording.at} gives the tree
+ * as a crash after any prefix of them would leave it, and
+ * {@linkcode MemoryFs.restore} puts such a tree into a fresh file system.
  * @module
  */
 import { posix } from "node:path";
@@ -73,6 +78,175 @@ export class PowerCut extends Error {
   }
 }
 
+/** What one recorded operation did; a `note` is an event outside the disk, kept in order. */
+export type FsOpKind =
+  | "create"
+  | "truncate"
+  | "write"
+  | "mkdir"
+  | "rename"
+  | "link"
+  | "remove"
+  | "chmod"
+  | "utime"
+  | "symlink"
+  | "sync"
+  | "note";
+
+/** One recorded operation: its kind, its path (a note's label) and a rename's or link's target. */
+export interface FsOp {
+  kind: FsOpKind;
+  path: string;
+  to?: string;
+}
+
+/**
+ * How a crash after a prefix of the recording shows on the disk: `in-order`,
+ * every operation of the prefix applied (the OS happened to write back in
+ * order); `barrier`, only what the last fsync of the prefix made durable (the
+ * {@linkcode MemoryFs.crash} model: one fsync covers the whole tree);
+ * `file-sync`, the names (creates, renames, removals) of the barrier model
+ * but each file's bytes only as an fsync of that very file left them, an
+ * empty file if it never had one: what ext4 and XFS show after a power cut
+ * for a file renamed into place without an fsync of its own (metadata is
+ * journaled in order, data is written back later).
+ */
+export type CrashModel = "in-order" | "barrier" | "file-sync";
+
+/** A tree frozen at one instant. */
+interface Frozen {
+  root: DirNode;
+  /** Above every inode number in `root`: a restored file system never reuses one. */
+  nextIno: number;
+}
+const frozen = new WeakMap<FsSnapshot, Frozen>();
+
+/** A tree frozen at one instant; {@linkcode MemoryFs.restore} puts it back, as often as needed. */
+export class FsSnapshot {
+  /** @internal Only a {@linkcode MemoryFs} makes one. */
+  constructor(tree: Frozen) {
+    frozen.set(this, tree);
+  }
+}
+
+/**
+ * Every mutating operation of a {@linkcode MemoryFs} since `record()`, with the
+ * tree after each (file bytes are shared, never copied: the cost is one node
+ * per file per operation, fine for the small trees of engine tests).
+ */
+export class FsRecording {
+  /** The operations, oldest first. */
+  readonly ops: FsOp[] = [];
+  /**
+   * The tree after each op, what was durable then (the same object after a
+   * sync), and the inode a sync op made durable.
+   */
+  readonly #trees: Tree[] = [];
+
+  /** @internal Started by {@linkcode MemoryFs.record}. */
+  constructor(now: DirNode, durable: DirNode, nextIno: number) {
+    this.#trees.push({ now, durable, nextIno });
+  }
+
+  /** How many operations were recorded. */
+  get length(): number {
+    return this.ops.length;
+  }
+
+  /** @internal Keep `op` and the tree it left (none for a note: the tree is as before). */
+  push(
+    op: FsOp,
+    tree: { now: DirNode; durable: DirNode; nextIno: number; synced?: number } | null,
+  ): void {
+    this.ops.push(op);
+    this.#trees.push(tree ?? { ...this.#trees[this.#trees.length - 1]!, synced: undefined });
+  }
+
+  /** The tree as a crash right after the first `i` operations leaves it, under `model`. */
+  at(i: number, model: CrashModel): FsSnapshot {
+    if (!Number.isInteger(i) || i < 0 || i > this.ops.length) {
+      throw new RangeError(`no prefix ${i} of ${this.ops.length} operations`);
+    }
+    const tree = this.#trees[i]!;
+    const root = model === "in-order"
+      ? tree.now
+      : model === "barrier"
+      ? tree.durable
+      : this.#ownBytes(i);
+    return new FsSnapshot({ root, nextIno: tree.nextIno });
+  }
+
+  /** The tree of the `file-sync` model after `i` operations. */
+  #ownBytes(i: number): DirNode {
+    // Each file's bytes as last made durable: at the start, or by an fsync of its own.
+    const bytes = new Map<number, FileNode>();
+    const index = (node: Node) => {
+      if (node.kind === "file") bytes.set(node.ino, node);
+      else if (node.kind === "dir") { for (const child of node.children.values()) index(child); }
+    };
+    index(this.#trees[0]!.durable);
+    for (let k = 1; k <= i; k++) {
+      const { synced, now } = this.#trees[k]!;
+      if (synced === undefined) continue;
+      const node = findIno(now, synced);
+      if (node?.kind === "file") bytes.set(synced, node);
+    }
+    const built = new Map<Node, Node>();
+    const build = (node: Node): Node => {
+      const known = built.get(node);
+      if (known) return known;
+      let out: Node;
+      if (node.kind === "dir") {
+        const dir: DirNode = { ...node, children: new Map() };
+        built.set(node, dir);
+        for (const [name, child] of node.children) dir.children.set(name, build(child));
+        return dir;
+      } else if (node.kind === "file") {
+        const synced = bytes.get(node.ino);
+        out = { ...node, data: synced ? synced.data : new Uint8Array(0) };
+      } else out = { ...node };
+      built.set(node, out);
+      return out;
+    };
+    return build(this.#trees[i]!.durable) as DirNode;
+  }
+
+  /**
+   * Whether prefixes `i` and `j` leave the same tree under `model` (no
+   * operation between them changed it, e.g. notes, or writes a barrier has not
+   * covered yet): a sweep needs to restart from each tree once.
+   */
+  same(i: number, j: number, model: CrashModel): boolean {
+    const a = this.#trees[i], b = this.#trees[j];
+    if (!a || !b) throw new RangeError(`no prefix ${a ? j : i} of ${this.ops.length} operations`);
+    if (model === "in-order") return a.now === b.now;
+    // Under file-sync too, the tree changes only at a sync.
+    return a.durable === b.durable;
+  }
+}
+
+/** One recorded instant: see {@linkcode FsRecording}. */
+interface Tree {
+  now: DirNode;
+  durable: DirNode;
+  nextIno: number;
+  /** The inode this op fsynced, if it was a sync. */
+  synced?: number | undefined;
+}
+
+/** The node with inode `ino` under `root`, if any. */
+function findIno(root: DirNode, ino: number): Node | null {
+  if (root.ino === ino) return root;
+  for (const child of root.children.values()) {
+    if (child.ino === ino) return child;
+    if (child.kind === "dir") {
+      const found = findIno(child, ino);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
 /** A file system in memory. */
 export class MemoryFs implements LocalFs {
   #root: DirNode;
@@ -91,6 +265,7 @@ export class MemoryFs implements LocalFs {
   powerCutAt: number | null = null;
   /** Set by a power cut: the process is dead, every call fails until `crash()`. */
   #dead: PowerCut | null = null;
+  #recording: FsRecording | null = null;
 
   constructor(clock: Clock = systemClock) {
     this.#clock = clock;
@@ -105,11 +280,61 @@ export class MemoryFs implements LocalFs {
     this.#locks.clear();
   }
 
+  /**
+   * Start recording every mutating operation (a new recording replaces a
+   * running one). Prefix 0 is the tree as it stands, and under the `barrier`
+   * model what was durable then: call {@linkcode MemoryFs.flush} first for a
+   * disk that was quiet when the recording began.
+   */
+  record(): FsRecording {
+    this.#recording = new FsRecording(clone(this.#root), this.#durable, this.#ino);
+    return this.#recording;
+  }
+
+  /** Stop recording; the recording keeps what it has. */
+  stopRecording(): void {
+    this.#recording = null;
+  }
+
+  /**
+   * Record an event outside the disk (an upload, a message) at its place
+   * among the operations, so a sweep can tell what had happened elsewhere by
+   * each prefix. Nothing when not recording.
+   */
+  note(label: string): void {
+    this.#log({ kind: "note", path: label });
+  }
+
+  /** Make the tree as it stands durable without an fsync, as the OS does in its own time. */
+  flush(): void {
+    this.#durable = clone(this.#root);
+  }
+
+  /** The tree as it stands, to restore later or elsewhere. */
+  snapshot(): FsSnapshot {
+    return new FsSnapshot({ root: clone(this.#root), nextIno: this.#ino });
+  }
+
+  /**
+   * Replace the whole tree with `snapshot` (a copy: the snapshot can be
+   * restored again), all of it durable, as a machine restarting on that disk;
+   * locks and a power cut are forgotten.
+   */
+  restore(snapshot: FsSnapshot): void {
+    const tree = frozen.get(snapshot)!;
+    this.#root = clone(tree.root);
+    this.#durable = clone(tree.root);
+    this.#ino = Math.max(this.#ino, tree.nextIno);
+    this.#dead = null;
+    this.#locks.clear();
+  }
+
   /** Create a symbolic link at `path` (not part of LocalFs: the engine never makes one). */
   symlinkSync(target: string, path: string): void {
     const { parent, name } = this.#parentOf("symlink", path);
     if (parent.children.has(name)) throw exists("symlink", path);
     parent.children.set(name, { kind: "symlink", target, ...this.#meta(0o777) });
+    this.#log({ kind: "symlink", path });
   }
 
   /** Every path under `dir` (files and symlinks), sorted: for assertions. */
@@ -148,11 +373,14 @@ export class MemoryFs implements LocalFs {
       node = { kind: "file", data: new Uint8Array(0), ...this.#meta(options.mode ?? 0o644) };
       parent.children.set(name, node);
       parent.mtime = this.#clock.now();
+      this.#log({ kind: "create", path });
     }
     if (node.kind === "dir" && writes) throw isDir("open", path);
     if (node.kind === "file" && options.truncate && writes) {
+      const had = node.data.byteLength > 0;
       node.data = new Uint8Array(0);
       node.mtime = this.#clock.now();
+      if (had) this.#log({ kind: "truncate", path });
     }
     return new MemoryFile(this, node, path, !!options.append);
   }
@@ -221,6 +449,7 @@ export class MemoryFs implements LocalFs {
         child = this.#dir(options.mode ?? 0o755);
         dir.children.set(s, child);
         dir.mtime = this.#clock.now();
+        this.#log({ kind: "mkdir", path: this.#join(segments, i) });
       } else if (last && !options.recursive) {
         throw exists("mkdir", path);
       }
@@ -250,6 +479,7 @@ export class MemoryFs implements LocalFs {
     src.parent.children.delete(src.name);
     dst.parent.children.set(dst.name, node);
     src.parent.mtime = dst.parent.mtime = this.#clock.now();
+    this.#log({ kind: "rename", path: from, to });
   }
 
   link(from: string, to: string): Promise<void> {
@@ -261,6 +491,7 @@ export class MemoryFs implements LocalFs {
       if (dst.parent.children.has(dst.name)) throw exists("link", to);
       dst.parent.children.set(dst.name, node);
       dst.parent.mtime = this.#clock.now();
+      this.#log({ kind: "link", path: from, to });
     });
   }
 
@@ -278,6 +509,7 @@ export class MemoryFs implements LocalFs {
     }
     parent.children.delete(name);
     parent.mtime = this.#clock.now();
+    this.#log({ kind: "remove", path });
   }
 
   existsSync(path: string): boolean {
@@ -323,15 +555,20 @@ export class MemoryFs implements LocalFs {
   chmodSync(path: string, mode: number): void {
     this.alive();
     this.#resolve("chmod", path, true).mode = mode & 0o7777;
+    this.#log({ kind: "chmod", path });
   }
 
   utimeSync(path: string, _atime: number, mtime: number): void {
     this.alive();
     this.#resolve("utime", path, true).mtime = mtime * 1000;
+    this.#log({ kind: "utime", path });
   }
 
-  /** @internal Mark the tree as it stands durable (what `sync()` does). */
-  markDurable(): void {
+  /**
+   * @internal Mark the tree as it stands durable (what `sync()` does); `path`
+   * and `ino` name what was fsynced in a recording.
+   */
+  markDurable(path = "/", ino = this.#root.ino): void {
     this.alive();
     if (this.powerCutAt !== null && this.syncs + 1 >= this.powerCutAt) {
       this.powerCutAt = null;
@@ -340,6 +577,25 @@ export class MemoryFs implements LocalFs {
     }
     this.syncs++;
     this.#durable = clone(this.#root);
+    this.#log({ kind: "sync", path }, ino);
+  }
+
+  /** @internal Record `op` of a file handle (see {@linkcode MemoryFs.record}). */
+  logged(op: FsOp): void {
+    this.#log(op);
+  }
+
+  #log(op: FsOp, synced?: number): void {
+    if (!this.#recording) return;
+    if (op.kind === "note") return this.#recording.push(op, null);
+    // After a sync the durable tree is the tree: one copy serves both models.
+    const now = op.kind === "sync" ? this.#durable : clone(this.#root);
+    this.#recording.push(op, {
+      now,
+      durable: this.#durable,
+      nextIno: this.#ino,
+      ...(synced === undefined ? {} : { synced }),
+    });
   }
 
   /** @internal Wait for, then take, the lock of `node`. */
@@ -517,6 +773,7 @@ class MemoryFile implements LocalFile {
     file.data = next;
     file.mtime = this.fs.now();
     this.#at = end;
+    this.fs.logged({ kind: "write", path: this.path });
     return data.byteLength;
   }
 
@@ -527,7 +784,7 @@ class MemoryFile implements LocalFile {
 
   sync(): Promise<void> {
     this.#live("sync");
-    this.fs.markDurable();
+    this.fs.markDurable(this.path, this.node.ino);
     return Promise.resolve();
   }
 
