@@ -31,4 +31,23 @@ export const denoFs: LocalFs = {
   chmod: (path, mode) => Deno.chmod(path, mode),
   chmodSync: (path, mode) => Deno.chmodSync(path, mode),
   utimeSync: (path, atime, mtime) => Deno.utimeSync(path, atime, mtime),
+  syncAll: syncFileSystem,
 };
+
+/**
+ * syncfs(2) through coreutils' `sync -f` (Deno has no binding for it): a
+ * process start, then one flush of that file system.
+ */
+async function syncFileSystem(path: string): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("sync", {
+      args: ["-f", path],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  } catch {
+    return false; // no `sync`, or no permission to run it
+  }
+}

@@ -64,4 +64,11 @@ export interface LocalFs {
   chmodSync(path: string, mode: number): void;
   /** Times in seconds since the epoch, as `Deno.utimeSync` takes them. */
   utimeSync(path: string, atime: number, mtime: number): void;
+  /**
+   * Make everything written so far on the file system holding `path`
+   * durable, as syncfs(2) does: one call where thousands of files written
+   * in a row would each need an fsync. False when it could not be done (the
+   * caller then fsyncs file by file).
+   */
+  syncAll(path: string): Promise<boolean>;
 }

@@ -12,11 +12,25 @@ import { syncDir, writeFileAtomic } from "../fs/atomic.ts";
 import type { FsEntry, FsInfo, LocalFs } from "../fs/local_fs.ts";
 import type { Clock } from "../time/clock.ts";
 import { Pacer, regularFileHash } from "./scan.ts";
+import { freeMarkerName } from "../datasite/names.ts";
 import { type ChannelState, saveChannelState, type StateLayout } from "./state.ts";
 
 /** One change to a user folder. `root` is a datasite folder; `rel` stays inside it. */
 export type JournalOp =
-  | { op: "write"; root: string; rel: string; staged: string; hash: string; mode: "file" | "exec" }
+  | {
+    op: "write";
+    root: string;
+    rel: string;
+    staged: string;
+    hash: string;
+    mode: "file" | "exec";
+    /**
+     * What the path held when the op was planned (null: nothing). Absent in
+     * entries of older versions. On replay, anything else there is the
+     * user's edit made while syft was down: kept, never overwritten.
+     */
+    old?: string | null;
+  }
   | { op: "delete"; root: string; rel: string; hash: string | null }
   | { op: "rename"; root: string; rel: string; to: string; hash: string };
 
@@ -79,7 +93,12 @@ class OpRunner {
   /** Files written into the mirror whose mtime may be recorded, by path. */
   readonly stamps = new Map<string, Stamp>();
 
-  constructor(mirror: string | undefined, fs: LocalFs, clock: Clock) {
+  constructor(
+    mirror: string | undefined,
+    fs: LocalFs,
+    clock: Clock,
+    readonly replaying: boolean,
+  ) {
     this.#mirror = mirror;
     this.#fs = fs;
     this.#clock = clock;
@@ -125,6 +144,34 @@ class OpRunner {
     if (root === this.#mirror) this.stamps.delete(rel);
   }
 
+  /**
+   * Replaying a write whose path no longer holds what was planned over: the
+   * user edited it while syft was down. In a mirror their edit is moved aside
+   * as a conflict copy (as a live round does) and the write goes on; in our
+   * own datasite the owner's edit is the newer and the write is dropped.
+   * False when the write must not run.
+   */
+  async #keepEditMadeMeanwhile(op: Extract<JournalOp, { op: "write" }>): Promise<boolean> {
+    const target = posix.join(op.root, op.rel);
+    const now = await currentHash(this.#fs, target);
+    if (now === op.old || now === op.hash) return true;
+    if (now === null) {
+      // Gone, or something that is no file: the planned write goes to a free path only.
+      return lstatOrNull(this.#fs, target) === null;
+    }
+    if (op.root !== this.#mirror) {
+      this.#fs.removeSync(op.staged);
+      return false;
+    }
+    const exists = (name: string) =>
+      Promise.resolve(lstatOrNull(this.#fs, posix.join(op.root, name)) !== null);
+    const copy = await freeMarkerName(op.rel, "conflict", this.#clock.now(), exists);
+    if (copy === null) return false;
+    this.#unstamp(op.root, op.rel);
+    this.#fs.renameSync(target, posix.join(op.root, copy));
+    return true;
+  }
+
   /** Run one op; safe to run again after a crash. Returns the folder it touched. */
   async run(op: JournalOp): Promise<string> {
     const target = posix.join(op.root, op.rel);
@@ -156,9 +203,15 @@ class OpRunner {
       case "write": {
         const staged = lstatOrNull(this.#fs, op.staged);
         if (!staged) {
-          // Already renamed into place before a crash: nothing to do if it is there.
-          if ((await currentHash(this.#fs, target)) === op.hash) return dir;
+          // Already renamed into place before a crash: nothing to do if it is there,
+          // or if the user has changed it since (theirs is the newer).
+          const now = await currentHash(this.#fs, target);
+          if (now === op.hash) return dir;
+          if (op.old !== undefined && now !== op.old) return dir;
           throw new SyftError("E_INTERNAL", `staged content for ${op.rel} is missing`);
+        }
+        if (this.replaying && op.old !== undefined && !(await this.#keepEditMadeMeanwhile(op))) {
+          return dir;
         }
         this.ensureRealDirs(op.root, op.rel);
         const mode = op.mode === "exec" ? 0o755 : 0o644;
@@ -225,9 +278,14 @@ async function currentHash(fs: LocalFs, path: string): Promise<string | null> {
   return h === "special" ? null : h;
 }
 
-async function finish(layout: StateLayout, entry: JournalEntry, clock: Clock): Promise<void> {
+async function finish(
+  layout: StateLayout,
+  entry: JournalEntry,
+  clock: Clock,
+  replaying: boolean,
+): Promise<void> {
   const touched = new Set<string>();
-  const runner = new OpRunner(entry.mirror, layout.fs, clock);
+  const runner = new OpRunner(entry.mirror, layout.fs, clock, replaying);
   for (const op of entry.ops) {
     touched.add(await runner.run(op));
     await runner.pacer.breathe();
@@ -246,18 +304,43 @@ async function finish(layout: StateLayout, entry: JournalEntry, clock: Clock): P
   await layout.fs.remove(journalPath(layout, entry.peer)).catch(() => {});
 }
 
-/** Apply a batch: journal, contents, barrier, state. */
+/** Staged contents fsynced one by one up to this many; above, one syncfs of their file system. */
+const FSYNC_EACH_UP_TO = 16;
+
+/**
+ * The staged contents on disk before the journal that renames them in: a
+ * file renamed into place is journaled by the file system before its bytes
+ * are written back, so after a power cut it could be there and empty
+ * (tests/crash/file_sync_crash_test.ts), and an empty file in a mirror reads
+ * as our own edit.
+ */
+async function makeStagedDurable(fs: LocalFs, ops: readonly JournalOp[]): Promise<void> {
+  const staged = [...new Set(ops.flatMap((op) => op.op === "write" ? [op.staged] : []))];
+  if (staged.length === 0) return;
+  if (staged.length > FSYNC_EACH_UP_TO && await fs.syncAll(staged[0]!)) return;
+  for (const path of staged) {
+    const file = await fs.open(path, { read: true });
+    try {
+      await file.sync();
+    } finally {
+      file.close();
+    }
+  }
+}
+
+/** Apply a batch: staged contents made durable, journal, contents, barrier, state. */
 export async function applyJournaled(
   layout: StateLayout,
   entry: JournalEntry,
   clock: Clock,
 ): Promise<void> {
+  await makeStagedDurable(layout.fs, entry.ops);
   await layout.fs.mkdir(layout.journal, { recursive: true, mode: 0o700 });
   await writeFileAtomic(journalPath(layout, entry.peer), JSON.stringify(entry), {
     mode: 0o600,
     fs: layout.fs,
   });
-  await finish(layout, entry, clock);
+  await finish(layout, entry, clock, false);
 }
 
 /** Finish every pending journal entry (run first in every round). Returns how many. */
@@ -280,7 +363,7 @@ export async function replayJournals(layout: StateLayout, clock: Clock): Promise
       await layout.fs.remove(posix.join(layout.journal, e.name));
       continue;
     }
-    await finish(layout, entry, clock);
+    await finish(layout, entry, clock, true);
     n++;
   }
   return n;

@@ -188,6 +188,10 @@ export class FsRecording {
     for (let k = 1; k <= i; k++) {
       const { synced, now } = this.#trees[k]!;
       if (synced === undefined) continue;
+      if (synced === EVERY_INODE) {
+        index(now);
+        continue;
+      }
       const node = findIno(now, synced);
       if (node?.kind === "file") bytes.set(synced, node);
     }
@@ -224,6 +228,9 @@ export class FsRecording {
     return a.durable === b.durable;
   }
 }
+
+/** The inode a syncfs(2) made durable: all of them ({@linkcode MemoryFs.syncAll}). */
+const EVERY_INODE = -1;
 
 /** One recorded instant: see {@linkcode FsRecording}. */
 interface Tree {
@@ -303,6 +310,16 @@ export class MemoryFs implements LocalFs {
    */
   note(label: string): void {
     this.#log({ kind: "note", path: label });
+  }
+
+  /** syncfs(2): the whole tree as it stands is durable (a barrier, counted like an fsync). */
+  syncAll(_path: string): Promise<boolean> {
+    try {
+      this.markDurable("/", EVERY_INODE);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return Promise.resolve(true);
   }
 
   /** Make the tree as it stands durable without an fsync, as the OS does in its own time. */

@@ -249,7 +249,7 @@ export interface SweepOptions {
    * when `downtime` changes what the right outcome is, and `judge` says it.
    */
   reference?: boolean;
-  /** The crash models to sweep (default both). */
+  /** The crash models to sweep (default all three). */
   models?: readonly CrashModel[];
 }
 
@@ -314,7 +314,7 @@ async function sweepAll(r: Recording, options: SweepOptions): Promise<SweepResul
     prefixes: r.rec.length + 1,
     failures: [],
   };
-  for (const model of options.models ?? (["in-order", "barrier"] as const)) {
+  for (const model of options.models ?? (["in-order", "barrier", "file-sync"] as const)) {
     for (const i of crashPoints(r, model)) {
       result.points[model]++;
       for (const p of await judgeOne(r, i, model, expected, options)) {

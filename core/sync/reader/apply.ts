@@ -47,7 +47,13 @@ export async function applyPublication(scope: BatchScope, ev: FileChangeEvent): 
     delete state.mirror[ev.path];
   } else if (ev.new_hash !== null) {
     if (cur !== ev.new_hash || localEdit) {
-      await planner.write(mirrorRoot, ev.path, { ...ev, new_hash: ev.new_hash });
+      // Over our edit's copy moved aside, the path is planned free.
+      await planner.write(
+        mirrorRoot,
+        ev.path,
+        { ...ev, new_hash: ev.new_hash },
+        localEdit ? null : cur,
+      );
     }
     state.mirror[ev.path] = { hash: ev.new_hash, size: ev.size, mtime: 0, mode: ev.mode };
   }
@@ -91,7 +97,7 @@ async function keepClashAside(scope: BatchScope, ev: FileChangeEvent, clash: str
   work.conflicts++;
   if (ev.new_hash === null) return;
   const copy = await rejectedCopyOf(scope, ev.path, clash);
-  await planner.write(mirrorRoot, copy, { ...ev, new_hash: ev.new_hash });
+  await planner.write(mirrorRoot, copy, { ...ev, new_hash: ev.new_hash }, null);
 }
 
 /**

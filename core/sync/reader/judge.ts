@@ -66,7 +66,7 @@ async function applyProposal(scope: JudgeScope, ev: FileChangeEvent, cur: string
   const { planner, ownRoot } = scope;
   if (ev.deleted) planner.remove(ownRoot, ev.path, cur);
   else {
-    await planner.write(ownRoot, ev.path, { ...ev, new_hash: ev.new_hash! });
+    await planner.write(ownRoot, ev.path, { ...ev, new_hash: ev.new_hash! }, cur);
     scope.state.quota_used += ev.size;
   }
   if (isPermissionFile(ev.path)) scope.work.permissionsChanged = true;

@@ -170,6 +170,8 @@ export class Planner {
   }
 
   /**
+   * `old` is what the path holds as planned (null: nothing), so a replay
+   * after a crash can tell a user's edit made meanwhile (core/sync/journal.ts).
    * A content that only this write can use is renamed into place as staged;
    * one that several events may write gets a staged copy per write. Not a hard
    * link: paths that share an inode change together when the user edits one
@@ -179,6 +181,7 @@ export class Planner {
     root: string,
     rel: string,
     ev: FileChangeEvent & { new_hash: string },
+    old: string | null,
   ): Promise<void> {
     const hash = ev.new_hash;
     await this.fetch(hash, ev.size, ev.id);
@@ -187,7 +190,7 @@ export class Planner {
       staged = posix.join(this.staging, `op-${this.#n++}`);
       this.fs.copyFileSync(posix.join(this.staging, hash), staged);
     }
-    this.ops.push({ op: "write", root, rel, staged, hash, mode: ev.mode });
+    this.ops.push({ op: "write", root, rel, staged, hash, mode: ev.mode, old });
     const plan = this.#plan(root);
     this.#setFile(plan, rel, hash);
     this.#needDirs(plan, rel);
