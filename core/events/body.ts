@@ -27,6 +27,11 @@ export type FirstEntryName = "batch.json" | "checkpoint.json";
 export interface BodyContent {
   readonly hash: string;
   readonly bytes: Uint8Array;
+  /**
+   * The caller hashed these very bytes and found `hash` (readVerified): the
+   * packer need not hash them again. Otherwise it does.
+   */
+  readonly verified?: boolean;
 }
 
 /** Default cap on a body's inflated bytes (tar headers included): twice the writer's limit. */
@@ -349,6 +354,7 @@ function checkOutgoing(content: BodyContent): void {
       `content ${content.hash} is ${content.bytes.byteLength} bytes, over the inline limit of ${INLINE_LIMIT}`,
     );
   }
+  if (content.verified) return;
   const actual = createHash("sha256").update(content.bytes).digest("hex");
   if (actual !== content.hash) {
     throw new SyftError(

@@ -10,7 +10,7 @@
  * @module
  */
 import { blobId } from "../crypto/agree.ts";
-import { packBody } from "../events/body.ts";
+import { type BodyContent, packBody } from "../events/body.ts";
 import { serializeJson } from "../events/parse.ts";
 import { BATCH_LIMITS, type BatchJson, batchName, type FileChangeEvent } from "../events/types.ts";
 import { SyftError } from "../errors/mod.ts";
@@ -369,15 +369,15 @@ export class ChannelWriter {
       }
       events.push(event);
     }
-    const contents: { hash: string; bytes: Uint8Array }[] = [];
+    const contents: BodyContent[] = [];
     const stale = new Set<string>();
     for (const [hash, source] of inline) {
-      const bytes = await readVerified(this.ctx.fs, source, hash);
+      const bytes = readVerified(this.ctx.fs, source, hash, this.ctx.contents);
       if (!bytes) {
         stale.add(hash);
         continue;
       }
-      contents.push({ hash, bytes });
+      contents.push({ hash, bytes, verified: true });
       run.remember(hash, bytes);
     }
     return { blobs, refs, events, contents, stale };

@@ -10,7 +10,7 @@
 import { posix } from "node:path";
 import { blobId } from "../crypto/agree.ts";
 import { openEnvelope } from "../events/envelope.ts";
-import { packBody, unpackBody } from "../events/body.ts";
+import { type BodyContent, packBody, unpackBody } from "../events/body.ts";
 import { parseCheckpointJson, serializeJson } from "../events/parse.ts";
 import {
   BATCH_LIMITS,
@@ -132,7 +132,7 @@ function baseOf(chain: readonly ChainEntry[], seq: number): number | null {
 /** A checkpoint's contents, ready to pack. */
 interface PackedCheckpoint {
   written: FileChangeEvent[];
-  contents: { hash: string; bytes: Uint8Array }[];
+  contents: BodyContent[];
   /** Blob ids in the channel after the uploads, and those this checkpoint names. */
   blobs: Set<string>;
   refs: Set<string>;
@@ -168,12 +168,13 @@ async function packCheckpoint(
       (packed.has(ev.new_hash) || inlineBytes + ev.size <= BATCH_LIMITS.inflatedBytes);
     if (inline) {
       if (!packed.has(ev.new_hash)) {
-        const bytes = known.get(ev.new_hash) ?? await readVerified(ctx.fs, source, ev.new_hash);
+        const bytes = known.get(ev.new_hash) ??
+          readVerified(ctx.fs, source, ev.new_hash, ctx.contents);
         if (!bytes) {
           out.stale.push(ev.path);
           continue;
         }
-        out.contents.push({ hash: ev.new_hash, bytes });
+        out.contents.push({ hash: ev.new_hash, bytes, verified: true });
         packed.add(ev.new_hash);
         inlineBytes += ev.size;
       }

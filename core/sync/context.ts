@@ -9,6 +9,7 @@ import { posix } from "node:path";
 import { blobKey, importPeerKeys, sharedSecret } from "../crypto/agree.ts";
 import { decodeBase64 } from "../encoding/base64.ts";
 import { STAGING_FOLDER } from "../datasite/names.ts";
+import type { ContentCache } from "./content_cache.ts";
 import type { IdentityKeys } from "../identity/keys.ts";
 import type { Transport } from "../transport/contract.ts";
 import type { LocalFs } from "../fs/local_fs.ts";
@@ -50,6 +51,8 @@ export interface SyncContext {
   gapTimeoutMs?: number | undefined;
   /** Progress of a restore from a checkpoint (a bar on a terminal). */
   progress?: ((label: string, done: number, total: number) => void) | undefined;
+  /** Contents this round read and hashed already (set by the round for its own run). */
+  contents?: ContentCache | undefined;
 }
 
 /** A peer's keys, ready to use. */

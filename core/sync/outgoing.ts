@@ -12,6 +12,7 @@ import { SyftError } from "../errors/mod.ts";
 import { channelName, type ChannelRef } from "../transport/contract.ts";
 import type { PeerKeys, SyncContext } from "./context.ts";
 import type { LocalFs } from "../fs/local_fs.ts";
+import type { ContentCache } from "./content_cache.ts";
 
 /** Seal `body` as object `name` of our channel to `keys.peer`. */
 export function sealFor(
@@ -111,12 +112,24 @@ export async function verifiedStream(
   }, fs);
 }
 
-/** A file's bytes if they still hash to `expected`; null when changed or gone. */
-export function readVerified(fs: LocalFs, path: string, expected: string): Uint8Array | null {
+/**
+ * A file's bytes if they still hash to `expected`; null when changed or gone.
+ * From the round's `cache` when it has them (read and hashed this round).
+ */
+export function readVerified(
+  fs: LocalFs,
+  path: string,
+  expected: string,
+  cache?: ContentCache,
+): Uint8Array | null {
+  const kept = cache?.get(expected);
+  if (kept) return kept;
   try {
     // Synchronous: inline contents are small, and a batch reads thousands of them.
     const bytes = fs.readFileSync(path);
-    return sha256Hex(bytes) === expected ? bytes : null;
+    if (sha256Hex(bytes) !== expected) return null;
+    cache?.put(expected, bytes);
+    return bytes;
   } catch {
     return null;
   }

@@ -5,6 +5,7 @@
  * any instant resumes where it stopped.
  * @module
  */
+import { ContentCache } from "./content_cache.ts";
 import { posix } from "node:path";
 import { describeError, SyftError, type SyftErrorCode } from "../errors/mod.ts";
 import { loadDatasitePermissions, type PermissionEngine } from "../permissions/mod.ts";
@@ -167,7 +168,9 @@ interface OwnScan {
  * the round's record. Every channel is read before any is written, so what
  * we publish includes the proposals this round applied.
  */
-export async function runRound(ctx: SyncContext, peers: PeerStore): Promise<RoundSummary> {
+export async function runRound(context: SyncContext, peers: PeerStore): Promise<RoundSummary> {
+  // Each content is read and hashed once in the round, however many peers get it.
+  const ctx = { ...context, contents: new ContentCache() };
   const round = await openRound(ctx, peers);
   await recoverCrashedRound(round);
   const feed = await readChangeFeed(round);
@@ -363,7 +366,11 @@ function countReceived(
 async function scanOwn(round: Round): Promise<OwnScan> {
   const { ctx } = round;
   const previous = await loadIndex(ctx.layout);
-  const scan = await scanTree(ownDatasite(ctx), { previous, fs: ctx.fs });
+  const scan = await scanTree(ownDatasite(ctx), {
+    previous,
+    fs: ctx.fs,
+    keep: (hash, bytes) => ctx.contents?.put(hash, bytes),
+  });
   const { carriable, refused } = splitCarriable(scan.files);
   const skipped: Record<string, string> = {};
   for (const s of scan.special) {

@@ -5,7 +5,8 @@
  * @module
  */
 import { posix } from "node:path";
-import { hashFile, hashFileSync } from "../crypto/agree.ts";
+import { hashFile, hashFileSync, sha256Hex } from "../crypto/agree.ts";
+import { INLINE_LIMIT } from "../events/types.ts";
 import type { FileInfo } from "./state.ts";
 import { isSyftTemp } from "../datasite/names.ts";
 import { denoFs } from "../fs/deno_fs.ts";
@@ -74,6 +75,11 @@ export interface ScanOptions {
   skip?: ((name: string, rel: string) => boolean) | undefined;
   /** The file system to walk; the disk by default. */
   fs?: LocalFs | undefined;
+  /**
+   * Given the bytes of each small file hashed (up to the inline limit), so a
+   * round that sends them need not read and hash them again.
+   */
+  keep?: ((hash: string, bytes: Uint8Array) => void) | undefined;
 }
 
 /**
@@ -142,8 +148,12 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         continue;
       }
       let hashed: { hash: string; size: number } | undefined;
+      let bytes: Uint8Array | undefined;
       try {
-        hashed = await hashRegular(fs, path, before.size);
+        if (options.keep && before.size <= INLINE_LIMIT) {
+          bytes = fs.readFileSync(path);
+          hashed = { hash: sha256Hex(bytes), size: bytes.byteLength };
+        } else hashed = await hashRegular(fs, path, before.size);
       } catch (err) {
         // Removed or replaced between lstat and open: like a change while hashing.
         if (lstatOrUndefined(fs, path)?.ino === before.ino) throw err;
@@ -164,6 +174,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         continue;
       }
       files.set(childRel, { hash, size, mtime, mode });
+      if (bytes) options.keep?.(hash, bytes);
     }
   };
   await walk("");
