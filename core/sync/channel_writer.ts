@@ -32,6 +32,7 @@ import { settleSeq } from "./settle_seq.ts";
 import {
   carriableProjection,
   groupEvents,
+  nothingToPublish,
   planPublication,
   type PublicationPlan,
   type Publisher,
@@ -140,6 +141,14 @@ export class ChannelWriter {
     if (input.publishDatasite && !this.#state.published_once && this.#state.next_seq === 1) {
       await this.#writeFirstProjection(input);
     }
+    // A first publication holds its deletions back to the next round: it is no full plan.
+    const fullPlan = this.#state.published_once;
+    if (nothingToPublish(this.#state, input)) {
+      // Published for exactly this index, and nothing else to send: no plan.
+      this.#state = (await collectGarbage(this.ctx, this.channel, this.#state)).state;
+      result.state = this.#state;
+      return result;
+    }
     // Due since before a crash that followed its put: written under the same name.
     // One we deferred waits for a round with news, so an idle round writes nothing.
     if (!this.#state.checkpoint_deferred) {
@@ -165,6 +174,12 @@ export class ChannelWriter {
         known: run.known,
         deferrable: windowWasEmpty,
       });
+    }
+    if (input.indexFingerprint !== undefined && input.publishDatasite && fullPlan) {
+      // Everything of this index is planned and written (a file that changed while it
+      // was read is in `republish`, which keeps the next round planning).
+      this.#state = { ...this.#state, published_index: input.indexFingerprint };
+      await this.#save(this.#state);
     }
     this.#state = (await collectGarbage(this.ctx, this.channel, this.#state)).state;
     result.state = this.#state;

@@ -5,6 +5,7 @@
  * any instant resumes where it stopped.
  * @module
  */
+import { indexFingerprint } from "./publication.ts";
 import { ContentCache } from "./content_cache.ts";
 import { posix } from "node:path";
 import { describeError, SyftError, type SyftErrorCode } from "../errors/mod.ts";
@@ -159,6 +160,8 @@ interface OwnScan {
   previous: ReadonlyMap<string, FileInfo>;
   index: Map<string, FileInfo>;
   carriable: ReadonlyMap<string, FileInfo>;
+  /** What `carriable` holds, as one hash (a channel published for exactly it need not plan again). */
+  fingerprint: string;
   engine: PermissionEngine;
 }
 
@@ -384,7 +387,13 @@ async function scanOwn(round: Round): Promise<OwnScan> {
   }
   round.record.skipped = skipped;
   round.permissions.forget();
-  return { previous, index: scan.files, carriable, engine: await round.permissions.get() };
+  return {
+    previous,
+    index: scan.files,
+    carriable,
+    fingerprint: indexFingerprint(carriable),
+    engine: await round.permissions.get(),
+  };
 }
 
 async function keysOf(round: Round, peer: string, signKey: string, agreeKey: string) {
@@ -411,6 +420,7 @@ async function writePeer(round: Round, record: PeerRecord, own: OwnScan): Promis
       publishDatasite: true,
       proposals: proposals.proposals,
       extraControls,
+      indexFingerprint: own.fingerprint,
     });
     await saveChannelState(ctx.layout, r.state);
     if (record.accept_sent === false) {

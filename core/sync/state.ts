@@ -113,6 +113,8 @@ export interface WriterState {
    * would have packed those batches' contents a second time for nothing.
    */
   checkpoint_deferred?: boolean;
+  /** The index fingerprint (core/sync/publication.ts) this channel last published all of. */
+  published_index?: string;
 }
 
 /** What the reader of a peer's channel to us keeps (core/sync/receive.ts). */
