@@ -59,12 +59,13 @@ export interface JournalEntry {
  */
 const STAMP_MARGIN_MS = 50;
 
-/** A file written into the mirror, with the size and mtime it was given. */
+/** A file written into the mirror, with the size, mtime and inode it was given. */
 interface Stamp {
   rel: string;
   hash: string;
   size: number;
   mtime: number;
+  ino: number | null;
 }
 
 function journalPath(layout: StateLayout, peer: string): string {
@@ -245,6 +246,7 @@ class OpRunner {
             hash: op.hash,
             size: staged.size,
             mtime: stamp,
+            ino: staged.ino ?? null,
           });
         }
         return dir;
@@ -297,6 +299,8 @@ async function finish(
     // Only where the state records exactly the content this op wrote.
     if (known && known.hash === stamp.hash && known.size === stamp.size) {
       known.mtime = stamp.mtime;
+      if (stamp.ino !== null) known.ino = stamp.ino;
+      else delete known.ino;
     }
   }
   await saveChannelState(layout, entry.after);

@@ -122,7 +122,12 @@ async function proposeEdit(scan: Scan, rel: string, info: FileInfo): Promise<voi
   const known = state.mirror[rel];
   if (known && known.hash === info.hash) {
     // Unchanged; remember its mtime so the next scan does not hash it again.
-    state.mirror[rel] = { ...known, size: info.size, mtime: info.mtime };
+    state.mirror[rel] = {
+      ...known,
+      size: info.size,
+      mtime: info.mtime,
+      ...(info.ino === undefined ? {} : { ino: info.ino }),
+    };
     return;
   }
   const pending = state.proposed[rel];

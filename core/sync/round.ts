@@ -508,7 +508,10 @@ function sameIndex(a: ReadonlyMap<string, FileInfo>, b: ReadonlyMap<string, File
   if (a.size !== b.size) return false;
   for (const [path, x] of a) {
     const y = b.get(path);
-    if (!y || y.hash !== x.hash || y.size !== x.size || y.mtime !== x.mtime || y.mode !== x.mode) {
+    if (
+      !y || y.hash !== x.hash || y.size !== x.size || y.mtime !== x.mtime || y.mode !== x.mode ||
+      y.ino !== x.ino
+    ) {
       return false;
     }
   }

@@ -143,8 +143,12 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       const mtime = before.mtime?.getTime() ?? 0;
       const mode = (before.mode ?? 0) & 0o111 ? "exec" : "file";
       const prev = options.previous?.get(childRel);
-      if (prev && prev.size === before.size && prev.mtime === mtime) {
-        files.set(childRel, { ...prev, mode });
+      const ino = before.ino ?? undefined;
+      if (
+        prev && prev.size === before.size && prev.mtime === mtime &&
+        (prev.ino === undefined || ino === undefined || prev.ino === ino)
+      ) {
+        files.set(childRel, { ...prev, mode, ...(ino === undefined ? {} : { ino }) });
         continue;
       }
       let hashed: { hash: string; size: number } | undefined;
@@ -173,7 +177,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         if (prev) files.set(childRel, prev);
         continue;
       }
-      files.set(childRel, { hash, size, mtime, mode });
+      files.set(childRel, { hash, size, mtime, mode, ...(ino === undefined ? {} : { ino }) });
       if (bytes) options.keep?.(hash, bytes);
     }
   };

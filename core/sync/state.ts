@@ -18,9 +18,15 @@ import type { Refusal } from "./refusals.ts";
 export interface FileInfo {
   hash: string;
   size: number;
-  /** mtime in ms; with size, decides whether a file must be hashed again. */
+  /** mtime in ms; with size and inode, decides whether a file must be hashed again. */
   mtime: number;
   mode: "file" | "exec";
+  /**
+   * The inode, where the file system has them: a file renamed over another
+   * keeps its size and mtime, and two files applied in the same second have
+   * the same mtime, so size and mtime alone took such a rename for no change.
+   */
+  ino?: number;
 }
 
 /** A proposal we sent and the owner has not yet answered. */

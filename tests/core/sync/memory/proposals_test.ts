@@ -76,3 +76,26 @@ Deno.test("a proposal into private/ never leaves the proposer", async () => {
     ds.warnings.join("\n"),
   );
 });
+
+Deno.test("a mirror file renamed over another applied in the same batch (same size, same second) is proposed", async () => {
+  const world = new MemoryWorld();
+  const owner = await world.site(OWNER);
+  const ds = await world.site(DS);
+  owner.writeOwn(
+    "shared/syft.pub.yaml",
+    `rules:\n  - pattern: '**'\n    access:\n      write: ['${DS}']\n`,
+  );
+  await world.connect(ds, owner);
+  // Same size, one batch: the reader stamps both with the same mtime.
+  owner.writeOwn("shared/a.txt", "aaaa");
+  world.fs.writeFileSync(`${owner.datasite}/shared/b.txt`, new TextEncoder().encode("bbbb"));
+  await world.settle();
+  // The user moves a.txt over b.txt: b.txt keeps a.txt's size and mtime (simulation seed 101).
+  world.fs.renameSync(
+    `${ds.ctx.root}/${OWNER}/shared/a.txt`,
+    `${ds.ctx.root}/${OWNER}/shared/b.txt`,
+  );
+  await world.settle();
+  assertEquals(owner.read(`${OWNER}/shared/b.txt`), "aaaa");
+  assertEquals(owner.read(`${OWNER}/shared/a.txt`), null);
+});
