@@ -184,7 +184,23 @@ async function requirePackageSource(
   options: RunnerOptions,
 ): Promise<void> {
   const file = posix.join(inboxDir(desk, key), JOB_CONFIG_FILE);
-  const config = parseJobConfig(await desk.fs.readTextFile(file), file);
+  let text: string;
+  try {
+    text = await desk.fs.readTextFile(file);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    // Approved, then its files changed by hand (simulation seed 10): never run.
+    throw new SyftError(
+      "E_INPUT",
+      `job ${jobLabel(key)} has no ${JOB_CONFIG_FILE} in its inbox folder any more`,
+      {
+        hint: `reject it with \`syft job reject ${
+          jobLabel(key)
+        }\`, or ask its submitter to send it again`,
+      },
+    );
+  }
+  const config = parseJobConfig(text, file);
   if (config.type !== "python" || config.dependencies.length === 0) return;
   if (options.pythonIndex !== undefined || (options.findLinks ?? []).length > 0) return;
   throw new SyftError(
