@@ -1,0 +1,447 @@
+/**
+ * Issue 17's fan-out and idle scenarios for `deno task bench`, through the real
+ * CLI (scripts/syft_process.ts) on the local transport:
+ *
+ * - P8: one big file published by an owner to K peers, K small (1) and K large (10; 3 with
+ *   `--smoke`). The time figure is the owner's publishing round alone (`syft sync`), the
+ *   part that grows with K when every channel gets its own encrypted copy; each peer's
+ *   receiving round is timed too (one after another, so they do not share the cores) and
+ *   reported as a median beside the one peer's of K=1. Bytes are those the owner's round
+ *   left in the shared storage folder (new or changed files, by size and mtime), with the
+ *   peers' rounds (acks) reported apart.
+ * - P9: an idle round: after P8's large-K world has also published N small files and every
+ *   side has gone quiet, one more `syft sync` of the owner. Bytes written are the kernel's
+ *   `write_bytes` of that process and its children (/proc/<pid>/io, read by a `sh` wrapper
+ *   after it reaped syft, which folds a reaped child's counters into its own), and every
+ *   file or folder whose size or mtime changed under the owner's home, its SyftBox root and
+ *   the shared folder. Its time is set against `deno eval 0`, run the same way (the deno
+ *   binary directly, through the same wrapper).
+ * @module
+ */
+import { posix } from "node:path";
+import { childEnv, runSyft, syftArgv, type SyftRun } from "./syft_process.ts";
+import { assertMirrored, median, writeBigFile } from "./bench_util.ts";
+import { count, type Outcome, round3, type Row, seconds } from "./bench_rows.ts";
+
+/** The sizes of P8 and P9. */
+export interface FanoutSizes {
+  /** P8's file, MiB. */
+  p8MiB: number;
+  /** P8's small and large K; P9 runs with the large one's peers. */
+  p8Ks: [number, number];
+  /** P9's small files (4 KiB each). */
+  p9Files: number;
+  /** P9's idle rounds (and `deno eval 0` runs); the time is their median. */
+  p9Runs: number;
+}
+
+/** Issue 17's goals. */
+export const FANOUT_GOALS = { p8TimeRatio: 1.5, p8BytesRatio: 1.05, p9Bytes: 0, p9Ratio: 4 };
+
+// ---------------------------------------------------------------------------
+// Sites
+
+interface Site {
+  email: string;
+  home: string;
+  root: string;
+  /** This site's own datasite folder. */
+  datasite: string;
+  run(args: string[]): Promise<SyftRun>;
+}
+
+/** `site`'s mirror of `other`'s datasite. */
+function mirrorOf(site: Site, other: Site): string {
+  return posix.join(site.root, other.email);
+}
+
+async function newSite(world: string, name: string, shared: string): Promise<Site> {
+  const email = `${name}@bench.example`;
+  const home = posix.join(world, name, ".syft");
+  const root = posix.join(world, name, "SyftBox");
+  const run = async (args: string[]) => {
+    const r = await runSyft(["--home", home, ...args]);
+    if (r.code !== 0) throw new Error(`${name}: syft ${args.join(" ")}: ${r.stderr}`);
+    return r;
+  };
+  await run(["init", "--email", email, "--root", root, "--transport", `local:${shared}`]);
+  return { email, home, root, datasite: posix.join(root, email), run };
+}
+
+/** `fn` over `items`, at most `width` at a time (2 cores: setup, never a measured run). */
+async function pool<T, R>(items: T[], width: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
+  return out;
+}
+
+/** What a `syft --json sync` says it moved; NaN when its output says neither. */
+function moved(r: SyftRun): { sent: number; received: number } {
+  try {
+    const j = JSON.parse(r.stdout) as { sent?: unknown; received?: unknown };
+    if (typeof j.sent === "number" && typeof j.received === "number") {
+      return { sent: j.sent, received: j.received };
+    }
+  } catch {
+    // not JSON: read the text line below
+  }
+  const m = /sent (\d+) batch\(es\), received (\d+)/.exec(r.stdout);
+  return m ? { sent: Number(m[1]), received: Number(m[2]) } : { sent: NaN, received: NaN };
+}
+
+/**
+ * Passes (the owner's round, then each peer's) until one leaves nothing in flight: the
+ * owner received nothing (it owes no answer) and no peer sent anything (nothing waits
+ * for the owner). A further pass that confirms it would cost 1 + K runs of the CLI and
+ * has always moved nothing here; P9's measured round reports what it moved, so a world
+ * that was not quiet shows. Returns the passes taken, or -1 past the limit.
+ */
+async function settle(owner: Site, peers: Site[]): Promise<number> {
+  for (let pass = 1; pass <= 6; pass++) {
+    const o = moved(await owner.run(["--json", "sync"]));
+    const ps = await pool(peers, 2, async (p) => moved(await p.run(["--json", "sync"])));
+    const peersSent = ps.reduce((sum, m) => sum + m.sent, 0);
+    if (o.received === 0 && peersSent === 0) return pass;
+  }
+  return -1;
+}
+
+/** An owner and `k` peers on one local transport, every peer approved, all quiet. */
+async function star(
+  world: string,
+  k: number,
+): Promise<{ owner: Site; peers: Site[]; shared: string; settled: number }> {
+  const shared = posix.join(world, "shared");
+  await Deno.mkdir(shared, { recursive: true });
+  const names = ["owner", ...Array.from({ length: k }, (_, i) => `peer${i}`)];
+  const [owner, ...peers] = await pool(names, 2, (n) => newSite(world, n, shared));
+  await pool(peers, 2, (p) => p.run(["peer", "add", owner!.email]));
+  for (const p of peers) await owner!.run(["peer", "approve", p.email]);
+  const settled = await settle(owner!, peers);
+  return { owner: owner!, peers, shared, settled };
+}
+
+// ---------------------------------------------------------------------------
+// What a run wrote
+
+interface Entry {
+  size: number;
+  mtime: number;
+  dir: boolean;
+}
+
+/** Every file and folder under `roots` (lstat: links are not followed). */
+async function snapshot(roots: string[]): Promise<Map<string, Entry>> {
+  const out = new Map<string, Entry>();
+  const walk = async (path: string): Promise<void> => {
+    const info = await Deno.lstat(path).catch(() => undefined);
+    if (!info) return;
+    out.set(path, { size: info.size, mtime: info.mtime?.getTime() ?? 0, dir: info.isDirectory });
+    if (!info.isDirectory) return;
+    for await (const e of Deno.readDir(path)) await walk(posix.join(path, e.name));
+  };
+  for (const root of roots) await walk(root);
+  return out;
+}
+
+/** What changed between two snapshots: bytes of new or changed files, entries touched. */
+interface Written {
+  /** Sizes of the files that are new or whose size or mtime changed. */
+  bytes: number;
+  files: number;
+  /** Folders whose mtime changed (an entry made or removed in them, even a temporary one). */
+  dirs: number;
+  removed: number;
+  /** A few of the changed paths, for the note. */
+  sample: string[];
+}
+
+function diff(before: Map<string, Entry>, after: Map<string, Entry>): Written {
+  const w: Written = { bytes: 0, files: 0, dirs: 0, removed: 0, sample: [] };
+  for (const [path, a] of after) {
+    const b = before.get(path);
+    if (b && b.size === a.size && b.mtime === a.mtime) continue;
+    if (a.dir) w.dirs++;
+    else {
+      w.files++;
+      w.bytes += a.size;
+    }
+    if (w.sample.length < 4) w.sample.push(path);
+  }
+  for (const path of before.keys()) if (!after.has(path)) w.removed++;
+  return w;
+}
+
+/** /proc/<pid>/io fields, e.g. `write_bytes`. */
+type Io = Record<string, number>;
+
+/**
+ * Run `argv` under `sh`, which reads its own /proc/<pid>/io once it has reaped the
+ * command (a reaped child's counters are folded into its parent's). The same wrapper
+ * runs syft and the `deno eval 0` baseline, so both pay the same few ms.
+ */
+async function runWithIo(
+  argv: string[],
+  ioFile: string,
+): Promise<{ seconds: number; io: Io | undefined; stdout: string }> {
+  const script = 'f=$1; shift; "$@"; s=$?; cat /proc/$$/io > "$f" 2>/dev/null; exit $s';
+  const start = performance.now();
+  const out = await new Deno.Command("sh", {
+    args: ["-c", script, "sh", ioFile, ...argv],
+    env: childEnv(),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const s = (performance.now() - start) / 1000;
+  const decoder = new TextDecoder();
+  if (!out.success) throw new Error(`${argv.join(" ")}: ${decoder.decode(out.stderr)}`);
+  const text = await Deno.readTextFile(ioFile).catch(() => "");
+  const io: Io = {};
+  for (const m of text.matchAll(/^(\w+): (\d+)$/gm)) io[m[1]!] = Number(m[2]);
+  return {
+    seconds: s,
+    io: "write_bytes" in io ? io : undefined,
+    stdout: decoder.decode(out.stdout),
+  };
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1048576).toFixed(1)} MiB`;
+}
+
+// ---------------------------------------------------------------------------
+// P8
+
+interface FanoutRun {
+  k: number;
+  ownerS: number;
+  /** Bytes the owner's round left in the shared folder. */
+  storageBytes: number;
+  /** Bytes the peers' receiving rounds then left there (acks and the like). */
+  peersStorageBytes: number;
+  /** The owner's own write_bytes (disk and storage), when /proc says. */
+  ownerWriteBytes: number | undefined;
+  peerS: number[];
+}
+
+/** Publish one `mib` MiB file from the owner of `w` to its peers; every peer checked. */
+async function publishBig(
+  w: { owner: Site; peers: Site[]; shared: string },
+  mib: number,
+  scratch: string,
+): Promise<FanoutRun> {
+  const rel = posix.join("public", "fanout");
+  const dir = posix.join(w.owner.datasite, rel);
+  await Deno.mkdir(dir, { recursive: true });
+  await writeBigFile(posix.join(dir, "big.bin"), mib);
+  const before = await snapshot([w.shared]);
+  const o = await runWithIo(
+    [Deno.execPath(), ...syftArgv(["--home", w.owner.home, "sync"])],
+    posix.join(scratch, "owner.io"),
+  );
+  const afterOwner = await snapshot([w.shared]);
+  const peerS: number[] = [];
+  for (const p of w.peers) {
+    const start = performance.now();
+    await p.run(["sync"]);
+    peerS.push((performance.now() - start) / 1000);
+  }
+  for (const p of w.peers) await assertMirrored("P8", dir, posix.join(mirrorOf(p, w.owner), rel));
+  const afterPeers = await snapshot([w.shared]);
+  return {
+    k: w.peers.length,
+    ownerS: o.seconds,
+    storageBytes: diff(before, afterOwner).bytes,
+    peersStorageBytes: diff(afterOwner, afterPeers).bytes,
+    ownerWriteBytes: o.io?.write_bytes,
+    peerS,
+  };
+}
+
+function p8Outcome(small: FanoutRun, large: FanoutRun, mib: number): Outcome {
+  const timeRatio = large.ownerS / small.ownerS;
+  const bytesRatio = large.storageBytes / small.storageBytes;
+  const peerSmall = median(small.peerS);
+  const peerLarge = median(large.peerS);
+  const [ks, kl] = [String(small.k), String(large.k)];
+  const ownerDisk = (r: FanoutRun) =>
+    r.ownerWriteBytes === undefined ? "n/a" : bytes(r.ownerWriteBytes);
+  const rows: Row[] = [
+    {
+      id: "P8",
+      scenario: `${count(mib)} MiB to ${kl} peers: owner's publishing round`,
+      figure: `${seconds(large.ownerS)} (${timeRatio.toFixed(2)}x)`,
+      baseline: `K=${ks}: ${seconds(small.ownerS)}`,
+      goal: `<= ${FANOUT_GOALS.p8TimeRatio}x K=${ks}`,
+      met: timeRatio <= FANOUT_GOALS.p8TimeRatio,
+      note: `owner's syft sync only; owner's write_bytes K=${ks} ${ownerDisk(small)}, K=${kl} ${
+        ownerDisk(large)
+      }`,
+    },
+    {
+      id: "P8",
+      scenario: `${count(mib)} MiB to ${kl} peers: bytes into the shared folder`,
+      figure: `${bytes(large.storageBytes)} (${bytesRatio.toFixed(2)}x)`,
+      baseline: `K=${ks}: ${bytes(small.storageBytes)}`,
+      goal: `<= ${FANOUT_GOALS.p8BytesRatio}x K=${ks}`,
+      met: bytesRatio <= FANOUT_GOALS.p8BytesRatio,
+      note: `new/changed files after the owner's round; the peers' rounds then added ${
+        bytes(small.peersStorageBytes)
+      } (K=${ks}), ${bytes(large.peersStorageBytes)} (K=${kl})`,
+    },
+    {
+      id: "P8",
+      scenario: `${count(mib)} MiB to ${kl} peers: one peer's receiving round, median`,
+      figure: `${seconds(peerLarge)} (${(peerLarge / peerSmall).toFixed(2)}x)`,
+      baseline: `K=${ks}: ${seconds(peerSmall)}`,
+      goal: "",
+      note: `peers one after another; all ${kl}: ${large.peerS.map((s) => s.toFixed(2)).join(" ")}`,
+    },
+  ];
+  return {
+    json: {
+      P8: {
+        time_ratio: round3(timeRatio),
+        bytes_ratio: round3(bytesRatio),
+        mib,
+        owner_s: { [ks]: round3(small.ownerS), [kl]: round3(large.ownerS) },
+        storage_bytes: { [ks]: small.storageBytes, [kl]: large.storageBytes },
+        peer_receive_median_s: { [ks]: round3(peerSmall), [kl]: round3(peerLarge) },
+      },
+    },
+    rows,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// P9
+
+async function idleRound(
+  w: { owner: Site; peers: Site[]; shared: string },
+  files: number,
+  runs: number,
+  scratch: string,
+): Promise<Outcome> {
+  const rel = posix.join("public", "idle");
+  const dir = posix.join(w.owner.datasite, rel);
+  await Deno.mkdir(dir, { recursive: true });
+  const block = new Uint8Array(4096);
+  for (let i = 0; i < files; i++) {
+    crypto.getRandomValues(block);
+    await Deno.writeFile(posix.join(dir, `f${String(i).padStart(6, "0")}.bin`), block);
+  }
+  const settled = await settle(w.owner, w.peers);
+  for (const p of w.peers) await assertMirrored("P9", dir, posix.join(mirrorOf(p, w.owner), rel));
+  const watched = [w.owner.home, w.owner.root, w.shared];
+  const syftTimes: number[] = [];
+  const baseTimes: number[] = [];
+  let written = 0;
+  let writeBytes: number | undefined = 0;
+  let wchar = 0;
+  let worst: Written = { bytes: 0, files: 0, dirs: 0, removed: 0, sample: [] };
+  let stillMoving = 0;
+  for (let i = 0; i < runs; i++) {
+    const before = await snapshot(watched);
+    const r = await runWithIo(
+      [Deno.execPath(), ...syftArgv(["--home", w.owner.home, "--json", "sync"])],
+      posix.join(scratch, "idle.io"),
+    );
+    const d = diff(before, await snapshot(watched));
+    const m = moved({ code: 0, stdout: r.stdout, stderr: "" });
+    stillMoving += (m.sent + m.received) || 0;
+    syftTimes.push(r.seconds);
+    if (
+      d.bytes + d.files + d.dirs + d.removed >
+        worst.bytes + worst.files + worst.dirs + worst.removed
+    ) {
+      worst = d;
+    }
+    writeBytes = r.io && writeBytes !== undefined
+      ? Math.max(writeBytes, r.io.write_bytes ?? 0)
+      : undefined;
+    wchar = Math.max(wchar, r.io?.wchar ?? 0);
+    baseTimes.push(
+      (await runWithIo([Deno.execPath(), "eval", "0"], posix.join(scratch, "base.io"))).seconds,
+    );
+  }
+  // The kernel's count when /proc gave it, else the files' sizes; the larger of the two.
+  written = Math.max(writeBytes ?? 0, worst.bytes);
+  const touched = worst.files + worst.dirs + worst.removed;
+  const syftS = median(syftTimes);
+  const baseS = median(baseTimes);
+  const ratio = syftS / baseS;
+  const peers = w.peers.length;
+  const what = `idle round, ${peers} peers, ${count(files)} files`;
+  const settleNote = settled < 0 ? "; WARNING: the sites never all went quiet" : "";
+  return {
+    json: {
+      P9: {
+        bytes_written: written,
+        entries_changed: touched,
+        ratio: round3(ratio),
+        syft_s: round3(syftS),
+        baseline_s: round3(baseS),
+        ...(writeBytes === undefined ? {} : { write_bytes: writeBytes }),
+        wchar,
+        peers,
+        files,
+      },
+    },
+    rows: [
+      {
+        id: "P9",
+        scenario: `${what}: bytes written (disk + storage)`,
+        figure: `${bytes(written)}, ${touched} entries`,
+        baseline: "",
+        goal: `${FANOUT_GOALS.p9Bytes} B, 0 entries`,
+        met: written <= FANOUT_GOALS.p9Bytes && touched === 0,
+        note:
+          `worst of ${runs}: write_bytes ${
+            writeBytes === undefined ? "n/a" : bytes(writeBytes)
+          } (/proc io), files ${worst.files} (${bytes(worst.bytes)}), folders ${worst.dirs}, ` +
+          `removed ${worst.removed} under home, root, shared` +
+          (worst.sample.length ? ` e.g. ${worst.sample.join(", ")}` : "") +
+          `; wchar ${bytes(wchar)} (incl. stdout)${
+            stillMoving ? `; rounds still moved ${stillMoving} batch(es)` : ""
+          }${settleNote}`,
+      },
+      {
+        id: "P9",
+        scenario: `${what}: owner's syft sync`,
+        figure: `${(syftS * 1000).toFixed(0)} ms (${ratio.toFixed(1)}x)`,
+        baseline: `${(baseS * 1000).toFixed(0)} ms`,
+        goal: `<= ${FANOUT_GOALS.p9Ratio}x baseline`,
+        met: ratio <= FANOUT_GOALS.p9Ratio,
+        note: `baseline: deno eval 0, same deno binary, same sh wrapper; median of ${runs}; ` +
+          `settled in ${settled} pass(es)`,
+      },
+    ],
+  };
+}
+
+// ---------------------------------------------------------------------------
+
+/** P8 at both K, then P9 in P8's large-K world. */
+export async function benchFanout(world: string, sizes: FanoutSizes): Promise<Outcome> {
+  const [kSmall, kLarge] = sizes.p8Ks;
+  const scratch = posix.join(world, "scratch");
+  await Deno.mkdir(scratch, { recursive: true });
+  const smallWorld = posix.join(world, `k${kSmall}`);
+  const small = await publishBig(await star(smallWorld, kSmall), sizes.p8MiB, scratch);
+  await Deno.remove(smallWorld, { recursive: true }); // the disk holds one world at a time
+  const large = await star(posix.join(world, `k${kLarge}`), kLarge);
+  const big = await publishBig(large, sizes.p8MiB, scratch);
+  const p8 = p8Outcome(small, big, sizes.p8MiB);
+  const p9 = await idleRound(large, sizes.p9Files, sizes.p9Runs, scratch);
+  return { json: { ...p8.json, ...p9.json }, rows: [...p8.rows, ...p9.rows] };
+}
