@@ -83,7 +83,7 @@ const FULL = {
   p6Checks: 1_000_000,
   t1Objects: 2000,
   t2MiB: 512,
-  fanout: { p8MiB: 64, p8Ks: [1, 10], p9Files: 10_000, p9Runs: 5 } as FanoutSizes,
+  fanout: { p8MiB: 64, p8Ks: [1, 10], p8Repeats: 3, p9Files: 10_000, p9Runs: 5 } as FanoutSizes,
 };
 
 /** Small enough for CI on 2 cores (well under 2 minutes), still every code path. */
@@ -95,7 +95,7 @@ const QUICK: typeof FULL = {
   p6Checks: 200_000,
   t1Objects: 200,
   t2MiB: 64,
-  fanout: { p8MiB: 32, p8Ks: [1, 10], p9Files: 1000, p9Runs: 3 },
+  fanout: { p8MiB: 32, p8Ks: [1, 10], p8Repeats: 2, p9Files: 1000, p9Runs: 3 },
 };
 
 /** Every code path at toy sizes, for the suite's smoke test: no figure means anything. */
@@ -107,7 +107,7 @@ const SMOKE: typeof FULL = {
   p6Checks: 20_000,
   t1Objects: 20,
   t2MiB: 4,
-  fanout: { p8MiB: 1, p8Ks: [1, 3], p9Files: 100, p9Runs: 1 },
+  fanout: { p8MiB: 1, p8Ks: [1, 3], p8Repeats: 1, p9Files: 100, p9Runs: 1 },
 };
 
 const SIZES = smoke ? SMOKE : quick ? QUICK : FULL;

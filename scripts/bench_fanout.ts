@@ -20,7 +20,7 @@
  */
 import { posix } from "node:path";
 import { childEnv, denoDir, runSyft, syftArgv, type SyftRun } from "./syft_process.ts";
-import { assertMirrored, median, writeBigFile } from "./bench_util.ts";
+import { assertMirrored, median, sh, writeBigFile } from "./bench_util.ts";
 import { count, type Outcome, round3, type Row, seconds } from "./bench_rows.ts";
 
 /** The sizes of P8 and P9. */
@@ -31,6 +31,8 @@ export interface FanoutSizes {
   p8Ks: [number, number];
   /** P9's small files (4 KiB each). */
   p9Files: number;
+  /** P8's publications per K, the two K interleaved; the owner's time is the best of them. */
+  p8Repeats: number;
   /** P9's idle rounds (and `deno eval 0` runs); the time is their median. */
   p9Runs: number;
 }
@@ -326,11 +328,14 @@ async function publishBig(
   w: { owner: Site; peers: Site[]; shared: string },
   mib: number,
   scratch: string,
+  name: string,
 ): Promise<FanoutRun> {
   const rel = posix.join("public", "fanout");
   const dir = posix.join(w.owner.datasite, rel);
   await Deno.mkdir(dir, { recursive: true });
-  await writeBigFile(posix.join(dir, "big.bin"), mib);
+  await writeBigFile(posix.join(dir, name), mib);
+  // Flush our own write first: on ext4 the owner's first fsync would otherwise pay for it.
+  await sh("sync", []);
   const before = await snapshot([w.shared]);
   const o = await runWithIo(
     [Deno.execPath(), ...syftArgv(["--home", w.owner.home, "sync"])],
@@ -355,7 +360,7 @@ async function publishBig(
   };
 }
 
-function p8Outcome(small: FanoutRun, large: FanoutRun, mib: number): Outcome {
+function p8Outcome(small: FanoutRun, large: FanoutRun, mib: number, repeats: number): Outcome {
   const timeRatio = large.ownerS / small.ownerS;
   const bytesRatio = large.storageBytes / small.storageBytes;
   const peerSmall = median(small.peerS);
@@ -371,9 +376,9 @@ function p8Outcome(small: FanoutRun, large: FanoutRun, mib: number): Outcome {
       baseline: `K=${ks}: ${seconds(small.ownerS)}`,
       goal: `<= ${FANOUT_GOALS.p8TimeRatio}x K=${ks}`,
       met: timeRatio <= FANOUT_GOALS.p8TimeRatio,
-      note: `owner's syft sync only; owner's write_bytes K=${ks} ${ownerDisk(small)}, K=${kl} ${
-        ownerDisk(large)
-      }`,
+      note: `owner's syft sync only, best of ${repeats}; owner's write_bytes K=${ks} ${
+        ownerDisk(small)
+      }, K=${kl} ${ownerDisk(large)}`,
     },
     {
       id: "P8",
@@ -392,7 +397,7 @@ function p8Outcome(small: FanoutRun, large: FanoutRun, mib: number): Outcome {
       figure: `${seconds(peerLarge)} (${(peerLarge / peerSmall).toFixed(2)}x)`,
       baseline: `K=${ks}: ${seconds(peerSmall)}`,
       goal: "",
-      note: `peers one after another; all ${kl}: ${large.peerS.map((s) => s.toFixed(2)).join(" ")}`,
+      note: `peers one after another; K=${kl}: ${large.peerS.map((s) => s.toFixed(2)).join(" ")}`,
     },
   ];
   return {
@@ -429,6 +434,7 @@ async function idleRound(
   }
   const settled = await settle(w.owner, w.peers);
   for (const p of w.peers) await assertMirrored("P9", dir, posix.join(mirrorOf(p, w.owner), rel));
+  await sh("sync", []); // the settling rounds' writes are not the idle round's to flush
   const disk = [w.owner.home, w.owner.root];
   const syftTimes: number[] = [];
   const baseTimes: number[] = [];
@@ -540,11 +546,30 @@ export async function benchFanout(world: string, sizes: FanoutSizes): Promise<Ou
   const scratch = posix.join(world, "scratch");
   await Deno.mkdir(scratch, { recursive: true });
   const smallWorld = posix.join(world, `k${kSmall}`);
-  const small = await publishBig(await star(smallWorld, kSmall), sizes.p8MiB, scratch);
-  await Deno.remove(smallWorld, { recursive: true }); // the disk holds one world at a time
+  const small = await star(smallWorld, kSmall);
   const large = await star(posix.join(world, `k${kLarge}`), kLarge);
-  const big = await publishBig(large, sizes.p8MiB, scratch);
-  const p8 = p8Outcome(small, big, sizes.p8MiB);
+  // K=1 and K=10 take turns, so a busy spell of the machine falls on both.
+  const runs: [FanoutRun[], FanoutRun[]] = [[], []];
+  for (let i = 0; i < sizes.p8Repeats; i++) {
+    runs[0].push(await publishBig(small, sizes.p8MiB, scratch, `big-${i}.bin`));
+    runs[1].push(await publishBig(large, sizes.p8MiB, scratch, `big-${i}.bin`));
+  }
+  await Deno.remove(smallWorld, { recursive: true }); // P9 needs the large world only
+  const p8 = p8Outcome(combine(runs[0]), combine(runs[1]), sizes.p8MiB, sizes.p8Repeats);
   const p9 = await idleRound(large, sizes.p9Files, sizes.p9Runs, scratch);
   return { json: { ...p8.json, ...p9.json }, rows: [...p8.rows, ...p9.rows] };
+}
+
+/** Repeats of one K as one: the owner's best time, median bytes, every peer's time. */
+function combine(runs: FanoutRun[]): FanoutRun {
+  const mid = (f: (r: FanoutRun) => number) => median(runs.map(f));
+  const disk = runs.map((r) => r.ownerWriteBytes);
+  return {
+    k: runs[0]!.k,
+    ownerS: Math.min(...runs.map((r) => r.ownerS)),
+    storageBytes: mid((r) => r.storageBytes),
+    peersStorageBytes: mid((r) => r.peersStorageBytes),
+    ownerWriteBytes: disk.includes(undefined) ? undefined : median(disk as number[]),
+    peerS: runs.flatMap((r) => r.peerS),
+  };
 }
