@@ -56,6 +56,7 @@ import {
 } from "./bench_rows.ts";
 import { benchGdrive } from "./bench_gdrive.ts";
 import { benchFanout, type FanoutSizes } from "./bench_fanout.ts";
+import { profileLine } from "./bench_profile.ts";
 import { assertMirrored, median, percentile, sh, sleep, time, writeBigFile } from "./bench_util.ts";
 
 const smoke = Deno.args.includes("--smoke");
@@ -316,7 +317,16 @@ async function benchP5(home: string): Promise<Outcome> {
     met: s / baseS <= GOALS.p5Ratio,
     note: `baseline: deno eval 0; median of ${runs}`,
   });
+  // Where the time goes, when start-up misses its goal (issue 17's "Done when").
+  const profile = syftS / baseS > GOALS.p5Ratio
+    ? await profileLine(
+      "P5 syft status",
+      syftArgv(["--home", home, "status"]),
+      posix.join(posix.dirname(home), "prof-p5"),
+    )
+    : undefined;
   return {
+    notes: profile ? [profile] : [],
     json: {
       P5: {
         ...ratioJson(syftS, baseS),
@@ -804,7 +814,11 @@ async function runAll(): Promise<Outcome[]> {
       const { home, shared } = await soloSite(dir);
       const p5 = await benchP5(home);
       const t = await benchTransport(dir, home, shared);
-      return { json: { ...p5.json, ...t.json }, rows: [...p5.rows, ...t.rows] };
+      return {
+        json: { ...p5.json, ...t.json },
+        rows: [...p5.rows, ...t.rows],
+        notes: p5.notes ?? [],
+      };
     });
     await step("P1", benchP1);
     await step("P2", benchP2);
