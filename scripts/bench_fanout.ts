@@ -234,7 +234,7 @@ async function runWithIo(
 }
 
 /** What the writes strace saw went to, outside deno's own cache. */
-interface Traced {
+export interface Traced {
   bytes: number;
   /** Renames, unlinks, mkdirs and files opened to write or create, outside deno's cache. */
   ops: number;
@@ -264,15 +264,37 @@ async function traceWrites(argv: string[], out: string): Promise<Traced | undefi
     stderr: "null",
   }).output().catch(() => undefined);
   if (!run?.success) return undefined;
-  const cache = denoDir();
+  return parseStrace(await Deno.readTextFile(out), denoDir());
+}
+
+/**
+ * Sum an `strace -f -y -s 0` log: bytes written per file path (deno's cache folder `cache`,
+ * /dev and /proc apart), and the renames, unlinks, mkdirs, truncates and opens to write.
+ * A call another thread interrupted (`<unfinished ...>`, then `<... resumed>`) is joined.
+ */
+export function parseStrace(text: string, cache: string | undefined): Traced {
   const mine = (path: string) =>
     path.startsWith("/") && !path.startsWith("/dev/") && !path.startsWith("/proc/") &&
     (cache === undefined || !path.startsWith(cache));
   const perPath = new Map<string, number>();
   const opPaths = new Set<string>();
+  const pending = new Map<string, string>();
   let ops = 0;
   let denoCacheBytes = 0;
-  for (const line of (await Deno.readTextFile(out)).split("\n")) {
+  for (const raw of text.split("\n")) {
+    const unfinished = /^(\d+)\s+(.*?)\s*<unfinished \.\.\.>$/.exec(raw);
+    if (unfinished) {
+      pending.set(unfinished[1]!, unfinished[2]!);
+      continue;
+    }
+    let line = raw;
+    const resumed = /^(\d+)\s+<\.\.\. \w+ resumed>(.*)$/.exec(raw);
+    if (resumed) {
+      const head = pending.get(resumed[1]!);
+      if (head === undefined) continue;
+      pending.delete(resumed[1]!);
+      line = `${resumed[1]} ${head}${resumed[2]}`;
+    }
     const w = /^\d+\s+p?writev?\w*\(\d+<([^>]*)>.*\)\s+=\s+(\d+)/.exec(line);
     if (w) {
       if (mine(w[1]!)) perPath.set(w[1]!, (perPath.get(w[1]!) ?? 0) + Number(w[2]));

@@ -57,8 +57,8 @@ function parseHex(s: string | undefined): number {
   return s && s.startsWith("0x") ? parseInt(s, 16) : NaN;
 }
 
-/** Ticks of one log: by state, and by the module of the nearest JS frame. */
-function tally(
+/** Add one V8 `--prof` log's ticks to `byState` and `byModule`; returns how many. */
+export function tally(
   text: string,
   root: string,
   byState: Map<string, number>,
