@@ -1,7 +1,8 @@
 /**
  * CI smoke test of `deno task bench`: the `--smoke` run (toy sizes) finishes and its `--json`
- * line carries every figure of issue 5, and issue 13's Drive figures (G1-G4),
- * as a finite number. Performance goals are
+ * line carries every figure of issue 5, issue 13's Drive figures (G1-G4) and the keys
+ * issue 17 names (`P1.ratio`, `P2.ratio`, `P2.peak_rss_mib`, `P8.time_ratio`,
+ * `P8.bytes_ratio`, `P9.bytes_written`, `P9.ratio`, `P5.ratio`) as a finite number. Performance goals are
  * not asserted here (CI machines vary); only that each figure was measured.
  * @module
  */
@@ -82,19 +83,21 @@ function assertCalls(value: unknown, where: string, min: number): void {
   );
 }
 
-/** The fields issues 5 and 13 name for each scenario (P3 and G2 are nested, checked on their own). */
+/** The fields issues 5, 13 and 17 name for each scenario (P3 and G2 are nested, checked on their own). */
 const FLAT_FIELDS: Record<string, string[]> = {
   P1: ["syft_s", "baseline_s", "ratio"],
   P2: ["syft_s", "baseline_s", "ratio", "peak_rss_mib"],
   P4: ["p50_s", "p95_s"],
-  P5: ["syft_s", "baseline_s"],
+  P5: ["syft_s", "baseline_s", "ratio", "version_s", "version_ratio"],
   P6: ["checks_per_s"],
+  P8: ["time_ratio", "bytes_ratio"],
+  P9: ["bytes_written", "ratio"],
   G1: ["idle_round_calls"],
   G3: ["files", "calls"],
   G4: ["syft_s", "baseline_s", "ratio"],
 };
 
-Deno.test("deno task bench --smoke --json: the last stdout line holds P1-P6 and G1-G4 as finite numbers", async () => {
+Deno.test("deno task bench --smoke --json: the last stdout line holds P1-P9 and G1-G4 as finite numbers", async () => {
   const { stdout } = await runQuickBench();
   const line = lastLine(stdout);
   let figures: unknown;
@@ -119,6 +122,14 @@ Deno.test("deno task bench --smoke --json: the last stdout line holds P1-P6 and 
   assertCalls(section(figures, "G1").idle_round_calls, "G1.idle_round_calls", 1);
   // --smoke, like --quick, shrinks the first sync and says so beside the figure.
   assert(stdout.includes("--quick: 10,000 in a full run"), `G3 says it is shrunk:\n${stdout}`);
-  // The table for people comes first, goals beside the figures.
+  // P8's ratios compare two measured runs: both sides of each were measured.
+  const p8 = section(figures, "P8");
+  for (const key of ["owner_s", "storage_bytes"]) {
+    const byK = section(p8, key);
+    assertEquals(Object.keys(byK).sort(), ["1", "3"], `P8.${key}: K=1 and K=3 with --smoke`);
+    for (const k of ["1", "3"]) assert(assertFigure(byK, `P8.${key}`, k) > 0, `P8.${key}.${k} > 0`);
+  }
+  // The table for people comes first, goals beside the figures, and a line saying what missed.
   assert(stdout.includes("goal"), `a table with goals:\n${stdout}`);
+  assert(/every goal met|goals missed \(\d+\)/.test(stdout), `a line on goals:\n${stdout}`);
 });
