@@ -1,0 +1,651 @@
+/**
+ * One seed of the deterministic simulation (issue 16, item 1): three to five
+ * datasites on one in-memory storage, each with its own file system and a
+ * skewed clock, the real sync round and peer service, driven by a list of
+ * operations with seeded faults; then quiescence, and the invariants checked
+ * against the independent model (model.ts) and the opened objects
+ * (objects.ts). A run depends on nothing but its seed and its operations.
+ * @module
+ */
+import { posix } from "node:path";
+import { parse, stringify } from "yaml";
+import type { IdentityKeys } from "../../core/identity/keys.ts";
+import { prng } from "../../core/random/prng.ts";
+import { loadChannelState } from "../../core/sync/state.ts";
+import { PowerCut } from "../../core/testing/memory_fs.ts";
+import { type MemorySite, MemoryWorld } from "../../core/testing/world.ts";
+import { DEFAULT_RATES, type FaultRates, RoundFaults } from "./faults.ts";
+import { poolKeys } from "./keys.ts";
+import { MARKER, may, projection, treeDiff, withoutMarkers } from "./model.ts";
+import { ObjectChecker } from "./objects.ts";
+import { describeOp, generateOps, GRANT_FOLDERS, NAMES, NEW_FILE_FOLDERS, type Op } from "./ops.ts";
+
+/** The invariants, by the letters of the brief (`settle` and `round` are the run's own). */
+export type Invariant = "a" | "b" | "c" | "d" | "e" | "f" | "settle" | "round";
+
+/** Why a seed failed: the first invariant broken, and how. */
+export interface Failure {
+  invariant: Invariant;
+  detail: string;
+}
+
+/** A bug planted in the world, to prove the checker catches it (planted_test.ts). */
+export type Plant = (world: MemoryWorld) => void;
+
+/** What one seed is run with. */
+export interface SeedOptions {
+  seed: number;
+  /** Operations drawn for the seed. */
+  ops: number;
+  /** Datasites; default 3 to 5, drawn from the seed. */
+  sites?: number | undefined;
+  rates?: FaultRates;
+  /** Run only these operations (by id): a shrunk list. */
+  only?: ReadonlySet<number> | undefined;
+  plant?: Plant | undefined;
+  /** Told each operation as it runs, and the round summaries (for a reproducer's story). */
+  trace?: ((line: string) => void) | undefined;
+}
+
+/** What one seed did. */
+export interface SeedResult {
+  seed: number;
+  emails: string[];
+  /** The operations run (after `only`). */
+  ops: Op[];
+  failure: Failure | null;
+  rounds: number;
+  /** Objects opened and checked. */
+  objects: number;
+  /** Where the run met a {@linkcode KNOWN_BUGS} entry and let it pass, by name. */
+  known: Record<string, number>;
+}
+
+/** Rounds per site quiescence runs at most before it calls the run unsettled. */
+const MAX_SETTLE_PASSES = 30;
+
+/** Checkpoint thresholds small enough that ~1,000 operations write incrementals and full ones. */
+const THRESHOLDS = { checkpoint: 8, compact: 3 };
+
+/**
+ * Objects a channel may hold once its reader acked everything (protocol.md §6):
+ * `hello.json`, the two newest `cf`s and, after the older one, at most
+ * `compact` incrementals and the batches of one checkpoint's worth of events
+ * after each, plus the newest batch. No blobs: the simulation writes small files.
+ */
+const STORAGE_BOUND = 1 + 2 + 2 * (THRESHOLDS.compact + THRESHOLDS.checkpoint) + 1;
+
+/** The datasite emails of a run with `n` sites. */
+export function emailsOf(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `s${i}@sim.example`);
+}
+
+/** How many sites a seed runs when not told. */
+export function sitesOf(seed: number): number {
+  return 3 + Math.floor(prng(seed ^ 0x5eed)() * 3);
+}
+
+/** An edit a peer made in an owner's mirror, followed to the end (invariants b and c). */
+interface Tracked {
+  site: number;
+  owner: number;
+  path: string;
+  /** The last content written, or null when the last edit deleted the path. */
+  content: string | null;
+  /** Whether a clean round of the proposer ran after its last edit. */
+  proposed: boolean;
+  /** The owner's permissions said yes / no at some check since the first edit. */
+  allowedSeen: boolean;
+  deniedSeen: boolean;
+  /** A crash, wipe or peer change since the first edit makes the outcome open. */
+  spoiled: boolean;
+  /** Edited again after an earlier edit was sent (see {@linkcode KNOWN_BUGS}). */
+  stacked: boolean;
+}
+
+/**
+ * Open engine bugs the run tolerates, by name, each where it would fail (the
+ * count of runs that met one is in {@linkcode SeedResult.known}). Remove an
+ * entry once its bug is fixed; regressions_test.ts holds each as a seed.
+ *
+ * - `stacked-proposal`: a second edit of a path on top of the proposer's own
+ *   unanswered proposal is refused as a conflict (kept as a `.rejected` copy)
+ *   although the proposer may write it: the proposer sends the owner's last
+ *   hash, not its own (change_matrix_test.ts, "edit between rounds" rows);
+ *   a deletion on top of one is lost (the owner's echo of the first
+ *   proposal brings the file back).
+ * - `wiped-owner-deletion`: an owner that deleted (or renamed away) a file
+ *   and lost its `state/` before its next round never publishes the
+ *   deletion: its peers' mirrors keep the file (regressions_test.ts).
+ */
+export const KNOWN_BUGS = ["stacked-proposal", "wiped-owner-deletion"] as const;
+
+/** Run one seed; the first broken invariant is its failure. */
+export async function runSeed(options: SeedOptions): Promise<SeedResult> {
+  return await new Sim(options).run();
+}
+
+class Sim {
+  readonly seed: number;
+  readonly rates: FaultRates;
+  readonly emails: string[];
+  readonly ops: Op[];
+  readonly world = new MemoryWorld({ fsPerSite: true });
+  sites: MemorySite[] = [];
+  rounds = 0;
+  checker!: ObjectChecker;
+  /** owner → peer → paths of the owner's datasite the peer could ever read. */
+  readonly readable = new Map<string, Map<string, Set<string>>>();
+  /** `owner\0path` → sites that edited it (the owner included). */
+  readonly editors = new Map<string, Set<number>>();
+  /** `owner\0site\0path`: paths a site ever proposed (edited in its mirror of the owner). */
+  readonly proposed = new Set<string>();
+  /** `site\0owner\0path` → the edit followed. */
+  readonly tracked = new Map<string, Tracked>();
+  readonly known: Record<string, number> = {};
+  /**
+   * Per owner, own paths it ever deleted (a deletion may reach a peer only
+   * later, after a removal and re-approval); and those a wipe then lost.
+   */
+  readonly unpublishedDeletes = new Map<number, Set<string>>();
+  readonly lostDeletes = new Map<number, Set<string>>();
+
+  constructor(readonly options: SeedOptions) {
+    this.seed = options.seed;
+    this.rates = options.rates ?? DEFAULT_RATES;
+    this.emails = emailsOf(options.sites ?? sitesOf(options.seed));
+    const all = generateOps(options.seed, options.ops, this.emails.length);
+    this.ops = options.only ? all.filter((op) => options.only!.has(op.id)) : all;
+  }
+
+  async run(): Promise<SeedResult> {
+    const failure = await this.#setup() ?? await this.#operate() ?? await this.#quiesce() ??
+      await this.#check();
+    return {
+      seed: this.seed,
+      emails: this.emails,
+      ops: this.ops,
+      failure,
+      rounds: this.rounds,
+      objects: this.checker.opened,
+      known: this.known,
+    };
+  }
+
+  async #setup(): Promise<Failure | null> {
+    const skew = prng(this.seed ^ 0xc10c);
+    const keys = new Map<string, IdentityKeys>();
+    for (const [i, me] of this.emails.entries()) {
+      const k = await poolKeys(i);
+      keys.set(me, k);
+      const offset = Math.round((skew() * 2 - 1) * this.rates.skewMs);
+      const site = await this.world.site(me, {
+        keys: k,
+        clockOffsetMs: offset,
+        thresholds: THRESHOLDS,
+      });
+      // The mass-delete stop is a guard for people (tested on its own); a
+      // revocation of a small projection would trip it here.
+      site.ctx.allowMassDelete = true;
+      this.sites.push(site);
+    }
+    this.checker = new ObjectChecker(
+      this.world.storage,
+      keys,
+      (owner, peer, path, deleted) =>
+        (this.readable.get(owner)?.get(peer)?.has(path) ?? false) ||
+        (deleted && this.proposed.has(`${owner}\0${peer}\0${path}`)),
+    );
+    for (const [i, a] of this.sites.entries()) {
+      for (const b of this.sites.slice(i + 1)) await a.service.requestPeer(b.me);
+    }
+    for (const site of this.sites) {
+      await site.service.discover();
+      for (const r of (await site.store.list()).records) {
+        if (r.state === "pending") {
+          await site.service.approvePeer(r.email, { datasite: site.datasite });
+        }
+      }
+    }
+    for (let i = 0; i < this.sites.length; i++) this.#noteReadable(i);
+    this.options.plant?.(this.world);
+    return await this.#settle("setup");
+  }
+
+  async #operate(): Promise<Failure | null> {
+    for (const op of this.ops) {
+      this.options.trace?.(describeOp(op, this.emails));
+      const failure = await this.#apply(op);
+      if (failure) return failure;
+    }
+    return null;
+  }
+
+  async #apply(op: Op): Promise<Failure | null> {
+    switch (op.k) {
+      case "write":
+      case "delete":
+      case "rename":
+        await this.#edit(op);
+        return null;
+      case "grant":
+      case "revoke":
+        this.#permission(op);
+        return null;
+      case "remove": {
+        const site = this.sites[op.site]!;
+        const record = await site.store.get(this.emails[op.peer]!);
+        if (record && record.state !== "removed") await site.service.removePeer(record.email);
+        this.#spoilPair(op.site, op.peer);
+        return null;
+      }
+      case "reconnect":
+        if (await this.#reconnect(op.site, op.peer)) this.#spoilPair(op.site, op.peer);
+        return null;
+      case "round":
+        return await this.#round(op.site, op.seed);
+      case "wipe": {
+        const site = this.sites[op.site]!;
+        site.fs.removeSync(site.stateDir, { recursive: true });
+        for (const peer of this.emails) {
+          if (peer !== site.me && site.fs.existsSync(`${site.ctx.root}/${peer}`)) site.remove(peer);
+        }
+        const lost = this.lostDeletes.get(op.site) ?? new Set();
+        for (const path of this.unpublishedDeletes.get(op.site) ?? []) lost.add(path);
+        this.lostDeletes.set(op.site, lost);
+        this.#spoilSite(op.site);
+        return null;
+      }
+      case "crash":
+        this.sites[op.site]!.fs.crash();
+        this.#spoilSite(op.site);
+        return null;
+      case "job":
+        return null;
+    }
+  }
+
+  /** A user's write, deletion or rename in a datasite or a mirror. */
+  async #edit(op: Extract<Op, { k: "write" | "delete" | "rename" }>): Promise<void> {
+    const site = this.sites[op.site]!;
+    const owner = this.emails[op.owner]!;
+    if (op.site !== op.owner && !(await this.#mutual(op.site, op.owner))) return;
+    const existing = this.#tree(site, owner);
+    const paths = [...existing.keys()].filter((p) =>
+      !MARKER.test(p) && !p.endsWith("syft.pub.yaml")
+    );
+    const chosen = paths[Math.floor(op.pick * paths.length)];
+    if (op.k === "write") {
+      let path = chosen;
+      if (op.fresh || path === undefined) {
+        const slot = Math.floor(op.pick * NEW_FILE_FOLDERS.length * NAMES);
+        const folder = NEW_FILE_FOLDERS[Math.floor(slot / NAMES)]!.replace("<me>", site.me);
+        path = `${folder}/f${slot % NAMES}.txt`;
+      }
+      const content = `op ${op.id} of seed ${this.seed}: ${site.me} wrote ${path}`;
+      site.write(`${owner}/${path}`, content);
+      this.#edited(op.site, op.owner, path, content, existing);
+      return;
+    }
+    if (chosen === undefined) return;
+    if (op.k === "delete") {
+      site.remove(`${owner}/${chosen}`);
+      this.#edited(op.site, op.owner, chosen, null, existing);
+      return;
+    }
+    const to = posix.join(posix.dirname(chosen), `f${op.to}.txt`);
+    if (to === chosen) return;
+    this.world.clock.advance(1000);
+    site.fs.renameSync(
+      posix.join(site.ctx.root, owner, chosen),
+      posix.join(site.ctx.root, owner, to),
+    );
+    this.#edited(op.site, op.owner, chosen, null, existing);
+    this.#edited(op.site, op.owner, to, existing.get(chosen)!, existing);
+  }
+
+  /** Note an edit for invariants b and c: who touched the path, and the proposer's last word. */
+  #edited(
+    site: number,
+    owner: number,
+    path: string,
+    content: string | null,
+    before: Map<string, string>,
+  ): void {
+    const key = `${owner}\0${path}`;
+    const editors = this.editors.get(key) ?? new Set();
+    this.editors.set(key, editors);
+    this.options.trace?.(`  ${content === null ? "deleted" : "wrote"} ${path}`);
+    if (site === owner) {
+      const pending = this.unpublishedDeletes.get(owner) ?? new Set();
+      this.unpublishedDeletes.set(owner, pending);
+      if (content === null) pending.add(path);
+      else pending.delete(path);
+      // An owner's edit meets every peer's edit of the path not yet judged.
+      for (const t of this.tracked.values()) {
+        if (t.owner === owner && t.path === path) t.spoiled = true;
+      }
+      editors.add(site);
+      return;
+    }
+    this.proposed.add(`${this.emails[owner]}\0${this.emails[site]}\0${path}`);
+    const tkey = `${site}\0${owner}\0${path}`;
+    let t = this.tracked.get(tkey);
+    if (!t) {
+      const ownerTree = this.#tree(this.sites[owner]!, this.emails[owner]!);
+      t = {
+        site,
+        owner,
+        path,
+        content,
+        proposed: false,
+        allowedSeen: false,
+        deniedSeen: false,
+        stacked: false,
+        // Others edited it before: the proposal may meet their edit (a conflict, not a refusal).
+        spoiled: [...editors].some((e) => e !== site && e !== owner) ||
+          ownerTree.get(path) !== before.get(path),
+      };
+      this.tracked.set(tkey, t);
+      this.#judge(t, ownerTree);
+    }
+    for (const other of this.tracked.values()) {
+      // Whoever edited the same path before this one may now meet this edit.
+      if (other !== t && other.owner === owner && other.path === path) other.spoiled = true;
+    }
+    editors.add(site);
+    if (t.proposed) t.stacked = true;
+    t.content = content;
+    t.proposed = false;
+  }
+
+  /** Record what the owner's permissions say now of a followed edit. */
+  #judge(t: Tracked, ownerTree: Map<string, string>): void {
+    const owner = this.emails[t.owner]!;
+    if (may(ownerTree, owner, this.emails[t.site]!, t.path, "write")) t.allowedSeen = true;
+    else t.deniedSeen = true;
+  }
+
+  /** An owner's grant or revocation: the folder's permission file rewritten as a user would. */
+  #permission(op: Extract<Op, { k: "grant" | "revoke" }>): void {
+    const site = this.sites[op.owner]!;
+    const rel = `${site.me}/${GRANT_FOLDERS[op.folder]}/syft.pub.yaml`;
+    const text = site.read(rel);
+    if (text === null && op.k === "revoke") return;
+    const doc = (text === null ? {} : parse(text) ?? {}) as {
+      terminal?: boolean;
+      rules?: { pattern: string; access: { read?: string[]; write?: string[] } }[];
+    };
+    const rule = doc.rules?.[0] ?? { pattern: "**", access: {} };
+    const peer = this.emails[op.peer]!;
+    const read = (rule.access.read ?? []).filter((u) => u !== peer);
+    const write = (rule.access.write ?? []).filter((u) => u !== peer);
+    if (op.k === "grant") (op.level === "read" ? read : write).push(peer);
+    const next = { rules: [{ pattern: "**", access: { read, write } }] };
+    site.write(rel, stringify(next));
+  }
+
+  /** Peer `a` and `b` again where either removed the other; true when something changed. */
+  async #reconnect(a: number, b: number): Promise<boolean> {
+    const [sa, sb] = [this.sites[a]!, this.sites[b]!];
+    if (await this.#mutual(a, b)) return false;
+    for (const [x, y] of [[sa, sb], [sb, sa]] as const) {
+      const r = await x.store.get(y.me);
+      if (!r || r.state === "removed" || r.state === "rejected") await x.service.requestPeer(y.me);
+    }
+    for (const [x, y] of [[sb, sa], [sa, sb]] as const) {
+      await x.service.discover();
+      const r = await x.store.get(y.me);
+      if (r?.state === "accepted") continue;
+      await x.service.approvePeer(y.me, { datasite: x.datasite }).catch(() => {});
+    }
+    return true;
+  }
+
+  /** Whether `a` and `b` each hold the other accepted. */
+  async #mutual(a: number, b: number): Promise<boolean> {
+    const ra = await this.sites[a]!.store.get(this.emails[b]!);
+    const rb = await this.sites[b]!.store.get(this.emails[a]!);
+    return ra?.state === "accepted" && rb?.state === "accepted";
+  }
+
+  #spoilSite(site: number): void {
+    for (const t of this.tracked.values()) {
+      // The owner's crash may roll back its own edits the proposal was based on.
+      if (
+        t.site === site || (t.owner === site && this.editors.get(`${site}\0${t.path}`)?.has(site))
+      ) {
+        t.spoiled = true;
+      }
+    }
+  }
+
+  #spoilPair(a: number, b: number): void {
+    for (const t of this.tracked.values()) {
+      if ((t.site === a && t.owner === b) || (t.site === b && t.owner === a)) t.spoiled = true;
+    }
+  }
+
+  /** One round of a site, with the round's faults; an error the faults did not cause fails the seed. */
+  async #round(index: number, seed: number): Promise<Failure | null> {
+    const site = this.sites[index]!;
+    const faults = new RoundFaults(seed, this.rates, () => site.fs.dead);
+    const mutual = await Promise.all(
+      this.sites.map((_, j) => j !== index && this.#mutual(index, j)),
+    );
+    this.#noteReadable(index);
+    for (const t of this.tracked.values()) {
+      if (t.owner === index) this.#judge(t, this.#tree(site, site.me));
+    }
+    this.world.clock.advance(1000);
+    this.world.storage.faults = faults;
+    if (faults.crashAt !== null) site.fs.powerCutAt = site.fs.syncs + faults.crashAt;
+    let clean = false;
+    let failure: Failure | null = null;
+    try {
+      const summary = await site.sync();
+      this.options.trace?.(`  ${JSON.stringify({ ...summary, moved: undefined })}`);
+      clean = !faults.struck;
+      for (const f of summary.failures) {
+        clean = false;
+        if (!faults.struck) failure ??= { invariant: "round", detail: `${site.me}: ${f.error}` };
+      }
+    } catch (err) {
+      this.options.trace?.(`  round died: ${String(err)}`);
+      const expected = err instanceof PowerCut || site.fs.dead || faults.struck;
+      if (!expected) failure = { invariant: "round", detail: `${site.me}: ${String(err)}` };
+    } finally {
+      this.world.storage.faults = null;
+      site.fs.powerCutAt = null;
+    }
+    this.rounds++;
+    if (site.fs.dead) {
+      site.fs.crash();
+      if (this.options.trace) {
+        for (const peer of this.emails) {
+          if (peer === site.me) continue;
+          const st = await loadChannelState(site.ctx.layout, peer);
+          const names = this.world.storage.names({ sender: site.me, recipient: peer });
+          this.options.trace(
+            `  after the crash, ${peer}: next_seq ${st.next_seq} pending ${
+              JSON.stringify(st.pending_put?.seq ?? null)
+            }; channel ${names.join(" ")}`,
+          );
+        }
+      }
+      this.#spoilSite(index);
+    } else {
+      this.#noteReadable(index);
+    }
+    this.world.storage.tick();
+    if (clean) {
+      for (const t of this.tracked.values()) {
+        if (t.site === index && mutual[t.owner]) t.proposed = true;
+      }
+    }
+    return failure ?? await this.checker.check();
+  }
+
+  /** Add what each peer may read of `index`'s datasite now to what it ever could. */
+  #noteReadable(index: number): void {
+    const site = this.sites[index]!;
+    const tree = this.#tree(site, site.me);
+    const byPeer = this.readable.get(site.me) ?? new Map<string, Set<string>>();
+    this.readable.set(site.me, byPeer);
+    for (const peer of this.emails) {
+      if (peer === site.me) continue;
+      const set = byPeer.get(peer) ?? new Set<string>();
+      byPeer.set(peer, set);
+      for (const path of projection(tree, site.me, peer).keys()) set.add(path);
+    }
+  }
+
+  /** `owner`'s datasite as `site` holds it (its own, or its mirror): path → text. */
+  #tree(site: MemorySite, owner: string): Map<string, string> {
+    const out = new Map<string, string>();
+    const base = `${owner}`;
+    for (const rel of site.files(base)) out.set(rel.slice(base.length + 1), site.read(rel)!);
+    return out;
+  }
+
+  /** Stop the faults, peer everyone again, and run rounds until nothing moves. */
+  async #quiesce(): Promise<Failure | null> {
+    this.world.storage.catchUp();
+    for (let a = 0; a < this.sites.length; a++) {
+      for (let b = a + 1; b < this.sites.length; b++) {
+        if (await this.#reconnect(a, b)) this.#spoilPair(a, b);
+      }
+    }
+    return await this.#settle("quiescence");
+  }
+
+  async #settle(when: string): Promise<Failure | null> {
+    for (let pass = 1; pass <= MAX_SETTLE_PASSES; pass++) {
+      let moved = 0;
+      let failed = 0;
+      for (const [i, site] of this.sites.entries()) {
+        // Past the gap timeout, so a reader waiting on a missing batch asks for a resync.
+        this.world.clock.advance(61_000);
+        this.#noteReadable(i);
+        let r;
+        try {
+          r = await site.sync();
+        } catch (err) {
+          return { invariant: "round", detail: `${when}: ${site.me}: ${String(err)}` };
+        }
+        this.rounds++;
+        this.options.trace?.(`${when} ${site.me}: ${JSON.stringify({ ...r, moved: undefined })}`);
+        this.#noteReadable(i);
+        moved += r.sent + r.received;
+        failed += r.failures.length;
+        const problem = await this.checker.check();
+        if (problem) return problem;
+      }
+      if (moved === 0 && failed === 0) return null;
+    }
+    return {
+      invariant: "settle",
+      detail: `${when}: still moving after ${MAX_SETTLE_PASSES} passes`,
+    };
+  }
+
+  /** The invariants after quiescence. */
+  async #check(): Promise<Failure | null> {
+    return await this.#mirrors() ?? await this.#proposals() ?? this.#bounded();
+  }
+
+  /** (a) Every mirror equals its owner's tree projected to what the peer may read. */
+  async #mirrors(): Promise<Failure | null> {
+    for (const [o, owner] of this.sites.entries()) {
+      const tree = this.#tree(owner, owner.me);
+      for (const [p, peer] of this.sites.entries()) {
+        if (p === o || !(await this.#mutual(o, p))) continue;
+        const lost = this.lostDeletes.get(o);
+        const diff = treeDiff(
+          withoutMarkers(this.#tree(peer, owner.me)),
+          projection(tree, owner.me, peer.me),
+        ).filter((line) => {
+          if (!line.startsWith("extra ") || !lost?.has(line.slice(6))) return true;
+          this.known["wiped-owner-deletion"] = (this.known["wiped-owner-deletion"] ?? 0) + 1;
+          return false;
+        });
+        if (diff.length > 0) {
+          return {
+            invariant: "a",
+            detail: `${peer.me}'s mirror of ${owner.me}: ${diff.slice(0, 5).join("; ")}`,
+          };
+        }
+      }
+    }
+    return null;
+  }
+
+  /** (b) no permitted edit lost; (c) every refused one left a `.rejected` copy and a reason. */
+  async #proposals(): Promise<Failure | null> {
+    for (const t of this.tracked.values()) {
+      const owner = this.sites[t.owner]!;
+      const ownerTree = this.#tree(owner, owner.me);
+      this.#judge(t, ownerTree);
+      if (t.spoiled || !t.proposed) continue;
+      const site = this.sites[t.site]!;
+      const what = `${site.me}'s ${
+        t.content === null ? "deletion" : "write"
+      } of ${owner.me}/${t.path}`;
+      if (!t.deniedSeen) {
+        const now = ownerTree.get(t.path) ?? null;
+        if (now !== t.content && t.stacked && (t.content === null || this.#keptAside(t))) {
+          this.known["stacked-proposal"] = (this.known["stacked-proposal"] ?? 0) + 1;
+        } else if (now !== t.content) {
+          return { invariant: "b", detail: `${what} was permitted but the owner holds ${now}` };
+        }
+      } else if (!t.allowedSeen && t.content !== null) {
+        const mirror = this.#tree(site, owner.me);
+        const copies = [...mirror].filter(([p, text]) =>
+          MARKER.test(p) && p.replace(MARKER, "") === t.path && text === t.content
+        );
+        if (copies.length === 0) {
+          return { invariant: "c", detail: `${what} was refused but left no .rejected copy` };
+        }
+        // A copy kept as a conflict: the owner's revert of an earlier refusal met this edit first.
+        if (copies.some(([p]) => p.includes(".conflict."))) continue;
+        // The reason is kept as long as the copy (what `syft status` lists).
+        const state = await loadChannelState(site.ctx.layout, owner.me);
+        const told = state.refused.some((r) =>
+          r.path === t.path && copies.some(([p]) => p === r.copy) && r.detail !== ""
+        );
+        if (!told) {
+          return {
+            invariant: "c",
+            detail: `${what} was refused without a reason for its copy ${copies[0]![0]}`,
+          };
+        }
+      }
+    }
+    return null;
+  }
+
+  /** Whether the proposer kept a followed edit's content as a marker copy. */
+  #keptAside(t: Tracked): boolean {
+    const mirror = this.#tree(this.sites[t.site]!, this.emails[t.owner]!);
+    return [...mirror].some(([p, text]) =>
+      MARKER.test(p) && p.replace(MARKER, "") === t.path && text === t.content
+    );
+  }
+
+  /** (f) Shared storage bounded by the checkpoint rules once every reader acked. */
+  #bounded(): Failure | null {
+    for (const stored of this.world.storage.channels.values()) {
+      if (stored.objects.size > STORAGE_BOUND) {
+        const { sender, recipient } = stored.ref;
+        return {
+          invariant: "f",
+          detail:
+            `${sender} → ${recipient} holds ${stored.objects.size} objects, more than ${STORAGE_BOUND}: ${
+              [...stored.objects.keys()].sort().join(" ")
+            }`,
+        };
+      }
+    }
+    return null;
+  }
+}
