@@ -5,7 +5,8 @@
  * command that replays it) and the seeds per second; exits 1 on any failure.
  * `--only 3,17,45` replays only those operations (a shrunk reproducer);
  * `--transport`, `--listing`, `--crash` (rates) and `--skew-min` set the faults;
- * `--trace` prints every operation and round of a single seed.
+ * `--trace` prints every operation and round of a single seed; `--no-shrink`
+ * reports failures unshrunk (faster).
  * @module
  */
 import { DEFAULT_RATES, type FaultRates } from "../tests/sim/faults.ts";
@@ -67,7 +68,8 @@ if (import.meta.main) {
     Deno.exit(r.failure ? 1 : 0);
   }
   console.log(`sim: seeds ${first}..${first + seeds - 1}, ${ops} operations each`);
-  const report = await runBlock({ first, seeds, ops, sites, rates, only });
+  const shrinking = !args.includes("--no-shrink");
+  const report = await runBlock({ first, seeds, ops, sites, rates, only, shrink: shrinking });
   for (const line of describeBlock(report)) console.log(line);
   Deno.exit(report.failures.length === 0 ? 0 : 1);
 }

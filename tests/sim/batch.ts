@@ -82,7 +82,7 @@ function reproducer(options: BlockOptions, rates: FaultRates, r: SeedResult): st
   if (rates.listing !== DEFAULT_RATES.listing) parts.push(`--listing ${rates.listing}`);
   if (rates.crash !== DEFAULT_RATES.crash) parts.push(`--crash ${rates.crash}`);
   if (rates.skewMs !== DEFAULT_RATES.skewMs) parts.push(`--skew-min ${rates.skewMs / 60_000}`);
-  parts.push(`--only ${r.ops.map((op) => op.id).join(",")}`);
+  if (r.ops.length < options.ops) parts.push(`--only ${r.ops.map((op) => op.id).join(",")}`);
   return parts.join(" ");
 }
 
@@ -104,12 +104,16 @@ export function describeBlock(report: BlockReport): string[] {
   }
   for (const f of report.failures) {
     const { invariant, detail } = f.shrunk.failure ?? f.original.failure!;
-    lines.push(
-      `FAILED seed ${f.original.seed}: invariant ${invariant}: ${detail}`,
-      `  shrunk from ${f.original.ops.length} to ${f.shrunk.ops.length} operations:`,
-      ...f.shrunk.ops.map((op) => `    ${describeOp(op, f.shrunk.emails)}`),
-      `  reproduce: ${f.command}`,
-    );
+    lines.push(`FAILED seed ${f.original.seed}: invariant ${invariant}: ${detail}`);
+    if (f.shrunk === f.original) {
+      lines.push(`  not shrunk (run it again without --no-shrink to shrink it)`);
+    } else {
+      lines.push(
+        `  shrunk from ${f.original.ops.length} to ${f.shrunk.ops.length} operations:`,
+        ...f.shrunk.ops.map((op) => `    ${describeOp(op, f.shrunk.emails)}`),
+      );
+    }
+    lines.push(`  reproduce: ${f.command}`);
   }
   return lines;
 }

@@ -1,0 +1,30 @@
+/**
+ * The deterministic simulation in CI (issue 16, item 1): a fixed block of
+ * seeds, each a few hundred random operations with faults, must keep every
+ * invariant. `SYFT_SIM_SEEDS`, `SYFT_SIM_OPS` and `SYFT_SIM_FIRST` size the
+ * block (the default fits the 30 s a test file may take on 2 cores; `deno
+ * task sim` runs more). A failure prints its seed, the shrunk operations and
+ * the command that replays them.
+ */
+import { assert } from "../assert.ts";
+import { describeBlock, runBlock } from "./batch.ts";
+
+function sized(name: string, fallback: number): number {
+  const raw = Deno.env.get(name);
+  const n = raw === undefined ? fallback : Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a count, not ${raw}`);
+  return n;
+}
+
+const SEEDS = sized("SYFT_SIM_SEEDS", 12);
+const OPS = sized("SYFT_SIM_OPS", 300);
+const FIRST = sized("SYFT_SIM_FIRST", 1);
+
+Deno.test(`${SEEDS} simulation seeds of ${OPS} operations keep every invariant`, async () => {
+  const report = await runBlock({ first: FIRST, seeds: SEEDS, ops: OPS });
+  const lines = describeBlock(report);
+  if (Deno.env.get("SYFT_TEST_VERBOSE")) console.log(lines.map((l) => `  ${l}`).join("\n"));
+  const counts = Deno.env.get("SYFT_TEST_COUNTS");
+  if (counts) await Deno.writeTextFile(counts, `sim seeds ${report.ran}\n`, { append: true });
+  assert(report.failures.length === 0, lines.join("\n"));
+});
