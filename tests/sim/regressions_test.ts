@@ -132,3 +132,17 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "seed 101: a file renamed in a mirror onto one of the same size and mtime is proposed (rename-same-stamp)",
+  ignore: open,
+  fn: async () => {
+    // s0 publishes public/sub/f4.txt and f0.txt (same length) in one batch, so
+    // s2's mirror stamps both alike; s2 renames f0.txt onto f4.txt. The scan
+    // keys on size and mtime, which the rename keeps: only the deletion of
+    // f0.txt is proposed (and refused), the new f4.txt never is, and s2's
+    // mirror holds content s0 never had, for good.
+    assertEquals(await replay("rename-same-stamp", 101, 200, [93, 99, 100, 150, 195]), null);
+  },
+});

@@ -126,12 +126,17 @@ interface Tracked {
  * - `crossed-reapproval`: a peer re-approved while the other side's
  *   `peer.remove` is still unread reads that remove after re-approving, and
  *   the mirror misses what was published in between (regressions_test.ts).
+ * - `rename-same-stamp`: a file renamed in a mirror onto another of the same
+ *   size and mtime (files one batch applied share their mtime) is not seen
+ *   as changed by the scan, so the edit is never proposed and the mirror
+ *   keeps it (regressions_test.ts).
  */
 export const KNOWN_BUGS = [
   "stacked-proposal",
   "wiped-owner-deletion",
   "wiped-owner-republish",
   "crossed-reapproval",
+  "rename-same-stamp",
 ] as const;
 
 /** One entry of {@linkcode KNOWN_BUGS}. */
@@ -166,6 +171,8 @@ class Sim {
    */
   readonly unpublishedDeletes = new Map<number, Set<string>>();
   readonly lostDeletes = new Map<number, Set<string>>();
+  /** `site\0owner\0path`: paths a site renamed a file onto in its mirror of the owner. */
+  readonly renamedOnto = new Set<string>();
   /** Sites that lost their state/ at some point. */
   readonly wiped = new Set<number>();
   /** `a\0b` (both orders): pairs where one removed the other. */
@@ -324,6 +331,7 @@ class Sim {
       posix.join(site.ctx.root, owner, chosen),
       posix.join(site.ctx.root, owner, to),
     );
+    this.renamedOnto.add(`${op.site}\0${op.owner}\0${to}`);
     this.#edited(op.site, op.owner, chosen, null, existing);
     this.#edited(op.site, op.owner, to, existing.get(chosen)!, existing);
   }
@@ -591,6 +599,10 @@ class Sim {
         ).filter((line) => {
           if (line.startsWith("extra ") && lost?.has(line.slice(6))) {
             return !this.#know("wiped-owner-deletion");
+          }
+          const held = / holds /.exec(line);
+          if (held && this.renamedOnto.has(`${p}\0${o}\0${line.slice(0, held.index)}`)) {
+            return !this.#know("rename-same-stamp");
           }
           return !(this.churned.has(`${o}\0${p}`) && this.#know("crossed-reapproval"));
         });
