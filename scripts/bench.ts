@@ -1,5 +1,5 @@
 /**
- * `deno task bench [--quick] [--json]`: every timing is set against a baseline
+ * `deno task bench [--quick|--smoke] [--json]`: every timing is set against a baseline
  * measured in the same run on the same machine, never an absolute claim, and every
  * sync scenario checks the peer's mirror afterwards so a broken sync cannot
  * produce a fast figure. Goals are printed beside the figures, never asserted.
@@ -17,6 +17,9 @@
  * - G1-G4 (issue 13): Drive on the fake, in a child process (see bench_gdrive.ts): HTTP calls
  *   of an idle round with 10 peers, of a round of k small files to one peer, of a first sync
  *   of 10,000 small files; a 64 MiB upload vs a plain `fetch` upload to the same fake.
+ *
+ * `--smoke` runs every scenario at toy sizes: figures meaningless, only that each is
+ * measured (the suite's check of this script).
  *
  * With `--json` the last line of stdout is one JSON object keyed by scenario.
  * @module
@@ -44,7 +47,8 @@ import {
 } from "./bench_rows.ts";
 import { benchGdrive } from "./bench_gdrive.ts";
 
-const quick = Deno.args.includes("--quick");
+const smoke = Deno.args.includes("--smoke");
+const quick = smoke || Deno.args.includes("--quick");
 const asJson = Deno.args.includes("--json");
 
 /** The issue's sizes, for a full run. */
@@ -69,7 +73,18 @@ const QUICK: typeof FULL = {
   t2MiB: 64,
 };
 
-const SIZES = quick ? QUICK : FULL;
+/** Every code path at toy sizes, for the suite's smoke test: no figure means anything. */
+const SMOKE: typeof FULL = {
+  p1Files: 100,
+  p2MiB: 8,
+  p4Samples: 2,
+  p5Runs: 1,
+  p6Checks: 20_000,
+  t1Objects: 20,
+  t2MiB: 4,
+};
+
+const SIZES = smoke ? SMOKE : quick ? QUICK : FULL;
 
 /** The goals of issue 5, item 5. */
 const GOALS = {
@@ -818,7 +833,7 @@ async function runAll(): Promise<Outcome[]> {
     outcomes.push(await inFolder(base, "p3", benchP3));
     outcomes.push(await inFolder(base, "p4", benchP4));
     outcomes.push(await inFolder(base, "j1", benchJ1));
-    outcomes.push(await benchGdrive(quick));
+    outcomes.push(await benchGdrive(smoke ? "smoke" : quick ? "quick" : "full"));
   } finally {
     await Deno.remove(base, { recursive: true });
   }
@@ -850,7 +865,7 @@ function table(rows: Row[]): string[] {
 
 function report(outcomes: Outcome[]): void {
   const rows = outcomes.flatMap((o) => o.rows).sort((a, b) => rank(a.id) - rank(b.id));
-  console.log(`syft bench${quick ? " (quick)" : ""}`);
+  console.log(`syft bench${smoke ? " (smoke)" : quick ? " (quick)" : ""}`);
   for (const line of table(rows)) console.log(line);
   console.log(
     "P3 counts the owner's publishing round and the peer's receiving round and shows the",

@@ -29,7 +29,8 @@ export const GDRIVE_GOALS = { idleCalls: 1, roundCalls: 3, firstSyncCalls: 30, u
 const FULL_FILES = GDRIVE_SIZES.full.files;
 
 /** Run the measurement child and report G1-G4. */
-export async function benchGdrive(quick: boolean): Promise<Outcome> {
+export async function benchGdrive(size: keyof typeof GDRIVE_SIZES): Promise<Outcome> {
+  const quick = size !== "full";
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -43,7 +44,7 @@ export async function benchGdrive(quick: boolean): Promise<Outcome> {
       "--allow-run", // the fake Drive runs in a process of its own
       "--allow-net=127.0.0.1",
       MEASURE,
-      ...(quick ? ["--quick"] : []),
+      ...(size === "full" ? [] : [`--${size}`]),
     ],
     env: childEnv(),
     stdin: "null",

@@ -62,6 +62,8 @@ export interface GdriveFigures {
 export const GDRIVE_SIZES = {
   full: { peers: 10, ks: [1, 10, 100], files: 10_000, uploadMiB: 64, uploadRuns: 3 },
   quick: { peers: 10, ks: [1, 100], files: 500, uploadMiB: 64, uploadRuns: 1 },
+  /** Every path at toy sizes (the suite's smoke test of the bench). */
+  smoke: { peers: 3, ks: [1, 100], files: 100, uploadMiB: 4, uploadRuns: 1 },
 };
 
 const MiB = 1024 * 1024;
@@ -403,8 +405,10 @@ function median(xs: number[]): number {
 }
 
 /** Measure everything against one fake; every folder and the fake are gone afterwards. */
-export async function measureGdrive(quick: boolean): Promise<GdriveFigures> {
-  const sizes = quick ? GDRIVE_SIZES.quick : GDRIVE_SIZES.full;
+export async function measureGdrive(
+  size: keyof typeof GDRIVE_SIZES,
+): Promise<GdriveFigures> {
+  const sizes = GDRIVE_SIZES[size];
   const fake = await startFakeDriveProcess();
   const base = await Deno.makeTempDir({ prefix: "syft-bench-gdrive-" });
   try {
@@ -419,5 +423,10 @@ export async function measureGdrive(quick: boolean): Promise<GdriveFigures> {
 }
 
 if (import.meta.main) {
-  console.log(JSON.stringify(await measureGdrive(Deno.args.includes("--quick"))));
+  const size = Deno.args.includes("--smoke")
+    ? "smoke"
+    : Deno.args.includes("--quick")
+    ? "quick"
+    : "full";
+  console.log(JSON.stringify(await measureGdrive(size)));
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import { posix } from "node:path";
+import { sumCounts } from "../tests/_counts.ts";
 
 /** Files that must not share the machine with other tests while they run. */
 export const SERIAL = [
@@ -33,10 +34,10 @@ export function leftovers(dir: string): string[] {
   return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
 }
 
-async function denoTest(args: string[], tmp: string): Promise<number> {
+async function denoTest(args: string[], tmp: string, counts: string): Promise<number> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["test", ...args],
-    env: { TMPDIR: tmp },
+    env: { TMPDIR: tmp, SYFT_TEST_COUNTS: counts },
     stdin: "null",
   }).spawn();
   return (await child.status).code;
@@ -47,16 +48,25 @@ if (import.meta.main) {
   const tmp = await Deno.makeTempDir({ prefix: "syft-suite-" });
   // Like /tmp (sticky, open to every user): a sandbox test runs as an unprivileged user.
   await Deno.chmod(tmp, 0o1777);
+  // Outside TMPDIR, which must end empty: the hardening suites' counts.
+  const counts = await Deno.makeTempFile({ prefix: "syft-suite-counts-" });
   const started = performance.now();
   let code = await denoTest(
     ["--parallel", ...PERMISSIONS, `--ignore=${SERIAL.join(",")}`, ...extra, "tests/"],
     tmp,
+    counts,
   );
-  if (code === 0) code = await denoTest([...PERMISSIONS, ...extra, ...SERIAL], tmp);
+  if (code === 0) code = await denoTest([...PERMISSIONS, ...extra, ...SERIAL], tmp, counts);
+  const ran = sumCounts(await Deno.readTextFile(counts));
+  await Deno.remove(counts);
   const left = leftovers(tmp);
   await Deno.remove(tmp, { recursive: true });
   const minutes = (performance.now() - started) / 60_000;
   console.log(`\nsuite: ${code === 0 ? "passed" : "FAILED"} in ${minutes.toFixed(1)} min`);
+  if (ran.size > 0) {
+    const parts = [...ran].map(([label, n]) => `${n.toLocaleString("en-US")} ${label}`);
+    console.log(`hardening: ${parts.join(", ")}`);
+  }
   if (left.length > 0) {
     console.log(
       `error: the suite left ${left.length} item(s) in its TMPDIR: ${

@@ -5,6 +5,8 @@
  * docs/audit.md describes the format.
  * @module
  */
+import { denoFs } from "../fs/deno_fs.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
 
 /** Decisions the log records. */
 export const AUDIT_ACTIONS = [
@@ -50,12 +52,19 @@ const MAX_LINE = 64 * 1024;
 const encoder = new TextEncoder();
 
 /** Append one record (O_APPEND: concurrent writers interleave whole lines). */
-export async function appendAudit(path: string, record: AuditRecord): Promise<void> {
+export async function appendAudit(
+  path: string,
+  record: AuditRecord,
+  fs: LocalFs = denoFs,
+): Promise<void> {
   const bytes = encoder.encode(JSON.stringify(record) + "\n");
-  const file = await Deno.open(path, { append: true, create: true, mode: 0o600 });
+  const file = await fs.open(path, { append: true, create: true, mode: 0o600 });
   try {
     let written = 0;
     while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    // A decision's line is written before the record it explains (core/jobs/desk.ts):
+    // it must be on disk first.
+    await file.sync();
   } finally {
     file.close();
   }
@@ -120,10 +129,10 @@ export interface AuditReading {
 }
 
 /** Every record of the log (none when it does not exist yet). */
-export async function readAuditLog(path: string): Promise<AuditReading> {
+export async function readAuditLog(path: string, fs: LocalFs = denoFs): Promise<AuditReading> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await fs.readTextFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return { records: [], unreadable: 0 };
     throw err;

@@ -12,12 +12,9 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import {
-  createTarDecoder,
-  createTarPacker,
-  type TarHeader,
-  type TarPackController,
-} from "modern-tar";
+import { createTarDecoder, type TarHeader } from "modern-tar";
+import { GzipOut } from "./gzip_out.ts";
+import { TarChunks } from "./ustar.ts";
 import { describeError, isSyftError, SyftError } from "../errors/mod.ts";
 import { quote } from "../encoding/quote.ts";
 import { MAX_JSON_BYTES } from "./parse.ts";
@@ -64,8 +61,9 @@ export interface UnpackBodyOptions {
  * Pack a body: the JSON first, then each content as `c/<hash>`, tar'd and gzip'd
  * as a stream.
  *
- * Entries are regular files with mode 0644, owner 0 and mtime 0, so the same
- * input always gives the same bytes. A hash seen before is skipped (same hash,
+ * Entries are regular files with mode 0644, owner 0 and mtime 0 (ustar.ts),
+ * and gzip's level follows what compresses (gzip_out.ts), so the same input
+ * always gives the same bytes. A hash seen before is skipped (same hash,
  * same bytes: the reader refuses duplicates). `contents` is pulled lazily as the
  * stream is read; the bytes handed over must not change afterwards.
  *
@@ -88,32 +86,41 @@ export function packBody(
   first: { readonly name: FirstEntryName; readonly bytes: Uint8Array },
   contents: AsyncIterable<BodyContent> | Iterable<BodyContent>,
 ): ReadableStream<Uint8Array> {
-  const { readable, controller } = createTarPacker();
-  const produce = async () => {
-    try {
-      if (first.bytes.byteLength > MAX_JSON_BYTES) {
-        throw new SyftError(
-          "E_INTERNAL",
-          `${first.name} is ${first.bytes.byteLength} bytes, more than ${MAX_JSON_BYTES}`,
-        );
-      }
-      await addFile(controller, first.name, first.bytes);
-      const seen = new Set<string>();
-      for await (const content of contents) {
-        checkOutgoing(content);
-        if (seen.has(content.hash)) continue;
-        seen.add(content.hash);
-        await addFile(controller, `c/${content.hash}`, content.bytes);
-      }
-      controller.finalize();
-    } catch (err) {
-      // Also reached when the reader cancelled: the packer is stopped then and
-      // error() is a no-op; leaving the loop closed the iterator.
-      controller.error(err);
+  return ReadableStream.from(packedChunks(first, contents));
+}
+
+/** The gzip'd tar of a body, produced as it is pulled. */
+async function* packedChunks(
+  first: { readonly name: FirstEntryName; readonly bytes: Uint8Array },
+  contents: AsyncIterable<BodyContent> | Iterable<BodyContent>,
+): AsyncGenerator<Uint8Array> {
+  if (first.bytes.byteLength > MAX_JSON_BYTES) {
+    throw new SyftError(
+      "E_INTERNAL",
+      `${first.name} is ${first.bytes.byteLength} bytes, more than ${MAX_JSON_BYTES}`,
+    );
+  }
+  const ready: Uint8Array[] = [];
+  const gzip = new GzipOut((bytes) => void ready.push(bytes));
+  const tar = new TarChunks((chunk) => gzip.write(chunk));
+  try {
+    await tar.add(first.name, first.bytes);
+    yield* ready.splice(0);
+    const seen = new Set<string>();
+    for await (const content of contents) {
+      checkOutgoing(content);
+      if (seen.has(content.hash)) continue;
+      seen.add(content.hash);
+      await tar.add(`c/${content.hash}`, content.bytes);
+      yield* ready.splice(0);
     }
-  };
-  void produce();
-  return readable.pipeThrough(new CompressionStream("gzip"));
+    await tar.finish();
+    await gzip.end();
+    yield* ready.splice(0);
+  } finally {
+    // Also reached when the reader cancelled: the deflater is let go.
+    gzip.destroy();
+  }
 }
 
 /**
@@ -349,23 +356,4 @@ function checkOutgoing(content: BodyContent): void {
       `content ${content.hash} does not hash to its name (its SHA-256 is ${actual}); the file changed while it was packed`,
     );
   }
-}
-
-/** One regular file, deterministic metadata. */
-async function addFile(
-  controller: TarPackController,
-  name: string,
-  bytes: Uint8Array,
-): Promise<void> {
-  const writer = controller.add({
-    name,
-    size: bytes.byteLength,
-    type: "file",
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    mtime: new Date(0),
-  }).getWriter();
-  if (bytes.byteLength > 0) await writer.write(bytes);
-  await writer.close();
 }

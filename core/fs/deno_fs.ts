@@ -15,6 +15,7 @@ export const denoFs: LocalFs = {
   readTextFile: (path) => Deno.readTextFile(path),
   writeFileSync: (path, data, options) => Deno.writeFileSync(path, data, options),
   copyFileSync: (from, to) => Deno.copyFileSync(from, to),
+  copyFile: (from, to) => Deno.copyFile(from, to),
   mkdir: (path, options) => Deno.mkdir(path, options),
   mkdirSync: (path, options) => Deno.mkdirSync(path, options),
   rename: (from, to) => Deno.rename(from, to),

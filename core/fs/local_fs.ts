@@ -44,6 +44,8 @@ export interface LocalFs {
   readTextFile(path: string): Promise<string>;
   writeFileSync(path: string, data: Uint8Array, options?: Deno.WriteFileOptions): void;
   copyFileSync(from: string, to: string): void;
+  /** As `copyFileSync`, off the thread: jobs copy files of any size (code, outputs). */
+  copyFile(from: string, to: string): Promise<void>;
   mkdir(path: string, options?: Deno.MkdirOptions): Promise<void>;
   mkdirSync(path: string, options?: Deno.MkdirOptions): void;
   rename(from: string, to: string): Promise<void>;

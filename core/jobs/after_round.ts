@@ -8,6 +8,7 @@ import { posix } from "node:path";
 import type { Config } from "../config/config.ts";
 import { homeLayout } from "../config/home.ts";
 import { describeError } from "../errors/mod.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
 import { PeerStore } from "../peers/store.ts";
 import { requireBubblewrap } from "../sandbox/mod.ts";
 import type { OwnerDesk } from "./desk.ts";
@@ -22,6 +23,8 @@ export interface IntakeSetup {
   config: Config;
   note(message: string): void;
   warn(message: string): void;
+  /** Where the home and the datasite are; the disk by default. */
+  fs?: LocalFs;
 }
 
 /** Policy runs started by `--watch`, one after another, so rounds go on meanwhile. */
@@ -41,12 +44,13 @@ export async function receiveJobs(
 ): Promise<boolean> {
   const { home, config, note, warn } = setup;
   try {
-    const listing = await new PeerStore(homeLayout(home).peers).list();
+    const fs = setup.fs;
+    const listing = await new PeerStore(homeLayout(home).peers, fs).list();
     const peers = new Set(
       listing.records.filter((r) => r.state === "accepted").map((r) => r.email),
     );
-    const policies = await readPolicies(posix.join(home, POLICY_FILE));
-    const desk = ownerDesk(home, config);
+    const policies = await readPolicies(posix.join(home, POLICY_FILE), fs);
+    const desk = ownerDesk(home, config, fs ? { fs } : {});
     const r = await intakeJobs(desk, config.root, peers, policies);
     for (const key of r.received) {
       note(`job ${jobLabel(key)} arrived: review it with \`syft job show ${jobLabel(key)}\``);

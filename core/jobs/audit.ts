@@ -5,6 +5,8 @@
  * @module
  */
 import { appendAudit as appendRecord, type AuditValue, readAuditLog } from "../audit/log.ts";
+import { denoFs } from "../fs/deno_fs.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
 
 /** Job decisions the log records. */
 export type AuditAction =
@@ -37,10 +39,30 @@ export interface AuditEntry {
 const DETAIL_KEYS = ["how", "reason", "sandbox", "policy_hash", "status", "returncode"] as const;
 
 /**
+ * Append one job decision unless it is already the job's latest line. A
+ * decision's line is written (and fsynced) before its record, so a crash in
+ * between leaves the line and the old record; doing the decision again must
+ * not log it twice. No job takes the same decision twice in a row.
+ */
+export async function appendDecision(
+  path: string,
+  entry: AuditEntry & { job: string },
+  fs: LocalFs = denoFs,
+): Promise<void> {
+  const before = await readAudit(path, entry.job, fs);
+  if (before.at(-1)?.action === entry.action) return;
+  await appendAudit(path, entry, fs);
+}
+
+/**
  * Append one job decision. Policy edits name the policy as their subject (and
  * the job it was made from as `from`); the others name the job.
  */
-export async function appendAudit(path: string, entry: AuditEntry): Promise<void> {
+export async function appendAudit(
+  path: string,
+  entry: AuditEntry,
+  fs: LocalFs = denoFs,
+): Promise<void> {
   const details: Record<string, AuditValue> = {};
   for (const k of DETAIL_KEYS) if (entry[k] !== undefined) details[k] = entry[k]!;
   const policy = entry.action.startsWith("policy.") ? entry.how.replace(/^policy:/, "") : null;
@@ -51,13 +73,17 @@ export async function appendAudit(path: string, entry: AuditEntry): Promise<void
     action: `job.${entry.action}`,
     subject: policy ?? entry.job ?? "",
     details,
-  });
+  }, fs);
 }
 
 /** The job decisions of the log that concern `job` (all job decisions when null). */
-export async function readAudit(path: string, job: string | null): Promise<AuditEntry[]> {
+export async function readAudit(
+  path: string,
+  job: string | null,
+  fs: LocalFs = denoFs,
+): Promise<AuditEntry[]> {
   const out: AuditEntry[] = [];
-  for (const r of (await readAuditLog(path)).records) {
+  for (const r of (await readAuditLog(path, fs)).records) {
     if (!r.action.startsWith("job.")) continue;
     const policy = r.action.startsWith("job.policy.");
     const about = policy ? (typeof r.details.from === "string" ? r.details.from : null) : r.subject;

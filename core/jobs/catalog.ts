@@ -11,6 +11,8 @@ import { isHiddenName } from "../datasite/names.ts";
 import { isIdentity } from "../paths/identity.ts";
 import { stringify } from "yaml";
 import { writeFileAtomic } from "../fs/atomic.ts";
+import { denoFs } from "../fs/deno_fs.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
 import { Fields } from "./_fields.ts";
 import { subfolderNames } from "./_folders.ts";
 import {
@@ -43,8 +45,8 @@ export interface JobEntry {
 }
 
 /** Folders under `dir` that can be jobs, owners or submitters (dot-names are syft's own). */
-async function dirNames(dir: string): Promise<string[]> {
-  return (await subfolderNames(dir)).filter((n) => !isHiddenName(n));
+async function dirNames(dir: string, fs: LocalFs): Promise<string[]> {
+  return (await subfolderNames(dir, fs)).filter((n) => !isHiddenName(n));
 }
 
 async function readEntry(
@@ -52,6 +54,7 @@ async function readEntry(
   owner: string,
   key: JobKey,
   records: string | null,
+  fs: LocalFs,
 ): Promise<JobEntry> {
   const entry: JobEntry = {
     key,
@@ -65,7 +68,7 @@ async function readEntry(
   };
   const file = posix.join(datasite, inboxJobFolder(key.submitter, key.id), JOB_CONFIG_FILE);
   try {
-    entry.config = parseJobConfig(await Deno.readTextFile(file), file);
+    entry.config = parseJobConfig(await fs.readTextFile(file), file);
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) {
       entry.configProblem = String((err as Error).message);
@@ -73,8 +76,8 @@ async function readEntry(
   }
   try {
     entry.state = records === null
-      ? await readJobState(datasite, key)
-      : await readOwnerState({ datasite, records }, key);
+      ? await readJobState(datasite, key, fs)
+      : await readOwnerState({ datasite, records, fs }, key);
   } catch (err) {
     entry.stateProblem = String((err as Error).message);
   }
@@ -90,14 +93,15 @@ export async function ownerJobs(
   root: string,
   me: string,
   records: string | null = null,
+  fs: LocalFs = denoFs,
 ): Promise<JobEntry[]> {
   const datasite = posix.join(root, me);
   const out: JobEntry[] = [];
-  for (const submitter of await dirNames(posix.join(datasite, INBOX_ROOT))) {
+  for (const submitter of await dirNames(posix.join(datasite, INBOX_ROOT), fs)) {
     if (!isIdentity(submitter)) continue;
-    for (const id of await dirNames(posix.join(datasite, INBOX_ROOT, submitter))) {
+    for (const id of await dirNames(posix.join(datasite, INBOX_ROOT, submitter), fs)) {
       if (!JOB_ID_RE.test(id)) continue;
-      out.push(await readEntry(datasite, me, { submitter, id }, records));
+      out.push(await readEntry(datasite, me, { submitter, id }, records, fs));
     }
   }
   return out;
@@ -118,21 +122,27 @@ export async function recordSent(
   home: string,
   config: JobConfig,
   to: readonly string[],
+  fs: LocalFs = denoFs,
 ): Promise<void> {
   const dir = sentFolder(home, config.id);
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFileAtomic(posix.join(dir, JOB_CONFIG_FILE), serializeJobConfig(config));
-  await writeFileAtomic(posix.join(dir, SENT_TO_FILE), stringify({ to }));
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFileAtomic(posix.join(dir, JOB_CONFIG_FILE), serializeJobConfig(config), { fs });
+  await writeFileAtomic(posix.join(dir, SENT_TO_FILE), stringify({ to }), { fs });
 }
 
 const SENT_TO_FILE = "to.yaml";
 
 /** Jobs we sent, one entry per owner, with the state each owner shares back through its mirror. */
-export async function submittedJobs(root: string, me: string, home: string): Promise<JobEntry[]> {
+export async function submittedJobs(
+  root: string,
+  me: string,
+  home: string,
+  fs: LocalFs = denoFs,
+): Promise<JobEntry[]> {
   const out: JobEntry[] = [];
   const seen = new Set<string>();
   const base = posix.join(home, "jobs", "sent");
-  for (const id of await dirNames(base)) {
+  for (const id of await dirNames(base, fs)) {
     if (!JOB_ID_RE.test(id)) continue;
     const dir = posix.join(base, id);
     let config: JobConfig | null = null;
@@ -140,11 +150,11 @@ export async function submittedJobs(root: string, me: string, home: string): Pro
     let to: string[] = [];
     try {
       config = parseJobConfig(
-        await Deno.readTextFile(posix.join(dir, JOB_CONFIG_FILE)),
+        await fs.readTextFile(posix.join(dir, JOB_CONFIG_FILE)),
         posix.join(dir, JOB_CONFIG_FILE),
       );
       const toFile = posix.join(dir, SENT_TO_FILE);
-      to = Fields.parse(await Deno.readTextFile(toFile), toFile, "E_INPUT").strings("to").filter(
+      to = Fields.parse(await fs.readTextFile(toFile), toFile, "E_INPUT").strings("to").filter(
         isIdentity,
       );
     } catch (err) {
@@ -165,7 +175,7 @@ export async function submittedJobs(root: string, me: string, home: string): Pro
         stateProblem: null,
       };
       try {
-        entry.state = await readJobState(datasite, key);
+        entry.state = await readJobState(datasite, key, fs);
       } catch (err) {
         entry.stateProblem = String((err as Error).message);
       }
@@ -174,12 +184,12 @@ export async function submittedJobs(root: string, me: string, home: string): Pro
   }
   // A job whose record was lost (a crash between writing it into the mirror
   // and recording it) still shows once its owner shares a state back.
-  for (const owner of await dirNames(root)) {
+  for (const owner of await dirNames(root, fs)) {
     if (owner === me || !isIdentity(owner)) continue;
     const datasite = posix.join(root, owner);
-    for (const id of await dirNames(posix.join(datasite, REVIEW_ROOT, me))) {
+    for (const id of await dirNames(posix.join(datasite, REVIEW_ROOT, me), fs)) {
       if (!JOB_ID_RE.test(id) || seen.has(`${owner}/${id}`)) continue;
-      const entry = await readEntry(datasite, owner, { submitter: me, id }, null);
+      const entry = await readEntry(datasite, owner, { submitter: me, id }, null, fs);
       out.push({ ...entry, role: "submitter", config: null, configProblem: null });
     }
   }
@@ -187,10 +197,15 @@ export async function submittedJobs(root: string, me: string, home: string): Pro
 }
 
 /** Both sides. */
-export async function allJobs(root: string, me: string, home: string): Promise<JobEntry[]> {
+export async function allJobs(
+  root: string,
+  me: string,
+  home: string,
+  fs: LocalFs = denoFs,
+): Promise<JobEntry[]> {
   return [
-    ...await ownerJobs(root, me, receivedRoot(home)),
-    ...await submittedJobs(root, me, home),
+    ...await ownerJobs(root, me, receivedRoot(home), fs),
+    ...await submittedJobs(root, me, home, fs),
   ];
 }
 

@@ -7,6 +7,8 @@
  * @module
  */
 import { posix } from "node:path";
+import { denoFs } from "../fs/deno_fs.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
 import { DATASET_META_FILE, mockFolder, privateFolder } from "../datasets/mod.ts";
 import { PermissionEngine, reloadPermissionFile } from "../permissions/mod.ts";
 
@@ -20,12 +22,12 @@ function governingCandidates(name: string): string[] {
   return ["", ...parts.map((_, i) => parts.slice(0, i + 1).join("/"))];
 }
 
-async function isDir(path: string): Promise<boolean> {
-  return await Deno.lstat(path).then((i) => i.isDirectory, () => false);
+async function isDir(path: string, fs: LocalFs): Promise<boolean> {
+  return await fs.lstat(path).then((i) => i.isDirectory, () => false);
 }
 
-async function isFile(path: string): Promise<boolean> {
-  return await Deno.lstat(path).then((i) => i.isFile, () => false);
+async function isFile(path: string, fs: LocalFs): Promise<boolean> {
+  return await fs.lstat(path).then((i) => i.isFile, () => false);
 }
 
 /**
@@ -37,19 +39,20 @@ export async function datasetsNotShared(
   owner: string,
   submitter: string,
   names: readonly string[],
+  fs: LocalFs = denoFs,
 ): Promise<string[]> {
   const out: string[] = [];
   for (const name of names) {
     const meta = posix.join(mockFolder(name), DATASET_META_FILE);
-    const present = await isDir(posix.join(datasite, privateFolder(name))) &&
-      await isFile(posix.join(datasite, meta));
+    const present = await isDir(posix.join(datasite, privateFolder(name)), fs) &&
+      await isFile(posix.join(datasite, meta), fs);
     if (!present) {
       out.push(name);
       continue;
     }
     const engine = new PermissionEngine();
     for (const folder of governingCandidates(name)) {
-      await reloadPermissionFile(engine, datasite, folder);
+      await reloadPermissionFile(engine, datasite, folder, { fs });
     }
     if (!engine.allows(owner, meta, submitter, "read")) out.push(name);
   }

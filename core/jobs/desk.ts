@@ -6,7 +6,8 @@
  */
 import { posix } from "node:path";
 import { SyftError } from "../errors/mod.ts";
-import { appendAudit } from "./audit.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
+import { appendDecision } from "./audit.ts";
 import { inboxJobFolder, type JobKey, jobLabel } from "./layout.ts";
 import { datasetsNotShared, notSharedReason } from "./dataset_access.ts";
 import { policyHash } from "./policy_hash.ts";
@@ -25,7 +26,10 @@ export interface OwnerDesk {
   auditLog: string;
   /** `$SYFT_HOME/jobs/received`: the owner's whole record of each job (see `receivedRoot`). */
   records: string;
+  /** The owner's clock: every time a decision records is taken from it. */
   now: () => number;
+  /** Where the datasite, the records and the audit log are read and written. */
+  fs: LocalFs;
 }
 
 function iso(desk: OwnerDesk): string {
@@ -68,7 +72,7 @@ export async function receiveJob(
     network,
     hash,
   );
-  await writeReviewPermission(desk.datasite, key, false);
+  await writeReviewPermission(desk.datasite, key, false, desk.fs);
   if (check.kind === "bad") {
     state = moveTo(state, {
       status: "rejected",
@@ -78,8 +82,7 @@ export async function receiveJob(
       reason: check.reason,
     });
   }
-  await writeJobState(desk, state);
-  await appendAudit(desk.auditLog, {
+  await appendDecision(desk.auditLog, {
     at,
     action: check.kind === "bad" ? "reject" : "receive",
     job: jobLabel(key),
@@ -87,7 +90,8 @@ export async function receiveJob(
     how: "auto",
     reason: check.kind === "bad" ? check.reason : null,
     policy_hash: hash,
-  });
+  }, desk.fs);
+  await writeJobState(desk, state);
   return state;
 }
 
@@ -101,8 +105,8 @@ export async function closeAndCheck(
   desk: OwnerDesk,
   key: JobKey,
 ): Promise<Exclude<JobCheck, { kind: "incomplete" }>> {
-  await lockInbox(desk.datasite, key);
-  const check = await verifyJobFolder(inboxDir(desk, key), key);
+  await lockInbox(desk.datasite, key, desk.fs);
+  const check = await verifyJobFolder(inboxDir(desk, key), key, desk.fs);
   if (check.kind !== "incomplete") return check;
   return { kind: "bad", reason: `files missing: ${check.missing.join(", ")}`, config: null };
 }
@@ -144,6 +148,7 @@ export async function approveJob(
     desk.me,
     key.submitter,
     check.config.datasets,
+    desk.fs,
   );
   if (unshared.length > 0) {
     throw new SyftError(
@@ -161,15 +166,15 @@ export async function approveJob(
     { status: "approved", at, by: desk.me, how, reason: null },
     { policy_hash: hash },
   );
-  await writeJobState(desk, next);
-  await appendAudit(desk.auditLog, {
+  await appendDecision(desk.auditLog, {
     at,
     action: "approve",
     job: jobLabel(key),
     by: desk.me,
     how,
     policy_hash: hash,
-  });
+  }, desk.fs);
+  await writeJobState(desk, next);
   return next;
 }
 
@@ -183,9 +188,8 @@ export async function rejectJob(
   const state = await requireState(desk, key);
   const at = iso(desk);
   const next = moveTo(state, { status: "rejected", at, by: desk.me, how, reason });
-  await lockInbox(desk.datasite, key);
-  await writeJobState(desk, next);
-  await appendAudit(desk.auditLog, {
+  await lockInbox(desk.datasite, key, desk.fs);
+  await appendDecision(desk.auditLog, {
     at,
     action: "reject",
     job: jobLabel(key),
@@ -193,7 +197,8 @@ export async function rejectJob(
     how,
     reason,
     policy_hash: state.policy_hash,
-  });
+  }, desk.fs);
+  await writeJobState(desk, next);
   return next;
 }
 
@@ -205,15 +210,18 @@ export async function releaseJob(desk: OwnerDesk, key: JobKey, how = "manual"): 
   // The grant goes first: a crash in between leaves a done job whose outputs
   // are readable, which `job release` again completes; the other order could
   // record "released" with nothing readable.
-  await writeReviewPermission(desk.datasite, key, true);
-  await writeJobState(desk, next);
-  await appendAudit(desk.auditLog, {
+  await writeReviewPermission(desk.datasite, key, true, desk.fs);
+  // The line before the record: a crash between them leaves a job still
+  // "done" whose release is logged, which `job release` again completes
+  // without a second line; the other order could leave a release unlogged.
+  await appendDecision(desk.auditLog, {
     at,
     action: "release",
     job: jobLabel(key),
     by: desk.me,
     how,
     policy_hash: state.policy_hash,
-  });
+  }, desk.fs);
+  await writeJobState(desk, next);
   return next;
 }

@@ -5,6 +5,8 @@
  * @module
  */
 import { posix } from "node:path";
+import { denoFs } from "../fs/deno_fs.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
 import type { JobEntry } from "./catalog.ts";
 import { REVIEW_FILES, reviewJobFolder } from "./layout.ts";
 import { type JobOutcome, jobOutcome } from "./outcome.ts";
@@ -21,9 +23,9 @@ export function reviewPath(e: JobEntry, file: string): string {
 }
 
 /** A text file's content, or null when it is not there. */
-export async function readOrNull(path: string): Promise<string | null> {
+export async function readOrNull(path: string, fs: LocalFs = denoFs): Promise<string | null> {
   try {
-    return await Deno.readTextFile(path);
+    return await fs.readTextFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return null;
     throw err;
@@ -34,26 +36,31 @@ export async function readOrNull(path: string): Promise<string | null> {
  * The return code a released job's owner shares in `returncode.txt` (the
  * state never carries it); null when not released, killed or unreadable.
  */
-async function releasedReturncode(e: JobEntry): Promise<number | null> {
+async function releasedReturncode(e: JobEntry, fs: LocalFs): Promise<number | null> {
   if (statusOf(e) !== "released") return null;
-  const text = (await readOrNull(reviewPath(e, REVIEW_FILES.returncode)))?.trim() ?? "";
+  const text = (await readOrNull(reviewPath(e, REVIEW_FILES.returncode), fs))?.trim() ?? "";
   return /^-?\d{1,10}$/.test(text) ? Number(text) : null;
 }
 
 /** Where the job stands at `e.owner`, as this side may see it (one renderer for every command). */
-export async function outcomeOf(e: JobEntry): Promise<JobOutcome> {
+export async function outcomeOf(e: JobEntry, fs: LocalFs = denoFs): Promise<JobOutcome> {
   return jobOutcome({
     owner: e.owner,
     viewer: e.role,
     state: e.state,
-    returncode: e.role === "owner" ? e.state?.run?.returncode ?? null : await releasedReturncode(e),
+    returncode: e.role === "owner"
+      ? e.state?.run?.returncode ?? null
+      : await releasedReturncode(e, fs),
   });
 }
 
 /** Each entry's outcome, in order. */
-export async function outcomesOf(entries: readonly JobEntry[]): Promise<JobOutcome[]> {
+export async function outcomesOf(
+  entries: readonly JobEntry[],
+  fs: LocalFs = denoFs,
+): Promise<JobOutcome[]> {
   const out: JobOutcome[] = [];
-  for (const e of entries) out.push(await outcomeOf(e));
+  for (const e of entries) out.push(await outcomeOf(e, fs));
   return out;
 }
 
@@ -67,15 +74,18 @@ export interface OwnerLogs {
 }
 
 /** Each owner's logs as far as this side may read them (null when not there). */
-export async function logsOf(entries: readonly JobEntry[]): Promise<OwnerLogs[]> {
+export async function logsOf(
+  entries: readonly JobEntry[],
+  fs: LocalFs = denoFs,
+): Promise<OwnerLogs[]> {
   const logs: OwnerLogs[] = [];
   for (const e of entries) {
     logs.push({
       owner: e.owner,
       status: statusOf(e),
-      outcome: (await outcomeOf(e)).text,
-      stdout: await readOrNull(reviewPath(e, REVIEW_FILES.stdout)),
-      stderr: await readOrNull(reviewPath(e, REVIEW_FILES.stderr)),
+      outcome: (await outcomeOf(e, fs)).text,
+      stdout: await readOrNull(reviewPath(e, REVIEW_FILES.stdout), fs),
+      stderr: await readOrNull(reviewPath(e, REVIEW_FILES.stderr), fs),
     });
   }
   return logs;
@@ -96,6 +106,8 @@ export interface Follow {
   /** The job's entries read again. */
   refresh(): Promise<JobEntry[]>;
   sleep(ms: number): Promise<void>;
+  /** Where the job's files are read; the disk by default. */
+  fs?: LocalFs;
 }
 
 /**
@@ -138,7 +150,7 @@ export async function waitForJob(
   const seen = new Map<string, string>();
   let synced = false;
   for (;;) {
-    const outcomes = await outcomesOf(entries);
+    const outcomes = await outcomesOf(entries, follow.fs);
     if (outcomes.every((o) => o.final)) return { outcomes, timedOut: false };
     if (synced) {
       for (const o of outcomes) {

@@ -42,7 +42,7 @@ export async function intakeJobs(
     problems: [],
     republished: [],
   };
-  for (const entry of await ownerJobs(root, desk.me, desk.records)) {
+  for (const entry of await ownerJobs(root, desk.me, desk.records, desk.fs)) {
     const key = entry.key;
     // Only new arrivals are checked: a pending job is hashed once, not every round.
     if (entry.state !== null) {
@@ -60,10 +60,18 @@ export async function intakeJobs(
     }
     try {
       // Still arriving: left open for the rest of its files.
-      if ((await verifyJobFolder(inboxDir(desk, key), key)).kind === "incomplete") continue;
+      if ((await verifyJobFolder(inboxDir(desk, key), key, desk.fs)).kind === "incomplete") {
+        continue;
+      }
       let check = await closeAndCheck(desk, key);
       const unshared = check.kind === "ok"
-        ? await datasetsNotShared(desk.datasite, desk.me, key.submitter, check.config.datasets)
+        ? await datasetsNotShared(
+          desk.datasite,
+          desk.me,
+          key.submitter,
+          check.config.datasets,
+          desk.fs,
+        )
         : [];
       if (unshared.length > 0 && check.kind === "ok") {
         // Said at once, rather than when the owner runs it.

@@ -7,6 +7,8 @@
 import { stringify } from "yaml";
 import { SyftError } from "../errors/mod.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
+import { denoFs } from "../fs/deno_fs.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
 import { isIdentity } from "../paths/identity.ts";
 import { Fields } from "./_fields.ts";
 
@@ -47,9 +49,9 @@ export function parsePolicies(text: string, file: string): JobPolicy[] {
 }
 
 /** Read the policy file (none yet: no policies). */
-export async function readPolicies(path: string): Promise<JobPolicy[]> {
+export async function readPolicies(path: string, fs: LocalFs = denoFs): Promise<JobPolicy[]> {
   try {
-    return parsePolicies(await Deno.readTextFile(path), path);
+    return parsePolicies(await fs.readTextFile(path), path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return [];
     throw err;
@@ -57,10 +59,14 @@ export async function readPolicies(path: string): Promise<JobPolicy[]> {
 }
 
 /** Write the policy file atomically. */
-export async function writePolicies(path: string, policies: readonly JobPolicy[]): Promise<void> {
+export async function writePolicies(
+  path: string,
+  policies: readonly JobPolicy[],
+  fs: LocalFs = denoFs,
+): Promise<void> {
   const text = "# Auto-approval policies (syft job policy add/remove).\n" +
     stringify({ policies }, { lineWidth: 0 });
-  await writeFileAtomic(path, text, { mode: 0o600 });
+  await writeFileAtomic(path, text, { mode: 0o600, fs });
 }
 
 /** The policy that approves a job with this hash from this submitter, if any. */

@@ -37,7 +37,7 @@ export interface PolicyAdded {
 /** Add the policy to the home's policy file and the audit log. */
 export async function addPolicyFrom(req: PolicyRequest): Promise<PolicyAdded> {
   const { desk, from: entry } = req;
-  const check = await verifyJobFolder(inboxDir(desk, entry.key), entry.key);
+  const check = await verifyJobFolder(inboxDir(desk, entry.key), entry.key, desk.fs);
   if (check.kind !== "ok") {
     throw new SyftError(
       "E_INPUT",
@@ -57,21 +57,21 @@ export async function addPolicyFrom(req: PolicyRequest): Promise<PolicyAdded> {
   }
   const peers = req.peers === undefined ? [entry.key.submitter] : [...req.peers];
   const file = posix.join(req.home, POLICY_FILE);
-  const policies = addPolicy(await readPolicies(file), {
+  const policies = addPolicy(await readPolicies(file, desk.fs), {
     name: req.name,
     policy_hash: hash,
     peers,
     from: jobLabel(entry.key),
-    created_at: new Date().toISOString(),
+    created_at: new Date(desk.now()).toISOString(),
   });
-  await writePolicies(file, policies);
+  await writePolicies(file, policies, desk.fs);
   await appendAudit(desk.auditLog, {
-    at: new Date().toISOString(),
+    at: new Date(desk.now()).toISOString(),
     action: "policy.add",
     job: jobLabel(entry.key),
     by: desk.me,
     how: `policy:${req.name}`,
     policy_hash: hash,
-  });
+  }, desk.fs);
   return { name: req.name, policy_hash: hash, peers, from: jobLabel(entry.key) };
 }

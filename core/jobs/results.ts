@@ -9,6 +9,8 @@
 import { posix } from "node:path";
 import { SyftError } from "../errors/mod.ts";
 import { syncDir, tempNameFor } from "../fs/atomic.ts";
+import { denoFs } from "../fs/deno_fs.ts";
+import type { FsEntry, LocalFs } from "../fs/local_fs.ts";
 import type { JobEntry } from "./catalog.ts";
 import { REVIEW_FILES, reviewJobFolder } from "./layout.ts";
 
@@ -36,11 +38,11 @@ export interface ResultsPlan {
 }
 
 /** Regular files under `from` (folders walked, links and special files never followed). */
-async function filesIn(from: string, to: string): Promise<Copy[]> {
+async function filesIn(from: string, to: string, fs: LocalFs): Promise<Copy[]> {
   const out: Copy[] = [];
-  let entries: Deno.DirEntry[];
+  let entries: FsEntry[];
   try {
-    entries = await Array.fromAsync(Deno.readDir(from));
+    entries = await Array.fromAsync(fs.readDir(from));
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return out;
     throw err;
@@ -49,26 +51,35 @@ async function filesIn(from: string, to: string): Promise<Copy[]> {
   for (const e of entries) {
     const src = posix.join(from, e.name);
     const dst = posix.join(to, e.name);
-    if (e.isDirectory) out.push(...await filesIn(src, dst));
+    if (e.isDirectory) out.push(...await filesIn(src, dst, fs));
     else if (e.isFile) out.push({ from: src, to: dst });
   }
   return out;
 }
 
 /** The copies of one owner's released review folder `review` into `<out>/<owner>`. */
-export async function planOwner(review: string, out: string, owner: string): Promise<OwnerCopies> {
+export async function planOwner(
+  review: string,
+  out: string,
+  owner: string,
+  fs: LocalFs = denoFs,
+): Promise<OwnerCopies> {
   const dir = posix.join(out, owner);
   const logs: Copy[] = [];
   for (const log of LOG_FILES) {
     const from = posix.join(review, log);
-    if (await Deno.lstat(from).then((i) => i.isFile, () => false)) {
+    if (await fs.lstat(from).then((i) => i.isFile, () => false)) {
       logs.push({ from, to: posix.join(dir, "logs", log) });
     }
   }
   return {
     owner,
     dir,
-    outputs: await filesIn(posix.join(review, REVIEW_FILES.outputs), posix.join(dir, "outputs")),
+    outputs: await filesIn(
+      posix.join(review, REVIEW_FILES.outputs),
+      posix.join(dir, "outputs"),
+      fs,
+    ),
     logs,
   };
 }
@@ -78,7 +89,11 @@ export async function planOwner(review: string, out: string, owner: string): Pro
  * naming the first; with `force`, still refuse a folder where a file goes.
  * Nothing is written either way.
  */
-export async function checkDestinations(plan: ResultsPlan, force: boolean): Promise<void> {
+export async function checkDestinations(
+  plan: ResultsPlan,
+  force: boolean,
+  fs: LocalFs = denoFs,
+): Promise<void> {
   const folders = new Set<string>();
   for (const o of plan.owners) {
     for (const c of [...o.outputs, ...o.logs]) {
@@ -86,7 +101,7 @@ export async function checkDestinations(plan: ResultsPlan, force: boolean): Prom
     }
   }
   for (const d of folders) {
-    const info = await Deno.lstat(d).catch(() => null);
+    const info = await fs.lstat(d).catch(() => null);
     if (info !== null && !info.isDirectory) {
       throw new SyftError(
         "E_EXISTS",
@@ -99,7 +114,7 @@ export async function checkDestinations(plan: ResultsPlan, force: boolean): Prom
   }
   for (const o of plan.owners) {
     for (const c of [...o.outputs, ...o.logs]) {
-      const info = await Deno.lstat(c.to).catch(() => null);
+      const info = await fs.lstat(c.to).catch(() => null);
       if (info === null) continue;
       if (info.isDirectory) {
         throw new SyftError(
@@ -120,14 +135,14 @@ export async function checkDestinations(plan: ResultsPlan, force: boolean): Prom
 }
 
 /** Copy one file through a temp beside its destination. */
-async function copyAtomic(c: Copy): Promise<void> {
-  await Deno.mkdir(posix.dirname(c.to), { recursive: true });
+async function copyAtomic(c: Copy, fs: LocalFs): Promise<void> {
+  await fs.mkdir(posix.dirname(c.to), { recursive: true });
   const temp = tempNameFor(c.to);
   try {
-    await Deno.copyFile(c.from, temp);
-    await Deno.rename(temp, c.to);
+    await fs.copyFile(c.from, temp);
+    await fs.rename(temp, c.to);
   } catch (err) {
-    await Deno.remove(temp).catch(() => {});
+    await fs.remove(temp).catch(() => {});
     throw err;
   }
 }
@@ -135,12 +150,13 @@ async function copyAtomic(c: Copy): Promise<void> {
 /** Copy a checked plan; returns the counts written per owner. */
 export async function copyResults(
   plan: ResultsPlan,
+  fs: LocalFs = denoFs,
 ): Promise<Map<string, { outputs: number; logs: number }>> {
   const counts = new Map<string, { outputs: number; logs: number }>();
   for (const o of plan.owners) {
-    for (const c of o.outputs) await copyAtomic(c);
-    for (const c of o.logs) await copyAtomic(c);
-    if (o.outputs.length + o.logs.length > 0) await syncDir(o.dir).catch(() => {});
+    for (const c of o.outputs) await copyAtomic(c, fs);
+    for (const c of o.logs) await copyAtomic(c, fs);
+    if (o.outputs.length + o.logs.length > 0) await syncDir(o.dir, fs).catch(() => {});
     counts.set(o.owner, { outputs: o.outputs.length, logs: o.logs.length });
   }
   return counts;
@@ -153,11 +169,12 @@ export async function copyResults(
 export async function planResults(
   readable: readonly JobEntry[],
   out: string | null,
+  fs: LocalFs = denoFs,
 ): Promise<ResultsPlan> {
   const plan: ResultsPlan = { owners: [] };
   for (const e of readable) {
     const review = posix.join(e.datasite, reviewJobFolder(e.key.submitter, e.key.id));
-    plan.owners.push(await planOwner(review, out ?? review, e.owner));
+    plan.owners.push(await planOwner(review, out ?? review, e.owner, fs));
   }
   return plan;
 }

@@ -9,8 +9,11 @@ import { posix } from "node:path";
 import type { Config } from "../config/config.ts";
 import { homeLayout } from "../config/home.ts";
 import { datasiteDir } from "../datasite/layout.ts";
+import { denoFs } from "../fs/deno_fs.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
 import type { SandboxMode } from "../sandbox/mod.ts";
 import { acquireRoundLock } from "../sync/lock.ts";
+import { type Clock, systemClock } from "../time/clock.ts";
 import { type OwnerDesk, releaseJob, requireState } from "./desk.ts";
 import { type JobKey, jobLabel } from "./layout.ts";
 import { type JobOutcome, jobOutcome } from "./outcome.ts";
@@ -18,14 +21,20 @@ import { receivedRoot } from "./review.ts";
 import { removeStaleRuns, runApprovedJob, type RunnerOptions } from "./runner.ts";
 import type { JobState } from "./state.ts";
 
-/** The owner's desk for a home. */
-export function ownerDesk(home: string, config: Config): OwnerDesk {
+/** The owner's desk for a home: on the disk and the system's clock unless a test passes others. */
+export function ownerDesk(
+  home: string,
+  config: Config,
+  env: { fs?: LocalFs; clock?: Clock } = {},
+): OwnerDesk {
+  const clock = env.clock ?? systemClock;
   return {
     datasite: datasiteDir(config.root, config.email),
     me: config.email,
     auditLog: homeLayout(home).auditLog,
     records: receivedRoot(home),
-    now: () => Date.now(),
+    now: () => clock.now(),
+    fs: env.fs ?? denoFs,
   };
 }
 
@@ -105,6 +114,7 @@ export async function runJobs(batch: RunBatch): Promise<RunOutcome[]> {
     name: "jobs.lock",
     timeoutMs: 24 * 3600_000,
     onWait: () => note("another job is running under this home; waiting for it"),
+    fs: desk.fs,
   });
   const out: RunOutcome[] = [];
   try {

@@ -12,12 +12,13 @@ import { posix } from "node:path";
 import { hashFile } from "../crypto/hash.ts";
 import { privateFolder } from "../datasets/mod.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
 import {
-  installPythonDeps,
+  type JobRunner,
   type JobRunResult,
   noRun,
-  runJob,
   type SandboxMode,
+  sandboxRunner,
 } from "../sandbox/mod.ts";
 import { appendAudit } from "./audit.ts";
 import { datasetsNotShared, notSharedReason } from "./dataset_access.ts";
@@ -46,6 +47,8 @@ export interface RunnerOptions {
   /** The sandbox's scratch cap (/tmp and /dev/shm) and memory cap, from config `sandbox`. */
   scratchBytes?: number;
   memoryBytes?: number;
+  /** What executes the job; the sandbox unless a test passes a stub. */
+  runner?: JobRunner;
 }
 
 /**
@@ -54,13 +57,14 @@ export interface RunnerOptions {
  * but they take disk). Only safe under the runner lock, when no run is live.
  */
 export async function removeStaleRuns(desk: OwnerDesk, scratchDir: string): Promise<void> {
-  await Deno.remove(scratchDir, { recursive: true }).catch(() => {});
+  const fs = desk.fs;
+  await fs.remove(scratchDir, { recursive: true }).catch(() => {});
   const review = posix.join(desk.datasite, REVIEW_ROOT);
-  for (const submitter of await subfolderNames(review)) {
-    for (const id of await subfolderNames(posix.join(review, submitter))) {
+  for (const submitter of await subfolderNames(review, fs)) {
+    for (const id of await subfolderNames(posix.join(review, submitter), fs)) {
       const dir = posix.join(review, submitter, id);
-      for (const name of await subfolderNames(dir)) {
-        if (name.startsWith(".run-")) await Deno.remove(posix.join(dir, name), { recursive: true });
+      for (const name of await subfolderNames(dir, fs)) {
+        if (name.startsWith(".run-")) await fs.remove(posix.join(dir, name), { recursive: true });
       }
     }
   }
@@ -86,11 +90,14 @@ export async function runApprovedJob(
   options: RunnerOptions,
   how = "manual",
 ): Promise<RunEnd> {
+  const { fs } = desk;
+  const runner = options.runner ?? sandboxRunner;
   let state = await requireState(desk, key);
   await requirePackageSource(desk, key, options);
   const startedAt = new Date(desk.now()).toISOString();
   state = moveTo(state, { status: "running", at: startedAt, by: desk.me, how, reason: null });
-  await writeJobState(desk, state);
+  // Before the record, as every decision (desk.ts); a run is logged each time
+  // it starts, a second one after a crash included.
   await appendAudit(desk.auditLog, {
     at: startedAt,
     action: "run",
@@ -99,9 +106,12 @@ export async function runApprovedJob(
     how,
     sandbox: options.mode,
     policy_hash: state.policy_hash,
-  });
-  await Deno.mkdir(options.scratchDir, { recursive: true });
-  const scratch = await Deno.makeTempDir({ dir: options.scratchDir, prefix: "run-" });
+  }, fs);
+  await writeJobState(desk, state);
+  await fs.mkdir(options.scratchDir, { recursive: true });
+  // What Deno.makeTempDir makes (a fresh 0700 folder), on whichever file system the desk is.
+  const scratch = posix.join(options.scratchDir, `run-${crypto.randomUUID()}`);
+  await fs.mkdir(scratch, { mode: 0o700 });
   try {
     const prepared = await prepare(desk, key, state, posix.join(scratch, "code"));
     if (typeof prepared === "string") {
@@ -112,7 +122,7 @@ export async function runApprovedJob(
     let venvDir: string | undefined;
     if (config.type === "python" && config.dependencies.length > 0) {
       venvDir = posix.join(scratch, "venv");
-      const installed = await installPythonDeps({
+      const installed = await runner.installPython({
         venvDir,
         dependencies: config.dependencies,
         ...(options.pythonIndex ? { index: options.pythonIndex } : {}),
@@ -137,7 +147,7 @@ export async function runApprovedJob(
     const review = posix.join(desk.datasite, reviewJobFolder(key.submitter, key.id));
     // A dot-folder: sync never carries it, and the rename into place is atomic.
     const outDir = posix.join(review, `.run-${crypto.randomUUID()}`);
-    const result = await runJob({
+    const result = await runner.run({
       jobId: key.id,
       codeDir: posix.join(scratch, "code"),
       entrypoint: config.entrypoint,
@@ -153,13 +163,13 @@ export async function runApprovedJob(
       ...(options.memoryBytes === undefined ? {} : { memoryBytes: options.memoryBytes }),
     });
     try {
-      await placeResults(review, outDir, result);
+      await placeResults(review, outDir, result, fs);
     } finally {
-      await Deno.remove(outDir, { recursive: true }).catch(() => {});
+      await fs.remove(outDir, { recursive: true }).catch(() => {});
     }
     return { state: await finish(desk, state, startedAt, result), refused: null };
   } finally {
-    await Deno.remove(scratch, { recursive: true }).catch(() => {});
+    await fs.remove(scratch, { recursive: true }).catch(() => {});
   }
 }
 
@@ -174,7 +184,7 @@ async function requirePackageSource(
   options: RunnerOptions,
 ): Promise<void> {
   const file = posix.join(inboxDir(desk, key), JOB_CONFIG_FILE);
-  const config = parseJobConfig(await Deno.readTextFile(file), file);
+  const config = parseJobConfig(await desk.fs.readTextFile(file), file);
   if (config.type !== "python" || config.dependencies.length === 0) return;
   if (options.pythonIndex !== undefined || (options.findLinks ?? []).length > 0) return;
   throw new SyftError(
@@ -197,17 +207,18 @@ async function prepare(
   state: JobState,
   codeDir: string,
 ): Promise<string | { config: JobConfig; datasets: { name: string; dir: string }[] }> {
+  const { fs } = desk;
   const source = inboxDir(desk, key);
-  const check = await verifyJobFolder(source, key);
+  const check = await verifyJobFolder(source, key, fs);
   if (check.kind !== "ok") {
     return check.kind === "bad" ? check.reason : `files missing: ${check.missing.join(", ")}`;
   }
   const config = check.config;
   for (const f of config.files) {
     const to = posix.join(codeDir, f.path);
-    await Deno.mkdir(posix.dirname(to), { recursive: true });
-    await Deno.copyFile(posix.join(source, f.path), to);
-    const { hash } = await hashFile(to);
+    await fs.mkdir(posix.dirname(to), { recursive: true });
+    await fs.copyFile(posix.join(source, f.path), to);
+    const { hash } = await hashFile(to, fs);
     if (hash !== f.sha256) return `${f.path} changed while it was staged`;
   }
   if (state.policy_hash === null || policyHash(config) !== state.policy_hash) {
@@ -219,6 +230,7 @@ async function prepare(
     desk.me,
     key.submitter,
     config.datasets,
+    fs,
   );
   if (unshared.length > 0) return notSharedReason(unshared, key.submitter);
   const datasets = config.datasets.map((name) => ({
@@ -229,22 +241,28 @@ async function prepare(
 }
 
 /** Move logs and outputs from the run's folder into the review folder, replacing a previous run's. */
-async function placeResults(review: string, outDir: string, result: JobRunResult): Promise<void> {
+async function placeResults(
+  review: string,
+  outDir: string,
+  result: JobRunResult,
+  fs: LocalFs,
+): Promise<void> {
   for (const name of [REVIEW_FILES.outputs, REVIEW_FILES.stdout, REVIEW_FILES.stderr]) {
     const from = posix.join(outDir, name);
     const to = posix.join(review, name);
-    await Deno.remove(to, { recursive: true }).catch(() => {});
+    await fs.remove(to, { recursive: true }).catch(() => {});
     try {
-      await Deno.rename(from, to);
+      await fs.rename(from, to);
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
-      if (name === REVIEW_FILES.outputs) await Deno.mkdir(to, { recursive: true });
-      else await writeFileAtomic(to, "");
+      if (name === REVIEW_FILES.outputs) await fs.mkdir(to, { recursive: true });
+      else await writeFileAtomic(to, "", { fs });
     }
   }
   await writeFileAtomic(
     posix.join(review, REVIEW_FILES.returncode),
     result.returncode === null ? "killed\n" : `${result.returncode}\n`,
+    { fs },
   );
 }
 

@@ -4,6 +4,8 @@
  * @module
  */
 import { posix } from "node:path";
+import { denoFs } from "../fs/deno_fs.ts";
+import type { LocalFs } from "../fs/local_fs.ts";
 import { readAudit } from "./audit.ts";
 import type { JobEntry } from "./catalog.ts";
 import { outcomeOf, statusOf } from "./follow.ts";
@@ -11,12 +13,16 @@ import { inboxJobFolder, jobLabel } from "./layout.ts";
 import { policyHash } from "./policy_hash.ts";
 
 /** The view of a job (the `--json` of `job show`); `entries` name one job, at least one owner. */
-export async function jobView(entries: readonly JobEntry[], auditLog: string) {
+export async function jobView(
+  entries: readonly JobEntry[],
+  auditLog: string,
+  fs: LocalFs = denoFs,
+) {
   const first = entries[0]!;
   const owning = entries.find((e) => e.role === "owner");
   let runSh: string | null = null;
   if (owning?.config) {
-    runSh = await Deno.readTextFile(
+    runSh = await fs.readTextFile(
       posix.join(
         owning.datasite,
         inboxJobFolder(owning.key.submitter, owning.key.id),
@@ -24,7 +30,7 @@ export async function jobView(entries: readonly JobEntry[], auditLog: string) {
       ),
     ).catch(() => null);
   }
-  const audit = owning ? await readAudit(auditLog, jobLabel(owning.key)) : [];
+  const audit = owning ? await readAudit(auditLog, jobLabel(owning.key), fs) : [];
   const cfg = first.config;
   return {
     id: first.key.id,
@@ -42,7 +48,7 @@ export async function jobView(entries: readonly JobEntry[], auditLog: string) {
     owners: await Promise.all(entries.map(async (e) => ({
       owner: e.owner,
       status: statusOf(e),
-      outcome: (await outcomeOf(e)).text,
+      outcome: (await outcomeOf(e, fs)).text,
       policy_hash: e.state?.policy_hash ?? null,
       run: e.state?.run ?? null,
       history: e.state?.history ?? [],

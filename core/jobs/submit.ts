@@ -8,7 +8,9 @@
 import { posix } from "node:path";
 import { hashFile, sha256Hex } from "../crypto/hash.ts";
 import { SyftError } from "../errors/mod.ts";
-import { writeFileAtomic } from "../fs/atomic.ts";
+import { syncDir, writeFileAtomic } from "../fs/atomic.ts";
+import { denoFs } from "../fs/deno_fs.ts";
+import type { FsInfo, LocalFs } from "../fs/local_fs.ts";
 import { checkInboundPath } from "../paths/inbound.ts";
 import { isHiddenName, isPermissionFile, syftTempName } from "../datasite/names.ts";
 import {
@@ -47,17 +49,17 @@ function inputError(message: string, hint: string): SyftError {
   return new SyftError("E_INPUT", message, { hint });
 }
 
-async function lstatOrNull(path: string): Promise<Deno.FileInfo | null> {
+async function lstatOrNull(path: string, fs: LocalFs): Promise<FsInfo | null> {
   try {
-    return await Deno.lstat(path);
+    return await fs.lstat(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return null;
     throw err;
   }
 }
 
-async function diskFile(abs: string, rel: string): Promise<SourceFile> {
-  const { hash } = await hashFile(abs);
+async function diskFile(abs: string, rel: string, fs: LocalFs): Promise<SourceFile> {
+  const { hash } = await hashFile(abs, fs);
   return { path: rel, sha256: hash, from: { file: abs } };
 }
 
@@ -66,9 +68,14 @@ function textFile(rel: string, text: string): SourceFile {
 }
 
 /** Every file under a folder; symlinks and odd names refuse, dot-files are left out (they never travel). */
-async function folderFiles(dir: string, flag: string, prefix = ""): Promise<SourceFile[]> {
+async function folderFiles(
+  dir: string,
+  flag: string,
+  fs: LocalFs,
+  prefix = "",
+): Promise<SourceFile[]> {
   const out: SourceFile[] = [];
-  for await (const e of Deno.readDir(posix.join(dir, prefix))) {
+  for await (const e of fs.readDir(posix.join(dir, prefix))) {
     if (isHiddenName(e.name)) continue;
     const rel = prefix === "" ? e.name : `${prefix}/${e.name}`;
     const abs = posix.join(dir, rel);
@@ -85,8 +92,8 @@ async function folderFiles(dir: string, flag: string, prefix = ""): Promise<Sour
         "rename or remove it",
       );
     }
-    if (e.isDirectory) out.push(...await folderFiles(dir, flag, rel));
-    else if (e.isFile) out.push(await diskFile(abs, rel));
+    if (e.isDirectory) out.push(...await folderFiles(dir, flag, fs, rel));
+    else if (e.isFile) out.push(await diskFile(abs, rel, fs));
     else {throw inputError(
         `${flag} ${dir}: ${rel} is not a regular file`,
         "remove it from the folder",
@@ -101,8 +108,13 @@ async function folderFiles(dir: string, flag: string, prefix = ""): Promise<Sour
   return out;
 }
 
-async function requireKind(path: string, flag: string, want: "file" | "dir"): Promise<void> {
-  const info = await lstatOrNull(path);
+async function requireKind(
+  path: string,
+  flag: string,
+  want: "file" | "dir",
+  fs: LocalFs,
+): Promise<void> {
+  const info = await lstatOrNull(path, fs);
   if (info === null) throw inputError(`${flag} ${path} does not exist`, "check the path");
   if (info.isSymlink) {
     throw inputError(`${flag} ${path} is a symlink`, "point at the real file or folder");
@@ -132,19 +144,19 @@ function shellQuote(s: string): string {
 }
 
 /** Read the source into a bundle, checking everything a user can get wrong. */
-export async function buildBundle(source: JobSource): Promise<JobBundle> {
+export async function buildBundle(source: JobSource, fs: LocalFs = denoFs): Promise<JobBundle> {
   if (source.kind === "script") {
-    await requireKind(source.path, "--script", "file");
+    await requireKind(source.path, "--script", "file", fs);
     return {
       type: "bash",
       entrypoint: JOB_ENTRYPOINT,
       dependencies: [],
-      files: [await diskFile(source.path, JOB_ENTRYPOINT)],
+      files: [await diskFile(source.path, JOB_ENTRYPOINT, fs)],
     };
   }
   if (source.kind === "dir") {
-    await requireKind(source.path, "--dir", "dir");
-    const files = await folderFiles(source.path, "--dir");
+    await requireKind(source.path, "--dir", "dir", fs);
+    const files = await folderFiles(source.path, "--dir", fs);
     if (!files.some((f) => f.path === JOB_ENTRYPOINT)) {
       throw inputError(
         `--dir ${source.path} has no run.sh`,
@@ -153,9 +165,9 @@ export async function buildBundle(source: JobSource): Promise<JobBundle> {
     }
     return { type: "bash", entrypoint: JOB_ENTRYPOINT, dependencies: [], files };
   }
-  const info = await lstatOrNull(source.path);
+  const info = await lstatOrNull(source.path, fs);
   if (info?.isDirectory) {
-    const files = await folderFiles(source.path, "--python");
+    const files = await folderFiles(source.path, "--python", fs);
     if (files.some((f) => f.path === JOB_ENTRYPOINT)) {
       throw inputError(
         `--python ${source.path} already has a run.sh`,
@@ -168,7 +180,7 @@ export async function buildBundle(source: JobSource): Promise<JobBundle> {
     files.push(textFile(JOB_ENTRYPOINT, pythonRunScript("main.py")));
     return { type: "python", entrypoint: JOB_ENTRYPOINT, dependencies: source.dependencies, files };
   }
-  await requireKind(source.path, "--python", "file");
+  await requireKind(source.path, "--python", "file", fs);
   const main = posix.basename(source.path);
   if (!main.endsWith(".py") || isHiddenName(main) || !checkInboundPath(main).ok) {
     throw inputError(
@@ -180,7 +192,7 @@ export async function buildBundle(source: JobSource): Promise<JobBundle> {
     type: "python",
     entrypoint: JOB_ENTRYPOINT,
     dependencies: source.dependencies,
-    files: [await diskFile(source.path, main), textFile(JOB_ENTRYPOINT, pythonRunScript(main))],
+    files: [await diskFile(source.path, main, fs), textFile(JOB_ENTRYPOINT, pythonRunScript(main))],
   };
 }
 
@@ -225,13 +237,17 @@ export function jobConfigFor(
  * Write the bundle's files under `dir` exactly as they will be sent (`job try`
  * runs this copy), checking each copied file against the hash taken at build.
  */
-export async function writeBundleFiles(bundle: JobBundle, dir: string): Promise<void> {
+export async function writeBundleFiles(
+  bundle: JobBundle,
+  dir: string,
+  fs: LocalFs = denoFs,
+): Promise<void> {
   for (const f of bundle.files) {
     const to = posix.join(dir, f.path);
-    await Deno.mkdir(posix.dirname(to), { recursive: true });
+    await fs.mkdir(posix.dirname(to), { recursive: true });
     if ("file" in f.from) {
-      await Deno.copyFile(f.from.file, to);
-      const { hash } = await hashFile(to);
+      await fs.copyFile(f.from.file, to);
+      const { hash } = await hashFile(to, fs);
       if (hash !== f.sha256) {
         throw inputError(
           `${f.from.file} changed while it was being copied`,
@@ -239,7 +255,7 @@ export async function writeBundleFiles(bundle: JobBundle, dir: string): Promise<
         );
       }
     } else {
-      await writeFileAtomic(to, f.from.text);
+      await writeFileAtomic(to, f.from.text, { fs });
     }
   }
 }
@@ -252,22 +268,26 @@ export async function writeJobInto(
   ownerMirror: string,
   bundle: JobBundle,
   config: JobConfig,
+  fs: LocalFs = denoFs,
 ): Promise<string> {
   const target = posix.join(ownerMirror, inboxJobFolder(config.submitted_by, config.id));
-  if (await lstatOrNull(target)) {
+  if (await lstatOrNull(target, fs)) {
     throw new SyftError("E_EXISTS", `a job ${config.id} is already in ${target}`, {
       hint: "submit again for a fresh id",
     });
   }
-  await Deno.mkdir(posix.dirname(target), { recursive: true });
+  await fs.mkdir(posix.dirname(target), { recursive: true });
   const temp = posix.join(posix.dirname(target), syftTempName(config.id));
   try {
-    await writeBundleFiles(bundle, temp);
-    await writeFileAtomic(posix.join(temp, JOB_CONFIG_FILE), serializeJobConfig(config));
-    await Deno.rename(temp, target);
+    await writeBundleFiles(bundle, temp, fs);
+    await writeFileAtomic(posix.join(temp, JOB_CONFIG_FILE), serializeJobConfig(config), { fs });
+    await fs.rename(temp, target);
   } catch (err) {
-    await Deno.remove(temp, { recursive: true }).catch(() => {});
+    await fs.remove(temp, { recursive: true }).catch(() => {});
     throw err;
   }
+  // The rename is durable only once its folder is: without this, a power cut
+  // after `job submit` said "sent" could leave only the dot-folder, never proposed.
+  await syncDir(posix.dirname(target), fs);
   return target;
 }

@@ -7,6 +7,8 @@
  */
 import { posix } from "node:path";
 import { hashFile } from "../crypto/hash.ts";
+import { denoFs } from "../fs/deno_fs.ts";
+import type { FsInfo, LocalFs } from "../fs/local_fs.ts";
 import { isSyftError } from "../errors/mod.ts";
 import { isHiddenName, PERMISSION_FILE } from "../datasite/names.ts";
 import { JOB_CONFIG_FILE, type JobConfig, parseJobConfig } from "./config.ts";
@@ -18,12 +20,16 @@ export type JobCheck =
   | { kind: "bad"; reason: string; config: JobConfig | null };
 
 /** Relative paths of every regular file and symlink under `dir` (dot-names skipped: they never travel). */
-export async function listFiles(dir: string, prefix = ""): Promise<string[]> {
+export async function listFiles(
+  dir: string,
+  prefix = "",
+  fs: LocalFs = denoFs,
+): Promise<string[]> {
   const out: string[] = [];
-  for await (const e of Deno.readDir(posix.join(dir, prefix))) {
+  for await (const e of fs.readDir(posix.join(dir, prefix))) {
     if (isHiddenName(e.name)) continue;
     const rel = prefix === "" ? e.name : `${prefix}/${e.name}`;
-    if (e.isDirectory) out.push(...await listFiles(dir, rel));
+    if (e.isDirectory) out.push(...await listFiles(dir, rel, fs));
     else out.push(rel);
   }
   return out;
@@ -37,10 +43,11 @@ export async function listFiles(dir: string, prefix = ""): Promise<string[]> {
 export async function verifyJobFolder(
   dir: string,
   expect: { submitter: string; id: string },
+  fs: LocalFs = denoFs,
 ): Promise<JobCheck> {
   let config: JobConfig;
   try {
-    const text = await Deno.readTextFile(posix.join(dir, JOB_CONFIG_FILE));
+    const text = await fs.readTextFile(posix.join(dir, JOB_CONFIG_FILE));
     config = parseJobConfig(text, JOB_CONFIG_FILE);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
@@ -66,7 +73,7 @@ export async function verifyJobFolder(
   }
   const listed = new Set(config.files.map((f) => f.path));
   // The folder's own permission file is syft's, not part of the job.
-  const present = (await listFiles(dir)).filter((p) =>
+  const present = (await listFiles(dir, "", fs)).filter((p) =>
     p !== JOB_CONFIG_FILE && p !== PERMISSION_FILE
   );
   const extra = present.filter((p) => !listed.has(p));
@@ -80,9 +87,9 @@ export async function verifyJobFolder(
   const missing: string[] = [];
   for (const f of config.files) {
     const abs = posix.join(dir, f.path);
-    let info: Deno.FileInfo;
+    let info: FsInfo;
     try {
-      info = await Deno.lstat(abs);
+      info = await fs.lstat(abs);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) {
         missing.push(f.path);
@@ -91,7 +98,7 @@ export async function verifyJobFolder(
       throw err;
     }
     if (!info.isFile) return { kind: "bad", reason: `${f.path} is not a regular file`, config };
-    const { hash } = await hashFile(abs);
+    const { hash } = await hashFile(abs, fs);
     if (hash !== f.sha256) {
       return { kind: "bad", reason: `${f.path} does not match its SHA-256 in config.yaml`, config };
     }

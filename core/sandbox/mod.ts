@@ -13,6 +13,7 @@ export {
   type SandboxMode,
 } from "./run.ts";
 export { installPythonDeps, type PythonInstallSpec } from "./python_env.ts";
+export { type JobRunner, sandboxRunner } from "./job_runner.ts";
 export { datasetEnvName } from "./bwrap_args.ts";
 export { probeBubblewrap, type SandboxProbe } from "./probe.ts";
 export { describeMemoryCap } from "./memory_cap.ts";

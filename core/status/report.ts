@@ -14,7 +14,7 @@ import { PEER_STATES, type PeerState, PeerStore } from "../peers/store.ts";
 import { recordProblems } from "../peers/service.ts";
 import { formatPermissionFileError, loadDatasitePermissions } from "../permissions/mod.ts";
 import { isoTime } from "../time/iso.ts";
-import { channelPeers, loadChannelState, stateLayout } from "../sync/state.ts";
+import { channelPeers, lastSyncAt, loadChannelState, stateLayout } from "../sync/state.ts";
 import { describeRecord, describeSkipped, loadRoundRecord } from "../sync/round_record.ts";
 import { type PeerRefusal, sortRefusals } from "../sync/refusals.ts";
 
@@ -127,9 +127,10 @@ async function readQuarantine(stateDir: string): Promise<QuarantinedObject[]> {
 }
 
 async function readLastSync(stateDir: string): Promise<string | null> {
+  const path = posix.join(stateDir, "last_sync.json");
   try {
-    const r = await readJson(posix.join(stateDir, "last_sync.json")) as { at?: unknown };
-    return typeof r.at === "number" ? isoTime(r.at) : null;
+    const at = lastSyncAt(await readJson(path), (await Deno.stat(path)).mtime);
+    return at === null ? null : isoTime(at);
   } catch {
     return null;
   }

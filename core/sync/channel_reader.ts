@@ -50,6 +50,12 @@ import {
 /** What one pass over the channel's listing ends with. */
 type Step = "again" | "done";
 
+/** A refusal of ours the peer sent; `kept` when a `.rejected` copy holds our content. */
+interface Answered {
+  refusal: Refusal;
+  kept: boolean;
+}
+
 /** One checkpoint object of a restore. */
 interface CheckpointRef {
   kind: "ci" | "cf";
@@ -315,7 +321,7 @@ export class ChannelReader {
     }
     const accepts = await this.#actOnPeerControls(batch.control, from);
     const scope = this.#judgeScope(this.#planner(batch, name, staging));
-    const refused: Refusal[] = [];
+    const refused: Answered[] = [];
     let stop: number | null;
     try {
       if (from === 0) await this.#applyControls(scope, batch, refused);
@@ -325,11 +331,12 @@ export class ChannelReader {
       // A blob the batch references is missing or not what its event says.
       return await this.#failed(staging, name, err);
     }
-    this.#settle(scope, { batch, seq, stop, refused });
+    const kept = refused.filter((a) => a.kept).map((a) => a.refusal);
+    this.#settle(scope, { batch, seq, stop, refused: kept });
     await this.#journal(seq, scope, staging);
     if (this.#work.permissionsChanged) this.options.onPermissionsChanged();
     this.#work.state = scope.state;
-    this.#work.refused.push(...refused);
+    this.#work.refused.push(...refused.map((a) => a.refusal));
     // Counted when only part of it was read too: the round did receive something.
     this.#work.batches++;
   }
@@ -392,13 +399,13 @@ export class ChannelReader {
   async #applyControls(
     scope: BatchScope,
     batch: Fetched<"batch">,
-    refused: Refusal[],
+    refused: Answered[],
   ): Promise<void> {
     const { state } = scope;
     for (const c of batch.control) {
       if (c.type === "proposal.rejected") {
-        const refusal = await this.#proposalRefused(scope, c);
-        if (refusal) refused.push(refusal);
+        const answer = await this.#proposalRefused(scope, c);
+        if (answer) refused.push(answer);
       } else if (c.type === "channel.resync") {
         // Answered with a fresh cf after this round's batches. The reader may
         // have lost blobs too: each is checked (and uploaded again if need be).
@@ -411,23 +418,29 @@ export class ChannelReader {
   }
 
   /**
-   * The peer refused our pending proposal: our copy, while it still is the
-   * proposed content, is kept aside as `.rejected` (the mirror returns to the
-   * peer's version).
+   * The peer refused our pending proposal. Our copy, the proposed content or
+   * a later edit of ours on top of it (which the same refusal meets), is kept
+   * aside as `.rejected` and the mirror returns to the peer's version. With
+   * no copy of ours to keep (a refused deletion, or the user since went back
+   * to the peer's version) the refusal is still told, and not listed after.
    */
   async #proposalRefused(
     scope: BatchScope,
     c: Extract<Control, { type: "proposal.rejected" }>,
-  ): Promise<Refusal | null> {
+  ): Promise<Answered | null> {
     const { planner, state, mirrorRoot, now } = scope;
     const pending = state.proposed[c.path];
     if (!pending || pending.id !== c.event_id) return null;
     delete state.proposed[c.path];
+    const told = { path: c.path, reason: c.reason, detail: c.detail ?? null, at: now };
     const cur = await planner.hash(mirrorRoot, c.path);
-    if (typeof cur !== "string" || cur !== pending.new_hash) return null;
+    const theirs = state.mirror[c.path]?.hash ?? null;
+    if (typeof cur !== "string" || cur === theirs) {
+      return { refusal: { ...told, copy: c.path }, kept: false };
+    }
     const copy = await freeMarker(scope, c.path, "rejected");
     planner.rename(mirrorRoot, c.path, copy, cur);
-    return { path: c.path, reason: c.reason, detail: c.detail ?? null, copy, at: now };
+    return { refusal: { ...told, copy }, kept: true };
   }
 
   /**

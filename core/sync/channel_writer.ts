@@ -141,7 +141,11 @@ export class ChannelWriter {
       await this.#writeFirstProjection(input);
     }
     // Due since before a crash that followed its put: written under the same name.
-    await this.#checkpointIfDue({ index: input.index, answerResync: false });
+    // One we deferred waits for a round with news, so an idle round writes nothing.
+    if (!this.#state.checkpoint_deferred) {
+      await this.#checkpointIfDue({ index: input.index, answerResync: false });
+    }
+    const windowWasEmpty = this.#state.rolling.count === 0;
     const plan = planPublication(this.#publisher(), this.#state, input);
     if (writesNothing(plan, this.#state)) {
       if (input.publishDatasite && !this.#state.published_once) {
@@ -155,7 +159,12 @@ export class ChannelWriter {
     } else {
       const run = await this.#writeBatches(plan, input, result);
       await this.#retireBlobs(run.gone, run.reused);
-      await this.#checkpointIfDue({ index: input.index, answerResync: true, known: run.known });
+      await this.#checkpointIfDue({
+        index: input.index,
+        answerResync: true,
+        known: run.known,
+        deferrable: windowWasEmpty,
+      });
     }
     this.#state = (await collectGarbage(this.ctx, this.channel, this.#state)).state;
     result.state = this.#state;
@@ -213,21 +222,30 @@ export class ChannelWriter {
    * Write the checkpoint that is due, if any, at our last batch's seq and save
    * the state. `answerResync`: a full one the peer asked for (only after this
    * round's batches, so its seq is past the reader's position). `known`:
-   * contents this round already read.
+   * contents this round already read. `deferrable`: this round's batches are
+   * the checkpoint's whole window, so it would only repeat them; it is left
+   * for the next round that publishes (the batches serve a new reader as
+   * well meanwhile), unless the peer asked for it.
    */
   async #checkpointIfDue(
-    { index, answerResync, known }: {
+    { index, answerResync, known, deferrable = false }: {
       index: ReadonlyMap<string, FileInfo>;
       answerResync: boolean;
       known?: ReadonlyMap<string, Uint8Array>;
+      deferrable?: boolean;
     },
   ): Promise<void> {
     const state = this.#state;
     const last = state.next_seq - 1;
-    const kind = answerResync && state.cf_due
+    const asked = answerResync && state.cf_due;
+    const kind = asked
       ? "cf"
       : checkpointDue(state.rolling, this.ctx.thresholds ?? DEFAULT_THRESHOLDS);
     if (kind === null || last < 1) return;
+    if (deferrable && !asked) {
+      if (!state.checkpoint_deferred) await this.#save({ ...state, checkpoint_deferred: true });
+      return;
+    }
     if (state.chain.some((e) => e.kind === kind && e.seq === last)) return;
     let events: FileChangeEvent[];
     let current = state;
@@ -243,7 +261,8 @@ export class ChannelWriter {
       events,
       ...(known ? { known } : {}),
     });
-    await this.#save(w.state);
+    const { checkpoint_deferred: _, ...written } = w.state;
+    await this.#save(written);
   }
 
   /** Write the plan's events in as few batches as the limits allow. */

@@ -15,7 +15,12 @@ import type { SyncContext } from "./context.ts";
 import { freeMarkerName, isMarker, isPrivatePath } from "../datasite/names.ts";
 import { keepRefusals, type Refusal } from "./refusals.ts";
 import { scanTree } from "./scan.ts";
-import type { ChannelState, FileInfo } from "./state.ts";
+import {
+  type ChannelState,
+  type FileInfo,
+  MAX_EARLIER_PROPOSALS,
+  type PendingProposal,
+} from "./state.ts";
 
 /** An outgoing event and the file its content is read from. */
 export interface OutgoingEvent {
@@ -127,9 +132,25 @@ async function proposeEdit(scan: Scan, rel: string, info: FileInfo): Promise<voi
   if (isPrivatePath(rel)) {
     return await refuseLocally(scan, rel, "private/ is never writable by peers");
   }
-  const event = changeEvent(scan.peer, rel, info, known?.hash ?? null, scan.now);
+  // On top of our unanswered proposal: the owner applies ours in order, so
+  // this one must expect that content, not the one we started from.
+  const base = pending ? pending.new_hash : known?.hash ?? null;
+  const event = changeEvent(scan.peer, rel, info, base, scan.now);
   scan.proposals.push({ event, source: posix.join(scan.mirrorRoot, rel) });
-  state.proposed[rel] = { id: event.id, old_hash: known?.hash ?? null, new_hash: info.hash };
+  state.proposed[rel] = {
+    id: event.id,
+    old_hash: base,
+    new_hash: info.hash,
+    ...chained(pending),
+  };
+}
+
+/** The `earlier` list of a proposal that follows `pending` on the same path. */
+function chained(pending: PendingProposal | undefined): Pick<PendingProposal, "earlier"> {
+  if (!pending) return {};
+  const earlier = [...(pending.earlier ?? [])];
+  if (pending.new_hash !== null) earlier.push(pending.new_hash);
+  return earlier.length === 0 ? {} : { earlier: earlier.slice(-MAX_EARLIER_PROPOSALS) };
 }
 
 /** Propose deleting each mirrored file the scan no longer found (a file mid-write is not gone). */
@@ -139,8 +160,9 @@ function proposeDeletions(scan: Scan, found: Map<string, unknown>, unstable: Set
     if (found.has(rel) || unstable.has(rel)) continue;
     const pending = state.proposed[rel];
     if (pending && pending.new_hash === null) continue;
-    const event = deletionEvent(scan.peer, rel, known.hash, scan.now, known.mode);
+    const base = pending ? pending.new_hash : known.hash;
+    const event = deletionEvent(scan.peer, rel, base, scan.now, known.mode);
     scan.proposals.push({ event, source: null });
-    state.proposed[rel] = { id: event.id, old_hash: known.hash, new_hash: null };
+    state.proposed[rel] = { id: event.id, old_hash: base, new_hash: null, ...chained(pending) };
   }
 }

@@ -28,6 +28,7 @@ import {
   type FileInfo,
   loadChannelState,
   loadIndex,
+  markLastSync,
   readState,
   removeDeadTemps,
   saveChannelState,
@@ -483,7 +484,7 @@ async function closeRound(round: Round, own: OwnScan, feed: Feed): Promise<void>
   if (feed.cursor?.cursor !== nextCursor) {
     await writeState(ctx.layout.changesCursor, { cursor: nextCursor }, ctx.fs);
   }
-  await writeState(ctx.layout.lastSync, { at: ctx.clock.now() }, ctx.fs);
+  await markLastSync(ctx.layout, ctx.clock.now());
 }
 
 function sameIndex(a: ReadonlyMap<string, FileInfo>, b: ReadonlyMap<string, FileInfo>): boolean {

@@ -28,6 +28,24 @@ export interface PendingProposal {
   id: string;
   old_hash: string | null;
   new_hash: string | null;
+  /**
+   * Contents we proposed for this path before this one, still unanswered,
+   * oldest first: the owner applies them in order, so each comes back as its
+   * publication, and that echo is ours, not the owner's change.
+   */
+  earlier?: string[];
+}
+
+/** Unanswered earlier proposals remembered per path (a user saving every few seconds). */
+export const MAX_EARLIER_PROPOSALS = 16;
+
+/**
+ * Whether `hash`, published by the owner for a path, is a content we proposed
+ * there and have not been answered about yet.
+ */
+export function isOwnEcho(pending: PendingProposal | undefined, hash: string | null): boolean {
+  if (!pending || hash === null) return false;
+  return pending.new_hash === hash || (pending.earlier?.includes(hash) ?? false);
 }
 
 /** An outgoing batch whose put may or may not have happened (crash window). */
@@ -89,6 +107,12 @@ export interface WriterState {
   retired: Record<string, number>;
   /** The peer asked for a fresh full checkpoint (`channel.resync`). */
   cf_due: boolean;
+  /**
+   * A checkpoint came due in a round whose own batches made up its whole
+   * window, and was left for the next round that publishes: written then, it
+   * would have packed those batches' contents a second time for nothing.
+   */
+  checkpoint_deferred?: boolean;
 }
 
 /** What the reader of a peer's channel to us keeps (core/sync/receive.ts). */
@@ -206,9 +230,47 @@ export function stateLayout(stateDir: string, fs: LocalFs = denoFs): StateLayout
   };
 }
 
+/** A state file as this process last read or wrote it, and which file that was. */
+interface Known {
+  text: string;
+  ino: number | null;
+  mtime: number | null;
+  size: number;
+}
+
+/**
+ * What each state file holds, as far as this process knows: a save of the
+ * same text to the same file (same inode, size and mtime, so not replaced or
+ * rolled back since) writes nothing. Idle rounds then write no byte, where
+ * they rewrote every peer's state (hundreds of KiB each) with an fsync.
+ */
+const knownFiles = new WeakMap<LocalFs, Map<string, Known>>();
+
+function knownOn(fs: LocalFs): Map<string, Known> {
+  let known = knownFiles.get(fs);
+  if (!known) knownFiles.set(fs, known = new Map());
+  return known;
+}
+
+async function identity(fs: LocalFs, path: string): Promise<Omit<Known, "text"> | null> {
+  try {
+    const info = await fs.lstat(path);
+    return { ino: info.ino, mtime: info.mtime?.getTime() ?? null, size: info.size };
+  } catch {
+    return null;
+  }
+}
+
+function sameFile(a: Omit<Known, "text">, b: Omit<Known, "text"> | null): boolean {
+  return b !== null && a.ino === b.ino && a.mtime === b.mtime && a.size === b.size;
+}
+
 async function readJson<T>(fs: LocalFs, path: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await fs.readTextFile(path)) as T;
+    const before = await identity(fs, path);
+    const text = await fs.readTextFile(path);
+    if (before) knownOn(fs).set(path, { text, ...before });
+    return JSON.parse(text) as T;
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return undefined;
     // A corrupt cache is rebuilt, not fatal: the state is rebuildable by design.
@@ -218,8 +280,15 @@ async function readJson<T>(fs: LocalFs, path: string): Promise<T | undefined> {
 }
 
 async function writeJson(fs: LocalFs, path: string, value: unknown): Promise<void> {
+  const text = JSON.stringify(value);
+  const known = knownOn(fs);
+  const was = known.get(path);
+  if (was?.text === text && sameFile(was, await identity(fs, path))) return;
+  known.delete(path);
   await fs.mkdir(posix.dirname(path), { recursive: true, mode: 0o700 });
-  await writeFileAtomic(path, JSON.stringify(value), { mode: 0o600, fs });
+  await writeFileAtomic(path, text, { mode: 0o600, fs });
+  const now = await identity(fs, path);
+  if (now) known.set(path, { text, ...now });
 }
 
 /**
@@ -283,6 +352,33 @@ export function readState<T>(path: string, fs: LocalFs = denoFs): Promise<T | un
 /** Write a small JSON state value. */
 export function writeState(path: string, value: unknown, fs: LocalFs = denoFs): Promise<void> {
   return writeJson(fs, path, value);
+}
+
+/**
+ * Record that a round ended at `now` (`syft status` shows it): written once,
+ * then only its mtime moves, so an idle round writes no byte for it. A reader
+ * takes the later of `at` and the mtime ({@linkcode lastSyncAt}).
+ */
+export async function markLastSync(layout: StateLayout, now: number): Promise<void> {
+  try {
+    // Seconds, as utime takes them; a ms clock keeps its ms.
+    layout.fs.utimeSync(layout.lastSync, now / 1000, now / 1000);
+    return;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  await writeJson(layout.fs, layout.lastSync, { at: now });
+}
+
+/** When the last round ended (ms), from a `last_sync.json` and its mtime; null when unknown. */
+export function lastSyncAt(record: unknown, mtime: Date | null): number | null {
+  const at = typeof record === "object" && record !== null && "at" in record &&
+      typeof record.at === "number"
+    ? record.at
+    : null;
+  const moved = mtime?.getTime() ?? null;
+  if (at === null) return moved;
+  return moved === null ? at : Math.max(at, moved);
 }
 
 /** Every peer that has a channel state file. */

@@ -200,6 +200,10 @@ export class MemoryFs implements LocalFs {
     file.close();
   }
 
+  copyFile(from: string, to: string): Promise<void> {
+    return this.#async(() => this.copyFileSync(from, to));
+  }
+
   mkdir(path: string, options: Deno.MkdirOptions = {}): Promise<void> {
     return this.#async(() => this.mkdirSync(path, options));
   }

@@ -60,14 +60,38 @@ export async function preflightLocalFolder(dir: string): Promise<void> {
       cause: err,
     });
   }
-  // Mode bits do not tell (ACLs, read-only mounts, root): try it.
+  const problem = await notWritable(dir);
+  if (problem !== null) {
+    throw new SyftError("E_TRANSPORT", `${where} is not writable: ${problem}`, {
+      hint: "make it writable for this user, or pass --transport local:<a writable folder>",
+    });
+  }
+}
+
+/**
+ * Why `dir` cannot be written, or null. Mode bits do not tell (ACLs,
+ * read-only mounts, root), so the kernel is asked: access(2) through
+ * `test -w`, which writes nothing. A probe file would change the shared
+ * root's mtime at every start, and every identity on the folder would see the
+ * root as changed. Without `test`, the probe file it is.
+ */
+async function notWritable(dir: string): Promise<string | null> {
+  try {
+    const out = await new Deno.Command("test", {
+      args: ["-w", dir],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success ? null : "access(2) says no for this user";
+  } catch {
+    // No `test` binary or no permission to run one.
+  }
   try {
     const probe = await Deno.makeTempFile({ dir, prefix: ".tmp-preflight-" });
     await Deno.remove(probe);
+    return null;
   } catch (err) {
-    throw new SyftError("E_TRANSPORT", `${where} is not writable: ${describeError(err)}`, {
-      hint: "make it writable for this user, or pass --transport local:<a writable folder>",
-      cause: err,
-    });
+    return describeError(err);
   }
 }

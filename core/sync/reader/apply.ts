@@ -11,7 +11,7 @@ import {
   type MarkerKind,
   markerName,
 } from "../../datasite/names.ts";
-import type { ChannelState } from "../state.ts";
+import { type ChannelState, isOwnEcho, type PendingProposal } from "../state.ts";
 import type { Planner } from "./planner.ts";
 import { countApplied, type Work } from "./types.ts";
 
@@ -37,6 +37,9 @@ export async function applyPublication(scope: BatchScope, ev: FileChangeEvent): 
   if (typeof here === "object" && here !== null) return await keepClashAside(scope, ev, here.clash);
   const cur = here;
   const pending = state.proposed[ev.path];
+  if (cur !== ev.new_hash && isOwnEcho(pending, ev.new_hash)) {
+    return keepLaterEdit(scope, ev, pending!);
+  }
   const localEdit = await keepLocalEdit(scope, ev, cur);
   if (ev.new_hash !== null) noteSeen(work, ev.path, ev.new_hash);
   if (ev.deleted) {
@@ -49,6 +52,30 @@ export async function applyPublication(scope: BatchScope, ev: FileChangeEvent): 
     state.mirror[ev.path] = { hash: ev.new_hash, size: ev.size, mtime: 0, mode: ev.mode };
   }
   if (pending && (pending.new_hash === ev.new_hash || localEdit)) delete state.proposed[ev.path];
+  countApplied(work, ev.path);
+}
+
+/**
+ * The owner published a content we proposed, and our copy has moved on since
+ * (edited again, or deleted): the echo is ours, not the owner's change, so
+ * our copy stays and is proposed in turn against it. The mirror records the
+ * echo as the owner's version; the proposals up to it are answered.
+ */
+function keepLaterEdit(
+  scope: BatchScope,
+  ev: FileChangeEvent,
+  pending: PendingProposal,
+): void {
+  const { state, work } = scope;
+  const hash = ev.new_hash!;
+  noteSeen(work, ev.path, hash);
+  state.mirror[ev.path] = { hash, size: ev.size, mtime: 0, mode: ev.mode };
+  if (pending.new_hash === hash) delete state.proposed[ev.path];
+  else {
+    const { earlier = [], ...latest } = pending;
+    const rest = earlier.slice(earlier.indexOf(hash) + 1);
+    state.proposed[ev.path] = rest.length ? { ...latest, earlier: rest } : latest;
+  }
   countApplied(work, ev.path);
 }
 
