@@ -66,6 +66,17 @@ Deno.test("an approved peer's inbox is writable by it alone", () => {
   assert(!may(tree, O, Q, `app_data/job/inbox/${P}/job/run.sh`, "read"));
 });
 
+Deno.test("a job's review folder: the submitter reads status/ at once, the rest once released", async () => {
+  const { reviewPermissionText } = await import("../../core/jobs/layout.ts");
+  const held = datasite({ "review/j/syft.pub.yaml": reviewPermissionText(P, false) });
+  assert(may(held, O, P, "review/j/status/state.json", "read"));
+  assert(!may(held, O, P, "review/j/outputs/result.txt", "read"));
+  assert(!may(held, O, Q, "review/j/status/state.json", "read"));
+  const released = datasite({ "review/j/syft.pub.yaml": reviewPermissionText(P, true) });
+  assert(may(released, O, P, "review/j/outputs/result.txt", "read"));
+  assert(!may(released, O, P, "review/j/outputs/.hidden", "read"));
+});
+
 Deno.test("an invalid permission file denies its subtree", () => {
   const tree = datasite({ "shared/syft.pub.yaml": "rules: [unclosed" });
   assert(!may(tree, O, P, "shared/a.txt", "read"));

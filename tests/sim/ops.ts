@@ -20,7 +20,13 @@ export const NEW_FILE_FOLDERS = [
 ] as const;
 
 /** Folders whose `syft.pub.yaml` grants and revocations edit. */
-export const GRANT_FOLDERS = ["shared0", "shared1", "shared2", "public"] as const;
+export const GRANT_FOLDERS = [
+  "shared0",
+  "shared1",
+  "shared2",
+  "public",
+  "public/syft_datasets/d0",
+] as const;
 
 /** File names per folder: few, so edits meet each other. */
 export const NAMES = 5;
@@ -33,6 +39,13 @@ export type Op =
   /** `owner` adds `peer` to the read or write list of a folder's permission file. */
   | { id: number; k: "grant"; owner: number; folder: number; peer: number; level: "read" | "write" }
   | { id: number; k: "revoke"; owner: number; folder: number; peer: number }
+  /**
+   * `owner` creates dataset `d<n>` as `syft dataset create` lays it out: its
+   * mock under public/syft_datasets/ readable by everyone or by one peer, its
+   * private part under private/ (core/datasets writes with Deno's disk APIs,
+   * so the runner writes the same files itself).
+   */
+  | { id: number; k: "dataset"; owner: number; n: number; reader: number | null }
   /** `site` removes `peer`; `reconnect` peers them again (both ask, both approve). */
   | { id: number; k: "remove"; site: number; peer: number }
   | { id: number; k: "reconnect"; site: number; peer: number }
@@ -42,12 +55,14 @@ export type Op =
   | { id: number; k: "wipe"; site: number }
   /** `site`'s disk rolls back to its last fsync, between rounds. */
   | { id: number; k: "crash"; site: number }
-  /**
-   * Jobs: submit/approve/reject/run/release are not generated yet: core/jobs
-   * works on Deno's disk APIs until the jobs helper moves it onto LocalFs.
-   * This slot is where they go (see the report of issue 16).
-   */
-  | { id: number; k: "job"; site: number };
+  /** `site` submits a job (run.sh) to `owner` (`syft job submit`). */
+  | { id: number; k: "submit"; site: number; owner: number }
+  /** `owner` acts on one of the jobs it received (after intake), as `syft job ...` would. */
+  | { id: number; k: "decide"; owner: number; pick: number; action: JobAction };
+
+/** What an owner does with a received job; `run-release` is `job run --release`. */
+export type JobAction = "approve" | "reject" | "run" | "run-release" | "release";
+const JOB_ACTIONS: JobAction[] = ["approve", "reject", "run", "run-release", "release"];
 
 /** The mix of operations, as weights; rounds dominate, as syncs do in life. */
 const WEIGHTS: [Op["k"], number][] = [
@@ -56,6 +71,9 @@ const WEIGHTS: [Op["k"], number][] = [
   ["rename", 4],
   ["grant", 4],
   ["revoke", 3],
+  ["dataset", 1],
+  ["submit", 2],
+  ["decide", 4],
   ["remove", 1],
   ["reconnect", 1],
   ["round", 40],
@@ -105,6 +123,15 @@ export function generateOps(seed: number, count: number, sites: number): Op[] {
           peer: other(site),
         });
         break;
+      case "dataset":
+        ops.push({
+          id,
+          k: kind,
+          owner: site,
+          n: int(3),
+          reader: next() < 0.5 ? null : other(site),
+        });
+        break;
       case "remove":
       case "reconnect":
         ops.push({ id, k: kind, site, peer: other(site) });
@@ -112,9 +139,14 @@ export function generateOps(seed: number, count: number, sites: number): Op[] {
       case "round":
         ops.push({ id, k: kind, site, seed: int(2 ** 31) });
         break;
+      case "submit":
+        ops.push({ id, k: kind, site, owner: other(site) });
+        break;
+      case "decide":
+        ops.push({ id, k: kind, owner: site, pick: next(), action: JOB_ACTIONS[int(5)]! });
+        break;
       case "wipe":
       case "crash":
-      case "job":
         ops.push({ id, k: kind, site });
         break;
     }

@@ -102,14 +102,14 @@ Deno.test({
 
 Deno.test({
   name:
-    "seed 66: a proposal to an owner that lost its state/ is judged: refused with a .rejected copy, or applied",
+    "seed 66: a proposal to an owner that lost its state/ is judged: refused with a .rejected copy, or applied (wiped-owner-drops-proposal)",
   ignore: open,
   fn: async () => {
     // s0 writes shared1/f4.txt in its mirror of s1 (a folder s0 may not
     // read or write) after s1 deleted its own f4.txt and lost state/: the
     // proposal is neither applied nor refused, and no .rejected copy is left.
     assertEquals(
-      await replay(null, 66, 200, [
+      await replay("wiped-owner-drops-proposal", 66, 200, [
         28,
         40,
         45,
@@ -144,5 +144,47 @@ Deno.test({
     // f0.txt is proposed (and refused), the new f4.txt never is, and s2's
     // mirror holds content s0 never had, for good.
     assertEquals(await replay("rename-same-stamp", 101, 200, [93, 99, 100, 150, 195]), null);
+  },
+});
+
+Deno.test({
+  name:
+    "seed 5: a refused proposal still pending when the owner lost its state/ is refused, and the mirror put back (wiped-owner-drops-proposal)",
+  ignore: open,
+  fn: async () => {
+    // s0 writes public/sub/f1.txt in its mirror of s1 (not writable by s0),
+    // then s1 loses state/. s1 re-reads s0's channel from the start and
+    // neither applies nor refuses the proposal: s0's mirror keeps the file.
+    assertEquals(
+      await replay("wiped-owner-drops-proposal", 5, 300, [
+        35,
+        71,
+        153,
+        158,
+        164,
+        172,
+        174,
+        175,
+        176,
+        178,
+      ]),
+      null,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "seed 10: running an approved job whose config.yaml the owner deleted is an error with a hint, not a bare NotFound (job-file-removed)",
+  ignore: open,
+  fn: async () => {
+    // s4 submits a job to s1; s1 approves it, then deletes the job's
+    // config.yaml from its inbox by hand; `job run --release` throws
+    // Deno.errors.NotFound from readFile (core/jobs), which a terminal shows
+    // as a stack trace rather than `error: ...` / `hint: ...`.
+    assertEquals(
+      await replay("job-file-removed", 10, 300, [0, 29, 86, 133, 135, 192, 194, 196, 225, 250]),
+      null,
+    );
   },
 });

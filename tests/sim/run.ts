@@ -11,14 +11,29 @@ import { posix } from "node:path";
 import { parse, stringify } from "yaml";
 import type { IdentityKeys } from "../../core/identity/keys.ts";
 import { prng } from "../../core/random/prng.ts";
+import { datasetPermissionFile } from "../../core/datasets/meta.ts";
+import { DATASET_META_FILE, mockFolder, privateFolder } from "../../core/datasets/name.ts";
+import { SyftError } from "../../core/errors/mod.ts";
+import type { JobKey } from "../../core/jobs/layout.ts";
+import { receivedRoot } from "../../core/jobs/review.ts";
+import { GC_MIN_OBJECTS } from "../../core/sync/gc.ts";
 import { loadChannelState } from "../../core/sync/state.ts";
+import { type SiteJobs, siteJobs } from "../../core/testing/jobs.ts";
 import { PowerCut } from "../../core/testing/memory_fs.ts";
 import { type MemorySite, MemoryWorld } from "../../core/testing/world.ts";
 import { DEFAULT_RATES, type FaultRates, RoundFaults } from "./faults.ts";
 import { poolKeys } from "./keys.ts";
 import { MARKER, may, projection, treeDiff, withoutMarkers } from "./model.ts";
 import { ObjectChecker } from "./objects.ts";
-import { describeOp, generateOps, GRANT_FOLDERS, NAMES, NEW_FILE_FOLDERS, type Op } from "./ops.ts";
+import {
+  describeOp,
+  generateOps,
+  GRANT_FOLDERS,
+  type JobAction,
+  NAMES,
+  NEW_FILE_FOLDERS,
+  type Op,
+} from "./ops.ts";
 
 /** The invariants, by the letters of the brief (`settle` and `round` are the run's own). */
 export type Invariant = "a" | "b" | "c" | "d" | "e" | "f" | "settle" | "round";
@@ -73,9 +88,12 @@ const THRESHOLDS = { checkpoint: 8, compact: 3 };
  * Objects a channel may hold once its reader acked everything (protocol.md §6):
  * `hello.json`, the two newest `cf`s and, after the older one, at most
  * `compact` incrementals and the batches of one checkpoint's worth of events
- * after each, plus the newest batch. No blobs: the simulation writes small files.
+ * after each, plus the newest batch; and up to GC_MIN_OBJECTS - 1 objects
+ * already deletable (a round deletes only once that many are, in bulk). No
+ * blobs: the simulation writes small files.
  */
-const STORAGE_BOUND = 1 + 2 + 2 * (THRESHOLDS.compact + THRESHOLDS.checkpoint) + 1;
+const STORAGE_BOUND = 1 + 2 + 2 * (THRESHOLDS.compact + THRESHOLDS.checkpoint) + 1 +
+  GC_MIN_OBJECTS - 1;
 
 /** The datasite emails of a run with `n` sites. */
 export function emailsOf(n: number): string[] {
@@ -130,6 +148,13 @@ interface Tracked {
  *   size and mtime (files one batch applied share their mtime) is not seen
  *   as changed by the scan, so the edit is never proposed and the mirror
  *   keeps it (regressions_test.ts).
+ * - `wiped-owner-drops-proposal`: an owner that lost its `state/` re-reads
+ *   its peers' channels and neither applies nor refuses a proposal it never
+ *   judged before: no `.rejected` copy, no reason, and the proposer's mirror
+ *   keeps the edit (regressions_test.ts, seeds 5 and 66).
+ * - `job-file-removed`: `job run` of an approved job whose `config.yaml` the
+ *   owner deleted from the inbox throws a bare NotFound (a stack trace at a
+ *   terminal) instead of an `error:`/`hint:` (regressions_test.ts).
  */
 export const KNOWN_BUGS = [
   "stacked-proposal",
@@ -137,6 +162,8 @@ export const KNOWN_BUGS = [
   "wiped-owner-republish",
   "crossed-reapproval",
   "rename-same-stamp",
+  "wiped-owner-drops-proposal",
+  "job-file-removed",
 ] as const;
 
 /** One entry of {@linkcode KNOWN_BUGS}. */
@@ -160,7 +187,10 @@ class Sim {
   readonly readable = new Map<string, Map<string, Set<string>>>();
   /** `owner\0path` → sites that edited it (the owner included). */
   readonly editors = new Map<string, Set<number>>();
-  /** `owner\0site\0path`: paths a site ever proposed (edited in its mirror of the owner). */
+  /**
+   * `owner\0site\0path`: paths a site ever had or edited in its mirror of the
+   * owner (its own proposals, jobs it submitted): their deletion tells it nothing.
+   */
   readonly proposed = new Set<string>();
   /** `site\0owner\0path` → the edit followed. */
   readonly tracked = new Map<string, Tracked>();
@@ -169,7 +199,7 @@ class Sim {
    * Per owner, own paths it ever deleted (a deletion may reach a peer only
    * later, after a removal and re-approval); and those a wipe then lost.
    */
-  readonly unpublishedDeletes = new Map<number, Set<string>>();
+  readonly everDeleted = new Map<number, Set<string>>();
   readonly lostDeletes = new Map<number, Set<string>>();
   /** `site\0owner\0path`: paths a site renamed a file onto in its mirror of the owner. */
   readonly renamedOnto = new Set<string>();
@@ -236,6 +266,15 @@ class Sim {
         }
       }
     }
+    const settled = await this.#settle("setup");
+    if (settled) return settled;
+    // The side that asked approves too (`peer approve` of an accepted peer), so
+    // each may submit jobs to the other: approving is what opens an inbox.
+    for (const site of this.sites) {
+      for (const r of (await site.store.list()).records) {
+        await site.service.approvePeer(r.email, { datasite: site.datasite });
+      }
+    }
     for (let i = 0; i < this.sites.length; i++) this.#noteReadable(i);
     this.options.plant?.(this.world);
     return await this.#settle("setup");
@@ -244,7 +283,11 @@ class Sim {
   async #operate(): Promise<Failure | null> {
     for (const op of this.ops) {
       this.options.trace?.(describeOp(op, this.emails));
-      const failure = await this.#apply(op);
+      // An operation that throws (a peer command refusing, a harness slip) fails the seed, named.
+      const failure = await this.#apply(op).catch((err): Failure => ({
+        invariant: "round",
+        detail: `operation #${op.id} (${op.k}) threw: ${String(err)}`,
+      }));
       if (failure) return failure;
     }
     return null;
@@ -261,6 +304,9 @@ class Sim {
       case "revoke":
         this.#permission(op);
         return null;
+      case "dataset":
+        this.#dataset(op);
+        return null;
       case "remove": {
         const site = this.sites[op.site]!;
         const record = await site.store.get(this.emails[op.peer]!);
@@ -276,12 +322,14 @@ class Sim {
         return await this.#round(op.site, op.seed);
       case "wipe": {
         const site = this.sites[op.site]!;
-        site.fs.removeSync(site.stateDir, { recursive: true });
+        if (site.fs.existsSync(site.stateDir)) {
+          site.fs.removeSync(site.stateDir, { recursive: true });
+        }
         for (const peer of this.emails) {
           if (peer !== site.me && site.fs.existsSync(`${site.ctx.root}/${peer}`)) site.remove(peer);
         }
         const lost = this.lostDeletes.get(op.site) ?? new Set();
-        for (const path of this.unpublishedDeletes.get(op.site) ?? []) lost.add(path);
+        for (const path of this.everDeleted.get(op.site) ?? []) lost.add(path);
         this.lostDeletes.set(op.site, lost);
         this.wiped.add(op.site);
         this.#spoilSite(op.site);
@@ -291,7 +339,11 @@ class Sim {
         this.sites[op.site]!.fs.crash();
         this.#spoilSite(op.site);
         return null;
-      case "job":
+      case "submit":
+        await this.#submit(op);
+        return null;
+      case "decide":
+        await this.#decide(op);
         return null;
     }
   }
@@ -349,8 +401,8 @@ class Sim {
     this.editors.set(key, editors);
     this.options.trace?.(`  ${content === null ? "deleted" : "wrote"} ${path}`);
     if (site === owner) {
-      const pending = this.unpublishedDeletes.get(owner) ?? new Set();
-      this.unpublishedDeletes.set(owner, pending);
+      const pending = this.everDeleted.get(owner) ?? new Set();
+      this.everDeleted.set(owner, pending);
       if (content === null) pending.add(path);
       else pending.delete(path);
       // An owner's edit meets every peer's edit of the path not yet judged.
@@ -417,6 +469,104 @@ class Sim {
     site.write(rel, stringify(next));
   }
 
+  /** A dataset's files, as `syft dataset create` leaves them (an existing one is left alone). */
+  #dataset(op: Extract<Op, { k: "dataset" }>): void {
+    const site = this.sites[op.owner]!;
+    const name = `d${op.n}`;
+    const mock = `${site.me}/${mockFolder(name)}`;
+    if (site.fs.existsSync(`${site.ctx.root}/${mock}`)) return;
+    const readers = op.reader === null ? ["*"] : [this.emails[op.reader]!];
+    const files: [string, string][] = [
+      [`${mock}/syft.pub.yaml`, datasetPermissionFile(readers)],
+      [`${mock}/${DATASET_META_FILE}`, `name: ${name}\n# op ${op.id} of seed ${this.seed}\n`],
+      [`${mock}/mock.csv`, `a,b\n${op.id},mock\n`],
+      [`${site.me}/${privateFolder(name)}/data.csv`, `a,b\n${op.id},private\n`],
+    ];
+    for (const [rel, text] of files) {
+      site.write(rel, text);
+      const path = rel.slice(site.me.length + 1);
+      if (!path.endsWith("syft.pub.yaml")) this.#edited(op.owner, op.owner, path, text, new Map());
+    }
+  }
+
+  /**
+   * A site's job commands, on its own file system. (core/testing/jobs.ts
+   * reads `site.world.fs`, the shared one; with a file system per site it is
+   * handed a view of the site whose world has the site's.)
+   */
+  #jobs(index: number, seed: number): SiteJobs {
+    const site = this.sites[index]!;
+    const world = { fs: site.fs, clock: this.world.clock };
+    const view = new Proxy(site, {
+      get: (target, key) => key === "world" ? world : Reflect.get(target, key),
+    });
+    return siteJobs(view, { random: prng(seed) });
+  }
+
+  async #submit(op: Extract<Op, { k: "submit" }>): Promise<void> {
+    if (!(await this.#mutual(op.site, op.owner))) return;
+    const jobs = this.#jobs(op.site, this.seed ^ op.id);
+    const key = await jobs.submit(this.emails[op.owner]!, { name: `j${op.id}` });
+    this.options.trace?.(`  submitted ${key.id}`);
+  }
+
+  /** The owner takes in what arrived, then acts on one received job; a refused step is a no-op. */
+  async #decide(op: Extract<Op, { k: "decide" }>): Promise<void> {
+    const jobs = this.#jobs(op.owner, this.seed ^ op.id);
+    const intake = await jobs.intake();
+    if (intake.problems.length + intake.rejected.length + intake.received.length > 0) {
+      this.options.trace?.(`  intake: ${JSON.stringify(intake)}`);
+    }
+    const keys = await this.#received(op.owner);
+    const key = keys[Math.floor(op.pick * keys.length)];
+    if (!key) return;
+    // Mostly the next step a person would take; sometimes one the state refuses.
+    const status = (await jobs.ownState(key))?.status;
+    const next: Record<string, JobAction> = {
+      pending: op.action === "reject" ? "reject" : "approve",
+      approved: op.action === "run" ? "run" : "run-release",
+      done: op.action === "reject" ? "reject" : "release",
+    };
+    const action = op.pick * 1000 % 1 < 0.8 ? next[status ?? ""] ?? op.action : op.action;
+    const act = async () => {
+      switch (action) {
+        case "approve":
+          return await jobs.approve(key);
+        case "reject":
+          return await jobs.reject(key, `op ${op.id} says no`);
+        case "run":
+        case "run-release":
+          return await jobs.run(key, { release: action === "run-release" });
+        case "release":
+          return await jobs.release(key);
+      }
+    };
+    try {
+      await act();
+      this.options.trace?.(`  ${action} ${key.submitter}/${key.id}`);
+    } catch (err) {
+      // A step the job's state does not allow (approve twice, release unrun) is refused, as at a terminal.
+      const known = err instanceof Deno.errors.NotFound && this.#know("job-file-removed");
+      if (!(err instanceof SyftError) && !known) throw err;
+      this.options.trace?.(`  ${action} ${key.submitter}/${key.id} refused: ${String(err)}`);
+    }
+  }
+
+  /** The jobs `owner` has received (its records), in a stable order. */
+  async #received(owner: number): Promise<JobKey[]> {
+    const site = this.sites[owner]!;
+    const root = receivedRoot(this.#jobs(owner, 0).home);
+    const keys: JobKey[] = [];
+    if (!site.fs.existsSync(root)) return keys;
+    for (const path of site.fs.listTree(root)) {
+      const m = /\/([^/]+@[^/]+)\/([^/]+)\/[^/]+$/.exec(path.slice(root.length));
+      if (m && !keys.some((k) => k.submitter === m[1] && k.id === m[2])) {
+        keys.push({ submitter: m[1]!, id: m[2]! });
+      }
+    }
+    return keys;
+  }
+
   /** Peer `a` and `b` again where either removed the other; true when something changed. */
   async #reconnect(a: number, b: number): Promise<boolean> {
     const [sa, sb] = [this.sites[a]!, this.sites[b]!];
@@ -466,6 +616,7 @@ class Sim {
       this.sites.map((_, j) => j !== index && this.#mutual(index, j)),
     );
     this.#noteReadable(index);
+    this.#noteMirrors(index);
     for (const t of this.tracked.values()) {
       if (t.owner === index) this.#judge(t, this.#tree(site, site.me));
     }
@@ -518,6 +669,17 @@ class Sim {
     return failure ?? await this.checker.check();
   }
 
+  /** Note every path `index`'s mirrors hold (what it proposes from them). */
+  #noteMirrors(index: number): void {
+    const site = this.sites[index]!;
+    for (const owner of this.emails) {
+      if (owner === site.me) continue;
+      for (const rel of site.files(owner)) {
+        this.proposed.add(`${owner}\0${site.me}\0${rel.slice(owner.length + 1)}`);
+      }
+    }
+  }
+
   /** Add what each peer may read of `index`'s datasite now to what it ever could. */
   #noteReadable(index: number): void {
     const site = this.sites[index]!;
@@ -559,6 +721,7 @@ class Sim {
         // Past the gap timeout, so a reader waiting on a missing batch asks for a resync.
         this.world.clock.advance(61_000);
         this.#noteReadable(i);
+        this.#noteMirrors(i);
         let r;
         try {
           r = await site.sync();
@@ -599,6 +762,10 @@ class Sim {
         ).filter((line) => {
           if (line.startsWith("extra ") && lost?.has(line.slice(6))) {
             return !this.#know("wiped-owner-deletion");
+          }
+          const proposal = `${owner.me}\0${peer.me}\0${line.slice(6)}`;
+          if (line.startsWith("extra ") && this.wiped.has(o) && this.proposed.has(proposal)) {
+            return !this.#know("wiped-owner-drops-proposal");
           }
           const held = / holds /.exec(line);
           if (held && this.renamedOnto.has(`${p}\0${o}\0${line.slice(0, held.index)}`)) {
@@ -645,6 +812,7 @@ class Sim {
           MARKER.test(p) && p.replace(MARKER, "") === t.path && text === t.content
         );
         if (copies.length === 0) {
+          if (this.wiped.has(t.owner) && this.#know("wiped-owner-drops-proposal")) continue;
           return { invariant: "c", detail: `${what} was refused but left no .rejected copy` };
         }
         // A copy kept as a conflict: the owner's revert of an earlier refusal met this edit first.
