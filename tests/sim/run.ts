@@ -517,7 +517,7 @@ class Sim {
     if (intake.problems.length + intake.rejected.length + intake.received.length > 0) {
       this.options.trace?.(`  intake: ${JSON.stringify(intake)}`);
     }
-    const keys = await this.#received(op.owner);
+    const keys = this.#received(op.owner);
     const key = keys[Math.floor(op.pick * keys.length)];
     if (!key) return;
     // Mostly the next step a person would take; sometimes one the state refuses.
@@ -553,7 +553,7 @@ class Sim {
   }
 
   /** The jobs `owner` has received (its records), in a stable order. */
-  async #received(owner: number): Promise<JobKey[]> {
+  #received(owner: number): JobKey[] {
     const site = this.sites[owner]!;
     const root = receivedRoot(this.#jobs(owner, 0).home);
     const keys: JobKey[] = [];
