@@ -64,7 +64,11 @@ export type Op =
 export type JobAction = "approve" | "reject" | "run" | "run-release" | "release";
 const JOB_ACTIONS: JobAction[] = ["approve", "reject", "run", "run-release", "release"];
 
-/** The mix of operations, as weights; rounds dominate, as syncs do in life. */
+/**
+ * The mix of operations, as weights; rounds dominate, as syncs do in life.
+ * Changing a weight, a kind or the order of draws changes every seed's
+ * operations: the seeds of regressions_test.ts must then be found again.
+ */
 const WEIGHTS: [Op["k"], number][] = [
   ["write", 30],
   ["delete", 7],
