@@ -76,6 +76,11 @@ export interface SeedResult {
   objects: number;
   /** Where the run met a {@linkcode KNOWN_BUGS} entry and let it pass, by name. */
   known: Record<string, number>;
+  /**
+   * Every site's files at the end (path and content, marker times left out),
+   * hashed: the same seed and operations give the same value.
+   */
+  digest: string;
 }
 
 /** Rounds per site quiescence runs at most before it calls the run unsettled. */
@@ -220,6 +225,7 @@ class Sim {
       rounds: this.rounds,
       objects: this.checker.opened,
       known: this.known,
+      digest: this.#digest(),
     };
   }
 
@@ -705,6 +711,17 @@ class Sim {
     const base = `${owner}`;
     for (const rel of site.files(base)) out.set(rel.slice(base.length + 1), site.read(rel)!);
     return out;
+  }
+
+  #digest(): string {
+    let h = 0x811c9dc5;
+    for (const site of this.sites) {
+      for (const rel of site.files("")) {
+        const line = `${site.me}:${rel.replace(MARKER, ".marker")}=${site.read(rel)}\n`;
+        for (let i = 0; i < line.length; i++) h = Math.imul(h ^ line.charCodeAt(i), 0x01000193);
+      }
+    }
+    return (h >>> 0).toString(16).padStart(8, "0");
   }
 
   /** Stop the faults, peer everyone again, and run rounds until nothing moves. */

@@ -6,8 +6,9 @@
  * task sim` runs more). A failure prints its seed, the shrunk operations and
  * the command that replays them.
  */
-import { assert } from "../assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { describeBlock, runBlock } from "./batch.ts";
+import { runSeed } from "./run.ts";
 
 function sized(name: string, fallback: number): number {
   const raw = Deno.env.get(name);
@@ -27,4 +28,14 @@ Deno.test(`${SEEDS} simulation seeds of ${OPS} operations keep every invariant`,
   const counts = Deno.env.get("SYFT_TEST_COUNTS");
   if (counts) await Deno.writeTextFile(counts, `sim seeds ${report.ran}\n`, { append: true });
   assert(report.failures.length === 0, lines.join("\n"));
+});
+
+Deno.test("a seed replays the same: the same operations, rounds, objects and final trees", async () => {
+  const run = async () => {
+    const r = await runSeed({ seed: 42, ops: 200 });
+    return { ...r, ops: r.ops.length };
+  };
+  const first = await run();
+  assert(first.rounds > 50, `only ${first.rounds} rounds`);
+  assertEquals(await run(), first);
 });
