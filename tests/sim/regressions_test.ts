@@ -91,3 +91,24 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "seed 5: a permitted edit proposed to an owner that lost its state/ is applied, not turned into a .conflict copy by the owner's republish (wiped-owner-republish)",
+  ignore: open,
+  fn: async () => {
+    // s0 edits f2.txt of its inbox at s1 (permitted); s1 loses state/ and s0
+    // proposes the edit. s1 neither applies nor refuses it, and republishes
+    // every file: the unchanged f2.txt is taken for an owner change at s0,
+    // whose edit becomes a .conflict copy; s1 never gets it.
+    assertEquals(
+      await replay(
+        "wiped-owner-republish",
+        5,
+        300,
+        [35, 71, 153, 158, 164, 172, 173, 174, 175, 178, 180],
+      ),
+      null,
+    );
+  },
+});

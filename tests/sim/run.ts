@@ -146,14 +146,17 @@ interface Tracked {
  *   owner deleted from the inbox throws a bare NotFound (a stack trace at a
  *   terminal) instead of an `error:`/`hint:`.
  *
- * Found before, with no seed that shows them under today's operation mix
- * (see the report of issue 16): `wiped-owner-republish` (after an owner lost
- * its `state/`, its republished files turned a peer's unproposed edit into a
- * `.conflict` copy) and `rename-same-stamp` (a rename in a mirror onto a
+ * - `wiped-owner-republish`: after an owner lost its `state/`, it republishes
+ *   every file, and a peer's edit of one (permitted, unanswered) is taken for
+ *   an owner change: the edit becomes a `.conflict` copy and is never applied.
+ *
+ * Found before, with no seed that shows it under today's operation mix (see
+ * the report of issue 16): `rename-same-stamp` (a rename in a mirror onto a
  * same-size file applied in the same batch, hence the same mtime, was never
- * proposed). They stay tolerated until a seed shows them again or they are
- * fixed. `stacked-proposal` (an edit on top of one's own unanswered
- * proposal refused as a conflict) was fixed in main (d94df9d).
+ * proposed: the scan keys on size and mtime). It stays tolerated until a
+ * seed shows it again or it is fixed. `stacked-proposal` (an edit on top of
+ * one's own unanswered proposal refused as a conflict) was fixed in main
+ * (d94df9d).
  */
 export const KNOWN_BUGS = [
   "wiped-owner-deletion",
