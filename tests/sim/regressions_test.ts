@@ -112,3 +112,17 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "seed 507: an owner that lost its state/ still collects the objects its channel held before (wiped-owner-leaks-objects)",
+  ignore: open,
+  fn: async () => {
+    // s2 loses state/ three times in 1,000 operations. Its channel to s1
+    // ends holding b-1 … b-57 although its record starts at b-33 and s1
+    // acked b-56: the objects from before a wipe are in no record, so
+    // nothing ever deletes them. (Not shrunk: the bound needs many batches.)
+    const all = Array.from({ length: 1000 }, (_, i) => i);
+    assertEquals(await replay("wiped-owner-leaks-objects", 507, 1000, all), null);
+  },
+});

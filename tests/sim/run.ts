@@ -60,6 +60,8 @@ export interface SeedOptions {
   plant?: Plant | undefined;
   /** Known bugs to let pass (default all of {@linkcode KNOWN_BUGS}; regressions pass none). */
   allow?: readonly KnownBug[] | undefined;
+  /** Handed the world once the run ended (to look into a failure). */
+  inspect?: ((world: MemoryWorld) => void | Promise<void>) | undefined;
   /** Told each operation as it runs, and the round summaries (for a reproducer's story). */
   trace?: ((line: string) => void) | undefined;
 }
@@ -149,6 +151,10 @@ interface Tracked {
  * - `wiped-owner-republish`: after an owner lost its `state/`, it republishes
  *   every file, and a peer's edit of one (permitted, unanswered) is taken for
  *   an owner change: the edit becomes a `.conflict` copy and is never applied.
+ * - `wiped-owner-leaks-objects`: an owner that lost its `state/` rebuilds its
+ *   channel's record from what it writes next; the objects the channel held
+ *   before (`b-1`…) are in no record and are never collected: shared
+ *   storage grows past the checkpoint rules' bound for good.
  *
  * Found before, with no seed that shows it under today's operation mix (see
  * the report of issue 16): `rename-same-stamp` (a rename in a mirror onto a
@@ -165,6 +171,7 @@ export const KNOWN_BUGS = [
   "job-file-removed",
   "wiped-owner-republish",
   "rename-same-stamp",
+  "wiped-owner-leaks-objects",
 ] as const;
 
 /** One entry of {@linkcode KNOWN_BUGS}. */
@@ -220,6 +227,7 @@ class Sim {
   async run(): Promise<SeedResult> {
     const failure = await this.#setup() ?? await this.#operate() ?? await this.#quiesce() ??
       await this.#check();
+    await this.options.inspect?.(this.world);
     return {
       seed: this.seed,
       emails: this.emails,
@@ -771,7 +779,7 @@ class Sim {
 
   /** The invariants after quiescence. */
   async #check(): Promise<Failure | null> {
-    return await this.#mirrors() ?? await this.#proposals() ?? this.#bounded();
+    return await this.#mirrors() ?? await this.#proposals() ?? await this.#bounded();
   }
 
   /** (a) Every mirror equals its owner's tree projected to what the peer may read. */
@@ -869,11 +877,20 @@ class Sim {
     );
   }
 
-  /** (f) Shared storage bounded by the checkpoint rules once every reader acked. */
-  #bounded(): Failure | null {
+  /**
+   * (f) Shared storage bounded by the checkpoint rules once every reader
+   * acked (between peers that accept each other: no ack flows otherwise).
+   */
+  async #bounded(): Promise<Failure | null> {
     for (const stored of this.world.storage.channels.values()) {
-      if (stored.objects.size > STORAGE_BOUND) {
-        const { sender, recipient } = stored.ref;
+      const { sender, recipient } = stored.ref;
+      const mutual = await this.#mutual(
+        this.emails.indexOf(sender),
+        this.emails.indexOf(recipient),
+      );
+      if (mutual && stored.objects.size > STORAGE_BOUND) {
+        const sent = this.emails.indexOf(sender);
+        if (this.wiped.has(sent) && this.#know("wiped-owner-leaks-objects")) continue;
         return {
           invariant: "f",
           detail:
