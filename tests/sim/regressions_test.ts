@@ -126,3 +126,20 @@ Deno.test({
     assertEquals(await replay("wiped-owner-leaks-objects", 507, 1000, all), null);
   },
 });
+
+Deno.test({
+  name:
+    "seed 505: a file the user moves after a power cut mid-apply does not stop every later round (journal-after-user-edit)",
+  ignore: open,
+  fn: async () => {
+    // s0 gives s2 write on shared0/ and publishes shared0/f4.txt; s2's round
+    // dies by a power cut while applying it, leaving its journal entry; s2's
+    // user then renames shared0/f4.txt to f1.txt in the mirror. Every round
+    // of s2 after that throws "staged content for shared0/f4.txt is
+    // missing" (core/sync/journal.ts): s2 never syncs again.
+    assertEquals(
+      await replay("journal-after-user-edit", 505, 1000, [262, 768, 777, 778, 790, 792, 794]),
+      null,
+    );
+  },
+});
