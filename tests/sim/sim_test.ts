@@ -7,6 +7,7 @@
  * the command that replays them.
  */
 import { assert, assertEquals } from "../assert.ts";
+import { recordCount } from "../_counts.ts";
 import { describeBlock, runBlock } from "./batch.ts";
 import { runSeed } from "./run.ts";
 
@@ -25,8 +26,7 @@ Deno.test(`${SEEDS} simulation seeds of ${OPS} operations keep every invariant`,
   const report = await runBlock({ first: FIRST, seeds: SEEDS, ops: OPS });
   const lines = describeBlock(report);
   if (Deno.env.get("SYFT_TEST_VERBOSE")) console.log(lines.map((l) => `  ${l}`).join("\n"));
-  const counts = Deno.env.get("SYFT_TEST_COUNTS");
-  if (counts) await Deno.writeTextFile(counts, `sim seeds ${report.ran}\n`, { append: true });
+  await recordCount("sim seeds", report.ran);
   assert(report.failures.length === 0, lines.join("\n"));
 });
 
