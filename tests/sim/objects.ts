@@ -21,6 +21,7 @@ interface Published {
   datasite?: unknown;
   path?: unknown;
   deleted?: unknown;
+  new_hash?: unknown;
 }
 
 /** Checks a storage's new objects against who may read what. */
@@ -34,11 +35,18 @@ export class ObjectChecker {
     readonly keys: ReadonlyMap<string, IdentityKeys>,
     /**
      * Whether `peer` may be told of `path` of `owner`'s datasite: its content
-     * (`deleted` false) when the path was ever readable by the peer; its
-     * deletion also when the peer itself proposed the path (a refused
-     * proposal's mirror is put back).
+     * (`deleted` false, `hash` its SHA-256) when the path was ever readable
+     * by the peer or the peer itself held that content there; its deletion
+     * also when the peer itself proposed the path (a refused proposal's
+     * mirror is put back).
      */
-    readonly mayBeTold: (owner: string, peer: string, path: string, deleted: boolean) => boolean,
+    readonly mayBeTold: (
+      owner: string,
+      peer: string,
+      path: string,
+      deleted: boolean,
+      hash: string,
+    ) => boolean,
   ) {}
 
   /** The first problem among the objects not looked at before, or null. */
@@ -88,7 +96,14 @@ export class ObjectChecker {
       if (ev.datasite !== sender) {
         return { invariant: "d", detail: `${where} names datasite ${String(ev.datasite)}` };
       }
-      if (!this.mayBeTold(sender, recipient, String(ev.path), ev.deleted === true)) {
+      const told = this.mayBeTold(
+        sender,
+        recipient,
+        String(ev.path),
+        ev.deleted === true,
+        String(ev.new_hash),
+      );
+      if (!told) {
         const what = ev.deleted === true ? "the deletion of" : "";
         return {
           invariant: "d",

@@ -7,6 +7,7 @@
  * (objects.ts). A run depends on nothing but its seed and its operations.
  * @module
  */
+import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import { parse, stringify } from "yaml";
 import type { IdentityKeys } from "../../core/identity/keys.ts";
@@ -217,6 +218,8 @@ class Sim {
    */
   readonly everDeleted = new Map<number, Set<string>>();
   readonly lostDeletes = new Map<number, Set<string>>();
+  /** `owner\0site\0path\0sha256`: contents a site held in its mirror (an echo of them tells it nothing). */
+  readonly held = new Set<string>();
   /** `site\0owner\0path`: paths a site renamed a file onto in its mirror of the owner. */
   readonly renamedOnto = new Set<string>();
   /** Sites that lost their state/ at some point. */
@@ -269,9 +272,10 @@ class Sim {
     this.checker = new ObjectChecker(
       this.world.storage,
       keys,
-      (owner, peer, path, deleted) =>
+      (owner, peer, path, deleted, hash) =>
         (this.readable.get(owner)?.get(peer)?.has(path) ?? false) ||
-        (deleted && this.proposed.has(`${owner}\0${peer}\0${path}`)),
+        (deleted && this.proposed.has(`${owner}\0${peer}\0${path}`)) ||
+        (!deleted && this.held.has(`${owner}\0${peer}\0${path}\0${hash}`)),
     );
     for (const [i, a] of this.sites.entries()) {
       for (const b of this.sites.slice(i + 1)) await a.service.requestPeer(b.me);
@@ -694,7 +698,10 @@ class Sim {
     for (const owner of this.emails) {
       if (owner === site.me) continue;
       for (const rel of site.files(owner)) {
-        this.proposed.add(`${owner}\0${site.me}\0${rel.slice(owner.length + 1)}`);
+        const path = rel.slice(owner.length + 1);
+        this.proposed.add(`${owner}\0${site.me}\0${path}`);
+        const hash = createHash("sha256").update(site.fs.readFileSync(`${site.ctx.root}/${rel}`));
+        this.held.add(`${owner}\0${site.me}\0${path}\0${hash.digest("hex")}`);
       }
     }
   }

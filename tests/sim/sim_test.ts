@@ -18,7 +18,7 @@ function sized(name: string, fallback: number): number {
   return n;
 }
 
-const SEEDS = sized("SYFT_SIM_SEEDS", 12);
+const SEEDS = sized("SYFT_SIM_SEEDS", 10);
 const OPS = sized("SYFT_SIM_OPS", 300);
 const FIRST = sized("SYFT_SIM_FIRST", 1);
 
