@@ -143,3 +143,20 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "seed 3002: a file renamed in a mirror onto one of the same size and mtime is proposed (rename-same-stamp)",
+  ignore: open,
+  fn: async () => {
+    // s2 publishes public/f1.txt and public/f4.txt (same length) in one
+    // batch, so s3's mirror stamps both with one mtime; s3 renames f4.txt
+    // onto f1.txt. The scan keys on size and mtime, which the rename keeps:
+    // only the deletion of f4.txt is proposed (and refused), the new f1.txt
+    // never is, and s3's mirror holds content s2 never had there, for good.
+    assertEquals(
+      await replay("rename-same-stamp", 3002, 1000, [369, 370, 386, 696, 883, 884, 886]),
+      null,
+    );
+  },
+});

@@ -148,7 +148,6 @@ interface Tracked {
  * - `job-file-removed`: `job run` of an approved job whose `config.yaml` the
  *   owner deleted from the inbox throws a bare NotFound (a stack trace at a
  *   terminal) instead of an `error:`/`hint:`.
- *
  * - `wiped-owner-republish`: after an owner lost its `state/`, it republishes
  *   every file, and a peer's edit of one (permitted, unanswered) is taken for
  *   an owner change: the edit becomes a `.conflict` copy and is never applied.
@@ -161,14 +160,13 @@ interface Tracked {
  *   renamed into place, every later round fails with "staged content for …
  *   is missing": the site never syncs again. A run that meets it ends there
  *   (nothing after it can converge), counted and not failed.
+ * - `rename-same-stamp`: a file renamed in a mirror onto another of the same
+ *   size and mtime (files one batch applied share their mtime) is not seen
+ *   as changed by the scan (it keys on size and mtime, which a rename
+ *   keeps), so the edit is never proposed and the mirror keeps it.
  *
- * Found before, with no seed that shows it under today's operation mix (see
- * the report of issue 16): `rename-same-stamp` (a rename in a mirror onto a
- * same-size file applied in the same batch, hence the same mtime, was never
- * proposed: the scan keys on size and mtime). It stays tolerated until a
- * seed shows it again or it is fixed. `stacked-proposal` (an edit on top of
- * one's own unanswered proposal refused as a conflict) was fixed in main
- * (d94df9d).
+ * `stacked-proposal` (an edit on top of one's own unanswered proposal
+ * refused as a conflict) was on this list until main fixed it (d94df9d).
  */
 export const KNOWN_BUGS = [
   "wiped-owner-deletion",
