@@ -10,6 +10,7 @@ import type { LocalFs } from "../../core/fs/local_fs.ts";
 import { MemoryFs } from "../../core/testing/memory_fs.ts";
 import type { MemoryWorld } from "../../core/testing/world.ts";
 import { emailsOf, type Plant, runSeed } from "./run.ts";
+import { shrink } from "./shrink.ts";
 
 const SEEDS = [1, 2, 3];
 const OPS = 150;
@@ -40,28 +41,44 @@ Deno.test("the planted-bug seeds pass without a planted bug", async () => {
   assertEquals(await broken(undefined), []);
 });
 
-Deno.test("a permission engine that lets everyone read and write everything fails seeds", async () => {
+/** Every site's permission files read as "everyone may write everything" by its engine. */
+const permissive: Plant = (world) => {
   const yes = new MemoryFs();
   yes.writeFileSync(
     "/yes.yaml",
     new TextEncoder().encode("rules:\n  - pattern: '**'\n    access:\n      write: ['*']\n"),
   );
-  const failed = await broken((world) =>
-    wrapEngineFs(world, (fs) =>
-      new Proxy(fs, {
-        get(target, key) {
-          if (key === "open") {
-            return (path: string, options: Deno.OpenOptions) =>
-              path.endsWith("/syft.pub.yaml") && !options.write
-                ? yes.open("/yes.yaml", options)
-                : target.open(path, options);
-          }
-          const value = Reflect.get(target, key);
-          return typeof value === "function" ? value.bind(target) : value;
-        },
-      }))
-  );
+  wrapEngineFs(world, (fs) =>
+    new Proxy(fs, {
+      get(target, key) {
+        if (key === "open") {
+          return (path: string, options: Deno.OpenOptions) =>
+            path.endsWith("/syft.pub.yaml") && !options.write
+              ? yes.open("/yes.yaml", options)
+              : target.open(path, options);
+        }
+        const value = Reflect.get(target, key);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }));
+};
+
+Deno.test("a permission engine that lets everyone read and write everything fails seeds", async () => {
+  const failed = await broken(permissive);
   assert(failed.length > 0, "no seed failed");
+});
+
+Deno.test("a failing seed shrinks to fewer operations that break the same invariant", async () => {
+  const options = { seed: 1, ops: OPS, plant: permissive };
+  const failed = await runSeed(options);
+  assert(failed.failure !== null);
+  const { result, tries } = await shrink(options, failed, 40);
+  assert(tries <= 40);
+  assertEquals(result.failure?.invariant, failed.failure.invariant);
+  assert(result.ops.length < failed.ops.length / 4, `${result.ops.length} operations left`);
+  // The shrunk list replays to the same failure.
+  const again = await runSeed({ ...options, only: new Set(result.ops.map((op) => op.id)) });
+  assertEquals(again.failure, result.failure);
 });
 
 Deno.test("a reader that skips one file of the mirrors fails seeds", async () => {
