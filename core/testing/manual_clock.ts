@@ -28,4 +28,12 @@ export class ManualClock implements Clock {
   set(ms: number): void {
     this.#now = ms;
   }
+
+  /**
+   * This clock as a machine whose clock is `offsetMs` off reads it: it moves
+   * with this one, so several sites of one test can disagree on the time.
+   */
+  skewed(offsetMs: number): Clock {
+    return { now: () => this.#now + offsetMs };
+  }
 }

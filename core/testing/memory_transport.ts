@@ -30,15 +30,48 @@ const PAGE_LIMIT = 1000;
 interface StoredChannel {
   ref: ChannelRef;
   objects: Map<string, Uint8Array>;
+  /**
+   * Objects their recipient does not see yet, name → the storage tick that
+   * shows them (see {@linkcode TransportFaults.lag}); the sender sees them.
+   */
+  lagging: Map<string, number>;
   /** Names taken by something that is not an object (a squatter): listed only with `all`. */
   special: Map<string, "folder" | "symlink" | "other">;
   /** The storage version of the last change to this channel. */
   changedAt: number;
 }
 
+/**
+ * Faults a test injects into every transport of one storage, each decided by
+ * the test (a seeded simulation draws them), so a run replays from its seed.
+ */
+export interface TransportFaults {
+  /**
+   * Asked before each operation (`put`, `list`, `get`, `delete`, `changes`,
+   * `openChannel`, `listIncoming`) of `identity`: an error fails the call
+   * before it takes effect (a refused or rate-limited request); `{ after }`
+   * fails it after it took effect (a timeout whose request went through).
+   */
+  fail?(op: string, identity: string): SyftError | { after: SyftError } | undefined;
+  /** A listing as `identity` gets it: may repeat or reorder entries, as a lagging index does. */
+  listing?(identity: string, objects: ObjectInfo[]): ObjectInfo[];
+  /** Ticks (see {@linkcode MemoryStorage.tick}) a new object stays invisible to its recipient. */
+  lag?(channel: ChannelRef, name: string): number;
+}
+
 /** The storage every {@linkcode MemoryTransport} of one test shares. */
 export class MemoryStorage {
   readonly channels = new Map<string, StoredChannel>();
+  /**
+   * Whether `list` and `get` let timers run first (see `turn`); a test with
+   * no timer to wait for (the simulation) turns it off: each turn costs a
+   * timer tick, most of a long run's time.
+   */
+  timerTurns = true;
+  /** Faults to inject; none by default. */
+  faults: TransportFaults | null = null;
+  /** The storage's own time, in ticks a test advances: lagging objects show when it passes theirs. */
+  ticks = 0;
   /** Bumped by every change; a `changes` cursor is a version. */
   version = 0;
   /** Calls per operation, for tests that count what a round costs. */
@@ -57,6 +90,32 @@ export class MemoryStorage {
     const stored = this.#channel(channel);
     stored.special.set(name, kind);
     stored.changedAt = ++this.version;
+  }
+
+  /**
+   * Advance the storage's time one tick: objects whose lag ran out become
+   * visible to their recipient, and their channel counts as changed.
+   */
+  tick(): void {
+    this.ticks++;
+    for (const stored of this.channels.values()) {
+      let shown = false;
+      for (const [name, at] of stored.lagging) {
+        if (at > this.ticks) continue;
+        stored.lagging.delete(name);
+        shown = true;
+      }
+      if (shown) stored.changedAt = ++this.version;
+    }
+  }
+
+  /** Show every lagging object now (a test's quiescence). */
+  catchUp(): void {
+    for (const stored of this.channels.values()) {
+      if (stored.lagging.size === 0) continue;
+      stored.lagging.clear();
+      stored.changedAt = ++this.version;
+    }
   }
 
   /** The object names of a channel, sorted, bypassing any transport. */
@@ -84,7 +143,13 @@ export class MemoryStorage {
     const key = channelName(ref);
     let stored = this.channels.get(key);
     if (!stored) {
-      stored = { ref: { ...ref }, objects: new Map(), special: new Map(), changedAt: 0 };
+      stored = {
+        ref: { ...ref },
+        objects: new Map(),
+        lagging: new Map(),
+        special: new Map(),
+        changedAt: 0,
+      };
       this.channels.set(key, stored);
     }
     return stored;
@@ -143,6 +208,7 @@ export class MemoryTransport implements Transport {
   async put(channel: ChannelRef, name: string, body: ObjectBody): Promise<void> {
     this.#count("put");
     this.#live("put");
+    const after = this.#fault("put");
     const stored = this.#own("put", channel);
     this.#name("put", name);
     // Read the whole body before the object appears: a reader sees all or nothing.
@@ -153,16 +219,22 @@ export class MemoryTransport implements Transport {
       throw new SyftError("E_EXISTS", `put: ${name} already exists in ${channelName(channel)}`);
     }
     stored.objects.set(name, bytes);
+    const lag = this.#storage.faults?.lag?.(stored.ref, name) ?? 0;
+    if (lag > 0) stored.lagging.set(name, this.#storage.ticks + lag);
     stored.changedAt = ++this.#storage.version;
+    if (after) throw after;
   }
 
   async list(channel: ChannelRef, options: ListOptions = {}): Promise<ListPage> {
-    await turn();
+    if (this.#storage.timerTurns) await turn();
     return this.#run("list", () => {
       const stored = this.#readable("list", channel);
       const limit = Math.min(Math.max(1, options.limit ?? PAGE_LIMIT), PAGE_LIMIT);
       const entries: ObjectInfo[] = [];
-      for (const [name, bytes] of stored.objects) entries.push({ name, size: bytes.byteLength });
+      for (const [name, bytes] of stored.objects) {
+        if (!this.#visible(stored, name)) continue;
+        entries.push({ name, size: bytes.byteLength });
+      }
       if (options.all) {
         for (const [name, kind] of stored.special) entries.push({ name, size: 0, special: kind });
       }
@@ -171,18 +243,19 @@ export class MemoryTransport implements Transport {
         .filter((o) => options.after === undefined || o.name > options.after)
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       const objects = chosen.slice(0, limit);
-      return chosen.length > limit ? { objects, next: objects[objects.length - 1]!.name } : {
-        objects,
+      const shown = this.#storage.faults?.listing?.(this.#me, objects) ?? objects;
+      return chosen.length > limit ? { objects: shown, next: objects[objects.length - 1]!.name } : {
+        objects: shown,
       };
     });
   }
 
   async get(channel: ChannelRef, name: string): Promise<ReadableStream<Uint8Array>> {
-    await turn();
+    if (this.#storage.timerTurns) await turn();
     return this.#run("get", () => {
       const stored = this.#readable("get", channel);
       this.#name("get", name);
-      const bytes = stored.objects.get(name);
+      const bytes = this.#visible(stored, name) ? stored.objects.get(name) : undefined;
       if (!bytes) throw new Error(`no object ${name} in ${channelName(channel)}`);
       return new ReadableStream<Uint8Array>({
         start(controller) {
@@ -198,6 +271,7 @@ export class MemoryTransport implements Transport {
     return this.#run("delete", () => {
       const stored = this.#own("delete", channel);
       this.#name("delete", name);
+      stored.lagging.delete(name);
       if (stored.objects.delete(name)) stored.changedAt = ++this.#storage.version;
     });
   }
@@ -230,10 +304,26 @@ export class MemoryTransport implements Transport {
     this.#count(op);
     try {
       this.#live(op);
-      return Promise.resolve(body());
+      const after = this.#fault(op);
+      const result = body();
+      if (after) throw after;
+      return Promise.resolve(result);
     } catch (err) {
       return Promise.reject(this.#error(op, err));
     }
+  }
+
+  /** An injected fault: thrown now, or returned to throw once the operation took effect. */
+  #fault(op: string): SyftError | undefined {
+    const fault = this.#storage.faults?.fail?.(op, this.#me);
+    if (fault === undefined) return undefined;
+    if (fault instanceof SyftError) throw fault;
+    return fault.after;
+  }
+
+  /** Whether we see `name` yet: the sender always does, the recipient once its lag ran out. */
+  #visible(stored: StoredChannel, name: string): boolean {
+    return stored.ref.sender === this.#me || !stored.lagging.has(name);
   }
 
   #count(op: string): void {

@@ -22,7 +22,9 @@ import { DATASITE_FOLDERS, DEFAULT_PERMISSION_FILES } from "../datasite/layout.t
 import { generateIdentityKeys, type IdentityKeys } from "../identity/keys.ts";
 import { PeerService } from "../peers/service.ts";
 import { PeerStore } from "../peers/store.ts";
+import type { CheckpointThresholds } from "../checkpoints/rolling.ts";
 import type { SyncContext } from "../sync/context.ts";
+import type { Clock } from "../time/clock.ts";
 import { type RoundSummary, runRound } from "../sync/round.ts";
 import { stateLayout } from "../sync/state.ts";
 import { ManualClock } from "./manual_clock.ts";
@@ -34,6 +36,27 @@ const GIB = 1024 * 1024 * 1024;
 /** Rounds {@linkcode MemoryWorld.settle} runs at most before it gives up. */
 const MAX_SETTLE_ROUNDS = 20;
 
+/** How {@linkcode MemoryWorld} builds its sites. */
+export interface WorldOptions {
+  /** The one clock every site reads (default: a new {@linkcode ManualClock}). */
+  clock?: ManualClock;
+  /**
+   * Give each site its own {@linkcode MemoryFs}, so one site can crash alone
+   * (default: one file system for all, under per-site roots).
+   */
+  fsPerSite?: boolean;
+}
+
+/** How {@linkcode MemoryWorld.site} builds one site. */
+export interface SiteOptions {
+  /** The site's identity keys (default: new ones; generating them is slow). */
+  keys?: IdentityKeys;
+  /** How far the site's clock is off the world's, in ms (clock skew; default 0). */
+  clockOffsetMs?: number;
+  /** When the site writes checkpoints (default: the engine's). */
+  thresholds?: CheckpointThresholds;
+}
+
 /** One datasite of a {@linkcode MemoryWorld}: its engine context, store and service. */
 export class MemorySite {
   /** Warnings the engine gave (skipped files, quarantined objects...). */
@@ -44,29 +67,37 @@ export class MemorySite {
   readonly store: PeerStore;
   readonly service: PeerService;
 
+  /** This site's file system (the world's, unless it has one per site). */
+  readonly fs: MemoryFs;
+  /** This site's clock: the world's, maybe skewed. */
+  readonly clock: Clock;
+
   constructor(
     readonly world: MemoryWorld,
     readonly me: string,
     readonly keys: IdentityKeys,
     readonly transport: MemoryTransport,
+    options: { fs?: MemoryFs; clock?: Clock; thresholds?: CheckpointThresholds } = {},
   ) {
     const base = `/sites/${me}`;
-    this.store = new PeerStore(`${base}/home/peers`, world.fs);
+    this.fs = options.fs ?? world.fs;
+    this.clock = options.clock ?? world.clock;
+    this.store = new PeerStore(`${base}/home/peers`, this.fs);
     this.service = new PeerService({
       transport,
       store: this.store,
       me,
       keys,
-      now: () => world.clock.now(),
+      now: () => this.clock.now(),
     });
     this.ctx = {
       me,
       root: `${base}/SyftBox`,
-      layout: stateLayout(`${base}/home/state`, world.fs),
+      layout: stateLayout(`${base}/home/state`, this.fs),
       keys,
       transport,
-      fs: world.fs,
-      clock: world.clock,
+      fs: this.fs,
+      clock: this.clock,
       warn: (message) => this.warnings.push(message),
       discover: async () => {
         await this.service.discover();
@@ -74,6 +105,12 @@ export class MemorySite {
       allowMassDelete: false,
       quotaBytes: GIB,
     };
+    if (options.thresholds) this.ctx.thresholds = options.thresholds;
+  }
+
+  /** `<home>/state`: what `syft` keeps between rounds. */
+  get stateDir(): string {
+    return `/sites/${this.me}/home/state`;
   }
 
   /** `<root>/<me>`: the own datasite. */
@@ -96,9 +133,9 @@ export class MemorySite {
   write(rel: string, content: string | Uint8Array): void {
     this.world.clock.advance(1000);
     const path = this.#abs(rel);
-    this.world.fs.mkdirSync(posix.dirname(path), { recursive: true });
+    this.fs.mkdirSync(posix.dirname(path), { recursive: true });
     const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content;
-    this.world.fs.writeFileSync(path, bytes);
+    this.fs.writeFileSync(path, bytes);
   }
 
   /** A file under the own datasite (`public/a.txt`). */
@@ -109,13 +146,13 @@ export class MemorySite {
   /** Remove a file or folder under the root, as a user would. */
   remove(rel: string): void {
     this.world.clock.advance(1000);
-    this.world.fs.removeSync(this.#abs(rel), { recursive: true });
+    this.fs.removeSync(this.#abs(rel), { recursive: true });
   }
 
   /** The text of a file under the root, or null when there is none. */
   read(rel: string): string | null {
     try {
-      return new TextDecoder().decode(this.world.fs.readFileSync(this.#abs(rel)));
+      return new TextDecoder().decode(this.fs.readFileSync(this.#abs(rel)));
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return null;
       throw err;
@@ -125,8 +162,8 @@ export class MemorySite {
   /** Every file under `rel` of the root, relative to the root, sorted. */
   files(rel = ""): string[] {
     const dir = this.#abs(rel);
-    if (!this.world.fs.existsSync(dir)) return [];
-    return this.world.fs.listTree(dir).map((p) => p.slice(this.ctx.root.length + 1));
+    if (!this.fs.existsSync(dir)) return [];
+    return this.fs.listTree(dir).map((p) => p.slice(this.ctx.root.length + 1));
   }
 
   #abs(rel: string): string {
@@ -134,26 +171,36 @@ export class MemorySite {
   }
 }
 
-/** Datasites sharing one storage, file system and clock. */
+/** Datasites sharing one storage and clock, and one file system unless `fsPerSite`. */
 export class MemoryWorld {
   readonly clock: ManualClock;
+  /** The shared file system (with `fsPerSite`, only what no site uses). */
   readonly fs: MemoryFs;
   readonly storage = new MemoryStorage();
   readonly sites: MemorySite[] = [];
+  readonly #fsPerSite: boolean;
 
-  constructor(clock = new ManualClock()) {
-    this.clock = clock;
-    this.fs = new MemoryFs(clock);
+  constructor(options: ManualClock | WorldOptions = {}) {
+    const o = options instanceof ManualClock ? { clock: options } : options;
+    this.clock = o.clock ?? new ManualClock();
+    this.fs = new MemoryFs(this.clock);
+    this.#fsPerSite = o.fsPerSite ?? false;
   }
 
   /** A new datasite with the default folders and permission files of `syft init`. */
-  async site(me: string): Promise<MemorySite> {
-    const site = new MemorySite(this, me, await generateIdentityKeys(), this.storage.transport(me));
+  async site(me: string, options: SiteOptions = {}): Promise<MemorySite> {
+    const keys = options.keys ?? await generateIdentityKeys();
+    const clock = options.clockOffsetMs ? this.clock.skewed(options.clockOffsetMs) : this.clock;
+    const site = new MemorySite(this, me, keys, this.storage.transport(me), {
+      fs: this.#fsPerSite ? new MemoryFs(clock) : this.fs,
+      clock,
+      ...(options.thresholds ? { thresholds: options.thresholds } : {}),
+    });
     for (const folder of DATASITE_FOLDERS) {
-      this.fs.mkdirSync(posix.join(site.datasite, folder), { recursive: true });
+      site.fs.mkdirSync(posix.join(site.datasite, folder), { recursive: true });
     }
     for (const [rel, text] of Object.entries(DEFAULT_PERMISSION_FILES)) {
-      this.fs.writeFileSync(posix.join(site.datasite, rel), new TextEncoder().encode(text));
+      site.fs.writeFileSync(posix.join(site.datasite, rel), new TextEncoder().encode(text));
     }
     this.sites.push(site);
     return site;

@@ -1,0 +1,41 @@
+/**
+ * The deterministic simulation in CI (issue 16, item 1): a fixed block of
+ * seeds, each a few hundred random operations with faults, must keep every
+ * invariant. `SYFT_SIM_SEEDS`, `SYFT_SIM_OPS` and `SYFT_SIM_FIRST` size the
+ * block (the default fits the 30 s a test file may take on 2 cores; `deno
+ * task sim` runs more). A failure prints its seed, the shrunk operations and
+ * the command that replays them.
+ */
+import { assert, assertEquals } from "../assert.ts";
+import { recordCount } from "../_counts.ts";
+import { describeBlock, runBlock } from "./batch.ts";
+import { runSeed } from "./run.ts";
+
+function sized(name: string, fallback: number): number {
+  const raw = Deno.env.get(name);
+  const n = raw === undefined ? fallback : Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a count, not ${raw}`);
+  return n;
+}
+
+const SEEDS = sized("SYFT_SIM_SEEDS", 10);
+const OPS = sized("SYFT_SIM_OPS", 300);
+const FIRST = sized("SYFT_SIM_FIRST", 1);
+
+Deno.test(`${SEEDS} simulation seeds of ${OPS} operations keep every invariant`, async () => {
+  const report = await runBlock({ first: FIRST, seeds: SEEDS, ops: OPS });
+  const lines = describeBlock(report);
+  if (Deno.env.get("SYFT_TEST_VERBOSE")) console.log(lines.map((l) => `  ${l}`).join("\n"));
+  await recordCount("sim seeds", report.ran);
+  assert(report.failures.length === 0, lines.join("\n"));
+});
+
+Deno.test("a seed replays the same: the same operations, rounds, objects and final trees", async () => {
+  const run = async () => {
+    const r = await runSeed({ seed: 42, ops: 200 });
+    return { ...r, ops: r.ops.length };
+  };
+  const first = await run();
+  assert(first.rounds > 50, `only ${first.rounds} rounds`);
+  assertEquals(await run(), first);
+});
