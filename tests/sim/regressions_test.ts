@@ -8,7 +8,7 @@
  * changes them, and these seeds must then be found again.)
  */
 import { assertEquals } from "../assert.ts";
-import { type Failure, KNOWN_BUGS, type KnownBug, runSeed } from "./run.ts";
+import { type Failure, type FixedBug, KNOWN_BUGS, type KnownBug, runSeed } from "./run.ts";
 
 const open = !Deno.env.get("SIM_REGRESSIONS");
 
@@ -17,7 +17,7 @@ const open = !Deno.env.get("SIM_REGRESSIONS");
  * with every known bug but `bug` let pass; null when it holds.
  */
 async function replay(
-  bug: KnownBug,
+  bug: KnownBug | FixedBug,
   seed: number,
   ops: number,
   only: number[],
@@ -79,7 +79,6 @@ Deno.test({
 Deno.test({
   name:
     "seed 10: running an approved job whose config.yaml the owner deleted is an error with a hint, not a bare NotFound (job-file-removed)",
-  ignore: open,
   fn: async () => {
     // s4 submits a job to s1; s1 approves it, then deletes the job's
     // config.yaml from its inbox by hand; `job run --release` throws
@@ -130,7 +129,6 @@ Deno.test({
 Deno.test({
   name:
     "seed 505: a file the user moves after a power cut mid-apply does not stop every later round (journal-after-user-edit)",
-  ignore: open,
   fn: async () => {
     // s0 gives s2 write on shared0/ and publishes shared0/f4.txt; s2's round
     // dies by a power cut while applying it, leaving its journal entry; s2's
@@ -147,7 +145,6 @@ Deno.test({
 Deno.test({
   name:
     "seed 3002: a file renamed in a mirror onto one of the same size and mtime is proposed (rename-same-stamp)",
-  ignore: open,
   fn: async () => {
     // s2 publishes public/f1.txt and public/f4.txt (same length) in one
     // batch, so s3's mirror stamps both with one mtime; s3 renames f4.txt
