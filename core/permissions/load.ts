@@ -129,7 +129,37 @@ async function readPermissionFile(
   } finally {
     f?.close();
   }
-  return parsePermissionFile(bytes, folderRel, options);
+  return parsedOnce(bytes, folderRel, options);
+}
+
+/**
+ * Permission files already parsed, by folder and text: a round loads every
+ * permission file of the datasite, and parsing their YAML again each round
+ * was an eighth of an in-memory round's time. Results are read-only; only
+ * the default limits are cached.
+ */
+const parsed = new Map<string, ParseResult>();
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const MAX_PARSED = 512;
+
+function parsedOnce(bytes: Uint8Array, folderRel: string, options: ParseOptions): ParseResult {
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    text = ""; // not UTF-8: parsed (and refused) each time, never cached
+  }
+  if (Object.keys(options).length > 0 || text === "") {
+    return parsePermissionFile(bytes, folderRel, options);
+  }
+  const key = `${folderRel}\0${text}`;
+  let result = parsed.get(key);
+  if (result === undefined) {
+    result = parsePermissionFile(bytes, folderRel, options);
+    if (parsed.size >= MAX_PARSED) parsed.clear();
+    parsed.set(key, result);
+  }
+  return result;
 }
 
 /** Read at most `limit` bytes: the file may grow between stat and read. */
