@@ -133,6 +133,7 @@ export class ChannelReader {
       case "batches":
         return await this.#readBatches(seqs, Boolean(page.next));
       case "restore":
+        if (!await this.#judgeBeforeRestore(seqs, plan.cf)) return "done";
         return await this.#restore(plan.cf, plan.ci) ? "again" : "done";
       case "wait":
         await this.#wait(plan.missing, plan.why);
@@ -143,6 +144,27 @@ export class ChannelReader {
       case "idle":
         return "done";
     }
+  }
+
+  /**
+   * Before a state that lost its record restores from full checkpoint `cf`:
+   * the batches after the ack our earlier state sent (`judged`) and up to the
+   * checkpoint carry the peer's proposals that nobody judged yet, and a
+   * checkpoint holds publications only. They are judged now, their
+   * publications left to the checkpoint (simulation seed 5: an owner that
+   * lost `state/` neither applied nor refused them). False when a batch is
+   * left part-judged (the proposal budget ran out) or refused: next round.
+   */
+  async #judgeBeforeRestore(seqs: number[], cf: number): Promise<boolean> {
+    const judged = this.#state.judged ?? 0;
+    if (judged === 0 || this.#state.cursor !== 0) return true;
+    const refused = new Set(this.#state.quarantined_names);
+    for (const seq of seqs) {
+      if (seq <= (this.#state.judged ?? 0) || seq > cf || refused.has(batchName(seq))) continue;
+      await this.#receiveBatch(batchName(seq), seq, true);
+      if ((this.#state.judged ?? 0) < seq) return false;
+    }
+    return true;
   }
 
   /** What to read next; the common cases need no look at the checkpoints. */
@@ -307,7 +329,7 @@ export class ChannelReader {
    * next round, its position kept in `state.resume` in the same journal entry
    * as the ops, so a crash loses and repeats nothing.
    */
-  async #receiveBatch(name: string, seq: number): Promise<void> {
+  async #receiveBatch(name: string, seq: number, proposalsOnly = false): Promise<void> {
     const staging = this.#staging(`${seq}`);
     const from = this.#state.resume?.seq === seq ? this.#state.resume.next : 0;
     const batch = await this.#fetchBatch({ name, seq, staging, from });
@@ -326,13 +348,24 @@ export class ChannelReader {
     try {
       if (from === 0) await this.#applyControls(scope, batch, refused);
       const engine = accepts ? await this.options.engine() : null;
-      stop = await this.#applyEvents(scope, { events: batch.events, seq, from, engine });
+      stop = await this.#applyEvents(scope, {
+        events: batch.events,
+        seq,
+        from,
+        engine,
+        proposalsOnly,
+      });
     } catch (err) {
       // A blob the batch references is missing or not what its event says.
       return await this.#failed(staging, name, err);
     }
     const kept = refused.filter((a) => a.kept).map((a) => a.refusal);
     this.#settle(scope, { batch, seq, stop, refused: kept });
+    if (proposalsOnly && stop === null) {
+      // Its publications are in the checkpoint restored next: only judged, not read past.
+      scope.state.cursor = this.#state.cursor;
+      scope.state.judged = seq;
+    }
     await this.#journal(seq, scope, staging);
     if (this.#work.permissionsChanged) this.options.onPermissionsChanged();
     this.#work.state = scope.state;
@@ -454,13 +487,15 @@ export class ChannelReader {
       seq: number;
       from: number;
       engine: PermissionEngine | null;
+      /** Publications left out: a checkpoint restored after this batch holds newer ones. */
+      proposalsOnly?: boolean;
     },
   ): Promise<number | null> {
     const work = this.#work;
     for (let i = at.from; i < at.events.length; i++) {
       const ev = at.events[i]!;
       if (!this.#isProposal(ev)) {
-        await applyPublication(scope, ev);
+        if (!at.proposalsOnly) await applyPublication(scope, ev);
         continue;
       }
       // Judged before our state was lost: deciding it again would undo that decision.

@@ -29,6 +29,7 @@ import { collectBytes, readVerified, sealFor, uploadBlob } from "./outgoing.ts";
 import { fullCheckpointEvents, writeCheckpoint } from "./checkpoint_out.ts";
 import { collectGarbage, finishGc } from "./gc.ts";
 import { settleSeq } from "./settle_seq.ts";
+import { rebuildWriterRecord } from "./writer_rebuild.ts";
 import {
   carriableProjection,
   groupEvents,
@@ -209,8 +210,15 @@ export class ChannelWriter {
    */
   async #settle(): Promise<void> {
     this.#state = await finishGc(this.ctx, this.channel, this.#state);
+    const lost = !this.#state.seq_known && !this.#state.published_once &&
+      this.#state.chain.length === 0;
     if (this.#state.pending_put !== null || !this.#state.seq_known) {
       this.#state = await settleSeq(this.ctx, this.channel, this.#state);
+    }
+    if (lost && this.#state.next_seq > 1) {
+      // No record, yet the channel holds our objects: `state/` was lost.
+      const rebuilt = await rebuildWriterRecord(this.ctx, this.keys);
+      if (rebuilt) await this.#save({ ...this.#state, ...rebuilt });
     }
   }
 

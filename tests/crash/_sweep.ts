@@ -50,6 +50,7 @@ export function copyStorage(from: MemoryStorage, into = new MemoryStorage()): Me
       objects: new Map(c.objects),
       special: new Map(c.special),
       changedAt: c.changedAt,
+      lagging: new Map(c.lagging),
     });
   }
   into.version = from.version;

@@ -29,7 +29,6 @@ async function replay(
 Deno.test({
   name:
     "seed 9: an owner that deleted a file and then lost its state/ tells its peers of the deletion (wiped-owner-deletion)",
-  ignore: open,
   fn: async () => {
     // s0 writes f0.txt into its inbox at s1, which applies it; s1 deletes the
     // file and loses state/ before its next round. s1's rounds after that
@@ -115,7 +114,6 @@ Deno.test({
 Deno.test({
   name:
     "seed 507: an owner that lost its state/ still collects the objects its channel held before (wiped-owner-leaks-objects)",
-  ignore: open,
   fn: async () => {
     // s2 loses state/ three times in 1,000 operations. Its channel to s1
     // ends holding b-1 … b-57 although its record starts at b-33 and s1

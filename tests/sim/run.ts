@@ -134,7 +134,7 @@ interface Tracked {
  * count of runs that met one is in {@linkcode SeedResult.known}). Remove an
  * entry once its bug is fixed; regressions_test.ts holds each as a seed.
  *
- * - `wiped-owner-deletion`: an owner that deleted (or renamed away) a file
+ * - `wiped-owner-deletion` (fixed, core/sync/writer_rebuild.ts): an owner that deleted (or renamed away) a file
  *   and lost its `state/` never publishes the deletion: its peers' mirrors
  *   keep the file.
  * - `crossed-reapproval`: a peer re-approved while the other side's
@@ -151,7 +151,7 @@ interface Tracked {
  * - `wiped-owner-republish`: after an owner lost its `state/`, it republishes
  *   every file, and a peer's edit of one (permitted, unanswered) is taken for
  *   an owner change: the edit becomes a `.conflict` copy and is never applied.
- * - `wiped-owner-leaks-objects`: an owner that lost its `state/` rebuilds its
+ * - `wiped-owner-leaks-objects` (fixed, core/sync/writer_rebuild.ts): an owner that lost its `state/` rebuilds its
  *   channel's record from what it writes next; the objects the channel held
  *   before (`b-1`…) are in no record and are never collected: shared
  *   storage grows past the checkpoint rules' bound for good.
@@ -169,18 +169,21 @@ interface Tracked {
  * refused as a conflict) was on this list until main fixed it (d94df9d).
  */
 export const KNOWN_BUGS = [
-  "wiped-owner-deletion",
   "crossed-reapproval",
   "wiped-owner-drops-proposal",
   "wiped-owner-republish",
-  "wiped-owner-leaks-objects",
 ] as const;
 
 /**
  * Bugs fixed since the simulation found them (main, issue 16): never let
  * pass any more; their detection stays so a return shows under its name.
  */
-export type FixedBug = "job-file-removed" | "journal-after-user-edit" | "rename-same-stamp";
+export type FixedBug =
+  | "job-file-removed"
+  | "journal-after-user-edit"
+  | "rename-same-stamp"
+  | "wiped-owner-deletion"
+  | "wiped-owner-leaks-objects";
 
 /** One entry of {@linkcode KNOWN_BUGS}. */
 export type KnownBug = (typeof KNOWN_BUGS)[number];
@@ -815,16 +818,18 @@ class Sim {
           withoutMarkers(this.#tree(peer, owner.me)),
           projection(tree, owner.me, peer.me),
         ).filter((line) => {
+          // Each known bug that could explain the line is asked in turn: one fixed
+          // (no longer let pass) must not hide another that is still open.
           if (line.startsWith("extra ") && lost?.has(line.slice(6))) {
-            return !this.#know("wiped-owner-deletion");
+            if (this.#know("wiped-owner-deletion")) return false;
           }
           const proposal = `${owner.me}\0${peer.me}\0${line.slice(6)}`;
           if (line.startsWith("extra ") && this.wiped.has(o) && this.proposed.has(proposal)) {
-            return !this.#know("wiped-owner-drops-proposal");
+            if (this.#know("wiped-owner-drops-proposal")) return false;
           }
           const held = / holds /.exec(line);
           if (held && this.renamedOnto.has(`${p}\0${o}\0${line.slice(0, held.index)}`)) {
-            return !this.#know("rename-same-stamp");
+            if (this.#know("rename-same-stamp")) return false;
           }
           return !(this.churned.has(`${o}\0${p}`) && this.#know("crossed-reapproval"));
         });
