@@ -7,6 +7,7 @@
  *
  * @example
  * ```ts
+ * import { MemoryWorld } from "./world.ts";
  * const world = new MemoryWorld();
  * const owner = await world.site("owner@example.org");
  * const ds = await world.site("ds@example.org");
