@@ -66,8 +66,37 @@ export interface PeerKeys {
   blobKeyIn: CryptoKey;
 }
 
+/**
+ * Peers' key material already derived, per own identity: an X25519 agreement
+ * and two HKDFs per peer in every round were a visible share of an idle
+ * round (and of `sync --watch`, which runs many). Keyed by the peer's pinned
+ * keys, so a key change derives afresh.
+ */
+const derived = new WeakMap<object, Map<string, Promise<PeerKeys>>>();
+const MAX_DERIVED = 1024;
+
 /** Build a peer's key material from its pinned raw keys (base64). */
-export async function peerKeys(
+export function peerKeys(
+  ctx: Pick<SyncContext, "me" | "keys">,
+  peer: string,
+  signKeyB64: string,
+  agreeKeyB64: string,
+): Promise<PeerKeys> {
+  let mine = derived.get(ctx.keys);
+  if (!mine) derived.set(ctx.keys, mine = new Map());
+  const key = `${ctx.me}\0${peer}\0${signKeyB64}\0${agreeKeyB64}`;
+  let keys = mine.get(key);
+  if (!keys) {
+    keys = derivePeerKeys(ctx, peer, signKeyB64, agreeKeyB64);
+    // A failure is not kept: the next round tries again.
+    keys.catch(() => mine!.delete(key));
+    if (mine.size >= MAX_DERIVED) mine.clear();
+    mine.set(key, keys);
+  }
+  return keys;
+}
+
+async function derivePeerKeys(
   ctx: Pick<SyncContext, "me" | "keys">,
   peer: string,
   signKeyB64: string,
