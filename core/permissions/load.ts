@@ -149,7 +149,8 @@ function parsedOnce(bytes: Uint8Array, folderRel: string, options: ParseOptions)
   } catch {
     text = ""; // not UTF-8: parsed (and refused) each time, never cached
   }
-  if (Object.keys(options).length > 0 || text === "") {
+  const limits = options.maxBytes ?? options.maxRules ?? options.maxAliases;
+  if (limits !== undefined || text === "") {
     return parsePermissionFile(bytes, folderRel, options);
   }
   const key = `${folderRel}\0${text}`;
