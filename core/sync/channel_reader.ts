@@ -10,10 +10,8 @@
  */
 import { forgetWipedMirror, mirrorWasWiped } from "./reader/wiped_mirror.ts";
 import { posix } from "node:path";
-import { openEnvelope } from "../events/envelope.ts";
 import { parseBatchJson } from "../events/parse.ts";
 import { deletionEvent } from "../events/make.ts";
-import { unpackBody } from "../events/body.ts";
 import {
   batchName,
   checkpointName,
@@ -31,7 +29,7 @@ import { regularFileHash } from "./scan.ts";
 import { keepRefusals, type Refusal } from "./refusals.ts";
 import { quarantineRefused } from "./quarantine.ts";
 import { type ChannelState, saveChannelState } from "./state.ts";
-import { ownOpenKeys } from "./outgoing.ts";
+import { readOwnObject } from "./outgoing.ts";
 import { collectProposals, type ProposalResult } from "./propose.ts";
 import { planRead, type ReadPlan } from "../checkpoints/read_plan.ts";
 import { blobFetcher, type Fetched, fetchObject, type ObjectKind } from "./reader/fetch.ts";
@@ -607,7 +605,7 @@ export class ChannelReader {
     // The newest few: one that is not ours (anyone can write the folder) is passed over.
     for (const seq of seqs.slice(0, 3)) {
       try {
-        return await this.#ackInOwnBatch(channel, batchName(seq));
+        return await this.#ackInOwnBatch(batchName(seq));
       } catch (err) {
         if (err instanceof SyftError && err.code === "E_BAD_MESSAGE") continue;
         throw err;
@@ -617,17 +615,9 @@ export class ChannelReader {
   }
 
   /** The ack for the peer our own batch `name` carries (0 when none). */
-  async #ackInOwnBatch(channel: ChannelRef, name: string): Promise<number> {
+  async #ackInOwnBatch(name: string): Promise<number> {
     const { ctx, keys } = this;
-    const opened = await openEnvelope(
-      await ctx.transport.get(channel, name),
-      { name, sender: ctx.me, recipient: keys.peer, kind: "batch" },
-      ownOpenKeys(ctx, keys),
-    );
-    const json = await unpackBody(opened.body, {
-      first: "batch.json",
-      onContent: () => Promise.resolve(),
-    });
+    const json = await readOwnObject(ctx, keys, name, "batch");
     return parseBatchJson(json, { sender: ctx.me, recipient: keys.peer }).acks[keys.peer] ?? 0;
   }
 

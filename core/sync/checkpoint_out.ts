@@ -9,8 +9,7 @@
  */
 import { posix } from "node:path";
 import { blobId } from "../crypto/agree.ts";
-import { openEnvelope } from "../events/envelope.ts";
-import { type BodyContent, packBody, unpackBody } from "../events/body.ts";
+import { type BodyContent, packBody } from "../events/body.ts";
 import { parseCheckpointJson, serializeJson } from "../events/parse.ts";
 import {
   BATCH_LIMITS,
@@ -29,7 +28,7 @@ import {
   type BlobSource,
   collectBytes,
   isOwnObject,
-  ownOpenKeys,
+  readOwnObject,
   readVerified,
   sealFor,
   squattedError,
@@ -270,22 +269,10 @@ async function readOwnCheckpoint(
 ): Promise<CheckpointJson | null> {
   if (!await isOwnObject(ctx, channel, name, kind)) return null;
   try {
-    const opened = await openEnvelope(
-      await ctx.transport.get(channel, name),
-      { name, sender: ctx.me, recipient: keys.peer, kind },
-      ownOpenKeys(ctx, keys),
-    );
-    const json = await unpackBody(opened.body, {
-      first: "checkpoint.json",
-      maxEntries: CHECKPOINT_MAX_ENTRIES,
-      onContent: async () => {},
-    });
+    const json = await readOwnObject(ctx, keys, name, kind);
     return parseCheckpointJson(json, { sender: ctx.me, recipient: keys.peer, kind });
   } catch (err) {
     if (err instanceof SyftError && err.code === "E_BAD_MESSAGE") return null;
     throw err;
   }
 }
-
-/** Tar entries a reader accepts in a checkpoint: a full one lists every projected file. */
-export const CHECKPOINT_MAX_ENTRIES = 200_001;

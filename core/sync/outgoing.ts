@@ -6,6 +6,7 @@
  * @module
  */
 import { blobId, hashedFileStream, hashStream, sha256Hex } from "../crypto/agree.ts";
+import { unpackBody } from "../events/body.ts";
 import { openEnvelope, readHeaderOnly, sealEnvelope } from "../events/envelope.ts";
 import { blobName, type ObjectKind } from "../events/types.ts";
 import { SyftError } from "../errors/mod.ts";
@@ -39,6 +40,33 @@ export function ownOpenKeys(ctx: SyncContext, keys: PeerKeys) {
     agreePrivate: ctx.keys.agree.privateKey,
     senderAgreePublic: keys.agreePublic,
   };
+}
+
+/** Tar entries a reader accepts in a checkpoint: a full one lists every projected file. */
+export const CHECKPOINT_MAX_ENTRIES = 200_001;
+
+/**
+ * The `batch.json` or `checkpoint.json` of our own object `name` in our
+ * channel to `keys.peer`, opened with our own keys (X25519 is symmetric).
+ * @throws {SyftError} `E_BAD_MESSAGE` when it is not an object we wrote.
+ */
+export async function readOwnObject(
+  ctx: SyncContext,
+  keys: PeerKeys,
+  name: string,
+  kind: "batch" | "ci" | "cf",
+): Promise<Uint8Array> {
+  const channel: ChannelRef = { sender: ctx.me, recipient: keys.peer };
+  const opened = await openEnvelope(
+    await ctx.transport.get(channel, name),
+    { name, sender: ctx.me, recipient: keys.peer, kind },
+    ownOpenKeys(ctx, keys),
+  );
+  return await unpackBody(opened.body, {
+    first: kind === "batch" ? "batch.json" : "checkpoint.json",
+    ...(kind === "batch" ? {} : { maxEntries: CHECKPOINT_MAX_ENTRIES }),
+    onContent: () => Promise.resolve(),
+  });
 }
 
 /**

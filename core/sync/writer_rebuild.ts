@@ -12,21 +12,17 @@
  */
 import { blobId } from "../crypto/agree.ts";
 import { type ChainEntry } from "../checkpoints/chain.ts";
-import { unpackBody } from "../events/body.ts";
-import { openEnvelope } from "../events/envelope.ts";
 import { parseBatchJson, parseCheckpointJson } from "../events/parse.ts";
 import {
   batchName,
   checkpointName,
   type FileChangeEvent,
-  type ObjectKind,
   parseBatchName,
 } from "../events/types.ts";
 import { SyftError } from "../errors/mod.ts";
 import type { ChannelRef } from "../transport/contract.ts";
-import { CHECKPOINT_MAX_ENTRIES } from "./checkpoint_out.ts";
 import type { PeerKeys, SyncContext } from "./context.ts";
-import { ownOpenKeys } from "./outgoing.ts";
+import { readOwnObject } from "./outgoing.ts";
 import type { WriterState } from "./state.ts";
 
 /** What the channel's own objects say our record was. */
@@ -46,25 +42,15 @@ async function allNames(ctx: SyncContext, channel: ChannelRef): Promise<string[]
   }
 }
 
-/** The events of our own object `name`; null when it is not ours or not readable. */
+/** The events of our own object `name`; null when it is not ours. */
 async function ownEvents(
   ctx: SyncContext,
   keys: PeerKeys,
-  channel: ChannelRef,
   name: string,
-  kind: Exclude<ObjectKind, "blob">,
+  kind: "batch" | "ci" | "cf",
 ): Promise<FileChangeEvent[] | null> {
   try {
-    const opened = await openEnvelope(
-      await ctx.transport.get(channel, name),
-      { name, sender: ctx.me, recipient: keys.peer, kind },
-      ownOpenKeys(ctx, keys),
-    );
-    const json = await unpackBody(opened.body, {
-      first: kind === "batch" ? "batch.json" : "checkpoint.json",
-      ...(kind === "batch" ? {} : { maxEntries: CHECKPOINT_MAX_ENTRIES }),
-      onContent: () => Promise.resolve(),
-    });
+    const json = await readOwnObject(ctx, keys, name, kind);
     const who = { sender: ctx.me, recipient: keys.peer };
     return kind === "batch"
       ? parseBatchJson(json, who).events
@@ -123,7 +109,7 @@ export async function rebuildWriterRecord(
   // The newest full checkpoint of ours is the base; what follows it is replayed.
   let base = -1;
   for (const cf of checkpoints.filter((c) => c.kind === "cf").reverse()) {
-    const events = await ownEvents(ctx, keys, channel, checkpointName("cf", cf.seq), "cf");
+    const events = await ownEvents(ctx, keys, checkpointName("cf", cf.seq), "cf");
     if (events === null) continue;
     replay(ctx.me, published, events);
     chain.push(await chainEntry(keys, "cf", cf.seq, events));
@@ -134,11 +120,11 @@ export async function rebuildWriterRecord(
     if (c.kind === "cf" && c.seq === base) continue;
     if (c.kind === "cf" || c.seq <= base) {
       // Older checkpoints still count for collection; their content is in the base.
-      const events = await ownEvents(ctx, keys, channel, checkpointName(c.kind, c.seq), c.kind);
+      const events = await ownEvents(ctx, keys, checkpointName(c.kind, c.seq), c.kind);
       if (events !== null) chain.push(await chainEntry(keys, c.kind, c.seq, events));
       continue;
     }
-    const events = await ownEvents(ctx, keys, channel, checkpointName("ci", c.seq), "ci");
+    const events = await ownEvents(ctx, keys, checkpointName("ci", c.seq), "ci");
     if (events === null) continue;
     replay(ctx.me, published, events);
     chain.push(await chainEntry(keys, "ci", c.seq, events));
@@ -146,7 +132,7 @@ export async function rebuildWriterRecord(
   // Batches a replayed checkpoint covers are in it already (or collected).
   const covered = Math.max(base, ...chain.filter((e) => e.kind === "ci").map((e) => e.seq));
   for (const seq of batches) {
-    const events = await ownEvents(ctx, keys, channel, batchName(seq), "batch");
+    const events = await ownEvents(ctx, keys, batchName(seq), "batch");
     if (events === null) continue;
     if (seq > covered) replay(ctx.me, published, events);
     chain.push(await chainEntry(keys, "batch", seq, events));

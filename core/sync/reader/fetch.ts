@@ -19,7 +19,7 @@ import {
 import { SyftError } from "../../errors/mod.ts";
 import type { ChannelRef } from "../../transport/contract.ts";
 import type { PeerKeys, SyncContext } from "../context.ts";
-import { CHECKPOINT_MAX_ENTRIES } from "../checkpoint_out.ts";
+import { CHECKPOINT_MAX_ENTRIES } from "../outgoing.ts";
 
 /** The kinds of object a channel carries events in. */
 export type ObjectKind = "batch" | "ci" | "cf";
