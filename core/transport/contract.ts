@@ -86,6 +86,12 @@ export interface TransportCapabilities {
   enforcesSharing: boolean;
   /** `changes` can wait for a change instead of polling. */
   canWatch: boolean;
+  /**
+   * The transport implements {@linkcode PoolStore} (protocol v2: a blob stored
+   * once, readable by the recipients named). Absent or false: writers store a
+   * copy per channel (v1 `x-` blobs).
+   */
+  pool?: boolean | undefined;
 }
 
 /** Bytes to store: a buffer, or a stream for large objects (never held whole in memory). */
@@ -96,7 +102,7 @@ export type ObjectBody = Uint8Array | ReadableStream<Uint8Array>;
  * `E_TRANSPORT` whose message names the operation, except `put` of a name that
  * exists, which is `E_EXISTS`.
  */
-export interface Transport {
+export interface Transport extends Partial<PoolStore> {
   /** What this transport can promise. */
   capabilities(): Promise<TransportCapabilities>;
   /** The identity the storage knows us by. */
@@ -125,10 +131,47 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/**
+ * A sender's pool (protocol v2, docs/protocol.md): objects stored once and
+ * readable by exactly the readers named, so content sealed once reaches many
+ * recipients without a copy per channel. Names are opaque (they never reveal a
+ * content hash); the storage layout is the transport's own (a sender-owned
+ * folder on a shared folder, per-file sharing on a cloud).
+ */
+export interface PoolStore {
+  /**
+   * Store an object in our pool, create-only and atomic (`E_EXISTS` if the
+   * name is taken), readable by `readers` (lower-case emails, never empty).
+   */
+  poolPut(name: string, body: ObjectBody, readers: string[]): Promise<void>;
+  /** Let more readers read an object of our pool; idempotent. */
+  poolAddReaders(name: string, readers: string[]): Promise<void>;
+  /** An object of `sender`'s pool that we may read. Missing or not shared: `E_TRANSPORT`. */
+  poolGet(sender: string, name: string): Promise<ReadableStream<Uint8Array>>;
+  /** One page of our own pool, as {@linkcode Transport.list} pages a channel. */
+  poolList(options?: ListOptions): Promise<ListPage>;
+  /** Remove an object of our pool; removing a missing one is not an error. */
+  poolDelete(name: string): Promise<void>;
+}
+
 /** Syntax of an object name: ASCII letters, digits, `.`, `_`, `-`; no leading dot; ≤ 255 bytes. */
 export const OBJECT_NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/;
 
 /** The folder name of a channel on storage. */
 export function channelName(channel: ChannelRef): string {
   return `syft1#${channel.sender}#${channel.recipient}`;
+}
+
+/**
+ * The pool of a transport that offers one (`capabilities().pool` and every
+ * method present), else null: callers then fall back to per-channel copies.
+ */
+export function poolOf(
+  transport: Transport,
+  capabilities: TransportCapabilities,
+): PoolStore | null {
+  if (capabilities.pool !== true) return null;
+  const { poolPut, poolAddReaders, poolGet, poolList, poolDelete } = transport;
+  if (!poolPut || !poolAddReaders || !poolGet || !poolList || !poolDelete) return null;
+  return transport as PoolStore;
 }
