@@ -23,6 +23,7 @@ import {
   storeSignIn,
 } from "../plugins/gdrive/sign_in.ts";
 import { listenForRedirect, openBrowser } from "./auth_redirect.ts";
+import { registerAuthDropbox } from "./auth_dropbox.ts";
 import { type Context, withContext } from "./context.ts";
 
 interface AuthGdriveFlags {
@@ -62,6 +63,8 @@ export function registerAuth(program: Command): void {
     .option("--no-browser", "print the address to open instead of opening a browser")
     .option("--email <email>", "the Google account to sign in as (default: init's email)")
     .action(withContext(runAuthGdrive));
+  // Registered once the plugin is built (kinds.ts); until then it answers as planned below.
+  if (!UNBUILT_TRANSPORTS.includes("dropbox")) registerAuthDropbox(auth);
   // Planned kinds answer plainly instead of "unknown command", and stay out of the help.
   for (const kind of UNBUILT_TRANSPORTS) {
     auth
@@ -218,7 +221,7 @@ async function readClientFile(path: string): Promise<string> {
  * `credentials/` (0700). Existing folders are left as they are: the home
  * guard has already judged them.
  */
-async function ensureCredentialsDir(home: string): Promise<string> {
+export async function ensureCredentialsDir(home: string): Promise<string> {
   const { credentials } = homeLayout(home);
   for (const dir of [home, credentials]) {
     try {
