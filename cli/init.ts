@@ -11,6 +11,7 @@ import { SyftError } from "../core/errors/mod.ts";
 import { parseIdentity } from "../core/paths/identity.ts";
 import { BUILT_TRANSPORTS, transportChoices } from "../core/transport/kinds.ts";
 import { type Context, withContext } from "./context.ts";
+import { ensureDropboxSignIn, requireDropboxAccount } from "./dropbox_account.ts";
 import { ensureGdriveSignIn, requireDriveAccount } from "./gdrive_account.ts";
 import { checkTransportSpec } from "./transport.ts";
 
@@ -63,6 +64,11 @@ async function runInit(ctx: Context, flags: InitFlags): Promise<void> {
       checkTransport: async (spec) => {
         // Drive: a stored sign-in first (the plugin's manifest reads its client file).
         if (spec.kind === "gdrive") await ensureGdriveSignIn(ctx, email);
+        // Dropbox: the account before the plugin starts, so nothing is made as another user.
+        if (isDropbox(spec)) {
+          await ensureDropboxSignIn(ctx, email);
+          await requireDropboxAccount(ctx.home, email);
+        }
         await checkTransportSpec(spec, { identity: email, home: ctx.home, create: false });
         if (spec.kind === "gdrive") await requireDriveAccount(ctx.home, email);
       },
@@ -101,6 +107,11 @@ async function runInit(ctx: Context, flags: InitFlags): Promise<void> {
       );
     }
   });
+}
+
+/** Dropbox, compared as a string while the kind is still planned in kinds.ts. */
+function isDropbox(spec: TransportSpec): boolean {
+  return (spec.kind as string) === "dropbox";
 }
 
 /**
