@@ -1,0 +1,593 @@
+/**
+ * The Dropbox transport (spec `dropbox`): channels are shared folders in the
+ * sender's Dropbox with the recipient as a viewer (see `_layout.ts`), objects
+ * are files in them. Dropbox enforces who reads what; this class adds the
+ * protocol's rules on top (only the sender's writes count) and Dropbox's
+ * sharp edges (issue 18 item 3): create-only uploads that survive a lost
+ * answer, content hashes, upload sessions, one cursor for every channel.
+ * @module
+ */
+import {
+  parseChannelRef,
+  preview,
+  readRefusal,
+  type WireErrors,
+  wireErrors,
+  writeRefusal,
+} from "../_wire_args.ts";
+import {
+  type ChangesOptions,
+  type ChangesResult,
+  channelName,
+  type ChannelRef,
+  type ListOptions,
+  type ListPage,
+  OBJECT_NAME_RE,
+  type ObjectBody,
+  type ObjectInfo,
+  type TransportCapabilities,
+  type WhoAmI,
+} from "../../core/transport/contract.ts";
+import { givesAwayChunks, type PluginImpl } from "../serve.ts";
+import { describeError, isSyftError, SyftError } from "../../core/errors/mod.ts";
+import { escapeTerminal } from "../../core/encoding/terminal.ts";
+import { isIdentity } from "../../core/paths/identity.ts";
+import { concatBytes } from "../../core/encoding/bytes.ts";
+import { causeOf, type Download, DropboxApi } from "./_api.ts";
+import { type BackoffPolicy, DEFAULT_BACKOFF } from "./_backoff.ts";
+import { contentHash, ContentHasher } from "./_content_hash.ts";
+import { decodeCursor, encodeCursor } from "./_changes.ts";
+import { dropboxHosts } from "./_env.ts";
+import type { Entry } from "./_entries.ts";
+import { FolderIndex, ROOT } from "./_index.ts";
+import { byteOrder, type ChannelFolder, DropboxLayout } from "./_layout.ts";
+import { TokenSource } from "./_token_source.ts";
+
+const wire = wireErrors("dropbox");
+const { fail, exists, listOptions } = wire;
+const checkName: WireErrors["checkName"] = wire.checkName;
+
+/** Objects up to this size go in one `files/upload`; larger ones in a session. */
+export const SINGLE_UPLOAD_MAX = 8 * 1024 * 1024;
+/** Each session append (a multiple of Dropbox's 4 MiB block). */
+export const SESSION_CHUNK = 8 * 1024 * 1024;
+/** A listing the cursor caught up with this recently is answered without a call. */
+const FRESH_MS = 1_000;
+/** Dropbox's long-poll bounds, in seconds. */
+const LONGPOLL_MIN_S = 30;
+const LONGPOLL_MAX_S = 480;
+/** A cut download resumes from where it stopped at most this often. */
+const MAX_RESUMES = 8;
+
+/** What the Worker gets from the manifest (structured-cloneable). */
+export interface DropboxInit {
+  /** Our identity (lower-case email). */
+  identity: string;
+  /** `$SYFT_HOME/credentials`: the token file. */
+  credentialsDir: string;
+  /** The `SYFT_DROPBOX_API` base, or "" for Dropbox's own hosts. */
+  apiBase: string;
+  /** Retry schedule (tests shorten it; default 1 s base, 32 s cap, 8 tries). */
+  backoff?: { baseMs: number; capMs: number; tries: number } | undefined;
+  /** When a silent request counts as dropped (default 20 s). */
+  requestTimeoutMs?: number | undefined;
+}
+
+/**
+ * Check the init options that came over the wire.
+ * @throws {SyftError} `E_INTERNAL` naming the bad option (a manifest bug).
+ */
+export function parseDropboxInit(init: Record<string, unknown>): DropboxInit {
+  const bad = (what: string) =>
+    new SyftError("E_INTERNAL", `the dropbox plugin got a bad init option: ${what}`);
+  const { identity, credentialsDir, apiBase, backoff, requestTimeoutMs } = init;
+  if (typeof identity !== "string" || !isIdentity(identity)) throw bad("identity");
+  if (typeof credentialsDir !== "string" || !credentialsDir.startsWith("/")) {
+    throw bad("credentialsDir");
+  }
+  if (typeof apiBase !== "string") throw bad("apiBase");
+  const out: DropboxInit = { identity, credentialsDir, apiBase };
+  if (backoff !== undefined) {
+    const b = backoff as Record<string, unknown>;
+    if (
+      typeof b?.baseMs !== "number" || typeof b?.capMs !== "number" ||
+      typeof b?.tries !== "number"
+    ) throw bad("backoff");
+    out.backoff = { baseMs: b.baseMs, capMs: b.capMs, tries: b.tries };
+  }
+  if (requestTimeoutMs !== undefined) {
+    if (typeof requestTimeoutMs !== "number" || !(requestTimeoutMs > 0)) {
+      throw bad("requestTimeoutMs");
+    }
+    out.requestTimeoutMs = requestTimeoutMs;
+  }
+  return out;
+}
+
+/** The Dropbox transport for one identity. */
+export class DropboxTransport implements PluginImpl {
+  readonly #me: string;
+  readonly #api: DropboxApi;
+  readonly #layout: DropboxLayout;
+  readonly #index = new FolderIndex();
+  readonly #tokens: TokenSource;
+  #accountId: string | null = null;
+  /** No long-poll before this time (Dropbox's `backoff`), ms since the epoch. */
+  #longpollNotBefore = 0;
+
+  constructor(init: DropboxInit, tokens: TokenSource, report = defaultReport) {
+    this.#me = init.identity;
+    const backoff: BackoffPolicy = init.backoff
+      ? { ...DEFAULT_BACKOFF, ...init.backoff }
+      : DEFAULT_BACKOFF;
+    this.#tokens = tokens;
+    this.#api = new DropboxApi({
+      hosts: dropboxHosts(init.apiBase),
+      tokens,
+      backoff,
+      requestTimeoutMs: init.requestTimeoutMs,
+    });
+    this.#layout = new DropboxLayout(this.#api, this.#me, report);
+    if (tokens.accountId !== "") this.#accountId = tokens.accountId;
+  }
+
+  /** Read the credentials and build the transport (the Worker's factory). */
+  static async create(init: DropboxInit): Promise<DropboxTransport> {
+    const hosts = dropboxHosts(init.apiBase);
+    const tokens = await TokenSource.load(
+      init.credentialsDir,
+      hosts.token,
+      (url, i) => fetch(url, i),
+    );
+    return new DropboxTransport(init, tokens);
+  }
+
+  /** Requests sent so far (every attempt), for tests and `deno task bench`. */
+  get calls(): number {
+    return this.#api.calls;
+  }
+
+  capabilities(): Promise<TransportCapabilities> {
+    return Promise.resolve({ enforcesSharing: true, canWatch: true, pool: false });
+  }
+
+  async whoami(): Promise<WhoAmI> {
+    return await this.#wrap("whoami", async () => {
+      const account = await this.#api.currentAccount("whoami");
+      this.#accountId = account.accountId;
+      return { email: account.email, authenticated: true };
+    });
+  }
+
+  async openChannel(to: string): Promise<ChannelRef> {
+    const op = "openChannel";
+    if (typeof to !== "string" || !isIdentity(to)) {
+      throw fail(op, `${preview(to)} is not a valid identity`);
+    }
+    const ref = { sender: this.#me, recipient: to };
+    return await this.#wrap(op, async () => {
+      await this.#layout.openChannel(op, ref);
+      return ref;
+    });
+  }
+
+  async listIncoming(): Promise<ChannelRef[]> {
+    return await this.#wrap(
+      "listIncoming",
+      async () => (await this.#layout.incoming("listIncoming")).map((c) => c.ref),
+    );
+  }
+
+  async put(channel: ChannelRef, name: string, body: ObjectBody): Promise<void> {
+    const op = "put";
+    const ref = this.#ref(op, channel);
+    this.#mustWrite(op, ref);
+    checkName(op, name);
+    await this.#wrap(op, async () => {
+      const folder = await this.#requireChannel(op, ref);
+      const path = `${folder.pathLower}/${name}`;
+      if (body instanceof ReadableStream) body = await smallAsBytes(body, SINGLE_UPLOAD_MAX);
+      let stored: Entry | "conflict";
+      if (body instanceof Uint8Array && body.byteLength <= SINGLE_UPLOAD_MAX) {
+        stored = await this.#api.uploadNew(op, path, body, contentHash(body));
+      } else {
+        // Refuse before sending a large body; the create-only commit is the real check.
+        if ((await this.#api.getMetadata(op, path)) !== null) throw exists(ref, name);
+        stored = await this.#uploadSession(op, path, body);
+      }
+      if (stored === "conflict") throw exists(ref, name);
+      if (this.#index.cursor !== null) this.#index.note(stored);
+    });
+  }
+
+  async list(channel: ChannelRef, options: ListOptions = {}): Promise<ListPage> {
+    const op = "list";
+    const ref = this.#ref(op, channel);
+    this.#mustRead(op, ref);
+    const { prefix, after, limit, all } = listOptions(op, options);
+    return await this.#wrap(op, async () => {
+      const folder = await this.#requireChannel(op, ref);
+      const objects: ObjectInfo[] = [];
+      for (const entry of await this.#entries(op, folder)) {
+        if (!OBJECT_NAME_RE.test(entry.name)) continue;
+        if (prefix !== undefined && !entry.name.startsWith(prefix)) continue;
+        if (after !== undefined && !(entry.name > after)) continue;
+        if (entry.tag === "folder") {
+          if (all) objects.push({ name: entry.name, size: 0, special: "folder" });
+          continue;
+        }
+        if (!this.#writtenBySender(folder, entry)) continue;
+        objects.push({ name: entry.name, size: entry.size });
+      }
+      objects.sort((a, b) => byteOrder(a.name, b.name));
+      const page = objects.slice(0, limit);
+      const last = page[page.length - 1];
+      return objects.length > limit && last !== undefined
+        ? { objects: page, next: last.name }
+        : { objects: page };
+    });
+  }
+
+  async get(channel: ChannelRef, name: string): Promise<ReadableStream<Uint8Array>> {
+    const op = "get";
+    const ref = this.#ref(op, channel);
+    this.#mustRead(op, ref);
+    checkName(op, name);
+    return await this.#wrap(op, async () => {
+      const folder = await this.#requireChannel(op, ref);
+      const path = `${folder.pathLower}/${name}`;
+      const missing = () => fail(op, `no object ${JSON.stringify(name)} in ${channelName(ref)}`);
+      const first = await this.#api.download(op, path);
+      // Dropbox finds `a.syft` for `A.syft`: only the exact name is the object.
+      if (first === null || first.entry.name !== name) {
+        await first?.body.cancel();
+        throw missing();
+      }
+      if (!this.#writtenBySender(folder, first.entry)) {
+        await first.body.cancel();
+        throw missing();
+      }
+      return givesAwayChunks(this.#resumable(op, path, first));
+    });
+  }
+
+  async delete(channel: ChannelRef, name: string): Promise<void> {
+    const op = "delete";
+    const ref = this.#ref(op, channel);
+    this.#mustWrite(op, ref);
+    checkName(op, name);
+    await this.#wrap(op, async () => {
+      const folder = this.#layout.ownPath(ref);
+      if (!(await this.#layout.ownExists(op, ref, this.#indexedFolder(folder)))) return;
+      const path = `${folder}/${name}`;
+      const there = await this.#api.getMetadata(op, path);
+      // Case-insensitive paths: never delete `A.syft` for `a.syft`.
+      if (there === null || there.name !== name || there.tag !== "file") return;
+      await this.#api.delete(op, path);
+      if (this.#index.cursor !== null) this.#index.note({ ...there, tag: "deleted" });
+    });
+  }
+
+  /**
+   * Channels to us that changed since `cursor`: new ones (from
+   * `list_mountable_folders`) and those the `list_folder` cursor over /syft
+   * reports entries in. With `waitMs`, an idle answer waits on Dropbox's
+   * long-poll (no token, one call per period) and wakes on a change.
+   */
+  async changes(cursor: string | null, options: ChangesOptions = {}): Promise<ChangesResult> {
+    const op = "changes";
+    return await this.#wrap(op, async () => {
+      const base = cursor === null ? null : decodeCursor(cursor);
+      if (base === null) return await this.#fullSync(op);
+      const incoming = await this.#layout.incoming(op, base.owners);
+      const marked = new Set(
+        incoming.map((c) => c.ref.sender).filter((s) => !base.senders.includes(s)),
+      );
+      // Channels read where they were mounted (not moved into /syft) have no cursor: always listed.
+      for (const c of incoming) if (!c.pathLower.startsWith(`${ROOT}/`)) marked.add(c.ref.sender);
+      const result = (dropbox: string) => ({
+        cursor: encodeCursor({
+          dropbox,
+          senders: incoming.map((c) => c.ref.sender),
+          owners: this.#layout.knownOwners(),
+        }),
+        channels: this.#refs(marked),
+      });
+      const waitMs = Math.max(0, options.waitMs ?? 0);
+      if (waitMs > 0 && marked.size === 0) {
+        const changed = await this.#wait(op, base.dropbox, waitMs);
+        if (!changed) return result(base.dropbox);
+      }
+      let next = base.dropbox;
+      const feed = this.#index.cursor === base.dropbox;
+      for (let pages = 0;; pages++) {
+        const page = await this.#api.listFolderContinue(op, next);
+        if (page === "reset") return await this.#fullSync(op);
+        for (const entry of page.entries) {
+          const channel = incoming.find((c) =>
+            entry.pathLower === c.pathLower || entry.pathLower.startsWith(`${c.pathLower}/`)
+          );
+          if (channel) marked.add(channel.ref.sender);
+        }
+        if (feed) this.#index.apply(page.entries, page.cursor);
+        next = page.cursor;
+        if (!page.hasMore || pages >= 10_000) break;
+      }
+      return result(next);
+    });
+  }
+
+  /** Start from now: every incoming channel is reported, and the index is built. */
+  async #fullSync(op: string): Promise<ChangesResult> {
+    const incoming = await this.#layout.incoming(op);
+    const dropbox = await this.#relist(op);
+    return {
+      cursor: encodeCursor({
+        dropbox,
+        senders: incoming.map((c) => c.ref.sender),
+        owners: this.#layout.knownOwners(),
+      }),
+      channels: this.#refs(new Set(incoming.map((c) => c.ref.sender))),
+    };
+  }
+
+  /** List /syft in full (creating it when missing) into the index; the cursor after it. */
+  async #relist(op: string): Promise<string> {
+    let first = await this.#api.listFolder(op, ROOT, true);
+    if (first === null) {
+      await this.#api.createFolder(op, ROOT);
+      first = await this.#api.listFolder(op, ROOT, true);
+      if (first === null) throw fail(op, `${ROOT} vanished while it was created`);
+    }
+    const all = await this.#api.drain(op, first);
+    this.#index.reset(all.entries, all.cursor);
+    return all.cursor;
+  }
+
+  /** Long-poll until a change or `waitMs`; whether something changed. */
+  async #wait(op: string, cursor: string, waitMs: number): Promise<boolean> {
+    const deadline = Date.now() + waitMs;
+    const hold = this.#longpollNotBefore - Date.now();
+    if (hold > 0) {
+      // Dropbox asked for a pause between long-polls: wait it out, then look once.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(hold, waitMs)));
+      return true;
+    }
+    const timeoutS = Math.min(LONGPOLL_MAX_S, Math.max(LONGPOLL_MIN_S, Math.ceil(waitMs / 1000)));
+    const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+    const r = await this.#api.longpoll(op, cursor, timeoutS, signal);
+    if (r.backoffS > 0) this.#longpollNotBefore = Date.now() + r.backoffS * 1000;
+    return r.changes;
+  }
+
+  /** The entries of a channel folder, from the index when it is current. */
+  async #entries(op: string, folder: ChannelFolder): Promise<Entry[]> {
+    if (!folder.pathLower.startsWith(`${ROOT}/`)) {
+      const first = await this.#api.listFolder(op, folder.pathLower, false);
+      return first === null ? [] : (await this.#api.drain(op, first)).entries;
+    }
+    await this.#catchUp(op);
+    return this.#index.entries(folder.pathLower);
+  }
+
+  /** Bring the index up to date unless it is fresh. */
+  async #catchUp(op: string): Promise<void> {
+    if (this.#index.fresh(FRESH_MS)) return;
+    if (this.#index.cursor === null) {
+      await this.#relist(op);
+      return;
+    }
+    let cursor = this.#index.cursor;
+    for (let pages = 0; pages < 10_000; pages++) {
+      const page = await this.#api.listFolderContinue(op, cursor);
+      if (page === "reset") {
+        await this.#relist(op);
+        return;
+      }
+      this.#index.apply(page.entries, page.cursor);
+      cursor = page.cursor;
+      if (!page.hasMore) return;
+    }
+  }
+
+  /** Whether the index (when current) shows our channel folder at `path`; null: it cannot say. */
+  #indexedFolder(path: string): boolean | null {
+    if (!this.#index.fresh(FRESH_MS)) return null;
+    return this.#index.folder(path)?.tag === "folder";
+  }
+
+  /** Upload a large body in a session: 8 MiB appends, create-only commit. */
+  async #uploadSession(
+    op: string,
+    path: string,
+    body: Uint8Array | ReadableStream<Uint8Array>,
+  ): Promise<Entry | "conflict"> {
+    const hasher = new ContentHasher();
+    const session = await this.#api.sessionStart(op);
+    let offset = 0;
+    for await (const chunk of chunksOf(body, SESSION_CHUNK)) {
+      hasher.update(chunk);
+      offset = await this.#api.sessionAppend(op, session, offset, chunk, contentHash(chunk));
+    }
+    return await this.#api.sessionFinish(op, session, offset, path, hasher.digest());
+  }
+
+  /** A download that resumes from where a dropped connection cut it, and checks its size. */
+  #resumable(op: string, path: string, first: Download): ReadableStream<Uint8Array> {
+    const { size, rev } = first.entry;
+    let reader = first.body.getReader();
+    let received = 0;
+    let resumes = 0;
+    const broken = (detail: string) => fail(op, `${path}: ${detail}`);
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        for (;;) {
+          let step: ReadableStreamReadResult<Uint8Array>;
+          try {
+            step = await reader.read();
+          } catch (err) {
+            if (received >= size || ++resumes > MAX_RESUMES) {
+              throw broken(`the download broke off: ${describeError(err)}`);
+            }
+            const again = await this.#api.download(op, path, received);
+            if (again === null || (rev !== undefined && again.entry.rev !== rev)) {
+              await again?.body.cancel();
+              throw broken("the object changed or vanished during the download");
+            }
+            reader = again.body.getReader();
+            continue;
+          }
+          if (step.done) {
+            if (received !== size) throw broken(`got ${received} bytes of ${size}`);
+            controller.close();
+            return;
+          }
+          received += step.value.byteLength;
+          if (received > size) throw broken(`got more than the ${size} bytes announced`);
+          controller.enqueue(step.value);
+          return;
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    });
+  }
+
+  /** Whether `entry` in `folder` was written by the channel's sender; reports it once if not. */
+  #writtenBySender(folder: ChannelFolder, entry: Entry): boolean {
+    if (entry.modifiedBy === folder.writerId) return true;
+    // Our own folder: Dropbox may leave modified_by out; only we write it anyway (viewers cannot).
+    if (folder.ref.sender === this.#me && entry.modifiedBy === undefined) return true;
+    this.#layout.ignore(
+      `object:${entry.pathLower}:${entry.rev ?? ""}`,
+      `dropbox: ignored ${JSON.stringify(entry.name)} in ${channelName(folder.ref)}: ` +
+        `it was written by ${entry.modifiedBy ?? "an unknown account"}, not ${folder.ref.sender}`,
+    );
+    return false;
+  }
+
+  /** The folder of a channel we may use, or a clear error naming `op`. */
+  async #requireChannel(op: string, ref: ChannelRef): Promise<ChannelFolder> {
+    if (ref.sender === this.#me) {
+      const path = this.#layout.ownPath(ref);
+      if (await this.#layout.ownExists(op, ref, this.#indexedFolder(path))) {
+        return {
+          ref,
+          sharedFolderId: "",
+          pathLower: path,
+          writerId: await this.#myAccountId(op),
+        };
+      }
+    } else {
+      const found = await this.#layout.incomingChannel(op, ref);
+      if (found !== null) return found;
+    }
+    throw fail(
+      op,
+      `channel ${channelName(ref)} does not exist or is not shared with ${this.#me}`,
+      {
+        hint: ref.sender === this.#me
+          ? "open the channel first"
+          : `${ref.sender} has not opened this channel (yet)`,
+      },
+    );
+  }
+
+  async #myAccountId(op: string): Promise<string> {
+    this.#accountId ??= (await this.#api.currentAccount(op)).accountId;
+    return this.#accountId;
+  }
+
+  #refs(senders: Set<string>): ChannelRef[] {
+    return [...senders].sort(byteOrder).map((sender) => ({ sender, recipient: this.#me }));
+  }
+
+  #ref(op: string, channel: unknown): ChannelRef {
+    const ref = parseChannelRef(channel);
+    if (typeof ref === "string") throw fail(op, ref);
+    return ref;
+  }
+
+  #mustWrite(op: string, ref: ChannelRef): void {
+    const refusal = writeRefusal(this.#me, ref);
+    if (refusal) throw fail(op, refusal.detail, { hint: refusal.hint });
+  }
+
+  #mustRead(op: string, ref: ChannelRef): void {
+    const refusal = readRefusal(this.#me, ref);
+    if (refusal) throw fail(op, refusal);
+  }
+
+  /** Run `body`, turning anything but a SyftError into E_TRANSPORT naming `op`. */
+  async #wrap<T>(op: string, body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (err) {
+      if (isSyftError(err)) throw err;
+      const cause = causeOf(err);
+      throw fail(op, cause ? cause.summary || cause.message : describeError(err), { cause: err });
+    }
+  }
+}
+
+function defaultReport(message: string): void {
+  // The worker's stderr skips the host's Output gate, and these reports quote
+  // names peers chose: escape them here.
+  console.warn(escapeTerminal(message));
+}
+
+/**
+ * The whole of `stream` as bytes when it ends within `limit` bytes; otherwise
+ * a stream that yields what was read ahead, then the rest.
+ */
+async function smallAsBytes(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+): Promise<Uint8Array | ReadableStream<Uint8Array>> {
+  const reader = stream.getReader();
+  const head: Uint8Array[] = [];
+  let size = 0;
+  while (size <= limit) {
+    const { done, value } = await reader.read();
+    if (done) return concatBytes(...head);
+    head.push(value);
+    size += value.byteLength;
+  }
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = head.shift();
+      if (next !== undefined) return controller.enqueue(next);
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
+/** `body` in pieces of exactly `size` bytes (the last one shorter); one piece held at a time. */
+async function* chunksOf(
+  body: Uint8Array | ReadableStream<Uint8Array>,
+  size: number,
+): AsyncGenerator<Uint8Array> {
+  if (body instanceof Uint8Array) {
+    for (let at = 0; at < body.byteLength; at += size) yield body.subarray(at, at + size);
+    return;
+  }
+  let buffer = new Uint8Array(size);
+  let filled = 0;
+  for await (const piece of body) {
+    let at = 0;
+    while (at < piece.byteLength) {
+      const take = Math.min(size - filled, piece.byteLength - at);
+      buffer.set(piece.subarray(at, at + take), filled);
+      filled += take;
+      at += take;
+      if (filled === size) {
+        yield buffer;
+        buffer = new Uint8Array(size); // the yielded one may still be in flight
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) yield buffer.subarray(0, filled);
+}
