@@ -26,6 +26,7 @@ import {
   DROPBOX_SCOPES,
   dropboxHosts,
   exchangeDropboxCode,
+  checkAuthorizationAccepted,
   storeDropboxSignIn,
 } from "../plugins/dropbox/sign_in.ts";
 import { listenForRedirect, openBrowser } from "./auth_redirect.ts";
@@ -118,6 +119,7 @@ export async function signInDropbox(
       state,
       challenge: await s256Challenge(verifier),
     });
+    await checkAuthorizationAccepted(url, options.appKey);
     const opened = options.browser && await openBrowser(url);
     const as = options.email ? ` as ${options.email}` : "";
     if (opened) {

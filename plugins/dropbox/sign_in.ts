@@ -63,6 +63,38 @@ export async function exchangeDropboxCode(
   return dropboxGrant(response.status, await jsonOf(response), DROPBOX_SCOPE, Date.now());
 }
 
+/**
+ * Ask Dropbox's authorization page (without following a redirect or signing
+ * in) whether it accepts the app key and redirect URI: Dropbox shows a refusal
+ * only as an error page in the browser and never redirects back, so a wrong
+ * key would otherwise wait out the whole sign-in. Anything but a clear
+ * refusal (a login page, a redirect, no answer) lets the sign-in go on.
+ * @throws {SyftError} `E_INPUT` (exit 2) when Dropbox refuses them.
+ */
+export async function checkAuthorizationAccepted(url: string, appKey: string): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(10_000) });
+  } catch {
+    return; // no answer here; the user's browser may still get one
+  }
+  const text = response.status === 400
+    ? (await response.text().catch(() => "")).slice(0, MAX_ANSWER_BYTES)
+    : "";
+  await response.body?.cancel().catch(() => {});
+  if (response.status === 400 && /client_id|redirect_uri/i.test(text)) {
+    throw new SyftError(
+      "E_INPUT",
+      `Dropbox does not accept app key ${appKey} with redirect URI http://127.0.0.1 ` +
+        "(its authorization page answers 400)",
+      {
+        hint: "copy the App key from your app's Settings page " +
+          "(https://www.dropbox.com/developers/apps) and add http://127.0.0.1 to its Redirect URIs",
+      },
+    );
+  }
+}
+
 /** Who the token belongs to, and Dropbox's clock. */
 export interface DropboxWho {
   account: DropboxAccount;

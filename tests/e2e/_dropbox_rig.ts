@@ -1,0 +1,148 @@
+/**
+ * Identities on a fake Dropbox (in this process, on 127.0.0.1), driven
+ * through the real CLI: each signs in with `syft auth dropbox --no-browser`
+ * read as a user would (the printed address opened with fetch; the fake
+ * approves as the identity and redirects to syft's loopback listener), then
+ * runs `init --transport dropbox` and anything else with `SYFT_DROPBOX_API`
+ * pointing at the fake. Sites have `_rig.ts`'s `Site` shape, so `peerUp`,
+ * `settle` and the other helpers apply. Everything made is removed by
+ * `close()`, and at the latest when the test module unloads.
+ * @module
+ */
+import { posix } from "node:path";
+import { assertEquals } from "../assert.ts";
+import { runSyft, type SyftRun } from "../../scripts/syft_process.ts";
+import {
+  type FakeDropbox,
+  type FakeDropboxOptions,
+  startFakeDropbox,
+} from "../fakes/dropbox_server.ts";
+import { type RunningSyft, spawnSyft } from "../cli/_gdrive_world.ts";
+import type { Site } from "./_rig.ts";
+
+export { settle } from "./_gdrive_rig.ts";
+
+/** One identity's folders on the fake Dropbox. */
+export interface DropboxSite extends Site {
+  dir: string;
+  env: Record<string, string>;
+  /** Start `syft <args>` and hand back the address it prints as it comes. */
+  spawn(args: string[], options?: { stdin?: boolean }): RunningSyft;
+}
+
+/** The fake and a temp folder for sites. */
+export interface DropboxWorld {
+  fake: FakeDropbox;
+  base: string;
+  /** A site's folders (not signed in, not initialised). */
+  site(email: string): Promise<DropboxSite>;
+  /**
+   * `auth dropbox --no-browser --app-key <the fake's>` for `site`, approved by
+   * the fake as `approve` (default: the site's own account); its result.
+   */
+  signIn(site: DropboxSite, options?: { approve?: string; extra?: string[] }): Promise<SyftRun>;
+  close(): Promise<void>;
+}
+
+const made = new Set<string>();
+globalThis.addEventListener("unload", () => {
+  for (const base of made) {
+    try {
+      Deno.removeSync(base, { recursive: true });
+    } catch {
+      // removed by its test already
+    }
+  }
+});
+
+/** A fake Dropbox with `users` as accounts, and a temp folder for sites. */
+export async function dropboxWorld(
+  users: string[],
+  options: FakeDropboxOptions = {},
+): Promise<DropboxWorld> {
+  const base = await Deno.makeTempDir({ prefix: "syft-dropbox-" });
+  made.add(base);
+  const fake = await startFakeDropbox({ ...options, users });
+  return {
+    fake,
+    base,
+    async site(email) {
+      const dir = posix.join(base, email.split("@")[0]!);
+      await Deno.mkdir(dir);
+      const home = posix.join(dir, ".syft");
+      const root = posix.join(dir, "SyftBox");
+      const env = { HOME: dir, SYFT_DROPBOX_API: fake.url };
+      const syft = (args: string[]) => runSyft(["--home", home, ...args], { env });
+      return {
+        email,
+        dir,
+        home,
+        root,
+        env,
+        datasite: posix.join(root, email),
+        mirror: (peer) => posix.join(root, peer.email),
+        syft,
+        async ok(args) {
+          const r = await syft(args);
+          assertEquals(r.code, 0, `syft ${args.join(" ")} (${email}):\n${r.stdout}\n${r.stderr}`);
+          return r;
+        },
+        spawn: (args, o = {}) => spawnSyft(["--home", home, ...args], env, o),
+      };
+    },
+    async signIn(site, o = {}) {
+      // The fake's approver is global: sign-ins run one at a time.
+      fake.approveAs(o.approve ?? site.email);
+      const run = site.spawn([
+        "auth",
+        "dropbox",
+        "--no-browser",
+        "--app-key",
+        fake.appKey,
+        ...(o.extra ?? []),
+      ]);
+      const response = await fetch(await run.url); // the fake approves and redirects to syft
+      await response.body?.cancel();
+      return await run.done;
+    },
+    async close() {
+      await fake.close();
+      await Deno.remove(base, { recursive: true }).catch(() => {});
+      made.delete(base);
+    },
+  };
+}
+
+/** The world and one signed-in, initialised site per email. */
+export interface DropboxSites {
+  world: DropboxWorld;
+  sites: DropboxSite[];
+  close(): Promise<void>;
+}
+
+/** Sign each of `emails` in to a fresh fake Dropbox and init it over dropbox. */
+export async function dropboxSites(
+  emails: string[],
+  options: FakeDropboxOptions = {},
+): Promise<DropboxSites> {
+  const world = await dropboxWorld(emails, options);
+  try {
+    const sites: DropboxSite[] = [];
+    for (const email of emails) {
+      const site = await world.site(email);
+      const signIn = await world.signIn(site, { extra: ["--email", email] });
+      assertEquals(signIn.code, 0, `auth dropbox (${email}):\n${signIn.stdout}\n${signIn.stderr}`);
+      sites.push(site);
+    }
+    // Inits are independent: run them side by side.
+    await Promise.all(
+      sites.map((s) =>
+        s.ok(["init", "--email", s.email, "--root", s.root, "--transport", "dropbox"])
+      ),
+    );
+    return { world, sites, close: () => world.close() };
+  } catch (err) {
+    await world.close();
+    throw err;
+  }
+}
