@@ -33,7 +33,8 @@ export function registerInit(program: Command): void {
         "folder with public/ (readable by every peer) and private/ (never leaves this machine).\n" +
         "Running it again with the same values changes nothing.\n" +
         "With --transport gdrive, sign in first (syft auth gdrive) or at the prompt;\n" +
-        "init refuses (exit 3) when Google Drive answers as another account than --email.",
+        "init refuses (exit 3) when Google Drive answers as another account than --email.\n" +
+        "With --transport dropbox, likewise: syft auth dropbox first, or at the prompt.",
     )
     .option("--email <email>", "your identity (lower-cased)")
     .option("--root <dir>", "datasite root folder (default ~/SyftBox)")
@@ -65,7 +66,7 @@ async function runInit(ctx: Context, flags: InitFlags): Promise<void> {
         // Drive: a stored sign-in first (the plugin's manifest reads its client file).
         if (spec.kind === "gdrive") await ensureGdriveSignIn(ctx, email);
         // Dropbox: the account before the plugin starts, so nothing is made as another user.
-        if (isDropbox(spec)) {
+        if (spec.kind === "dropbox") {
           await ensureDropboxSignIn(ctx, email);
           await requireDropboxAccount(ctx.home, email);
         }
@@ -107,11 +108,6 @@ async function runInit(ctx: Context, flags: InitFlags): Promise<void> {
       );
     }
   });
-}
-
-/** Dropbox, compared as a string while the kind is still planned in kinds.ts. */
-function isDropbox(spec: TransportSpec): boolean {
-  return (spec.kind as string) === "dropbox";
 }
 
 /**
