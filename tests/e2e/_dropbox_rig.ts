@@ -4,8 +4,8 @@
  * read as a user would (the printed address opened with fetch; the fake
  * approves as the identity and redirects to syft's loopback listener), then
  * runs `init --transport dropbox` and anything else with `SYFT_DROPBOX_API`
- * pointing at the fake. Sites have `_rig.ts`'s `Site` shape, so `peerUp`,
- * `settle` and the other helpers apply. Everything made is removed by
+ * pointing at the fake. Sites have `_rig.ts`'s `Site` shape, so `peerUp`
+ * and the other helpers apply. Everything made is removed by
  * `close()`, and at the latest when the test module unloads.
  * @module
  */
@@ -19,8 +19,6 @@ import {
 } from "../fakes/dropbox_server.ts";
 import { type RunningSyft, spawnSyft } from "../cli/_gdrive_world.ts";
 import type { Site } from "./_rig.ts";
-
-export { settle } from "./_gdrive_rig.ts";
 
 /** One identity's folders on the fake Dropbox. */
 export interface DropboxSite extends Site {
@@ -67,7 +65,7 @@ export async function dropboxWorld(
     fake,
     base,
     async site(email) {
-      const dir = posix.join(base, email.split("@")[0]!);
+      const dir = posix.join(base, email.replace("@", "-at-"));
       await Deno.mkdir(dir);
       const home = posix.join(dir, ".syft");
       const root = posix.join(dir, "SyftBox");
