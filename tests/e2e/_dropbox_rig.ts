@@ -19,6 +19,19 @@ import {
 } from "../fakes/dropbox_server.ts";
 import { type RunningSyft, spawnSyft } from "../cli/_gdrive_world.ts";
 import type { Site } from "./_rig.ts";
+import { openSync } from "../../cli/sync.ts";
+import { Output } from "../../cli/output.ts";
+import type { Context } from "../../cli/context.ts";
+import { loadConfig } from "../../core/config/load.ts";
+import { homeLayout } from "../../core/config/home.ts";
+import { readKeys } from "../../core/config/keystore.ts";
+import { PeerService } from "../../core/peers/service.ts";
+import type { Session } from "../../core/sync/session.ts";
+import { type RoundSummary, runRound } from "../../core/sync/round.ts";
+import { RoutedTransport } from "../../core/sync/routed_transport.ts";
+import type { Transport } from "../../core/transport/contract.ts";
+import { startPlugin } from "../../plugins/host.ts";
+import { dropboxManifest } from "../../plugins/dropbox/manifest.ts";
 
 /** One identity's folders on the fake Dropbox. */
 export interface DropboxSite extends Site {
@@ -143,4 +156,62 @@ export async function dropboxSites(
     await world.close();
     throw err;
   }
+}
+
+/** A site's sync engine and peer service in this process, over a transport given to it. */
+export interface InProcessSite {
+  service: PeerService;
+  peers: Session["peers"];
+  round(): Promise<RoundSummary>;
+  close(): Promise<void>;
+}
+
+/**
+ * Open `site`'s engine in this process over `transport` (closed with it), as
+ * `syft sync` opens it, so a test can run many rounds without a process each.
+ */
+export async function inProcess(site: Site, transport: Transport): Promise<InProcessSite> {
+  const ctx: Context = {
+    home: site.home,
+    out: new Output({ json: false, quiet: true }, { out: () => {}, err: () => {} }),
+    env: { HOME: posix.dirname(site.home) },
+    cwd: Deno.cwd(),
+    debug: false,
+    interactive: false,
+  };
+  const config = await loadConfig(site.home);
+  const opened = await openSync(ctx, config, { transport });
+  const routed = transport instanceof RoutedTransport ? transport : undefined;
+  const service = new PeerService({
+    transport,
+    store: opened.peers,
+    me: site.email,
+    keys: await readKeys(homeLayout(site.home).keys),
+    now: () => Date.now(),
+    foundOn: routed && ((s) => routed.foundOn(s)),
+  });
+  return {
+    service,
+    peers: opened.peers,
+    round: () => runRound(opened.sync, opened.peers),
+    close: () => opened.close(),
+  };
+}
+
+/**
+ * The Dropbox plugin for `site` against the fake, in a Worker under its
+ * manifest's grants, with the sign-in `syft auth dropbox` stored in the
+ * site's home; `backoff` shortens the retry schedule for runs with faults.
+ */
+export function dropboxPlugin(
+  world: DropboxWorld,
+  site: Site,
+  backoff?: { baseMs: number; capMs: number; tries: number },
+): Promise<Transport> {
+  return startPlugin(dropboxManifest({
+    identity: site.email,
+    credentialsDir: homeLayout(site.home).credentials,
+    apiBase: world.fake.url,
+    backoff,
+  }));
 }
