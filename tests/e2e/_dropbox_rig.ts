@@ -32,6 +32,7 @@ import { RoutedTransport } from "../../core/sync/routed_transport.ts";
 import type { Transport } from "../../core/transport/contract.ts";
 import { startPlugin } from "../../plugins/host.ts";
 import { dropboxManifest } from "../../plugins/dropbox/manifest.ts";
+import { DROPBOX_SCOPES, writeDropboxTokens } from "../../plugins/dropbox/_tokens.ts";
 
 /** One identity's folders on the fake Dropbox. */
 export interface DropboxSite extends Site {
@@ -199,19 +200,42 @@ export async function inProcess(site: Site, transport: Transport): Promise<InPro
 }
 
 /**
- * The Dropbox plugin for `site` against the fake, in a Worker under its
- * manifest's grants, with the sign-in `syft auth dropbox` stored in the
- * site's home; `backoff` shortens the retry schedule for runs with faults.
+ * The Dropbox plugin as `identity` against the fake at `apiBase`, in a Worker
+ * under its manifest's grants, with the sign-in stored in `credentialsDir`;
+ * `backoff` shortens the retry schedule for runs with faults.
  */
 export function dropboxPlugin(
-  world: DropboxWorld,
-  site: Site,
+  apiBase: string,
+  identity: string,
+  credentialsDir: string,
   backoff?: { baseMs: number; capMs: number; tries: number },
 ): Promise<Transport> {
-  return startPlugin(dropboxManifest({
-    identity: site.email,
-    credentialsDir: homeLayout(site.home).credentials,
-    apiBase: world.fake.url,
-    backoff,
-  }));
+  return startPlugin(dropboxManifest({ identity, credentialsDir, apiBase, backoff }));
+}
+
+/** The credentials folder `syft auth dropbox` would have made for `site`: its home's. */
+export function credentialsOf(site: Site): string {
+  return homeLayout(site.home).credentials;
+}
+
+/**
+ * Store a sign-in for `email` on the fake (as `syft auth dropbox` would) in
+ * `credentialsDir`, without the browser round trip: for sites initialised on
+ * another transport that a test opens over Dropbox in process.
+ */
+export async function storeFakeSignIn(
+  fake: FakeDropbox,
+  email: string,
+  credentialsDir: string,
+): Promise<void> {
+  await Deno.mkdir(credentialsDir, { recursive: true, mode: 0o700 });
+  await writeDropboxTokens(credentialsDir, {
+    app_key: fake.appKey,
+    access_token: fake.token(email),
+    refresh_token: fake.refreshToken(email),
+    expires_at: Date.now() + 3600_000,
+    account_id: fake.accountId(email),
+    email,
+    scope: DROPBOX_SCOPES.join(" "),
+  });
 }

@@ -19,7 +19,13 @@ import { receiveJobs } from "../../core/jobs/after_round.ts";
 import { loadConfig } from "../../core/config/load.ts";
 import { ALL_FAULT_KINDS } from "../fakes/dropbox_server.ts";
 import { filesUnder, put, type Site } from "./_rig.ts";
-import { dropboxPlugin, dropboxSites, inProcess, type InProcessSite } from "./_dropbox_rig.ts";
+import {
+  credentialsOf,
+  dropboxPlugin,
+  dropboxSites,
+  inProcess,
+  type InProcessSite,
+} from "./_dropbox_rig.ts";
 
 const ALICE = "data@hospital.org";
 const BOB = "data@clinic.net";
@@ -49,7 +55,12 @@ Deno.test(`with 10 % of Dropbox calls faulted (seed ${SEED}), three identities p
   try {
     const [alice, bob, carol] = dbx.sites as Site[] as [Site, Site, Site];
     for (const site of [alice, bob, carol]) {
-      engines.push(await inProcess(site, await dropboxPlugin(dbx.world, site, BACKOFF)));
+      engines.push(
+        await inProcess(
+          site,
+          await dropboxPlugin(dbx.world.fake.url, site.email, credentialsOf(site), BACKOFF),
+        ),
+      );
     }
     const [a, b, c] = engines as [InProcessSite, InProcessSite, InProcessSite];
     const sites = [alice, bob, carol];
