@@ -620,6 +620,77 @@ Deno.test("fake dropbox: a shared folder is mounted by a viewer under a free nam
   });
 });
 
+Deno.test("fake dropbox: move_v2 renames and moves subtrees, moves a member's mount (its content follows) and refuses what Dropbox refuses", async () => {
+  await withDropbox(async (dbx) => {
+    const a = client(dbx, dbx.token(A)), b = client(dbx, dbx.token(B));
+    await a.upload("/tmp/dir/x.txt", "x");
+    await a.upload("/tmp/other.txt", "o");
+    const moved = await a.ok("files/move_v2", { from_path: "/tmp/dir", to_path: "/Kept/Dir" });
+    assertEquals([moved.metadata[".tag"], moved.metadata.path_display], ["folder", "/Kept/Dir"]);
+    assertEquals(
+      (await a.ok("files/get_metadata", { path: "/kept/dir/x.txt" })).path_display,
+      "/Kept/Dir/x.txt",
+    );
+    assertEquals((await a.rpc("files/get_metadata", { path: "/tmp/dir/x.txt" })).status, 409);
+    const caseOnly = await a.ok("files/move_v2", {
+      from_path: "/tmp/other.txt",
+      to_path: "/tmp/OTHER.txt",
+    });
+    assertEquals(caseOnly.metadata.path_display, "/tmp/OTHER.txt");
+    const taken = await a.rpc("files/move_v2", {
+      from_path: "/tmp/OTHER.txt",
+      to_path: "/kept/dir/x.txt",
+    });
+    assertMatch(taken.body.error_summary, /^to\/conflict\/file\//);
+    const into = await a.rpc("files/move_v2", { from_path: "/kept", to_path: "/kept/dir/inner" });
+    assertMatch(into.body.error_summary, /^cant_move_folder_into_itself\//);
+    const none = await a.rpc("files/move_v2", { from_path: "/nothing", to_path: "/else" });
+    assertMatch(none.body.error_summary, /^from_lookup\/not_found\//);
+
+    const channel = `/syft/syft1#${A}#${B}`;
+    await a.upload(`${channel}/m-1`, "1");
+    const id = (await a.ok("sharing/share_folder", { path: channel })).shared_folder_id;
+    await a.ok("sharing/add_folder_member", {
+      shared_folder_id: id,
+      members: [{ member: { ".tag": "email", email: B }, access_level: "viewer" }],
+      quiet: true,
+    });
+    const mount = await b.ok("sharing/mount_folder", { shared_folder_id: id });
+    const { cursor } = await b.ok("files/list_folder/get_latest_cursor", {
+      path: "",
+      recursive: true,
+    });
+    const relocated = await b.ok("files/move_v2", {
+      from_path: mount.path_lower,
+      to_path: `/syft/syft1#${A}#${B}`,
+      allow_shared_folder: true,
+      autorename: true,
+    });
+    assertEquals(relocated.metadata.shared_folder_id, id);
+    assertEquals(
+      (await b.ok("sharing/get_folder_metadata", { shared_folder_id: id })).path_lower,
+      channel,
+    );
+    await a.upload(`${channel}/m-2`, "2");
+    const seen = await b.ok("files/list_folder/continue", { cursor });
+    assertEquals(seen.entries.map((e: Json) => `${e[".tag"]} ${e.path_lower}`), [
+      "folder /syft", // made for the move, before it
+      `deleted ${mount.path_lower}`,
+      `folder ${channel}`,
+      `file ${channel}/m-1`,
+      `file ${channel}/m-2`,
+    ]);
+    const viewerMove = await b.rpc("files/move_v2", {
+      from_path: `${channel}/m-1`,
+      to_path: "/mine",
+    });
+    assertMatch(viewerMove.body.error_summary, /^from_write\/no_write_permission\//);
+    await a.ok("sharing/share_folder", { path: "/other-share" });
+    const nest = await a.rpc("files/move_v2", { from_path: channel, to_path: "/other-share/in" });
+    assertMatch(nest.body.error_summary, /^cant_nest_shared_folder\//);
+  });
+});
+
 Deno.test("fake dropbox: faults: both 429s with Retry-After, 5xx, cut uploads, lost responses, latency, and call counts per route", async () => {
   using fresh = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
   await withDropbox(async (dbx) => {

@@ -269,6 +269,43 @@ export function fileRoutes(
         );
       },
     },
+    "files/move_v2": {
+      host: "api",
+      scope: "files.content.write",
+      takesArg: true,
+      run: (c) => {
+        known(c.arg, [
+          "from_path",
+          "to_path",
+          "allow_shared_folder",
+          "autorename",
+          "allow_ownership_transfer",
+        ]);
+        const fromRaw = str(c.arg, "from_path"), toRaw = str(c.arg, "to_path");
+        const autorename = bool(c.arg, "autorename", false);
+        bool(c.arg, "allow_shared_folder", false);
+        bool(c.arg, "allow_ownership_transfer", false);
+        return refusing(() => {
+          const from = resolvePath(store, c.user, fromRaw, "lookup", false);
+          let to: string[];
+          try {
+            to = resolvePath(store, c.user, toRaw, "write", false);
+          } catch (err) {
+            if (err instanceof Refusal) throw new Refusal("write", under("to", err.reason));
+            throw err;
+          }
+          const node = store.move(c.user, from, to, autorename);
+          return { metadata: metadata(store, c.user, node, pathsOf(store, c.user, node)!) };
+        }, (r) => {
+          if (r.kind === "lookup") return under("from_lookup", r.reason);
+          const tag = r.reason[".tag"];
+          // RelocationError's own tags pass as they are; a bare WriteError is about the destination.
+          return tag === "to" || tag === "from_write" || tag.startsWith("cant_")
+            ? r.reason
+            : under("to", r.reason);
+        });
+      },
+    },
     "files/upload": {
       host: "content",
       scope: "files.content.write",
