@@ -70,7 +70,7 @@ function client(dbx: FakeDropbox, token: string, fresh?: Deno.HttpClient) {
       headers: {
         authorization: `Bearer ${token}`,
         "content-type": "application/octet-stream",
-        "dropbox-api-arg": JSON.stringify(arg),
+        "dropbox-api-arg": headerJson(arg),
       },
       body: (typeof data === "string" ? new TextEncoder().encode(data) : data) as Uint8Array<
         ArrayBuffer
@@ -97,7 +97,7 @@ function client(dbx: FakeDropbox, token: string, fresh?: Deno.HttpClient) {
       method: "POST",
       headers: {
         authorization: `Bearer ${token}`,
-        "dropbox-api-arg": JSON.stringify({ path }),
+        "dropbox-api-arg": headerJson({ path }),
         ...headers,
       },
     });
@@ -105,6 +105,14 @@ function client(dbx: FakeDropbox, token: string, fresh?: Deno.HttpClient) {
 }
 
 const text = (s: string) => new TextEncoder().encode(s);
+
+/** JSON for an HTTP header, non-ASCII escaped as Dropbox asks. */
+function headerJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"),
+  );
+}
 
 Deno.test("fake dropbox: OAuth code flow with PKCE and state, refresh, revocation and expiry as Dropbox answers them", async () => {
   await withDropbox(async (dbx) => {
@@ -226,6 +234,17 @@ Deno.test("fake dropbox: malformed calls are plain-text 400s, a bad token a 401,
     const wrongHost = await fetch(`${dbx.url}/api/2/files/upload`, { method: "POST" });
     assertEquals(wrongHost.status, 404);
     await wrongHost.body?.cancel();
+    const raw = await fetch(`${dbx.url}/content/2/files/upload`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${dbx.token(A)}`,
+        "content-type": "application/octet-stream",
+        "dropbox-api-arg": JSON.stringify({ path: "/café" }), // not escaped
+      },
+      body: "x",
+    });
+    assertEquals(raw.status, 400);
+    assertMatch(await raw.text(), /non-ASCII/);
     assertEquals((await a.ok("check/user", { query: "ping" })).result, "ping");
     const noArg = await a.rpc("users/get_current_account", null);
     assertEquals(noArg.status, 200);
@@ -730,6 +749,34 @@ Deno.test("fake dropbox: faults: both 429s with Retry-After, 5xx, cut uploads, l
     const started = performance.now();
     await a.ok("users/get_current_account");
     assert(performance.now() - started >= 45);
+
+    // Dropbox's write lock: a second write while one is in progress is refused.
+    dbx.setFaults({ writeContention: true });
+    const release = Promise.withResolvers<void>();
+    const slow = fetch(`${dbx.url}/content/2/files/upload`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${dbx.token(A)}`,
+        "content-type": "application/octet-stream",
+        "dropbox-api-arg": JSON.stringify({ path: "/f/slow" }),
+      },
+      body: new ReadableStream({
+        async start(c) {
+          c.enqueue(text("part"));
+          await release.promise;
+          c.close();
+        },
+      }),
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const parallel = await a.upload("/f/parallel", "p");
+    assertEquals(parallel.status, 429);
+    assertEquals(parallel.body.error.reason[".tag"], "too_many_write_operations");
+    assertEquals((await a.rpc("files/list_folder", { path: "" })).status, 200); // reads pass
+    release.resolve();
+    assertEquals((await (await slow).json()).size, 4);
+    assertEquals((await a.upload("/f/parallel", "p")).status, 200);
+    dbx.faults.clear();
 
     dbx.resetCounts();
     await a.ok("files/list_folder", { path: "" });

@@ -64,6 +64,8 @@ export class DropboxApi {
   readonly sessions: UploadSessions;
   readonly listings: Listings;
   readonly #routes: Map<string, RouteSpec>;
+  /** Writes in progress per user, for `writeContention`. */
+  readonly #writing = new Map<string, number>();
 
   constructor(private readonly ctx: ApiContext) {
     this.sessions = new UploadSessions(ctx.store);
@@ -128,7 +130,19 @@ export class DropboxApi {
       ? contentArg(req, url)
       : (await rpcArg(req, spec.takesArg)) ?? {};
     const cut = fault === "drop" ? key : null;
-    const result = await spec.run({ user: caller.user, caller, arg, req, url, cut });
+    const email = caller.user.email;
+    const locks = this.ctx.faults.plan.writeContention && WRITE_ROUTES.has(route);
+    if (locks && (this.#writing.get(email) ?? 0) > 0) {
+      await req.body?.cancel();
+      throw rateLimited("too_many_write_operations", this.ctx.faults.plan.retryAfterSeconds ?? 1);
+    }
+    if (locks) this.#writing.set(email, (this.#writing.get(email) ?? 0) + 1);
+    let result: unknown;
+    try {
+      result = await spec.run({ user: caller.user, caller, arg, req, url, cut });
+    } finally {
+      if (locks) this.#writing.set(email, this.#writing.get(email)! - 1);
+    }
     const response = result instanceof Response ? result : Response.json(result ?? null, {
       headers: { "x-dropbox-request-id": requestId() },
     });

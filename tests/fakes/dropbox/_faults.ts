@@ -95,6 +95,12 @@ export interface FaultPlan {
    * eventually consistent.
    */
   listingLagMs?: number;
+  /**
+   * A write (see {@linkcode WRITE_ROUTES}) that starts while another write of
+   * the same user is still in progress gets 429 `too_many_write_operations`,
+   * as Dropbox's per-namespace write lock answers parallel writers (default false).
+   */
+  writeContention?: boolean;
   /** `backoff` seconds every long-poll answer carries (default: none). */
   longpollBackoffSeconds?: number;
 }

@@ -5,7 +5,7 @@
  * 400s naming the field.
  * @module
  */
-import { badInput, DbxError } from "./_errors.ts";
+import { badInput, DbxError, routeError } from "./_errors.ts";
 
 /** The most JSON an argument may hold. */
 export const MAX_ARG_BYTES = 1024 * 1024;
@@ -61,6 +61,12 @@ export function contentArg(req: Request, url: URL): Arg {
   }
   if (text.length > MAX_ARG_BYTES) throw badInput(`HTTP header "Dropbox-API-Arg": too large`);
   const where = header !== null ? `HTTP header "Dropbox-API-Arg"` : `URL parameter "arg"`;
+  // A header carries ASCII only: Dropbox wants every other character escaped as \uXXXX.
+  if (header !== null && [...header].some((ch) => ch.charCodeAt(0) > 0x7e)) {
+    throw badInput(
+      `${where}: could not decode input as JSON (non-ASCII characters must be escaped)`,
+    );
+  }
   const value = parseJson(text, where);
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw badInput(`${where}: expected object, got ${kindOf(value)}`);
@@ -77,7 +83,15 @@ export async function contentBody(req: Request, limit = MAX_CONTENT_BYTES): Prom
         `Expecting one of "application/octet-stream", "text/plain; charset=dropbox-cors-hack".`,
     );
   }
-  return await readBytes(req, limit);
+  try {
+    return await readBytes(req, limit);
+  } catch (err) {
+    // Every upload route's error union has `payload_too_large` for a body over 150 MiB.
+    if (err instanceof DbxError && err.status === 413) {
+      throw routeError({ ".tag": "payload_too_large" });
+    }
+    throw err;
+  }
 }
 
 function kindOf(v: unknown): string {
