@@ -630,6 +630,27 @@ Deno.test("fake dropbox: a shared folder is mounted by a viewer under a free nam
     ]);
     assertEquals(await (await b.download(delta.entries[0].id)).text(), "next");
 
+    // An e-mail without an account is an invitee, until it signs up.
+    const D = "d@w.org";
+    await a.ok("sharing/add_folder_member", {
+      shared_folder_id: id,
+      members: [{ member: { ".tag": "email", email: D }, access_level: "viewer" }],
+    });
+    const withInvitee = await a.ok("sharing/list_folder_members", { shared_folder_id: id });
+    assertEquals(withInvitee.invitees.map((i: Json) => i.invitee.email), [D]);
+    const d = client(dbx, dbx.addUser(D).token);
+    assertEquals((await d.ok("sharing/list_mountable_folders", {})).entries.length, 1);
+    const badEmail = await a.rpc("sharing/add_folder_member", {
+      shared_folder_id: id,
+      members: [{ member: { ".tag": "email", email: "not-an-email" } }],
+    });
+    assertMatch(badEmail.body.error_summary, /^bad_member\/invalid_email\//);
+    const byViewer = await b.rpc("sharing/add_folder_member", {
+      shared_folder_id: id,
+      members: [{ member: { ".tag": "email", email: C } }],
+    });
+    assertMatch(byViewer.body.error_summary, /^no_permission\//);
+
     const job = await a.ok("sharing/share_folder", { path: "/syft/async", force_async: true });
     assertEquals(job[".tag"], "async_job_id");
     const poll = () => a.ok("sharing/check_share_job_status", { async_job_id: job.async_job_id });
