@@ -29,6 +29,16 @@ async function withDropbox(
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
+/** Status and body: JSON where it parses, else the plain text Dropbox sends for 400s. */
+async function parsed(res: Response): Promise<{ status: number; body: Json }> {
+  const text = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(text) };
+  } catch {
+    return { status: res.status, body: text };
+  }
+}
+
 /**
  * A minimal Dropbox client for one token; `fresh` opens a new connection per
  * call, so a cut connection is seen as one (on a reused connection fetch may
@@ -47,12 +57,7 @@ function client(dbx: FakeDropbox, token: string, fresh?: Deno.HttpClient) {
       },
       body: arg === undefined ? null : JSON.stringify(arg),
     });
-    const text = await res.text();
-    let body: Json = text;
-    try {
-      body = JSON.parse(text);
-    } catch { /* plain text */ }
-    return { status: res.status, body };
+    return await parsed(res);
   };
   const ok = async (route: string, arg?: unknown): Promise<Json> => {
     const r = await rpc(route, arg);
@@ -76,12 +81,7 @@ function client(dbx: FakeDropbox, token: string, fresh?: Deno.HttpClient) {
         ArrayBuffer
       >,
     });
-    const text = await res.text();
-    let body: Json = text;
-    try {
-      body = JSON.parse(text);
-    } catch { /* plain text */ }
-    return { status: res.status, body };
+    return await parsed(res);
   };
   const upload = (path: string, data: Uint8Array | string, extra: Record<string, unknown> = {}) =>
     content("files/upload", {

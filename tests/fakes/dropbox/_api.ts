@@ -20,7 +20,8 @@ import { type DropboxRoute, type FaultKind, type Faults, WRITE_ROUTES } from "./
 import { fileRoutes } from "./_files.ts";
 import { listingRoutes, Listings } from "./_listing.ts";
 import type { Caller, OAuth } from "./_oauth.ts";
-import { type Arg, contentArg, readSome, rpcArg } from "./_request.ts";
+import { readSome } from "../gdrive/_request.ts";
+import { type Arg, contentArg, rpcArg } from "./_request.ts";
 import { sessionRoutes, UploadSessions } from "./_sessions.ts";
 import { sharingRoutes } from "./_sharing.ts";
 import type { Store, User } from "./_store.ts";

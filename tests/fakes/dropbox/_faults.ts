@@ -4,6 +4,7 @@
  * Also the per-user call counts by route.
  * @module
  */
+import { prng } from "../../../core/random/prng.ts";
 
 /**
  * What can go wrong on one call:
@@ -116,22 +117,10 @@ export interface ScriptedFault {
   times?: number;
 }
 
-/** mulberry32: small, fast and good enough to spread faults. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Decides each call's fault and counts calls per user and route. */
 export class Faults {
   #plan: FaultPlan = {};
-  #random = generator(1);
+  #random = prng(1);
   #script: ScriptedFault[] = [];
   #counts = new Map<string, Map<DropboxRoute, number>>();
   #injected = new Map<FaultKind, number>();
@@ -139,7 +128,7 @@ export class Faults {
   /** Replace the random plan (and reseed). */
   set(plan: FaultPlan): void {
     this.#plan = { ...plan };
-    this.#random = generator(plan.seed ?? 1);
+    this.#random = prng(plan.seed ?? 1);
   }
 
   /** The current plan. */

@@ -6,7 +6,7 @@
  * refresh tokens live until revoked. Error bodies as Dropbox sends them.
  * @module
  */
-import { createHash } from "node:crypto";
+import { s256 } from "../gdrive/_oauth.ts";
 import { oauthError } from "./_errors.ts";
 import type { Store, User } from "./_store.ts";
 
@@ -54,10 +54,7 @@ function random(prefix: string, bytes = 24): string {
     .replace(/=+$/, "");
 }
 
-/** base64url(SHA-256(verifier)), as RFC 7636 S256 defines the challenge. */
-export function s256(verifier: string): string {
-  return createHash("sha256").update(verifier).digest("base64url");
-}
+export { s256 };
 
 function isLoopback(uri: string): boolean {
   try {

@@ -225,16 +225,3 @@ export async function readBytes(req: Request, limit: number): Promise<Uint8Array
   }
   return out;
 }
-
-/** Read up to `n` bytes of a body, then stop reading (to cut an upload midway). */
-export async function readSome(req: Request, n: number): Promise<void> {
-  let size = 0;
-  if (!req.body) return;
-  const reader = req.body.getReader();
-  while (size < n) {
-    const r = await reader.read();
-    if (r.done) break;
-    size += r.value.length;
-  }
-  await reader.cancel().catch(() => {});
-}
