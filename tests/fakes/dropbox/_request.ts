@@ -5,6 +5,8 @@
  * 400s naming the field.
  * @module
  */
+import { DriveError } from "../gdrive/_errors.ts";
+import { readBytes as readLimited } from "../gdrive/_request.ts";
 import { badInput, DbxError, routeError } from "./_errors.ts";
 
 /** The most JSON an argument may hold. */
@@ -207,21 +209,14 @@ export function hexHash(arg: Arg, key: string): string | null {
   return v;
 }
 
-/** Read a request body, refusing more than `limit` bytes. */
+/** Read a request body, refusing more than `limit` bytes (413, as Dropbox's front ends). */
 export async function readBytes(req: Request, limit: number): Promise<Uint8Array> {
-  if (!req.body) return new Uint8Array(0);
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const part of req.body) {
-    size += part.length;
-    if (size > limit) throw new DbxError(413, "Request Entity Too Large");
-    parts.push(part);
+  try {
+    return await readLimited(req, limit);
+  } catch (err) {
+    if (err instanceof DriveError && err.status === 413) {
+      throw new DbxError(413, "Request Entity Too Large");
+    }
+    throw err;
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
