@@ -200,6 +200,27 @@ Deno.test("fake dropbox: OAuth code flow with PKCE and state, refresh, revocatio
       client_id: dbx.appKey,
     });
     assertEquals([revoked.status, revoked.body.error], [400, "invalid_grant"]);
+    // auth/token/revoke ends the access token and the refresh token behind it.
+    const second = await exchange({ code: await fresh() });
+    dbx.approveAs(C);
+    const other = await exchange({ code: await fresh() });
+    const bClient = client(dbx, second.body.access_token);
+    assertEquals((await bClient.rpc("auth/token/revoke")).status, 200);
+    const afterRevoke = await bClient.rpc("users/get_current_account");
+    assertEquals([afterRevoke.status, afterRevoke.body.error[".tag"]], [
+      401,
+      "invalid_access_token",
+    ]);
+    const refreshAfter = await token({
+      grant_type: "refresh_token",
+      refresh_token: second.body.refresh_token,
+      client_id: dbx.appKey,
+    });
+    assertEquals(refreshAfter.body.error, "invalid_grant");
+    assertEquals(
+      (await client(dbx, other.body.access_token).rpc("users/get_current_account")).status,
+      200,
+    );
     const unknownApp = await authorize({ client_id: "nope" });
     assertEquals(unknownApp.status, 400);
     await unknownApp.body?.cancel();

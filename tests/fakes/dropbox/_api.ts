@@ -79,6 +79,18 @@ export class DropboxApi {
           takesArg: false,
           run: (c: Call) => fullAccount(c.user),
         },
+        "auth/token/revoke": {
+          host: "api",
+          scope: null,
+          takesArg: false,
+          run: (c: Call) => {
+            const bearer = /^Bearer\s+(\S+)$/i.exec(
+              c.req.headers.get("authorization") ?? c.url.searchParams.get("authorization") ?? "",
+            )?.[1];
+            if (bearer) ctx.oauth.revokeToken(bearer);
+            return null;
+          },
+        },
         "check/user": {
           host: "api",
           scope: "account_info.read",

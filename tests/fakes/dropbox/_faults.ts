@@ -32,6 +32,7 @@ export const ALL_FAULT_KINDS: readonly FaultKind[] = [
 
 /** The API routes the fake serves, counts and can fault (OAuth endpoints are never faulted). */
 export const ROUTES = [
+  "auth/token/revoke",
   "users/get_current_account",
   "check/user",
   "files/get_metadata",

@@ -286,10 +286,13 @@ export class OAuth {
     for (const a of this.#access.values()) if (a.grant.email === email) a.grant.revoked = true;
   }
 
-  /** Revoke the grant behind one access token (`auth/token/revoke`). */
+  /**
+   * `auth/token/revoke`: the access token, its refresh token and every other
+   * access token of that refresh token stop working.
+   */
   revokeToken(token: string): void {
     const entry = this.#access.get(token);
-    if (entry) this.#access.delete(token);
+    if (entry) entry.grant.revoked = true;
   }
 
   /** Make every access token (of `email`, or of everyone) expire now. */
