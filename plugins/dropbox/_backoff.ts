@@ -43,6 +43,22 @@ export class DropboxError extends Error {
     return this.summary === prefix || this.summary.startsWith(`${prefix}/`) ||
       this.summary.startsWith(`${prefix}.`);
   }
+
+  /**
+   * Whether `tag` appears anywhere in the error's nested unions (e.g.
+   * `conflict` inside an upload's `path.reason`), where a summary may not
+   * spell it out.
+   */
+  hasTag(tag: string): boolean {
+    if (this.summary.split("/").includes(tag)) return true;
+    const seen = (value: unknown, depth: number): boolean => {
+      if (depth > 6 || typeof value !== "object" || value === null) return false;
+      const record = value as Record<string, unknown>;
+      if (record[".tag"] === tag) return true;
+      return Object.values(record).some((v) => seen(v, depth + 1));
+    };
+    return seen(this.error, 0);
+  }
 }
 
 /** True when sending the same request again later may succeed. */
