@@ -16,7 +16,7 @@ import {
 import { dropboxContentHash } from "./_hash.ts";
 import { type Arg, bool, contentBody, hexHash, known, str, union } from "./_request.ts";
 import { Refusal, splitPath, type Store, type User } from "./_store.ts";
-import { metadata, pathsOf } from "./_views.ts";
+import { metadata, pathsOf, untagged } from "./_views.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -145,7 +145,7 @@ export function commitFile(
   return refusing(() => {
     const parts = resolvePath(store, user, commit.path, "write", false);
     const node = store.writeFile(user, parts, bytes, commit);
-    return metadata(store, user, node, pathsOf(store, user, node)!);
+    return untagged(metadata(store, user, node, pathsOf(store, user, node)!));
   }, wrap);
 }
 
@@ -236,7 +236,9 @@ export function fileRoutes(
         return refusing(() => {
           const parts = resolvePath(store, c.user, raw, "write", false);
           const node = store.createFolder(c.user, parts, autorename);
-          return { metadata: metadata(store, c.user, node, pathsOf(store, c.user, node)!) };
+          return {
+            metadata: untagged(metadata(store, c.user, node, pathsOf(store, c.user, node)!)),
+          };
         }, (r) => under("path", r.reason));
       },
     },
@@ -304,7 +306,7 @@ export function fileRoutes(
         const headers: Record<string, string> = {
           "content-type": "application/octet-stream",
           "dropbox-api-result": headerJson(
-            metadata(store, c.user, node, pathsOf(store, c.user, node)!),
+            untagged(metadata(store, c.user, node, pathsOf(store, c.user, node)!)),
           ),
           "x-dropbox-request-id": requestId(),
           "accept-ranges": "bytes",

@@ -321,6 +321,14 @@ export function listingRoutes(listings: Listings): Record<string, RouteSpec> {
         return listings.continue(c.user, str(c.arg, "cursor"));
       },
     },
+    "files/list_folder/longpoll": {
+      host: "notify",
+      scope: null,
+      takesArg: true,
+      run: () => {
+        throw new Error("the long-poll is served by the API front");
+      },
+    },
     "files/list_folder/get_latest_cursor": {
       host: "api",
       scope: "files.metadata.read",

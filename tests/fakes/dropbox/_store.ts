@@ -320,7 +320,7 @@ export class Store {
       if (node?.kind === "file") throw new Refusal("write", conflict("file_ancestor"));
       if (!node) {
         this.#writable(user, loc.ns);
-        const parentDisplay = this.#relDisplay(loc);
+        const parentDisplay = this.#relDisplay(loc, parts[i - 1]);
         this.#record(loc.ns, this.#newNode(loc.ns, parentDisplay, "folder", user));
       }
     }
