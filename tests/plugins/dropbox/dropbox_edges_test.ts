@@ -118,7 +118,6 @@ Deno.test("a squatter's folder and a stranger's object are ignored and reported 
   await rig(async ({ open, raw, upload, dbx, reports }) => {
     const alice = open(A);
     const bob = open(B);
-    const carol = open(C);
     // Carol shares a folder named as if Alice wrote it to Bob.
     await raw(C, "files/create_folder_v2", { path: `/syft/syft1#${A}#${B}` });
     const squat = await raw(C, "sharing/share_folder", { path: `/syft/syft1#${A}#${B}` });
