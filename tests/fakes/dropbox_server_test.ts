@@ -434,11 +434,16 @@ Deno.test("fake dropbox: download gives bytes with Dropbox-API-Result, honours R
     assertMatch((await folder.json()).error_summary, /^path\/not_file\//);
     const missing = await a.download("/d/none");
     assertMatch((await missing.json()).error_summary, /^path\/not_found\//);
+    const etag = res.headers.get("etag")!;
+    const cached = await a.download("/d/été.txt", { "if-none-match": etag });
+    assertEquals(cached.status, 304);
+    await cached.body?.cancel();
+    // A download may also be a GET with its argument and token in the URL.
     const viaQuery = await fetch(
-      `${dbx.url}/content/2/files/download?arg=${
-        encodeURIComponent(JSON.stringify({ path: "/d/été.txt" }))
-      }`,
-      { method: "POST", headers: { authorization: `Bearer ${dbx.token(A)}` } },
+      `${dbx.url}/content/2/files/download?${new URLSearchParams({
+        arg: JSON.stringify({ path: "/d/été.txt" }),
+        authorization: `Bearer ${dbx.token(A)}`,
+      })}`,
     );
     assertEquals(await viaQuery.text(), "0123456789");
   });
@@ -512,7 +517,8 @@ Deno.test("fake dropbox: list_folder pages, continue reports changes (deleted in
   }, { longpollSecondMs: 2 });
 });
 
-Deno.test("fake dropbox: an idle long-poll times out with changes false, and carries backoff when set", async () => {
+Deno.test("fake dropbox: an idle long-poll times out with changes false, carries backoff when set, and is answered when the fake closes", async () => {
+  let pending: Promise<unknown> | null = null;
   await withDropbox(async (dbx) => {
     const a = client(dbx, dbx.token(A));
     const { cursor } = await a.ok("files/list_folder/get_latest_cursor", { path: "" });
@@ -525,7 +531,14 @@ Deno.test("fake dropbox: an idle long-poll times out with changes false, and car
     });
     assertEquals(await res.json(), { changes: false, backoff: 5 });
     assert(performance.now() - started >= 55, "waited its (scaled) 30 s");
+    pending = fetch(`${dbx.url}/notify/2/files/list_folder/longpoll`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ cursor, timeout: 480 }),
+    }).then((r) => r.json());
+    await new Promise((r) => setTimeout(r, 20));
   }, { longpollSecondMs: 2 });
+  assertEquals(await pending, { changes: false, backoff: 5 });
 });
 
 Deno.test("fake dropbox: a shared folder is mounted by a viewer under a free name, members are listed, viewers cannot write, content is live", async () => {

@@ -94,9 +94,9 @@ export class DropboxApi {
     ));
   }
 
-  /** Wake pending long-polls so the server can shut down. */
-  close(): void {
-    this.listings.close();
+  /** Wake pending long-polls so the server can shut down; how many there were. */
+  close(): number {
+    return this.listings.close();
   }
 
   /** Handle one API request; `key` names its connection for faults that cut it. */
@@ -108,7 +108,9 @@ export class DropboxApi {
     if (!spec || spec.host !== wantHost) throw notFoundText(url.pathname);
     currentRoute.value = name;
     if (req.method === "OPTIONS") return new Response(null, { status: 200 });
-    if (req.method !== "POST") {
+    // Content-download routes also answer GET, as Dropbox documents (with `?arg=`).
+    const get = req.method === "GET" && name === "files/download";
+    if (req.method !== "POST" && !get) {
       throw new DbxError(405, `Error in call to API function "${name}": Expecting POST.`);
     }
     const route = name as DropboxRoute;

@@ -133,6 +133,10 @@ export class OAuth {
     if (!["online", "offline", "legacy"].includes(access)) {
       return errorPage(400, `Invalid token_access_type: "${access}"`);
     }
+    // Dropbox refuses an empty `scope=` (only a missing one means "all the app's scopes").
+    if (p.get("scope") !== null && p.get("scope")!.trim() === "") {
+      return errorPage(400, "Invalid scope: empty");
+    }
     const asked = (p.get("scope") ?? "").split(/\s+/).filter((s) => s !== "");
     const unknown = asked.find((s) => !ALL_SCOPES.includes(s));
     if (unknown) return errorPage(400, `Invalid scope: "${unknown}"`);
