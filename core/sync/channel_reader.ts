@@ -98,7 +98,10 @@ export class ChannelReader {
    */
   async propose(state: ChannelState = this.state): Promise<ProposalResult> {
     const result = await collectProposals(this.ctx, state);
-    this.#work.state = result.state;
+    this.#work.state = {
+      ...result.state,
+      proposed: { ...result.state.proposed, ...result.pending },
+    };
     return result;
   }
 
@@ -131,7 +134,7 @@ export class ChannelReader {
       case "batches":
         return await this.#readBatches(seqs, Boolean(page.next));
       case "restore":
-        if (!await this.#judgeBeforeRestore(seqs, plan.cf)) return "done";
+        if (!await this.#judgeBeforeRestore(seqs, Math.max(plan.cf, ...plan.ci))) return "done";
         return await this.#restore(plan.cf, plan.ci) ? "again" : "done";
       case "wait":
         await this.#wait(plan.missing, plan.why);
@@ -145,20 +148,22 @@ export class ChannelReader {
   }
 
   /**
-   * Before a state that lost its record restores from full checkpoint `cf`:
-   * the batches after the ack our earlier state sent (`judged`) and up to the
-   * checkpoint carry the peer's proposals that nobody judged yet, and a
-   * checkpoint holds publications only. They are judged now, their
-   * publications left to the checkpoint (simulation seed 5: an owner that
-   * lost `state/` neither applied nor refused them). False when a batch is
-   * left part-judged (the proposal budget ran out) or refused: next round.
+   * Before a state that lost its record restores up to checkpoint seq `upTo`
+   * (the full one or the last incremental after it): the batches after the
+   * ack our earlier state sent (`judged`) and up to `upTo` carry the peer's
+   * proposals that nobody judged yet, and a checkpoint holds publications
+   * only. They are judged now, their publications left to the checkpoints
+   * (simulation seed 5: an owner that lost `state/` neither applied nor
+   * refused them, first when restoring a full checkpoint, then when an
+   * incremental followed it). False when a batch is left part-judged (the
+   * proposal budget ran out) or refused: next round.
    */
-  async #judgeBeforeRestore(seqs: number[], cf: number): Promise<boolean> {
+  async #judgeBeforeRestore(seqs: number[], upTo: number): Promise<boolean> {
     const judged = this.#state.judged ?? 0;
     if (judged === 0 || this.#state.cursor !== 0) return true;
     const refused = new Set(this.#state.quarantined_names);
     for (const seq of seqs) {
-      if (seq <= (this.#state.judged ?? 0) || seq > cf || refused.has(batchName(seq))) continue;
+      if (seq <= (this.#state.judged ?? 0) || seq > upTo || refused.has(batchName(seq))) continue;
       await this.#receiveBatch(batchName(seq), seq, true);
       if ((this.#state.judged ?? 0) < seq) return false;
     }

@@ -24,7 +24,12 @@ import { changeEvent } from "../events/make.ts";
 import type { ChannelRef } from "../transport/contract.ts";
 import { ownDatasite, type PeerKeys, type SyncContext } from "./context.ts";
 import type { OutgoingEvent } from "./propose.ts";
-import { type ChannelState, type FileInfo, saveChannelState } from "./state.ts";
+import {
+  type ChannelState,
+  type FileInfo,
+  type PendingProposal,
+  saveChannelState,
+} from "./state.ts";
 import { collectBytes, readVerified, sealFor, uploadBlob } from "./outgoing.ts";
 import { fullCheckpointEvents, writeCheckpoint } from "./checkpoint_out.ts";
 import { collectGarbage, finishGc } from "./gc.ts";
@@ -83,23 +88,32 @@ class BatchRun {
   #knownBytes = 0;
   /** Puts that found their name taken (retried after settling the seq). */
   takenRetries = 0;
-  readonly #allProposed: ChannelState["proposed"];
+  readonly #before: ChannelState["proposed"];
+  readonly #pending: Record<string, PendingProposal>;
 
-  constructor(proposals: OutgoingEvent[], allProposed: ChannelState["proposed"]) {
+  constructor(
+    proposals: OutgoingEvent[],
+    before: ChannelState["proposed"],
+    pending: Record<string, PendingProposal>,
+  ) {
     this.unsent = new Set(proposals.map((p) => p.event.id));
-    this.#allProposed = allProposed;
+    this.#before = before;
+    this.#pending = pending;
   }
 
   /**
    * A proposal becomes pending (`proposed`) only with the state saved after
    * the put of the batch carrying it. The intent saved before the put must not
    * record it: a crash before the put then left it "pending" for good, and
-   * collectProposals never sent it (a lost proposal).
+   * collectProposals never sent it (a lost proposal). An unsent proposal on
+   * top of an earlier one leaves that one pending.
    */
   proposedSoFar(): ChannelState["proposed"] {
-    return Object.fromEntries(
-      Object.entries(this.#allProposed).filter(([, p]) => !this.unsent.has(p.id)),
-    );
+    const proposed = { ...this.#before };
+    for (const [path, p] of Object.entries(this.#pending)) {
+      if (!this.unsent.has(p.id)) proposed[path] = p;
+    }
+    return proposed;
   }
 
   /** Keep `bytes` for the checkpoint while they fit one batch's inline budget. */
@@ -294,7 +308,7 @@ export class ChannelWriter {
     input: PublishInput,
     result: PublishResult,
   ): Promise<BatchRun> {
-    const run = new BatchRun(input.proposals, this.#state.proposed);
+    const run = new BatchRun(input.proposals, this.#state.proposed, input.pending ?? {});
     const groups = groupEvents(plan.outgoing);
     for (let i = 0; i < groups.length;) {
       const batch = await this.#packBatch(plan, input, run, {

@@ -159,6 +159,13 @@ export interface ReaderState {
   judged: number;
   /** Our writes to the peer's datasite it refused, kept aside as `.rejected` copies (status lists them). */
   refused: Refusal[];
+  /**
+   * The change feed reported the peer's channel while we could not read it
+   * (the peer removed, rejected, pending, or its keys changed): the feed has
+   * moved past that news, so the first round that may read it again must
+   * look, whatever the feed says then (simulation seed 9).
+   */
+  unread?: boolean | undefined;
 }
 
 /** A fresh state for a peer. */

@@ -111,7 +111,7 @@ export class DropboxApi {
         }),
       );
     } catch (err) {
-      if (causeOf(err)?.is("path/not_found")) return null;
+      if (causeOf(err)?.hasTag("not_found")) return null;
       throw err;
     }
   }
@@ -186,7 +186,7 @@ export class DropboxApi {
     try {
       return parseEntry(await this.rpc(op, "files/get_metadata", { path }));
     } catch (err) {
-      if (causeOf(err)?.is("path/not_found")) return null;
+      if (causeOf(err)?.hasTag("not_found")) return null;
       throw err;
     }
   }
@@ -196,7 +196,7 @@ export class DropboxApi {
     try {
       await this.rpc(op, "files/create_folder_v2", { path, autorename: false }, { write: true });
     } catch (err) {
-      if (causeOf(err)?.is("path/conflict")) return;
+      if (causeOf(err)?.hasTag("conflict")) return;
       throw err;
     }
   }
@@ -216,7 +216,7 @@ export class DropboxApi {
         shared_link_policy: "members",
       }, { write: true });
     } catch (err) {
-      if (!causeOf(err)?.is("bad_path/already_shared")) throw err;
+      if (!causeOf(err)?.hasTag("already_shared")) throw err;
       const meta = await this.getMetadata(op, path);
       if (meta?.sharedFolderId) return meta.sharedFolderId;
       throw err;
@@ -242,8 +242,8 @@ export class DropboxApi {
         quiet: true,
       });
     } catch (err) {
-      const summary = causeOf(err)?.summary ?? "";
-      if (summary.includes("already_member") || summary.includes("already_invited")) return;
+      const cause = causeOf(err);
+      if (cause?.hasTag("already_member") || cause?.hasTag("already_invited")) return;
       throw err;
     }
   }
@@ -287,7 +287,7 @@ export class DropboxApi {
       );
       return folder?.pathLower ?? null;
     } catch (err) {
-      if (causeOf(err)?.summary.includes("already_mounted")) return null;
+      if (causeOf(err)?.hasTag("already_mounted")) return null;
       throw err;
     }
   }
@@ -308,7 +308,7 @@ export class DropboxApi {
     try {
       await this.rpc(op, "files/delete_v2", { path }, { write: true });
     } catch (err) {
-      if (causeOf(err)?.is("path_lookup/not_found")) return;
+      if (causeOf(err)?.hasTag("not_found")) return;
       throw err;
     }
   }
@@ -340,7 +340,7 @@ export class DropboxApi {
       );
       return this.#uploaded(op, r, hash);
     } catch (err) {
-      if (!causeOf(err)?.is("path/conflict")) throw err;
+      if (!causeOf(err)?.hasTag("conflict")) throw err;
       if (!tried) return "conflict";
       const there = await this.getMetadata(op, path);
       return there?.tag === "file" && there.contentHash === hash ? there : "conflict";
@@ -417,13 +417,14 @@ export class DropboxApi {
     } catch (err) {
       const cause = causeOf(err);
       // A lost answer: the retry finds the session closed or the file there.
-      if (!tried || !(cause?.is("path/conflict") || cause?.is("lookup_failed"))) {
-        if (cause?.is("path/conflict")) return "conflict";
+      const conflict = cause?.hasTag("conflict") ?? false;
+      if (!tried || !(conflict || cause?.is("lookup_failed"))) {
+        if (conflict) return "conflict";
         throw err;
       }
       const there = await this.getMetadata(op, path);
       if (there?.tag === "file" && there.contentHash === hash) return there;
-      if (cause.is("path/conflict")) return "conflict";
+      if (conflict) return "conflict";
       throw err;
     }
   }
@@ -470,7 +471,7 @@ export class DropboxApi {
           return { entry, body: response.body };
         }), this.backoff);
     } catch (err) {
-      if (causeOf(err)?.is("path/not_found")) return null;
+      if (causeOf(err)?.hasTag("not_found")) return null;
       throw err;
     }
   }
@@ -575,7 +576,7 @@ export function causeOf(err: unknown): DropboxError | null {
 /** `correct_offset` of an `incorrect_offset` upload-session error. */
 function correctOffset(err: unknown): number | undefined {
   const cause = causeOf(err);
-  if (!cause?.is("incorrect_offset")) return undefined;
+  if (!cause?.hasTag("incorrect_offset")) return undefined;
   const e = cause.error;
   const inner = isRecord(e) ? e : {};
   const value = inner.correct_offset ??

@@ -8,6 +8,14 @@
  * @module
  */
 import { SyftError } from "../../core/errors/mod.ts";
+import { type BackoffPolicy, DEFAULT_BACKOFF, delayMs } from "../_backoff_policy.ts";
+
+export {
+  type BackoffPolicy,
+  DEFAULT_BACKOFF,
+  delayMs,
+  parseRetryAfter,
+} from "../_backoff_policy.ts";
 import { DROPBOX_SIGN_IN_HINT } from "./_tokens.ts";
 
 /** A failed exchange with Dropbox, parsed once from whatever raised it. */
@@ -43,46 +51,27 @@ export class DropboxError extends Error {
     return this.summary === prefix || this.summary.startsWith(`${prefix}/`) ||
       this.summary.startsWith(`${prefix}.`);
   }
+
+  /**
+   * Whether `tag` appears anywhere in the error's nested unions (e.g.
+   * `conflict` inside an upload's `path.reason`), where a summary may not
+   * spell it out.
+   */
+  hasTag(tag: string): boolean {
+    if (this.summary.split("/").includes(tag)) return true;
+    const seen = (value: unknown, depth: number): boolean => {
+      if (depth > 6 || typeof value !== "object" || value === null) return false;
+      const record = value as Record<string, unknown>;
+      if (record[".tag"] === tag) return true;
+      return Object.values(record).some((v) => seen(v, depth + 1));
+    };
+    return seen(this.error, 0);
+  }
 }
 
 /** True when sending the same request again later may succeed. */
 export function isRetryable(err: DropboxError): boolean {
   return err.status === 0 || err.status === 429 || err.status >= 500;
-}
-
-/** The schedule and its sources of time and chance. */
-export interface BackoffPolicy {
-  /** First delay ceiling in ms (default 1000). */
-  baseMs: number;
-  /** Largest delay ceiling in ms (default 32000). */
-  capMs: number;
-  /** Attempts in all, the first included (default 8). */
-  tries: number;
-  /** A number in [0, 1). */
-  random: () => number;
-  /** Wait `ms` milliseconds. */
-  sleep: (ms: number) => Promise<void>;
-}
-
-/** The issue's schedule with real time and `Math.random`. */
-export const DEFAULT_BACKOFF: BackoffPolicy = {
-  baseMs: 1_000,
-  capMs: 32_000,
-  tries: 8,
-  random: Math.random,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-
-/**
- * The wait before retry number `attempt` (0 for the first retry): a uniform
- * draw below min(cap, base·2^attempt), raised to what the server asked for
- * (but never beyond the cap, so a hostile Retry-After cannot stall a round).
- */
-export function delayMs(policy: BackoffPolicy, attempt: number, retryAfterMs?: number): number {
-  const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** attempt);
-  const jittered = Math.floor(policy.random() * ceiling);
-  if (retryAfterMs === undefined) return jittered;
-  return Math.max(jittered, Math.min(retryAfterMs, policy.capMs));
 }
 
 /** What {@linkcode withBackoff} tells its caller between attempts. */
@@ -138,16 +127,4 @@ export function transportError(op: string, err: DropboxError, tries = 1): SyftEr
       cause: err,
     },
   );
-}
-
-/**
- * `Retry-After` in ms: delta-seconds or an HTTP date (RFC 9110 §10.2.3).
- * Anything unreadable counts as absent.
- */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

@@ -1,6 +1,6 @@
 /**
  * The opaque cursor `changes()` hands out: Dropbox's `list_folder` cursor
- * over `/syft`, the incoming channels reported so far (a new one is a
+ * over `/syft` (or the whole Dropbox, see `_index.ts`), the incoming channels reported so far (a new one is a
  * change), and the owner checks already made (so a later process does not
  * call `list_folder_members` again for each peer). Parsed once, bounded.
  * @module
@@ -8,11 +8,14 @@
 import { isRecord } from "../../core/encoding/record.ts";
 import { isIdentity } from "../../core/paths/identity.ts";
 import type { Verified } from "./_layout.ts";
+import { ROOT } from "./_index.ts";
 
 /** What a cursor holds. */
 export interface ChangesCursor {
-  /** Dropbox's cursor over /syft. */
+  /** Dropbox's cursor over `scope`. */
   dropbox: string;
+  /** What it lists: `/syft`, or "" for the whole Dropbox. */
+  scope: string;
   /** Senders of the incoming channels known at that point. */
   senders: string[];
   /** Shared folder id → its verified sender and the sender's account id. */
@@ -25,7 +28,8 @@ const PREFIX = "dbx1.";
 
 /** The opaque string for `cursor`. */
 export function encodeCursor(cursor: ChangesCursor): string {
-  return PREFIX + btoa(JSON.stringify([cursor.dropbox, cursor.senders, cursor.owners]));
+  return PREFIX +
+    btoa(JSON.stringify([cursor.dropbox, cursor.scope, cursor.senders, cursor.owners]));
 }
 
 /** The cursor `text` stands for, or null for anything else (then: a full sync). */
@@ -37,9 +41,10 @@ export function decodeCursor(text: string): ChangesCursor | null {
   } catch {
     return null;
   }
-  if (!Array.isArray(value) || value.length !== 3) return null;
-  const [dropbox, senders, owners] = value;
+  if (!Array.isArray(value) || value.length !== 4) return null;
+  const [dropbox, scope, senders, owners] = value;
   if (typeof dropbox !== "string" || dropbox === "") return null;
+  if (scope !== "" && scope !== ROOT) return null;
   if (!Array.isArray(senders) || !senders.every((s) => typeof s === "string" && isIdentity(s))) {
     return null;
   }
@@ -52,5 +57,5 @@ export function decodeCursor(text: string): ChangesCursor | null {
     ) return null;
     checked[id] = [v[0], v[1]];
   }
-  return { dropbox, senders, owners: checked };
+  return { dropbox, scope, senders, owners: checked };
 }

@@ -7,7 +7,8 @@
  * with plain text.
  * @module
  */
-import { DropboxError, parseRetryAfter } from "./_backoff.ts";
+import { DropboxError } from "./_backoff.ts";
+import { parseRetryAfter } from "../_backoff_policy.ts";
 import { SyftError } from "../../core/errors/mod.ts";
 import { isRecord } from "../../core/encoding/record.ts";
 

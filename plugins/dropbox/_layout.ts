@@ -18,6 +18,7 @@ import { channelName, type ChannelRef } from "../../core/transport/contract.ts";
 import { isIdentity } from "../../core/paths/identity.ts";
 import { type DropboxApi } from "./_api.ts";
 import { ROOT } from "./_index.ts";
+import { isSyftError } from "../../core/errors/mod.ts";
 
 /** A channel folder we may read or write. */
 export interface ChannelFolder {
@@ -57,8 +58,6 @@ export class DropboxLayout {
   readonly verified = new Map<string, Verified | null>();
   /** Our channel folders known to exist and be shared with their recipient. */
   readonly #opened = new Set<string>();
-  /** Shared folders whose mount could not be moved into /syft (tried once). */
-  readonly #unmovable = new Set<string>();
   #incoming: ChannelFolder[] | null = null;
 
   constructor(api: DropboxApi, me: string, report: (message: string) => void) {
@@ -177,30 +176,30 @@ export class DropboxLayout {
     return owner.accountId;
   }
 
-  /** Mount `channel` when it is not, and move it into /syft; where it is (lower case). */
+  /**
+   * Mount `channel` when it is not; where it is (lower case). A mount we make
+   * is moved into /syft, so the one cursor over /syft sees it. The move is
+   * tried once, right after mounting: where Dropbox (or a fake) refuses it,
+   * the mount stays at the top and the listing scope widens instead
+   * (`_index.ts`), without a failing call in every later process.
+   */
   async #placed(op: string, channel: ChannelFolder): Promise<string> {
-    let path = channel.pathLower;
+    if (channel.pathLower !== "") return channel.pathLower;
+    let path = (await this.#api.mountFolder(op, channel.sharedFolderId)) ?? "";
     if (path === "") {
-      path = (await this.#api.mountFolder(op, channel.sharedFolderId)) ?? "";
-      if (path === "") {
-        // Mounted meanwhile (another instance of us): ask where.
-        const again = (await this.#api.mountableFolders(op))
-          .find((f) => f.sharedFolderId === channel.sharedFolderId);
-        path = again?.pathLower ?? "";
-      }
-      if (path === "") return "";
+      // Mounted meanwhile (another instance of us): ask where.
+      const again = (await this.#api.mountableFolders(op))
+        .find((f) => f.sharedFolderId === channel.sharedFolderId);
+      return again?.pathLower ?? "";
     }
-    if (path.startsWith(`${ROOT}/`) || this.#unmovable.has(channel.sharedFolderId)) return path;
+    if (path.startsWith(`${ROOT}/`)) return path;
     try {
       await this.#api.createFolder(op, ROOT);
       const moved = await this.#api.move(op, path, `${ROOT}/${channelName(channel.ref)}`);
-      if (moved !== null) return moved.pathLower;
+      if (moved !== null) path = moved.pathLower;
     } catch (err) {
-      this.#unmovable.add(channel.sharedFolderId);
-      this.ignore(
-        `move:${channel.sharedFolderId}`,
-        `dropbox: could not move ${path} into ${ROOT} (${String(err)}); it is read where it is`,
-      );
+      if (isSyftError(err) && err.code !== "E_TRANSPORT") throw err;
+      // Read where it was mounted; nothing is lost but the narrower scope.
     }
     return path;
   }

@@ -22,7 +22,6 @@ import {
   type ChannelRef,
   type ListOptions,
   type ListPage,
-  OBJECT_NAME_RE,
   type ObjectBody,
   type ObjectInfo,
   type TransportCapabilities,
@@ -39,8 +38,9 @@ import { contentHash, ContentHasher } from "./_content_hash.ts";
 import { decodeCursor, encodeCursor } from "./_changes.ts";
 import { dropboxHosts } from "./_env.ts";
 import type { Entry } from "./_entries.ts";
-import { FolderIndex, ROOT } from "./_index.ts";
+import { covers, FolderIndex, ROOT } from "./_index.ts";
 import { byteOrder, type ChannelFolder, DropboxLayout } from "./_layout.ts";
+import { objectName, storedName } from "./_names.ts";
 import { TokenSource } from "./_token_source.ts";
 
 const wire = wireErrors("dropbox");
@@ -185,7 +185,7 @@ export class DropboxTransport implements PluginImpl {
     checkName(op, name);
     await this.#wrap(op, async () => {
       const folder = await this.#requireChannel(op, ref);
-      const path = `${folder.pathLower}/${name}`;
+      const path = `${folder.pathLower}/${storedName(name)}`;
       if (body instanceof ReadableStream) body = await smallAsBytes(body, SINGLE_UPLOAD_MAX);
       let stored: Entry | "conflict";
       if (body instanceof Uint8Array && body.byteLength <= SINGLE_UPLOAD_MAX) {
@@ -209,15 +209,16 @@ export class DropboxTransport implements PluginImpl {
       const folder = await this.#requireChannel(op, ref);
       const objects: ObjectInfo[] = [];
       for (const entry of await this.#entries(op, folder)) {
-        if (!OBJECT_NAME_RE.test(entry.name)) continue;
-        if (prefix !== undefined && !entry.name.startsWith(prefix)) continue;
-        if (after !== undefined && !(entry.name > after)) continue;
+        const name = objectName(entry.name);
+        if (name === null) continue;
+        if (prefix !== undefined && !name.startsWith(prefix)) continue;
+        if (after !== undefined && !(name > after)) continue;
         if (entry.tag === "folder") {
-          if (all) objects.push({ name: entry.name, size: 0, special: "folder" });
+          if (all) objects.push({ name, size: 0, special: "folder" });
           continue;
         }
         if (!this.#writtenBySender(folder, entry)) continue;
-        objects.push({ name: entry.name, size: entry.size });
+        objects.push({ name, size: entry.size });
       }
       objects.sort((a, b) => byteOrder(a.name, b.name));
       const page = objects.slice(0, limit);
@@ -235,11 +236,11 @@ export class DropboxTransport implements PluginImpl {
     checkName(op, name);
     return await this.#wrap(op, async () => {
       const folder = await this.#requireChannel(op, ref);
-      const path = `${folder.pathLower}/${name}`;
+      const path = `${folder.pathLower}/${storedName(name)}`;
       const missing = () => fail(op, `no object ${JSON.stringify(name)} in ${channelName(ref)}`);
       const first = await this.#api.download(op, path);
-      // Dropbox finds `a.syft` for `A.syft`: only the exact name is the object.
-      if (first === null || first.entry.name !== name) {
+      // Dropbox finds `Z~AK` for `z~ak`: only the exact stored name is the object.
+      if (first === null || first.entry.name !== storedName(name)) {
         await first?.body.cancel();
         throw missing();
       }
@@ -259,10 +260,10 @@ export class DropboxTransport implements PluginImpl {
     await this.#wrap(op, async () => {
       const folder = this.#layout.ownPath(ref);
       if (!(await this.#layout.ownExists(op, ref, this.#indexedFolder(folder)))) return;
-      const path = `${folder}/${name}`;
+      const path = `${folder}/${storedName(name)}`;
       const there = await this.#api.getMetadata(op, path);
-      // Case-insensitive paths: never delete `A.syft` for `a.syft`.
-      if (there === null || there.name !== name || there.tag !== "file") return;
+      // Case-insensitive paths: never delete `Z~AK` (no object of ours) for `z~ak`.
+      if (there === null || there.name !== storedName(name) || there.tag !== "file") return;
       await this.#api.delete(op, path);
       if (this.#index.cursor !== null) this.#index.note({ ...there, tag: "deleted" });
     });
@@ -270,27 +271,25 @@ export class DropboxTransport implements PluginImpl {
 
   /**
    * Channels to us that changed since `cursor`: new ones (from
-   * `list_mountable_folders`) and those the `list_folder` cursor over /syft
-   * reports entries in. With `waitMs`, an idle answer waits on Dropbox's
-   * long-poll (no token, one call per period) and wakes on a change.
+   * `list_mountable_folders`) and those the one `list_folder` cursor reports
+   * entries in. With `waitMs`, an idle answer waits on Dropbox's long-poll
+   * (no token, one call per period) and wakes on a change.
    */
   async changes(cursor: string | null, options: ChangesOptions = {}): Promise<ChangesResult> {
     const op = "changes";
     return await this.#wrap(op, async () => {
       const base = cursor === null ? null : decodeCursor(cursor);
-      if (base === null) return await this.#fullSync(op);
+      if (base === null) return await this.#fullSync(op, []);
       const incoming = await this.#layout.incoming(op, base.owners);
+      // A channel mounted outside what the cursor lists: list more, report all.
+      if (incoming.some((c) => !covers(base.scope, c.pathLower))) {
+        return await this.#fullSync(op, incoming);
+      }
       const marked = new Set(
         incoming.map((c) => c.ref.sender).filter((s) => !base.senders.includes(s)),
       );
-      // Channels read where they were mounted (not moved into /syft) have no cursor: always listed.
-      for (const c of incoming) if (!c.pathLower.startsWith(`${ROOT}/`)) marked.add(c.ref.sender);
       const result = (dropbox: string) => ({
-        cursor: encodeCursor({
-          dropbox,
-          senders: incoming.map((c) => c.ref.sender),
-          owners: this.#layout.knownOwners(),
-        }),
+        cursor: this.#cursor(dropbox, base.scope, incoming),
         channels: this.#refs(marked),
       });
       const waitMs = Math.max(0, options.waitMs ?? 0);
@@ -302,7 +301,7 @@ export class DropboxTransport implements PluginImpl {
       const feed = this.#index.cursor === base.dropbox;
       for (let pages = 0;; pages++) {
         const page = await this.#api.listFolderContinue(op, next);
-        if (page === "reset") return await this.#fullSync(op);
+        if (page === "reset") return await this.#fullSync(op, incoming);
         for (const entry of page.entries) {
           const channel = incoming.find((c) =>
             entry.pathLower === c.pathLower || entry.pathLower.startsWith(`${c.pathLower}/`)
@@ -318,29 +317,40 @@ export class DropboxTransport implements PluginImpl {
   }
 
   /** Start from now: every incoming channel is reported, and the index is built. */
-  async #fullSync(op: string): Promise<ChangesResult> {
-    const incoming = await this.#layout.incoming(op);
-    const dropbox = await this.#relist(op);
+  async #fullSync(op: string, known: ChannelFolder[]): Promise<ChangesResult> {
+    const incoming = known.length > 0 ? known : await this.#layout.incoming(op);
+    const scope = incoming.every((c) => covers(ROOT, c.pathLower)) ? ROOT : "";
+    const dropbox = await this.#relist(op, scope);
     return {
-      cursor: encodeCursor({
-        dropbox,
-        senders: incoming.map((c) => c.ref.sender),
-        owners: this.#layout.knownOwners(),
-      }),
+      cursor: this.#cursor(dropbox, scope, incoming),
       channels: this.#refs(new Set(incoming.map((c) => c.ref.sender))),
     };
   }
 
-  /** List /syft in full (creating it when missing) into the index; the cursor after it. */
-  async #relist(op: string): Promise<string> {
-    let first = await this.#api.listFolder(op, ROOT, true);
+  #cursor(dropbox: string, scope: string, incoming: ChannelFolder[]): string {
+    return encodeCursor({
+      dropbox,
+      scope,
+      senders: incoming.map((c) => c.ref.sender),
+      owners: this.#layout.knownOwners(),
+    });
+  }
+
+  /**
+   * List `scope` in full into the index (creating /syft when missing); the
+   * cursor after it. The scope is /syft unless a channel to us is mounted
+   * outside it (Dropbox mounts at the top; we move mounts into /syft where
+   * Dropbox lets us), then the whole Dropbox.
+   */
+  async #relist(op: string, scope: string): Promise<string> {
+    let first = await this.#api.listFolder(op, scope, true);
     if (first === null) {
       await this.#api.createFolder(op, ROOT);
-      first = await this.#api.listFolder(op, ROOT, true);
+      first = await this.#api.listFolder(op, scope, true);
       if (first === null) throw fail(op, `${ROOT} vanished while it was created`);
     }
     const all = await this.#api.drain(op, first);
-    this.#index.reset(all.entries, all.cursor);
+    this.#index.reset(scope, all.entries, all.cursor);
     return all.cursor;
   }
 
@@ -360,28 +370,24 @@ export class DropboxTransport implements PluginImpl {
     return r.changes;
   }
 
-  /** The entries of a channel folder, from the index when it is current. */
+  /** The entries of a channel folder, from the index (brought up to date unless fresh). */
   async #entries(op: string, folder: ChannelFolder): Promise<Entry[]> {
-    if (!folder.pathLower.startsWith(`${ROOT}/`)) {
-      const first = await this.#api.listFolder(op, folder.pathLower, false);
-      return first === null ? [] : (await this.#api.drain(op, first)).entries;
+    if (this.#index.cursor === null || !covers(this.#index.scope, folder.pathLower)) {
+      const scope = covers(ROOT, folder.pathLower) && this.#index.scope === ROOT ? ROOT : "";
+      await this.#relist(op, scope);
+    } else if (!this.#index.fresh(FRESH_MS)) {
+      await this.#catchUp(op, this.#index.cursor);
     }
-    await this.#catchUp(op);
     return this.#index.entries(folder.pathLower);
   }
 
-  /** Bring the index up to date unless it is fresh. */
-  async #catchUp(op: string): Promise<void> {
-    if (this.#index.fresh(FRESH_MS)) return;
-    if (this.#index.cursor === null) {
-      await this.#relist(op);
-      return;
-    }
-    let cursor = this.#index.cursor;
+  /** Apply what changed since the index's cursor. */
+  async #catchUp(op: string, from: string): Promise<void> {
+    let cursor = from;
     for (let pages = 0; pages < 10_000; pages++) {
       const page = await this.#api.listFolderContinue(op, cursor);
       if (page === "reset") {
-        await this.#relist(op);
+        await this.#relist(op, this.#index.scope);
         return;
       }
       this.#index.apply(page.entries, page.cursor);

@@ -204,9 +204,11 @@ export async function startFakeDropbox(options: FakeDropboxOptions = {}): Promis
     },
     entryCount: () => store.entryCount(),
     async close() {
-      api.close();
-      await front.close();
+      // Pending long-polls answer `changes: false` and reach their callers; then the sockets go.
+      const polls = api.close();
       await server.shutdown();
+      if (polls > 0) await new Promise((r) => setTimeout(r, 50)); // the front forwards the answers
+      await front.close();
     },
   };
 }

@@ -1,16 +1,14 @@
 /**
  * Engine bugs the simulation found, each as the seed and shrunk operations
- * that show it, replayed with every other known bug let pass. They are
- * ignored while the bug is open (core/sync and core/jobs are not the
- * simulation's to change); `SIM_REGRESSIONS=1` runs them. Once a bug is
- * fixed: drop `ignore`, and its entry in KNOWN_BUGS (tests/sim/run.ts).
+ * that show it, replayed with every other known bug let pass. An open bug's
+ * test is marked `ignore` and its name listed in KNOWN_BUGS
+ * (tests/sim/run.ts); once fixed, both go and the name moves to FixedBug.
+ * None is open today.
  * (The operations are those tests/sim/ops.ts draws today: changing its mix
  * changes them, and these seeds must then be found again.)
  */
 import { assertEquals } from "../assert.ts";
 import { type Failure, type FixedBug, KNOWN_BUGS, type KnownBug, runSeed } from "./run.ts";
-
-const open = !Deno.env.get("SIM_REGRESSIONS");
 
 /**
  * The failure of seed `seed` (of `ops` operations) replaying only `only`,
@@ -40,7 +38,6 @@ Deno.test({
 Deno.test({
   name:
     "seed 9: a peer re-approved while the other's peer.remove is unread ends with the owner's projection (crossed-reapproval)",
-  ignore: open,
   fn: async () => {
     // s2 publishes public/sub/f1.txt, removes s3, deletes the file (not
     // published to s3, removed), and peers with s3 again before s3 read the
@@ -57,7 +54,6 @@ Deno.test({
 Deno.test({
   name:
     "seed 5: a refused proposal still pending when the owner lost its state/ is refused, and the mirror put back (wiped-owner-drops-proposal)",
-  ignore: open,
   fn: async () => {
     // s0 writes public/sub/f1.txt in its mirror of s1 (not writable by s0),
     // then s1 loses state/. s1 re-reads s0's channel from the start and
@@ -93,7 +89,6 @@ Deno.test({
 Deno.test({
   name:
     "seed 5: a permitted edit proposed to an owner that lost its state/ is applied, not turned into a .conflict copy by the owner's republish (wiped-owner-republish)",
-  ignore: open,
   fn: async () => {
     // s0 edits f2.txt of its inbox at s1 (permitted); s1 loses state/ and s0
     // proposes the edit. s1 neither applies nor refuses it, and republishes
@@ -151,6 +146,52 @@ Deno.test({
     // never is, and s3's mirror holds content s2 never had there, for good.
     assertEquals(
       await replay("rename-same-stamp", 3002, 1000, [369, 370, 386, 696, 883, 884, 886]),
+      null,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "seed 20068: an edit in a peer's mirror is proposed again after a round that failed before its batch went out (proposal-lost-before-put)",
+  fn: async () => {
+    // s1 lost state/, then wrote shared2/f1.txt into its mirror of s0. Its
+    // next round recorded the proposal as pending when settling its seq
+    // (before any put), then died on a 429: no later round proposed it, and
+    // the edit was neither applied nor refused.
+    assertEquals(
+      await replay(
+        "proposal-lost-before-put",
+        20068,
+        300,
+        [2, 3, 5, 36, 46, 51, 52, 55, 57, 59, 93, 97, 107, 108],
+      ),
+      null,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "seed 20068: an owner that lost its state/ checkpoints the files of its batches from before (wiped-owner-rolling)",
+  fn: async () => {
+    // s1 published public/f3.txt in b-1, then lost state/. Its rebuilt record
+    // had no rolling window, so its next incremental checkpoint left b-1's
+    // files out; s2, wiped too, restored from cf-0 + that ci and never got
+    // public/f3.txt.
+    assertEquals(
+      await replay("wiped-owner-rolling", 20068, 300, [
+        36,
+        52,
+        53,
+        59,
+        97,
+        107,
+        149,
+        150,
+        151,
+        154,
+      ]),
       null,
     );
   },

@@ -20,7 +20,8 @@ import { type DropboxRoute, type FaultKind, type Faults, WRITE_ROUTES } from "./
 import { fileRoutes } from "./_files.ts";
 import { listingRoutes, Listings } from "./_listing.ts";
 import type { Caller, OAuth } from "./_oauth.ts";
-import { type Arg, contentArg, readSome, rpcArg } from "./_request.ts";
+import { readSome } from "../gdrive/_request.ts";
+import { type Arg, contentArg, rpcArg } from "./_request.ts";
 import { sessionRoutes, UploadSessions } from "./_sessions.ts";
 import { sharingRoutes } from "./_sharing.ts";
 import type { Store, User } from "./_store.ts";
@@ -64,6 +65,8 @@ export class DropboxApi {
   readonly sessions: UploadSessions;
   readonly listings: Listings;
   readonly #routes: Map<string, RouteSpec>;
+  /** Writes in progress per user, for `writeContention`. */
+  readonly #writing = new Map<string, number>();
 
   constructor(private readonly ctx: ApiContext) {
     this.sessions = new UploadSessions(ctx.store);
@@ -75,6 +78,18 @@ export class DropboxApi {
           scope: "account_info.read",
           takesArg: false,
           run: (c: Call) => fullAccount(c.user),
+        },
+        "auth/token/revoke": {
+          host: "api",
+          scope: null,
+          takesArg: false,
+          run: (c: Call) => {
+            const bearer = /^Bearer\s+(\S+)$/i.exec(
+              c.req.headers.get("authorization") ?? c.url.searchParams.get("authorization") ?? "",
+            )?.[1];
+            if (bearer) ctx.oauth.revokeToken(bearer);
+            return null;
+          },
         },
         "check/user": {
           host: "api",
@@ -94,9 +109,9 @@ export class DropboxApi {
     ));
   }
 
-  /** Wake pending long-polls so the server can shut down. */
-  close(): void {
-    this.listings.close();
+  /** Wake pending long-polls so the server can shut down; how many there were. */
+  close(): number {
+    return this.listings.close();
   }
 
   /** Handle one API request; `key` names its connection for faults that cut it. */
@@ -108,7 +123,9 @@ export class DropboxApi {
     if (!spec || spec.host !== wantHost) throw notFoundText(url.pathname);
     currentRoute.value = name;
     if (req.method === "OPTIONS") return new Response(null, { status: 200 });
-    if (req.method !== "POST") {
+    // Content-download routes also answer GET, as Dropbox documents (with `?arg=`).
+    const get = req.method === "GET" && name === "files/download";
+    if (req.method !== "POST" && !get) {
       throw new DbxError(405, `Error in call to API function "${name}": Expecting POST.`);
     }
     const route = name as DropboxRoute;
@@ -126,7 +143,19 @@ export class DropboxApi {
       ? contentArg(req, url)
       : (await rpcArg(req, spec.takesArg)) ?? {};
     const cut = fault === "drop" ? key : null;
-    const result = await spec.run({ user: caller.user, caller, arg, req, url, cut });
+    const email = caller.user.email;
+    const locks = this.ctx.faults.plan.writeContention && WRITE_ROUTES.has(route);
+    if (locks && (this.#writing.get(email) ?? 0) > 0) {
+      await req.body?.cancel();
+      throw rateLimited("too_many_write_operations", this.ctx.faults.plan.retryAfterSeconds ?? 1);
+    }
+    if (locks) this.#writing.set(email, (this.#writing.get(email) ?? 0) + 1);
+    let result: unknown;
+    try {
+      result = await spec.run({ user: caller.user, caller, arg, req, url, cut });
+    } finally {
+      if (locks) this.#writing.set(email, this.#writing.get(email)! - 1);
+    }
     const response = result instanceof Response ? result : Response.json(result ?? null, {
       headers: { "x-dropbox-request-id": requestId() },
     });

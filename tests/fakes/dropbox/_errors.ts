@@ -49,7 +49,8 @@ export function summaryOf(error: Tagged): string {
   while (at !== null && typeof at === "object" && ".tag" in at) {
     const tag = (at as Tagged)[".tag"];
     parts.push(tag);
-    at = (at as Tagged)[tag];
+    // A union's value sits under its tag; UploadWriteFailed keeps its WriteError in `reason`.
+    at = (at as Tagged)[tag] ?? (at as Tagged).reason;
   }
   return `${parts.join("/")}/..${Math.random().toString(36).slice(2, 5)}`;
 }

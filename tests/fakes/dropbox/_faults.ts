@@ -4,6 +4,7 @@
  * Also the per-user call counts by route.
  * @module
  */
+import { prng } from "../../../core/random/prng.ts";
 
 /**
  * What can go wrong on one call:
@@ -31,6 +32,7 @@ export const ALL_FAULT_KINDS: readonly FaultKind[] = [
 
 /** The API routes the fake serves, counts and can fault (OAuth endpoints are never faulted). */
 export const ROUTES = [
+  "auth/token/revoke",
   "users/get_current_account",
   "check/user",
   "files/get_metadata",
@@ -41,6 +43,7 @@ export const ROUTES = [
   "files/upload_session/finish",
   "files/download",
   "files/delete_v2",
+  "files/move_v2",
   "files/list_folder",
   "files/list_folder/continue",
   "files/list_folder/get_latest_cursor",
@@ -66,6 +69,7 @@ export const WRITE_ROUTES: ReadonlySet<DropboxRoute> = new Set<DropboxRoute>([
   "files/upload",
   "files/upload_session/finish",
   "files/delete_v2",
+  "files/move_v2",
   "sharing/share_folder",
   "sharing/add_folder_member",
   "sharing/mount_folder",
@@ -93,6 +97,12 @@ export interface FaultPlan {
    * eventually consistent.
    */
   listingLagMs?: number;
+  /**
+   * A write (see {@linkcode WRITE_ROUTES}) that starts while another write of
+   * the same user is still in progress gets 429 `too_many_write_operations`,
+   * as Dropbox's per-namespace write lock answers parallel writers (default false).
+   */
+  writeContention?: boolean;
   /** `backoff` seconds every long-poll answer carries (default: none). */
   longpollBackoffSeconds?: number;
 }
@@ -108,22 +118,10 @@ export interface ScriptedFault {
   times?: number;
 }
 
-/** mulberry32: small, fast and good enough to spread faults. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Decides each call's fault and counts calls per user and route. */
 export class Faults {
   #plan: FaultPlan = {};
-  #random = generator(1);
+  #random = prng(1);
   #script: ScriptedFault[] = [];
   #counts = new Map<string, Map<DropboxRoute, number>>();
   #injected = new Map<FaultKind, number>();
@@ -131,7 +129,7 @@ export class Faults {
   /** Replace the random plan (and reseed). */
   set(plan: FaultPlan): void {
     this.#plan = { ...plan };
-    this.#random = generator(plan.seed ?? 1);
+    this.#random = prng(plan.seed ?? 1);
   }
 
   /** The current plan. */

@@ -16,7 +16,7 @@ import {
 import { dropboxContentHash } from "./_hash.ts";
 import { type Arg, bool, contentBody, hexHash, known, str, union } from "./_request.ts";
 import { Refusal, splitPath, type Store, type User } from "./_store.ts";
-import { metadata, pathsOf } from "./_views.ts";
+import { metadata, pathsOf, untagged } from "./_views.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -145,7 +145,7 @@ export function commitFile(
   return refusing(() => {
     const parts = resolvePath(store, user, commit.path, "write", false);
     const node = store.writeFile(user, parts, bytes, commit);
-    return metadata(store, user, node, pathsOf(store, user, node)!);
+    return untagged(metadata(store, user, node, pathsOf(store, user, node)!));
   }, wrap);
 }
 
@@ -236,7 +236,9 @@ export function fileRoutes(
         return refusing(() => {
           const parts = resolvePath(store, c.user, raw, "write", false);
           const node = store.createFolder(c.user, parts, autorename);
-          return { metadata: metadata(store, c.user, node, pathsOf(store, c.user, node)!) };
+          return {
+            metadata: untagged(metadata(store, c.user, node, pathsOf(store, c.user, node)!)),
+          };
         }, (r) => under("path", r.reason));
       },
     },
@@ -265,6 +267,43 @@ export function fileRoutes(
           (r) =>
             r.kind === "lookup" ? under("path_lookup", r.reason) : under("path_write", r.reason),
         );
+      },
+    },
+    "files/move_v2": {
+      host: "api",
+      scope: "files.content.write",
+      takesArg: true,
+      run: (c) => {
+        known(c.arg, [
+          "from_path",
+          "to_path",
+          "allow_shared_folder",
+          "autorename",
+          "allow_ownership_transfer",
+        ]);
+        const fromRaw = str(c.arg, "from_path"), toRaw = str(c.arg, "to_path");
+        const autorename = bool(c.arg, "autorename", false);
+        bool(c.arg, "allow_shared_folder", false);
+        bool(c.arg, "allow_ownership_transfer", false);
+        return refusing(() => {
+          const from = resolvePath(store, c.user, fromRaw, "lookup", false);
+          let to: string[];
+          try {
+            to = resolvePath(store, c.user, toRaw, "write", false);
+          } catch (err) {
+            if (err instanceof Refusal) throw new Refusal("write", under("to", err.reason));
+            throw err;
+          }
+          const node = store.move(c.user, from, to, autorename);
+          return { metadata: metadata(store, c.user, node, pathsOf(store, c.user, node)!) };
+        }, (r) => {
+          if (r.kind === "lookup") return under("from_lookup", r.reason);
+          const tag = r.reason[".tag"];
+          // RelocationError's own tags pass as they are; a bare WriteError is about the destination.
+          return tag === "to" || tag === "from_write" || tag.startsWith("cant_")
+            ? r.reason
+            : under("to", r.reason);
+        });
       },
     },
     "files/upload": {
@@ -304,11 +343,16 @@ export function fileRoutes(
         const headers: Record<string, string> = {
           "content-type": "application/octet-stream",
           "dropbox-api-result": headerJson(
-            metadata(store, c.user, node, pathsOf(store, c.user, node)!),
+            untagged(metadata(store, c.user, node, pathsOf(store, c.user, node)!)),
           ),
           "x-dropbox-request-id": requestId(),
           "accept-ranges": "bytes",
         };
+        // The rev names the content: a client holding it need not fetch it again.
+        headers.etag = `W/"${node.rev}"`;
+        if (c.req.headers.get("if-none-match") === headers.etag) {
+          return new Response(null, { status: 304, headers: { etag: headers.etag } });
+        }
         let body = bytes, status = 200;
         const range = c.req.headers.get("range");
         if (range !== null) {

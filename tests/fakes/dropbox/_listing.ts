@@ -70,10 +70,12 @@ export class Listings {
     });
   }
 
-  /** Wake every long-poll (the server is closing). */
-  close(): void {
+  /** Wake every long-poll (the server is closing); how many were waiting. */
+  close(): number {
     this.#closed = true;
+    const waiting = this.#waiters.size;
     for (const wake of [...this.#waiters]) wake();
+    return waiting;
   }
 
   #save(state: CursorState): string {
@@ -259,11 +261,15 @@ export class Listings {
     return this.#page({ ...s, seq: upTo }, this.#changes(user, s, events));
   }
 
-  /** Whether `continue` on this cursor would have something to say now. */
-  #hasChanges(user: User, s: CursorState): boolean {
-    if (s.pending.length > 0) return true;
-    const { events } = this.#events(s.seq);
-    return events.length > 0 && this.#changes(user, s, events).length > 0;
+  /**
+   * Whether `continue` on this cursor would have something to say now,
+   * looking only at changes after `from` (what a waiting poll has not seen
+   * yet), and the sequence number seen up to.
+   */
+  #hasChanges(user: User, s: CursorState, from: number): { changes: boolean; upTo: number } {
+    if (s.pending.length > 0) return { changes: true, upTo: from };
+    const { events, upTo } = this.#events(from);
+    return { changes: events.length > 0 && this.#changes(user, s, events).length > 0, upTo };
   }
 
   /** The user a long-poll's cursor belongs to (for counting and faults), reading the argument. */
@@ -282,8 +288,11 @@ export class Listings {
     const lag = this.faults.plan.listingLagMs ?? 0;
     const backoff = this.faults.plan.longpollBackoffSeconds;
     const answer = (changes: boolean) => backoff ? { changes, backoff } : { changes };
+    let seen = p.state.seq;
     while (!this.#closed) {
-      if (this.#hasChanges(p.user, p.state)) return answer(true);
+      const now = this.#hasChanges(p.user, p.state, seen);
+      if (now.changes) return answer(true);
+      seen = now.upTo;
       const left = deadline - Date.now();
       if (left <= 0) break;
       const woken = Promise.withResolvers<void>();
@@ -319,6 +328,14 @@ export function listingRoutes(listings: Listings): Record<string, RouteSpec> {
       run: (c) => {
         known(c.arg, ["cursor"]);
         return listings.continue(c.user, str(c.arg, "cursor"));
+      },
+    },
+    "files/list_folder/longpoll": {
+      host: "notify",
+      scope: null,
+      takesArg: true,
+      run: () => {
+        throw new Error("the long-poll is served by the API front");
       },
     },
     "files/list_folder/get_latest_cursor": {

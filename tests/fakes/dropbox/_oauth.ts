@@ -6,7 +6,7 @@
  * refresh tokens live until revoked. Error bodies as Dropbox sends them.
  * @module
  */
-import { createHash } from "node:crypto";
+import { s256 } from "../gdrive/_oauth.ts";
 import { oauthError } from "./_errors.ts";
 import type { Store, User } from "./_store.ts";
 
@@ -54,10 +54,7 @@ function random(prefix: string, bytes = 24): string {
     .replace(/=+$/, "");
 }
 
-/** base64url(SHA-256(verifier)), as RFC 7636 S256 defines the challenge. */
-export function s256(verifier: string): string {
-  return createHash("sha256").update(verifier).digest("base64url");
-}
+export { s256 };
 
 function isLoopback(uri: string): boolean {
   try {
@@ -132,6 +129,10 @@ export class OAuth {
     const access = p.get("token_access_type") ?? "legacy";
     if (!["online", "offline", "legacy"].includes(access)) {
       return errorPage(400, `Invalid token_access_type: "${access}"`);
+    }
+    // Dropbox refuses an empty `scope=` (only a missing one means "all the app's scopes").
+    if (p.get("scope") !== null && p.get("scope")!.trim() === "") {
+      return errorPage(400, "Invalid scope: empty");
     }
     const asked = (p.get("scope") ?? "").split(/\s+/).filter((s) => s !== "");
     const unknown = asked.find((s) => !ALL_SCOPES.includes(s));
@@ -285,10 +286,13 @@ export class OAuth {
     for (const a of this.#access.values()) if (a.grant.email === email) a.grant.revoked = true;
   }
 
-  /** Revoke the grant behind one access token (`auth/token/revoke`). */
+  /**
+   * `auth/token/revoke`: the access token, its refresh token and every other
+   * access token of that refresh token stop working.
+   */
   revokeToken(token: string): void {
     const entry = this.#access.get(token);
-    if (entry) this.#access.delete(token);
+    if (entry) entry.grant.revoked = true;
   }
 
   /** Make every access token (of `email`, or of everyone) expire now. */

@@ -5,7 +5,9 @@
  * 400s naming the field.
  * @module
  */
-import { badInput, DbxError } from "./_errors.ts";
+import { DriveError } from "../gdrive/_errors.ts";
+import { readBytes as readLimited } from "../gdrive/_request.ts";
+import { badInput, DbxError, routeError } from "./_errors.ts";
 
 /** The most JSON an argument may hold. */
 export const MAX_ARG_BYTES = 1024 * 1024;
@@ -61,6 +63,12 @@ export function contentArg(req: Request, url: URL): Arg {
   }
   if (text.length > MAX_ARG_BYTES) throw badInput(`HTTP header "Dropbox-API-Arg": too large`);
   const where = header !== null ? `HTTP header "Dropbox-API-Arg"` : `URL parameter "arg"`;
+  // A header carries ASCII only: Dropbox wants every other character escaped as \uXXXX.
+  if (header !== null && [...header].some((ch) => ch.charCodeAt(0) > 0x7e)) {
+    throw badInput(
+      `${where}: could not decode input as JSON (non-ASCII characters must be escaped)`,
+    );
+  }
   const value = parseJson(text, where);
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw badInput(`${where}: expected object, got ${kindOf(value)}`);
@@ -77,7 +85,15 @@ export async function contentBody(req: Request, limit = MAX_CONTENT_BYTES): Prom
         `Expecting one of "application/octet-stream", "text/plain; charset=dropbox-cors-hack".`,
     );
   }
-  return await readBytes(req, limit);
+  try {
+    return await readBytes(req, limit);
+  } catch (err) {
+    // Every upload route's error union has `payload_too_large` for a body over 150 MiB.
+    if (err instanceof DbxError && err.status === 413) {
+      throw routeError({ ".tag": "payload_too_large" });
+    }
+    throw err;
+  }
 }
 
 function kindOf(v: unknown): string {
@@ -193,34 +209,14 @@ export function hexHash(arg: Arg, key: string): string | null {
   return v;
 }
 
-/** Read a request body, refusing more than `limit` bytes. */
+/** Read a request body, refusing more than `limit` bytes (413, as Dropbox's front ends). */
 export async function readBytes(req: Request, limit: number): Promise<Uint8Array> {
-  if (!req.body) return new Uint8Array(0);
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const part of req.body) {
-    size += part.length;
-    if (size > limit) throw new DbxError(413, "Request Entity Too Large");
-    parts.push(part);
+  try {
+    return await readLimited(req, limit);
+  } catch (err) {
+    if (err instanceof DriveError && err.status === 413) {
+      throw new DbxError(413, "Request Entity Too Large");
+    }
+    throw err;
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/** Read up to `n` bytes of a body, then stop reading (to cut an upload midway). */
-export async function readSome(req: Request, n: number): Promise<void> {
-  let size = 0;
-  if (!req.body) return;
-  const reader = req.body.getReader();
-  while (size < n) {
-    const r = await reader.read();
-    if (r.done) break;
-    size += r.value.length;
-  }
-  await reader.cancel().catch(() => {});
 }

@@ -32,6 +32,8 @@ interface Session {
   pieces: Map<number, Uint8Array>;
   /** Bytes received (for a sequential session, also the next offset). */
   length: number;
+  /** Where the content ends, once closed. */
+  end: number;
 }
 
 /** The most open sessions (oldest dropped first, as expired). */
@@ -68,9 +70,11 @@ export class UploadSessions {
       closed: close,
       pieces: new Map(),
       length: 0,
+      end: 0,
     };
     this.#sessions.set(session.id, session);
     this.#add(session, 0, data);
+    if (close) session.end = data.length;
     return session.id;
   }
 
@@ -82,7 +86,8 @@ export class UploadSessions {
 
   /** Check an append at `offset` of `size` bytes: the UploadSessionLookupError, or null. */
   check(s: Session, offset: number, size: number, close: boolean): Tagged | null {
-    if (s.closed) return { ".tag": "closed" };
+    // Concurrent appends land in any order: a closed one may still fill gaps before its close.
+    if (s.closed && !(s.concurrent && offset + size <= s.end)) return { ".tag": "closed" };
     if (s.length + size > this.store.limits.maxFileBytes) return { ".tag": "too_large" };
     if (!s.concurrent) {
       if (offset !== s.length) return { ".tag": "incorrect_offset", correct_offset: s.length };
@@ -101,7 +106,10 @@ export class UploadSessions {
       return { ".tag": "too_large" };
     }
     this.#add(s, offset, data);
-    if (close) s.closed = true;
+    if (close && !s.closed) {
+      s.closed = true;
+      s.end = offset + data.length;
+    }
     return null;
   }
 
@@ -115,6 +123,7 @@ export class UploadSessions {
       out.set(piece, at);
       at += piece.length;
     }
+    if (s.concurrent && at !== s.end) return { ".tag": "concurrent_session_missing_data" };
     return out;
   }
 

@@ -214,7 +214,11 @@ export class Store {
     return { id: String(++this.#nsSeq), nodes: new Map(), shared };
   }
 
-  #record(ns: Namespace, node: Node, expand = false): void {
+  #record(
+    ns: Namespace,
+    node: { relLower: string; relDisplay: string },
+    expand = false,
+  ): void {
     const { relLower, relDisplay } = node;
     this.log.push({ seq: ++this.#seq, ns, relLower, relDisplay, expand, at: Date.now() });
     if (this.log.length > MAX_LOG) {
@@ -267,9 +271,14 @@ export class Store {
     return ns.shared?.members.get(user.email)?.access ?? null;
   }
 
-  #writable(user: User, ns: Namespace): void {
+  /** Refuse a write where `user` may not write; `under` wraps the WriteError (move_v2's from_write/to). */
+  #writable(user: User, ns: Namespace, under?: string): void {
     const access = this.accessIn(user, ns);
-    if (access !== "owner" && access !== "editor") throw new Refusal("write", NO_WRITE_PERMISSION);
+    if (access === "owner" || access === "editor") return;
+    throw new Refusal(
+      "write",
+      under ? { ".tag": under, [under]: NO_WRITE_PERMISSION } : NO_WRITE_PERMISSION,
+    );
   }
 
   #newNode(
@@ -320,7 +329,7 @@ export class Store {
       if (node?.kind === "file") throw new Refusal("write", conflict("file_ancestor"));
       if (!node) {
         this.#writable(user, loc.ns);
-        const parentDisplay = this.#relDisplay(loc);
+        const parentDisplay = this.#relDisplay(loc, parts[i - 1]);
         this.#record(loc.ns, this.#newNode(loc.ns, parentDisplay, "folder", user));
       }
     }
@@ -465,6 +474,87 @@ export class Store {
     this.#removeNode(node);
     this.#record(loc.ns, node);
     return node;
+  }
+
+  /**
+   * files/move_v2: a file or a folder with everything under it, within a
+   * namespace or across (home and shared folders). A mounted shared folder
+   * moves as a whole, only within its member's home; a shared folder never
+   * goes inside another.
+   */
+  move(
+    user: User,
+    fromParts: readonly string[],
+    toParts: readonly string[],
+    autorename: boolean,
+  ): Node {
+    const from = this.locate(user, fromParts);
+    const node = this.nodeAt(from);
+    if (!node) throw new Refusal("lookup", NOT_FOUND);
+    if (!node.mount) this.#writable(user, from.ns, "from_write");
+    const fromLower = "/" + fromParts.join("/").toLowerCase();
+    const toLower = "/" + toParts.join("/").toLowerCase();
+    if (toLower.startsWith(fromLower + "/")) {
+      throw new Refusal("write", { ".tag": "cant_move_folder_into_itself" });
+    }
+    if (toParts.length === 0) throw new Refusal("write", { ".tag": "to", to: malformedPath() });
+    const sameName = toLower === fromLower;
+    const ancestors = this.#parentsFor(user, toParts);
+    let to = this.locate(user, toParts);
+    let name = toParts[toParts.length - 1]!;
+    const existing = sameName ? null : this.nodeAt(to);
+    if (existing) {
+      if (!autorename) {
+        throw new Refusal("write", {
+          ".tag": "to",
+          to: conflict(existing.kind === "file" ? "file" : "folder"),
+        });
+      }
+      name = this.#freeName(to, name, (n) => ` (${n})`);
+      to = this.locate(user, [...toParts.slice(0, -1), name]);
+    }
+    const subtree = node.kind === "folder" && !node.mount
+      ? [...from.ns.nodes.values()].filter((n) => n.relLower.startsWith(node.relLower + "/"))
+      : [];
+    const nestsShare = node.mount !== null || subtree.some((n) => n.mount);
+    if (nestsShare && to.ns !== user.root) {
+      throw new Refusal("write", { ".tag": "cant_nest_shared_folder" });
+    }
+    if (!node.mount) this.#writable(user, to.ns, "to");
+    ancestors();
+    to = this.locate(user, [...toParts.slice(0, -1), name]);
+    const oldNs = node.mount ? user.root : from.ns;
+    const old = { relLower: node.relLower, relDisplay: node.relDisplay };
+    const newDisplay = this.#relDisplay(to, name);
+    const moveOne = (n: Node, relDisplay: string) => {
+      n.ns.nodes.delete(n.relLower);
+      n.ns = node.mount ? user.root : to.ns;
+      n.relDisplay = relDisplay;
+      n.relLower = relDisplay.toLowerCase();
+      n.ns.nodes.set(n.relLower, n);
+      if (n.mount) n.mount.mounts.set(user.accountId, n.relLower);
+    };
+    for (const n of subtree) moveOne(n, newDisplay + n.relDisplay.slice(old.relDisplay.length));
+    moveOne(node, newDisplay);
+    node.serverModified = timestamp();
+    if (!sameName) this.#record(oldNs, old);
+    this.#record(node.ns, node, node.kind === "folder");
+    return node;
+  }
+
+  /**
+   * A function that makes the folders above `parts` (as `user`), checked
+   * first so a refusal leaves nothing made.
+   */
+  #parentsFor(user: User, parts: readonly string[]): () => void {
+    for (let i = 1; i < parts.length; i++) {
+      const node = this.nodeAt(this.locate(user, parts.slice(0, i)));
+      if (node?.kind === "file") {
+        throw new Refusal("write", { ".tag": "to", to: conflict("file_ancestor") });
+      }
+      if (!node) break;
+    }
+    return () => void this.#parents(user, parts);
   }
 
   /** sharing/share_folder: the folder (made if missing) becomes a namespace of its own. */

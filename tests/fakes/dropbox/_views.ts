@@ -80,6 +80,12 @@ export function metadata(
   return out;
 }
 
+/** The same metadata as a struct (FileMetadata, FolderMetadata): routes that return one send no `.tag`. */
+export function untagged(m: Record<string, unknown>): Record<string, unknown> {
+  const { [".tag"]: _, ...rest } = m;
+  return rest;
+}
+
 /** A deleted entry of a listing. */
 export function deleted(paths: { lower: string; display: string }): Record<string, unknown> {
   return {
