@@ -40,7 +40,7 @@ import { decodeCursor, encodeCursor } from "./_changes.ts";
 import { dropboxHosts } from "./_env.ts";
 import type { Entry } from "./_entries.ts";
 import { covers, FolderIndex, ROOT } from "./_index.ts";
-import { byteOrder, type ChannelFolder, DropboxLayout } from "./_layout.ts";
+import { byteOrder, type ChannelFolder, DropboxLayout, type Verified } from "./_layout.ts";
 import { objectName, storedName } from "./_names.ts";
 import { TokenSource } from "./_token_source.ts";
 
@@ -50,6 +50,11 @@ const checkName: WireErrors["checkName"] = wire.checkName;
 
 /** A listing the cursor caught up with this recently is answered without a call. */
 const FRESH_MS = 1_000;
+/**
+ * A watcher looks for new channels (invitations) this often; its long-polls
+ * wake on writes in known channels at once.
+ */
+const WATCH_INVITES_EVERY_MS = 120_000;
 /** Dropbox's long-poll bounds, in seconds. */
 const LONGPOLL_MIN_S = 30;
 const LONGPOLL_MAX_S = 480;
@@ -109,6 +114,8 @@ export class DropboxTransport implements PluginImpl {
   #accountId: string | null = null;
   /** No long-poll before this time (Dropbox's `backoff`), ms since the epoch. */
   #longpollNotBefore = 0;
+  /** When `list_mountable_folders` was last asked (ms since the epoch). */
+  #invitesCheckedAt = 0;
 
   constructor(init: DropboxInit, tokens: TokenSource, report = defaultReport) {
     this.#me = init.identity;
@@ -277,7 +284,15 @@ export class DropboxTransport implements PluginImpl {
     return await this.#wrap(op, async () => {
       const base = cursor === null ? null : decodeCursor(cursor);
       if (base === null) return await this.#fullSync(op, []);
-      const incoming = await this.#layout.incoming(op, base.owners);
+      const waitMs = Math.max(0, options.waitMs ?? 0);
+      // Invitations have no change feed: a one-shot round asks every time; a
+      // watcher, whose long-poll is its one call a period, asks every few periods.
+      const recent = this.#layout.lastIncoming();
+      const incoming = waitMs > 0 && recent !== null &&
+          Date.now() - this.#invitesCheckedAt < WATCH_INVITES_EVERY_MS &&
+          sameSenders(recent, base.senders)
+        ? recent
+        : await this.#checkInvites(op, base.owners);
       // A channel mounted outside what the cursor lists: list more, report all.
       if (incoming.some((c) => !covers(base.scope, c.pathLower))) {
         return await this.#fullSync(op, incoming);
@@ -289,7 +304,6 @@ export class DropboxTransport implements PluginImpl {
         cursor: this.#cursor(dropbox, base.scope, incoming),
         channels: this.#refs(marked),
       });
-      const waitMs = Math.max(0, options.waitMs ?? 0);
       if (waitMs > 0 && marked.size === 0) {
         const changed = await this.#wait(op, base.dropbox, waitMs);
         if (!changed) return result(base.dropbox);
@@ -313,9 +327,15 @@ export class DropboxTransport implements PluginImpl {
     });
   }
 
+  async #checkInvites(op: string, owners: Record<string, Verified>): Promise<ChannelFolder[]> {
+    const incoming = await this.#layout.incoming(op, owners);
+    this.#invitesCheckedAt = Date.now();
+    return incoming;
+  }
+
   /** Start from now: every incoming channel is reported, and the index is built. */
   async #fullSync(op: string, known: ChannelFolder[]): Promise<ChangesResult> {
-    const incoming = known.length > 0 ? known : await this.#layout.incoming(op);
+    const incoming = known.length > 0 ? known : await this.#checkInvites(op, {});
     const scope = incoming.every((c) => covers(ROOT, c.pathLower)) ? ROOT : "";
     const dropbox = await this.#relist(op, scope);
     return {
@@ -474,6 +494,12 @@ export class DropboxTransport implements PluginImpl {
       throw fail(op, cause ? cause.summary || cause.message : describeError(err), { cause: err });
     }
   }
+}
+
+/** Whether `channels` are from exactly `senders` (the cursor's), so reusing them reports nothing new. */
+function sameSenders(channels: ChannelFolder[], senders: string[]): boolean {
+  return channels.length === senders.length &&
+    channels.every((c) => senders.includes(c.ref.sender));
 }
 
 function defaultReport(message: string): void {
