@@ -323,6 +323,9 @@ export class DropboxTransport implements PluginImpl {
         next = page.cursor;
         if (!page.hasMore || pages >= 10_000) break;
       }
+      // The caller moves to a cursor the index is not at: the index may lack
+      // what was just reported, so the next listing catches up first.
+      if (!feed) this.#index.stale();
       return result(next);
     });
   }

@@ -2,7 +2,8 @@
  * Dropbox's sharp edges, in process against the fake (no Worker, so the
  * plugin's reports and call counts are visible): a mount renamed on a name
  * clash, a squatter's folder and a stranger's object ignored and reported
- * once, an idle round's cost, an idle watcher at one call a period, a cut
+ * once, a listing consistent with what changes() reported, an idle round's
+ * cost, an idle watcher at one call a period, a cut
  * upload session resumed from `correct_offset`, an expired token refreshed
  * and stored, a revoked grant failing with the sign-in hint.
  */
@@ -163,6 +164,28 @@ Deno.test("a squatter's folder and a stranger's object are ignored and reported 
     const stranger = reports.filter((r) => r.includes("b-0000000000000002.syft"));
     assertEquals(stranger.length, 1, reports.join("\n"));
     assert(stranger[0]!.includes(dbx.accountId(C)), stranger[0]);
+  });
+});
+
+Deno.test("a listing after changes() from an older cursor shows what it reported, not the cache", async () => {
+  await rig(async ({ open }) => {
+    const alice = open(A);
+    const bob = open(B);
+    const ch = await alice.openChannel(B);
+    const start = (await bob.changes(null)).cursor;
+    await alice.put(ch, "b-0000000000000001.syft", encoder.encode("1"));
+    // A round that failed after its changes(): the caller keeps its old cursor,
+    // while the plugin's cache has moved on.
+    await bob.changes(start);
+    await alice.put(ch, "b-0000000000000002.syft", encoder.encode("2"));
+    const again = await bob.changes(start);
+    assertEquals(again.channels, [ch]);
+    assertEquals((await bob.list(ch)).objects.map((o) => o.name), [
+      "b-0000000000000001.syft",
+      "b-0000000000000002.syft",
+    ]);
+    // Nothing left to report: had the listing missed the second object, it would be lost.
+    assertEquals((await bob.changes(again.cursor)).channels, []);
   });
 });
 
