@@ -605,6 +605,10 @@ Deno.test("fake dropbox: a shared folder is mounted by a viewer under a free nam
     assertEquals(mountable.entries.map((e: Json) => e.shared_folder_id), [id]);
     assertEquals(mountable.entries[0].path_lower, undefined);
     assertEquals(mountable.entries[0].access_type[".tag"], "viewer");
+    assertEquals(
+      (await a.ok("sharing/list_folders", {})).entries.map((e: Json) => e.access_type[".tag"]),
+      ["owner"],
+    );
     const mounted = await b.ok("sharing/mount_folder", { shared_folder_id: id });
     assertEquals(mounted.path_display, `/syft1#${A}#${B} (1)`);
     const twice = await b.rpc("sharing/mount_folder", { shared_folder_id: id });
@@ -651,6 +655,20 @@ Deno.test("fake dropbox: a shared folder is mounted by a viewer under a free nam
     ]);
     assertEquals(await (await b.download(delta.entries[0].id)).text(), "next");
 
+    // A second folder for B: the list comes in pages.
+    const second = (await a.ok("sharing/share_folder", { path: "/syft/second" })).shared_folder_id;
+    await a.ok("sharing/add_folder_member", {
+      shared_folder_id: second,
+      members: [{ member: { ".tag": "email", email: B } }],
+    });
+    const page1 = await b.ok("sharing/list_mountable_folders", { limit: 1 });
+    const page2 = await b.ok("sharing/list_mountable_folders/continue", { cursor: page1.cursor });
+    assertEquals([...page1.entries, ...page2.entries].map((e: Json) => e.shared_folder_id), [
+      id,
+      second,
+    ]);
+    assertEquals(page2.cursor, undefined);
+
     // An e-mail without an account is an invitee, until it signs up.
     const D = "d@w.org";
     await a.ok("sharing/add_folder_member", {
@@ -660,7 +678,12 @@ Deno.test("fake dropbox: a shared folder is mounted by a viewer under a free nam
     const withInvitee = await a.ok("sharing/list_folder_members", { shared_folder_id: id });
     assertEquals(withInvitee.invitees.map((i: Json) => i.invitee.email), [D]);
     const d = client(dbx, dbx.addUser(D).token);
-    assertEquals((await d.ok("sharing/list_mountable_folders", {})).entries.length, 1);
+    assertEquals(
+      (await d.ok("sharing/list_mountable_folders", {})).entries.map((e: Json) =>
+        e.shared_folder_id
+      ),
+      [id],
+    );
     const badEmail = await a.rpc("sharing/add_folder_member", {
       shared_folder_id: id,
       members: [{ member: { ".tag": "email", email: "not-an-email" } }],
