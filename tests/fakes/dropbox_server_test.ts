@@ -772,6 +772,17 @@ Deno.test("fake dropbox: move_v2 renames and moves subtrees, moves a member's mo
     await a.ok("sharing/share_folder", { path: "/other-share" });
     const nest = await a.rpc("files/move_v2", { from_path: channel, to_path: "/other-share/in" });
     assertMatch(nest.body.error_summary, /^cant_nest_shared_folder\//);
+
+    // The member deleting its mount unmounts it; it can mount it again.
+    await b.ok("files/delete_v2", { path: channel });
+    assertEquals((await b.rpc("files/get_metadata", { path: channel })).status, 409);
+    const again = await b.ok("sharing/mount_folder", { shared_folder_id: id });
+    assertEquals(again.path_lower, `/syft1#${A}#${B}`);
+    // The owner deleting it deletes it for everyone.
+    const before = dbx.entryCount();
+    await a.ok("files/delete_v2", { path: channel });
+    assertEquals((await b.rpc("files/get_metadata", { path: again.path_lower })).status, 409);
+    assertEquals(dbx.entryCount(), before - 4); // A's folder and two files, B's mount
   });
 });
 
