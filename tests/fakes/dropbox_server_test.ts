@@ -410,6 +410,9 @@ Deno.test("fake dropbox: upload sessions check offsets (incorrect_offset gives c
       },
     }, "x");
     assertMatch(theirs.body.error_summary, /^not_found\//);
+    assertEquals(dbx.uploadSessionCount(), 1);
+    dbx.expireUploadSessions();
+    assertEquals(dbx.uploadSessionCount(), 0);
 
     const block = new Uint8Array(BLOCK_SIZE).fill(7);
     const conc = (await a.content("files/upload_session/start", { session_type: "concurrent" }))
