@@ -221,11 +221,12 @@ export class DropboxApi {
       if (meta?.sharedFolderId) return meta.sharedFolderId;
       throw err;
     }
+    // A share Dropbox runs as a job: poll it by the id its first answer gave.
+    const jobId = isRecord(r) && typeof r.async_job_id === "string" ? r.async_job_id : "";
     for (let polls = 0; tagOf(r) === "async_job_id" || tagOf(r) === "in_progress"; polls++) {
-      if (polls >= 60) throw this.#odd(op, "share_folder did not finish");
-      const job = isRecord(r) ? r.async_job_id ?? job0(r) : undefined;
+      if (polls >= 60 || jobId === "") throw this.#odd(op, "share_folder did not finish");
       await this.backoff.sleep(Math.min(2000, 100 * 2 ** polls));
-      r = await this.rpc(op, "sharing/check_share_job_status", { async_job_id: job });
+      r = await this.rpc(op, "sharing/check_share_job_status", { async_job_id: jobId });
     }
     if (tagOf(r) === "failed") throw this.#odd(op, `share_folder failed: ${JSON.stringify(r)}`);
     const folder = parseSharedFolder(r);
@@ -560,10 +561,6 @@ export class DropboxApi {
   #odd(op: string, detail: string): SyftError {
     return new SyftError("E_TRANSPORT", `dropbox transport failed during ${op}: ${detail}`);
   }
-}
-
-function job0(r: Record<string, unknown>): unknown {
-  return r[".tag"] === "async_job_id" ? r.async_job_id : undefined;
 }
 
 /** The DropboxError behind a final error, if any. */

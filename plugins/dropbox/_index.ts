@@ -46,6 +46,11 @@ export class FolderIndex {
     this.fedAt = now;
   }
 
+  /** Make the next {@linkcode fresh} false: the index must catch up before it answers. */
+  stale(): void {
+    this.fedAt = 0;
+  }
+
   /** Whether the cursor caught up within the last `ms`. */
   fresh(ms: number, now = Date.now()): boolean {
     return this.cursor !== null && now - this.fedAt <= ms;

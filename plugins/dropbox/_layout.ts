@@ -139,6 +139,11 @@ export class DropboxLayout {
     return out;
   }
 
+  /** The channels to us as the last look found them, or null before the first. */
+  lastIncoming(): ChannelFolder[] | null {
+    return this.#incoming;
+  }
+
   /** The incoming channel `ref`, from the last look or a new one. */
   async incomingChannel(op: string, ref: ChannelRef): Promise<ChannelFolder | null> {
     const find = (list: ChannelFolder[] | null) =>

@@ -31,15 +31,16 @@ import { givesAwayChunks, type PluginImpl } from "../serve.ts";
 import { describeError, isSyftError, SyftError } from "../../core/errors/mod.ts";
 import { escapeTerminal } from "../../core/encoding/terminal.ts";
 import { isIdentity } from "../../core/paths/identity.ts";
-import { concatBytes } from "../../core/encoding/bytes.ts";
-import { causeOf, type Download, DropboxApi } from "./_api.ts";
+import { causeOf, DropboxApi } from "./_api.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./_backoff.ts";
-import { contentHash, ContentHasher } from "./_content_hash.ts";
+import { contentHash } from "./_content_hash.ts";
+import { resumable, SINGLE_UPLOAD_MAX, smallAsBytes, uploadSession } from "./_transfer.ts";
+export { SESSION_CHUNK, SINGLE_UPLOAD_MAX } from "./_transfer.ts";
 import { decodeCursor, encodeCursor } from "./_changes.ts";
 import { dropboxHosts } from "./_env.ts";
 import type { Entry } from "./_entries.ts";
 import { covers, FolderIndex, ROOT } from "./_index.ts";
-import { byteOrder, type ChannelFolder, DropboxLayout } from "./_layout.ts";
+import { byteOrder, type ChannelFolder, DropboxLayout, type Verified } from "./_layout.ts";
 import { objectName, storedName } from "./_names.ts";
 import { TokenSource } from "./_token_source.ts";
 
@@ -47,17 +48,16 @@ const wire = wireErrors("dropbox");
 const { fail, exists, listOptions } = wire;
 const checkName: WireErrors["checkName"] = wire.checkName;
 
-/** Objects up to this size go in one `files/upload`; larger ones in a session. */
-export const SINGLE_UPLOAD_MAX = 8 * 1024 * 1024;
-/** Each session append (a multiple of Dropbox's 4 MiB block). */
-export const SESSION_CHUNK = 8 * 1024 * 1024;
 /** A listing the cursor caught up with this recently is answered without a call. */
 const FRESH_MS = 1_000;
+/**
+ * A watcher looks for new channels (invitations) this often; its long-polls
+ * wake on writes in known channels at once.
+ */
+const WATCH_INVITES_EVERY_MS = 120_000;
 /** Dropbox's long-poll bounds, in seconds. */
 const LONGPOLL_MIN_S = 30;
 const LONGPOLL_MAX_S = 480;
-/** A cut download resumes from where it stopped at most this often. */
-const MAX_RESUMES = 8;
 
 /** What the Worker gets from the manifest (structured-cloneable). */
 export interface DropboxInit {
@@ -114,6 +114,8 @@ export class DropboxTransport implements PluginImpl {
   #accountId: string | null = null;
   /** No long-poll before this time (Dropbox's `backoff`), ms since the epoch. */
   #longpollNotBefore = 0;
+  /** When `list_mountable_folders` was last asked (ms since the epoch). */
+  #invitesCheckedAt = 0;
 
   constructor(init: DropboxInit, tokens: TokenSource, report = defaultReport) {
     this.#me = init.identity;
@@ -193,7 +195,7 @@ export class DropboxTransport implements PluginImpl {
       } else {
         // Refuse before sending a large body; the create-only commit is the real check.
         if ((await this.#api.getMetadata(op, path)) !== null) throw exists(ref, name);
-        stored = await this.#uploadSession(op, path, body);
+        stored = await uploadSession(this.#api, op, path, body);
       }
       if (stored === "conflict") throw exists(ref, name);
       if (this.#index.cursor !== null) this.#index.note(stored);
@@ -248,7 +250,9 @@ export class DropboxTransport implements PluginImpl {
         await first.body.cancel();
         throw missing();
       }
-      return givesAwayChunks(this.#resumable(op, path, first));
+      return givesAwayChunks(
+        resumable(this.#api, op, path, first, (detail) => fail(op, `${path}: ${detail}`)),
+      );
     });
   }
 
@@ -280,7 +284,15 @@ export class DropboxTransport implements PluginImpl {
     return await this.#wrap(op, async () => {
       const base = cursor === null ? null : decodeCursor(cursor);
       if (base === null) return await this.#fullSync(op, []);
-      const incoming = await this.#layout.incoming(op, base.owners);
+      const waitMs = Math.max(0, options.waitMs ?? 0);
+      // Invitations have no change feed: a one-shot round asks every time; a
+      // watcher, whose long-poll is its one call a period, asks every few periods.
+      const recent = this.#layout.lastIncoming();
+      const incoming = waitMs > 0 && recent !== null &&
+          Date.now() - this.#invitesCheckedAt < WATCH_INVITES_EVERY_MS &&
+          sameSenders(recent, base.senders)
+        ? recent
+        : await this.#checkInvites(op, base.owners);
       // A channel mounted outside what the cursor lists: list more, report all.
       if (incoming.some((c) => !covers(base.scope, c.pathLower))) {
         return await this.#fullSync(op, incoming);
@@ -292,7 +304,6 @@ export class DropboxTransport implements PluginImpl {
         cursor: this.#cursor(dropbox, base.scope, incoming),
         channels: this.#refs(marked),
       });
-      const waitMs = Math.max(0, options.waitMs ?? 0);
       if (waitMs > 0 && marked.size === 0) {
         const changed = await this.#wait(op, base.dropbox, waitMs);
         if (!changed) return result(base.dropbox);
@@ -312,13 +323,22 @@ export class DropboxTransport implements PluginImpl {
         next = page.cursor;
         if (!page.hasMore || pages >= 10_000) break;
       }
+      // The caller moves to a cursor the index is not at: the index may lack
+      // what was just reported, so the next listing catches up first.
+      if (!feed) this.#index.stale();
       return result(next);
     });
   }
 
+  async #checkInvites(op: string, owners: Record<string, Verified>): Promise<ChannelFolder[]> {
+    const incoming = await this.#layout.incoming(op, owners);
+    this.#invitesCheckedAt = Date.now();
+    return incoming;
+  }
+
   /** Start from now: every incoming channel is reported, and the index is built. */
   async #fullSync(op: string, known: ChannelFolder[]): Promise<ChangesResult> {
-    const incoming = known.length > 0 ? known : await this.#layout.incoming(op);
+    const incoming = known.length > 0 ? known : await this.#checkInvites(op, {});
     const scope = incoming.every((c) => covers(ROOT, c.pathLower)) ? ROOT : "";
     const dropbox = await this.#relist(op, scope);
     return {
@@ -402,62 +422,6 @@ export class DropboxTransport implements PluginImpl {
     return this.#index.folder(path)?.tag === "folder";
   }
 
-  /** Upload a large body in a session: 8 MiB appends, create-only commit. */
-  async #uploadSession(
-    op: string,
-    path: string,
-    body: Uint8Array | ReadableStream<Uint8Array>,
-  ): Promise<Entry | "conflict"> {
-    const hasher = new ContentHasher();
-    const session = await this.#api.sessionStart(op);
-    let offset = 0;
-    for await (const chunk of chunksOf(body, SESSION_CHUNK)) {
-      hasher.update(chunk);
-      offset = await this.#api.sessionAppend(op, session, offset, chunk, contentHash(chunk));
-    }
-    return await this.#api.sessionFinish(op, session, offset, path, hasher.digest());
-  }
-
-  /** A download that resumes from where a dropped connection cut it, and checks its size. */
-  #resumable(op: string, path: string, first: Download): ReadableStream<Uint8Array> {
-    const { size, rev } = first.entry;
-    let reader = first.body.getReader();
-    let received = 0;
-    let resumes = 0;
-    const broken = (detail: string) => fail(op, `${path}: ${detail}`);
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        for (;;) {
-          let step: ReadableStreamReadResult<Uint8Array>;
-          try {
-            step = await reader.read();
-          } catch (err) {
-            if (received >= size || ++resumes > MAX_RESUMES) {
-              throw broken(`the download broke off: ${describeError(err)}`);
-            }
-            const again = await this.#api.download(op, path, received);
-            if (again === null || (rev !== undefined && again.entry.rev !== rev)) {
-              await again?.body.cancel();
-              throw broken("the object changed or vanished during the download");
-            }
-            reader = again.body.getReader();
-            continue;
-          }
-          if (step.done) {
-            if (received !== size) throw broken(`got ${received} bytes of ${size}`);
-            controller.close();
-            return;
-          }
-          received += step.value.byteLength;
-          if (received > size) throw broken(`got more than the ${size} bytes announced`);
-          controller.enqueue(step.value);
-          return;
-        }
-      },
-      cancel: (reason) => reader.cancel(reason),
-    });
-  }
-
   /** Whether `entry` in `folder` was written by the channel's sender; reports it once if not. */
   #writtenBySender(folder: ChannelFolder, entry: Entry): boolean {
     if (entry.modifiedBy === folder.writerId) return true;
@@ -535,65 +499,14 @@ export class DropboxTransport implements PluginImpl {
   }
 }
 
+/** Whether `channels` are from exactly `senders` (the cursor's), so reusing them reports nothing new. */
+function sameSenders(channels: ChannelFolder[], senders: string[]): boolean {
+  return channels.length === senders.length &&
+    channels.every((c) => senders.includes(c.ref.sender));
+}
+
 function defaultReport(message: string): void {
   // The worker's stderr skips the host's Output gate, and these reports quote
   // names peers chose: escape them here.
   console.warn(escapeTerminal(message));
-}
-
-/**
- * The whole of `stream` as bytes when it ends within `limit` bytes; otherwise
- * a stream that yields what was read ahead, then the rest.
- */
-async function smallAsBytes(
-  stream: ReadableStream<Uint8Array>,
-  limit: number,
-): Promise<Uint8Array | ReadableStream<Uint8Array>> {
-  const reader = stream.getReader();
-  const head: Uint8Array[] = [];
-  let size = 0;
-  while (size <= limit) {
-    const { done, value } = await reader.read();
-    if (done) return concatBytes(...head);
-    head.push(value);
-    size += value.byteLength;
-  }
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = head.shift();
-      if (next !== undefined) return controller.enqueue(next);
-      const { done, value } = await reader.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
-}
-
-/** `body` in pieces of exactly `size` bytes (the last one shorter); one piece held at a time. */
-async function* chunksOf(
-  body: Uint8Array | ReadableStream<Uint8Array>,
-  size: number,
-): AsyncGenerator<Uint8Array> {
-  if (body instanceof Uint8Array) {
-    for (let at = 0; at < body.byteLength; at += size) yield body.subarray(at, at + size);
-    return;
-  }
-  let buffer = new Uint8Array(size);
-  let filled = 0;
-  for await (const piece of body) {
-    let at = 0;
-    while (at < piece.byteLength) {
-      const take = Math.min(size - filled, piece.byteLength - at);
-      buffer.set(piece.subarray(at, at + take), filled);
-      filled += take;
-      at += take;
-      if (filled === size) {
-        yield buffer;
-        buffer = new Uint8Array(size); // the yielded one may still be in flight
-        filled = 0;
-      }
-    }
-  }
-  if (filled > 0) yield buffer.subarray(0, filled);
 }

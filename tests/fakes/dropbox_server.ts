@@ -90,6 +90,10 @@ export interface FakeDropbox {
   revoke(email: string): void;
   /** Make access tokens expire now (all, or `email`'s): API calls answer 401 `expired_access_token`. */
   expireAccessTokens(email?: string): void;
+  /** Make every upload session expire (as after Dropbox's 7 days): appends and finishes answer `not_found`. */
+  expireUploadSessions(): void;
+  /** Open upload sessions, for leak checks. */
+  uploadSessionCount(): number;
   /** API calls made by `email`, per route (`files/upload`, …), plus `total`. */
   callCounts(email: string): Record<string, number>;
   /** Forget call counts and injected-fault counts. */
@@ -193,6 +197,8 @@ export async function startFakeDropbox(options: FakeDropboxOptions = {}): Promis
     },
     revoke: (email) => oauth.revokeUser(email.toLowerCase()),
     expireAccessTokens: (email) => oauth.expireAccessTokens(email?.toLowerCase()),
+    expireUploadSessions: () => api.sessions.expireAll(),
+    uploadSessionCount: () => api.sessions.size,
     callCounts: (email) => faults.callCounts(email.toLowerCase()),
     resetCounts: () => faults.resetCounts(),
     setFaults: (plan) => faults.set(plan),

@@ -410,6 +410,9 @@ Deno.test("fake dropbox: upload sessions check offsets (incorrect_offset gives c
       },
     }, "x");
     assertMatch(theirs.body.error_summary, /^not_found\//);
+    assertEquals(dbx.uploadSessionCount(), 1);
+    dbx.expireUploadSessions();
+    assertEquals(dbx.uploadSessionCount(), 0);
 
     const block = new Uint8Array(BLOCK_SIZE).fill(7);
     const conc = (await a.content("files/upload_session/start", { session_type: "concurrent" }))
@@ -605,6 +608,10 @@ Deno.test("fake dropbox: a shared folder is mounted by a viewer under a free nam
     assertEquals(mountable.entries.map((e: Json) => e.shared_folder_id), [id]);
     assertEquals(mountable.entries[0].path_lower, undefined);
     assertEquals(mountable.entries[0].access_type[".tag"], "viewer");
+    assertEquals(
+      (await a.ok("sharing/list_folders", {})).entries.map((e: Json) => e.access_type[".tag"]),
+      ["owner"],
+    );
     const mounted = await b.ok("sharing/mount_folder", { shared_folder_id: id });
     assertEquals(mounted.path_display, `/syft1#${A}#${B} (1)`);
     const twice = await b.rpc("sharing/mount_folder", { shared_folder_id: id });
@@ -651,6 +658,20 @@ Deno.test("fake dropbox: a shared folder is mounted by a viewer under a free nam
     ]);
     assertEquals(await (await b.download(delta.entries[0].id)).text(), "next");
 
+    // A second folder for B: the list comes in pages.
+    const second = (await a.ok("sharing/share_folder", { path: "/syft/second" })).shared_folder_id;
+    await a.ok("sharing/add_folder_member", {
+      shared_folder_id: second,
+      members: [{ member: { ".tag": "email", email: B } }],
+    });
+    const page1 = await b.ok("sharing/list_mountable_folders", { limit: 1 });
+    const page2 = await b.ok("sharing/list_mountable_folders/continue", { cursor: page1.cursor });
+    assertEquals([...page1.entries, ...page2.entries].map((e: Json) => e.shared_folder_id), [
+      id,
+      second,
+    ]);
+    assertEquals(page2.cursor, undefined);
+
     // An e-mail without an account is an invitee, until it signs up.
     const D = "d@w.org";
     await a.ok("sharing/add_folder_member", {
@@ -660,7 +681,12 @@ Deno.test("fake dropbox: a shared folder is mounted by a viewer under a free nam
     const withInvitee = await a.ok("sharing/list_folder_members", { shared_folder_id: id });
     assertEquals(withInvitee.invitees.map((i: Json) => i.invitee.email), [D]);
     const d = client(dbx, dbx.addUser(D).token);
-    assertEquals((await d.ok("sharing/list_mountable_folders", {})).entries.length, 1);
+    assertEquals(
+      (await d.ok("sharing/list_mountable_folders", {})).entries.map((e: Json) =>
+        e.shared_folder_id
+      ),
+      [id],
+    );
     const badEmail = await a.rpc("sharing/add_folder_member", {
       shared_folder_id: id,
       members: [{ member: { ".tag": "email", email: "not-an-email" } }],
@@ -749,6 +775,17 @@ Deno.test("fake dropbox: move_v2 renames and moves subtrees, moves a member's mo
     await a.ok("sharing/share_folder", { path: "/other-share" });
     const nest = await a.rpc("files/move_v2", { from_path: channel, to_path: "/other-share/in" });
     assertMatch(nest.body.error_summary, /^cant_nest_shared_folder\//);
+
+    // The member deleting its mount unmounts it; it can mount it again.
+    await b.ok("files/delete_v2", { path: channel });
+    assertEquals((await b.rpc("files/get_metadata", { path: channel })).status, 409);
+    const again = await b.ok("sharing/mount_folder", { shared_folder_id: id });
+    assertEquals(again.path_lower, `/syft1#${A}#${B}`);
+    // The owner deleting it deletes it for everyone.
+    const before = dbx.entryCount();
+    await a.ok("files/delete_v2", { path: channel });
+    assertEquals((await b.rpc("files/get_metadata", { path: again.path_lower })).status, 409);
+    assertEquals(dbx.entryCount(), before - 4); // A's folder and two files, B's mount
   });
 });
 

@@ -53,6 +53,8 @@ export const ROUTES = [
   "sharing/add_folder_member",
   "sharing/list_mountable_folders",
   "sharing/list_mountable_folders/continue",
+  "sharing/list_folders",
+  "sharing/list_folders/continue",
   "sharing/mount_folder",
   "sharing/list_folder_members",
   "sharing/list_folder_members/continue",

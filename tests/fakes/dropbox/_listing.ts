@@ -39,6 +39,8 @@ interface CursorState {
 
 /** The most cursors kept (oldest forgotten: `reset`). */
 const MAX_CURSORS = 100_000;
+/** The most entries cursors hold for later pages, together (oldest cursors forgotten first). */
+const MAX_HELD = 1_000_000;
 const DEFAULT_LIMIT = 2000;
 const LIST_FIELDS = [
   "path",
@@ -58,6 +60,8 @@ const LIST_FIELDS = [
 export class Listings {
   readonly #cursors = new Map<string, CursorState>();
   readonly #waiters = new Set<() => void>();
+  /** Entries held for pages not given yet, all cursors together. */
+  #held = 0;
   #closed = false;
 
   constructor(
@@ -79,9 +83,11 @@ export class Listings {
   }
 
   #save(state: CursorState): string {
-    for (const key of this.#cursors.keys()) {
-      if (this.#cursors.size < MAX_CURSORS) break;
+    this.#held += state.pending.length;
+    for (const [key, old] of this.#cursors) {
+      if (this.#cursors.size < MAX_CURSORS && this.#held <= MAX_HELD) break;
       this.#cursors.delete(key);
+      this.#held -= old.pending.length;
     }
     const cursor = `AAH${randomText(24)}`;
     this.#cursors.set(cursor, state);

@@ -139,6 +139,11 @@ export class UploadSessions {
     this.#drop(s.id);
   }
 
+  /** Forget every session, as Dropbox does after 7 days: their cursors answer `not_found`. */
+  expireAll(): void {
+    for (const id of [...this.#sessions.keys()]) this.#drop(id);
+  }
+
   #add(s: Session, offset: number, data: Uint8Array): void {
     if (data.length === 0) return;
     const old = s.pieces.get(offset);

@@ -68,6 +68,41 @@ class Pages {
   }
 }
 
+/** A ListFoldersArgs route and its `/continue`, listing what `list` gives, in pages. */
+function folderLists(
+  route: string,
+  pages: Pages,
+  list: (user: User) => unknown[],
+): Record<string, RouteSpec> {
+  const result = (p: { items: unknown[]; cursor?: string }) => ({
+    entries: p.items,
+    ...(p.cursor ? { cursor: p.cursor } : {}),
+  });
+  return {
+    [route]: {
+      host: "api",
+      scope: "sharing.read",
+      takesArg: true,
+      run: (c) => {
+        known(c.arg, ["limit", "actions"]);
+        const limit = int(c.arg, "limit", 1000, 1, 1000);
+        return result(pages.page(c.user.email, list(c.user), limit));
+      },
+    },
+    [`${route}/continue`]: {
+      host: "api",
+      scope: "sharing.read",
+      takesArg: true,
+      run: (c) => {
+        known(c.arg, ["cursor"]);
+        const p = pages.next(c.user.email, str(c.arg, "cursor"));
+        if (!p) throw routeError({ ".tag": "invalid_cursor" });
+        return result(p);
+      },
+    },
+  };
+}
+
 /** The sharing routes. */
 export function sharingRoutes(store: Store): Record<string, RouteSpec> {
   const jobs = new Map<string, { email: string; folder: string; polled: boolean }>();
@@ -226,28 +261,13 @@ export function sharingRoutes(store: Store): Record<string, RouteSpec> {
         return null;
       },
     },
-    "sharing/list_mountable_folders": {
-      host: "api",
-      scope: "sharing.read",
-      takesArg: true,
-      run: (c) => {
-        known(c.arg, ["limit", "actions"]);
-        const limit = int(c.arg, "limit", 1000, 1, 1000);
-        const p = pages.page(c.user.email, mountable(c.user), limit);
-        return { entries: p.items, ...(p.cursor ? { cursor: p.cursor } : {}) };
-      },
-    },
-    "sharing/list_mountable_folders/continue": {
-      host: "api",
-      scope: "sharing.read",
-      takesArg: true,
-      run: (c) => {
-        known(c.arg, ["cursor"]);
-        const p = pages.next(c.user.email, str(c.arg, "cursor"));
-        if (!p) throw routeError({ ".tag": "invalid_cursor" });
-        return { entries: p.items, ...(p.cursor ? { cursor: p.cursor } : {}) };
-      },
-    },
+    ...folderLists("sharing/list_mountable_folders", pages, mountable),
+    // Every shared folder the user is in, its own included.
+    ...folderLists(
+      "sharing/list_folders",
+      pages,
+      (user) => store.sharedWith(user).map((sf) => sharedFolderMetadata(user, sf)),
+    ),
     "sharing/mount_folder": {
       host: "api",
       scope: "sharing.write",

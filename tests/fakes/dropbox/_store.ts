@@ -437,9 +437,9 @@ export class Store {
   }
 
   /**
-   * files/delete_v2: a folder goes with everything under it. Deleting a
-   * shared folder's mount leaves it (the owner deleting it unshares it for
-   * everyone).
+   * files/delete_v2: a folder goes with everything under it. A member
+   * deleting a shared folder's mount unmounts it; the owner deleting it
+   * deletes it for everyone.
    */
   delete(user: User, parts: readonly string[]): Node {
     const loc = this.locate(user, parts);
@@ -459,8 +459,8 @@ export class Store {
         for (const n of [...sf.ns.nodes.values()]) this.#removeNode(n);
         this.shared.delete(sf.id);
       } else {
+        // A member's delete unmounts: still a member, it can mount the folder again.
         sf.mounts.delete(user.accountId);
-        sf.members.delete(user.email);
         this.#removeNode(node);
         this.#record(user.root, node);
       }

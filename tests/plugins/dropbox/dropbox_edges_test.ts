@@ -2,9 +2,10 @@
  * Dropbox's sharp edges, in process against the fake (no Worker, so the
  * plugin's reports and call counts are visible): a mount renamed on a name
  * clash, a squatter's folder and a stranger's object ignored and reported
- * once, an idle round's cost, a cut upload session resumed from
- * `correct_offset`, an expired token refreshed and stored, a revoked grant
- * failing with the sign-in hint.
+ * once, a listing consistent with what changes() reported, an idle round's
+ * cost, an idle watcher at one call a period, a cut
+ * upload session resumed from `correct_offset`, an expired token refreshed
+ * and stored, a revoked grant failing with the sign-in hint.
  */
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { startFakeDropbox } from "../../fakes/dropbox_server.ts";
@@ -166,6 +167,28 @@ Deno.test("a squatter's folder and a stranger's object are ignored and reported 
   });
 });
 
+Deno.test("a listing after changes() from an older cursor shows what it reported, not the cache", async () => {
+  await rig(async ({ open }) => {
+    const alice = open(A);
+    const bob = open(B);
+    const ch = await alice.openChannel(B);
+    const start = (await bob.changes(null)).cursor;
+    await alice.put(ch, "b-0000000000000001.syft", encoder.encode("1"));
+    // A round that failed after its changes(): the caller keeps its old cursor,
+    // while the plugin's cache has moved on.
+    await bob.changes(start);
+    await alice.put(ch, "b-0000000000000002.syft", encoder.encode("2"));
+    const again = await bob.changes(start);
+    assertEquals(again.channels, [ch]);
+    assertEquals((await bob.list(ch)).objects.map((o) => o.name), [
+      "b-0000000000000001.syft",
+      "b-0000000000000002.syft",
+    ]);
+    // Nothing left to report: had the listing missed the second object, it would be lost.
+    assertEquals((await bob.changes(again.cursor)).channels, []);
+  });
+});
+
 Deno.test("an idle round costs list_mountable_folders and one list_folder/continue, and its listing none", async () => {
   await rig(async ({ open, dbx }) => {
     const alice = open(A);
@@ -188,6 +211,25 @@ Deno.test("an idle round costs list_mountable_folders and one list_folder/contin
     assertEquals(r.channels, [ch]);
     assertEquals((await bob.list(ch)).objects.length, 2);
     assertEquals(bob.calls - busy, 2, "the listing came from the cursor's entries");
+  });
+});
+
+Deno.test("an idle watcher's round is one long-poll, and it wakes on a write in a known channel", async () => {
+  await rig(async ({ open }) => {
+    const alice = open(A);
+    const bob = open(B);
+    const ch = await alice.openChannel(B);
+    const first = await bob.changes(null);
+    const before = bob.calls;
+    const idle = await bob.changes(first.cursor, { waitMs: 300 });
+    assertEquals(idle.channels, []);
+    assertEquals(bob.calls - before, 1, "the long-poll alone");
+    const waiting = bob.changes(idle.cursor, { waitMs: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const putAt = performance.now();
+    await alice.put(ch, "b-0000000000000001.syft", encoder.encode("wake"));
+    assertEquals((await waiting).channels, [ch]);
+    assert(performance.now() - putAt < 1000, "woke within a second");
   });
 });
 
