@@ -42,7 +42,7 @@ const MAX_CLIENT_FILE_BYTES = 64 * 1024;
 export function registerAuth(program: Command): void {
   const auth = program
     .command("auth")
-    .summary("sign in to Google Drive")
+    .summary("sign in to Google Drive or Dropbox")
     .description("Sign in to the storage a cloud transport uses. Run it before or after `init`.");
   auth
     .command("gdrive")
