@@ -21,16 +21,16 @@ import { SyftError } from "../core/errors/mod.ts";
 import { parseIdentity } from "../core/paths/identity.ts";
 import { readDropboxTokens } from "../plugins/dropbox/_tokens.ts";
 import {
+  checkAuthorizationAccepted,
   currentAccount,
   DROPBOX_SCOPE,
   DROPBOX_SCOPES,
   dropboxHosts,
   exchangeDropboxCode,
-  checkAuthorizationAccepted,
   storeDropboxSignIn,
 } from "../plugins/dropbox/sign_in.ts";
 import { listenForRedirect, openBrowser } from "./auth_redirect.ts";
-import { ensureCredentialsDir } from "./auth.ts";
+import { ensureCredentialsDir } from "./credentials_dir.ts";
 import { type Context, withContext } from "./context.ts";
 
 interface AuthDropboxFlags {

@@ -34,8 +34,8 @@ import type { ChannelRef } from "../core/transport/contract.ts";
 import { CountingTransport, summarizeCalls } from "./counting_transport.ts";
 import { startPlugin } from "../plugins/host.ts";
 import { dropboxManifest } from "../plugins/dropbox/manifest.ts";
-import { DROPBOX_SCOPES, writeDropboxTokens } from "../plugins/dropbox/_tokens.ts";
 import { type FakeDropbox, startFakeDropbox } from "../tests/fakes/dropbox_server.ts";
+import { storeFakeSignIn } from "../tests/e2e/_dropbox_rig.ts";
 import {
   type CallCount,
   mirrored,
@@ -112,15 +112,7 @@ async function makeHome(base: string, fake: FakeDropbox, email: string) {
     { checkTransport: async () => {}, now: () => Date.now() },
   );
   const credentials = homeLayout(home).credentials;
-  await writeDropboxTokens(credentials, {
-    app_key: fake.appKey,
-    access_token: fake.token(email),
-    refresh_token: fake.refreshToken(email),
-    expires_at: Date.now() + 3600_000,
-    account_id: fake.accountId(email),
-    email,
-    scope: DROPBOX_SCOPES.join(" "),
-  });
+  await storeFakeSignIn(fake, email, credentials);
   return { home, root, credentials };
 }
 

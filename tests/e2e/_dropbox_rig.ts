@@ -18,7 +18,7 @@ import {
   startFakeDropbox,
 } from "../fakes/dropbox_server.ts";
 import { type RunningSyft, spawnSyft } from "../cli/_gdrive_world.ts";
-import type { Site } from "./_rig.ts";
+import { put, type Site } from "./_rig.ts";
 import { openSync } from "../../cli/sync.ts";
 import { Output } from "../../cli/output.ts";
 import type { Context } from "../../cli/context.ts";
@@ -238,4 +238,49 @@ export async function storeFakeSignIn(
     email,
     scope: DROPBOX_SCOPES.join(" "),
   });
+}
+
+/** A job script counting the rows of the `ages` dataset into outputs/count.txt. */
+const COUNT_SH = [
+  "#!/usr/bin/env bash",
+  "set -euo pipefail",
+  'n=$(grep -c "^[0-9]" "$SYFT_DATASET_AGES/ages.csv")',
+  'echo "$n" > "$SYFT_OUTPUT_DIR/count.txt"',
+  "",
+].join("\n");
+
+/** An `ages` dataset at `site`: three mock rows public, `rows` private. */
+export async function publishAges(site: Site, rows: number[]): Promise<void> {
+  const src = posix.join(posix.dirname(site.root), "source");
+  await put(src, "mock/ages.csv", "age\n1\n2\n3\n");
+  await put(src, "private/ages.csv", `age\n${rows.join("\n")}\n`);
+  await site.ok([
+    "dataset",
+    "create",
+    "ages",
+    "--mock",
+    posix.join(src, "mock"),
+    "--private",
+    posix.join(src, "private"),
+  ]);
+}
+
+/** `scientist` sends the counting job on `ages` to `owners`; the job id. */
+export async function submitCount(scientist: Site, owners: Site[]): Promise<string> {
+  const dir = posix.join(posix.dirname(scientist.root), "job");
+  await put(dir, "run.sh", COUNT_SH);
+  const r = await scientist.ok([
+    "job",
+    "submit",
+    "--to",
+    owners.map((o) => o.email).join(","),
+    "--script",
+    posix.join(dir, "run.sh"),
+    "--dataset",
+    "ages",
+    "--name",
+    "count",
+    "--json",
+  ]);
+  return (JSON.parse(r.stdout) as { id: string }).id;
 }

@@ -25,6 +25,8 @@ import {
   dropboxSites,
   inProcess,
   type InProcessSite,
+  publishAges,
+  submitCount,
 } from "./_dropbox_rig.ts";
 
 const ALICE = "data@hospital.org";
@@ -179,48 +181,3 @@ Deno.test(`with 10 % of Dropbox calls faulted (seed ${SEED}), three identities p
     await dbx.close();
   }
 });
-
-const RUN_SH = [
-  "#!/usr/bin/env bash",
-  "set -euo pipefail",
-  'n=$(grep -c "^[0-9]" "$SYFT_DATASET_AGES/ages.csv")',
-  'echo "$n" > "$SYFT_OUTPUT_DIR/count.txt"',
-  "",
-].join("\n");
-
-/** An `ages` dataset: three mock rows public, `rows` private. */
-async function publishAges(site: Site, rows: number[]): Promise<void> {
-  const src = posix.join(posix.dirname(site.root), "source");
-  await put(src, "mock/ages.csv", "age\n1\n2\n3\n");
-  await put(src, "private/ages.csv", `age\n${rows.join("\n")}\n`);
-  await site.ok([
-    "dataset",
-    "create",
-    "ages",
-    "--mock",
-    posix.join(src, "mock"),
-    "--private",
-    posix.join(src, "private"),
-  ]);
-}
-
-/** `scientist` sends run.sh to `owners`; the job id. */
-async function submitCount(scientist: Site, owners: Site[]): Promise<string> {
-  const dir = posix.join(posix.dirname(scientist.root), "job");
-  await put(dir, "run.sh", RUN_SH);
-  return json<{ id: string }>(
-    await scientist.syft([
-      "job",
-      "submit",
-      "--to",
-      owners.map((o) => o.email).join(","),
-      "--script",
-      posix.join(dir, "run.sh"),
-      "--dataset",
-      "ages",
-      "--name",
-      "count",
-      "--json",
-    ]),
-  ).id;
-}

@@ -10,62 +10,16 @@
 import { posix } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
 import { probeBubblewrap } from "../../core/sandbox/probe.ts";
-import { filesUnder, peerUp, put, type Site } from "./_rig.ts";
-import { dropboxSites } from "./_dropbox_rig.ts";
+import { filesUnder, peerUp, type Site } from "./_rig.ts";
+import { dropboxSites, publishAges, submitCount } from "./_dropbox_rig.ts";
 
 const OWNER = "data@hospital.org";
 const SCIENTIST = "ds@lab.org";
 const SANDBOX = (await probeBubblewrap()).available ? "bwrap" : "none";
 
-const RUN_SH = [
-  "#!/usr/bin/env bash",
-  "set -euo pipefail",
-  'n=$(grep -c "^[0-9]" "$SYFT_DATASET_AGES/ages.csv")',
-  'echo "$n" > "$SYFT_OUTPUT_DIR/count.txt"',
-  "",
-].join("\n");
-
 function json<T>(r: { code: number; stdout: string; stderr: string }): T {
   assertEquals(r.code, 0, r.stderr);
   return JSON.parse(r.stdout) as T;
-}
-
-/** An `ages` dataset: three mock rows public, `rows` private. */
-async function publishAges(site: Site, rows: number[]): Promise<void> {
-  const src = posix.join(posix.dirname(site.root), "source");
-  await put(src, "mock/ages.csv", "age\n1\n2\n3\n");
-  await put(src, "private/ages.csv", `age\n${rows.join("\n")}\n`);
-  await site.ok([
-    "dataset",
-    "create",
-    "ages",
-    "--mock",
-    posix.join(src, "mock"),
-    "--private",
-    posix.join(src, "private"),
-  ]);
-}
-
-/** `scientist` sends run.sh to `owners`; the job id. */
-async function submitCount(scientist: Site, owners: Site[]): Promise<string> {
-  const dir = posix.join(posix.dirname(scientist.root), "job");
-  await put(dir, "run.sh", RUN_SH);
-  const sent = json<{ id: string }>(
-    await scientist.syft([
-      "job",
-      "submit",
-      "--to",
-      owners.map((o) => o.email).join(","),
-      "--script",
-      posix.join(dir, "run.sh"),
-      "--dataset",
-      "ages",
-      "--name",
-      "count",
-      "--json",
-    ]),
-  );
-  return sent.id;
 }
 
 /** What run.sh counted at each owner, from `job results`. */
