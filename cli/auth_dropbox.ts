@@ -37,6 +37,7 @@ interface AuthDropboxFlags {
   appKey?: string;
   browser?: boolean;
   email?: string;
+  port?: string;
 }
 
 /** How long the sign-in waits for the browser (Dropbox's codes live about as long). */
@@ -55,7 +56,9 @@ export function registerAuthDropbox(auth: Command): void {
         "and sharing.read/write: peers' channels arrive as folders they share with you, which",
         "only a Full Dropbox app may mount. The app key and the tokens are stored in",
         "$SYFT_HOME/credentials/dropbox-token.json (0600); no app secret is needed (PKCE).",
-        "Without --app-key, the app key of the stored sign-in is used again. Without a browser",
+        "Without --app-key, the app key of the stored sign-in is used again. The answer comes",
+        "back to 127.0.0.1 on a random port; if your app's Redirect URIs name a port",
+        "(http://127.0.0.1:53682), pass it with --port. Without a browser",
         "here (--no-browser, or none found), the address to open is printed alone on one line;",
         "sign in anywhere, then paste the address the browser ends on (http://127.0.0.1:…) here",
         "if that browser is on another machine.",
@@ -64,6 +67,7 @@ export function registerAuthDropbox(auth: Command): void {
     .option("--app-key <key>", "the App key of your Dropbox app (its Settings page)")
     .option("--no-browser", "print the address to open instead of opening a browser")
     .option("--email <email>", "the Dropbox account to sign in as (default: init's email)")
+    .option("--port <port>", "listen for Dropbox's answer on this 127.0.0.1 port (default: random)")
     .action(withContext(runAuthDropbox));
 }
 
@@ -76,6 +80,7 @@ async function runAuthDropbox(ctx: Context, flags: AuthDropboxFlags): Promise<vo
     appKey,
     email: expected,
     browser: flags.browser ?? true,
+    port: parsePort(flags.port),
   });
   ctx.out.result(result, (r) => {
     ctx.out.line(`Signed in to Dropbox as ${r.email}`);
@@ -103,12 +108,17 @@ export interface DropboxSignInResult {
  */
 export async function signInDropbox(
   ctx: Context,
-  options: { appKey: string; email: string | undefined; browser: boolean },
+  options: {
+    appKey: string;
+    email: string | undefined;
+    browser: boolean;
+    port?: number | undefined;
+  },
 ): Promise<DropboxSignInResult> {
   const hosts = dropboxHosts(); // a bad SYFT_DROPBOX_API fails before the browser opens
   const verifier = newVerifier();
   const state = newState();
-  const listener = listenForRedirect(state);
+  const listener = listenOn(state, options.port ?? 0);
   let params: URLSearchParams;
   try {
     const url = dropboxAuthorizationUrl({
@@ -119,7 +129,7 @@ export async function signInDropbox(
       state,
       challenge: await s256Challenge(verifier),
     });
-    await checkAuthorizationAccepted(url, options.appKey);
+    await checkAuthorizationAccepted(url, options.appKey, listener.redirectUri);
     const opened = options.browser && await openBrowser(url);
     const as = options.email ? ` as ${options.email}` : "";
     if (opened) {
@@ -185,6 +195,32 @@ async function waitForAnswer(
       throw new SyftError("E_INPUT", err.message, {
         hint: "check --app-key and that http://127.0.0.1 is a redirect URI of your app, then " +
           "run `syft auth dropbox` again and finish the sign-in in the browser",
+      });
+    }
+    throw err;
+  }
+}
+
+/** `--port`: a port number, or nothing (random). */
+function parsePort(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const port = Number(raw);
+  if (!/^\d{1,5}$/.test(raw.trim()) || port < 1 || port > 65535) {
+    throw new SyftError("E_USAGE", `--port ${JSON.stringify(raw.slice(0, 20))} is not a port`, {
+      hint: "pass the port of the redirect URI your app names, e.g. --port 53682",
+    });
+  }
+  return port;
+}
+
+/** The loopback listener; a port in use is the user's to change, said plainly. */
+function listenOn(state: string, port: number): ReturnType<typeof listenForRedirect> {
+  try {
+    return listenForRedirect(state, port);
+  } catch (err) {
+    if (err instanceof Deno.errors.AddrInUse) {
+      throw new SyftError("E_INPUT", `127.0.0.1:${port} is in use`, {
+        hint: "close what listens there, or register another port in your app and pass it",
       });
     }
     throw err;

@@ -71,7 +71,11 @@ export async function exchangeDropboxCode(
  * refusal (a login page, a redirect, no answer) lets the sign-in go on.
  * @throws {SyftError} `E_INPUT` (exit 2) when Dropbox refuses them.
  */
-export async function checkAuthorizationAccepted(url: string, appKey: string): Promise<void> {
+export async function checkAuthorizationAccepted(
+  url: string,
+  appKey: string,
+  redirectUri: string,
+): Promise<void> {
   let response: Response;
   try {
     response = await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(10_000) });
@@ -82,11 +86,24 @@ export async function checkAuthorizationAccepted(url: string, appKey: string): P
     ? (await response.text().catch(() => "")).slice(0, MAX_ANSWER_BYTES)
     : "";
   await response.body?.cancel().catch(() => {});
-  if (response.status === 400 && /client_id|redirect_uri/i.test(text)) {
+  if (response.status !== 400) return;
+  // Dropbox words the two refusals apart: "Invalid client_id or redirect_uri" for an
+  // unknown key, "Invalid redirect_uri. It must exactly match…" for an unlisted URI.
+  if (/invalid redirect_uri/i.test(text)) {
+    const port = new URL(redirectUri).port;
     throw new SyftError(
       "E_INPUT",
-      `Dropbox does not accept app key ${appKey} with redirect URI http://127.0.0.1 ` +
-        "(its authorization page answers 400)",
+      `Dropbox refuses the redirect URI ${redirectUri}: your app does not list it`,
+      {
+        hint: "add http://127.0.0.1 to the Redirect URIs on your app's Settings page; if Dropbox " +
+          `wants the port too, add http://127.0.0.1:53682 and pass --port 53682 (this try: ${port})`,
+      },
+    );
+  }
+  if (/client_id/i.test(text)) {
+    throw new SyftError(
+      "E_INPUT",
+      `Dropbox does not accept app key ${appKey} (its authorization page answers 400)`,
       {
         hint: "copy the App key from your app's Settings page " +
           "(https://www.dropbox.com/developers/apps) and add http://127.0.0.1 to its Redirect URIs",

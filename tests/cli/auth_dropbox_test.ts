@@ -229,3 +229,28 @@ Deno.test("init with another Dropbox account exits 3; with the right one doctor 
     await world.close();
   }
 });
+
+Deno.test("--port pins the loopback redirect for apps that list a port; a bad --port is a usage error", async () => {
+  const world = await dropboxWorld([ALICE]);
+  try {
+    const alice = await world.site(ALICE);
+    const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (free.addr as Deno.NetAddr).port;
+    free.close();
+    const r = await world.signIn(alice, { extra: ["--port", String(port), "--json"] });
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(r.stderr, `redirect_uri=http%3A%2F%2F127.0.0.1%3A${port}&`);
+    const bad = await alice.syft([
+      "auth",
+      "dropbox",
+      "--app-key",
+      world.fake.appKey,
+      "--port",
+      "http",
+    ]);
+    assertEquals(bad.code, 2, bad.stderr);
+    assertMatch(bad.stderr, /^error: --port "http" is not a port$/m);
+  } finally {
+    await world.close();
+  }
+});
