@@ -114,6 +114,14 @@ export interface WriterState {
   /** The peer asked for a fresh full checkpoint (`channel.resync`). */
   cf_due: boolean;
   /**
+   * Our record was lost (`state/` deleted) and the channel's listing did not
+   * yet show the objects the seq was settled from (a listing that lags, as
+   * Drive's does): the record is rebuilt by a later round. Without it the
+   * rebuild was skipped for good and the objects from before were never
+   * collected (simulation seed 777).
+   */
+  rebuild_due?: boolean | undefined;
+  /**
    * A checkpoint came due in a round whose own batches made up its whole
    * window, and was left for the next round that publishes: written then, it
    * would have packed those batches' contents a second time for nothing.

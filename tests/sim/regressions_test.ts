@@ -196,3 +196,17 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "seed 777: an owner whose record rebuild failed after a lost state/ tries again and collects its old objects (wiped-owner-rebuild-retry)",
+  fn: async () => {
+    // s2 loses state/; its first round settles the seq (saving the state) and
+    // then dies reading its own objects for the rebuild (a transport error).
+    // No later round rebuilt the record: b-1 ... b-27 and the checkpoints of
+    // before stayed in its channel to s0 for good. (Not shrunk: the bound
+    // needs many batches.)
+    const all = Array.from({ length: 1000 }, (_, i) => i);
+    assertEquals(await replay("wiped-owner-rebuild-retry", 777, 1000, all), null);
+  },
+});

@@ -181,6 +181,7 @@ export type FixedBug =
   | "job-file-removed"
   | "proposal-lost-before-put"
   | "wiped-owner-rolling"
+  | "wiped-owner-rebuild-retry"
   | "journal-after-user-edit"
   | "rename-same-stamp"
   | "wiped-owner-deletion"
