@@ -47,10 +47,12 @@ export const MAX_EARLIER_PROPOSALS = 16;
 
 /**
  * Whether `hash`, published by the owner for a path, is a content we proposed
- * there and have not been answered about yet.
+ * there and have not been answered about yet (null: the deletion we proposed).
  */
 export function isOwnEcho(pending: PendingProposal | undefined, hash: string | null): boolean {
-  if (!pending || hash === null) return false;
+  if (!pending) return false;
+  // A deletion is ours only as the latest proposal (`earlier` holds contents only).
+  if (hash === null) return pending.new_hash === null;
   return pending.new_hash === hash || (pending.earlier?.includes(hash) ?? false);
 }
 

@@ -210,3 +210,18 @@ Deno.test({
     assertEquals(await replay("wiped-owner-rebuild-retry", 777, 1000, all), null);
   },
 });
+
+Deno.test({
+  name:
+    "seed 30036: a file made again where our deletion was pending is proposed, not kept aside when the owner's echo of the deletion arrives (deletion-echo-conflict)",
+  fn: async () => {
+    // s2 renames inbox/f3.txt to f1.txt in its mirror of s0 (a deletion and a
+    // new file, proposed), then writes a new f3.txt. s0 applies both and
+    // publishes f3.txt deleted: s2 took that echo of its own deletion for the
+    // owner's, kept its new f3.txt as a .conflict copy and never proposed it.
+    assertEquals(
+      await replay("deletion-echo-conflict", 30036, 300, [57, 97, 106, 107, 125, 156, 183, 184]),
+      null,
+    );
+  },
+});

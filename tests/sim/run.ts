@@ -182,6 +182,7 @@ export type FixedBug =
   | "proposal-lost-before-put"
   | "wiped-owner-rolling"
   | "wiped-owner-rebuild-retry"
+  | "deletion-echo-conflict"
   | "journal-after-user-edit"
   | "rename-same-stamp"
   | "wiped-owner-deletion"
