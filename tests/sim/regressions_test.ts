@@ -225,3 +225,34 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "seed 30140: a peer's proposal applied in a round that did not publish to it is settled by the next publication (applied-never-echoed)",
+  fn: async () => {
+    // s2 submits a job to s1 and removes s1 before s1 reads it; s1 applies
+    // the job's files, then reads the remove and publishes nothing to s2.
+    // Both peer again and s1's intake moves the files out of the inbox: s1
+    // had never published them to s2, so it never published their deletion,
+    // and s2's mirror kept them.
+    assertEquals(
+      await replay("applied-never-echoed", 30140, 300, [150, 170, 173, 175, 187, 191, 192]),
+      null,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "seed 30198: an owner that lost its state/ before acking anything judges the proposals its restore from checkpoints passes over (restore-skips-proposals)",
+  fn: async () => {
+    // s2 writes public/sub/f3.txt in its mirror of s4 (not writable by s2).
+    // s4 loses state/; its own batches to s2 ack nothing, so it read s2's
+    // channel as new: a restore from cf-0 and ci-2, never judging b-2 with
+    // the proposal. No .rejected copy, no reason, and s2's mirror keeps it.
+    assertEquals(
+      await replay("restore-skips-proposals", 30198, 300, [50, 59, 72, 153, 154, 161, 163, 172]),
+      null,
+    );
+  },
+});

@@ -183,6 +183,8 @@ export type FixedBug =
   | "wiped-owner-rolling"
   | "wiped-owner-rebuild-retry"
   | "deletion-echo-conflict"
+  | "applied-never-echoed"
+  | "restore-skips-proposals"
   | "journal-after-user-edit"
   | "rename-same-stamp"
   | "wiped-owner-deletion"
