@@ -88,6 +88,7 @@ export class ChannelReader {
       if (await this.#step() === "done") break;
     }
     await this.#dropIdenticalCopies();
+    await this.#noteUnread();
     return resultOf(this.#work);
   }
 
@@ -127,8 +128,15 @@ export class ChannelReader {
       prefix: "b-",
       after: at.cursor > 0 ? batchName(at.cursor - 1) : undefined,
     });
-    const seqs = page.objects.map((o) => parseBatchName(o.name))
-      .filter((n): n is number => n !== null);
+    // In order and once each, whatever the listing did (a lagging index may
+    // repeat or reorder entries: simulation seed 30311 read nothing from a
+    // reversed page, and no later round looked again).
+    const seqs = [
+      ...new Set(
+        page.objects.map((o) => parseBatchName(o.name)).filter((n): n is number => n !== null),
+      ),
+    ].sort((a, b) => a - b);
+    this.#work.listedTop = Math.max(this.#work.listedTop, seqs[seqs.length - 1] ?? 0);
     const plan = await this.#plan(seqs);
     switch (plan.kind) {
       case "batches":
@@ -148,7 +156,7 @@ export class ChannelReader {
   }
 
   /**
-   * Before a state that lost its record restores up to checkpoint seq `upTo`
+   * Before a state with no record of the channel restores up to checkpoint seq `upTo`
    * (the full one or the last incremental after it): the batches after the
    * ack our earlier state sent (`judged`) and up to `upTo` carry the peer's
    * proposals that nobody judged yet, and a checkpoint holds publications
@@ -159,8 +167,11 @@ export class ChannelReader {
    * proposal budget ran out) or refused: next round.
    */
   async #judgeBeforeRestore(seqs: number[], upTo: number): Promise<boolean> {
-    const judged = this.#state.judged ?? 0;
-    if (judged === 0 || this.#state.cursor !== 0) return true;
+    // Also with nothing judged before (seed 30198: an owner whose own batches
+    // acked nothing yet, after a lost state/, skipped a proposal a full and an
+    // incremental checkpoint covered, as would a first reader of a channel
+    // with incrementals).
+    if (this.#state.cursor !== 0) return true;
     const refused = new Set(this.#state.quarantined_names);
     for (const seq of seqs) {
       if (seq <= (this.#state.judged ?? 0) || seq > upTo || refused.has(batchName(seq))) continue;
@@ -168,6 +179,22 @@ export class ChannelReader {
       if ((this.#state.judged ?? 0) < seq) return false;
     }
     return true;
+  }
+
+  /**
+   * A round that saw batches past the cursor and stopped short of them for no
+   * reason the state keeps (a wait, a resume, a resync do keep theirs) marks
+   * the channel: the change feed moves past it with this round, and without
+   * the mark no later round would read it before the peer wrote again.
+   */
+  async #noteUnread(): Promise<void> {
+    const s = this.#state;
+    const kept = s.waiting !== null || s.resume !== null || s.want_cf !== null ||
+      s.rolled_back !== null;
+    const behind = !kept && this.#work.listedTop > s.cursor;
+    if (behind === (s.unread === true)) return;
+    const { unread: _, ...rest } = s;
+    await this.#save(behind ? { ...rest, unread: true } : rest);
   }
 
   /** What to read next; the common cases need no look at the checkpoints. */

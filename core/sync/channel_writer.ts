@@ -226,14 +226,25 @@ export class ChannelWriter {
     this.#state = await finishGc(this.ctx, this.channel, this.#state);
     const lost = !this.#state.seq_known && !this.#state.published_once &&
       this.#state.chain.length === 0;
+    // Kept until the rebuild is done: the settle below saves the state, so a
+    // rebuild that then failed (a transport error) was never tried again.
+    if (lost) this.#state = { ...this.#state, rebuild_due: true };
     if (this.#state.pending_put !== null || !this.#state.seq_known) {
       this.#state = await settleSeq(this.ctx, this.channel, this.#state);
     }
-    if (lost && this.#state.next_seq > 1) {
-      // No record, yet the channel holds our objects: `state/` was lost.
-      const rebuilt = await rebuildWriterRecord(this.ctx, this.keys);
-      if (rebuilt) await this.#save({ ...this.#state, ...rebuilt });
-    }
+    if (this.#state.rebuild_due) await this.#rebuild();
+  }
+
+  /**
+   * No record, yet the channel may hold our objects: `state/` was lost. The
+   * record is rebuilt from them; a listing that lags leaves it due.
+   */
+  async #rebuild(): Promise<void> {
+    const { rebuild_due: _, ...state } = this.#state;
+    if (state.next_seq === 1) return await this.#save(state); // nothing of ours there
+    const rebuilt = await rebuildWriterRecord(this.ctx, this.keys, state.next_seq - 1);
+    if (rebuilt === "lagging") await this.#save(this.#state); // still due
+    else await this.#save(rebuilt ? { ...state, ...rebuilt } : state);
   }
 
   /** A newly accepted peer's projection as `cf-0000000000000000`, before `b-1` (docs/protocol.md §5). */

@@ -95,14 +95,18 @@ async function chainEntry(
 
 /**
  * Our record of the channel to `keys.peer`, rebuilt from its objects; null
- * when it holds nothing of ours to rebuild from.
+ * when it holds nothing of ours to rebuild from; "lagging" when the listing
+ * does not show `lastSeq` (our newest batch, which another listing just
+ * showed: this one lags, and a rebuild from it would miss objects for good).
  */
 export async function rebuildWriterRecord(
   ctx: SyncContext,
   keys: PeerKeys,
-): Promise<RebuiltRecord | null> {
+  lastSeq: number,
+): Promise<RebuiltRecord | null | "lagging"> {
   const channel: ChannelRef = { sender: ctx.me, recipient: keys.peer };
   const names = await allNames(ctx, channel);
+  if (!names.includes(batchName(lastSeq))) return "lagging";
   const batches = names.map(parseBatchName).filter((s): s is number => s !== null)
     .sort((a, b) => a - b);
   const checkpoints = names.flatMap((n) => {

@@ -196,3 +196,83 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "seed 777: an owner whose record rebuild failed after a lost state/ tries again and collects its old objects (wiped-owner-rebuild-retry)",
+  fn: async () => {
+    // s2 loses state/; its first round settles the seq (saving the state) and
+    // then dies reading its own objects for the rebuild (a transport error).
+    // No later round rebuilt the record: b-1 ... b-27 and the checkpoints of
+    // before stayed in its channel to s0 for good. (Not shrunk: the bound
+    // needs many batches.)
+    const all = Array.from({ length: 1000 }, (_, i) => i);
+    assertEquals(await replay("wiped-owner-rebuild-retry", 777, 1000, all), null);
+  },
+});
+
+Deno.test({
+  name:
+    "seed 30036: a file made again where our deletion was pending is proposed, not kept aside when the owner's echo of the deletion arrives (deletion-echo-conflict)",
+  fn: async () => {
+    // s2 renames inbox/f3.txt to f1.txt in its mirror of s0 (a deletion and a
+    // new file, proposed), then writes a new f3.txt. s0 applies both and
+    // publishes f3.txt deleted: s2 took that echo of its own deletion for the
+    // owner's, kept its new f3.txt as a .conflict copy and never proposed it.
+    assertEquals(
+      await replay("deletion-echo-conflict", 30036, 300, [57, 97, 106, 107, 125, 156, 183, 184]),
+      null,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "seed 30140: a peer's proposal applied in a round that did not publish to it is settled by the next publication (applied-never-echoed)",
+  fn: async () => {
+    // s2 submits a job to s1 and removes s1 before s1 reads it; s1 applies
+    // the job's files, then reads the remove and publishes nothing to s2.
+    // Both peer again and s1's intake moves the files out of the inbox: s1
+    // had never published them to s2, so it never published their deletion,
+    // and s2's mirror kept them.
+    assertEquals(
+      await replay("applied-never-echoed", 30140, 300, [150, 170, 173, 175, 187, 191, 192]),
+      null,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "seed 30198: an owner that lost its state/ before acking anything judges the proposals its restore from checkpoints passes over (restore-skips-proposals)",
+  fn: async () => {
+    // s2 writes public/sub/f3.txt in its mirror of s4 (not writable by s2).
+    // s4 loses state/; its own batches to s2 ack nothing, so it read s2's
+    // channel as new: a restore from cf-0 and ci-2, never judging b-2 with
+    // the proposal. No .rejected copy, no reason, and s2's mirror keeps it.
+    assertEquals(
+      await replay("restore-skips-proposals", 30198, 300, [50, 59, 72, 153, 154, 161, 163, 172]),
+      null,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "seed 30311: a reader that got a reordered listing reads the batches it showed, that round or the next (reordered-listing-stalls)",
+  fn: async () => {
+    // s0 proposes shared2/f4.txt to s2. s2's listing of s0's channel comes
+    // back reversed (b-3, b-2, b-1, as a lagging index may): the reader
+    // stopped at the first seq that was not its next, and the change feed
+    // moved on, so no later round read the proposal.
+    assertEquals(
+      await replay(
+        "reordered-listing-stalls",
+        30311,
+        300,
+        [136, 140, 144, 145, 247, 250, 265, 267, 284],
+      ),
+      null,
+    );
+  },
+});
