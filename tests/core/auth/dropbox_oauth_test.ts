@@ -28,6 +28,7 @@ import {
   writeDropboxTokens,
 } from "../../../plugins/dropbox/_tokens.ts";
 import { tempDir } from "../../_temp.ts";
+import { checkAuthorizationAccepted } from "../../../plugins/dropbox/sign_in.ts";
 
 const TOKENS: DropboxTokens = {
   app_key: "k3yk3yk3yk3yk3y",
@@ -251,6 +252,34 @@ Deno.test("a refresh posts the refresh token and app key without a secret; inval
     const down = syftErr(await assertRejects(() => refreshDropboxTokens(TOKENS, url, fetch)));
     assertEquals(down.exitCode, 4);
     assertMatch(down.hint!, /tries again/);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("the authorization probe tells an unknown app key from an unlisted redirect URI, and lets anything else through", async () => {
+  let page = { status: 400, text: "Invalid client_id or redirect_uri" };
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(page.text, { status: page.status }),
+  );
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/oauth2/authorize?client_id=k`;
+    const redirect = "http://127.0.0.1:41000";
+    const key = syftErr(await assertRejects(() => checkAuthorizationAccepted(url, "k", redirect)));
+    assertEquals(key.exitCode, 2);
+    assertMatch(key.message, /^Dropbox does not accept app key k/);
+    page = {
+      status: 400,
+      text: "Invalid redirect_uri. It must exactly match one of the redirect URIs you've " +
+        "pre-configured for your app (including the path).",
+    };
+    const uri = syftErr(await assertRejects(() => checkAuthorizationAccepted(url, "k", redirect)));
+    assertMatch(uri.message, /^Dropbox refuses the redirect URI http:\/\/127\.0\.0\.1:41000/);
+    assertMatch(uri.hint!, /--port 53682 \(this try: 41000\)$/);
+    page = { status: 200, text: "<html>sign in</html>" };
+    await checkAuthorizationAccepted(url, "k", redirect); // a login page: go on
+    await checkAuthorizationAccepted("http://127.0.0.1:9/x", "k", redirect); // no answer: go on
   } finally {
     await server.shutdown();
   }
