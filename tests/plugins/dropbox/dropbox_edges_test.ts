@@ -277,3 +277,54 @@ Deno.test("an expired token is refreshed once and stored 0600; a revoked grant s
     }
   });
 });
+
+Deno.test("a mount whose move into /syft lost its answer is found where the move took it", async () => {
+  await rig(async ({ open, raw, dbx }) => {
+    const alice = open(A);
+    const bob = open(B);
+    const ch = await alice.openChannel(B);
+    await alice.put(ch, "b-0000000000000001.syft", encoder.encode("moved"));
+    // The move happens, its answer is lost; the retry (ours, or the HTTP
+    // client's on a reused connection) finds nothing left to move.
+    dbx.faults.script({ kind: "lose-response", route: "files/move_v2", user: B });
+    assertEquals((await bob.changes(null)).channels, [ch]);
+    assertEquals(dbx.faults.injected(), { "lose-response": 1 });
+    const mounts = await raw(B, "sharing/list_mountable_folders", {}) as {
+      entries: { name: string; path_lower?: string }[];
+    };
+    assertEquals(
+      mounts.entries.find((e) => e.name === `syft1#${A}#${B}`)?.path_lower,
+      `/syft/syft1#${A}#${B}`,
+    );
+    assertEquals((await bob.list(ch)).objects, [{ name: "b-0000000000000001.syft", size: 5 }]);
+    assertEquals(
+      await readAll(await bob.get(ch, "b-0000000000000001.syft")),
+      encoder.encode("moved"),
+    );
+  });
+});
+
+Deno.test("a put whose answer was lost succeeds, small or in a session; another's bytes there are E_EXISTS", async () => {
+  await rig(async ({ open, dbx }) => {
+    const alice = open(A);
+    const bob = open(B);
+    const ch = await alice.openChannel(B);
+    await alice.put(ch, "warm.syft", encoder.encode("a reused connection"));
+    dbx.faults.script({ kind: "lose-response", route: "files/upload", user: A });
+    await alice.put(ch, "b-0000000000000001.syft", encoder.encode("once"));
+    const big = new Uint8Array(9 * 1024 * 1024).fill(7);
+    dbx.faults.script({ kind: "lose-response", route: "files/upload_session/finish", user: A });
+    await alice.put(ch, "x-big.syft", big);
+    assertEquals(dbx.faults.injected(), { "lose-response": 2 });
+    assertEquals(
+      await readAll(await bob.get(ch, "b-0000000000000001.syft")),
+      encoder.encode("once"),
+    );
+    assertEquals((await readAll(await bob.get(ch, "x-big.syft"))).byteLength, big.byteLength);
+    const err = await assertRejects(
+      () => alice.put(ch, "b-0000000000000001.syft", encoder.encode("twice")),
+      SyftError,
+    );
+    assertEquals(err.code, "E_EXISTS");
+  });
+});
