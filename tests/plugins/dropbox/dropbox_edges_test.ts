@@ -278,29 +278,37 @@ Deno.test("an expired token is refreshed once and stored 0600; a revoked grant s
   });
 });
 
-Deno.test("a mount whose move into /syft lost its answer is found where the move took it", async () => {
+Deno.test("a mount or its move into /syft that lost its answer is found where it went", async () => {
   await rig(async ({ open, raw, dbx }) => {
     const alice = open(A);
-    const bob = open(B);
     const ch = await alice.openChannel(B);
+    const toCarol = await alice.openChannel(C);
     await alice.put(ch, "b-0000000000000001.syft", encoder.encode("moved"));
-    // The move happens, its answer is lost; the retry (ours, or the HTTP
-    // client's on a reused connection) finds nothing left to move.
+    await alice.put(toCarol, "b-0000000000000001.syft", encoder.encode("mounted"));
+    // The call happens, its answer is lost; the retry (ours, or the HTTP
+    // client's on a reused connection) finds nothing left to do:
+    // from_lookup/not_found for the move, already_mounted for the mount.
     dbx.faults.script({ kind: "lose-response", route: "files/move_v2", user: B });
-    assertEquals((await bob.changes(null)).channels, [ch]);
-    assertEquals(dbx.faults.injected(), { "lose-response": 1 });
-    const mounts = await raw(B, "sharing/list_mountable_folders", {}) as {
-      entries: { name: string; path_lower?: string }[];
-    };
-    assertEquals(
-      mounts.entries.find((e) => e.name === `syft1#${A}#${B}`)?.path_lower,
-      `/syft/syft1#${A}#${B}`,
-    );
-    assertEquals((await bob.list(ch)).objects, [{ name: "b-0000000000000001.syft", size: 5 }]);
-    assertEquals(
-      await readAll(await bob.get(ch, "b-0000000000000001.syft")),
-      encoder.encode("moved"),
-    );
+    dbx.faults.script({ kind: "lose-response", route: "sharing/mount_folder", user: C });
+    for (const [who, channel, bytes] of [[B, ch, "moved"], [C, toCarol, "mounted"]] as const) {
+      const reader = open(who);
+      assertEquals((await reader.changes(null)).channels, [channel]);
+      const mounts = await raw(who, "sharing/list_mountable_folders", {}) as {
+        entries: { name: string; path_lower?: string }[];
+      };
+      assertEquals(
+        mounts.entries.find((e) => e.name === `syft1#${A}#${who}`)?.path_lower,
+        `/syft/syft1#${A}#${who}`,
+      );
+      assertEquals((await reader.list(channel)).objects, [
+        { name: "b-0000000000000001.syft", size: bytes.length },
+      ]);
+      assertEquals(
+        await readAll(await reader.get(channel, "b-0000000000000001.syft")),
+        encoder.encode(bytes),
+      );
+    }
+    assertEquals(dbx.faults.injected(), { "lose-response": 2 });
   });
 });
 
