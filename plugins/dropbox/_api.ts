@@ -293,6 +293,19 @@ export class DropboxApi {
     }
   }
 
+  /**
+   * Where a shared folder is mounted in our Dropbox (lower case), "" while
+   * it is not (`sharing/get_folder_metadata`: one call, however many
+   * folders are shared with us).
+   */
+  async mountPath(op: string, sharedFolderId: string): Promise<string> {
+    const folder = parseSharedFolder(
+      await this.rpc(op, "sharing/get_folder_metadata", { shared_folder_id: sharedFolderId }),
+    );
+    if (folder === null) throw this.#odd(op, "get_folder_metadata gave no shared folder");
+    return folder.pathLower ?? "";
+  }
+
   /** Move `from` to `to` (renamed on a clash); the entry where it landed. */
   async move(op: string, from: string, to: string): Promise<Entry | null> {
     const r = await this.rpc(op, "files/move_v2", {
@@ -316,8 +329,13 @@ export class DropboxApi {
 
   /**
    * Create-only upload of `bytes` at `path`, checked by content hash. A
-   * retry after a lost answer that finds a file with our hash there is our
-   * own create: success. Another file there is `conflict`.
+   * conflict that finds a file with our hash there is our own create whose
+   * answer was lost: success. The retry that meets it may be ours or the
+   * HTTP client's own (Deno's fetch sends a request again, unseen, when a
+   * reused connection closes without an answer), so every conflict is
+   * looked at, not only those after a retry we saw. Another file there is
+   * `conflict`; the same bytes under the name are the same object (syft's
+   * objects carry fresh nonces, so two puts never make equal bytes).
    */
   async uploadNew(
     op: string,
@@ -325,26 +343,17 @@ export class DropboxApi {
     bytes: Uint8Array,
     hash: string,
   ): Promise<Entry | "conflict"> {
-    let tried = false;
     try {
       const r = await this.rpc(
         op,
         "files/upload",
         { path, mode: "add", autorename: false, strict_conflict: true, mute: true },
-        {
-          write: true,
-          style: "upload",
-          contents: bytes,
-          contentHash: hash,
-          hooks: { beforeRetry: () => Promise.resolve((tried = true, undefined)) },
-        },
+        { write: true, style: "upload", contents: bytes, contentHash: hash },
       );
       return this.#uploaded(op, r, hash);
     } catch (err) {
       if (!causeOf(err)?.hasTag("conflict")) throw err;
-      if (!tried) return "conflict";
-      const there = await this.getMetadata(op, path);
-      return there?.tag === "file" && there.contentHash === hash ? there : "conflict";
+      return await this.#ours(op, path, hash) ?? "conflict";
     }
   }
 
@@ -395,7 +404,11 @@ export class DropboxApi {
     throw this.#odd(op, "upload_session/append_v2 kept moving its offset");
   }
 
-  /** Commit a session create-only at `path`; same outcomes as {@linkcode uploadNew}. */
+  /**
+   * Commit a session create-only at `path`; same outcomes as
+   * {@linkcode uploadNew}. A lost answer (the retry, ours or unseen, finds
+   * the session closed or the file there) is told apart by the content hash.
+   */
   async sessionFinish(
     op: string,
     sessionId: string,
@@ -403,31 +416,27 @@ export class DropboxApi {
     path: string,
     hash: string,
   ): Promise<Entry | "conflict"> {
-    let tried = false;
     try {
       const r = await this.rpc(op, "files/upload_session/finish", {
         cursor: { session_id: sessionId, offset },
         commit: { path, mode: "add", autorename: false, strict_conflict: true, mute: true },
-      }, {
-        write: true,
-        style: "upload",
-        contents: new Uint8Array(0),
-        hooks: { beforeRetry: () => Promise.resolve((tried = true, undefined)) },
-      });
+      }, { write: true, style: "upload", contents: new Uint8Array(0) });
       return this.#uploaded(op, r, hash);
     } catch (err) {
       const cause = causeOf(err);
-      // A lost answer: the retry finds the session closed or the file there.
       const conflict = cause?.hasTag("conflict") ?? false;
-      if (!tried || !(conflict || cause?.is("lookup_failed"))) {
-        if (conflict) return "conflict";
-        throw err;
-      }
-      const there = await this.getMetadata(op, path);
-      if (there?.tag === "file" && there.contentHash === hash) return there;
+      if (!conflict && !cause?.is("lookup_failed")) throw err;
+      const ours = await this.#ours(op, path, hash);
+      if (ours !== null) return ours;
       if (conflict) return "conflict";
       throw err;
     }
+  }
+
+  /** The file at `path` when it holds exactly the bytes of `hash`, else null. */
+  async #ours(op: string, path: string, hash: string): Promise<Entry | null> {
+    const there = await this.getMetadata(op, path);
+    return there?.tag === "file" && there.contentHash === hash ? there : null;
   }
 
   /**

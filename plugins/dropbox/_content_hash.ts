@@ -17,10 +17,12 @@ export class ContentHasher {
   #inBlock = 0;
   readonly #overall: Hash = createHash("sha256");
   #done = false;
+  /** A piece ended mid-block: nothing may follow it. */
+  #ended = false;
 
   /** Add the next bytes. */
   update(bytes: Uint8Array): this {
-    if (this.#done) throw new Error("ContentHasher.update after digest");
+    if (this.#done || this.#ended) throw new Error("ContentHasher.update after the end");
     let offset = 0;
     while (offset < bytes.byteLength) {
       const take = Math.min(CONTENT_HASH_BLOCK - this.#inBlock, bytes.byteLength - offset);
@@ -30,6 +32,27 @@ export class ContentHasher {
       if (this.#inBlock === CONTENT_HASH_BLOCK) this.#closeBlock();
     }
     return this;
+  }
+
+  /**
+   * Add `bytes` that start at a block boundary (only whole blocks fed so
+   * far); returns their own content hash. Each byte is hashed once for both:
+   * an upload session's append carries its piece's hash, its finish the
+   * whole body's. A piece ending mid-block must be the last.
+   */
+  piece(bytes: Uint8Array): string {
+    if (this.#done || this.#ended || this.#inBlock !== 0) {
+      throw new Error("ContentHasher.piece off a block boundary");
+    }
+    const own = createHash("sha256");
+    for (let offset = 0; offset < bytes.byteLength; offset += CONTENT_HASH_BLOCK) {
+      const end = Math.min(offset + CONTENT_HASH_BLOCK, bytes.byteLength);
+      const block = createHash("sha256").update(bytes.subarray(offset, end)).digest();
+      own.update(block);
+      this.#overall.update(block);
+      if (end - offset < CONTENT_HASH_BLOCK) this.#ended = true;
+    }
+    return own.digest("hex");
   }
 
   /** The hash in lower-case hex; the hasher cannot be fed afterwards. */

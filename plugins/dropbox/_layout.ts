@@ -187,25 +187,26 @@ export class DropboxLayout {
    * tried once, right after mounting: where Dropbox (or a fake) refuses it,
    * the mount stays at the top and the listing scope widens instead
    * (`_index.ts`), without a failing call in every later process.
+   *
+   * Neither call's failure says where the mount is: a lost answer hides a
+   * mount or a move that happened, and the retry (ours, or the HTTP
+   * client's, unseen) then fails with `already_mounted` or
+   * `from_lookup/not_found`. So whenever the answer is not the mount's
+   * place, Dropbox is asked where the shared folder is mounted.
    */
   async #placed(op: string, channel: ChannelFolder): Promise<string> {
     if (channel.pathLower !== "") return channel.pathLower;
-    let path = (await this.#api.mountFolder(op, channel.sharedFolderId)) ?? "";
-    if (path === "") {
-      // Mounted meanwhile (another instance of us): ask where.
-      const again = (await this.#api.mountableFolders(op))
-        .find((f) => f.sharedFolderId === channel.sharedFolderId);
-      return again?.pathLower ?? "";
-    }
-    if (path.startsWith(`${ROOT}/`)) return path;
+    const id = channel.sharedFolderId;
+    // null: mounted already (another instance of us, or our own lost answer).
+    const mounted = (await this.#api.mountFolder(op, id)) ?? await this.#api.mountPath(op, id);
+    if (mounted === "" || mounted.startsWith(`${ROOT}/`)) return mounted;
     try {
       await this.#api.createFolder(op, ROOT);
-      const moved = await this.#api.move(op, path, `${ROOT}/${channelName(channel.ref)}`);
-      if (moved !== null) path = moved.pathLower;
+      const moved = await this.#api.move(op, mounted, `${ROOT}/${channelName(channel.ref)}`);
+      if (moved !== null) return moved.pathLower;
     } catch (err) {
       if (isSyftError(err) && err.code !== "E_TRANSPORT") throw err;
-      // Read where it was mounted; nothing is lost but the narrower scope.
     }
-    return path;
+    return await this.#api.mountPath(op, id);
   }
 }

@@ -9,7 +9,7 @@
 import { concatBytes } from "../../core/encoding/bytes.ts";
 import { describeError } from "../../core/errors/mod.ts";
 import type { Download, DropboxApi } from "./_api.ts";
-import { contentHash, ContentHasher } from "./_content_hash.ts";
+import { ContentHasher } from "./_content_hash.ts";
 import type { Entry } from "./_entries.ts";
 
 /** Objects up to this size go in one `files/upload`; larger ones in a session. */
@@ -19,7 +19,11 @@ export const SESSION_CHUNK = 8 * 1024 * 1024;
 /** A cut download resumes from where it stopped at most this often. */
 const MAX_RESUMES = 8;
 
-/** Upload a large body in a session: 8 MiB appends, create-only commit. */
+/**
+ * Upload a large body in a session: 8 MiB appends, create-only commit. The
+ * next piece is read (and hashed) while the current one is on the way, so
+ * the producer and the network overlap; two pieces are held at most.
+ */
 export async function uploadSession(
   api: DropboxApi,
   op: string,
@@ -28,12 +32,31 @@ export async function uploadSession(
 ): Promise<Entry | "conflict"> {
   const hasher = new ContentHasher();
   const session = await api.sessionStart(op);
+  const pieces = hashedPieces(chunksOf(body, SESSION_CHUNK), hasher);
   let offset = 0;
-  for await (const chunk of chunksOf(body, SESSION_CHUNK)) {
-    hasher.update(chunk);
-    offset = await api.sessionAppend(op, session, offset, chunk, contentHash(chunk));
+  try {
+    let next = pieces.next();
+    for (;;) {
+      const step = await next;
+      if (step.done) break;
+      next = pieces.next();
+      next.catch(() => {}); // seen when awaited; an append failing first must not leave it unhandled
+      const { bytes, hash } = step.value;
+      offset = await api.sessionAppend(op, session, offset, bytes, hash);
+    }
+  } finally {
+    // Not awaited: it waits for a read-ahead still pulling from the producer.
+    pieces.return(undefined).catch(() => {});
   }
   return await api.sessionFinish(op, session, offset, path, hasher.digest());
+}
+
+/** Each piece with its own content hash, the whole body's fed to `hasher` (every byte hashed once). */
+async function* hashedPieces(
+  pieces: AsyncGenerator<Uint8Array>,
+  hasher: ContentHasher,
+): AsyncGenerator<{ bytes: Uint8Array; hash: string }> {
+  for await (const bytes of pieces) yield { bytes, hash: hasher.piece(bytes) };
 }
 
 /**

@@ -62,3 +62,29 @@ Deno.test("the incremental hasher gives the same hash whatever the slicing", () 
     assertEquals(hasher.digest(), reference(bytes), `slices of ${slice}`);
   }
 });
+
+Deno.test("session pieces hash each byte once: each piece's own hash and the whole body's agree with the definition", () => {
+  const MiB = 1024 * 1024;
+  const bytes = pattern(16 * MiB + 4321);
+  const hasher = new ContentHasher();
+  for (let at = 0; at < bytes.byteLength; at += 8 * MiB) {
+    const piece = bytes.subarray(at, at + 8 * MiB);
+    assertEquals(hasher.piece(piece), reference(piece), `piece at ${at}`);
+  }
+  assertEquals(hasher.digest(), reference(bytes));
+  // A piece off a block boundary would hash other blocks than Dropbox's: refused.
+  const off = new ContentHasher().update(new Uint8Array(5));
+  assertEquals(throws(() => off.piece(pattern(10))), true);
+  const short = new ContentHasher();
+  short.piece(pattern(10));
+  assertEquals(throws(() => short.piece(pattern(10))), true, "nothing after a short piece");
+});
+
+function throws(fn: () => unknown): boolean {
+  try {
+    fn();
+    return false;
+  } catch {
+    return true;
+  }
+}

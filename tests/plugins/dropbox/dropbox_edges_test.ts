@@ -277,3 +277,62 @@ Deno.test("an expired token is refreshed once and stored 0600; a revoked grant s
     }
   });
 });
+
+Deno.test("a mount or its move into /syft that lost its answer is found where it went", async () => {
+  await rig(async ({ open, raw, dbx }) => {
+    const alice = open(A);
+    const ch = await alice.openChannel(B);
+    const toCarol = await alice.openChannel(C);
+    await alice.put(ch, "b-0000000000000001.syft", encoder.encode("moved"));
+    await alice.put(toCarol, "b-0000000000000001.syft", encoder.encode("mounted"));
+    // The call happens, its answer is lost; the retry (ours, or the HTTP
+    // client's on a reused connection) finds nothing left to do:
+    // from_lookup/not_found for the move, already_mounted for the mount.
+    dbx.faults.script({ kind: "lose-response", route: "files/move_v2", user: B });
+    dbx.faults.script({ kind: "lose-response", route: "sharing/mount_folder", user: C });
+    for (const [who, channel, bytes] of [[B, ch, "moved"], [C, toCarol, "mounted"]] as const) {
+      const reader = open(who);
+      assertEquals((await reader.changes(null)).channels, [channel]);
+      const mounts = await raw(who, "sharing/list_mountable_folders", {}) as {
+        entries: { name: string; path_lower?: string }[];
+      };
+      assertEquals(
+        mounts.entries.find((e) => e.name === `syft1#${A}#${who}`)?.path_lower,
+        `/syft/syft1#${A}#${who}`,
+      );
+      assertEquals((await reader.list(channel)).objects, [
+        { name: "b-0000000000000001.syft", size: bytes.length },
+      ]);
+      assertEquals(
+        await readAll(await reader.get(channel, "b-0000000000000001.syft")),
+        encoder.encode(bytes),
+      );
+    }
+    assertEquals(dbx.faults.injected(), { "lose-response": 2 });
+  });
+});
+
+Deno.test("a put whose answer was lost succeeds, small or in a session; another's bytes there are E_EXISTS", async () => {
+  await rig(async ({ open, dbx }) => {
+    const alice = open(A);
+    const bob = open(B);
+    const ch = await alice.openChannel(B);
+    await alice.put(ch, "warm.syft", encoder.encode("a reused connection"));
+    dbx.faults.script({ kind: "lose-response", route: "files/upload", user: A });
+    await alice.put(ch, "b-0000000000000001.syft", encoder.encode("once"));
+    const big = new Uint8Array(9 * 1024 * 1024).fill(7);
+    dbx.faults.script({ kind: "lose-response", route: "files/upload_session/finish", user: A });
+    await alice.put(ch, "x-big.syft", big);
+    assertEquals(dbx.faults.injected(), { "lose-response": 2 });
+    assertEquals(
+      await readAll(await bob.get(ch, "b-0000000000000001.syft")),
+      encoder.encode("once"),
+    );
+    assertEquals((await readAll(await bob.get(ch, "x-big.syft"))).byteLength, big.byteLength);
+    const err = await assertRejects(
+      () => alice.put(ch, "b-0000000000000001.syft", encoder.encode("twice")),
+      SyftError,
+    );
+    assertEquals(err.code, "E_EXISTS");
+  });
+});
