@@ -17,6 +17,7 @@ import type { Clock } from "../time/clock.ts";
 import type { CheckpointThresholds } from "../checkpoints/rolling.ts";
 import type { StateLayout } from "./state.ts";
 import type { TransportRoutes } from "./routed_transport.ts";
+import type { PoolWriter } from "./pool.ts";
 
 /** The round's environment. */
 export interface SyncContext {
@@ -53,6 +54,8 @@ export interface SyncContext {
   progress?: ((label: string, done: number, total: number) => void) | undefined;
   /** Contents this round read and hashed already (set by the round for its own run). */
   contents?: ContentCache | undefined;
+  /** Our pool (protocol v2), set by the round for its own run; absent: per-channel blobs only. */
+  pool?: PoolWriter | undefined;
 }
 
 /** A peer's keys, ready to use. */
@@ -64,6 +67,11 @@ export interface PeerKeys {
   blobKeyOut: CryptoKey;
   /** HMAC key naming blobs in the peer's channel to us. */
   blobKeyIn: CryptoKey;
+  /**
+   * The protocol the peer's hello announced (absent: unknown, taken as 1).
+   * Only a peer of protocol 2 or later is sent pool references.
+   */
+  protocol?: number | undefined;
 }
 
 /**
