@@ -23,7 +23,6 @@
  * channel naming it, then goes.
  * @module
  */
-import { posix } from "node:path";
 import { encodeBase64, parseBase64 } from "../encoding/base64.ts";
 import { openEnvelope, sealEnvelope } from "../events/envelope.ts";
 import { hashStream } from "../crypto/agree.ts";
@@ -37,7 +36,6 @@ import {
   channelPeers,
   loadChannelState,
   readState,
-  type StateLayout,
   type WriterState,
   writeState,
 } from "./state.ts";
@@ -65,11 +63,6 @@ export interface PoolState {
   deleting: string[];
   /** A channel released a pooled id since the last collection. */
   dirty: boolean;
-}
-
-/** The pool record's file. */
-export function poolStatePath(layout: StateLayout): string {
-  return posix.join(layout.dir, "pool.json");
 }
 
 /** Whether a channel's blob id names a pool object (`p-<32 hex>`) rather than a `x-` blob. */
@@ -327,7 +320,7 @@ export class PoolWriter {
 
   async #load(): Promise<PoolState> {
     if (this.#state) return this.#state;
-    const raw = await readState<PoolState>(poolStatePath(this.#ctx.layout), this.#ctx.fs);
+    const raw = await readState<PoolState>(this.#ctx.layout.pool, this.#ctx.fs);
     const state = isPoolState(raw) ? raw : emptyPoolState();
     this.#state = state;
     for (const [name, entry] of Object.entries(state.entries)) this.#byHash.set(entry.hash, name);
@@ -335,7 +328,7 @@ export class PoolWriter {
   }
 
   async #save(): Promise<void> {
-    await writeState(poolStatePath(this.#ctx.layout), this.#state, this.#ctx.fs);
+    await writeState(this.#ctx.layout.pool, this.#state, this.#ctx.fs);
   }
 }
 
