@@ -63,6 +63,8 @@ export interface PoolState {
   deleting: string[];
   /** A channel released a pooled id since the last collection. */
   dirty: boolean;
+  /** The peers we published to at the last collection: one leaving starts another. */
+  peers?: string[] | undefined;
 }
 
 /** Whether a channel's blob id names a pool object (`p-<32 hex>`) rather than a `x-` blob. */
@@ -237,14 +239,26 @@ export class PoolWriter {
   }
 
   /**
-   * Delete the pool objects no channel state names any more. Runs only when
+   * Delete the pool objects no channel state of a `live` peer (one we publish
+   * to) names any more: a removed or rejected peer's old channel never
+   * acknowledges again, and must not keep objects for good. Runs only when
    * something may have changed (a share, a release, a crash's leftovers), so
    * an idle round reads one small file at most.
    */
-  async collect(): Promise<number> {
+  async collect(live: ReadonlySet<string>): Promise<number> {
     const state = await this.#load();
     const fresh = Object.values(state.entries).some((e) => e.fresh);
-    if (!state.dirty && !fresh && state.deleting.length === 0) return 0;
+    const peers = [...live].sort();
+    const left = (state.peers ?? []).some((p) => !live.has(p));
+    const empty = Object.keys(state.entries).length === 0;
+    if (!state.dirty && !fresh && !left && state.deleting.length === 0) {
+      // Only who we publish to changed: remembered while there is something to keep.
+      if (!empty && peers.join() !== (state.peers ?? []).join()) {
+        state.peers = peers;
+        await this.#save();
+      }
+      return 0;
+    }
     const store = await this.store();
     if (!store) return 0;
     // Named by a channel's state, or only by a put whose outcome is not known
@@ -252,6 +266,7 @@ export class PoolWriter {
     const named = new Set<string>();
     const pending = new Set<string>();
     for (const peer of await channelPeers(this.#ctx.layout)) {
+      if (!live.has(peer)) continue;
       const s = await loadChannelState(this.#ctx.layout, peer);
       for (const id of namedBy(s)) named.add(id);
       if (s.pending_put) { for (const id of namedBy(s.pending_put.after)) pending.add(id); }
@@ -269,6 +284,7 @@ export class PoolWriter {
     }
     state.deleting = [...new Set([...state.deleting, ...gone])];
     state.dirty = false;
+    state.peers = peers;
     await this.#save(); // dropped from the record before any delete
     for (const name of state.deleting) await store.poolDelete(name);
     const deleted = state.deleting.length;

@@ -259,8 +259,11 @@ async function recoverCrashedRound(round: Round): Promise<void> {
  * leaves them for the next round (the record says which), not the round.
  */
 async function collectPool(round: Round): Promise<void> {
+  const live = new Set(
+    (await round.peers.list()).records.filter((r) => r.state === "accepted").map((r) => r.email),
+  );
   try {
-    await round.ctx.pool?.collect();
+    await round.ctx.pool?.collect(live);
   } catch (err) {
     if (!(err instanceof SyftError && err.code === "E_TRANSPORT")) throw err;
     round.ctx.warn(`our pool was not collected this round: ${describeError(err)}`);

@@ -187,3 +187,30 @@ Deno.test("without a pool, protocol 1 blobs still carry a large file to every pe
   assertEquals(w.storage.poolNames(OWNER), []);
   assertEquals(channelBlobs(w).length, 2, "one x- blob per channel");
 });
+
+Deno.test("a peer approved later is added as a reader of the object already stored, not sent a copy", async () => {
+  const { w, owner, sites } = await world(PEERS.slice(0, 1));
+  const big = bigFile();
+  owner.writeOwn("public/big.bin", big);
+  await w.settle();
+  const [name] = w.storage.poolNames(OWNER);
+  const later = await w.site(PEERS[1]!);
+  await w.connect(later, owner);
+  await w.settle();
+  assertEquals(sizeOf(later, `${OWNER}/public/big.bin`), big.length);
+  assertEquals(w.storage.poolNames(OWNER), [name!], "the same object, no second one");
+  assertEquals(w.storage.poolReaders(OWNER, name!), [sites[0]!.me, later.me].sort());
+  assertEquals(channelBlobs(w), []);
+});
+
+Deno.test("a removed peer that never acks again does not keep a pool object for good", async () => {
+  const { w, owner, sites } = await world(PEERS.slice(0, 2));
+  const [ann, bob] = sites as [MemorySite, MemorySite];
+  owner.writeOwn("public/big.bin", bigFile());
+  await w.settle();
+  assertEquals(w.storage.poolNames(OWNER).length, 1);
+  await owner.service.removePeer(bob.me);
+  owner.remove(`${OWNER}/public/big.bin`);
+  await untilCollected(w, owner, [ann], () => w.storage.poolNames(OWNER).length === 0);
+  assertEquals(w.storage.poolNames(OWNER), [], "bob's old channel does not hold it");
+});
