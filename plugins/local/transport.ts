@@ -179,30 +179,7 @@ export class LocalFolderTransport implements PluginImpl {
     const dir = channelDir(this.#root, ref);
     return await this.#wrap(op, async () => {
       await this.#requireChannel(op, ref);
-      const names: string[] = [];
-      for await (const entry of Deno.readDir(dir)) {
-        // isFile is false for symlinks: never list what could point elsewhere
-        // as an object. With `all`, such entries are shown as what they are.
-        if (!OBJECT_NAME_RE.test(entry.name) || (!entry.isFile && !all)) continue;
-        if (prefix !== undefined && !entry.name.startsWith(prefix)) continue;
-        if (after !== undefined && entry.name <= after) continue;
-        names.push(entry.name);
-      }
-      names.sort(byteOrder);
-      const page = names.slice(0, limit);
-      const infos = await Promise.all(page.map((n) => lstatOrNull(`${dir}/${n}`)));
-      const objects: ObjectInfo[] = [];
-      page.forEach((objectName, i) => {
-        const info = infos[i];
-        // Deleted since readDir: leave it out.
-        if (info?.isFile) objects.push({ name: objectName, size: info.size });
-        else if (info && all) {
-          const special = info.isDirectory ? "folder" : info.isSymlink ? "symlink" : "other";
-          objects.push({ name: objectName, size: info.size, special });
-        }
-      });
-      const last = page[page.length - 1];
-      return names.length > limit && last !== undefined ? { objects, next: last } : { objects };
+      return await listFolder(dir, { prefix, after, limit, all });
     });
   }
 
@@ -313,23 +290,7 @@ export class LocalFolderTransport implements PluginImpl {
     const dir = poolDir(this.#root, this.#me);
     return await this.#wrap(op, async () => {
       if (!(await lstatOrNull(dir))?.isDirectory) return { objects: [] };
-      const names: string[] = [];
-      for await (const entry of Deno.readDir(dir)) {
-        if (!OBJECT_NAME_RE.test(entry.name) || !entry.isFile) continue;
-        if (prefix !== undefined && !entry.name.startsWith(prefix)) continue;
-        if (after !== undefined && entry.name <= after) continue;
-        names.push(entry.name);
-      }
-      names.sort(byteOrder);
-      const page = names.slice(0, limit);
-      const infos = await Promise.all(page.map((n) => lstatOrNull(`${dir}/${n}`)));
-      const objects: ObjectInfo[] = [];
-      page.forEach((n, i) => {
-        const info = infos[i];
-        if (info?.isFile) objects.push({ name: n, size: info.size });
-      });
-      const last = page[page.length - 1];
-      return names.length > limit && last !== undefined ? { objects, next: last } : { objects };
+      return await listFolder(dir, { prefix, after, limit, all: false });
     });
   }
 
@@ -521,6 +482,45 @@ async function writeCreateOnly(
     await removeQuietly(temp);
   }
   await syncDir(dir);
+}
+
+/**
+ * One page of the objects in folder `dir` (a channel or a pool). Temp files
+ * and other dotfiles never match an object name.
+ */
+async function listFolder(
+  dir: string,
+  { prefix, after, limit, all }: {
+    prefix: string | undefined;
+    after: string | undefined;
+    limit: number;
+    all: boolean;
+  },
+): Promise<ListPage> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    // isFile is false for symlinks: never list what could point elsewhere
+    // as an object. With `all`, such entries are shown as what they are.
+    if (!OBJECT_NAME_RE.test(entry.name) || (!entry.isFile && !all)) continue;
+    if (prefix !== undefined && !entry.name.startsWith(prefix)) continue;
+    if (after !== undefined && entry.name <= after) continue;
+    names.push(entry.name);
+  }
+  names.sort(byteOrder);
+  const page = names.slice(0, limit);
+  const infos = await Promise.all(page.map((n) => lstatOrNull(`${dir}/${n}`)));
+  const objects: ObjectInfo[] = [];
+  page.forEach((objectName, i) => {
+    const info = infos[i];
+    // Deleted since readDir: leave it out.
+    if (info?.isFile) objects.push({ name: objectName, size: info.size });
+    else if (info && all) {
+      const special = info.isDirectory ? "folder" : info.isSymlink ? "symlink" : "other";
+      objects.push({ name: objectName, size: info.size, special });
+    }
+  });
+  const last = page[page.length - 1];
+  return names.length > limit && last !== undefined ? { objects, next: last } : { objects };
 }
 
 /**
