@@ -30,8 +30,10 @@ import type { PoolRef } from "../events/types.ts";
 import { SyftError } from "../errors/mod.ts";
 import { poolOf, type PoolStore } from "../transport/contract.ts";
 import { DEFAULT_TRANSPORT } from "../config/config.ts";
-import type { PeerKeys, SyncContext } from "./context.ts";
+import type { OwnPool, PeerKeys, Pooled, PoolSource, SyncContext } from "./context.ts";
 import { verifiedStream } from "./outgoing.ts";
+
+export type { Pooled, PoolSource };
 import {
   channelPeers,
   loadChannelState,
@@ -77,12 +79,6 @@ export function poolName(id: string): string {
   return `${id}.syft`;
 }
 
-/** A content shared through the pool: the id a channel records and what the event carries. */
-export interface Pooled {
-  id: string;
-  ref: PoolRef;
-}
-
 /**
  * Share `blob` with the peer of `keys` through our pool when this round has
  * one and the peer speaks protocol 2; null otherwise (the caller then
@@ -96,13 +92,6 @@ export async function poolFor(
 ): Promise<Pooled | null> {
   if (!ctx.pool || (keys.protocol ?? 1) < 2) return null;
   return await ctx.pool.share(keys.peer, blob, held);
-}
-
-/** A content to share: its file (re-hashed as it is sealed), hash and size. */
-export interface PoolSource {
-  source: string;
-  hash: string;
-  size: number;
 }
 
 function emptyPoolState(): PoolState {
@@ -121,7 +110,7 @@ function randomHex(bytes: number): string {
  * from disk until a content is shared or a collection is due, so an idle
  * round costs nothing.
  */
-export class PoolWriter {
+export class PoolWriter implements OwnPool {
   readonly #ctx: SyncContext;
   #store: PoolStore | null | undefined;
   #state: PoolState | undefined;

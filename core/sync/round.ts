@@ -176,7 +176,8 @@ export async function runRound(context: SyncContext, peers: PeerStore): Promise<
   // Each content is read and hashed once in the round, however many peers get it.
   const ctx: SyncContext = { ...context, contents: new ContentCache() };
   // Content sealed once into our pool reaches every peer of the round (protocol v2).
-  ctx.pool = new PoolWriter(ctx);
+  const pool = new PoolWriter(ctx);
+  ctx.pool = pool;
   const round = await openRound(ctx, peers);
   await recoverCrashedRound(round);
   const feed = await readChangeFeed(round);
@@ -184,7 +185,7 @@ export async function runRound(context: SyncContext, peers: PeerStore): Promise<
   const own = await scanOwn(round);
   for (const record of (await peers.list()).records) await writePeer(round, record, own);
   for (const record of (await peers.list()).records) await sendControlsOnly(round, record, own);
-  await collectPool(round);
+  await collectPool(round, pool);
   await closeRound(round, own, feed);
   return round.summary;
 }
@@ -258,12 +259,12 @@ async function recoverCrashedRound(round: Round): Promise<void> {
  * Delete the pool objects no channel names any more. A storage that fails
  * leaves them for the next round (the record says which), not the round.
  */
-async function collectPool(round: Round): Promise<void> {
+async function collectPool(round: Round, pool: PoolWriter): Promise<void> {
   const live = new Set(
     (await round.peers.list()).records.filter((r) => r.state === "accepted").map((r) => r.email),
   );
   try {
-    await round.ctx.pool?.collect(live);
+    await pool.collect(live);
   } catch (err) {
     if (!(err instanceof SyftError && err.code === "E_TRANSPORT")) throw err;
     round.ctx.warn(`our pool was not collected this round: ${describeError(err)}`);
