@@ -26,7 +26,6 @@
 import { encodeBase64, parseBase64 } from "../encoding/base64.ts";
 import { openEnvelope, sealEnvelope } from "../events/envelope.ts";
 import { hashStream } from "../crypto/agree.ts";
-import type { PoolRef } from "../events/types.ts";
 import { SyftError } from "../errors/mod.ts";
 import { poolOf, type PoolStore } from "../transport/contract.ts";
 import { DEFAULT_TRANSPORT } from "../config/config.ts";
