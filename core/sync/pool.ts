@@ -43,7 +43,7 @@ import {
 
 /** One object of our pool, as we recorded it. */
 export interface PoolEntry {
-  /** The content's hash (never on storage: the name is random). */
+  /** The content's hash (never on storage: the name is random); empty for an adopted object. */
   hash: string;
   size: number;
   /** The content key, base64 (32 bytes). */
@@ -114,6 +114,8 @@ export class PoolWriter implements OwnPool {
   #store: PoolStore | null | undefined;
   #state: PoolState | undefined;
   #byHash = new Map<string, string>();
+  /** No record was found: the first collection deletes objects it does not know. */
+  #unrecorded = false;
   /** Objects put or read back whole this round: reused without another look. */
   readonly #checked = new Set<string>();
 
@@ -267,9 +269,30 @@ export class PoolWriter implements OwnPool {
       else gone.push(name);
     }
     for (const name of gone) {
-      this.#byHash.delete(state.entries[name]!.hash);
+      const hash = state.entries[name]!.hash;
+      if (this.#byHash.get(hash) === name) this.#byHash.delete(hash);
       delete state.entries[name];
     }
+    // Without a record (state/ lost, or never written) an object the pool
+    // holds that no channel names is nobody's: its key is known no more.
+    // One a channel still names is adopted without hash or key: it is never
+    // reused, only deleted once nothing names it.
+    if (this.#unrecorded) {
+      for (const name of await this.#unknownObjects(store, state)) {
+        if (!named.has(name.slice(0, -".syft".length))) gone.push(name);
+        else {
+          state.entries[name] = {
+            hash: "",
+            size: 0,
+            key: "",
+            readers: [],
+            routes: [],
+            fresh: false,
+          };
+        }
+      }
+    }
+    this.#unrecorded = false;
     state.deleting = [...new Set([...state.deleting, ...gone])];
     state.dirty = false;
     state.peers = peers;
@@ -322,12 +345,27 @@ export class PoolWriter implements OwnPool {
     return (await routes.poolGroups([peer]))[0]?.route ?? DEFAULT_TRANSPORT;
   }
 
+  /** Every object of our pool the record does not know. */
+  async #unknownObjects(store: PoolStore, state: PoolState): Promise<string[]> {
+    const unknown: string[] = [];
+    let after: string | undefined;
+    do {
+      const page = await store.poolList(after === undefined ? {} : { after });
+      for (const o of page.objects) if (!(o.name in state.entries)) unknown.push(o.name);
+      after = page.next;
+    } while (after !== undefined);
+    return unknown;
+  }
+
   async #load(): Promise<PoolState> {
     if (this.#state) return this.#state;
     const raw = await readState<PoolState>(this.#ctx.layout.pool, this.#ctx.fs);
+    this.#unrecorded = raw === undefined;
     const state = isPoolState(raw) ? raw : emptyPoolState();
     this.#state = state;
-    for (const [name, entry] of Object.entries(state.entries)) this.#byHash.set(entry.hash, name);
+    for (const [name, entry] of Object.entries(state.entries)) {
+      if (entry.hash !== "") this.#byHash.set(entry.hash, name);
+    }
     return state;
   }
 

@@ -214,3 +214,25 @@ Deno.test("a removed peer that never acks again does not keep a pool object for 
   await untilCollected(w, owner, [ann], () => w.storage.poolNames(OWNER).length === 0);
   assertEquals(w.storage.poolNames(OWNER), [], "bob's old channel does not hold it");
 });
+
+Deno.test("an owner that lost its pool record deletes the pool objects no channel names, and keeps those one does", async () => {
+  const { w, owner, sites } = await world(PEERS.slice(0, 1));
+  owner.writeOwn("public/one.bin", bigFile());
+  await w.settle();
+  const [named] = w.storage.poolNames(OWNER);
+  // What a lost state/ leaves: an object nobody names, and no record.
+  await owner.ctx.transport.poolPut!(`p-${"0".repeat(32)}.syft`, new Uint8Array(9), [sites[0]!.me]);
+  owner.fs.removeSync(`${owner.stateDir}/pool.json`);
+  owner.writeOwn("public/two.bin", bigFile());
+  await w.settle();
+  const left = w.storage.poolNames(OWNER);
+  assertEquals(left.length, 2, left.join(", "));
+  assert(left.includes(named!), "the object a channel names stays");
+  assert(!left.includes(`p-${"0".repeat(32)}.syft`), "the stray object went");
+  assertEquals(sizeOf(sites[0]!, `${OWNER}/public/two.bin`), 2 * MiB);
+  // The object kept is adopted into the new record, so a collection can delete it later.
+  const record = JSON.parse(
+    new TextDecoder().decode(owner.fs.readFileSync(`${owner.stateDir}/pool.json`)),
+  );
+  assert(named! in record.entries, JSON.stringify(record));
+});
