@@ -360,7 +360,8 @@ export class PoolWriter implements OwnPool {
   async #load(): Promise<PoolState> {
     if (this.#state) return this.#state;
     const raw = await readState<PoolState>(this.#ctx.layout.pool, this.#ctx.fs);
-    this.#unrecorded = raw === undefined;
+    // A record damaged beyond reading counts as none.
+    this.#unrecorded = !isPoolState(raw);
     const state = isPoolState(raw) ? raw : emptyPoolState();
     this.#state = state;
     for (const [name, entry] of Object.entries(state.entries)) {
