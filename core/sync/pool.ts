@@ -162,7 +162,12 @@ export class PoolWriter implements OwnPool {
     }
     const entry = state.entries[name]!;
     const id = name.slice(0, -".syft".length);
-    if (entry.routes.includes(route) && !this.#checked.has(name) && !held.has(id)) {
+    // Our own pool reads from the default transport only (a routed poolGet
+    // goes by the sender, us): a copy elsewhere is not read back.
+    const readable = route === DEFAULT_TRANSPORT;
+    if (
+      readable && entry.routes.includes(route) && !this.#checked.has(name) && !held.has(id)
+    ) {
       if (!(await this.#holds(store, name, entry))) {
         this.#ctx.warn(`${name} in our pool is damaged or missing; storing it again`);
         await store.poolDelete(name);
