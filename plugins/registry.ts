@@ -7,6 +7,7 @@
 import type { PluginManifest } from "./manifest.ts";
 import { localManifest } from "./local/manifest.ts";
 import { gdriveManifest } from "./gdrive/manifest.ts";
+import { dropboxManifest } from "./dropbox/manifest.ts";
 import { homeLayout } from "../core/config/home.ts";
 import { SyftError } from "../core/errors/mod.ts";
 import { isIdentity } from "../core/paths/identity.ts";
@@ -57,6 +58,13 @@ export function manifestFor(spec: string, ctx: RegistryContext): PluginManifest 
       identity: ctx.identity,
       credentialsDir: homeLayout(ctx.home).credentials,
       fullListEvery: ctx.gdrive?.full_list_every,
+    });
+  }
+  if (trimmed === "dropbox") {
+    // The sign-in `syft auth dropbox` stored; the hosts honour SYFT_DROPBOX_API.
+    return dropboxManifest({
+      identity: ctx.identity,
+      credentialsDir: homeLayout(ctx.home).credentials,
     });
   }
   if (isUnbuiltTransport(trimmed)) {

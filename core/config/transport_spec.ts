@@ -11,7 +11,8 @@ import { isUnbuiltTransport, transportChoices } from "../transport/kinds.ts";
 /** A parsed transport spec. */
 export type TransportSpec =
   | { kind: "local"; dir: string }
-  | { kind: "gdrive" };
+  | { kind: "gdrive" }
+  | { kind: "dropbox" };
 
 /**
  * Parse a spec; relative and `~` folders become absolute.
@@ -19,7 +20,7 @@ export type TransportSpec =
  */
 export function parseTransportSpec(raw: string, env: LocationEnv, cwd: string): TransportSpec {
   const spec = raw.trim();
-  if (spec === "gdrive") return { kind: spec };
+  if (spec === "gdrive" || spec === "dropbox") return { kind: spec };
   if (isUnbuiltTransport(spec)) {
     throw new SyftError("E_USAGE", `the ${spec} transport is not available in this build`, {
       hint: `use ${transportChoices()}`,

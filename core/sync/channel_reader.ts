@@ -88,6 +88,7 @@ export class ChannelReader {
       if (await this.#step() === "done") break;
     }
     await this.#dropIdenticalCopies();
+    await this.#noteUnread();
     return resultOf(this.#work);
   }
 
@@ -98,7 +99,10 @@ export class ChannelReader {
    */
   async propose(state: ChannelState = this.state): Promise<ProposalResult> {
     const result = await collectProposals(this.ctx, state);
-    this.#work.state = result.state;
+    this.#work.state = {
+      ...result.state,
+      proposed: { ...result.state.proposed, ...result.pending },
+    };
     return result;
   }
 
@@ -124,14 +128,21 @@ export class ChannelReader {
       prefix: "b-",
       after: at.cursor > 0 ? batchName(at.cursor - 1) : undefined,
     });
-    const seqs = page.objects.map((o) => parseBatchName(o.name))
-      .filter((n): n is number => n !== null);
+    // In order and once each, whatever the listing did (a lagging index may
+    // repeat or reorder entries: simulation seed 30311 read nothing from a
+    // reversed page, and no later round looked again).
+    const seqs = [
+      ...new Set(
+        page.objects.map((o) => parseBatchName(o.name)).filter((n): n is number => n !== null),
+      ),
+    ].sort((a, b) => a - b);
+    this.#work.listedTop = Math.max(this.#work.listedTop, seqs[seqs.length - 1] ?? 0);
     const plan = await this.#plan(seqs);
     switch (plan.kind) {
       case "batches":
         return await this.#readBatches(seqs, Boolean(page.next));
       case "restore":
-        if (!await this.#judgeBeforeRestore(seqs, plan.cf)) return "done";
+        if (!await this.#judgeBeforeRestore(seqs, Math.max(plan.cf, ...plan.ci))) return "done";
         return await this.#restore(plan.cf, plan.ci) ? "again" : "done";
       case "wait":
         await this.#wait(plan.missing, plan.why);
@@ -145,24 +156,45 @@ export class ChannelReader {
   }
 
   /**
-   * Before a state that lost its record restores from full checkpoint `cf`:
-   * the batches after the ack our earlier state sent (`judged`) and up to the
-   * checkpoint carry the peer's proposals that nobody judged yet, and a
-   * checkpoint holds publications only. They are judged now, their
-   * publications left to the checkpoint (simulation seed 5: an owner that
-   * lost `state/` neither applied nor refused them). False when a batch is
-   * left part-judged (the proposal budget ran out) or refused: next round.
+   * Before a state with no record of the channel restores up to checkpoint seq `upTo`
+   * (the full one or the last incremental after it): the batches after the
+   * ack our earlier state sent (`judged`) and up to `upTo` carry the peer's
+   * proposals that nobody judged yet, and a checkpoint holds publications
+   * only. They are judged now, their publications left to the checkpoints
+   * (simulation seed 5: an owner that lost `state/` neither applied nor
+   * refused them, first when restoring a full checkpoint, then when an
+   * incremental followed it). False when a batch is left part-judged (the
+   * proposal budget ran out) or refused: next round.
    */
-  async #judgeBeforeRestore(seqs: number[], cf: number): Promise<boolean> {
-    const judged = this.#state.judged ?? 0;
-    if (judged === 0 || this.#state.cursor !== 0) return true;
+  async #judgeBeforeRestore(seqs: number[], upTo: number): Promise<boolean> {
+    // Also with nothing judged before (seed 30198: an owner whose own batches
+    // acked nothing yet, after a lost state/, skipped a proposal a full and an
+    // incremental checkpoint covered, as would a first reader of a channel
+    // with incrementals).
+    if (this.#state.cursor !== 0) return true;
     const refused = new Set(this.#state.quarantined_names);
     for (const seq of seqs) {
-      if (seq <= (this.#state.judged ?? 0) || seq > cf || refused.has(batchName(seq))) continue;
+      if (seq <= (this.#state.judged ?? 0) || seq > upTo || refused.has(batchName(seq))) continue;
       await this.#receiveBatch(batchName(seq), seq, true);
       if ((this.#state.judged ?? 0) < seq) return false;
     }
     return true;
+  }
+
+  /**
+   * A round that saw batches past the cursor and stopped short of them for no
+   * reason the state keeps (a wait, a resume, a resync do keep theirs) marks
+   * the channel: the change feed moves past it with this round, and without
+   * the mark no later round would read it before the peer wrote again.
+   */
+  async #noteUnread(): Promise<void> {
+    const s = this.#state;
+    const kept = s.waiting !== null || s.resume !== null || s.want_cf !== null ||
+      s.rolled_back !== null;
+    const behind = !kept && this.#work.listedTop > s.cursor;
+    if (behind === (s.unread === true)) return;
+    const { unread: _, ...rest } = s;
+    await this.#save(behind ? { ...rest, unread: true } : rest);
   }
 
   /** What to read next; the common cases need no look at the checkpoints. */

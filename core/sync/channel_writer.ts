@@ -24,7 +24,12 @@ import { changeEvent } from "../events/make.ts";
 import type { ChannelRef } from "../transport/contract.ts";
 import { ownDatasite, type PeerKeys, type SyncContext } from "./context.ts";
 import type { OutgoingEvent } from "./propose.ts";
-import { type ChannelState, type FileInfo, saveChannelState } from "./state.ts";
+import {
+  type ChannelState,
+  type FileInfo,
+  type PendingProposal,
+  saveChannelState,
+} from "./state.ts";
 import { collectBytes, readVerified, sealFor, uploadBlob } from "./outgoing.ts";
 import { fullCheckpointEvents, writeCheckpoint } from "./checkpoint_out.ts";
 import { collectGarbage, finishGc } from "./gc.ts";
@@ -84,23 +89,32 @@ class BatchRun {
   #knownBytes = 0;
   /** Puts that found their name taken (retried after settling the seq). */
   takenRetries = 0;
-  readonly #allProposed: ChannelState["proposed"];
+  readonly #before: ChannelState["proposed"];
+  readonly #pending: Record<string, PendingProposal>;
 
-  constructor(proposals: OutgoingEvent[], allProposed: ChannelState["proposed"]) {
+  constructor(
+    proposals: OutgoingEvent[],
+    before: ChannelState["proposed"],
+    pending: Record<string, PendingProposal>,
+  ) {
     this.unsent = new Set(proposals.map((p) => p.event.id));
-    this.#allProposed = allProposed;
+    this.#before = before;
+    this.#pending = pending;
   }
 
   /**
    * A proposal becomes pending (`proposed`) only with the state saved after
    * the put of the batch carrying it. The intent saved before the put must not
    * record it: a crash before the put then left it "pending" for good, and
-   * collectProposals never sent it (a lost proposal).
+   * collectProposals never sent it (a lost proposal). An unsent proposal on
+   * top of an earlier one leaves that one pending.
    */
   proposedSoFar(): ChannelState["proposed"] {
-    return Object.fromEntries(
-      Object.entries(this.#allProposed).filter(([, p]) => !this.unsent.has(p.id)),
-    );
+    const proposed = { ...this.#before };
+    for (const [path, p] of Object.entries(this.#pending)) {
+      if (!this.unsent.has(p.id)) proposed[path] = p;
+    }
+    return proposed;
   }
 
   /** Keep `bytes` for the checkpoint while they fit one batch's inline budget. */
@@ -213,14 +227,25 @@ export class ChannelWriter {
     this.#state = await finishGc(this.ctx, this.channel, this.#state);
     const lost = !this.#state.seq_known && !this.#state.published_once &&
       this.#state.chain.length === 0;
+    // Kept until the rebuild is done: the settle below saves the state, so a
+    // rebuild that then failed (a transport error) was never tried again.
+    if (lost) this.#state = { ...this.#state, rebuild_due: true };
     if (this.#state.pending_put !== null || !this.#state.seq_known) {
       this.#state = await settleSeq(this.ctx, this.channel, this.#state);
     }
-    if (lost && this.#state.next_seq > 1) {
-      // No record, yet the channel holds our objects: `state/` was lost.
-      const rebuilt = await rebuildWriterRecord(this.ctx, this.keys);
-      if (rebuilt) await this.#save({ ...this.#state, ...rebuilt });
-    }
+    if (this.#state.rebuild_due) await this.#rebuild();
+  }
+
+  /**
+   * No record, yet the channel may hold our objects: `state/` was lost. The
+   * record is rebuilt from them; a listing that lags leaves it due.
+   */
+  async #rebuild(): Promise<void> {
+    const { rebuild_due: _, ...state } = this.#state;
+    if (state.next_seq === 1) return await this.#save(state); // nothing of ours there
+    const rebuilt = await rebuildWriterRecord(this.ctx, this.keys, state.next_seq - 1);
+    if (rebuilt === "lagging") await this.#save(this.#state); // still due
+    else await this.#save(rebuilt ? { ...state, ...rebuilt } : state);
   }
 
   /** A newly accepted peer's projection as `cf-0000000000000000`, before `b-1` (docs/protocol.md §5). */
@@ -295,7 +320,7 @@ export class ChannelWriter {
     input: PublishInput,
     result: PublishResult,
   ): Promise<BatchRun> {
-    const run = new BatchRun(input.proposals, this.#state.proposed);
+    const run = new BatchRun(input.proposals, this.#state.proposed, input.pending ?? {});
     const groups = groupEvents(plan.outgoing);
     for (let i = 0; i < groups.length;) {
       const batch = await this.#packBatch(plan, input, run, {

@@ -29,10 +29,19 @@ export interface OutgoingEvent {
   source: string | null;
 }
 
-/** Proposals for one peer, and the state with them recorded as pending. */
+/** Proposals for one peer, the state to go on from, and what each records once sent. */
 export interface ProposalResult {
   proposals: OutgoingEvent[];
+  /**
+   * The state after the scan, without the new proposals recorded: it may be
+   * saved before the batch carrying them is in. Recording them earlier lost
+   * them for good when the round then failed (simulation seed 20068: a save
+   * while settling the writer's seq, then a 429): `proposed` said pending, so
+   * no later scan sent them.
+   */
   state: ChannelState;
+  /** Path → the pending record each proposal becomes once its batch is in. */
+  pending: Record<string, PendingProposal>;
   /** Edits refused here (never sent), each kept as a `.rejected` copy. */
   refused: Refusal[];
 }
@@ -45,6 +54,7 @@ interface Scan {
   state: ChannelState;
   now: number;
   proposals: OutgoingEvent[];
+  pending: Record<string, PendingProposal>;
   refused: Refusal[];
 }
 
@@ -59,7 +69,7 @@ export async function collectProposals(
   const exists = await ctx.fs.lstat(mirrorRoot).then((i) => i.isDirectory, () => false);
   if (!exists) {
     if (await mirrorWasWiped(ctx, state)) state = forgetWipedMirror(state);
-    return { proposals: [], state, refused: [] };
+    return { proposals: [], state, pending: {}, refused: [] };
   }
   await pruneRefusals(ctx, state, mirrorRoot);
   const tree = await scanTree(mirrorRoot, {
@@ -68,7 +78,16 @@ export async function collectProposals(
     fs: ctx.fs,
   });
   const now = ctx.clock.now();
-  const scan: Scan = { ctx, peer, mirrorRoot, state, now, proposals: [], refused: [] };
+  const scan: Scan = {
+    ctx,
+    peer,
+    mirrorRoot,
+    state,
+    now,
+    proposals: [],
+    pending: {},
+    refused: [],
+  };
   for (const rel of tree.special) {
     await refuseLocally(scan, rel, "not a regular file (symlinks and devices never travel)");
   }
@@ -81,7 +100,7 @@ export async function collectProposals(
     ...scan.proposals.filter((p) => !p.event.deleted),
   ];
   if (scan.refused.length) state.refused = keepRefusals(state.refused ?? [], scan.refused);
-  return { proposals: ordered, state, refused: scan.refused };
+  return { proposals: ordered, state, pending: scan.pending, refused: scan.refused };
 }
 
 /**
@@ -142,12 +161,7 @@ async function proposeEdit(scan: Scan, rel: string, info: FileInfo): Promise<voi
   const base = pending ? pending.new_hash : known?.hash ?? null;
   const event = changeEvent(scan.peer, rel, info, base, scan.now);
   scan.proposals.push({ event, source: posix.join(scan.mirrorRoot, rel) });
-  state.proposed[rel] = {
-    id: event.id,
-    old_hash: base,
-    new_hash: info.hash,
-    ...chained(pending),
-  };
+  scan.pending[rel] = { id: event.id, old_hash: base, new_hash: info.hash, ...chained(pending) };
 }
 
 /** The `earlier` list of a proposal that follows `pending` on the same path. */
@@ -168,6 +182,6 @@ function proposeDeletions(scan: Scan, found: Map<string, unknown>, unstable: Set
     const base = pending ? pending.new_hash : known.hash;
     const event = deletionEvent(scan.peer, rel, base, scan.now, known.mode);
     scan.proposals.push({ event, source: null });
-    state.proposed[rel] = { id: event.id, old_hash: base, new_hash: null, ...chained(pending) };
+    scan.pending[rel] = { id: event.id, old_hash: base, new_hash: null, ...chained(pending) };
   }
 }

@@ -12,7 +12,7 @@ import { SyftError } from "../errors/mod.ts";
 import { type PermissionEngine, projectReadable } from "../permissions/mod.ts";
 import { changeEvent, deletionEvent } from "../events/make.ts";
 import type { OutgoingEvent } from "./propose.ts";
-import type { ChannelState, FileInfo } from "./state.ts";
+import type { ChannelState, FileInfo, PendingProposal } from "./state.ts";
 import { isCarriable } from "./carriable.ts";
 
 /** How far our acks of a peer's batches may lag before an acks-only batch is written. */
@@ -25,6 +25,11 @@ export interface PublishInput {
   /** Publish our datasite (the peer is accepted). */
   publishDatasite: boolean;
   proposals: OutgoingEvent[];
+  /**
+   * Path → the pending record each of `proposals` becomes once the batch
+   * carrying it is in (`collectProposals`' `pending`).
+   */
+  pending?: Record<string, PendingProposal> | undefined;
   /** Control records decided by the round (peer.accept...). */
   extraControls: Control[];
   /**

@@ -300,8 +300,11 @@ function channelFailed(
 async function readPeer(round: Round, record: PeerRecord, feed: Feed): Promise<void> {
   const { ctx } = round;
   // A channel whose keys changed is refused until `syft peer trust`.
-  if (!record.sign_key || !record.agree_key || record.key_change) return;
-  if (record.state !== "accepted" && record.state !== "requested") return;
+  const readable = !record.key_change &&
+    (record.state === "accepted" || record.state === "requested");
+  if (!readable || !record.sign_key || !record.agree_key) {
+    return await noteUnread(round, record.email, feed);
+  }
   // A peer whose transport is down this round: said once, here; its channels wait.
   const down = await ctx.routes?.unreachable(record.email);
   if (down) return channelFailed(round, record.email, "reading", down);
@@ -319,7 +322,9 @@ async function readPeer(round: Round, record: PeerRecord, feed: Feed): Promise<v
     countReceived(round.summary, record.email, r);
     setTrouble(round.record, record.email, "reading", null);
   } catch (err) {
-    // This peer's channel stops here; the others are still read.
+    // This peer's channel stops here; the others are still read. The feed
+    // moves past it with this round: the next one reads it anyway.
+    if (isolated(ctx, err)) await markUnread(round, record.email);
     channelFailed(round, record.email, "reading", err);
   }
 }
@@ -332,7 +337,24 @@ async function readPeer(round: Round, record: PeerRecord, feed: Feed): Promise<v
 function mayHaveNews(state: ChannelState): boolean {
   const waiting = state.waiting !== null && !state.waiting.asked;
   const started = state.cursor > 0 || state.base !== null;
-  return !started || waiting || state.resume !== null;
+  return !started || waiting || state.resume !== null || state.unread === true;
+}
+
+/**
+ * The feed reported a channel we may not read now: remembered in its state,
+ * since the feed's cursor moves past it with this round. Without it a peer
+ * approved again later was never read until it wrote once more: a deletion
+ * it published while we held it removed never reached our mirror.
+ */
+async function noteUnread(round: Round, peer: string, feed: Feed): Promise<void> {
+  if (feed.changed.has(peer)) await markUnread(round, peer);
+}
+
+/** Mark the peer's channel to be read next round, whatever the change feed says then. */
+async function markUnread(round: Round, peer: string): Promise<void> {
+  const state = await loadChannelState(round.ctx.layout, peer);
+  if (state.unread) return;
+  await saveChannelState(round.ctx.layout, { ...state, unread: true });
 }
 
 /** A peer's accept, reject or remove, under the store's lock: a peer command may run meanwhile. */
@@ -443,6 +465,7 @@ async function writePeer(round: Round, record: PeerRecord, own: OwnScan): Promis
       index: own.carriable,
       publishDatasite: true,
       proposals: proposals.proposals,
+      pending: proposals.pending,
       extraControls,
       indexFingerprint: own.fingerprint,
     });

@@ -47,10 +47,12 @@ export const MAX_EARLIER_PROPOSALS = 16;
 
 /**
  * Whether `hash`, published by the owner for a path, is a content we proposed
- * there and have not been answered about yet.
+ * there and have not been answered about yet (null: the deletion we proposed).
  */
 export function isOwnEcho(pending: PendingProposal | undefined, hash: string | null): boolean {
-  if (!pending || hash === null) return false;
+  if (!pending) return false;
+  // A deletion is ours only as the latest proposal (`earlier` holds contents only).
+  if (hash === null) return pending.new_hash === null;
   return pending.new_hash === hash || (pending.earlier?.includes(hash) ?? false);
 }
 
@@ -114,6 +116,14 @@ export interface WriterState {
   /** The peer asked for a fresh full checkpoint (`channel.resync`). */
   cf_due: boolean;
   /**
+   * Our record was lost (`state/` deleted) and the channel's listing did not
+   * yet show the objects the seq was settled from (a listing that lags, as
+   * Drive's does): the record is rebuilt by a later round. Without it the
+   * rebuild was skipped for good and the objects from before were never
+   * collected (simulation seed 777).
+   */
+  rebuild_due?: boolean | undefined;
+  /**
    * A checkpoint came due in a round whose own batches made up its whole
    * window, and was left for the next round that publishes: written then, it
    * would have packed those batches' contents a second time for nothing.
@@ -159,6 +169,15 @@ export interface ReaderState {
   judged: number;
   /** Our writes to the peer's datasite it refused, kept aside as `.rejected` copies (status lists them). */
   refused: Refusal[];
+  /**
+   * The channel has news we have not read, and the change feed has moved past
+   * it: the feed reported it while we could not read it (the peer removed,
+   * rejected, pending, or its keys changed; simulation seed 9), reading it
+   * failed, or a listing showed batches past the cursor the round did not
+   * get to (seed 30311). The next round that may read it looks, whatever the
+   * feed says then.
+   */
+  unread?: boolean | undefined;
 }
 
 /** A fresh state for a peer. */

@@ -7,11 +7,15 @@
  * a deletion made before the loss never reached its peers, a peer's
  * unanswered edit was overwritten by the "new" old version (kept aside as a
  * conflict), and the objects from before were never collected (simulation
- * seeds 9, 5 and 507).
+ * seeds 9, 5 and 507). The events since our last checkpoint are the rolling
+ * window again: without them the next incremental left out the batches from
+ * before the loss, and a reader restoring from it never got their files
+ * (seed 20068).
  * @module
  */
 import { blobId } from "../crypto/agree.ts";
 import { type ChainEntry } from "../checkpoints/chain.ts";
+import { addToRolling, emptyRolling } from "../checkpoints/rolling.ts";
 import { parseBatchJson, parseCheckpointJson } from "../events/parse.ts";
 import {
   batchName,
@@ -26,7 +30,10 @@ import { readOwnObject } from "./outgoing.ts";
 import type { WriterState } from "./state.ts";
 
 /** What the channel's own objects say our record was. */
-export type RebuiltRecord = Pick<WriterState, "published" | "published_once" | "chain">;
+export type RebuiltRecord = Pick<
+  WriterState,
+  "published" | "published_once" | "chain" | "rolling"
+>;
 
 const CHECKPOINT_RE = /^(ci|cf)-(\d{16})\.syft$/;
 
@@ -90,14 +97,18 @@ async function chainEntry(
 
 /**
  * Our record of the channel to `keys.peer`, rebuilt from its objects; null
- * when it holds nothing of ours to rebuild from.
+ * when it holds nothing of ours to rebuild from; "lagging" when the listing
+ * does not show `lastSeq` (our newest batch, which another listing just
+ * showed: this one lags, and a rebuild from it would miss objects for good).
  */
 export async function rebuildWriterRecord(
   ctx: SyncContext,
   keys: PeerKeys,
-): Promise<RebuiltRecord | null> {
+  lastSeq: number,
+): Promise<RebuiltRecord | null | "lagging"> {
   const channel: ChannelRef = { sender: ctx.me, recipient: keys.peer };
   const names = await allNames(ctx, channel);
+  if (!names.includes(batchName(lastSeq))) return "lagging";
   const batches = names.map(parseBatchName).filter((s): s is number => s !== null)
     .sort((a, b) => a - b);
   const checkpoints = names.flatMap((n) => {
@@ -133,12 +144,19 @@ export async function rebuildWriterRecord(
   }
   // Batches a replayed checkpoint covers are in it already (or collected).
   const covered = Math.max(base, ...chain.filter((e) => e.kind === "ci").map((e) => e.seq));
+  let rolling = {
+    ...emptyRolling(),
+    ci_since_cf: chain.filter((e) => e.kind === "ci" && e.seq > base).length,
+  };
   for (const seq of batches) {
     const events = await ownEvents(ctx, keys, batchName(seq), "batch");
     if (events === null) continue;
-    if (seq > covered) replay(ctx.me, published, events);
+    if (seq > covered) {
+      replay(ctx.me, published, events);
+      rolling = addToRolling(rolling, ctx.me, events);
+    }
     chain.push(await chainEntry(keys, "batch", seq, events));
   }
   if (chain.length === 0) return null;
-  return { published, published_once: true, chain };
+  return { published, published_once: true, chain, rolling };
 }

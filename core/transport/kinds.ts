@@ -1,7 +1,7 @@
 /**
  * The transport kinds this build carries: the one list help texts, hints,
- * config errors and `init` name. A kind that is planned but not built (Dropbox,
- * issue 18) is refused as "not available in this build"; it re-appears
+ * config errors and `init` name. A kind that is planned but not built (Dropbox
+ * was, until issue 18) is refused as "not available in this build"; it re-appears
  * everywhere by moving it into {@linkcode BUILT_TRANSPORTS} (with its manifest
  * in registry.ts). Pure data, so core may import it.
  * @module
@@ -15,13 +15,14 @@ export const BUILT_TRANSPORTS = [
     about: "a folder both sides can reach (a shared mount or a synced folder)",
   },
   { kind: "gdrive", spec: "gdrive", about: "Google Drive (sign in first: syft auth gdrive)" },
+  { kind: "dropbox", spec: "dropbox", about: "Dropbox (sign in first: syft auth dropbox)" },
 ] as const;
 
 /** A kind of {@linkcode BUILT_TRANSPORTS}. */
 export type TransportKind = typeof BUILT_TRANSPORTS[number]["kind"];
 
 /** Kinds that are planned but not in this build. */
-export const UNBUILT_TRANSPORTS: readonly string[] = ["dropbox"];
+export const UNBUILT_TRANSPORTS: readonly string[] = [];
 
 /** The specs users may write, for help texts and hints. */
 export const TRANSPORT_SPECS: readonly string[] = BUILT_TRANSPORTS.map((t) => t.spec);

@@ -8,6 +8,15 @@
  * @module
  */
 import { SyftError } from "../../core/errors/mod.ts";
+import { type BackoffPolicy, DEFAULT_BACKOFF, delayMs } from "../_backoff_policy.ts";
+
+// The schedule is shared with the Dropbox plugin; Drive decides what is retried.
+export {
+  type BackoffPolicy,
+  DEFAULT_BACKOFF,
+  delayMs,
+  parseRetryAfter,
+} from "../_backoff_policy.ts";
 
 /** A failed HTTP exchange with Drive, parsed once from whatever raised it. */
 export class DriveError extends Error {
@@ -42,41 +51,6 @@ const RATE_LIMIT_REASONS: ReadonlySet<string> = new Set([
 export function isRetryable(err: DriveError): boolean {
   if (err.status === 0 || err.status === 429 || err.status >= 500) return true;
   return err.status === 403 && RATE_LIMIT_REASONS.has(err.reason);
-}
-
-/** The schedule and its sources of time and chance. */
-export interface BackoffPolicy {
-  /** First delay ceiling in ms (default 1000). */
-  baseMs: number;
-  /** Largest delay ceiling in ms (default 32000). */
-  capMs: number;
-  /** Attempts in all, the first included (default 8). */
-  tries: number;
-  /** A number in [0, 1). */
-  random: () => number;
-  /** Wait `ms` milliseconds. */
-  sleep: (ms: number) => Promise<void>;
-}
-
-/** Drive's documented schedule with real time and `Math.random`. */
-export const DEFAULT_BACKOFF: BackoffPolicy = {
-  baseMs: 1_000,
-  capMs: 32_000,
-  tries: 8,
-  random: Math.random,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-
-/**
- * The wait before retry number `attempt` (0 for the first retry): full jitter,
- * a uniform draw below min(cap, base·2^attempt), raised to `Retry-After`
- * when the server asked for longer (but never beyond the cap).
- */
-export function delayMs(policy: BackoffPolicy, attempt: number, retryAfterMs?: number): number {
-  const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** attempt);
-  const jittered = Math.floor(policy.random() * ceiling);
-  if (retryAfterMs === undefined) return jittered;
-  return Math.max(jittered, Math.min(retryAfterMs, policy.capMs));
 }
 
 /** What {@linkcode withBackoff} tells its caller between attempts. */
@@ -132,16 +106,4 @@ export function transportError(op: string, err: DriveError, tries = 1): SyftErro
       cause: err,
     },
   );
-}
-
-/**
- * `Retry-After` in ms: either delta-seconds or an HTTP date (RFC 9110 §10.2.3).
- * Anything unreadable counts as absent.
- */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

@@ -1,19 +1,21 @@
 /**
  * Help, hints and errors name only the transports this build carries
- * (core/transport/kinds.ts): Dropbox is planned, so it is refused plainly and appears
- * in no help text.
+ * (core/transport/kinds.ts): a planned kind is refused plainly and appears in no
+ * help text; Dropbox, once planned, is built now.
  */
 import type { Command } from "commander";
-import { posix } from "node:path";
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { buildProgram } from "../../cli/program.ts";
-import { runCli } from "../../main.ts";
 import { parseConfig } from "../../core/config/config.ts";
 import { parseTransportSpec } from "../../core/config/transport_spec.ts";
 import { SyftError } from "../../core/errors/mod.ts";
 import { manifestFor } from "../../plugins/registry.ts";
-import { TRANSPORT_SPECS } from "../../core/transport/kinds.ts";
-import { tempDir } from "../_temp.ts";
+import {
+  CLOUD_TRANSPORTS,
+  isUnbuiltTransport,
+  TRANSPORT_SPECS,
+  UNBUILT_TRANSPORTS,
+} from "../../core/transport/kinds.ts";
 
 const quiet = { out: () => {}, err: () => {} };
 
@@ -32,53 +34,32 @@ function refusal(fn: () => unknown): SyftError {
   throw new Error("expected a SyftError");
 }
 
-Deno.test("no help text names dropbox, and init and transport add name the built transports", () => {
+Deno.test("no help text names an unbuilt kind, and init and transport add name the built transports", () => {
   const program = buildProgram(quiet);
   const all = visible(program);
   assert(all.length > 30, "walked the whole command tree");
   for (const command of all) {
     const help = command.helpInformation();
-    assert(!/dropbox/i.test(help), `syft ${command.name()} --help names dropbox:\n${help}`);
+    for (const kind of UNBUILT_TRANSPORTS) {
+      assert(!help.toLowerCase().includes(kind), `syft ${command.name()} --help names ${kind}`);
+    }
   }
   const auth = program.commands.find((c) => c.name() === "auth")!;
-  assertEquals(visible(auth).slice(1).map((c) => c.name()), ["gdrive"]);
+  for (const name of visible(auth).slice(1).map((c) => c.name())) {
+    assert(CLOUD_TRANSPORTS.includes(name), `syft auth ${name} is a built cloud kind`);
+  }
   const init = program.commands.find((c) => c.name() === "init")!.helpInformation();
   for (const spec of TRANSPORT_SPECS) assertStringIncludes(init, spec);
-  assertEquals(TRANSPORT_SPECS, ["local:<folder>", "gdrive"]);
+  assertEquals(TRANSPORT_SPECS, ["local:<folder>", "gdrive", "dropbox"]);
 });
 
-Deno.test("dropbox is refused as not available in this build (exit 2), naming the choices", async () => {
-  for (
-    const err of [
-      refusal(() => parseTransportSpec("dropbox", {}, "/")),
-      refusal(() => manifestFor("dropbox", { identity: "a@b.org", home: "/h" })),
-    ]
-  ) {
-    assertEquals(err.exitCode, 2);
-    assertMatch(err.message, /^the dropbox transport is not available in this build$/);
-    assertEquals(err.hint, "use local:<folder> or gdrive");
-  }
-  const base = await tempDir("syft-kinds-");
-  const said: string[] = [];
-  const sink = { out: (t: string) => said.push(t), err: (t: string) => said.push(t) };
-  const home = posix.join(base, ".syft");
-  const init = ["--home", home, "init", "--email", "a@b.org", "--transport", "dropbox"];
-  assertEquals(await runCli([...init, "--root", posix.join(base, "r")], sink), 2);
-  assertEquals(
-    said.join(""),
-    [
-      "error: the dropbox transport is not available in this build",
-      "hint: use local:<folder> or gdrive",
-      "",
-    ].join("\n"),
-  );
-  said.length = 0;
-  assertEquals(await runCli(["--home", home, "auth", "dropbox"], sink), 2);
-  assertMatch(
-    said.join(""),
-    /^error: dropbox is not available in this build\nhint: .*syft auth gdrive/,
-  );
-  await Deno.remove(base, { recursive: true });
+Deno.test("dropbox is a built transport: its spec parses and names the Dropbox plugin", () => {
+  assertEquals(isUnbuiltTransport("dropbox"), false);
+  parseTransportSpec("dropbox", {}, "/"); // accepted: it throws for an unbuilt kind
+  assertEquals(manifestFor("dropbox", { identity: "a@b.org", home: "/h" }).name, "dropbox");
+  const err = refusal(() => manifestFor("s3", { identity: "a@b.org", home: "/h" }));
+  assertEquals(err.exitCode, 2);
+  assertEquals(err.hint, "valid transports: local:<folder>, gdrive, dropbox");
 });
 
 Deno.test("a config.yaml with a bad transports entry names only the built kinds", () => {
@@ -88,5 +69,5 @@ Deno.test("a config.yaml with a bad transports entry names only the built kinds"
       "/h/config.yaml",
     )
   );
-  assertStringIncludes(err.message, "(local:<folder> or gdrive)");
+  assertStringIncludes(err.message, "(local:<folder>, gdrive or dropbox)");
 });

@@ -1,7 +1,7 @@
 /**
  * Transport specs: `local:<absolute folder>` becomes the local plugin's
- * manifest, `gdrive` the Drive plugin's with the stored sign-in, `dropbox` is not
- * in this build, anything else is a usage error;
+ * manifest, `gdrive` the Drive plugin's with the stored sign-in, `dropbox` the
+ * Dropbox plugin's, anything else is a usage error;
  * a local folder that is missing, not a folder or not writable fails at start
  * with one clear E_TRANSPORT line.
  */
@@ -48,10 +48,18 @@ Deno.test("manifestFor refuses a local folder that is missing or not absolute wi
   }
 });
 
-Deno.test("manifestFor says dropbox is not available in this build", () => {
-  const err = refusal(() => manifestFor("dropbox", ctx));
-  assertEquals(err.code, "E_USAGE");
-  assert(err.message.includes("not available in this build"));
+Deno.test("manifestFor(dropbox) starts the Dropbox plugin with its credentials and hosts only", () => {
+  const m = manifestFor("dropbox", ctx);
+  assertEquals(m.name, "dropbox");
+  assertEquals(m.permissions.read, [`${ctx.home}/credentials`]);
+  assertEquals(m.permissions.write, [`${ctx.home}/credentials`]);
+  for (const host of m.permissions.net) {
+    assert(
+      host.endsWith(".dropboxapi.com") || host === "www.dropbox.com" ||
+        host.startsWith("127.0.0.1:"),
+      host,
+    );
+  }
 });
 
 Deno.test("manifestFor(gdrive) before any sign-in is exit 4 with the sign-in hint", () => {
@@ -93,7 +101,7 @@ Deno.test("manifestFor calls anything else a usage error and lists the valid spe
     const err = refusal(() => manifestFor(spec, ctx));
     assertEquals(err.code, "E_USAGE", spec);
     assertEquals(err.exitCode, 2);
-    assertEquals(err.hint, "valid transports: local:<folder>, gdrive");
+    assertEquals(err.hint, "valid transports: local:<folder>, gdrive, dropbox");
   }
 });
 

@@ -1,16 +1,14 @@
 /**
  * Engine bugs the simulation found, each as the seed and shrunk operations
- * that show it, replayed with every other known bug let pass. They are
- * ignored while the bug is open (core/sync and core/jobs are not the
- * simulation's to change); `SIM_REGRESSIONS=1` runs them. Once a bug is
- * fixed: drop `ignore`, and its entry in KNOWN_BUGS (tests/sim/run.ts).
+ * that show it, replayed with every other known bug let pass. An open bug's
+ * test is marked `ignore` and its name listed in KNOWN_BUGS
+ * (tests/sim/run.ts); once fixed, both go and the name moves to FixedBug.
+ * None is open today.
  * (The operations are those tests/sim/ops.ts draws today: changing its mix
  * changes them, and these seeds must then be found again.)
  */
 import { assertEquals } from "../assert.ts";
 import { type Failure, type FixedBug, KNOWN_BUGS, type KnownBug, runSeed } from "./run.ts";
-
-const open = !Deno.env.get("SIM_REGRESSIONS");
 
 /**
  * The failure of seed `seed` (of `ops` operations) replaying only `only`,
@@ -40,7 +38,6 @@ Deno.test({
 Deno.test({
   name:
     "seed 9: a peer re-approved while the other's peer.remove is unread ends with the owner's projection (crossed-reapproval)",
-  ignore: open,
   fn: async () => {
     // s2 publishes public/sub/f1.txt, removes s3, deletes the file (not
     // published to s3, removed), and peers with s3 again before s3 read the
@@ -57,7 +54,6 @@ Deno.test({
 Deno.test({
   name:
     "seed 5: a refused proposal still pending when the owner lost its state/ is refused, and the mirror put back (wiped-owner-drops-proposal)",
-  ignore: open,
   fn: async () => {
     // s0 writes public/sub/f1.txt in its mirror of s1 (not writable by s0),
     // then s1 loses state/. s1 re-reads s0's channel from the start and
@@ -93,7 +89,6 @@ Deno.test({
 Deno.test({
   name:
     "seed 5: a permitted edit proposed to an owner that lost its state/ is applied, not turned into a .conflict copy by the owner's republish (wiped-owner-republish)",
-  ignore: open,
   fn: async () => {
     // s0 edits f2.txt of its inbox at s1 (permitted); s1 loses state/ and s0
     // proposes the edit. s1 neither applies nor refuses it, and republishes
@@ -151,6 +146,132 @@ Deno.test({
     // never is, and s3's mirror holds content s2 never had there, for good.
     assertEquals(
       await replay("rename-same-stamp", 3002, 1000, [369, 370, 386, 696, 883, 884, 886]),
+      null,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "seed 20068: an edit in a peer's mirror is proposed again after a round that failed before its batch went out (proposal-lost-before-put)",
+  fn: async () => {
+    // s1 lost state/, then wrote shared2/f1.txt into its mirror of s0. Its
+    // next round recorded the proposal as pending when settling its seq
+    // (before any put), then died on a 429: no later round proposed it, and
+    // the edit was neither applied nor refused.
+    assertEquals(
+      await replay(
+        "proposal-lost-before-put",
+        20068,
+        300,
+        [2, 3, 5, 36, 46, 51, 52, 55, 57, 59, 93, 97, 107, 108],
+      ),
+      null,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "seed 20068: an owner that lost its state/ checkpoints the files of its batches from before (wiped-owner-rolling)",
+  fn: async () => {
+    // s1 published public/f3.txt in b-1, then lost state/. Its rebuilt record
+    // had no rolling window, so its next incremental checkpoint left b-1's
+    // files out; s2, wiped too, restored from cf-0 + that ci and never got
+    // public/f3.txt.
+    assertEquals(
+      await replay("wiped-owner-rolling", 20068, 300, [
+        36,
+        52,
+        53,
+        59,
+        97,
+        107,
+        149,
+        150,
+        151,
+        154,
+      ]),
+      null,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "seed 777: an owner whose record rebuild failed after a lost state/ tries again and collects its old objects (wiped-owner-rebuild-retry)",
+  fn: async () => {
+    // s2 loses state/; its first round settles the seq (saving the state) and
+    // then dies reading its own objects for the rebuild (a transport error).
+    // No later round rebuilt the record: b-1 ... b-27 and the checkpoints of
+    // before stayed in its channel to s0 for good. (Not shrunk: the bound
+    // needs many batches.)
+    const all = Array.from({ length: 1000 }, (_, i) => i);
+    assertEquals(await replay("wiped-owner-rebuild-retry", 777, 1000, all), null);
+  },
+});
+
+Deno.test({
+  name:
+    "seed 30036: a file made again where our deletion was pending is proposed, not kept aside when the owner's echo of the deletion arrives (deletion-echo-conflict)",
+  fn: async () => {
+    // s2 renames inbox/f3.txt to f1.txt in its mirror of s0 (a deletion and a
+    // new file, proposed), then writes a new f3.txt. s0 applies both and
+    // publishes f3.txt deleted: s2 took that echo of its own deletion for the
+    // owner's, kept its new f3.txt as a .conflict copy and never proposed it.
+    assertEquals(
+      await replay("deletion-echo-conflict", 30036, 300, [57, 97, 106, 107, 125, 156, 183, 184]),
+      null,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "seed 30140: a peer's proposal applied in a round that did not publish to it is settled by the next publication (applied-never-echoed)",
+  fn: async () => {
+    // s2 submits a job to s1 and removes s1 before s1 reads it; s1 applies
+    // the job's files, then reads the remove and publishes nothing to s2.
+    // Both peer again and s1's intake moves the files out of the inbox: s1
+    // had never published them to s2, so it never published their deletion,
+    // and s2's mirror kept them.
+    assertEquals(
+      await replay("applied-never-echoed", 30140, 300, [150, 170, 173, 175, 187, 191, 192]),
+      null,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "seed 30198: an owner that lost its state/ before acking anything judges the proposals its restore from checkpoints passes over (restore-skips-proposals)",
+  fn: async () => {
+    // s2 writes public/sub/f3.txt in its mirror of s4 (not writable by s2).
+    // s4 loses state/; its own batches to s2 ack nothing, so it read s2's
+    // channel as new: a restore from cf-0 and ci-2, never judging b-2 with
+    // the proposal. No .rejected copy, no reason, and s2's mirror keeps it.
+    assertEquals(
+      await replay("restore-skips-proposals", 30198, 300, [50, 59, 72, 153, 154, 161, 163, 172]),
+      null,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "seed 30311: a reader that got a reordered listing reads the batches it showed, that round or the next (reordered-listing-stalls)",
+  fn: async () => {
+    // s0 proposes shared2/f4.txt to s2. s2's listing of s0's channel comes
+    // back reversed (b-3, b-2, b-1, as a lagging index may): the reader
+    // stopped at the first seq that was not its next, and the change feed
+    // moved on, so no later round read the proposal.
+    assertEquals(
+      await replay(
+        "reordered-listing-stalls",
+        30311,
+        300,
+        [136, 140, 144, 145, 247, 250, 265, 267, 284],
+      ),
       null,
     );
   },

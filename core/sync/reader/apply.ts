@@ -63,7 +63,8 @@ export async function applyPublication(scope: BatchScope, ev: FileChangeEvent): 
 
 /**
  * The owner published a content we proposed, and our copy has moved on since
- * (edited again, or deleted): the echo is ours, not the owner's change, so
+ * (edited again, deleted, or made again after our deletion): the echo is
+ * ours, not the owner's change, so
  * our copy stays and is proposed in turn against it. The mirror records the
  * echo as the owner's version; the proposals up to it are answered.
  */
@@ -73,7 +74,14 @@ function keepLaterEdit(
   pending: PendingProposal,
 ): void {
   const { state, work } = scope;
-  const hash = ev.new_hash!;
+  const hash = ev.new_hash;
+  if (hash === null) {
+    // Our deletion, and a file we made there since (simulation seed 30036: it
+    // was kept as a conflict copy and never proposed).
+    delete state.mirror[ev.path];
+    delete state.proposed[ev.path];
+    return countApplied(work, ev.path);
+  }
   noteSeen(work, ev.path, hash);
   state.mirror[ev.path] = { hash, size: ev.size, mtime: 0, mode: ev.mode };
   if (pending.new_hash === hash) delete state.proposed[ev.path];

@@ -68,6 +68,11 @@ async function applyProposal(scope: JudgeScope, ev: FileChangeEvent, cur: string
   else {
     await planner.write(ownRoot, ev.path, { ...ev, new_hash: ev.new_hash! }, cur);
     scope.state.quota_used += ev.size;
+    // The peer holds this file now, though we never published it: our next
+    // publication to it says what became of it, even when that is not this
+    // round's (the peer removed us meanwhile, or a job intake moved the file
+    // before we published again: simulation seed 30140).
+    scope.republish.add(ev.path);
   }
   if (isPermissionFile(ev.path)) scope.work.permissionsChanged = true;
   countApplied(scope.work, ev.path);
