@@ -284,3 +284,22 @@ Deno.test("local: a pool is <dir>/syft2pool#<sender>/ with its readers beside ea
     assertEquals((await tree(dir)).filter((p) => !p.includes(".tmp-")), ["syft2pool#a@x.org/"]);
   });
 });
+
+Deno.test("local: a poolPut whose body fails leaves neither the object nor its readers", async () => {
+  await withFolder(async (dir, make) => {
+    const a = await make("a@x.org") as Transport & PoolStore;
+    let sent = 0;
+    const failing = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (++sent > 3) controller.error(new Error("the source went away"));
+        else controller.enqueue(new Uint8Array(65536));
+      },
+    });
+    await assertTransportError(() => a.poolPut("p-0456.syft", failing, ["b@y.org"]), "poolPut");
+    assertEquals(await a.poolList(), { objects: [] });
+    assertEquals((await tree(dir)).filter((p) => !p.includes("/.tmp-")), ["syft2pool#a@x.org/"]);
+    // The name is still free.
+    await a.poolPut("p-0456.syft", encoder.encode("whole"), ["b@y.org"]);
+    assertEquals(await a.poolList(), { objects: [{ name: "p-0456.syft", size: 5 }] });
+  });
+});
