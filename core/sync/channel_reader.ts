@@ -264,7 +264,12 @@ export class ChannelReader {
 
   #planner(fetched: Fetched<ObjectKind>, name: string, staging: string): Planner {
     const ref = { ctx: this.ctx, keys: this.keys, channel: this.#channel, name, staging };
-    return new Planner(this.ctx.fs, staging, fetched.events, blobFetcher(ref, fetched.staged));
+    return new Planner(
+      this.ctx.fs,
+      staging,
+      fetched.events,
+      blobFetcher(ref, fetched.staged, fetched.events),
+    );
   }
 
   async #journal(seq: number, scope: BatchScope, staging: string): Promise<void> {
