@@ -17,9 +17,9 @@
  * applies only the last of concurrent permission changes to a file.
  * @module
  */
-import { OBJECT_NAME_RE } from "../../core/transport/contract.ts";
+import { OBJECT_NAME_RE, type ObjectBody } from "../../core/transport/contract.ts";
 import type { SyftError } from "../../core/errors/mod.ts";
-import { type DriveApi, MULTIPART_MAX } from "./_api.ts";
+import type { DriveApi } from "./_api.ts";
 import { createObject } from "./_create.ts";
 import { isNotFound } from "./_errors.ts";
 import {
@@ -92,27 +92,20 @@ export class DrivePool {
   async put(
     op: string,
     name: string,
-    body: Uint8Array | ReadableStream<Uint8Array>,
+    body: ObjectBody,
     readers: string[],
     exists: () => SyftError,
   ): Promise<void> {
     const folder = await this.#folder(op, true);
     if (folder === null) throw new Error("the pool folder could not be created");
-    if (body instanceof ReadableStream || body.byteLength > MULTIPART_MAX) {
-      // Refuse before uploading a large body; the check after the create is the real one.
-      if ((await this.#copies(op, folder, name)).length > 0) throw exists();
-    }
-    const outcome = await createObject(
-      this.#api,
-      op,
+    const file = await createObject(this.#api, op, {
       folder,
       name,
       body,
-      () => this.#copies(op, folder, name),
-      POOL_MARK,
-    );
-    if (!outcome.won) throw exists();
-    const file = outcome.file;
+      copies: () => this.#copies(op, folder, name),
+      exists,
+      properties: POOL_MARK,
+    });
     this.#recent.set(name, { file, at: Date.now() });
     this.#ids.set(name, file.id);
     try {

@@ -28,10 +28,9 @@ import {
 } from "../../core/transport/contract.ts";
 import { givesAwayChunks, type PluginImpl } from "../serve.ts";
 import { describeError, isSyftError, SyftError } from "../../core/errors/mod.ts";
-import { concatBytes } from "../../core/encoding/bytes.ts";
 import { escapeTerminal } from "../../core/encoding/terminal.ts";
 import { isIdentity } from "../../core/paths/identity.ts";
-import { DriveApi, MULTIPART_MAX } from "./_api.ts";
+import { DriveApi } from "./_api.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./_backoff.ts";
 import { winner } from "./_files.ts";
 import { createObject } from "./_create.ts";
@@ -182,26 +181,14 @@ export class GdriveTransport implements PluginImpl {
     checkName(op, name);
     await this.#wrap(op, async () => {
       const folder = await this.#requireChannel(op, ref);
-      // A small stream (every batch) becomes bytes: one multipart request, and
-      // no look-up before it, so a round's put is create plus the check after.
-      if (body instanceof ReadableStream) body = await smallAsBytes(body, MULTIPART_MAX);
-      if (body instanceof ReadableStream || body.byteLength > MULTIPART_MAX) {
-        // Refuse before uploading a large body; the check after the create is the real one.
-        if ((await this.#layout.copies(op, ref, folder, name)).length > 0) throw exists(ref, name);
-      }
-      if (!(body instanceof Uint8Array || body instanceof ReadableStream)) {
-        throw fail(op, "the body is neither bytes nor a stream");
-      }
-      const outcome = await createObject(
-        this.#api,
-        op,
+      const file = await createObject(this.#api, op, {
         folder,
         name,
         body,
-        () => this.#layout.copies(op, ref, folder, name),
-      );
-      if (!outcome.won) throw exists(ref, name);
-      this.#layout.noteCreated(ref, outcome.file);
+        copies: () => this.#layout.copies(op, ref, folder, name),
+        exists: () => exists(ref, name),
+      });
+      this.#layout.noteCreated(ref, file);
     });
   }
 
@@ -271,11 +258,6 @@ export class GdriveTransport implements PluginImpl {
     checkName(op, name);
     const who = parseReaders(op, readers);
     await this.#wrap(op, async () => {
-      // As in put: a small stream becomes one multipart request.
-      if (body instanceof ReadableStream) body = await smallAsBytes(body, MULTIPART_MAX);
-      if (!(body instanceof Uint8Array || body instanceof ReadableStream)) {
-        throw fail(op, "the body is neither bytes nor a stream");
-      }
       await this.#pool.put(op, name, body, who, () =>
         new SyftError(
           "E_EXISTS",
@@ -470,34 +452,4 @@ function defaultReport(message: string): void {
   // The worker's stderr skips the host's Output gate, and these reports quote
   // names peers chose on Drive: escape them here.
   console.warn(escapeTerminal(message));
-}
-
-/**
- * The whole of `stream` as bytes when it ends within `limit` bytes; otherwise
- * a stream that yields what was read ahead, then the rest (at most `limit`
- * bytes are held).
- */
-async function smallAsBytes(
-  stream: ReadableStream<Uint8Array>,
-  limit: number,
-): Promise<Uint8Array | ReadableStream<Uint8Array>> {
-  const reader = stream.getReader();
-  const head: Uint8Array[] = [];
-  let size = 0;
-  while (size <= limit) {
-    const { done, value } = await reader.read();
-    if (done) return concatBytes(...head);
-    head.push(value);
-    size += value.byteLength;
-  }
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = head.shift();
-      if (next !== undefined) return controller.enqueue(next);
-      const { done, value } = await reader.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
 }
