@@ -209,7 +209,12 @@ class PluginHost implements Transport {
       isRecord(value) && typeof value.enforcesSharing === "boolean" &&
       typeof value.canWatch === "boolean"
     ) {
-      return { enforcesSharing: value.enforcesSharing, canWatch: value.canWatch };
+      // `pool` is optional: a plugin that says nothing has none.
+      return {
+        enforcesSharing: value.enforcesSharing,
+        canWatch: value.canWatch,
+        ...(value.pool === true ? { pool: true } : {}),
+      };
     }
     throw this.#malformed("capabilities", value);
   }
@@ -280,6 +285,49 @@ class PluginHost implements Transport {
   async delete(channel: ChannelRef, name: string): Promise<void> {
     const ref = { sender: channel.sender, recipient: channel.recipient };
     await this.#call("delete", [ref, name]);
+  }
+
+  async poolPut(name: string, body: ObjectBody, readers: string[]): Promise<void> {
+    const who = [...readers];
+    if (body instanceof Uint8Array) {
+      const copy = new Uint8Array(body); // see put: the caller keeps its buffer
+      await this.#call("poolPut", [name, copy, who], { transfer: [copy.buffer] });
+      return;
+    }
+    if (!(body instanceof ReadableStream)) {
+      throw new SyftError("E_INTERNAL", "poolPut body must be a Uint8Array or a ReadableStream");
+    }
+    const relay = new Relay(body);
+    try {
+      await this.#call("poolPut", [name, relay, who], { relay });
+    } finally {
+      relay.release();
+    }
+  }
+
+  async poolAddReaders(name: string, readers: string[]): Promise<void> {
+    await this.#call("poolAddReaders", [name, [...readers]]);
+  }
+
+  async poolGet(sender: string, name: string): Promise<ReadableStream<Uint8Array>> {
+    const session = await this.#live("poolGet");
+    const value = await session.call("poolGet", [sender, name], [], this.#settings.callTimeoutMs);
+    const stream = streamIdOf(value);
+    if (stream === null) throw this.#malformed("poolGet", value);
+    return session.readStream(stream, "poolGet");
+  }
+
+  async poolList(options: ListOptions = {}): Promise<ListPage> {
+    const opts: ListOptions = {};
+    if (options.prefix !== undefined) opts.prefix = options.prefix;
+    if (options.after !== undefined) opts.after = options.after;
+    if (options.limit !== undefined) opts.limit = options.limit;
+    const value = await this.#call("poolList", [opts]);
+    return parseListPage(value) ?? failWith(this.#malformed("poolList", value));
+  }
+
+  async poolDelete(name: string): Promise<void> {
+    await this.#call("poolDelete", [name]);
   }
 
   async changes(cursor: string | null, options: ChangesOptions = {}): Promise<ChangesResult> {

@@ -8,7 +8,7 @@ import { assert, assertEquals, assertTransportError } from "../_assert.ts";
 import { readAll, runTransportContractSuite } from "../contract_suite.ts";
 import { startPlugin } from "../../../plugins/host.ts";
 import { localManifest } from "../../../plugins/local/manifest.ts";
-import type { Transport } from "../../../core/transport/contract.ts";
+import type { PoolStore, Transport } from "../../../core/transport/contract.ts";
 
 import { tempDir } from "../../_temp.ts";
 
@@ -246,5 +246,41 @@ Deno.test("local: list with `all` shows every entry at an object name, a squatte
         (err) => assertEquals(err.code, "E_EXISTS"),
       );
     }
+  });
+});
+
+Deno.test("local: a pool is <dir>/syft2pool#<sender>/ with its readers beside each object, hidden, and no channel", async () => {
+  await withFolder(async (dir, make) => {
+    const a = await make("a@x.org") as Transport & PoolStore;
+    const b = await make("b@y.org") as Transport & PoolStore;
+    const c = await make("c@z.org") as Transport & PoolStore;
+    await a.poolPut("p-0123.syft", encoder.encode("sealed once"), ["b@y.org"]);
+    const pool = `${dir}/syft2pool#a@x.org`;
+    await Deno.writeTextFile(`${pool}/.tmp-0123456789abcdef`, "partial");
+    assertEquals(await tree(dir), [
+      "syft2pool#a@x.org/",
+      "syft2pool#a@x.org/.readers-p-0123.syft",
+      "syft2pool#a@x.org/.tmp-0123456789abcdef",
+      "syft2pool#a@x.org/p-0123.syft",
+    ]);
+    assertEquals(JSON.parse(await Deno.readTextFile(`${pool}/.readers-p-0123.syft`)), [
+      "b@y.org",
+    ]);
+    assertEquals(await a.poolList(), { objects: [{ name: "p-0123.syft", size: 11 }] });
+    // The pool folder is no channel to anyone.
+    assertEquals(await b.listIncoming(), []);
+    assertEquals((await b.changes(null)).channels, []);
+    // The folder cannot stop c reading the file; the transport refuses it.
+    await assertTransportError(() => c.poolGet("a@x.org", "p-0123.syft"), "poolGet");
+    // Readers edited by hand into garbage read as "nobody".
+    await Deno.writeTextFile(`${pool}/.readers-p-0123.syft`, "{not json");
+    await assertTransportError(() => b.poolGet("a@x.org", "p-0123.syft"), "poolGet");
+    await a.poolAddReaders("p-0123.syft", ["b@y.org"]);
+    assertEquals(
+      await readAll(await b.poolGet("a@x.org", "p-0123.syft")),
+      encoder.encode("sealed once"),
+    );
+    await a.poolDelete("p-0123.syft");
+    assertEquals((await tree(dir)).filter((p) => !p.includes(".tmp-")), ["syft2pool#a@x.org/"]);
   });
 });
