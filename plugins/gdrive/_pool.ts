@@ -124,9 +124,7 @@ export class DrivePool {
     readers: string[],
     missing: () => SyftError,
   ): Promise<void> {
-    const id = await this.#ownId(op, name);
-    if (id === null) throw missing();
-    await this.#grant(op, name, id, readers);
+    await this.#withOwnId(op, name, missing, (id) => this.#grant(op, name, id, readers));
   }
 
   /**
@@ -140,9 +138,7 @@ export class DrivePool {
     missing: () => SyftError,
   ): Promise<ReadableStream<Uint8Array>> {
     if (sender === this.#me) {
-      const id = await this.#ownId(op, name);
-      if (id === null) throw missing();
-      return await this.#api.download(op, id);
+      return await this.#withOwnId(op, name, missing, (id) => this.#api.download(op, id));
     }
     const key = `${sender}\n${name}`;
     const known = this.#found.get(key);
@@ -263,6 +259,31 @@ export class DrivePool {
       }
       granted.add(reader);
     }
+  }
+
+  /**
+   * Run `fn` on the id of our object `name`: the one we know, and when Drive
+   * says it is gone (another life of the plugin replaced it), the one a
+   * look-up finds.
+   */
+  async #withOwnId<T>(
+    op: string,
+    name: string,
+    missing: () => SyftError,
+    fn: (id: string) => Promise<T>,
+  ): Promise<T> {
+    const known = this.#ids.get(name);
+    if (known !== undefined) {
+      try {
+        return await fn(known);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        this.#forget(name);
+      }
+    }
+    const id = await this.#ownId(op, name);
+    if (id === null) throw missing();
+    return await fn(id);
   }
 
   /** The id of our object `name` (a hint, else a look-up), or null when there is none. */

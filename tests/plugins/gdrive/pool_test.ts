@@ -168,6 +168,13 @@ Deno.test("readers added later can read; a repeated grant costs no call; a missi
     await again.poolAddReaders("p-1", [C]);
     assertEquals(await readAll(await c.poolGet(A, "p-1")), bytes("later"));
     await assertTransportError(() => a.poolAddReaders("p-none", [C]), "poolAddReaders");
+    // Another life replaced the object: the id this one knew is stale and looked up again.
+    await a.poolPut("p-2", bytes("first"), [B]);
+    await again.poolDelete("p-2");
+    await again.poolPut("p-2", bytes("second"), [B]);
+    await a.poolAddReaders("p-2", [C]);
+    assertEquals(await readAll(await c.poolGet(A, "p-2")), bytes("second"));
+    assertEquals(await readAll(await a.poolGet(A, "p-2")), bytes("second"));
   });
 });
 
