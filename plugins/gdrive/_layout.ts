@@ -5,6 +5,7 @@
  * My Drive/syft/                                 the sender's own folder
  * My Drive/syft/syft1#<sender>#<recipient>/      one channel, shared with the recipient as reader
  * My Drive/syft/syft1#<sender>#<recipient>/<object name>
+ * My Drive/syft/syft2pool/                       the sender's pool, never shared (see `_pool.ts`)
  * ```
  *
  * A recipient finds channels among the folders shared with it, and trusts one
