@@ -222,16 +222,24 @@ Deno.test("a pool put whose create answer is lost is made once, and the name sta
   });
 });
 
-Deno.test("a large pooled stream goes up resumably and comes down whole", async () => {
+Deno.test("a large pooled stream goes up resumably and comes down whole, resumed after a cut", async () => {
   await withPool(async (rig) => {
     const a = await rig.make(A), b = await rig.make(B);
+    // A grant whose answer is lost is sent again: Drive's grant is idempotent.
+    rig.drive.faults.script({ kind: "lose-response", method: "permissions.create", user: A });
+    rig.drive.faults.script({ kind: "drop", method: "files.download", user: B });
     const big = crypto.getRandomValues(new Uint8Array(65536));
     const body = new Uint8Array(6 * 1024 * 1024 + 5);
     for (let at = 0; at < body.length; at += big.length) {
       body.set(big.subarray(0, body.length - at), at);
     }
     await a.poolPut("p-big", new Blob([body]).stream(), [B]);
+    assertEquals(rig.drive.faults.injected(), { "lose-response": 1 });
+    rig.drive.resetCounts();
     assertEquals(await readAll(await b.poolGet(A, "p-big")), body);
+    assertEquals(rig.drive.faults.injected(), { drop: 1 });
+    // The cut download went on from where it stopped: one more request, not a second pass.
+    assertEquals(rig.drive.callCounts(B)["files.download"], 2);
   });
 });
 
