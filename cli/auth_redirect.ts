@@ -32,11 +32,11 @@ const PAGE_REFUSED =
  * favicon, a stray probe) are answered 404 and ignored; the first one with a
  * state is the answer, whether it matches or not (the caller checks it).
  */
-export function listenForRedirect(expectedState: string): LoopbackListener {
+export function listenForRedirect(expectedState: string, port = 0): LoopbackListener {
   const got = Promise.withResolvers<RedirectAnswer>();
   let settled = false;
   const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    { hostname: "127.0.0.1", port, onListen: () => {} },
     (req) => {
       const url = new URL(req.url);
       if (req.method !== "GET" || !url.searchParams.has("state") || settled) {

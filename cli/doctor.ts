@@ -10,6 +10,7 @@ import { type BrokenConfig, runDoctor } from "../core/doctor/checks.ts";
 import { repairModes } from "../core/doctor/repair.ts";
 import { SyftError } from "../core/errors/mod.ts";
 import { type Context, withContext } from "./context.ts";
+import { dropboxDoctorChecks } from "./dropbox_account.ts";
 import { driveDoctorChecks } from "./gdrive_account.ts";
 import { openTransport } from "./transport.ts";
 
@@ -46,6 +47,8 @@ async function runDoctorCommand(ctx: Context, flags: DoctorFlags): Promise<void>
     now: () => Date.now(),
     signInChecks: config?.transport === "gdrive"
       ? () => driveDoctorChecks(ctx.home, config)
+      : config?.transport === "dropbox"
+      ? () => dropboxDoctorChecks(ctx.home, config)
       : undefined,
     probeTransport: async () => {
       if (!config) throw new Error("no config");

@@ -21,11 +21,17 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "auth": [
     "syft auth gdrive --client-file ~/Downloads/client_secret.json",
     "syft auth gdrive --client-file client_secret.json --no-browser",
+    "syft auth dropbox --app-key abc123def456ghi",
   ],
   "auth gdrive": [
     "syft auth gdrive --client-file ~/Downloads/client_secret.json",
     "syft auth gdrive --client-file client_secret.json --email you@example.org",
     "syft auth gdrive --client-file client_secret.json --no-browser",
+  ],
+  "auth dropbox": [
+    "syft auth dropbox --app-key abc123def456ghi",
+    "syft auth dropbox --app-key abc123def456ghi --email you@example.org",
+    "syft auth dropbox --no-browser",
   ],
   "status": ["syft status", "syft status --json"],
   "audit": [
@@ -184,7 +190,7 @@ export const ONE_OF: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Commands that print no JSON document with --json (every other leaf does). */
-export const WITHOUT_JSON: ReadonlySet<string> = new Set(["auth dropbox"]);
+export const WITHOUT_JSON: ReadonlySet<string> = new Set([]);
 
 /** What --json prints, where the generic words would mislead. */
 export const JSON_NOTES: Readonly<Record<string, string>> = {

@@ -11,6 +11,7 @@ import { SyftError } from "../core/errors/mod.ts";
 import { parseIdentity } from "../core/paths/identity.ts";
 import { BUILT_TRANSPORTS, transportChoices } from "../core/transport/kinds.ts";
 import { type Context, withContext } from "./context.ts";
+import { ensureDropboxSignIn, requireDropboxAccount } from "./dropbox_account.ts";
 import { ensureGdriveSignIn, requireDriveAccount } from "./gdrive_account.ts";
 import { checkTransportSpec } from "./transport.ts";
 
@@ -32,7 +33,8 @@ export function registerInit(program: Command): void {
         "folder with public/ (readable by every peer) and private/ (never leaves this machine).\n" +
         "Running it again with the same values changes nothing.\n" +
         "With --transport gdrive, sign in first (syft auth gdrive) or at the prompt;\n" +
-        "init refuses (exit 3) when Google Drive answers as another account than --email.",
+        "init refuses (exit 3) when Google Drive answers as another account than --email.\n" +
+        "With --transport dropbox, likewise: syft auth dropbox first, or at the prompt.",
     )
     .option("--email <email>", "your identity (lower-cased)")
     .option("--root <dir>", "datasite root folder (default ~/SyftBox)")
@@ -63,6 +65,11 @@ async function runInit(ctx: Context, flags: InitFlags): Promise<void> {
       checkTransport: async (spec) => {
         // Drive: a stored sign-in first (the plugin's manifest reads its client file).
         if (spec.kind === "gdrive") await ensureGdriveSignIn(ctx, email);
+        // Dropbox: the account before the plugin starts, so nothing is made as another user.
+        if (spec.kind === "dropbox") {
+          await ensureDropboxSignIn(ctx, email);
+          await requireDropboxAccount(ctx.home, email);
+        }
         await checkTransportSpec(spec, { identity: email, home: ctx.home, create: false });
         if (spec.kind === "gdrive") await requireDriveAccount(ctx.home, email);
       },

@@ -21,10 +21,13 @@
  * - G1-G4 (issue 13): Drive on the fake, in a child process (see bench_gdrive.ts): HTTP calls
  *   of an idle round with 10 peers, of a round of k small files to one peer, of a first sync
  *   of 10,000 small files; a 64 MiB upload vs a plain `fetch` upload to the same fake.
+ * - DB1-DB5 (issue 18): the same over Dropbox on its fake (see bench_dropbox.ts), and
+ *   edit -> visible latency with both sides in `sync --watch`.
  *
  * `--smoke` runs every scenario at toy sizes: figures meaningless, only that each is
  * measured (the suite's check of this script). `--only P8,P9` runs just the scenarios named
- * (ids as in the table; P5 brings T1-T2 and G1 brings G2-G4, measured together).
+ * (ids as in the table; P5 brings T1-T2, G1 brings G2-G4 and DB1 brings DB2-DB5, measured
+ * together).
  *
  * Every figure with a goal says beside it whether it met it; a miss is listed at the end,
  * never a failure exit. Figures from a busy machine are noisy: the ratios, each against a
@@ -55,6 +58,7 @@ import {
   seconds,
 } from "./bench_rows.ts";
 import { benchGdrive } from "./bench_gdrive.ts";
+import { benchDropbox } from "./bench_dropbox.ts";
 import { benchFanout, type FanoutSizes } from "./bench_fanout.ts";
 import { profileLine } from "./bench_profile.ts";
 import { assertMirrored, median, percentile, sh, sleep, time, writeBigFile } from "./bench_util.ts";
@@ -829,6 +833,7 @@ async function runAll(): Promise<Outcome[]> {
     if (wanted("P9")) only?.add("P8");
     await step("P8", (dir) => benchFanout(dir, SIZES.fanout));
     await step("G1", () => benchGdrive(smoke ? "smoke" : quick ? "quick" : "full"));
+    await step("DB1", () => benchDropbox(smoke ? "smoke" : quick ? "quick" : "full"));
     // What each scenario cost in wall time, setup included (the smoke test's budget).
     outcomes.push({ json: {}, rows: [], notes: [`wall time per scenario: ${walls.join(", ")}`] });
   } finally {
@@ -854,6 +859,11 @@ const ORDER = [
   "G2",
   "G3",
   "G4",
+  "DB1",
+  "DB2",
+  "DB3",
+  "DB4",
+  "DB5",
 ];
 
 function rank(id: string): number {

@@ -79,7 +79,7 @@ const RATE = { perSecond: 5000, burst: 5000 };
 const warnings = new Set<string>();
 
 /** One identity: a syft home, its Drive plugin, its engine. */
-interface Site {
+export interface Site {
   email: string;
   datasite: string;
   root: string;
@@ -146,14 +146,14 @@ async function openSite(base: string, fake: FakeDriveProcess, email: string): Pr
 }
 
 /** `peer add` on one side, then `peer approve` on the other, as the CLI does them. */
-async function pair(asker: Site, owner: Site): Promise<void> {
+export async function pair(asker: Site, owner: Site): Promise<void> {
   await asker.service.requestPeer(owner.email);
   await owner.service.discover();
   await owner.service.approvePeer(asker.email, { datasite: owner.datasite });
 }
 
 /** One round of `site`; a channel that failed fails the bench (its figures would mean nothing). */
-async function roundOf(site: Site): Promise<RoundSummary> {
+export async function roundOf(site: Site): Promise<RoundSummary> {
   const r = await site.round();
   if (r.failures.length > 0) {
     throw new Error(`${site.email}: ${r.failures.map((f) => f.error).join("; ")}`);
@@ -166,7 +166,7 @@ async function roundOf(site: Site): Promise<RoundSummary> {
  * turns; the sites of one group run their rounds at once (their homes and
  * plugins are separate), which only shortens the setup.
  */
-async function quiesce(groups: Site[][]): Promise<void> {
+export async function quiesce(groups: Site[][]): Promise<void> {
   for (let i = 0; i < 10; i++) {
     let moved = 0;
     for (const group of groups) {
@@ -204,7 +204,7 @@ async function counted(
 }
 
 /** Whether every file of `src` arrived with the same bytes in `dst`. */
-async function mirrored(src: string, dst: string): Promise<boolean> {
+export async function mirrored(src: string, dst: string): Promise<boolean> {
   for await (const e of Deno.readDir(src)) {
     if (!e.isFile) continue;
     const want = await Deno.readFile(posix.join(src, e.name));
@@ -216,7 +216,7 @@ async function mirrored(src: string, dst: string): Promise<boolean> {
 }
 
 /** The peer's mirror of `rel` in `owner`'s datasite. */
-function mirrorOf(peer: Site, owner: Site, rel: string): string {
+export function mirrorOf(peer: Site, owner: Site, rel: string): string {
   return posix.join(peer.root, owner.email, rel);
 }
 
@@ -247,7 +247,12 @@ async function idleRound(fake: FakeDriveProcess, base: string, peers: number) {
 }
 
 /** Write `k` small files under `rel` of the owner's datasite; the folder's path. */
-async function writeSmall(owner: Site, rel: string, k: number, bytes: number): Promise<string> {
+export async function writeSmall(
+  owner: Site,
+  rel: string,
+  k: number,
+  bytes: number,
+): Promise<string> {
   const dir = posix.join(owner.datasite, rel);
   await Deno.mkdir(dir, { recursive: true });
   const block = new Uint8Array(bytes);
@@ -317,7 +322,7 @@ async function pairRounds(
 }
 
 /** `bytes` as a stream of 1 MiB chunks, as a file would be read. */
-function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
+export function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
   let at = 0;
   return new ReadableStream({
     pull(controller) {

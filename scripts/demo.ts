@@ -10,26 +10,29 @@
  * `deno task demo -- --transport gdrive` runs the same flow over Google Drive:
  * a fake Drive on 127.0.0.1 (the tests' fake, in its own process), each
  * identity signed in with `syft auth gdrive --no-browser` and initialised with
- * `--transport gdrive` (see demo_gdrive.ts).
+ * `--transport gdrive` (see demo_gdrive.ts). `--transport dropbox` does the
+ * same over a fake Dropbox with `syft auth dropbox --no-browser` (see
+ * demo_dropbox.ts).
  * @module
  */
 import { posix } from "node:path";
 import { probeBubblewrap } from "../core/sandbox/probe.ts";
 import { runSyft } from "./syft_process.ts";
 import { type DemoDrive, startDemoDrive } from "./demo_gdrive.ts";
+import { type DemoDropbox, startDemoDropbox } from "./demo_dropbox.ts";
 
 const transport = transportArg(Deno.args);
 const base = await Deno.makeTempDir({ prefix: "syft-demo-" });
 const shared = posix.join(base, "shared");
 await Deno.mkdir(shared);
 
-/** `--transport local|gdrive` (default local); anything else stops with exit 2. */
-function transportArg(given: string[]): "local" | "gdrive" {
+/** `--transport local|gdrive|dropbox` (default local); anything else stops with exit 2. */
+function transportArg(given: string[]): "local" | "gdrive" | "dropbox" {
   // `deno task demo -- …` may hand the `--` on.
   const args = given[0] === "--" ? given.slice(1) : given;
   const usage = () => {
-    console.error("error: the demo takes only --transport local|gdrive");
-    console.error("hint: deno task demo -- --transport gdrive");
+    console.error("error: the demo takes only --transport local|gdrive|dropbox");
+    console.error("hint: deno task demo -- --transport gdrive (or dropbox)");
     Deno.exit(2);
   };
   if (args.length === 0) return "local";
@@ -39,7 +42,9 @@ function transportArg(given: string[]): "local" | "gdrive" {
     ? args[0].slice("--transport=".length)
     : undefined;
   const rest = args[0] === "--transport" ? args.slice(2) : args.slice(1);
-  if ((value !== "local" && value !== "gdrive") || rest.length > 0) return usage();
+  if ((value !== "local" && value !== "gdrive" && value !== "dropbox") || rest.length > 0) {
+    return usage();
+  }
   return value;
 }
 
@@ -63,10 +68,16 @@ const scientist = person("scientist", "scientist@lab.example");
 
 /** The fake Drive, over gdrive only. */
 let drive: DemoDrive | null = null;
+/** The fake Dropbox, over dropbox only. */
+let dropbox: DemoDropbox | null = null;
 
 /** The environment syft runs with as `who`: its own HOME, and the fake Drive's address. */
 function envOf(who: Person): Record<string, string> {
-  return { HOME: posix.join(base, who.name), ...(drive ? { SYFT_GDRIVE_API: drive.api } : {}) };
+  return {
+    HOME: posix.join(base, who.name),
+    ...(drive ? { SYFT_GDRIVE_API: drive.api } : {}),
+    ...(dropbox ? { SYFT_DROPBOX_API: dropbox.api } : {}),
+  };
 }
 
 async function step(
@@ -93,6 +104,7 @@ async function shown(
   if (r.code !== 0) {
     console.log(`\nThe demo stopped: the command above exited with ${r.code}.`);
     await drive?.close();
+    await dropbox?.close();
     Deno.exit(1);
   }
   return r.stdout;
@@ -120,7 +132,9 @@ async function shell(script: string, env: Record<string, string>, note: string):
 console.log(
   transport === "local"
     ? `syft demo in ${base} (shared transport folder: ${shared})`
-    : `syft demo in ${base}, over Google Drive (a fake Drive on 127.0.0.1: no real account is used)`,
+    : transport === "gdrive"
+    ? `syft demo in ${base}, over Google Drive (a fake Drive on 127.0.0.1: no real account is used)`
+    : `syft demo in ${base}, over Dropbox (a fake Dropbox on 127.0.0.1: no real account is used)`,
 );
 const probe = await probeBubblewrap();
 const sandbox = probe.available ? "bwrap" : "none";
@@ -146,8 +160,31 @@ if (transport === "gdrive") {
     await shown(await drive.signIn(p.home, envOf(p), [...args, "--email", p.email]), true);
   }
 }
+if (transport === "dropbox") {
+  await Deno.remove(shared);
+  dropbox = await startDemoDropbox([...owners, scientist].map((p) => p.email));
+  console.log(
+    `\n# the fake Dropbox listens on ${dropbox.api}; syft reaches it through SYFT_DROPBOX_API`,
+  );
+  for (const p of [...owners, scientist]) {
+    const args = [
+      "auth",
+      "dropbox",
+      "--no-browser",
+      "--app-key",
+      dropbox.appKey,
+      "--email",
+      p.email,
+    ];
+    console.log(
+      `\n$ syft ${args.join(" ")}   # ${p.name}: sign in to Dropbox ` +
+        "(the demo opens the printed address; the fake approves at once)",
+    );
+    await shown(await dropbox.signIn(p.home, envOf(p), args, p.email), true);
+  }
+}
 for (const p of [...owners, scientist]) {
-  const spec = transport === "gdrive" ? "gdrive" : `local:${shared}`;
+  const spec = transport === "local" ? `local:${shared}` : transport;
   await step(p, ["init", "--email", p.email, "--root", p.root, "--transport", spec]);
 }
 
@@ -251,4 +288,5 @@ for (const o of owners) {
   console.log(`  ${o.email}: ${text.trim()}`);
 }
 await drive?.close();
+await dropbox?.close();
 console.log(`\nDone. Everything is in ${base}.`);

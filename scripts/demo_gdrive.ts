@@ -44,7 +44,10 @@ export async function startDemoDrive(emails: string[], dir: string): Promise<Dem
 }
 
 /** Run syft, open the first address it prints with fetch, and wait for it to finish. */
-async function signInThroughCli(args: string[], env: Record<string, string>): Promise<SyftRun> {
+export async function signInThroughCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<SyftRun> {
   const child = new Deno.Command(Deno.execPath(), {
     args: syftArgv(args),
     env: childEnv(env),

@@ -88,6 +88,7 @@ export class ChannelReader {
       if (await this.#step() === "done") break;
     }
     await this.#dropIdenticalCopies();
+    await this.#noteUnread();
     return resultOf(this.#work);
   }
 
@@ -127,8 +128,15 @@ export class ChannelReader {
       prefix: "b-",
       after: at.cursor > 0 ? batchName(at.cursor - 1) : undefined,
     });
-    const seqs = page.objects.map((o) => parseBatchName(o.name))
-      .filter((n): n is number => n !== null);
+    // In order and once each, whatever the listing did (a lagging index may
+    // repeat or reorder entries: simulation seed 30311 read nothing from a
+    // reversed page, and no later round looked again).
+    const seqs = [
+      ...new Set(
+        page.objects.map((o) => parseBatchName(o.name)).filter((n): n is number => n !== null),
+      ),
+    ].sort((a, b) => a - b);
+    this.#work.listedTop = Math.max(this.#work.listedTop, seqs[seqs.length - 1] ?? 0);
     const plan = await this.#plan(seqs);
     switch (plan.kind) {
       case "batches":
@@ -171,6 +179,22 @@ export class ChannelReader {
       if ((this.#state.judged ?? 0) < seq) return false;
     }
     return true;
+  }
+
+  /**
+   * A round that saw batches past the cursor and stopped short of them for no
+   * reason the state keeps (a wait, a resume, a resync do keep theirs) marks
+   * the channel: the change feed moves past it with this round, and without
+   * the mark no later round would read it before the peer wrote again.
+   */
+  async #noteUnread(): Promise<void> {
+    const s = this.#state;
+    const kept = s.waiting !== null || s.resume !== null || s.want_cf !== null ||
+      s.rolled_back !== null;
+    const behind = !kept && this.#work.listedTop > s.cursor;
+    if (behind === (s.unread === true)) return;
+    const { unread: _, ...rest } = s;
+    await this.#save(behind ? { ...rest, unread: true } : rest);
   }
 
   /** What to read next; the common cases need no look at the checkpoints. */

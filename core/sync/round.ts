@@ -298,14 +298,12 @@ async function readPeer(round: Round, record: PeerRecord, feed: Feed): Promise<v
       onPermissionsChanged: () => round.permissions.forget(),
       onPeerControls: (controls: Control[]) => applyPeerControls(round, record.email, controls),
     }).read();
-    if (state.unread) {
-      const { unread: _, ...read } = await loadChannelState(ctx.layout, record.email);
-      await saveChannelState(ctx.layout, read);
-    }
     countReceived(round.summary, record.email, r);
     setTrouble(round.record, record.email, "reading", null);
   } catch (err) {
-    // This peer's channel stops here; the others are still read.
+    // This peer's channel stops here; the others are still read. The feed
+    // moves past it with this round: the next one reads it anyway.
+    if (isolated(ctx, err)) await markUnread(round, record.email);
     channelFailed(round, record.email, "reading", err);
   }
 }
@@ -328,7 +326,11 @@ function mayHaveNews(state: ChannelState): boolean {
  * it published while we held it removed never reached our mirror.
  */
 async function noteUnread(round: Round, peer: string, feed: Feed): Promise<void> {
-  if (!feed.changed.has(peer)) return;
+  if (feed.changed.has(peer)) await markUnread(round, peer);
+}
+
+/** Mark the peer's channel to be read next round, whatever the change feed says then. */
+async function markUnread(round: Round, peer: string): Promise<void> {
   const state = await loadChannelState(round.ctx.layout, peer);
   if (state.unread) return;
   await saveChannelState(round.ctx.layout, { ...state, unread: true });

@@ -170,10 +170,12 @@ export interface ReaderState {
   /** Our writes to the peer's datasite it refused, kept aside as `.rejected` copies (status lists them). */
   refused: Refusal[];
   /**
-   * The change feed reported the peer's channel while we could not read it
-   * (the peer removed, rejected, pending, or its keys changed): the feed has
-   * moved past that news, so the first round that may read it again must
-   * look, whatever the feed says then (simulation seed 9).
+   * The channel has news we have not read, and the change feed has moved past
+   * it: the feed reported it while we could not read it (the peer removed,
+   * rejected, pending, or its keys changed; simulation seed 9), reading it
+   * failed, or a listing showed batches past the cursor the round did not
+   * get to (seed 30311). The next round that may read it looks, whatever the
+   * feed says then.
    */
   unread?: boolean | undefined;
 }

@@ -115,7 +115,7 @@ export async function driveWorld(users: string[]): Promise<DriveWorld> {
   return world;
 }
 
-function spawnSyft(
+export function spawnSyft(
   args: string[],
   env: Record<string, string>,
   options: { stdin?: boolean },

@@ -256,3 +256,23 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "seed 30311: a reader that got a reordered listing reads the batches it showed, that round or the next (reordered-listing-stalls)",
+  fn: async () => {
+    // s0 proposes shared2/f4.txt to s2. s2's listing of s0's channel comes
+    // back reversed (b-3, b-2, b-1, as a lagging index may): the reader
+    // stopped at the first seq that was not its next, and the change feed
+    // moved on, so no later round read the proposal.
+    assertEquals(
+      await replay(
+        "reordered-listing-stalls",
+        30311,
+        300,
+        [136, 140, 144, 145, 247, 250, 265, 267, 284],
+      ),
+      null,
+    );
+  },
+});

@@ -185,6 +185,7 @@ export type FixedBug =
   | "deletion-echo-conflict"
   | "applied-never-echoed"
   | "restore-skips-proposals"
+  | "reordered-listing-stalls"
   | "journal-after-user-edit"
   | "rename-same-stamp"
   | "wiped-owner-deletion"

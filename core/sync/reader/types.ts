@@ -47,6 +47,8 @@ export type Work = ReceiveResult & {
   copies: Map<string, { path: string; hash: string; counted: boolean }>;
   /** Contents the peer published this round, per path. */
   seen: Map<string, Set<string>>;
+  /** The highest batch seq a listing showed this round (0: none). */
+  listedTop: number;
 };
 
 /** How the round lets the receiver see the peer relationship. */
@@ -83,6 +85,7 @@ export function startWork(state: ChannelState, budget: number): Work {
     rejections: [],
     copies: new Map(),
     seen: new Map(),
+    listedTop: 0,
   };
 }
 
