@@ -41,13 +41,7 @@ import { dropboxHosts } from "./_env.ts";
 import type { Entry } from "./_entries.ts";
 import { covers, FolderIndex, ROOT } from "./_index.ts";
 import type { FolderPage } from "./_api.ts";
-import {
-  byteOrder,
-  type ChannelFolder,
-  DropboxLayout,
-  parseChannelFolderName,
-  type Verified,
-} from "./_layout.ts";
+import { byteOrder, type ChannelFolder, DropboxLayout, parseChannelFolderName } from "./_layout.ts";
 import { objectName, storedName } from "./_names.ts";
 import { TokenSource } from "./_token_source.ts";
 
