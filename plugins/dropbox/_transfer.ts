@@ -1,8 +1,8 @@
 /**
  * Moving object bodies to and from Dropbox (issue 18 item 3): bodies up to
- * 8 MiB become bytes for one `files/upload`; larger ones go in an upload
- * session of 8 MiB appends (a multiple of Dropbox's 4 MiB hash block),
- * resumed from `correct_offset`, committed create-only and checked by
+ * 8 MiB become bytes for one `files/upload`; larger ones go in a concurrent
+ * upload session of 8 MiB appends (a multiple of Dropbox's 4 MiB hash block),
+ * a few in flight, each retried on its own, committed create-only and checked by
  * content hash; downloads stream, resume after a cut, and check their size.
  * @module
  */
@@ -20,32 +20,51 @@ export const SESSION_CHUNK = 8 * 1024 * 1024;
 const MAX_RESUMES = 8;
 
 /**
- * Upload a large body in a session: 8 MiB appends, create-only commit. The
- * next piece is read (and hashed) while the current one is on the way, so
- * the producer and the network overlap; two pieces are held at most.
+ * Appends of one session in flight at once: with the piece read ahead, at
+ * most {@linkcode SESSION_PIECES_HELD} × 8 MiB are held.
+ */
+export const APPENDS_IN_FLIGHT = 3;
+/** Pieces a session upload holds at most (in flight, plus the one read ahead). */
+export const SESSION_PIECES_HELD = APPENDS_IN_FLIGHT + 1;
+
+/** The upload-session routes {@linkcode uploadSession} uses (DropboxApi's). */
+export type SessionApi = Pick<DropboxApi, "sessionStart" | "sessionAppend" | "sessionFinish">;
+
+/**
+ * Upload a large body in a concurrent session: 8 MiB appends, a few in
+ * flight at once (one request at a time leaves the connection idle while
+ * Dropbox stores each piece), create-only commit. Each append carries its
+ * piece's content hash and is retried on its own; the next piece is read
+ * (and hashed) ahead, which also tells which append is the last (it closes
+ * the session).
  */
 export async function uploadSession(
-  api: DropboxApi,
+  api: SessionApi,
   op: string,
   path: string,
   body: Uint8Array | ReadableStream<Uint8Array>,
 ): Promise<Entry | "conflict"> {
   const hasher = new ContentHasher();
-  const session = await api.sessionStart(op);
+  const session = await api.sessionStart(op, true);
   const pieces = hashedPieces(chunksOf(body, SESSION_CHUNK), hasher);
+  const inFlight = new Set<Promise<unknown>>();
   let offset = 0;
   try {
-    let next = pieces.next();
-    for (;;) {
-      const step = await next;
-      if (step.done) break;
-      next = pieces.next();
-      next.catch(() => {}); // seen when awaited; an append failing first must not leave it unhandled
+    let step = await pieces.next();
+    while (!step.done) {
+      const following = await pieces.next();
       const { bytes, hash } = step.value;
-      offset = await api.sessionAppend(op, session, offset, bytes, hash);
+      const sent = api.sessionAppend(op, session, offset, bytes, hash, following.done === true);
+      const tracked = sent.finally(() => inFlight.delete(tracked));
+      tracked.catch(() => {}); // seen below by race/all; a later failure must not go unhandled
+      inFlight.add(tracked);
+      offset += bytes.byteLength;
+      if (inFlight.size >= APPENDS_IN_FLIGHT) await Promise.race(inFlight);
+      step = following;
     }
+    await Promise.all(inFlight);
   } finally {
-    // Not awaited: it waits for a read-ahead still pulling from the producer.
+    // Not awaited: a failed append may leave a read-ahead still pulling from the producer.
     pieces.return(undefined).catch(() => {});
   }
   return await api.sessionFinish(op, session, offset, path, hasher.digest());

@@ -3,8 +3,8 @@
  * plugin's reports and call counts are visible): a mount renamed on a name
  * clash, a squatter's folder and a stranger's object ignored and reported
  * once, a listing consistent with what changes() reported, an idle round's
- * cost, an idle watcher at one call a period, a cut
- * upload session resumed from `correct_offset`, an expired token refreshed
+ * cost (one call) and new peers still found, an idle watcher at one call a
+ * period, a cut append of a concurrent upload session retried, an expired token refreshed
  * and stored, a revoked grant failing with the sign-in hint.
  */
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
@@ -275,7 +275,7 @@ Deno.test("an idle watcher's round is one long-poll, and it wakes on a write in 
   });
 });
 
-Deno.test("a large upload goes in 8 MiB session appends and resumes after a cut append", async () => {
+Deno.test("a large upload goes in a concurrent session of 8 MiB appends; a cut or unanswered append is retried", async () => {
   await rig(async ({ open, dbx }) => {
     const alice = open(A);
     const bob = open(B);
