@@ -2,4 +2,4 @@
 export const VERSION = "0.1.0";
 
 /** The protocol version this client speaks (docs/protocol.md §9). */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;

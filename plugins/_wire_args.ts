@@ -55,6 +55,20 @@ export function parseListArgs(
   };
 }
 
+/** Most readers one pool call names: bounds what a hostile caller makes a plugin store. */
+export const MAX_POOL_READERS = 10_000;
+
+/** `value` as a pool's readers (valid identities, at least one, deduplicated), or why not. */
+export function parseReaders(value: unknown): string[] | string {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_POOL_READERS) {
+    return `readers must be a list of 1 to ${MAX_POOL_READERS} identities`;
+  }
+  for (const r of value) {
+    if (typeof r !== "string" || !isIdentity(r)) return `${preview(r)} is not a valid identity`;
+  }
+  return [...new Set(value as string[])];
+}
+
 /** Why `me` may not write channel `ref` (only its sender writes), or null. */
 export function writeRefusal(me: string, ref: ChannelRef): { detail: string; hint: string } | null {
   return ref.sender === me ? null : {
@@ -80,6 +94,8 @@ export interface WireErrors {
   ): SyftError;
   /** `E_EXISTS` for a create-only put of a taken name. */
   exists(ref: ChannelRef, name: string): SyftError;
+  /** `E_EXISTS` for a create-only poolPut of a taken name. */
+  poolExists(sender: string, name: string): SyftError;
   /** Refuse anything but a valid object name. */
   checkName(op: string, name: unknown): asserts name is string;
   /** Checked list options, or `E_TRANSPORT`. */
@@ -99,6 +115,14 @@ export function wireErrors(kind: string): WireErrors {
           channelName(ref)
         }`,
         { hint: "objects are create-only: write under the next free name" },
+      ),
+    poolExists: (sender, name) =>
+      new SyftError(
+        "E_EXISTS",
+        `${kind} transport failed during poolPut: ${
+          JSON.stringify(name)
+        } already exists in ${sender}'s pool`,
+        { hint: "pool objects are create-only: write under a fresh name" },
       ),
     checkName(op, name): asserts name is string {
       if (typeof name !== "string" || !OBJECT_NAME_RE.test(name)) {

@@ -209,7 +209,12 @@ class PluginHost implements Transport {
       isRecord(value) && typeof value.enforcesSharing === "boolean" &&
       typeof value.canWatch === "boolean"
     ) {
-      return { enforcesSharing: value.enforcesSharing, canWatch: value.canWatch };
+      // `pool` is optional: a plugin that says nothing has none.
+      return {
+        enforcesSharing: value.enforcesSharing,
+        canWatch: value.canWatch,
+        ...(value.pool === true ? { pool: true } : {}),
+      };
     }
     throw this.#malformed("capabilities", value);
   }
@@ -237,21 +242,33 @@ class PluginHost implements Transport {
 
   async put(channel: ChannelRef, name: string, body: ObjectBody): Promise<void> {
     const ref = { sender: channel.sender, recipient: channel.recipient };
+    await this.#send("put", body, (sent) => [ref, name, sent]);
+  }
+
+  /**
+   * One call carrying a body (`put`, `poolPut`); `args` places it among the
+   * arguments. A buffer goes as a private copy, transferred: the caller keeps
+   * its buffer intact (a retry after E_TRANSPORT must not find it detached),
+   * and the copy moves without a second one in structured clone. (`new
+   * Uint8Array`, not `slice`: a Node Buffer's slice is a view of its pool.) A
+   * stream is relayed chunk by chunk as the Worker pulls.
+   */
+  async #send(
+    method: "put" | "poolPut",
+    body: ObjectBody,
+    args: (sent: unknown) => unknown[],
+  ): Promise<void> {
     if (body instanceof Uint8Array) {
-      // Send a private copy and transfer that: the caller keeps its buffer
-      // intact (a retry after E_TRANSPORT must not find it detached), and the
-      // copy moves without a second one in structured clone.
-      // (`new Uint8Array`, not `slice`: a Node Buffer's slice is a view of its pool.)
       const copy = new Uint8Array(body);
-      await this.#call("put", [ref, name, copy], { transfer: [copy.buffer] });
+      await this.#call(method, args(copy), { transfer: [copy.buffer] });
       return;
     }
     if (!(body instanceof ReadableStream)) {
-      throw new SyftError("E_INTERNAL", "put body must be a Uint8Array or a ReadableStream");
+      throw new SyftError("E_INTERNAL", `${method} body must be a Uint8Array or a ReadableStream`);
     }
     const relay = new Relay(body);
     try {
-      await this.#call("put", [ref, name, relay], { relay });
+      await this.#call(method, args(relay), { relay });
     } finally {
       relay.release();
     }
@@ -259,27 +276,50 @@ class PluginHost implements Transport {
 
   async list(channel: ChannelRef, options: ListOptions = {}): Promise<ListPage> {
     const ref = { sender: channel.sender, recipient: channel.recipient };
-    const opts: ListOptions = {};
-    if (options.prefix !== undefined) opts.prefix = options.prefix;
-    if (options.after !== undefined) opts.after = options.after;
-    if (options.limit !== undefined) opts.limit = options.limit;
-    if (options.all === true) opts.all = true;
-    const value = await this.#call("list", [ref, opts]);
+    const value = await this.#call("list", [ref, listArgs(options)]);
     return parseListPage(value) ?? failWith(this.#malformed("list", value));
   }
 
   async get(channel: ChannelRef, name: string): Promise<ReadableStream<Uint8Array>> {
     const ref = { sender: channel.sender, recipient: channel.recipient };
-    const session = await this.#live("get");
-    const value = await session.call("get", [ref, name], [], this.#settings.callTimeoutMs);
+    return await this.#stream("get", [ref, name]);
+  }
+
+  /** A call answered with a stream of the Worker's (`get`, `poolGet`). */
+  async #stream(method: "get" | "poolGet", args: unknown[]): Promise<ReadableStream<Uint8Array>> {
+    const session = await this.#live(method);
+    const value = await session.call(method, args, [], this.#settings.callTimeoutMs);
     const stream = streamIdOf(value);
-    if (stream === null) throw this.#malformed("get", value);
-    return session.readStream(stream, "get");
+    if (stream === null) throw this.#malformed(method, value);
+    return session.readStream(stream, method);
   }
 
   async delete(channel: ChannelRef, name: string): Promise<void> {
     const ref = { sender: channel.sender, recipient: channel.recipient };
     await this.#call("delete", [ref, name]);
+  }
+
+  async poolPut(name: string, body: ObjectBody, readers: string[]): Promise<void> {
+    const who = [...readers];
+    await this.#send("poolPut", body, (sent) => [name, sent, who]);
+  }
+
+  async poolAddReaders(name: string, readers: string[]): Promise<void> {
+    await this.#call("poolAddReaders", [name, [...readers]]);
+  }
+
+  async poolGet(sender: string, name: string): Promise<ReadableStream<Uint8Array>> {
+    return await this.#stream("poolGet", [sender, name]);
+  }
+
+  async poolList(options: ListOptions = {}): Promise<ListPage> {
+    const { all: _, ...opts } = listArgs(options);
+    const value = await this.#call("poolList", [opts]);
+    return parseListPage(value) ?? failWith(this.#malformed("poolList", value));
+  }
+
+  async poolDelete(name: string): Promise<void> {
+    await this.#call("poolDelete", [name]);
   }
 
   async changes(cursor: string | null, options: ChangesOptions = {}): Promise<ChangesResult> {
@@ -698,6 +738,16 @@ class Relay {
       this.#reader.cancel("the put ended before the body was read").catch(() => {});
     }
   }
+}
+
+/** List options as they cross the wire: only those set, nothing else the caller's object holds. */
+function listArgs(options: ListOptions): ListOptions {
+  const opts: ListOptions = {};
+  if (options.prefix !== undefined) opts.prefix = options.prefix;
+  if (options.after !== undefined) opts.after = options.after;
+  if (options.limit !== undefined) opts.limit = options.limit;
+  if (options.all === true) opts.all = true;
+  return opts;
 }
 
 function failWith(error: SyftError): never {

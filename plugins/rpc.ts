@@ -36,6 +36,11 @@ export const RPC_METHODS = [
   "get",
   "delete",
   "changes",
+  "poolPut",
+  "poolAddReaders",
+  "poolGet",
+  "poolList",
+  "poolDelete",
 ] as const;
 
 /** A method name that can cross the wire. */

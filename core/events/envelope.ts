@@ -11,6 +11,9 @@
  * - The AES key is HKDF-SHA256(X25519 secret, salt = header salt, info = `"syft1
  *   " + kind + " " + sender + " " + recipient + " " + name`): an object copied
  *   under another name, direction or kind decrypts under another key and fails.
+ * - A pooled blob (protocol v2) is sealed for no one in particular (recipient
+ *   `*`) under a random content key instead: HKDF(content key, salt, the same
+ *   info). Its readers get the key inside their own encrypted batches.
  * - Chunk i has nonce 8 zero bytes ‖ u32be(i) and additional data
  *   SHA-256(magic ‖ length ‖ header) ‖ `"more"`/`"last"`: reordering, splicing
  *   chunks of another object, and cutting the body at a chunk boundary all fail.
@@ -79,24 +82,36 @@ export interface SealParams {
 }
 
 /** The writer's keys. */
-export interface SealKeys {
-  /** Our Ed25519 private key. */
-  signPrivate: CryptoKey;
-  /** Our X25519 private key. */
-  agreePrivate: CryptoKey;
-  /** The recipient's X25519 public key. */
-  peerAgreePublic: CryptoKey;
-}
+export type SealKeys =
+  & {
+    /** Our Ed25519 private key. */
+    signPrivate: CryptoKey;
+  }
+  & ({
+    /** Our X25519 private key. */
+    agreePrivate: CryptoKey;
+    /** The recipient's X25519 public key. */
+    peerAgreePublic: CryptoKey;
+  } | {
+    /** A pooled blob's random content key (32 bytes), in place of the X25519 secret. */
+    contentKey: Uint8Array;
+  });
 
 /** The reader's keys. */
-export interface OpenKeys {
-  /** The sender's pinned Ed25519 public key. */
-  senderSignPublic: CryptoKey;
-  /** Our X25519 private key. */
-  agreePrivate: CryptoKey;
-  /** The sender's pinned X25519 public key (with ours, gives the sender's secret). */
-  senderAgreePublic: CryptoKey;
-}
+export type OpenKeys =
+  & {
+    /** The sender's pinned Ed25519 public key. */
+    senderSignPublic: CryptoKey;
+  }
+  & ({
+    /** Our X25519 private key. */
+    agreePrivate: CryptoKey;
+    /** The sender's pinned X25519 public key (with ours, gives the sender's secret). */
+    senderAgreePublic: CryptoKey;
+  } | {
+    /** A pooled blob's content key (32 bytes), from the batch that references it. */
+    contentKey: Uint8Array;
+  });
 
 /** Where an object was found: the signed header must say the same. */
 export interface Expect {
@@ -255,7 +270,9 @@ export function sealEnvelope(
       try {
         signature = await crypto.subtle.sign("Ed25519", keys.signPrivate, signed);
         key = await deriveObjectKey(
-          await sharedSecret(keys.agreePrivate, keys.peerAgreePublic),
+          "contentKey" in keys
+            ? keys.contentKey
+            : await sharedSecret(keys.agreePrivate, keys.peerAgreePublic),
           salt,
           objectInfo(header),
         );
@@ -456,7 +473,9 @@ export async function openEnvelope(
   try {
     ({ header, headerHash } = await readPrefix(input, expect, keys.senderSignPublic));
     key = await deriveObjectKey(
-      await sharedSecret(keys.agreePrivate, keys.senderAgreePublic),
+      "contentKey" in keys
+        ? keys.contentKey
+        : await sharedSecret(keys.agreePrivate, keys.senderAgreePublic),
       own(parseBase64(header.salt) ?? new Uint8Array(0)),
       objectInfo(header),
     );

@@ -26,9 +26,12 @@ import {
   type FileChangeEvent,
   INLINE_LIMIT,
   MAX_REJECT_DETAIL,
+  POOL_NAME_RE,
+  type PoolRef,
   type RejectReason,
 } from "./types.ts";
 import { isRecord } from "../encoding/record.ts";
+import { parseBase64 } from "../encoding/base64.ts";
 
 /** Largest `batch.json` or `checkpoint.json` a reader accepts, in bytes. */
 export const MAX_JSON_BYTES = 64 * 1024 * 1024;
@@ -198,7 +201,11 @@ export function parseEvent(raw: unknown, ctx: ParseContext, where = "event"): Fi
   const mode = oneOf(obj, "mode", where, ["file", "exec"] as const);
   const submitted_at = integer(obj, "submitted_at", where, 0);
   const ts = integer(obj, "ts", where, 0);
-  const content = oneOf(obj, "content", where, ["inline", "blob", null] as const);
+  const content = oneOf(obj, "content", where, ["inline", "blob", "pool", null] as const);
+  const pool = content === "pool" ? poolRef(obj, where) : undefined;
+  if (content !== "pool" && obj.pool !== undefined) {
+    throw bad(`${where}.pool is set but its content is ${quote(String(content))}`);
+  }
 
   // The consistency rules keep "is it deleted?" a single question downstream:
   // a deletion carries nothing, a live file carries a hash and says where its
@@ -230,7 +237,21 @@ export function parseEvent(raw: unknown, ctx: ParseContext, where = "event"): Fi
     submitted_at,
     ts,
     content,
+    ...(pool ? { pool } : {}),
   };
+}
+
+/** The `pool` of a pooled content: its pool object's name and a 32-byte key. */
+function poolRef(obj: JsonObject, where: string): PoolRef {
+  const raw = asObject(field(obj, "pool", where), `${where}.pool`);
+  const name = string(raw, "name", `${where}.pool`);
+  if (!POOL_NAME_RE.test(name)) throw bad(`${where}.pool.name ${quote(name)} is not a pool name`);
+  const key = string(raw, "key", `${where}.pool`);
+  const bytes = key.length === 44 ? parseBase64(key) : null;
+  if (bytes === null || bytes.length !== 32) {
+    throw bad(`${where}.pool.key is not 32 bytes of standard base64`);
+  }
+  return { name, key };
 }
 
 /**
@@ -357,6 +378,7 @@ function orderEvent(e: FileChangeEvent): FileChangeEvent {
     submitted_at: e.submitted_at,
     ts: e.ts,
     content: e.content,
+    ...(e.pool ? { pool: { name: e.pool.name, key: e.pool.key } } : {}),
   };
 }
 

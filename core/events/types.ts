@@ -49,8 +49,24 @@ export interface FileChangeEvent {
   mode: "file" | "exec";
   submitted_at: number;
   ts: number;
-  content: "inline" | "blob" | null;
+  content: "inline" | "blob" | "pool" | null;
+  /**
+   * Protocol v2, with `content: "pool"` only: where the content is in the
+   * sender's pool and the content key it is sealed under (docs/protocol.md §4.5).
+   */
+  pool?: PoolRef | undefined;
 }
+
+/** A content stored once in the sender's pool (protocol v2). */
+export interface PoolRef {
+  /** The object's name in the sender's pool, `p-<32 hex>.syft` (random, reveals nothing). */
+  name: string;
+  /** The 32-byte content key, base64. */
+  key: string;
+}
+
+/** Syntax of a pool object's name. */
+export const POOL_NAME_RE = /^p-[0-9a-f]{32}\.syft$/;
 
 /** Reasons a proposal is refused (§4.4). */
 export type RejectReason = "permission" | "conflict" | "invalid" | "quota";

@@ -167,11 +167,12 @@ export class ChannelReader {
    * proposal budget ran out) or refused: next round.
    */
   async #judgeBeforeRestore(seqs: number[], upTo: number): Promise<boolean> {
-    // Also with nothing judged before (seed 30198: an owner whose own batches
-    // acked nothing yet, after a lost state/, skipped a proposal a full and an
-    // incremental checkpoint covered, as would a first reader of a channel
-    // with incrementals).
-    if (this.#state.cursor !== 0) return true;
+    // Only a reader with no record (no cursor, nothing restored): also with
+    // nothing judged before (seed 30198: an owner whose own batches acked
+    // nothing yet, after a lost state/, skipped a proposal a full and an
+    // incremental checkpoint covered). One that restored cf-0 and waits for
+    // a resync is no fresh reader: the batches it refused stay refused.
+    if (this.#state.cursor !== 0 || this.#state.base !== null) return true;
     const refused = new Set(this.#state.quarantined_names);
     for (const seq of seqs) {
       if (seq <= (this.#state.judged ?? 0) || seq > upTo || refused.has(batchName(seq))) continue;
@@ -264,7 +265,12 @@ export class ChannelReader {
 
   #planner(fetched: Fetched<ObjectKind>, name: string, staging: string): Planner {
     const ref = { ctx: this.ctx, keys: this.keys, channel: this.#channel, name, staging };
-    return new Planner(this.ctx.fs, staging, fetched.events, blobFetcher(ref, fetched.staged));
+    return new Planner(
+      this.ctx.fs,
+      staging,
+      fetched.events,
+      blobFetcher(ref, fetched.staged, fetched.events),
+    );
   }
 
   async #journal(seq: number, scope: BatchScope, staging: string): Promise<void> {

@@ -34,6 +34,7 @@ import { collectBytes, readVerified, sealFor, uploadBlob } from "./outgoing.ts";
 import { fullCheckpointEvents, writeCheckpoint } from "./checkpoint_out.ts";
 import { collectGarbage, finishGc } from "./gc.ts";
 import { settleSeq } from "./settle_seq.ts";
+import { poolFor } from "./pool.ts";
 import { rebuildWriterRecord } from "./writer_rebuild.ts";
 import {
   carriableProjection,
@@ -398,6 +399,21 @@ export class ChannelWriter {
     const events: FileChangeEvent[] = [];
     const inline = new Map<string, string>();
     for (const { event, source } of group) {
+      if (event.content === "blob" && source && event.datasite === this.ctx.me) {
+        const hash = event.new_hash!;
+        const pooled = await poolFor(
+          this.ctx,
+          this.keys,
+          { source, hash, size: event.size },
+          blobs,
+        );
+        if (pooled) {
+          refs.add(pooled.id);
+          blobs.add(pooled.id);
+          events.push({ ...event, content: "pool", pool: pooled.ref });
+          continue;
+        }
+      }
       if (event.content === "blob" && source) {
         const hash = event.new_hash!;
         const id = await blobId(this.keys.blobKeyOut, hash);
@@ -488,10 +504,12 @@ export class ChannelWriter {
       const uploaded = new Set(state.blobs);
       for (const [hash, seq] of gone) {
         if (live.has(hash)) continue; // another path still has this content
-        const id = await blobId(this.keys.blobKeyOut, hash);
-        if (!uploaded.has(id) || reused.has(id)) continue;
-        retired[id] = seq;
-        changed = true;
+        const pooled = await this.ctx.pool?.idOf(hash);
+        for (const id of [await blobId(this.keys.blobKeyOut, hash), pooled]) {
+          if (id === undefined || !uploaded.has(id) || reused.has(id)) continue;
+          retired[id] = seq;
+          changed = true;
+        }
       }
     }
     if (changed) await this.#save({ ...state, retired });

@@ -36,6 +36,7 @@ import {
   uploadBlob,
 } from "./outgoing.ts";
 import { isCarriable } from "./carriable.ts";
+import { poolFor } from "./pool.ts";
 import { quarantineRefused } from "./quarantine.ts";
 import type { ChannelState, FileInfo } from "./state.ts";
 
@@ -177,23 +178,49 @@ async function packCheckpoint(
         packed.add(ev.new_hash);
         inlineBytes += ev.size;
       }
-      out.written.push({ ...ev, content: "inline" });
+      out.written.push(withContent(ev, "inline"));
       continue;
     }
-    const id = await checkpointBlob(ctx, keys, out.blobs, {
-      seq: spec.seq,
-      source,
-      hash: ev.new_hash,
-      size: ev.size,
-    });
+    const blob = { seq: spec.seq, source, hash: ev.new_hash, size: ev.size };
+    const pooled = await keepingFailures(() => poolFor(ctx, keys, blob, out.blobs));
+    if (pooled) {
+      out.blobs.add(pooled.id);
+      out.refs.add(pooled.id);
+      out.written.push({ ...withContent(ev, "pool"), pool: pooled.ref });
+      continue;
+    }
+    const id = pooled === null ? await checkpointBlob(ctx, keys, out.blobs, blob) : null;
     if (id === null) {
       out.stale.push(ev.path); // changed or gone since it was published
       continue;
     }
     out.refs.add(id);
-    out.written.push({ ...ev, content: "blob" });
+    out.written.push(withContent(ev, "blob"));
   }
   return out;
+}
+
+/** `ev` with its content stored as `content` (a pool reference it had is dropped). */
+function withContent(ev: FileChangeEvent, content: "inline" | "blob" | "pool"): FileChangeEvent {
+  const { pool: _, ...rest } = ev;
+  return { ...rest, content };
+}
+
+/**
+ * Share a checkpoint's content through the pool: the reference, null when
+ * there is no pool for this peer, or false when the file changed (left out).
+ */
+async function keepingFailures<T>(share: () => Promise<T | null>): Promise<T | null | false> {
+  try {
+    return await share();
+  } catch (err) {
+    // As for a checkpoint's blob: the storage failing stops the channel, a
+    // file that changed is only left for the next round.
+    if (err instanceof SyftError && (err.code === "E_TRANSPORT" || err.code === "E_EXISTS")) {
+      throw err;
+    }
+    return false;
+  }
 }
 
 /** The blob id of a checkpoint's content, uploaded unless there; null when the file changed. */

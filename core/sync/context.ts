@@ -11,7 +11,8 @@ import { decodeBase64 } from "../encoding/base64.ts";
 import { STAGING_FOLDER } from "../datasite/names.ts";
 import type { ContentCache } from "./content_cache.ts";
 import type { IdentityKeys } from "../identity/keys.ts";
-import type { Transport } from "../transport/contract.ts";
+import type { PoolStore, Transport } from "../transport/contract.ts";
+import type { PoolRef } from "../events/types.ts";
 import type { LocalFs } from "../fs/local_fs.ts";
 import type { Clock } from "../time/clock.ts";
 import type { CheckpointThresholds } from "../checkpoints/rolling.ts";
@@ -53,6 +54,33 @@ export interface SyncContext {
   progress?: ((label: string, done: number, total: number) => void) | undefined;
   /** Contents this round read and hashed already (set by the round for its own run). */
   contents?: ContentCache | undefined;
+  /** Our pool (protocol v2), set by the round for its own run; absent: per-channel blobs only. */
+  pool?: OwnPool | undefined;
+}
+
+/** A content shared through our pool: the id a channel records and what its event carries. */
+export interface Pooled {
+  id: string;
+  ref: PoolRef;
+}
+
+/** A content to share: its file (re-hashed as it is sealed), hash and size. */
+export interface PoolSource {
+  source: string;
+  hash: string;
+  size: number;
+}
+
+/** What a round's writers and readers ask of our pool (`core/sync/pool.ts` keeps it). */
+export interface OwnPool {
+  /** The transport's pool, or null when it has none. */
+  store(): Promise<PoolStore | null>;
+  /** Share content `blob` with `peer` (see `PoolWriter.share`); null without a pool. */
+  share(peer: string, blob: PoolSource, held: ReadonlySet<string>): Promise<Pooled | null>;
+  /** The pooled id holding content `hash`, if any. */
+  idOf(hash: string): Promise<string | undefined>;
+  /** A channel is about to drop these ids (pooled ones among them mark the pool dirty). */
+  released(ids: readonly string[]): Promise<void>;
 }
 
 /** A peer's keys, ready to use. */
@@ -64,6 +92,11 @@ export interface PeerKeys {
   blobKeyOut: CryptoKey;
   /** HMAC key naming blobs in the peer's channel to us. */
   blobKeyIn: CryptoKey;
+  /**
+   * The protocol the peer's hello announced (absent: unknown, taken as 1).
+   * Only a peer of protocol 2 or later is sent pool references.
+   */
+  protocol?: number | undefined;
 }
 
 /**

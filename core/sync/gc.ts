@@ -10,6 +10,7 @@ import { entryName, planGc } from "../checkpoints/chain.ts";
 import type { ChannelRef } from "../transport/contract.ts";
 import type { SyncContext } from "./context.ts";
 import { type ChannelState, saveChannelState } from "./state.ts";
+import { isPoolId } from "./pool.ts";
 
 /**
  * Below this many deletable objects a round leaves them for later: deletes come
@@ -45,7 +46,12 @@ export async function collectGarbage(
     return { state, deleted: reclaimed.deleted };
   }
   const gone = new Set(plan.blobs);
-  const names = [...plan.remove.map(entryName), ...plan.blobs.map(blobName)];
+  // A pooled id is only dropped here: the pool deletes the object once no channel names it.
+  await ctx.pool?.released(plan.blobs);
+  const names = [
+    ...plan.remove.map(entryName),
+    ...plan.blobs.filter((b) => !isPoolId(b)).map(blobName),
+  ];
   const intent: ChannelState = {
     ...state,
     chain: plan.keep,
@@ -86,6 +92,7 @@ async function reclaimRetired(
     return { state: next, deleted: 0 };
   }
   const gone = new Set(ready.map(([id]) => id));
+  await ctx.pool?.released([...gone]);
   const retired = Object.fromEntries(
     Object.entries(state.retired).filter(([id]) => !gone.has(id)),
   );
@@ -96,7 +103,7 @@ async function reclaimRetired(
     chain: state.chain.map((e) =>
       e.blobs.some((b) => gone.has(b)) ? { ...e, blobs: e.blobs.filter((b) => !gone.has(b)) } : e
     ),
-    gc_pending: [...state.gc_pending, ...[...gone].map(blobName)],
+    gc_pending: [...state.gc_pending, ...[...gone].filter((b) => !isPoolId(b)).map(blobName)],
   };
   await saveChannelState(ctx.layout, intent);
   return { state: await finishGc(ctx, channel, intent), deleted: gone.size };

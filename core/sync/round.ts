@@ -7,6 +7,7 @@
  */
 import { indexFingerprint } from "./publication.ts";
 import { ContentCache } from "./content_cache.ts";
+import { PoolWriter } from "./pool.ts";
 import { posix } from "node:path";
 import { describeError, SyftError, type SyftErrorCode } from "../errors/mod.ts";
 import { loadDatasitePermissions, type PermissionEngine } from "../permissions/mod.ts";
@@ -173,7 +174,10 @@ interface OwnScan {
  */
 export async function runRound(context: SyncContext, peers: PeerStore): Promise<RoundSummary> {
   // Each content is read and hashed once in the round, however many peers get it.
-  const ctx = { ...context, contents: new ContentCache() };
+  const ctx: SyncContext = { ...context, contents: new ContentCache() };
+  // Content sealed once into our pool reaches every peer of the round (protocol v2).
+  const pool = new PoolWriter(ctx);
+  ctx.pool = pool;
   const round = await openRound(ctx, peers);
   await recoverCrashedRound(round);
   const feed = await readChangeFeed(round);
@@ -181,6 +185,7 @@ export async function runRound(context: SyncContext, peers: PeerStore): Promise<
   const own = await scanOwn(round);
   for (const record of (await peers.list()).records) await writePeer(round, record, own);
   for (const record of (await peers.list()).records) await sendControlsOnly(round, record, own);
+  await collectPool(round, pool);
   await closeRound(round, own, feed);
   return round.summary;
 }
@@ -247,6 +252,22 @@ async function recoverCrashedRound(round: Round): Promise<void> {
       // Its transport is down: the put stays pending, its channel waits for the next round.
       summary.failures.push(failure(record.email, "publishing", err));
     }
+  }
+}
+
+/**
+ * Delete the pool objects no channel names any more. A storage that fails
+ * leaves them for the next round (the record says which), not the round.
+ */
+async function collectPool(round: Round, pool: PoolWriter): Promise<void> {
+  const live = new Set(
+    (await round.peers.list()).records.filter((r) => r.state === "accepted").map((r) => r.email),
+  );
+  try {
+    await pool.collect(live);
+  } catch (err) {
+    if (!(err instanceof SyftError && err.code === "E_TRANSPORT")) throw err;
+    round.ctx.warn(`our pool was not collected this round: ${describeError(err)}`);
   }
 }
 
@@ -430,7 +451,10 @@ async function writePeer(round: Round, record: PeerRecord, own: OwnScan): Promis
     return;
   }
   if (await ctx.routes?.unreachable(record.email)) return; // reported when reading
-  const keys = await keysOf(round, record.email, record.sign_key, record.agree_key);
+  const keys = {
+    ...await keysOf(round, record.email, record.sign_key, record.agree_key),
+    protocol: record.protocol,
+  };
   const state = await loadChannelState(ctx.layout, record.email);
   const extraControls: Control[] = [];
   if (record.accept_sent === false) extraControls.push({ type: "peer.accept" });

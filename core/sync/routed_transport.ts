@@ -14,6 +14,14 @@
  * - A channel found on a transport that is not its sender's is not reported:
  *   a peer lives on one storage. An unknown sender (a new request) lives where
  *   its channel was found first, default first, then by name.
+ * - Pools (protocol v2): `poolGet` goes where the sender lives. A pool
+ *   object whose readers live on several transports is stored once per
+ *   transport: the writer asks {@linkcode TransportRoutes.poolGroups} how its
+ *   readers split and puts one copy per group (`poolPut` and
+ *   `poolAddReaders` go where their readers live, all on one transport).
+ *   `poolList` merges the pools of every transport that has one, and
+ *   `poolDelete` deletes on each of them. The set offers a pool only when
+ *   every transport does; otherwise writers keep per-channel copies.
  * - The position of a transport that failed during the round is not advanced
  *   in the cursor the round saves ({@linkcode RoutedTransport.cursorToSave}),
  *   so what its peers missed is reported again next round.
@@ -27,6 +35,8 @@ import type {
   ListOptions,
   ListPage,
   ObjectBody,
+  ObjectInfo,
+  PoolStore,
   Transport,
   TransportCapabilities,
   WhoAmI,
@@ -48,6 +58,12 @@ export interface TransportRoutes {
   cursorToSave(cursor: string): string;
   /** Why `peer`'s transport is unreachable this round, or null when it is not known to be. */
   unreachable(peer: string): Promise<SyftError | null>;
+  /**
+   * Pool readers grouped by the transport they live on (default first, then
+   * by name; readers in order within a group): a pool object is put once per
+   * group, and its readers are added within their own group.
+   */
+  poolGroups(readers: readonly string[]): Promise<{ route: string; readers: string[] }[]>;
 }
 
 interface MemberState extends RouteMember {
@@ -74,7 +90,7 @@ export function parseRoutedCursor(cursor: string | null): Record<string, string 
 }
 
 /** The transports of one installation, routed by peer. */
-export class RoutedTransport implements Transport, TransportRoutes {
+export class RoutedTransport implements Transport, TransportRoutes, PoolStore {
   readonly #me: string;
   readonly #members: Map<string, MemberState>;
   /** The record's `via` of a peer (DEFAULT_TRANSPORT when none), or null when it has no record. */
@@ -131,11 +147,84 @@ export class RoutedTransport implements Transport, TransportRoutes {
    */
   async capabilities(): Promise<TransportCapabilities> {
     const all = (await this.#survey("capabilities", (t) => t.capabilities())).map(([, c]) => c);
+    const complete = all.length === this.#members.size;
     return {
-      enforcesSharing: all.length === this.#members.size && all.every((c) => c.enforcesSharing),
+      enforcesSharing: complete && all.every((c) => c.enforcesSharing),
       // Waiting on several transports at once is not done: `--watch` polls them.
       canWatch: this.#members.size === 1 && all[0]!.canWatch,
+      // One transport without a pool makes the set have none: a writer then
+      // keeps per-channel copies for everyone, one way of writing at a time.
+      pool: complete && all.every((c) => c.pool === true),
     };
+  }
+
+  async poolGroups(readers: readonly string[]): Promise<{ route: string; readers: string[] }[]> {
+    const groups = new Map<string, string[]>();
+    for (const r of readers) {
+      const route = await this.#route(r);
+      const group = groups.get(route);
+      if (group) group.push(r);
+      else groups.set(route, [r]);
+    }
+    const order = (name: string) => name === DEFAULT_TRANSPORT ? "" : name;
+    return [...groups].sort(([a], [b]) => order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0)
+      .map(([route, readers]) => ({ route, readers }));
+  }
+
+  async poolPut(name: string, body: ObjectBody, readers: string[]): Promise<void> {
+    const route = await this.#poolRoute("poolPut", readers);
+    await this.#call(route, (t) => poolStoreOf(t, "poolPut").poolPut(name, body, readers));
+  }
+
+  async poolAddReaders(name: string, readers: string[]): Promise<void> {
+    const route = await this.#poolRoute("poolAddReaders", readers);
+    await this.#call(route, (t) => poolStoreOf(t, "poolAddReaders").poolAddReaders(name, readers));
+  }
+
+  async poolGet(sender: string, name: string): Promise<ReadableStream<Uint8Array>> {
+    return await this.#call(
+      await this.#route(sender),
+      (t) => poolStoreOf(t, "poolGet").poolGet(sender, name),
+    );
+  }
+
+  async poolList(options: ListOptions = {}): Promise<ListPage> {
+    const limit = Math.min(Math.max(1, options.limit ?? 1000), 1000);
+    const merged = new Map<string, ObjectInfo>();
+    for (const name of this.#members.keys()) {
+      // Each member filters by `after` itself, so merging pages keeps paging exact.
+      const page = await this.#call(
+        name,
+        (t) => poolStoreOf(t, "poolList").poolList({ ...options, limit }),
+      );
+      for (const o of page.objects) if (!merged.has(o.name)) merged.set(o.name, o);
+    }
+    const sorted = [...merged.values()].sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+    );
+    const objects = sorted.slice(0, limit);
+    // A member's page may be cut at `limit` too: the merged page then may have more after it.
+    return sorted.length >= limit
+      ? { objects, next: objects[objects.length - 1]!.name }
+      : { objects };
+  }
+
+  async poolDelete(name: string): Promise<void> {
+    for (const member of this.#members.keys()) {
+      await this.#call(member, (t) => poolStoreOf(t, "poolDelete").poolDelete(name));
+    }
+  }
+
+  /** The one transport all of `readers` live on; a mixed list is a writer's bug. */
+  async #poolRoute(op: string, readers: readonly string[]): Promise<string> {
+    const groups = await this.poolGroups(readers);
+    if (groups.length !== 1) {
+      throw new SyftError(
+        "E_INTERNAL",
+        `${op}: readers on ${groups.length} transports; put one copy per poolGroups() group`,
+      );
+    }
+    return groups[0]!.route;
   }
 
   async whoami(): Promise<WhoAmI> {
@@ -302,4 +391,12 @@ export class RoutedTransport implements Transport, TransportRoutes {
         : `check transport ${m.name}'s storage (\`syft transport list\`), then \`syft sync\`; peers on other transports still sync`,
     });
   }
+}
+
+/** The pool of a member transport, which has one when the set says so. */
+function poolStoreOf(t: Transport, op: string): PoolStore {
+  if (!t.poolPut || !t.poolAddReaders || !t.poolGet || !t.poolList || !t.poolDelete) {
+    throw new SyftError("E_TRANSPORT", `${op}: this transport has no pool`);
+  }
+  return t as PoolStore;
 }

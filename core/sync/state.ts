@@ -241,6 +241,8 @@ export interface StateLayout {
   quarantine: string;
   lastSync: string;
   changesCursor: string;
+  /** Our pool's record (protocol v2, core/sync/pool.ts). */
+  pool: string;
 }
 
 /** The layout under a state folder. */
@@ -254,6 +256,7 @@ export function stateLayout(stateDir: string, fs: LocalFs = denoFs): StateLayout
     quarantine: posix.join(stateDir, "quarantine"),
     lastSync: posix.join(stateDir, "last_sync.json"),
     changesCursor: posix.join(stateDir, "changes_cursor.json"),
+    pool: posix.join(stateDir, "pool.json"),
   };
 }
 
@@ -326,7 +329,9 @@ async function writeJson(fs: LocalFs, path: string, value: unknown): Promise<voi
  */
 export async function removeDeadTemps(layout: StateLayout): Promise<void> {
   const ownFiles = new Set(
-    [layout.index, layout.changesCursor, layout.lastSync].map((p) => posix.basename(p)),
+    [layout.index, layout.changesCursor, layout.lastSync, layout.pool].map((p) =>
+      posix.basename(p)
+    ),
   );
   for (const dir of [layout.channels, layout.journal, layout.dir]) {
     // Folders only the engine writes, and in the state folder its own files.

@@ -88,6 +88,8 @@ async function chainEntry(
   for (const e of events) {
     if (e.content === "blob" && e.new_hash !== null) {
       blobs.add(await blobId(keys.blobKeyOut, e.new_hash));
+    } else if (e.content === "pool" && e.pool) {
+      blobs.add(e.pool.name.slice(0, -".syft".length));
     }
   }
   return { kind, seq, events: events.length, blobs: [...blobs] };

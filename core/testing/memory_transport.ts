@@ -19,6 +19,7 @@ import {
   OBJECT_NAME_RE,
   type ObjectBody,
   type ObjectInfo,
+  type PoolStore,
   type Transport,
   type TransportCapabilities,
   type WhoAmI,
@@ -39,6 +40,12 @@ interface StoredChannel {
   special: Map<string, "folder" | "symlink" | "other">;
   /** The storage version of the last change to this channel. */
   changedAt: number;
+}
+
+/** One object of a sender's pool and who may read it. */
+interface PooledObject {
+  bytes: Uint8Array;
+  readers: Set<string>;
 }
 
 /**
@@ -62,12 +69,16 @@ export interface TransportFaults {
 /** The storage every {@linkcode MemoryTransport} of one test shares. */
 export class MemoryStorage {
   readonly channels = new Map<string, StoredChannel>();
+  /** Each sender's pool (protocol v2): name → object and its readers. */
+  readonly pools = new Map<string, Map<string, PooledObject>>();
   /**
    * Whether `list` and `get` let timers run first (see `turn`); a test with
    * no timer to wait for (the simulation) turns it off: each turn costs a
    * timer tick, most of a long run's time.
    */
   timerTurns = true;
+  /** Whether the transports offer a pool (protocol v2); false acts as a transport without one. */
+  pool = true;
   /** Faults to inject; none by default. */
   faults: TransportFaults | null = null;
   /** The storage's own time, in ticks a test advances: lagging objects show when it passes theirs. */
@@ -134,6 +145,34 @@ export class MemoryStorage {
     stored.changedAt = ++this.version;
   }
 
+  /** The object names of `sender`'s pool, sorted, bypassing any transport. */
+  poolNames(sender: string): string[] {
+    return [...(this.pools.get(sender)?.keys() ?? [])].sort();
+  }
+
+  /** Who may read a pool object (undefined: no such object), bypassing any transport. */
+  poolReaders(sender: string, name: string): string[] | undefined {
+    const found = this.pools.get(sender)?.get(name);
+    return found ? [...found.readers].sort() : undefined;
+  }
+
+  /** Replace a pool object's bytes, or remove it with `undefined` (a damaged storage). */
+  tamperPool(sender: string, name: string, bytes: Uint8Array | undefined): void {
+    const pool = this.pools.get(sender);
+    const found = pool?.get(name);
+    if (!pool || !found) return;
+    if (bytes === undefined) pool.delete(name);
+    else found.bytes = bytes;
+  }
+
+  /** Bytes stored in every channel and pool now (what a fan-out costs the storage). */
+  storedBytes(): number {
+    let total = 0;
+    for (const c of this.channels.values()) for (const b of c.objects.values()) total += b.length;
+    for (const p of this.pools.values()) for (const o of p.values()) total += o.bytes.length;
+    return total;
+  }
+
   /** The bytes of an object, bypassing any transport (for assertions). */
   peek(channel: ChannelRef, name: string): Uint8Array | undefined {
     return this.channels.get(channelName(channel))?.objects.get(name);
@@ -173,7 +212,7 @@ function turn(): Promise<void> {
 }
 
 /** One identity's view of a {@linkcode MemoryStorage}. */
-export class MemoryTransport implements Transport {
+export class MemoryTransport implements Transport, PoolStore {
   readonly #storage: MemoryStorage;
   readonly #me: string;
   #closed = false;
@@ -187,7 +226,10 @@ export class MemoryTransport implements Transport {
   }
 
   capabilities(): Promise<TransportCapabilities> {
-    return this.#run("capabilities", () => ({ enforcesSharing: false, canWatch: false }));
+    return this.#run(
+      "capabilities",
+      () => ({ enforcesSharing: false, canWatch: false, pool: this.#storage.pool }),
+    );
   }
 
   whoami(): Promise<WhoAmI> {
@@ -287,9 +329,95 @@ export class MemoryTransport implements Transport {
     });
   }
 
+  async poolPut(name: string, body: ObjectBody, readers: string[]): Promise<void> {
+    this.#count("poolPut");
+    this.#live("poolPut");
+    const after = this.#fault("poolPut");
+    this.#name("poolPut", name);
+    const who = this.#readers("poolPut", readers);
+    const bytes = body instanceof Uint8Array
+      ? body.slice()
+      : new Uint8Array(await new Response(body).arrayBuffer());
+    const pool = this.#pool(this.#me);
+    if (pool.has(name)) {
+      throw new SyftError("E_EXISTS", `poolPut: ${name} already exists in ${this.#me}'s pool`);
+    }
+    pool.set(name, { bytes, readers: new Set(who) });
+    if (after) throw after;
+  }
+
+  poolAddReaders(name: string, readers: string[]): Promise<void> {
+    return this.#run("poolAddReaders", () => {
+      this.#name("poolAddReaders", name);
+      const who = this.#readers("poolAddReaders", readers);
+      const found = this.#storage.pools.get(this.#me)?.get(name);
+      if (!found) throw new Error(`no object ${name} in our pool`);
+      for (const r of who) found.readers.add(r);
+    });
+  }
+
+  async poolGet(sender: string, name: string): Promise<ReadableStream<Uint8Array>> {
+    if (this.#storage.timerTurns) await turn();
+    return this.#run("poolGet", () => {
+      if (!isIdentity(sender)) throw new Error("invalid sender");
+      this.#name("poolGet", name);
+      const found = this.#storage.pools.get(sender)?.get(name);
+      // Not shared with us reads exactly as missing: a listing of who may read what leaks nothing.
+      if (!found || (sender !== this.#me && !found.readers.has(this.#me))) {
+        throw new Error(`no object ${name} in ${sender}'s pool`);
+      }
+      const bytes = found.bytes;
+      return new ReadableStream<Uint8Array>({
+        start(controller) {
+          if (bytes.byteLength > 0) controller.enqueue(bytes.slice());
+          controller.close();
+        },
+      });
+    });
+  }
+
+  poolList(options: ListOptions = {}): Promise<ListPage> {
+    return this.#run("poolList", () => {
+      const limit = Math.min(Math.max(1, options.limit ?? PAGE_LIMIT), PAGE_LIMIT);
+      const chosen = [...(this.#storage.pools.get(this.#me) ?? new Map<string, PooledObject>())]
+        .filter(([n]) => options.prefix === undefined || n.startsWith(options.prefix))
+        .filter(([n]) => options.after === undefined || n > options.after)
+        .map(([n, o]): ObjectInfo => ({ name: n, size: o.bytes.byteLength }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const objects = chosen.slice(0, limit);
+      return chosen.length > limit
+        ? { objects, next: objects[objects.length - 1]!.name }
+        : { objects };
+    });
+  }
+
+  poolDelete(name: string): Promise<void> {
+    return this.#run("poolDelete", () => {
+      this.#name("poolDelete", name);
+      this.#storage.pools.get(this.#me)?.delete(name);
+    });
+  }
+
   close(): Promise<void> {
     this.#closed = true;
     return Promise.resolve();
+  }
+
+  #pool(sender: string): Map<string, PooledObject> {
+    let pool = this.#storage.pools.get(sender);
+    if (!pool) this.#storage.pools.set(sender, pool = new Map());
+    return pool;
+  }
+
+  /** Pool readers: valid identities, at least one. */
+  #readers(op: string, readers: unknown): string[] {
+    if (
+      !Array.isArray(readers) || readers.length === 0 ||
+      !readers.every((r) => typeof r === "string" && isIdentity(r))
+    ) {
+      throw this.#error(op, new Error("readers must be a non-empty list of identities"));
+    }
+    return readers as string[];
   }
 
   #incoming(): ChannelRef[] {

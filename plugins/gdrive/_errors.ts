@@ -116,3 +116,8 @@ export function notCapable(err: unknown, op: string): SyftError | null {
 export function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
+
+/** True for Drive's 404 as our errors carry it: the file is gone, or we may not see it. */
+export function isNotFound(err: unknown): boolean {
+  return err instanceof SyftError && err.cause instanceof DriveError && err.cause.status === 404;
+}

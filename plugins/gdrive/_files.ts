@@ -16,7 +16,7 @@ export const FOLDER_MIME = "application/vnd.google-apps.folder";
  * every field the code reads is listed here.
  */
 export const FILE_FIELDS =
-  "id,name,size,createdTime,mimeType,parents,owners(emailAddress),appProperties,trashed";
+  "id,name,size,createdTime,mimeType,parents,owners(emailAddress),appProperties,properties,trashed";
 
 /** A file as we use it. */
 export interface DriveFile {
@@ -30,7 +30,10 @@ export interface DriveFile {
   parents: string[];
   /** Lower-cased owner emails (one in My Drive). */
   owners: string[];
+  /** Private to the app that set them (our create marks). */
   appProperties: Record<string, string>;
+  /** Visible to every app: what a reader may filter on (never trusted alone). */
+  properties: Record<string, string>;
   trashed: boolean;
 }
 
@@ -48,12 +51,6 @@ export function parseFile(value: unknown): DriveFile | null {
       isRecord(o) && typeof o.emailAddress === "string" ? [o.emailAddress.toLowerCase()] : []
     )
     : [];
-  const appProperties: Record<string, string> = {};
-  if (isRecord(value.appProperties)) {
-    for (const [k, v] of Object.entries(value.appProperties)) {
-      if (typeof v === "string") appProperties[k] = v;
-    }
-  }
   return {
     id: value.id,
     name: value.name,
@@ -64,9 +61,19 @@ export function parseFile(value: unknown): DriveFile | null {
       ? value.parents.filter((p): p is string => typeof p === "string")
       : [],
     owners,
-    appProperties,
+    appProperties: stringMap(value.appProperties),
+    properties: stringMap(value.properties),
     trashed: value.trashed === true,
   };
+}
+
+/** The string entries of a key-value map from Drive (anything else is dropped). */
+function stringMap(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isRecord(value)) {
+    for (const [k, v] of Object.entries(value)) if (typeof v === "string") out[k] = v;
+  }
+  return out;
 }
 
 /** Parse a `files` array, dropping malformed entries. */

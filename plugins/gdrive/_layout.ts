@@ -5,6 +5,7 @@
  * My Drive/syft/                                 the sender's own folder
  * My Drive/syft/syft1#<sender>#<recipient>/      one channel, shared with the recipient as reader
  * My Drive/syft/syft1#<sender>#<recipient>/<object name>
+ * My Drive/syft/syft2pool/                       the sender's pool, never shared (see `_pool.ts`)
  * ```
  *
  * A recipient finds channels among the folders shared with it, and trusts one
@@ -47,14 +48,14 @@ export function parseChannelFolderName(name: string): ChannelRef | null {
  * Google account (`invalidSharingRequest` otherwise); say so instead of
  * passing on Drive's advice to tick "Notify people".
  */
-function explainSharing(err: unknown, recipient: string): unknown {
+export function explainSharing(err: unknown, recipient: string, op = "openChannel"): unknown {
   if (
     err instanceof SyftError && err.cause instanceof DriveError &&
     err.cause.reason === "invalidSharingRequest"
   ) {
     return new SyftError(
       "E_TRANSPORT",
-      `gdrive transport failed during openChannel: Google Drive cannot share with ${recipient}, ` +
+      `gdrive transport failed during ${op}: Google Drive cannot share with ${recipient}, ` +
         "which has no Google account under that address",
       {
         hint: `${recipient} must use a Google account with that address to peer over Drive`,
@@ -136,6 +137,21 @@ export class DriveLayout {
     }
     if (found !== null) this.#rootId = found.id;
     return this.#rootId;
+  }
+
+  /**
+   * The id of our folder `name` in our `syft` folder (never shared by this
+   * class), created when missing and `create` is set; null when it is missing.
+   */
+  async ownFolder(op: string, name: string, create: boolean): Promise<string | null> {
+    const cached = this.#folders.get(name);
+    if (cached !== undefined) return cached;
+    const root = await this.rootId(op, create);
+    if (root === null) return null;
+    let id = (await this.#findOwnChannel(op, root, name))?.id;
+    if (id === undefined && create) id = (await this.#createOnce(op, name, root)).id;
+    if (id !== undefined) this.#folders.set(name, id);
+    return id ?? null;
   }
 
   /** Our channel `ref`'s folder id, or null when it does not exist. */

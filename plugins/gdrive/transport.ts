@@ -28,13 +28,14 @@ import {
 } from "../../core/transport/contract.ts";
 import { givesAwayChunks, type PluginImpl } from "../serve.ts";
 import { describeError, isSyftError, SyftError } from "../../core/errors/mod.ts";
-import { concatBytes } from "../../core/encoding/bytes.ts";
 import { escapeTerminal } from "../../core/encoding/terminal.ts";
 import { isIdentity } from "../../core/paths/identity.ts";
-import { DriveApi, MULTIPART_MAX } from "./_api.ts";
+import { DriveApi } from "./_api.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./_backoff.ts";
-import { type DriveFile, resolveCreate, winner } from "./_files.ts";
-import { DriveError } from "./_backoff.ts";
+import { winner } from "./_files.ts";
+import { createObject } from "./_create.ts";
+import { DrivePool } from "./_pool.ts";
+import { isNotFound } from "./_errors.ts";
 import { byteOrder, DriveLayout } from "./_layout.ts";
 import { decodeCursor, encodeCursor, markChange } from "./_changes.ts";
 import { TokenBucket } from "./_rate.ts";
@@ -113,6 +114,7 @@ export class GdriveTransport implements PluginImpl {
   readonly #me: string;
   readonly #api: DriveApi;
   readonly #layout: DriveLayout;
+  readonly #pool: DrivePool;
   readonly #fullListEvery: number;
 
   constructor(init: GdriveInit, tokens: TokenSource, report = defaultReport) {
@@ -128,6 +130,7 @@ export class GdriveTransport implements PluginImpl {
       requestTimeoutMs: init.requestTimeoutMs,
     });
     this.#layout = new DriveLayout(this.#api, this.#me, report);
+    this.#pool = new DrivePool(this.#api, this.#layout, this.#me);
     this.#fullListEvery = init.fullListEvery;
   }
 
@@ -142,7 +145,7 @@ export class GdriveTransport implements PluginImpl {
   }
 
   capabilities(): Promise<TransportCapabilities> {
-    return Promise.resolve({ enforcesSharing: true, canWatch: false });
+    return Promise.resolve({ enforcesSharing: true, canWatch: false, pool: true });
   }
 
   async whoami(): Promise<WhoAmI> {
@@ -178,43 +181,14 @@ export class GdriveTransport implements PluginImpl {
     checkName(op, name);
     await this.#wrap(op, async () => {
       const folder = await this.#requireChannel(op, ref);
-      // A small stream (every batch) becomes bytes: one multipart request, and
-      // no look-up before it, so a round's put is create plus the check after.
-      if (body instanceof ReadableStream) body = await smallAsBytes(body, MULTIPART_MAX);
-      if (body instanceof ReadableStream || body.byteLength > MULTIPART_MAX) {
-        // Refuse before uploading a large body; the check after the create is the real one.
-        if ((await this.#layout.copies(op, ref, folder, name)).length > 0) throw exists(ref, name);
-      }
-      const token = crypto.randomUUID();
-      const metadata = {
+      const file = await createObject(this.#api, op, {
+        folder,
         name,
-        parents: [folder],
-        mimeType: "application/octet-stream",
-        // Marks our create, so a retry can tell its own lost create from a racer's.
-        appProperties: { syftPut: token },
-      };
-      const lookup = async () =>
-        (await this.#layout.copies(op, ref, folder, name)).find((f) =>
-          f.appProperties.syftPut === token
-        );
-      let created: DriveFile;
-      if (body instanceof Uint8Array) {
-        created = await this.#api.uploadBytes(op, metadata, body, lookup);
-      } else if (body instanceof ReadableStream) {
-        created = await this.#api.uploadStream(op, metadata, body, lookup);
-      } else {
-        throw fail(op, "the body is neither bytes nor a stream");
-      }
-      // Drive allows two files of one name: the earliest wins, later copies of ours go.
-      const copies = await this.#layout.copies(op, ref, folder, name);
-      if (!copies.some((f) => f.id === created.id)) copies.push(created); // listings lag
-      const outcome = resolveCreate(
-        copies,
-        (f) => f.id === created.id || f.appProperties.syftPut === token,
-      );
-      for (const id of outcome.losers) await this.#api.deleteFile(op, id);
-      if (!outcome.won) throw exists(ref, name);
-      this.#layout.noteCreated(ref, outcome.kept ?? created);
+        body,
+        copies: () => this.#layout.copies(op, ref, folder, name),
+        exists: () => exists(ref, name),
+      });
+      this.#layout.noteCreated(ref, file);
     });
   }
 
@@ -279,6 +253,70 @@ export class GdriveTransport implements PluginImpl {
     });
   }
 
+  async poolPut(name: string, body: ObjectBody, readers: string[]): Promise<void> {
+    const op = "poolPut";
+    checkName(op, name);
+    const who = parseReaders(op, readers);
+    await this.#wrap(op, async () => {
+      await this.#pool.put(op, name, body, who, () =>
+        new SyftError(
+          "E_EXISTS",
+          `gdrive transport failed during ${op}: ${
+            JSON.stringify(name)
+          } already exists in the pool`,
+          { hint: "objects are create-only: write under the next free name" },
+        ));
+    });
+  }
+
+  async poolAddReaders(name: string, readers: string[]): Promise<void> {
+    const op = "poolAddReaders";
+    checkName(op, name);
+    const who = parseReaders(op, readers);
+    await this.#wrap(op, async () => {
+      await this.#pool.addReaders(
+        op,
+        name,
+        who,
+        () => fail(op, `no object ${JSON.stringify(name)} in the pool of ${this.#me}`),
+      );
+    });
+  }
+
+  async poolGet(sender: string, name: string): Promise<ReadableStream<Uint8Array>> {
+    const op = "poolGet";
+    if (typeof sender !== "string" || !isIdentity(sender)) {
+      throw fail(op, `${preview(sender)} is not a valid identity`);
+    }
+    checkName(op, name);
+    return await this.#wrap(op, async () =>
+      givesAwayChunks(
+        await this.#pool.get(op, sender, name, () =>
+          fail(
+            op,
+            `no object ${JSON.stringify(name)} of ${sender}'s pool is shared with ${this.#me}`,
+            {
+              hint: sender === this.#me
+                ? undefined
+                : `${sender} has not shared it with ${this.#me}` +
+                  " (yet: Drive's search can take a while to show a new share)",
+            },
+          )),
+      ));
+  }
+
+  async poolList(options: ListOptions = {}): Promise<ListPage> {
+    const op = "poolList";
+    const { prefix, after, limit } = listOptions(op, options);
+    return await this.#wrap(op, () => this.#pool.list(op, { prefix, after, limit }));
+  }
+
+  async poolDelete(name: string): Promise<void> {
+    const op = "poolDelete";
+    checkName(op, name);
+    await this.#wrap(op, () => this.#pool.delete(op, name));
+  }
+
   /**
    * One `changes.list` call when nothing happened, whatever the number of
    * peers. A change to a file whose parent is an incoming channel folder, or
@@ -302,8 +340,13 @@ export class GdriveTransport implements PluginImpl {
         const page = await this.#api.changesPage(op, next);
         if (page === "lost") return await this.#fullSync(op);
         for (const change of page.changes) {
+          // A pool object we knew is gone: no channel lost anything.
+          if (change.file === null && change.removed && this.#pool.forgetId(change.fileId)) {
+            continue;
+          }
           const found = markChange(change, this.#me, folders, marked);
           if (found) this.#layout.remember(found.ref, found.id);
+          else if (change.file !== null) this.#pool.learn(change.file);
         }
         next = page.nextPageToken;
         // Progress is kept page by page, so a cut-off walk resumes where it stopped.
@@ -389,43 +432,24 @@ export class GdriveTransport implements PluginImpl {
   }
 }
 
-/** True for Drive's 404: the file is gone, or we may not see it. */
-function isNotFound(err: unknown): boolean {
-  return err instanceof SyftError && err.cause instanceof DriveError && err.cause.status === 404;
+/** Most readers one pool call may name (a datasite's peers, with room to spare). */
+const MAX_READERS = 10_000;
+
+/** Checked readers of a pool object: identities, at least one, duplicates dropped. */
+function parseReaders(op: string, readers: unknown): string[] {
+  if (!Array.isArray(readers) || readers.length === 0 || readers.length > MAX_READERS) {
+    throw fail(op, `readers must be a list of 1 to ${MAX_READERS} identities`);
+  }
+  for (const reader of readers) {
+    if (typeof reader !== "string" || !isIdentity(reader)) {
+      throw fail(op, `${preview(reader)} is not a valid identity`);
+    }
+  }
+  return [...new Set(readers as string[])];
 }
 
 function defaultReport(message: string): void {
   // The worker's stderr skips the host's Output gate, and these reports quote
   // names peers chose on Drive: escape them here.
   console.warn(escapeTerminal(message));
-}
-
-/**
- * The whole of `stream` as bytes when it ends within `limit` bytes; otherwise
- * a stream that yields what was read ahead, then the rest (at most `limit`
- * bytes are held).
- */
-async function smallAsBytes(
-  stream: ReadableStream<Uint8Array>,
-  limit: number,
-): Promise<Uint8Array | ReadableStream<Uint8Array>> {
-  const reader = stream.getReader();
-  const head: Uint8Array[] = [];
-  let size = 0;
-  while (size <= limit) {
-    const { done, value } = await reader.read();
-    if (done) return concatBytes(...head);
-    head.push(value);
-    size += value.byteLength;
-  }
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = head.shift();
-      if (next !== undefined) return controller.enqueue(next);
-      const { done, value } = await reader.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
 }

@@ -8,7 +8,15 @@
  * <dir>/syft1#<sender>#<recipient>/.marker   changes at every put/delete
  * <dir>/syft1#<sender>#<recipient>/<object name>
  * <dir>/syft1#<sender>#<recipient>/.tmp-*    writes in progress (never listed)
+ * <dir>/syft2pool#<sender>/<object name>      the sender's pool (protocol v2)
+ * <dir>/syft2pool#<sender>/.readers-<name>    who may read it (JSON list; see below)
  * ```
+ *
+ * A shared folder cannot stop anyone who can read the folder from reading a
+ * pool object, as it cannot for channels: the readers file only makes this
+ * transport's own `poolGet` refuse a non-reader. Confidentiality comes from
+ * the envelope (a pool object is sealed under a content key that only its
+ * readers receive, inside their own encrypted batches).
  * @module
  */
 import { channelName, type ChannelRef } from "../../core/transport/contract.ts";
@@ -19,6 +27,17 @@ export const MARKER_NAME = ".marker";
 
 /** Prefix of every temp file; a dotfile, so it never matches an object name. */
 export const TEMP_PREFIX = ".tmp-";
+
+/** Prefix of a pool folder's name: `syft2pool#<sender>`. */
+export const POOL_PREFIX = "syft2pool#";
+
+/** Prefix of the file recording a pool object's readers; a dotfile, never an object name. */
+export const READERS_PREFIX = ".readers-";
+
+/** The pool folder of `sender` under `root`. The identity must already be valid. */
+export function poolDir(root: string, sender: string): string {
+  return `${root}/${POOL_PREFIX}${sender}`;
+}
 
 /** The channel a folder name stands for, or null for anything else (junk is not an error). */
 export function parseChannelFolder(name: string): ChannelRef | null {

@@ -14,6 +14,7 @@
 import {
   MAX_LIST_PAGE,
   parseChannelRef,
+  parseReaders,
   preview,
   readRefusal,
   type WireErrors,
@@ -48,7 +49,9 @@ import {
   fileStream,
   lstatOrNull,
   parseChannelFolder,
+  poolDir,
   randomHex,
+  READERS_PREFIX,
   removeQuietly,
   syncDir,
   TEMP_PREFIX,
@@ -60,7 +63,7 @@ import { encodeBase64, parseBase64 } from "../../core/encoding/base64.ts";
 
 /** How this transport names its failures (one shape for every plugin). */
 const wire = wireErrors("local");
-const { fail, exists, listOptions } = wire;
+const { fail, exists, poolExists, listOptions } = wire;
 // Spelled out: TypeScript calls an assertion only through an annotated name.
 const checkName: WireErrors["checkName"] = wire.checkName;
 
@@ -110,7 +113,7 @@ export class LocalFolderTransport implements PluginImpl {
   }
 
   capabilities(): Promise<TransportCapabilities> {
-    return Promise.resolve({ enforcesSharing: false, canWatch: true });
+    return Promise.resolve({ enforcesSharing: false, canWatch: true, pool: true });
   }
 
   whoami(): Promise<WhoAmI> {
@@ -163,35 +166,7 @@ export class LocalFolderTransport implements PluginImpl {
     const final = `${dir}/${name}`;
     await this.#wrap(op, async () => {
       await this.#requireChannel(op, ref);
-      // Refuse before reading a possibly huge body; the link below is the real check.
-      if (await lstatOrNull(final)) throw exists(ref, name);
-      const temp = `${dir}/${TEMP_PREFIX}${randomHex(16)}`;
-      let file: Deno.FsFile | undefined;
-      try {
-        file = await Deno.open(temp, { write: true, createNew: true });
-        if (body instanceof Uint8Array) {
-          await writeAll(file, body);
-        } else if (body instanceof ReadableStream) {
-          await writeStream(op, file, body);
-        } else {
-          throw fail(op, "the body is neither bytes nor a stream");
-        }
-        await file.sync();
-        file.close();
-        file = undefined;
-        // link, not rename: it refuses to replace an existing name, so two
-        // writers racing on one name cannot overwrite each other.
-        try {
-          await Deno.link(temp, final);
-        } catch (err) {
-          if (err instanceof Deno.errors.AlreadyExists) throw exists(ref, name);
-          throw err;
-        }
-      } finally {
-        file?.close();
-        await removeQuietly(temp);
-      }
-      await syncDir(dir);
+      await writeCreateOnly(op, dir, final, body, () => exists(ref, name));
       await bumpMarker(dir);
     });
   }
@@ -204,30 +179,7 @@ export class LocalFolderTransport implements PluginImpl {
     const dir = channelDir(this.#root, ref);
     return await this.#wrap(op, async () => {
       await this.#requireChannel(op, ref);
-      const names: string[] = [];
-      for await (const entry of Deno.readDir(dir)) {
-        // isFile is false for symlinks: never list what could point elsewhere
-        // as an object. With `all`, such entries are shown as what they are.
-        if (!OBJECT_NAME_RE.test(entry.name) || (!entry.isFile && !all)) continue;
-        if (prefix !== undefined && !entry.name.startsWith(prefix)) continue;
-        if (after !== undefined && entry.name <= after) continue;
-        names.push(entry.name);
-      }
-      names.sort(byteOrder);
-      const page = names.slice(0, limit);
-      const infos = await Promise.all(page.map((n) => lstatOrNull(`${dir}/${n}`)));
-      const objects: ObjectInfo[] = [];
-      page.forEach((objectName, i) => {
-        const info = infos[i];
-        // Deleted since readDir: leave it out.
-        if (info?.isFile) objects.push({ name: objectName, size: info.size });
-        else if (info && all) {
-          const special = info.isDirectory ? "folder" : info.isSymlink ? "symlink" : "other";
-          objects.push({ name: objectName, size: info.size, special });
-        }
-      });
-      const last = page[page.length - 1];
-      return names.length > limit && last !== undefined ? { objects, next: last } : { objects };
+      return await listFolder(dir, { prefix, after, limit, all });
     });
   }
 
@@ -239,22 +191,12 @@ export class LocalFolderTransport implements PluginImpl {
     const path = `${channelDir(this.#root, ref)}/${name}`;
     return await this.#wrap(op, async () => {
       await this.#requireChannel(op, ref);
-      const info = await lstatOrNull(path);
-      if (!info?.isFile) {
-        throw fail(op, `no object ${JSON.stringify(name)} in ${channelName(ref)}`);
-      }
-      const file = await Deno.open(path, { read: true });
-      // The name could have been swapped for a symlink between lstat and open;
-      // the open file must be the regular file lstat saw.
-      const opened = await file.stat().catch(() => null);
-      if (!opened || opened.ino !== info.ino || opened.dev !== info.dev) {
-        file.close();
-        throw fail(
-          op,
-          `object ${JSON.stringify(name)} in ${channelName(ref)} changed while opening`,
-        );
-      }
-      return givesAwayChunks(fileStream(file, { take: chunkBuffer, keep: spareBuffer }));
+      return await openRegular(
+        path,
+        () => fail(op, `no object ${JSON.stringify(name)} in ${channelName(ref)}`),
+        () =>
+          fail(op, `object ${JSON.stringify(name)} in ${channelName(ref)} changed while opening`),
+      );
     });
   }
 
@@ -279,6 +221,88 @@ export class LocalFolderTransport implements PluginImpl {
       }
       await syncDir(dir);
       await bumpMarker(dir);
+    });
+  }
+
+  async poolPut(name: string, body: ObjectBody, readers: string[]): Promise<void> {
+    const op = "poolPut";
+    checkName(op, name);
+    const who = this.#readersArg(op, readers);
+    const dir = poolDir(this.#root, this.#me);
+    await this.#wrap(op, async () => {
+      await this.#poolFolder(op, dir);
+      const final = `${dir}/${name}`;
+      if (await lstatOrNull(final)) throw poolExists(this.#me, name);
+      // Readers first: once the object is there, its readers are too.
+      const readersFile = `${dir}/${READERS_PREFIX}${name}`;
+      await replaceSmallFile(dir, readersFile, jsonBytes(who));
+      try {
+        await writeCreateOnly(op, dir, final, body, () => poolExists(this.#me, name));
+      } catch (err) {
+        // A put that did not happen leaves no readers behind (nor takes another's).
+        if (!isSyftError(err) || err.code !== "E_EXISTS") await removeQuietly(readersFile);
+        throw err;
+      }
+    });
+  }
+
+  async poolAddReaders(name: string, readers: string[]): Promise<void> {
+    const op = "poolAddReaders";
+    checkName(op, name);
+    const who = this.#readersArg(op, readers);
+    const dir = poolDir(this.#root, this.#me);
+    await this.#wrap(op, async () => {
+      if (!(await lstatOrNull(`${dir}/${name}`))?.isFile) {
+        throw fail(op, `no object ${JSON.stringify(name)} in our pool`);
+      }
+      const path = `${dir}/${READERS_PREFIX}${name}`;
+      const known = await readReaders(path) ?? new Set<string>();
+      if (who.every((r) => known.has(r))) return;
+      await replaceSmallFile(dir, path, jsonBytes([...new Set([...known, ...who])].sort()));
+    });
+  }
+
+  async poolGet(sender: string, name: string): Promise<ReadableStream<Uint8Array>> {
+    const op = "poolGet";
+    if (typeof sender !== "string" || !isIdentity(sender)) {
+      throw fail(op, `${preview(sender)} is not a valid identity`);
+    }
+    checkName(op, name);
+    const dir = poolDir(this.#root, sender);
+    return await this.#wrap(op, async () => {
+      // Not shared with us reads exactly as missing (the folder cannot enforce it; we do).
+      const missing = () => fail(op, `no object ${JSON.stringify(name)} in ${sender}'s pool`);
+      if (sender !== this.#me) {
+        const readers = await readReaders(`${dir}/${READERS_PREFIX}${name}`);
+        if (!readers?.has(this.#me)) throw missing();
+      }
+      return await openRegular(
+        `${dir}/${name}`,
+        missing,
+        () => fail(op, `object ${JSON.stringify(name)} in ${sender}'s pool changed while opening`),
+      );
+    });
+  }
+
+  async poolList(options: ListOptions = {}): Promise<ListPage> {
+    const op = "poolList";
+    const { prefix, after, limit } = listOptions(op, options);
+    const dir = poolDir(this.#root, this.#me);
+    return await this.#wrap(op, async () => {
+      if (!(await lstatOrNull(dir))?.isDirectory) return { objects: [] };
+      return await listFolder(dir, { prefix, after, limit, all: false });
+    });
+  }
+
+  async poolDelete(name: string): Promise<void> {
+    const op = "poolDelete";
+    checkName(op, name);
+    const dir = poolDir(this.#root, this.#me);
+    await this.#wrap(op, async () => {
+      const info = await lstatOrNull(`${dir}/${name}`);
+      if (info && !info.isDirectory) await removeQuietly(`${dir}/${name}`);
+      await removeQuietly(`${dir}/${READERS_PREFIX}${name}`);
+      if (info) await syncDir(dir);
     });
   }
 
@@ -357,6 +381,26 @@ export class LocalFolderTransport implements PluginImpl {
     return { root, channels };
   }
 
+  /** Our pool folder, created on first use; anything else at its name is refused. */
+  async #poolFolder(op: string, dir: string): Promise<void> {
+    try {
+      await Deno.mkdir(dir);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    }
+    if (!(await Deno.lstat(dir)).isDirectory) {
+      throw fail(op, `${dir} exists but is not a folder`, {
+        hint: "remove or rename that entry of the shared folder",
+      });
+    }
+  }
+
+  #readersArg(op: string, readers: unknown): string[] {
+    const who = parseReaders(readers);
+    if (typeof who === "string") throw fail(op, who);
+    return who;
+  }
+
   /** Validate a channel ref that came over the wire. */
   #ref(op: string, channel: unknown): ChannelRef {
     const ref = parseChannelRef(channel);
@@ -394,6 +438,149 @@ export class LocalFolderTransport implements PluginImpl {
       const kind = err instanceof Error && err.name !== "Error" ? `${err.name}: ` : "";
       throw fail(op, `${kind}${describeError(err)}`, { cause: err });
     }
+  }
+}
+
+/**
+ * Store `body` at `final` (in folder `dir`), create-only and atomic: written
+ * to a temp file, synced, then linked to its name. `taken` is the error for a
+ * name that exists.
+ */
+async function writeCreateOnly(
+  op: string,
+  dir: string,
+  final: string,
+  body: ObjectBody,
+  taken: () => SyftError,
+): Promise<void> {
+  // Refuse before reading a possibly huge body; the link below is the real check.
+  if (await lstatOrNull(final)) throw taken();
+  const temp = `${dir}/${TEMP_PREFIX}${randomHex(16)}`;
+  let file: Deno.FsFile | undefined;
+  try {
+    file = await Deno.open(temp, { write: true, createNew: true });
+    if (body instanceof Uint8Array) {
+      await writeAll(file, body);
+    } else if (body instanceof ReadableStream) {
+      await writeStream(op, file, body);
+    } else {
+      throw fail(op, "the body is neither bytes nor a stream");
+    }
+    await file.sync();
+    file.close();
+    file = undefined;
+    // link, not rename: it refuses to replace an existing name, so two
+    // writers racing on one name cannot overwrite each other.
+    try {
+      await Deno.link(temp, final);
+    } catch (err) {
+      if (err instanceof Deno.errors.AlreadyExists) throw taken();
+      throw err;
+    }
+  } finally {
+    file?.close();
+    await removeQuietly(temp);
+  }
+  await syncDir(dir);
+}
+
+/**
+ * One page of the objects in folder `dir` (a channel or a pool). Temp files
+ * and other dotfiles never match an object name.
+ */
+async function listFolder(
+  dir: string,
+  { prefix, after, limit, all }: {
+    prefix: string | undefined;
+    after: string | undefined;
+    limit: number;
+    all: boolean;
+  },
+): Promise<ListPage> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    // isFile is false for symlinks: never list what could point elsewhere
+    // as an object. With `all`, such entries are shown as what they are.
+    if (!OBJECT_NAME_RE.test(entry.name) || (!entry.isFile && !all)) continue;
+    if (prefix !== undefined && !entry.name.startsWith(prefix)) continue;
+    if (after !== undefined && entry.name <= after) continue;
+    names.push(entry.name);
+  }
+  names.sort(byteOrder);
+  const page = names.slice(0, limit);
+  const infos = await Promise.all(page.map((n) => lstatOrNull(`${dir}/${n}`)));
+  const objects: ObjectInfo[] = [];
+  page.forEach((objectName, i) => {
+    const info = infos[i];
+    // Deleted since readDir: leave it out.
+    if (info?.isFile) objects.push({ name: objectName, size: info.size });
+    else if (info && all) {
+      const special = info.isDirectory ? "folder" : info.isSymlink ? "symlink" : "other";
+      objects.push({ name: objectName, size: info.size, special });
+    }
+  });
+  const last = page[page.length - 1];
+  return names.length > limit && last !== undefined ? { objects, next: last } : { objects };
+}
+
+/**
+ * A stream of the regular file at `path`. The name could be swapped for a
+ * symlink between lstat and open; the open file must be the one lstat saw.
+ */
+async function openRegular(
+  path: string,
+  missing: () => SyftError,
+  swapped: () => SyftError,
+): Promise<ReadableStream<Uint8Array>> {
+  const info = await lstatOrNull(path);
+  if (!info?.isFile) throw missing();
+  const file = await Deno.open(path, { read: true });
+  const opened = await file.stat().catch(() => null);
+  if (!opened || opened.ino !== info.ino || opened.dev !== info.dev) {
+    file.close();
+    throw swapped();
+  }
+  return givesAwayChunks(fileStream(file, { take: chunkBuffer, keep: spareBuffer }));
+}
+
+function jsonBytes(value: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(value));
+}
+
+/**
+ * Replace a small file atomically (temp, sync, rename): a pool object's
+ * readers, the one thing on the shared folder we overwrite.
+ */
+async function replaceSmallFile(dir: string, path: string, bytes: Uint8Array): Promise<void> {
+  const temp = `${dir}/${TEMP_PREFIX}${randomHex(16)}`;
+  try {
+    const file = await Deno.open(temp, { write: true, createNew: true });
+    try {
+      await writeAll(file, bytes);
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(temp, path);
+  } finally {
+    await removeQuietly(temp);
+  }
+  await syncDir(dir);
+}
+
+/** Largest readers file read: a hostile one must not make us allocate much. */
+const MAX_READERS_FILE = 1024 * 1024;
+
+/** The readers recorded for a pool object, or null when there is no (valid) record. */
+async function readReaders(path: string): Promise<Set<string> | null> {
+  const info = await lstatOrNull(path);
+  if (!info?.isFile || info.size > MAX_READERS_FILE) return null;
+  try {
+    const value: unknown = JSON.parse(new TextDecoder().decode(await Deno.readFile(path)));
+    const readers = parseReaders(value);
+    return typeof readers === "string" ? null : new Set(readers);
+  } catch {
+    return null;
   }
 }
 

@@ -41,7 +41,7 @@ export interface Recording {
   after: Tree;
 }
 
-/** A copy of every channel of `from` (bytes are shared: storage never changes them in place). */
+/** A copy of every channel and pool of `from` (bytes are shared: storage never changes them in place). */
 export function copyStorage(from: MemoryStorage, into = new MemoryStorage()): MemoryStorage {
   into.channels.clear();
   for (const [key, c] of from.channels) {
@@ -53,6 +53,14 @@ export function copyStorage(from: MemoryStorage, into = new MemoryStorage()): Me
       lagging: new Map(c.lagging),
     });
   }
+  into.pools.clear();
+  for (const [sender, pool] of from.pools) {
+    into.pools.set(
+      sender,
+      new Map([...pool].map(([n, o]) => [n, { bytes: o.bytes, readers: new Set(o.readers) }])),
+    );
+  }
+  into.pool = from.pool;
   into.version = from.version;
   return into;
 }
@@ -78,7 +86,14 @@ export function treeOf(site: MemorySite): Tree {
 /** `site`'s transport, noting every change it makes to the storage in the disk's recording. */
 function noting(site: MemorySite, onChange: (what: string) => void): MemoryTransport {
   const inner = site.world.storage.transport(site.me);
-  const changes = new Set(["put", "delete", "openChannel"]);
+  const changes = new Set([
+    "put",
+    "delete",
+    "openChannel",
+    "poolPut",
+    "poolAddReaders",
+    "poolDelete",
+  ]);
   return new Proxy(inner, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target);

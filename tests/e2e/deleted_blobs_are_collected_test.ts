@@ -21,7 +21,12 @@ Deno.test("a deleted large file's blob is collected from shared storage once the
     const ds = await w.site("ds@lab.org");
     await peerUp(ds, owner);
     const channel = posix.join(w.shared, `syft1#${owner.email}#${ds.email}`);
-    const blobs = async () => (await filesUnder(channel)).filter((f) => f.startsWith("x-"));
+    // Protocol v2 stores it in the owner's pool; protocol 1 in the channel.
+    const pool = posix.join(w.shared, `syft2pool#${owner.email}`);
+    const blobs = async () => [
+      ...(await filesUnder(channel)).filter((f) => f.startsWith("x-")),
+      ...(await filesUnder(pool).catch(() => [])).filter((f) => f.startsWith("p-")),
+    ];
     const baseline = await sharedBytes(w.shared);
 
     // 3 MiB of incompressible bytes: far past the inline limit, so it travels as a blob.

@@ -346,12 +346,13 @@ Deno.test("identity: a foreign datasite claim, a replayed b- and flipped bytes a
       [
         "deleted",
         (path: string) => Deno.remove(path),
-        /blob x-[0-9a-f]{64}\.syft it references is missing/,
+        // Protocol 1 (a channel's blob) or 2 (the owner's pool).
+        /blob x-[0-9a-f]{64}\.syft it references is missing|pool object p-[0-9a-f]{32}\.syft it references cannot be read/,
       ],
       [
         "with one flipped byte in its body",
         async (path: string) => await flipByte(path, (await envelopeOffsets(path)).body + 1000),
-        /object x-[0-9a-f]{64}\.syft: chunk 1 of 1 failed authentication/,
+        /object (x-[0-9a-f]{64}|p-[0-9a-f]{32})\.syft: chunk 1 of 1 failed authentication/,
       ],
     ] as const
   ) {
@@ -364,11 +365,16 @@ Deno.test("identity: a foreign datasite claim, a replayed b- and flipped bytes a
       await Deno.writeFile(posix.join(owner.datasite, rel), bytes);
       await owner.ok(["sync"]);
       const dir = channelDir(w.shared, owner.email, ds.email);
+      const pool = posix.join(w.shared, `syft2pool#${owner.email}`);
       const before = new Set(await quarantineOf(ds).then((l) => l.map((q) => q.object)));
-      const blobs = (await filesUnder(dir)).filter((f) => f.startsWith("x-"));
+      const blobs = [
+        ...(await filesUnder(dir)).filter((f) => f.startsWith("x-")).map((f) => posix.join(dir, f)),
+        ...(await filesUnder(pool).catch(() => [])).filter((f) => f.startsWith("p-"))
+          .map((f) => posix.join(pool, f)),
+      ];
       assertEquals(blobs.length >= 1, true);
       // The newest blob is the one just written (the others' files are older).
-      const stats = await Promise.all(blobs.map((b) => Deno.stat(posix.join(dir, b))));
+      const stats = await Promise.all(blobs.map((b) => Deno.stat(b)));
       const newest = blobs[
         stats.reduce(
           (best, s, i) =>
@@ -376,7 +382,7 @@ Deno.test("identity: a foreign datasite claim, a replayed b- and flipped bytes a
           0,
         )
       ]!;
-      await damage(posix.join(dir, newest));
+      await damage(newest);
       await ds.ok(["sync"]);
       const added = (await quarantineOf(ds)).filter((q) => !before.has(q.object));
       assertEquals(added.length, 1, JSON.stringify(added));

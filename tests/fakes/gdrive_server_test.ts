@@ -860,3 +860,69 @@ Deno.test("fake drive: with short pages, a page holds less than pageSize before 
     assertEquals(names.sort(), ["s-0", "s-1", "s-2", "s-3", "s-4"]);
   });
 });
+
+Deno.test("fake drive: a file shared on its own reaches its grantee by id and by search, not its folder, siblings or others", async () => {
+  await withDrive(async (drive) => {
+    const a = client(drive, drive.token(A)), b = client(drive, drive.token(B));
+    const c = client(drive, drive.token(C));
+    const pool = await a.folder("syft2pool");
+    const blob = await a.file("p-1", pool, "pooled");
+    const sibling = await a.file("p-2", pool, "not for b");
+    await a.share(blob, B);
+    await a.share(blob, B); // the same grant again changes nothing and does not fail
+    const perms = await a.ok(`/drive/v3/files/${blob}/permissions?fields=permissions(role)`);
+    assertEquals(perms.permissions.map((p: { role: string }) => p.role), ["owner", "reader"]);
+
+    assertEquals(await (await b.raw(`/drive/v3/files/${blob}?alt=media`)).text(), "pooled");
+    // The grantee sees who owns it, but not the folder it sits in.
+    assertEquals(await b.ok(`/drive/v3/files/${blob}?fields=name,parents,owners(emailAddress)`), {
+      name: "p-1",
+      owners: [{ emailAddress: A }],
+    });
+    assertEquals(await b.list(`name = 'p-1' and '${A}' in owners and sharedWithMe = true`), [
+      "p-1",
+    ]);
+    assertEquals(await b.list("sharedWithMe"), ["p-1"]);
+    assertEquals(await b.list(`'${pool}' in parents`), []);
+    for (const id of [pool, sibling]) {
+      assertEquals((await b.json(`/drive/v3/files/${id}`)).status, 404);
+      assertEquals((await b.json(`/drive/v3/files/${id}?alt=media`)).status, 404);
+    }
+    // A reader may not share it on, nor delete it.
+    const reshare = await b.json(
+      `/drive/v3/files/${blob}/permissions?sendNotificationEmail=false`,
+      {
+        json: { type: "user", role: "reader", emailAddress: C },
+      },
+    );
+    assertEquals([reshare.status, reshare.body.error.errors[0].reason], [
+      403,
+      "insufficientFilePermissions",
+    ]);
+    assertEquals((await b.json(`/drive/v3/files/${blob}`, { method: "DELETE" })).status, 403);
+    // Someone else gets Drive's 404 and finds nothing.
+    const denied = await c.json(`/drive/v3/files/${blob}?alt=media`);
+    assertEquals([denied.status, denied.body.error.errors[0].reason], [404, "notFound"]);
+    assertEquals(await c.list("sharedWithMe"), []);
+    assertEquals(await c.list(`name = 'p-1'`), []);
+  });
+});
+
+Deno.test("fake drive: sharing lag keeps a new grant out of the grantee's searches, not out of get or the change feed", async () => {
+  await withDrive(async (drive) => {
+    const a = client(drive, drive.token(A)), b = client(drive, drive.token(B));
+    const start = (await b.ok("/drive/v3/changes/startPageToken")).startPageToken;
+    const blob = await a.file("p-1", undefined, "late");
+    drive.faults.set({ sharingLag: 2 });
+    await a.share(blob, B);
+    assertEquals(await b.list("sharedWithMe"), []);
+    assertEquals(await b.list("name = 'p-1'"), []);
+    assertEquals(await b.list("sharedWithMe"), ["p-1"]);
+    assertEquals(await a.list("name = 'p-1'"), ["p-1"]); // the owner's own search never lagged
+    assertEquals(await (await b.raw(`/drive/v3/files/${blob}?alt=media`)).text(), "late");
+    const feed = await b.ok(
+      `/drive/v3/changes?pageToken=${start}&fields=changes(fileId,file(name))`,
+    );
+    assertEquals(feed.changes, [{ fileId: blob, file: { name: "p-1" } }]);
+  });
+});

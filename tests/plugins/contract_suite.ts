@@ -9,7 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import { assert, assertEquals, assertRejects, assertTransportError } from "./_assert.ts";
-import type { ChannelRef, ListPage, Transport } from "../../core/transport/contract.ts";
+import type { ChannelRef, ListPage, PoolStore, Transport } from "../../core/transport/contract.ts";
 import { SyftError } from "../../core/errors/mod.ts";
 
 /** How the suite gets transports and storage. */
@@ -24,6 +24,12 @@ export interface TransportRig {
    * a non-recipient.
    */
   readAs?(identity: string, channel: ChannelRef, name: string): Promise<Uint8Array>;
+  /**
+   * Read a pool object of `sender` as `identity` bypassing the transport's
+   * API. Required when the transport has a pool and `enforcesSharing`: it
+   * must fail for a non-reader.
+   */
+  readPoolAs?(identity: string, sender: string, name: string): Promise<Uint8Array>;
   /** Size of the measured large object (default and minimum 320 MiB, after a 64 MiB warm-up). */
   largeObjectBytes?: number;
   /**
@@ -487,6 +493,7 @@ export function runTransportContractSuite(name: string, rig: TransportRig): void
           await assertTransportError(() => a.openChannel(c.id("bob")), "openChannel");
         },
       );
+      await poolSteps(check, rig);
     } finally {
       await rig.cleanup();
     }
@@ -540,6 +547,138 @@ async function largeObjectStep(
     assert(
       growth < size / 4,
       `RSS grew by ${(growth / MiB).toFixed(1)} MiB while a ${size / MiB} MiB object went through`,
+    );
+  });
+}
+
+type Check = (title: string, fn: (ctx: StepContext) => Promise<void>) => Promise<boolean>;
+
+/**
+ * The pool (protocol v2), for transports whose capabilities say they have
+ * one: each step returns at once on a transport without a pool.
+ */
+async function poolSteps(check: Check, rig: TransportRig): Promise<void> {
+  /** A transport of the step whose pool methods are used only once alice's capabilities say so. */
+  const member = async (c: StepContext, who: string) =>
+    await c.make(c.id(who)) as Transport & PoolStore;
+  /** Alice's transport when it has a pool, else null (the step then checks nothing more). */
+  const pooled = async (c: StepContext): Promise<(Transport & PoolStore) | null> => {
+    const a = await member(c, "alice");
+    return (await a.capabilities()).pool === true ? a as Transport & PoolStore : null;
+  };
+
+  await check(
+    "pool: poolPut is create-only and poolGet returns the bytes to a reader",
+    async (c) => {
+      const a = await pooled(c);
+      if (!a) return;
+      const b = await member(c, "bob");
+      const body = encoder.encode("sealed once");
+      await a.poolPut("p-one.syft", body, [c.id("bob")]);
+      assertEquals(body.byteLength, 11, "a Uint8Array body is left intact");
+      assertEquals(await readAll(await b.poolGet(c.id("alice"), "p-one.syft")), body);
+      assertEquals(await readAll(await a.poolGet(c.id("alice"), "p-one.syft")), body);
+      for (const second of [encoder.encode("other"), streamOf([encoder.encode("other")])]) {
+        const err = await assertRejects(
+          () => a.poolPut("p-one.syft", second, [c.id("bob")]),
+          SyftError,
+        );
+        assertEquals(err.code, "E_EXISTS");
+      }
+      assertEquals(await readAll(await b.poolGet(c.id("alice"), "p-one.syft")), body);
+      await a.poolPut("p-streamed.syft", streamOf([encoder.encode("a"), encoder.encode("b")]), [
+        c.id("bob"),
+      ]);
+      assertEquals(
+        new TextDecoder().decode(await readAll(await b.poolGet(c.id("alice"), "p-streamed.syft"))),
+        "ab",
+      );
+      await assertTransportError(() => b.poolGet(c.id("alice"), "p-missing.syft"), "poolGet");
+      await assertTransportError(() => a.poolPut(".hidden", body, [c.id("bob")]), "poolPut");
+      await assertTransportError(() => a.poolPut("p-none.syft", body, []), "poolPut");
+    },
+  );
+
+  await check("pool: a non-reader cannot read a pool object, and added readers can", async (c) => {
+    const a = await pooled(c);
+    if (!a) return;
+    const b = await member(c, "bob");
+    const carol = await member(c, "carol");
+    const mallory = await member(c, "mallory");
+    await a.poolPut("p-shared.syft", encoder.encode("for bob"), [c.id("bob")]);
+    await assertTransportError(() => carol.poolGet(c.id("alice"), "p-shared.syft"), "poolGet");
+    await a.poolAddReaders("p-shared.syft", [c.id("carol")]);
+    await a.poolAddReaders("p-shared.syft", [c.id("carol"), c.id("bob")]); // idempotent
+    assertEquals(
+      await readAll(await carol.poolGet(c.id("alice"), "p-shared.syft")),
+      encoder.encode("for bob"),
+    );
+    assertEquals(
+      await readAll(await b.poolGet(c.id("alice"), "p-shared.syft")),
+      encoder.encode("for bob"),
+    );
+    await assertTransportError(() => mallory.poolGet(c.id("alice"), "p-shared.syft"), "poolGet");
+    await assertTransportError(
+      () => a.poolAddReaders("p-missing.syft", [c.id("carol")]),
+      "poolAddReaders",
+    );
+    // A pool is its sender's: another identity's put lands in its own pool, never alice's.
+    await mallory.poolPut("p-shared-2.syft", encoder.encode("x"), [c.id("bob")]);
+    assertEquals(names(await a.poolList()), ["p-shared.syft"]);
+    if ((await a.capabilities()).enforcesSharing) {
+      assert(rig.readPoolAs, "a transport with a pool that enforces sharing needs rig.readPoolAs");
+      const readPoolAs = rig.readPoolAs;
+      assertEquals(
+        await readPoolAs(c.id("carol"), c.id("alice"), "p-shared.syft"),
+        encoder.encode("for bob"),
+      );
+      await assertRejects(
+        () => readPoolAs(c.id("mallory"), c.id("alice"), "p-shared.syft"),
+        Error,
+      );
+    }
+  });
+
+  await check("pool: poolList pages the own pool in byte order and names only", async (c) => {
+    const a = await pooled(c);
+    if (!a) return;
+    const all = Array.from({ length: 7 }, (_, i) => `p-${String(i).padStart(2, "0")}.syft`);
+    for (const n of [...all].reverse()) await a.poolPut(n, encoder.encode(n), [c.id("bob")]);
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (let pages = 0; pages < 10; pages++) {
+      const page = await a.poolList({ limit: 3, ...(after ? { after } : {}) });
+      for (const o of page.objects) {
+        assertEquals(Object.keys(o).sort(), ["name", "size"], "a listing shows name and size");
+        assertEquals(o.size, encoder.encode(o.name).byteLength);
+      }
+      seen.push(...names(page));
+      if (!page.next) break;
+      after = page.next;
+    }
+    assertEquals(seen, all);
+    assertEquals(names(await a.poolList({ prefix: "p-0" })), all);
+    assertEquals(names(await a.poolList({ prefix: "p-03" })), ["p-03.syft"]);
+    assertEquals(names(await a.poolList({ after: "p-05.syft" })), ["p-06.syft"]);
+    const fresh = await member(c, "dave");
+    if ((await fresh.capabilities()).pool) assertEquals(await fresh.poolList(), { objects: [] });
+  });
+
+  await check("pool: poolDelete removes for every reader and is idempotent", async (c) => {
+    const a = await pooled(c);
+    if (!a) return;
+    const b = await member(c, "bob");
+    await a.poolPut("p-gone.syft", encoder.encode("bye"), [c.id("bob")]);
+    await a.poolDelete("p-gone.syft");
+    await a.poolDelete("p-gone.syft");
+    await a.poolDelete("p-never.syft");
+    await assertTransportError(() => b.poolGet(c.id("alice"), "p-gone.syft"), "poolGet");
+    assertEquals(await a.poolList(), { objects: [] });
+    // The name is free again.
+    await a.poolPut("p-gone.syft", encoder.encode("again"), [c.id("bob")]);
+    assertEquals(
+      await readAll(await b.poolGet(c.id("alice"), "p-gone.syft")),
+      encoder.encode("again"),
     );
   });
 }

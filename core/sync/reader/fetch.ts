@@ -15,9 +15,11 @@ import {
   blobName,
   type CheckpointJson,
   type FileChangeEvent,
+  type PoolRef,
 } from "../../events/types.ts";
+import { parseBase64 } from "../../encoding/base64.ts";
 import { SyftError } from "../../errors/mod.ts";
-import type { ChannelRef } from "../../transport/contract.ts";
+import { type ChannelRef, poolOf } from "../../transport/contract.ts";
 import type { PeerKeys, SyncContext } from "../context.ts";
 import { CHECKPOINT_MAX_ENTRIES } from "../outgoing.ts";
 
@@ -122,7 +124,7 @@ function checkInlineSizes(
     if (ev.new_hash === null) continue;
     const stagedSize = sizes.get(ev.new_hash);
     if (stagedSize === undefined) {
-      if (ev.content === "blob") continue;
+      if (ev.content === "blob" || ev.content === "pool") continue;
       throw new SyftError(
         "E_BAD_MESSAGE",
         `object ${name}: inline content for ${ev.path} is missing`,
@@ -170,7 +172,16 @@ function withProgress(
  * are spent only on content that will be written. Its envelope's size is
  * checked against the event's before the body is read, and its hash after.
  */
-export function blobFetcher(ref: Omit<ObjectRef, "seq">, staged: Map<string, number>): BlobFetch {
+export function blobFetcher(
+  ref: Omit<ObjectRef, "seq">,
+  staged: Map<string, number>,
+  events: readonly FileChangeEvent[] = [],
+): BlobFetch {
+  // Pooled contents (protocol v2) by hash: where each is and the key that opens it.
+  const pooled = new Map<string, PoolRef>();
+  for (const ev of events) {
+    if (ev.content === "pool" && ev.pool && ev.new_hash) pooled.set(ev.new_hash, ev.pool);
+  }
   return async (hash, size, event) => {
     const known = staged.get(hash);
     if (known !== undefined) {
@@ -182,9 +193,88 @@ export function blobFetcher(ref: Omit<ObjectRef, "seq">, staged: Map<string, num
       }
       return;
     }
-    await fetchBlob(ref, { hash, size, event });
+    const pool = pooled.get(hash);
+    if (pool) await fetchPooled(ref, pool, { hash, size, event });
+    else await fetchBlob(ref, { hash, size, event });
     staged.set(hash, size);
   };
+}
+
+/**
+ * Fetch, check and stage a pooled content: the object in the sender's pool,
+ * signed by the sender for no one in particular (`*`), opened with the key
+ * the referencing object carried; size and hash checked as for a blob.
+ */
+async function fetchPooled(
+  ref: Omit<ObjectRef, "seq">,
+  pool: PoolRef,
+  want: { hash: string; size: number; event: string },
+): Promise<void> {
+  const { ctx, keys, channel } = ref;
+  const contentKey = parseBase64(pool.key);
+  if (!contentKey) throw new SyftError("E_BAD_MESSAGE", `event ${want.event}: bad pool key`);
+  const opened = await openEnvelope(
+    await getPooled(ctx, channel, pool.name, ref.name),
+    { name: pool.name, sender: channel.sender, recipient: "*", kind: "blob" },
+    { senderSignPublic: keys.signPublic, contentKey },
+  );
+  await stageChecked(ref, opened, { ...want, what: `pool object ${pool.name}` });
+}
+
+/**
+ * A pooled content a batch references. It is put before that batch, so one
+ * we cannot read while the sender's channel answers is missing or not shared
+ * with us: the batch is bad (quarantined, then resynced). When the channel
+ * does not answer either, the storage is down and the round stops as usual.
+ */
+async function getPooled(
+  ctx: SyncContext,
+  channel: ChannelRef,
+  name: string,
+  batch: string,
+): Promise<ReadableStream<Uint8Array>> {
+  const pool = ctx.pool
+    ? await ctx.pool.store()
+    : poolOf(ctx.transport, await ctx.transport.capabilities());
+  if (!pool) {
+    throw new SyftError(
+      "E_BAD_MESSAGE",
+      `object ${batch}: it references pool object ${name}, but our transport has no pool`,
+    );
+  }
+  try {
+    return await pool.poolGet(channel.sender, name);
+  } catch (err) {
+    if (!(err instanceof SyftError) || err.code !== "E_TRANSPORT") throw err;
+    await ctx.transport.list(channel, { limit: 1 }); // throws when the storage is down
+    throw new SyftError(
+      "E_BAD_MESSAGE",
+      `object ${batch}: pool object ${name} it references cannot be read from ${channel.sender}'s pool`,
+    );
+  }
+}
+
+/** Write an opened blob's body to staging, checked against the size and hash an event claims. */
+async function stageChecked(
+  ref: Omit<ObjectRef, "seq">,
+  opened: { header: { size: number }; body: ReadableStream<Uint8Array> },
+  want: { hash: string; size: number; event: string; what: string },
+): Promise<void> {
+  const { hash, size, event, what } = want;
+  if (opened.header.size !== size) {
+    await opened.body.cancel().catch(() => {});
+    throw new SyftError(
+      "E_BAD_MESSAGE",
+      `${what}: ${opened.header.size} bytes, but event ${event} claims ${size}`,
+    );
+  }
+  const target = posix.join(ref.staging, hash);
+  const temp = `${target}.part`;
+  const written = await writeHashed(opened.body, temp, ref.ctx.fs);
+  if (written.hash !== hash || written.size !== size) {
+    throw new SyftError("E_BAD_MESSAGE", `${what}: content hash does not match event ${event}`);
+  }
+  await ref.ctx.fs.rename(temp, target);
 }
 
 /** Fetch, check and stage the blob of content `want.hash`. */
@@ -204,23 +294,7 @@ async function fetchBlob(
       senderAgreePublic: keys.agreePublic,
     },
   );
-  if (opened.header.size !== size) {
-    await opened.body.cancel().catch(() => {});
-    throw new SyftError(
-      "E_BAD_MESSAGE",
-      `blob ${blob}: ${opened.header.size} bytes, but event ${event} claims ${size}`,
-    );
-  }
-  const target = posix.join(ref.staging, hash);
-  const temp = `${target}.part`;
-  const written = await writeHashed(opened.body, temp, ctx.fs);
-  if (written.hash !== hash || written.size !== size) {
-    throw new SyftError(
-      "E_BAD_MESSAGE",
-      `blob ${blob}: content hash does not match event ${event}`,
-    );
-  }
-  await ctx.fs.rename(temp, target);
+  await stageChecked(ref, opened, { hash, size, event, what: `blob ${blob}` });
 }
 
 /**

@@ -432,7 +432,11 @@ const EVENT_CASES: readonly [string, Json, string][] = [
   ["an unknown mode", { mode: "symlink" }, '.mode must be one of "file", "exec"'],
   ["a negative submitted_at", { submitted_at: -5 }, ".submitted_at must be a non-negative integer"],
   ["a ts as a string", { ts: "1" }, ".ts must be a non-negative integer"],
-  ["an unknown content", { content: "external" }, '.content must be one of "inline", "blob", null'],
+  [
+    "an unknown content",
+    { content: "external" },
+    '.content must be one of "inline", "blob", "pool", null',
+  ],
   [
     "a deletion with a new_hash",
     { deleted: true, content: null },

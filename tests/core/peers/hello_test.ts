@@ -60,7 +60,7 @@ Deno.test("createHello() writes exactly the PROTOCOL §2 shape: {body, sig} over
   ]);
   const pub = await publicKeys(aliceKeys);
   assertEquals(body, {
-    protocol: 1,
+    protocol: 2,
     sender: ALICE,
     recipient: BOB,
     sign_key: encodeBase64(pub.signKey),
@@ -82,7 +82,7 @@ Deno.test("createHello() writes exactly the PROTOCOL §2 shape: {body, sig} over
 Deno.test("parseHello() round-trips a hello with keys, version, time and fingerprint", async () => {
   const h = await parseHello(await hello(), CH);
   const pub = await publicKeys(aliceKeys);
-  assertEquals(h.protocol, 1);
+  assertEquals(h.protocol, 2);
   assertEquals(h.sender, ALICE);
   assertEquals(h.recipient, BOB);
   assertEquals(h.signKey, pub.signKey);
@@ -155,10 +155,10 @@ Deno.test("parseHello() is strict about types, sizes, identities and fields", as
 
 Deno.test("parseHello() parses a higher protocol (with new fields) so callers can flag it", async () => {
   const { body } = open(await hello());
-  const h = await parseHello(await signed({ ...body, protocol: 2, feature: "x" }), CH);
-  assertEquals(h.protocol, 2);
+  const h = await parseHello(await signed({ ...body, protocol: 3, feature: "x" }), CH);
+  assertEquals(h.protocol, 3);
   assertEquals(h.sender, ALICE);
   // But the protocol-1 fields must still be there and valid.
   const { sign_key: _drop, ...noKey } = body;
-  await rejects(await signed({ ...noKey, protocol: 2 }), /"sign_key"/);
+  await rejects(await signed({ ...noKey, protocol: 3 }), /"sign_key"/);
 });

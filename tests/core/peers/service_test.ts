@@ -119,7 +119,7 @@ Deno.test("request → pending with pinned keys on the other side → approve wi
     assertEquals(pending?.state, "pending");
     assertEquals(pending?.fingerprint, alice.fingerprint);
     assertEquals(pending?.sign_key, encodeBase64((await publicKeys(alice.keys)).signKey));
-    assertEquals(pending?.protocol, 1);
+    assertEquals(pending?.protocol, 2);
     // A second discovery finds nothing new and only refreshes last_seen.
     assertEquals(await bob.peers.discover(), { newPending: [], problems: [] });
     assert((await bob.store.get(ALICE))!.last_seen! > pending!.last_seen!);
@@ -430,7 +430,7 @@ Deno.test("a hello with a higher protocol becomes pending, is reported, and cann
     const future = await join("future@example.org");
     const pub = await publicKeys(future.keys);
     const body = new TextEncoder().encode(JSON.stringify({
-      protocol: 2,
+      protocol: 3,
       sender: "future@example.org",
       recipient: ALICE,
       sign_key: encodeBase64(pub.signKey),
@@ -454,12 +454,12 @@ Deno.test("a hello with a higher protocol becomes pending, is reported, and cann
     assertEquals(found.newPending, ["future@example.org"]);
     assertMatch(
       found.problems.join("\n"),
-      /speaks syft protocol 2 \(this syft speaks 1\); its channel is left untouched/,
+      /speaks syft protocol 3 \(this syft speaks 2\); its channel is left untouched/,
     );
     await refused(
       () => alice.peers.approvePeer("future@example.org", { datasite: alice.datasite }),
       "E_INPUT",
-      /protocol 2/,
+      /protocol 3/,
     );
   });
 });

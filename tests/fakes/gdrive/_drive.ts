@@ -399,8 +399,16 @@ export class DriveApi {
       : [];
     // Listing lag: a new file stays out of the listings that would have shown it.
     hits = hits.filter((f) => {
-      if (f.listLag <= 0) return true;
-      f.listLag--;
+      if (f.listLag > 0) {
+        f.listLag--;
+        return false;
+      }
+      // Sharing lag: a new grant is not in the grantee's listings yet.
+      const grant = f.owner === caller.user.email
+        ? undefined
+        : f.shares.find((s) => s.email === caller.user.email && s.listLag > 0);
+      if (grant === undefined) return true;
+      grant.listLag--;
       return false;
     });
     let snaps = hits.map((f) => ({ f, s: snapshot(f) })).sort((a, b) => compare(a.s, b.s));
@@ -678,7 +686,13 @@ export class DriveApi {
       );
     }
     if (email !== file.owner) {
-      store.share(caller, file, email, role as "reader" | "commenter" | "writer");
+      store.share(
+        caller,
+        file,
+        email,
+        role as "reader" | "commenter" | "writer",
+        this.ctx.faults.plan.sharingLag ?? 0,
+      );
     }
     if (notify) {
       this.notifications.push({

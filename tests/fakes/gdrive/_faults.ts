@@ -75,6 +75,13 @@ export interface FaultPlan {
    */
   listingLag?: number;
   /**
+   * A new grant (`permissions.create`) keeps the file out of the grantee's
+   * `files.list` results for this many listings that would have shown it
+   * (default 0): Drive's search, `sharedWithMe` included, is eventually
+   * consistent, while `files.get` and `changes.list` see the grant at once.
+   */
+  sharingLag?: number;
+  /**
    * Pages of `files.list` and `changes.list` hold at most half the `pageSize`
    * asked for, as Drive documents it may ("partial or empty result pages are
    * possible even before the end"), so a client must follow the page token.

@@ -43,6 +43,12 @@ export interface Share {
   /** Who shared it, and when (for `sharingUser` / `sharedWithMeTime`). */
   by: string;
   time: string;
+  /**
+   * Listings that will still miss the file for this grantee: Drive's search
+   * index (what `sharedWithMe` and every `q` read) lags behind a new grant,
+   * while `files.get` by id and the change feed see it at once.
+   */
+  listLag: number;
 }
 
 /** One stored file or folder. */
@@ -426,13 +432,22 @@ export class Store {
     });
   }
 
-  /** Share `file` with `email` (or change the role of an existing share). */
-  share(caller: Caller, file: StoredFile, email: string, role: Share["role"]): void {
+  /**
+   * Share `file` with `email` (or change the role of an existing share; a
+   * repeated grant keeps its time and lag, as it changes nothing on Drive).
+   */
+  share(
+    caller: Caller,
+    file: StoredFile,
+    email: string,
+    role: Share["role"],
+    listLag = 0,
+  ): void {
     const affected = [file, ...(file.mimeType === FOLDER ? this.descendants(file) : [])];
     this.mutate(affected, () => {
       const existing = file.shares.find((s) => s.email === email);
       if (existing) existing.role = role;
-      else file.shares.push({ email, role, by: caller.user.email, time: this.now() });
+      else file.shares.push({ email, role, by: caller.user.email, time: this.now(), listLag });
     });
   }
 

@@ -18,7 +18,15 @@ export function queryView(store: Store, caller: Caller, f: StoredFile): QueryFil
   return {
     name: f.name,
     mimeType: f.mimeType,
-    parents: f.parents,
+    // As in the file resource: a folder the caller cannot reach is no parent it
+    // can search by (a file shared alone does not reveal where it sits). Read
+    // only by `in parents` terms, so a listing without one pays nothing.
+    get parents() {
+      return f.parents.filter((p) => {
+        const parent = store.files.get(p);
+        return parent !== undefined && store.reaches(caller, parent);
+      });
+    },
     owners: withMe([f.owner]),
     writers: withMe(writers),
     readers: withMe(readers),

@@ -19,6 +19,12 @@ export interface FakeDriveProcess {
   credentials(identity: string): Promise<string>;
   /** Read object `name` of `channel` with `identity`'s own token, straight from the API. */
   readAs(identity: string, channel: ChannelRef, name: string): Promise<Uint8Array>;
+  /**
+   * Read `sender`'s pool object `name` with `identity`'s own token, straight
+   * from the API: found among the files shared with `identity` (so it fails
+   * for one that is not a reader).
+   */
+  readPoolAs(identity: string, sender: string, name: string): Promise<Uint8Array>;
   /** Send a control request to the fake (see `_fake_child.ts`) and return its answer. */
   control(request: Record<string, unknown>): Promise<Record<string, unknown>>;
   /** A raw API call with `identity`'s own token; the parsed JSON answer (null for none). */
@@ -102,6 +108,26 @@ export async function startFakeDriveProcess(): Promise<FakeDriveProcess> {
     }
   };
 
+  const q = (s: string) => `'${s.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+  const list = async (access: string, query: string): Promise<{ id: string; name: string }[]> => {
+    const response = await get(
+      access,
+      `drive/v3/files?fields=files(id,name)&q=${encodeURIComponent(query)}`,
+    );
+    return ((await response.json()) as { files?: { id: string; name: string }[] }).files ?? [];
+  };
+  /** A file's bytes, read again when a fault cuts the body mid-way. */
+  const media = async (access: string, id: string): Promise<Uint8Array> => {
+    for (let attempt = 1;; attempt++) {
+      const response = await get(access, `drive/v3/files/${id}?alt=media`);
+      try {
+        return new Uint8Array(await response.arrayBuffer());
+      } catch (err) {
+        if (attempt >= 20) throw err;
+      }
+    }
+  };
+
   return {
     api,
     async addUsers(emails) {
@@ -143,28 +169,22 @@ export async function startFakeDriveProcess(): Promise<FakeDriveProcess> {
     },
     async readAs(identity, channel, name) {
       const access = accessTokens.get(identity) ?? (await token(identity)).access;
-      const q = (s: string) => `'${s.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
-      const list = async (query: string): Promise<{ id: string; name: string }[]> => {
-        const response = await get(
-          access,
-          `drive/v3/files?fields=files(id,name)&q=${encodeURIComponent(query)}`,
-        );
-        return ((await response.json()) as { files?: { id: string; name: string }[] }).files ?? [];
-      };
-      const folder = (await list(`name = ${q(channelName(channel))} and trashed = false`))
+      const folder = (await list(access, `name = ${q(channelName(channel))} and trashed = false`))
         .find((f) => f.name === channelName(channel));
       if (!folder) throw new Error(`${identity} cannot see ${channelName(channel)}`);
-      const file = (await list(`name = ${q(name)} and ${q(folder.id)} in parents`))
+      const file = (await list(access, `name = ${q(name)} and ${q(folder.id)} in parents`))
         .find((f) => f.name === name);
       if (!file) throw new Error(`${identity} cannot see ${name}`);
-      for (let attempt = 1;; attempt++) {
-        const media = await get(access, `drive/v3/files/${file.id}?alt=media`);
-        try {
-          return new Uint8Array(await media.arrayBuffer());
-        } catch (err) {
-          if (attempt >= 20) throw err; // the body was cut mid-way: read it again
-        }
-      }
+      return await media(access, file.id);
+    },
+    async readPoolAs(identity, sender, name) {
+      const access = accessTokens.get(identity) ?? (await token(identity)).access;
+      const file = (await list(
+        access,
+        `name = ${q(name)} and ${q(sender)} in owners and sharedWithMe = true and trashed = false`,
+      )).find((f) => f.name === name);
+      if (!file) throw new Error(`${identity} cannot see ${sender}'s ${name}`);
+      return await media(access, file.id);
     },
     async close() {
       await writer.close().catch(() => {});

@@ -31,6 +31,7 @@ runTransportContractSuite("gdrive with 10 % faults", {
       requestTimeoutMs: 5_000,
     })),
   readAs: (identity, channel, name) => fake.readAs(identity, channel, name),
+  readPoolAs: (identity, sender, name) => fake.readPoolAs(identity, sender, name),
   cleanup: () => fake.close(),
   // Constant memory is proven by the fault-free run (contract_test.ts).
   measureLargeObject: false,

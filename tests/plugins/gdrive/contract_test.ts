@@ -29,5 +29,6 @@ runTransportContractSuite("gdrive", {
       rate: { perSecond: 2000, burst: 2000 },
     })),
   readAs: (identity, channel, name) => fake.readAs(identity, channel, name),
+  readPoolAs: (identity, sender, name) => fake.readPoolAs(identity, sender, name),
   cleanup: () => fake.close(),
 });

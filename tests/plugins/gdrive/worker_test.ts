@@ -55,7 +55,11 @@ Deno.test("the gdrive Worker starts under its grants, refreshes its token and an
     );
     try {
       assertEquals(await transport.whoami(), { email: "alice@example.org", authenticated: true });
-      assertEquals(await transport.capabilities(), { enforcesSharing: true, canWatch: false });
+      assertEquals(await transport.capabilities(), {
+        enforcesSharing: true,
+        canWatch: false,
+        pool: true,
+      });
     } finally {
       await transport.close();
     }

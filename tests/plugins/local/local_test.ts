@@ -8,7 +8,7 @@ import { assert, assertEquals, assertTransportError } from "../_assert.ts";
 import { readAll, runTransportContractSuite } from "../contract_suite.ts";
 import { startPlugin } from "../../../plugins/host.ts";
 import { localManifest } from "../../../plugins/local/manifest.ts";
-import type { Transport } from "../../../core/transport/contract.ts";
+import type { PoolStore, Transport } from "../../../core/transport/contract.ts";
 
 import { tempDir } from "../../_temp.ts";
 
@@ -246,5 +246,60 @@ Deno.test("local: list with `all` shows every entry at an object name, a squatte
         (err) => assertEquals(err.code, "E_EXISTS"),
       );
     }
+  });
+});
+
+Deno.test("local: a pool is <dir>/syft2pool#<sender>/ with its readers beside each object, hidden, and no channel", async () => {
+  await withFolder(async (dir, make) => {
+    const a = await make("a@x.org") as Transport & PoolStore;
+    const b = await make("b@y.org") as Transport & PoolStore;
+    const c = await make("c@z.org") as Transport & PoolStore;
+    await a.poolPut("p-0123.syft", encoder.encode("sealed once"), ["b@y.org"]);
+    const pool = `${dir}/syft2pool#a@x.org`;
+    await Deno.writeTextFile(`${pool}/.tmp-0123456789abcdef`, "partial");
+    assertEquals(await tree(dir), [
+      "syft2pool#a@x.org/",
+      "syft2pool#a@x.org/.readers-p-0123.syft",
+      "syft2pool#a@x.org/.tmp-0123456789abcdef",
+      "syft2pool#a@x.org/p-0123.syft",
+    ]);
+    assertEquals(JSON.parse(await Deno.readTextFile(`${pool}/.readers-p-0123.syft`)), [
+      "b@y.org",
+    ]);
+    assertEquals(await a.poolList(), { objects: [{ name: "p-0123.syft", size: 11 }] });
+    // The pool folder is no channel to anyone.
+    assertEquals(await b.listIncoming(), []);
+    assertEquals((await b.changes(null)).channels, []);
+    // The folder cannot stop c reading the file; the transport refuses it.
+    await assertTransportError(() => c.poolGet("a@x.org", "p-0123.syft"), "poolGet");
+    // Readers edited by hand into garbage read as "nobody".
+    await Deno.writeTextFile(`${pool}/.readers-p-0123.syft`, "{not json");
+    await assertTransportError(() => b.poolGet("a@x.org", "p-0123.syft"), "poolGet");
+    await a.poolAddReaders("p-0123.syft", ["b@y.org"]);
+    assertEquals(
+      await readAll(await b.poolGet("a@x.org", "p-0123.syft")),
+      encoder.encode("sealed once"),
+    );
+    await a.poolDelete("p-0123.syft");
+    assertEquals((await tree(dir)).filter((p) => !p.includes(".tmp-")), ["syft2pool#a@x.org/"]);
+  });
+});
+
+Deno.test("local: a poolPut whose body fails leaves neither the object nor its readers", async () => {
+  await withFolder(async (dir, make) => {
+    const a = await make("a@x.org") as Transport & PoolStore;
+    let sent = 0;
+    const failing = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (++sent > 3) controller.error(new Error("the source went away"));
+        else controller.enqueue(new Uint8Array(65536));
+      },
+    });
+    await assertTransportError(() => a.poolPut("p-0456.syft", failing, ["b@y.org"]), "poolPut");
+    assertEquals(await a.poolList(), { objects: [] });
+    assertEquals((await tree(dir)).filter((p) => !p.includes("/.tmp-")), ["syft2pool#a@x.org/"]);
+    // The name is still free.
+    await a.poolPut("p-0456.syft", encoder.encode("whole"), ["b@y.org"]);
+    assertEquals(await a.poolList(), { objects: [{ name: "p-0456.syft", size: 5 }] });
   });
 });

@@ -41,6 +41,8 @@ Deno.test("a damaged cf-0 is quarantined, nothing of it applies, and a fresh cf 
 
 Deno.test("a deleted large file's blob is collected once the reader acked the deletion", async () => {
   const world = new MemoryWorld();
+  // Per-channel blobs (protocol 1); pool_test.ts proves the same of pooled ones.
+  world.storage.pool = false;
   const owner = await world.site(OWNER);
   const ds = await world.site(DS);
   await world.connect(ds, owner);
