@@ -357,9 +357,14 @@ export class DropboxApi {
     }
   }
 
-  /** Open an upload session; its id. */
-  async sessionStart(op: string): Promise<string> {
-    const r = await this.rpc(op, "files/upload_session/start", { close: false }, {
+  /**
+   * Open an upload session; its id. A concurrent one (Dropbox's
+   * `session_type: concurrent`) takes appends in any order and in parallel,
+   * each a multiple of 4 MiB but the last, which closes it.
+   */
+  async sessionStart(op: string, concurrent = false): Promise<string> {
+    const arg = concurrent ? { close: false, session_type: "concurrent" } : { close: false };
+    const r = await this.rpc(op, "files/upload_session/start", arg, {
       style: "upload",
       contents: new Uint8Array(0),
     });
@@ -372,7 +377,8 @@ export class DropboxApi {
   /**
    * Append `bytes` at `offset`. After a dropped connection Dropbox may have
    * taken them: an `incorrect_offset` answer tells where it stands, and the
-   * new offset is returned (the caller resumes from there).
+   * new offset is returned (the caller resumes from there). `close` marks
+   * the last append of a concurrent session.
    */
   async sessionAppend(
     op: string,
@@ -380,13 +386,14 @@ export class DropboxApi {
     offset: number,
     bytes: Uint8Array,
     hash: string,
+    close = false,
   ): Promise<number> {
     let at = offset;
     for (let round = 0; round < 8; round++) {
       try {
         await this.rpc(op, "files/upload_session/append_v2", {
           cursor: { session_id: sessionId, offset: at },
-          close: false,
+          close,
         }, {
           style: "upload",
           contents: at === offset ? bytes : bytes.subarray(at - offset),

@@ -110,9 +110,7 @@ export class DropboxLayout {
    * folders.
    */
   async incoming(op: string, known: Record<string, Verified> = {}): Promise<ChannelFolder[]> {
-    for (const [id, v] of Object.entries(known)) {
-      if (!this.verified.has(id)) this.verified.set(id, v);
-    }
+    this.#learn(known);
     const bySender = new Map<string, ChannelFolder>();
     for (const folder of await this.#api.mountableFolders(op)) {
       const ref = parseChannelFolderName(folder.name);
@@ -144,11 +142,36 @@ export class DropboxLayout {
     return this.#incoming;
   }
 
+  /**
+   * Take `channels` (from a changes cursor, an earlier look of an earlier
+   * process) as the last look when this process has made none, so reading
+   * them costs no `list_mountable_folders`.
+   */
+  remember(channels: ChannelFolder[], owners: Record<string, Verified>): void {
+    this.#learn(owners);
+    this.#incoming ??= channels;
+  }
+
+  /** Recipients of the channels this process opened. */
+  openedRecipients(): string[] {
+    return [...this.#opened].flatMap((path) => {
+      const ref = parseChannelFolderName(path.slice(path.lastIndexOf("/") + 1));
+      return ref?.sender === this.#me ? [ref.recipient] : [];
+    });
+  }
+
   /** The incoming channel `ref`, from the last look or a new one. */
   async incomingChannel(op: string, ref: ChannelRef): Promise<ChannelFolder | null> {
     const find = (list: ChannelFolder[] | null) =>
       list?.find((c) => c.ref.sender === ref.sender && c.ref.recipient === ref.recipient) ?? null;
     return find(this.#incoming) ?? find(await this.incoming(op));
+  }
+
+  /** Owner checks an earlier process made (a changes cursor), unless this one made its own. */
+  #learn(owners: Record<string, Verified>): void {
+    for (const [id, v] of Object.entries(owners)) {
+      if (!this.verified.has(id)) this.verified.set(id, v);
+    }
   }
 
   /** The owner checks made so far, for the cursor. */

@@ -1,8 +1,8 @@
 /**
  * Moving object bodies to and from Dropbox (issue 18 item 3): bodies up to
- * 8 MiB become bytes for one `files/upload`; larger ones go in an upload
- * session of 8 MiB appends (a multiple of Dropbox's 4 MiB hash block),
- * resumed from `correct_offset`, committed create-only and checked by
+ * 8 MiB become bytes for one `files/upload`; larger ones go in a concurrent
+ * upload session of 8 MiB appends (a multiple of Dropbox's 4 MiB hash block),
+ * a few in flight, each retried on its own, committed create-only and checked by
  * content hash; downloads stream, resume after a cut, and check their size.
  * @module
  */
@@ -20,43 +20,61 @@ export const SESSION_CHUNK = 8 * 1024 * 1024;
 const MAX_RESUMES = 8;
 
 /**
- * Upload a large body in a session: 8 MiB appends, create-only commit. The
- * next piece is read (and hashed) while the current one is on the way, so
- * the producer and the network overlap; two pieces are held at most.
+ * Appends of one session in flight at once. Each holds its 8 MiB piece (and
+ * the HTTP client a copy of it); with the piece being read, a session upload
+ * holds at most {@linkcode SESSION_PIECES_HELD} pieces. Three in flight were
+ * faster still but put the Worker's memory near the contract suite's bound.
+ */
+export const APPENDS_IN_FLIGHT = 2;
+/** Pieces a session upload holds at most (in flight, plus the one being read). */
+export const SESSION_PIECES_HELD = APPENDS_IN_FLIGHT + 1;
+
+/** The upload-session routes {@linkcode uploadSession} uses (DropboxApi's). */
+export type SessionApi = Pick<DropboxApi, "sessionStart" | "sessionAppend" | "sessionFinish">;
+
+/**
+ * Upload a large body in a concurrent session: 8 MiB appends, a few in
+ * flight at once (one request at a time leaves the connection idle while
+ * Dropbox stores each piece), create-only commit. Each append carries its
+ * piece's content hash (every byte hashed once for both) and is retried on
+ * its own. The next piece is read while the last ones are on the way. Only
+ * the last piece can be short, so it closes the session; a body of whole
+ * pieces is closed by an empty append at its end (offsets and sizes stay
+ * multiples of 4 MiB, as concurrent sessions require).
  */
 export async function uploadSession(
-  api: DropboxApi,
+  api: SessionApi,
   op: string,
   path: string,
   body: Uint8Array | ReadableStream<Uint8Array>,
 ): Promise<Entry | "conflict"> {
   const hasher = new ContentHasher();
-  const session = await api.sessionStart(op);
-  const pieces = hashedPieces(chunksOf(body, SESSION_CHUNK), hasher);
+  const session = await api.sessionStart(op, true);
+  const inFlight = new Set<Promise<unknown>>();
+  // Buffers of a stream's pieces, reused once their append is done (a
+  // Uint8Array body's pieces are views of it, never reused).
+  const spare: Uint8Array[] = [];
+  const reuse = !(body instanceof Uint8Array);
   let offset = 0;
-  try {
-    let next = pieces.next();
-    for (;;) {
-      const step = await next;
-      if (step.done) break;
-      next = pieces.next();
-      next.catch(() => {}); // seen when awaited; an append failing first must not leave it unhandled
-      const { bytes, hash } = step.value;
-      offset = await api.sessionAppend(op, session, offset, bytes, hash);
-    }
-  } finally {
-    // Not awaited: it waits for a read-ahead still pulling from the producer.
-    pieces.return(undefined).catch(() => {});
+  let closed = false;
+  const send = (bytes: Uint8Array, close: boolean) => {
+    const sent = api.sessionAppend(op, session, offset, bytes, hasher.piece(bytes), close);
+    const tracked = sent.finally(() => {
+      inFlight.delete(tracked);
+      if (reuse && bytes.byteLength === SESSION_CHUNK) spare.push(bytes);
+    });
+    tracked.catch(() => {}); // seen by race/all below; a later failure must not go unhandled
+    inFlight.add(tracked);
+    offset += bytes.byteLength;
+    closed = close;
+  };
+  for await (const bytes of chunksOf(body, SESSION_CHUNK, spare)) {
+    send(bytes, bytes.byteLength < SESSION_CHUNK);
+    if (inFlight.size >= APPENDS_IN_FLIGHT) await Promise.race(inFlight);
   }
+  if (!closed) send(new Uint8Array(0), true);
+  await Promise.all(inFlight);
   return await api.sessionFinish(op, session, offset, path, hasher.digest());
-}
-
-/** Each piece with its own content hash, the whole body's fed to `hasher` (every byte hashed once). */
-async function* hashedPieces(
-  pieces: AsyncGenerator<Uint8Array>,
-  hasher: ContentHasher,
-): AsyncGenerator<{ bytes: Uint8Array; hash: string }> {
-  for await (const bytes of pieces) yield { bytes, hash: hasher.piece(bytes) };
 }
 
 /**
@@ -136,16 +154,22 @@ export async function smallAsBytes(
   });
 }
 
-/** `body` in pieces of exactly `size` bytes (the last one shorter); one piece held at a time. */
+/**
+ * `body` in pieces of exactly `size` bytes (the last one shorter); one piece
+ * held at a time. A stream's pieces are copied into buffers taken from
+ * `spare` when the caller gave one back (a buffer per piece would leave the
+ * garbage collector tens of MiB behind).
+ */
 async function* chunksOf(
   body: Uint8Array | ReadableStream<Uint8Array>,
   size: number,
+  spare: Uint8Array[] = [],
 ): AsyncGenerator<Uint8Array> {
   if (body instanceof Uint8Array) {
     for (let at = 0; at < body.byteLength; at += size) yield body.subarray(at, at + size);
     return;
   }
-  let buffer = new Uint8Array(size);
+  let buffer = spare.pop() ?? new Uint8Array(size);
   let filled = 0;
   for await (const piece of body) {
     let at = 0;
@@ -156,7 +180,7 @@ async function* chunksOf(
       at += take;
       if (filled === size) {
         yield buffer;
-        buffer = new Uint8Array(size); // the yielded one may still be in flight
+        buffer = spare.pop() ?? new Uint8Array(size); // the yielded one may still be in flight
         filled = 0;
       }
     }

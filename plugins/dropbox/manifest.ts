@@ -20,6 +20,8 @@ export interface DropboxManifestOptions {
   backoff?: { baseMs: number; capMs: number; tries: number } | undefined;
   /** When a silent request counts as dropped; default 20 s. */
   requestTimeoutMs?: number | undefined;
+  /** How often rounds look for new channels; default 2 min, 0 every round. */
+  invitesEveryMs?: number | undefined;
 }
 
 /**
@@ -45,6 +47,7 @@ export function dropboxManifest(options: DropboxManifestOptions): PluginManifest
   };
   if (options.backoff) init.backoff = { ...options.backoff };
   if (options.requestTimeoutMs !== undefined) init.requestTimeoutMs = options.requestTimeoutMs;
+  if (options.invitesEveryMs !== undefined) init.invitesEveryMs = options.invitesEveryMs;
   return {
     name: "dropbox",
     entry: new URL("./worker.ts", import.meta.url),

@@ -36,11 +36,12 @@ import { type BackoffPolicy, DEFAULT_BACKOFF } from "./_backoff.ts";
 import { contentHash } from "./_content_hash.ts";
 import { resumable, SINGLE_UPLOAD_MAX, smallAsBytes, uploadSession } from "./_transfer.ts";
 export { SESSION_CHUNK, SINGLE_UPLOAD_MAX } from "./_transfer.ts";
-import { decodeCursor, encodeCursor } from "./_changes.ts";
+import { type ChangesCursor, decodeCursor, encodeCursor } from "./_changes.ts";
 import { dropboxHosts } from "./_env.ts";
 import type { Entry } from "./_entries.ts";
 import { covers, FolderIndex, ROOT } from "./_index.ts";
-import { byteOrder, type ChannelFolder, DropboxLayout, type Verified } from "./_layout.ts";
+import type { FolderPage } from "./_api.ts";
+import { byteOrder, type ChannelFolder, DropboxLayout, parseChannelFolderName } from "./_layout.ts";
 import { objectName, storedName } from "./_names.ts";
 import { TokenSource } from "./_token_source.ts";
 
@@ -51,10 +52,12 @@ const checkName: WireErrors["checkName"] = wire.checkName;
 /** A listing the cursor caught up with this recently is answered without a call. */
 const FRESH_MS = 1_000;
 /**
- * A watcher looks for new channels (invitations) this often; its long-polls
- * wake on writes in known channels at once.
+ * Rounds look for new channels (invitations, which have no change feed) this
+ * often, as Dropbox's desktop app shows new shares within minutes; `syft
+ * peer …` (listIncoming) looks every time, and so does every round while one
+ * of our channels is unanswered (a request waiting for its accept).
  */
-const WATCH_INVITES_EVERY_MS = 120_000;
+export const INVITES_EVERY_MS = 120_000;
 /** Dropbox's long-poll bounds, in seconds. */
 const LONGPOLL_MIN_S = 30;
 const LONGPOLL_MAX_S = 480;
@@ -71,6 +74,11 @@ export interface DropboxInit {
   backoff?: { baseMs: number; capMs: number; tries: number } | undefined;
   /** When a silent request counts as dropped (default 20 s). */
   requestTimeoutMs?: number | undefined;
+  /**
+   * How often rounds look for new channels (default {@linkcode INVITES_EVERY_MS});
+   * 0: every round (the contract suite's strict "no new channel reported late").
+   */
+  invitesEveryMs?: number | undefined;
 }
 
 /**
@@ -80,7 +88,7 @@ export interface DropboxInit {
 export function parseDropboxInit(init: Record<string, unknown>): DropboxInit {
   const bad = (what: string) =>
     new SyftError("E_INTERNAL", `the dropbox plugin got a bad init option: ${what}`);
-  const { identity, credentialsDir, apiBase, backoff, requestTimeoutMs } = init;
+  const { identity, credentialsDir, apiBase, backoff, requestTimeoutMs, invitesEveryMs } = init;
   if (typeof identity !== "string" || !isIdentity(identity)) throw bad("identity");
   if (typeof credentialsDir !== "string" || !credentialsDir.startsWith("/")) {
     throw bad("credentialsDir");
@@ -101,6 +109,12 @@ export function parseDropboxInit(init: Record<string, unknown>): DropboxInit {
     }
     out.requestTimeoutMs = requestTimeoutMs;
   }
+  if (invitesEveryMs !== undefined) {
+    if (typeof invitesEveryMs !== "number" || !(invitesEveryMs >= 0)) {
+      throw bad("invitesEveryMs");
+    }
+    out.invitesEveryMs = invitesEveryMs;
+  }
   return out;
 }
 
@@ -114,11 +128,18 @@ export class DropboxTransport implements PluginImpl {
   #accountId: string | null = null;
   /** No long-poll before this time (Dropbox's `backoff`), ms since the epoch. */
   #longpollNotBefore = 0;
-  /** When `list_mountable_folders` was last asked (ms since the epoch). */
-  #invitesCheckedAt = 0;
+  readonly #now: () => number;
+  readonly #invitesEveryMs: number;
 
-  constructor(init: DropboxInit, tokens: TokenSource, report = defaultReport) {
+  constructor(
+    init: DropboxInit,
+    tokens: TokenSource,
+    report = defaultReport,
+    now: () => number = Date.now,
+  ) {
     this.#me = init.identity;
+    this.#now = now;
+    this.#invitesEveryMs = init.invitesEveryMs ?? INVITES_EVERY_MS;
     const backoff: BackoffPolicy = init.backoff
       ? { ...DEFAULT_BACKOFF, ...init.backoff }
       : DEFAULT_BACKOFF;
@@ -275,9 +296,11 @@ export class DropboxTransport implements PluginImpl {
 
   /**
    * Channels to us that changed since `cursor`: new ones (from
-   * `list_mountable_folders`) and those the one `list_folder` cursor reports
-   * entries in. With `waitMs`, an idle answer waits on Dropbox's long-poll
-   * (no token, one call per period) and wakes on a change.
+   * `list_mountable_folders`, asked only when due: see
+   * {@linkcode INVITES_EVERY_MS}) and those the one `list_folder` cursor
+   * reports entries in. An idle one-shot round is one `list_folder/continue`.
+   * With `waitMs`, an idle answer waits on Dropbox's long-poll (no token, one
+   * call per period) and wakes on a change.
    */
   async changes(cursor: string | null, options: ChangesOptions = {}): Promise<ChangesResult> {
     const op = "changes";
@@ -285,23 +308,29 @@ export class DropboxTransport implements PluginImpl {
       const base = cursor === null ? null : decodeCursor(cursor);
       if (base === null) return await this.#fullSync(op, []);
       const waitMs = Math.max(0, options.waitMs ?? 0);
-      // Invitations have no change feed: a one-shot round asks every time; a
-      // watcher, whose long-poll is its one call a period, asks every few periods.
-      const recent = this.#layout.lastIncoming();
-      const incoming = waitMs > 0 && recent !== null &&
-          Date.now() - this.#invitesCheckedAt < WATCH_INVITES_EVERY_MS &&
-          sameSenders(recent, base.senders)
-        ? recent
-        : await this.#checkInvites(op, base.owners);
+      const known = this.#knownChannels(base);
+      this.#layout.remember(known, base.owners);
+      // A look this process made (listIncoming) is at least as new as the cursor's.
+      let incoming = this.#layout.lastIncoming() ?? known;
+      let invitesAt = base.invitesAt;
+      let looked = false;
+      const outgoing = new Set([...base.outgoing, ...this.#layout.openedRecipients()]);
+      const look = async () => {
+        incoming = await this.#layout.incoming(op, base.owners);
+        invitesAt = this.#now();
+        looked = true;
+      };
+      if (this.#invitesDue(invitesAt, outgoing, incoming)) await look();
       // A channel mounted outside what the cursor lists: list more, report all.
       if (incoming.some((c) => !covers(base.scope, c.pathLower))) {
-        return await this.#fullSync(op, incoming);
+        return await this.#fullSync(op, incoming, invitesAt);
       }
+      const before = base.channels.map(([sender]) => sender);
       const marked = new Set(
-        incoming.map((c) => c.ref.sender).filter((s) => !base.senders.includes(s)),
+        incoming.map((c) => c.ref.sender).filter((s) => !before.includes(s)),
       );
       const result = (dropbox: string) => ({
-        cursor: this.#cursor(dropbox, base.scope, incoming),
+        cursor: this.#cursor(dropbox, base.scope, incoming, invitesAt, outgoing),
         channels: this.#refs(marked),
       });
       if (waitMs > 0 && marked.size === 0) {
@@ -312,12 +341,13 @@ export class DropboxTransport implements PluginImpl {
       const feed = this.#index.cursor === base.dropbox;
       for (let pages = 0;; pages++) {
         const page = await this.#api.listFolderContinue(op, next);
-        if (page === "reset") return await this.#fullSync(op, incoming);
+        if (page === "reset") return await this.#fullSync(op, incoming, invitesAt);
         for (const entry of page.entries) {
           const channel = incoming.find((c) =>
             entry.pathLower === c.pathLower || entry.pathLower.startsWith(`${c.pathLower}/`)
           );
           if (channel) marked.add(channel.ref.sender);
+          this.#noteOwnChannel(entry, outgoing);
         }
         if (feed) this.#index.apply(page.entries, page.cursor);
         next = page.cursor;
@@ -326,43 +356,88 @@ export class DropboxTransport implements PluginImpl {
       // The caller moves to a cursor the index is not at: the index may lack
       // what was just reported, so the next listing catches up first.
       if (!feed) this.#index.stale();
+      // A channel of ours opened since (`syft peer add` in another process):
+      // its answer is awaited from this round on.
+      if (!looked && this.#invitesDue(invitesAt, outgoing, incoming)) {
+        await look();
+        if (incoming.some((c) => !covers(base.scope, c.pathLower))) {
+          return await this.#fullSync(op, incoming, invitesAt);
+        }
+        for (const c of incoming) if (!before.includes(c.ref.sender)) marked.add(c.ref.sender);
+      }
       return result(next);
     });
   }
 
-  async #checkInvites(op: string, owners: Record<string, Verified>): Promise<ChannelFolder[]> {
-    const incoming = await this.#layout.incoming(op, owners);
-    this.#invitesCheckedAt = Date.now();
-    return incoming;
+  /** Whether invitations are looked for now: the last look is old, or a channel of ours awaits its answer. */
+  #invitesDue(invitesAt: number, outgoing: Set<string>, incoming: ChannelFolder[]): boolean {
+    const age = this.#now() - invitesAt;
+    if (!(age >= 0 && age < this.#invitesEveryMs)) return true;
+    return [...outgoing].some((r) => !incoming.some((c) => c.ref.sender === r));
+  }
+
+  /** The incoming channels a cursor knows (those whose owner check it carries). */
+  #knownChannels(base: ChangesCursor): ChannelFolder[] {
+    return base.channels.flatMap(([sender, sharedFolderId, pathLower]) => {
+      const owner = base.owners[sharedFolderId];
+      if (owner === undefined || owner[0] !== sender) return [];
+      return [{
+        ref: { sender, recipient: this.#me },
+        sharedFolderId,
+        pathLower,
+        writerId: owner[1],
+      }];
+    });
+  }
+
+  /** Follow our own channel folders (`/syft/syft1#<me>#<recipient>`) through listing entries. */
+  #noteOwnChannel(entry: Entry, outgoing: Set<string>): void {
+    const at = entry.pathLower.lastIndexOf("/");
+    if (entry.pathLower.slice(0, at) !== ROOT || entry.tag === "file") return;
+    const ref = parseChannelFolderName(entry.pathLower.slice(at + 1));
+    if (ref === null || ref.sender !== this.#me) return;
+    if (entry.tag === "folder") outgoing.add(ref.recipient);
+    else outgoing.delete(ref.recipient);
   }
 
   /** Start from now: every incoming channel is reported, and the index is built. */
-  async #fullSync(op: string, known: ChannelFolder[]): Promise<ChangesResult> {
-    const incoming = known.length > 0 ? known : await this.#checkInvites(op, {});
+  async #fullSync(op: string, known: ChannelFolder[], knownAt = 0): Promise<ChangesResult> {
+    const incoming = known.length > 0 ? known : await this.#layout.incoming(op, {});
+    const invitesAt = known.length > 0 ? knownAt : this.#now();
     const scope = incoming.every((c) => covers(ROOT, c.pathLower)) ? ROOT : "";
-    const dropbox = await this.#relist(op, scope);
+    const listed = await this.#relist(op, scope);
+    const outgoing = new Set(this.#layout.openedRecipients());
+    for (const entry of listed.entries) this.#noteOwnChannel(entry, outgoing);
     return {
-      cursor: this.#cursor(dropbox, scope, incoming),
+      cursor: this.#cursor(listed.cursor, scope, incoming, invitesAt, outgoing),
       channels: this.#refs(new Set(incoming.map((c) => c.ref.sender))),
     };
   }
 
-  #cursor(dropbox: string, scope: string, incoming: ChannelFolder[]): string {
+  #cursor(
+    dropbox: string,
+    scope: string,
+    incoming: ChannelFolder[],
+    invitesAt: number,
+    outgoing: Set<string>,
+  ): string {
     return encodeCursor({
       dropbox,
       scope,
-      senders: incoming.map((c) => c.ref.sender),
+      channels: incoming.map((c) => [c.ref.sender, c.sharedFolderId, c.pathLower]),
       owners: this.#layout.knownOwners(),
+      invitesAt,
+      outgoing: [...outgoing].sort(byteOrder),
     });
   }
 
   /**
    * List `scope` in full into the index (creating /syft when missing); the
-   * cursor after it. The scope is /syft unless a channel to us is mounted
+   * entries and the cursor after them. The scope is /syft unless a channel to us is mounted
    * outside it (Dropbox mounts at the top; we move mounts into /syft where
    * Dropbox lets us), then the whole Dropbox.
    */
-  async #relist(op: string, scope: string): Promise<string> {
+  async #relist(op: string, scope: string): Promise<FolderPage> {
     let first = await this.#api.listFolder(op, scope, true);
     if (first === null) {
       await this.#api.createFolder(op, ROOT);
@@ -371,7 +446,7 @@ export class DropboxTransport implements PluginImpl {
     }
     const all = await this.#api.drain(op, first);
     this.#index.reset(scope, all.entries, all.cursor);
-    return all.cursor;
+    return all;
   }
 
   /** Long-poll until a change or `waitMs`; whether something changed. */
@@ -497,12 +572,6 @@ export class DropboxTransport implements PluginImpl {
       throw fail(op, cause ? cause.summary || cause.message : describeError(err), { cause: err });
     }
   }
-}
-
-/** Whether `channels` are from exactly `senders` (the cursor's), so reusing them reports nothing new. */
-function sameSenders(channels: ChannelFolder[], senders: string[]): boolean {
-  return channels.length === senders.length &&
-    channels.every((c) => senders.includes(c.ref.sender));
 }
 
 function defaultReport(message: string): void {

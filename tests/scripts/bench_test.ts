@@ -1,6 +1,7 @@
 /**
  * CI smoke test of `deno task bench`: the `--smoke` run (toy sizes) finishes and its `--json`
- * line carries every figure of issue 5, issue 13's Drive figures (G1-G4) and the keys
+ * line carries every figure of issue 5, issue 13's Drive figures (G1-G4), issue 18's Dropbox
+ * figures (DB1-DB5) and the keys
  * issue 17 names (`P1.ratio`, `P2.ratio`, `P2.peak_rss_mib`, `P8.time_ratio`,
  * `P8.bytes_ratio`, `P9.bytes_written`, `P9.ratio`, `P5.ratio`) as a finite number. Performance goals are
  * not asserted here (CI machines vary); only that each figure was measured.
@@ -95,9 +96,13 @@ const FLAT_FIELDS: Record<string, string[]> = {
   G1: ["idle_round_calls"],
   G3: ["files", "calls"],
   G4: ["syft_s", "baseline_s", "ratio"],
+  DB1: ["idle_round_calls", "peers"],
+  DB3: ["files", "calls", "owner_calls", "peer_calls", "seconds"],
+  DB4: ["samples", "lost"],
+  DB5: ["syft_s", "baseline_s", "ratio", "mib"],
 };
 
-Deno.test("deno task bench --smoke --json: the last stdout line holds P1-P9 and G1-G4 as finite numbers", async () => {
+Deno.test("deno task bench --smoke --json: the last stdout line holds P1-P9, G1-G4 and DB1-DB5 as finite numbers", async () => {
   const { stdout } = await runQuickBench();
   const line = lastLine(stdout);
   let figures: unknown;
@@ -129,6 +134,21 @@ Deno.test("deno task bench --smoke --json: the last stdout line holds P1-P9 and 
     assertEquals(Object.keys(byK).sort(), ["1", "3"], `P8.${key}: K=1 and K=3 with --smoke`);
     for (const k of ["1", "3"]) assert(assertFigure(byK, `P8.${key}`, k) > 0, `P8.${key}.${k} > 0`);
   }
+  // Dropbox: calls per round for each k (publishing and receiving sides too), as for Drive.
+  const db2 = section(figures, "DB2");
+  for (const key of ["calls_per_round", "publish_calls", "receive_calls"]) {
+    const byK = section(db2, key);
+    for (const k of ["1", "100"]) assertCalls(byK[k], `DB2.${key}.${k}`, 1);
+  }
+  assertCalls(section(figures, "DB1").idle_round_calls, "DB1.idle_round_calls", 1);
+  // No latency figure when no edit arrived (a 0 would read as instant); with samples, both.
+  const db4 = section(figures, "DB4");
+  if ((db4.samples as number) > 0) {
+    for (const f of ["p50_s", "p95_s"]) {
+      assertFigure(db4, "DB4", f);
+    }
+  }
+  assert(stdout.includes("--smoke: 10,000 in a full run"), `DB3 says it is shrunk:\n${stdout}`);
   // The table for people comes first, goals beside the figures, and a line saying what missed.
   assert(stdout.includes("goal"), `a table with goals:\n${stdout}`);
   assert(/every goal met|goals missed \(\d+\)/.test(stdout), `a line on goals:\n${stdout}`);

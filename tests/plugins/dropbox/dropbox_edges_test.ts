@@ -3,13 +3,13 @@
  * plugin's reports and call counts are visible): a mount renamed on a name
  * clash, a squatter's folder and a stranger's object ignored and reported
  * once, a listing consistent with what changes() reported, an idle round's
- * cost, an idle watcher at one call a period, a cut
- * upload session resumed from `correct_offset`, an expired token refreshed
+ * cost (one call) and new peers still found, an idle watcher at one call a
+ * period, a cut append of a concurrent upload session retried, an expired token refreshed
  * and stored, a revoked grant failing with the sign-in hint.
  */
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { startFakeDropbox } from "../../fakes/dropbox_server.ts";
-import { DropboxTransport } from "../../../plugins/dropbox/transport.ts";
+import { DropboxTransport, INVITES_EVERY_MS } from "../../../plugins/dropbox/transport.ts";
 import { TokenSource } from "../../../plugins/dropbox/_token_source.ts";
 import { dropboxHosts } from "../../../plugins/dropbox/_env.ts";
 import { DROPBOX_TOKEN_FILE, readDropboxTokens } from "../../../plugins/dropbox/_tokens.ts";
@@ -29,7 +29,7 @@ async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
 async function rig(
   fn: (r: {
     dbx: Awaited<ReturnType<typeof startFakeDropbox>>;
-    open(email: string, credentialsDir?: string | null): DropboxTransport;
+    open(email: string, credentialsDir?: string | null, now?: () => number): DropboxTransport;
     reports: string[];
     raw(email: string, route: string, arg: unknown): Promise<Record<string, unknown>>;
     upload(email: string, path: string, bytes: Uint8Array<ArrayBuffer>): Promise<void>;
@@ -42,7 +42,7 @@ async function rig(
     await fn({
       dbx,
       reports,
-      open(email, credentialsDir = null) {
+      open(email, credentialsDir = null, now = Date.now) {
         const tokens = new TokenSource({
           app_key: dbx.appKey,
           access_token: dbx.token(email),
@@ -56,6 +56,7 @@ async function rig(
           { identity: email, credentialsDir: "/unused", apiBase: dbx.url },
           tokens,
           (message) => reports.push(message),
+          now,
         );
       },
       async raw(email, route, arg) {
@@ -189,28 +190,69 @@ Deno.test("a listing after changes() from an older cursor shows what it reported
   });
 });
 
-Deno.test("an idle round costs list_mountable_folders and one list_folder/continue, and its listing none", async () => {
+Deno.test("an idle one-shot round costs one list_folder/continue, and its listing none", async () => {
   await rig(async ({ open, dbx }) => {
     const alice = open(A);
-    const bob = open(B);
     const ch = await alice.openChannel(B);
     await alice.put(ch, "b-0000000000000001.syft", encoder.encode("1"));
-    let r = await bob.changes(null);
-    r = await bob.changes(r.cursor);
+    let r = await open(B).changes(null);
+    r = await open(B).changes(r.cursor);
+    // Each round is a new process (`syft sync`): a fresh plugin, the cursor kept by the core.
+    const bob = open(B);
     dbx.resetCounts();
-    const before = bob.calls;
     r = await bob.changes(r.cursor);
     assertEquals(r.channels, []);
-    assertEquals(bob.calls - before, 2);
-    const counts = dbx.callCounts(B);
-    assertEquals(counts["files/list_folder/continue"], 1);
-    assertEquals(counts["sharing/list_mountable_folders"], 1);
+    assertEquals(bob.calls, 1);
+    assertEquals(dbx.callCounts(B), { total: 1, "files/list_folder/continue": 1 });
     await alice.put(ch, "b-0000000000000002.syft", encoder.encode("2"));
     const busy = bob.calls;
     r = await bob.changes(r.cursor);
     assertEquals(r.channels, [ch]);
+    assertEquals(bob.calls - busy, 1, "the channel's place came from the cursor");
     assertEquals((await bob.list(ch)).objects.length, 2);
-    assertEquals(bob.calls - busy, 2, "the listing came from the cursor's entries");
+  });
+});
+
+Deno.test("a new peer's channel is found at once by listIncoming and by rounds within the invitation period", async () => {
+  await rig(async ({ open, dbx }) => {
+    let t = Date.now();
+    const clock = () => t;
+    await open(A).openChannel(B);
+    let r = await open(B, null, clock).changes(null);
+    // carol runs `syft peer add bob`: Dropbox tells bob nothing.
+    const carol = await open(C).openChannel(B);
+    t += INVITES_EVERY_MS / 2;
+    r = await open(B, null, clock).changes(r.cursor);
+    assertEquals(r.channels, [], "not looked for yet: the last look is recent");
+    // `syft peer list` asks every time.
+    assertEquals((await open(B, null, clock).listIncoming()).map((c) => c.sender), [A, C]);
+    t += INVITES_EVERY_MS / 2;
+    dbx.resetCounts();
+    r = await open(B, null, clock).changes(r.cursor);
+    assertEquals(r.channels, [carol], "found once the period is over");
+    assertEquals(dbx.callCounts(B)["sharing/list_mountable_folders"], 1);
+    dbx.resetCounts();
+    r = await open(B, null, clock).changes(r.cursor);
+    assertEquals([r.channels, dbx.callCounts(B).total], [[], 1], "idle again: one call");
+  });
+});
+
+Deno.test("while a channel of ours awaits its answer, every round looks for it", async () => {
+  await rig(async ({ open, dbx }) => {
+    const t = Date.now();
+    const clock = () => t;
+    let r = await open(A, null, clock).changes(null);
+    // `syft peer add bob` in another process: alice's rounds learn it from the listing.
+    await open(A).openChannel(B);
+    r = await open(A, null, clock).changes(r.cursor);
+    assertEquals(r.channels, []);
+    // bob approves: his channel to alice is alice's answer, looked for at once.
+    const answer = await open(B).openChannel(A);
+    r = await open(A, null, clock).changes(r.cursor);
+    assertEquals(r.channels, [answer]);
+    dbx.resetCounts();
+    r = await open(A, null, clock).changes(r.cursor);
+    assertEquals([r.channels, dbx.callCounts(A).total], [[], 1], "answered: idle is one call");
   });
 });
 
@@ -233,7 +275,7 @@ Deno.test("an idle watcher's round is one long-poll, and it wakes on a write in 
   });
 });
 
-Deno.test("a large upload goes in 8 MiB session appends and resumes after a cut append", async () => {
+Deno.test("a large upload goes in a concurrent session of 8 MiB appends; a cut or unanswered append is retried", async () => {
   await rig(async ({ open, dbx }) => {
     const alice = open(A);
     const bob = open(B);

@@ -28,24 +28,41 @@ Deno.test("object names differing only in case are stored apart, and lower-case 
 });
 
 Deno.test("a changes cursor round-trips, and anything else means a full sync", () => {
+  const v2 = (value: unknown) => "dbx2." + btoa(JSON.stringify(value));
   const cursor = {
     dropbox: "AAE-cursor",
     scope: "/syft",
-    senders: ["alice@example.org"],
-    owners: { "123": ["alice@example.org", "dbid:AAA"] as [string, string] },
+    channels: [[
+      "alice@example.org",
+      "id:123",
+      "/syft/syft1#alice@example.org#bob@example.org",
+    ]] as [
+      string,
+      string,
+      string,
+    ][],
+    owners: { "id:123": ["alice@example.org", "dbid:AAA"] as [string, string] },
+    invitesAt: 1_700_000_000_000,
+    outgoing: ["carol@example.org"],
   };
   assertEquals(decodeCursor(encodeCursor(cursor)), cursor);
   assertEquals(decodeCursor(encodeCursor({ ...cursor, scope: "" }))?.scope, "");
   for (
     const bad of [
       "",
-      "dbx1.",
-      "dbx1.!!",
+      "dbx2.",
+      "dbx2.!!",
       "other",
-      "dbx1." + btoa(JSON.stringify(["c", "/etc", [], {}])),
-      "dbx1." + btoa(JSON.stringify(["c", "/syft", ["Not An Email"], {}])),
-      "dbx1." + btoa(JSON.stringify(["c", "/syft", [], { x: ["a@b.org"] }])),
-      "dbx1." + "A".repeat(2 * 1024 * 1024),
+      // a v1 cursor: one full sync after the upgrade
+      "dbx1." + btoa(JSON.stringify(["c", "/syft", [], {}])),
+      v2(["c", "/etc", [], {}, 0, []]),
+      v2(["c", "/syft", [["Not An Email", "id:1", "/syft/x"]], {}, 0, []]),
+      v2(["c", "/syft", [["a@b.org", "", "/syft/x"]], {}, 0, []]),
+      v2(["c", "/syft", [], { x: ["a@b.org"] }, 0, []]),
+      v2(["c", "/syft", [], {}, -1, []]),
+      v2(["c", "/syft", [], {}, 0, ["Not An Email"]]),
+      v2(["c", "/syft", [], {}, 0]),
+      "dbx2." + "A".repeat(2 * 1024 * 1024),
     ]
   ) {
     assertEquals(decodeCursor(bad), null, bad.slice(0, 40));
