@@ -16,6 +16,7 @@ export const SERIAL = [
   "tests/e2e/concurrency_test.ts",
   "tests/plugins/local/local_test.ts",
   "tests/plugins/gdrive/contract_test.ts",
+  "tests/plugins/dropbox/contract_test.ts",
   "tests/core/events/envelope_test.ts",
 ];
 

@@ -68,7 +68,10 @@ export interface ChangesResult {
   /**
    * Channels to us (incoming) that are new or may hold new or deleted objects
    * since the cursor. With a null cursor: every incoming channel. False
-   * positives are allowed, false negatives are not.
+   * positives are allowed, false negatives are not, with one exception: a
+   * transport whose storage announces no new channels may report a new one
+   * only at its next look (Dropbox: within 2 minutes); `listIncoming`
+   * always looks.
    */
   channels: ChannelRef[];
 }
