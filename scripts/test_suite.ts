@@ -35,13 +35,33 @@ export function leftovers(dir: string): string[] {
   return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
 }
 
-async function denoTest(args: string[], tmp: string, counts: string): Promise<number> {
+async function denoTest(
+  args: string[],
+  tmp: string,
+  counts: string,
+  jobs?: number,
+): Promise<number> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["test", ...args],
-    env: { TMPDIR: tmp, SYFT_TEST_COUNTS: counts },
+    env: {
+      TMPDIR: tmp,
+      SYFT_TEST_COUNTS: counts,
+      ...(jobs === undefined ? {} : { DENO_JOBS: String(jobs) }),
+    },
     stdin: "null",
   }).spawn();
   return (await child.status).code;
+}
+
+/**
+ * Test files run at once in the parallel pass: one more than the cores (the
+ * default is as many), since many files spend much of their time waiting on
+ * the syft and bubblewrap processes they start. `DENO_JOBS` overrides it.
+ */
+export function parallelJobs(): number {
+  const set = Number(Deno.env.get("DENO_JOBS"));
+  if (Number.isSafeInteger(set) && set > 0) return set;
+  return navigator.hardwareConcurrency + 1;
 }
 
 if (import.meta.main) {
@@ -56,6 +76,7 @@ if (import.meta.main) {
     ["--parallel", ...PERMISSIONS, `--ignore=${SERIAL.join(",")}`, ...extra, "tests/"],
     tmp,
     counts,
+    parallelJobs(),
   );
   if (code === 0) code = await denoTest([...PERMISSIONS, ...extra, ...SERIAL], tmp, counts);
   const ran = sumCounts(await Deno.readTextFile(counts));

@@ -12,7 +12,7 @@
  *
  * Kill delays come from a seeded PRNG: `SYFT_CRASH_SEED=<n>` replays a run
  * (the seed is printed and named in every assertion message);
- * `SYFT_CRASH_KILLS=<n>` sets the kills per side (default 12; raise it for a soak).
+ * `SYFT_CRASH_KILLS=<n>` sets the kills per side (default 8, for the suite's 8 minutes; raise it for a soak).
  * @module
  */
 import { posix } from "node:path";
@@ -41,7 +41,7 @@ const SEED = (() => {
 
 const KILLS = (() => {
   const raw = Deno.env.get("SYFT_CRASH_KILLS");
-  const n = raw === undefined || raw === "" ? 12 : Number(raw);
+  const n = raw === undefined || raw === "" ? 8 : Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new Error(`SYFT_CRASH_KILLS=${raw} is not a count`);
   return n;
 })();

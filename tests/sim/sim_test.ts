@@ -2,7 +2,7 @@
  * The deterministic simulation in CI (issue 16, item 1): a fixed block of
  * seeds, each 1,000 random operations with faults, must keep every
  * invariant. `SYFT_SIM_SEEDS`, `SYFT_SIM_OPS` and `SYFT_SIM_FIRST` size the
- * block (the default, 12 seeds, takes ~35 s of one core at ~0.37 seeds/s;
+ * block (the default, 10 seeds, takes ~20 s of one core at ~0.5 seeds/s;
  * the issue's 2,000 would take ~90 minutes; `deno task sim` runs more). A failure prints its seed, the shrunk operations and
  * the command that replays them.
  */
@@ -18,7 +18,7 @@ function sized(name: string, fallback: number): number {
   return n;
 }
 
-const SEEDS = sized("SYFT_SIM_SEEDS", 12);
+const SEEDS = sized("SYFT_SIM_SEEDS", 10);
 const OPS = sized("SYFT_SIM_OPS", 1000);
 const FIRST = sized("SYFT_SIM_FIRST", 1);
 
