@@ -60,6 +60,7 @@ export interface DropboxTokens {
  *
  * @example
  * ```ts
+ * const path = "/home/me/.syft/credentials/dropbox-token.json";
  * const tokens = parseDropboxTokens(await Deno.readTextFile(path));
  * ```
  * @throws {SyftError} `E_TRANSPORT` (exit 4) with `hint: syft auth dropbox`
@@ -159,7 +160,10 @@ export type TokenFetch = (input: string, init: RequestInit) => Promise<Response>
  *
  * @example
  * ```ts
- * const fresh = await refreshDropboxTokens(tokens, dropboxHosts().token, fetch, Date.now());
+ * const credentialsDir = "/home/me/.syft/credentials";
+ * const tokens = await readDropboxTokens(credentialsDir);
+ * const tokenUrl = "https://api.dropboxapi.com/oauth2/token";
+ * const fresh = await refreshDropboxTokens(tokens, tokenUrl, fetch, Date.now());
  * await writeDropboxTokens(credentialsDir, fresh);
  * ```
  * @throws {SyftError} `E_TRANSPORT` (exit 4): `hint: syft auth dropbox` when
