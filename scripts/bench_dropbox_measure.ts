@@ -24,12 +24,6 @@
 import { posix } from "node:path";
 import { initialise } from "../core/config/init.ts";
 import { homeLayout } from "../core/config/home.ts";
-import { readKeys } from "../core/config/keystore.ts";
-import { loadConfig } from "../core/config/load.ts";
-import { datasiteDir } from "../core/datasite/layout.ts";
-import { PeerService } from "../core/peers/service.ts";
-import { runRound } from "../core/sync/round.ts";
-import { openSession } from "../core/sync/session.ts";
 import type { ChannelRef } from "../core/transport/contract.ts";
 import { CountingTransport, summarizeCalls } from "./counting_transport.ts";
 import { startPlugin } from "../plugins/host.ts";
@@ -38,6 +32,7 @@ import { type FakeDropbox, startFakeDropbox } from "../tests/fakes/dropbox_serve
 import { storeFakeSignIn } from "../tests/e2e/_dropbox_rig.ts";
 import {
   type CallCount,
+  engineSite,
   mirrored,
   mirrorOf,
   pair,
@@ -118,41 +113,12 @@ async function makeHome(base: string, fake: FakeDropbox, email: string) {
 
 async function openSite(base: string, fake: FakeDropbox, email: string): Promise<Site> {
   const { home, root, credentials } = await makeHome(base, fake, email);
-  const config = await loadConfig(home);
   const transport = new CountingTransport(
     await startPlugin(
       dropboxManifest({ identity: email, credentialsDir: credentials, apiBase: fake.url }),
     ),
   );
-  try {
-    const report = (text: string) => warnings.add(`${email}: ${text.trim()}`);
-    const opened = await openSession({
-      home,
-      config,
-      transport,
-      reports: { warn: (m) => report(`warning: ${m}`), note: report },
-      openTransport: () => Promise.resolve({ transport }),
-    });
-    const service = new PeerService({
-      transport,
-      store: opened.peers,
-      me: email,
-      keys: await readKeys(homeLayout(home).keys),
-      now: () => Date.now(),
-    });
-    return {
-      email,
-      root,
-      datasite: datasiteDir(root, email),
-      transport,
-      service,
-      round: () => runRound(opened.sync, opened.peers),
-      close: () => opened.close(),
-    };
-  } catch (err) {
-    await transport.close();
-    throw err;
-  }
+  return await engineSite({ email, home, root }, transport, warnings);
 }
 
 /** What `site` asked of the fake since the last reset, with its transport operations. */

@@ -105,7 +105,6 @@ async function openSite(base: string, fake: FakeDriveProcess, email: string): Pr
     },
     { checkTransport: async () => {}, now: () => Date.now() },
   );
-  const config = await loadConfig(home);
   const transport = new CountingTransport(
     await startPlugin(gdriveManifest({
       identity: email,
@@ -114,6 +113,21 @@ async function openSite(base: string, fake: FakeDriveProcess, email: string): Pr
       rate: RATE,
     })),
   );
+  return await engineSite({ email, home, root }, transport, warnings);
+}
+
+/**
+ * The engine of one measured identity over `transport` (a plugin already
+ * started, its calls counted): its session, peer service and rounds, the
+ * engine's warnings kept in `warnings`. The transport is closed if it fails.
+ */
+export async function engineSite(
+  at: { email: string; home: string; root: string },
+  transport: CountingTransport,
+  warnings: Set<string>,
+): Promise<Site> {
+  const { email, home, root } = at;
+  const config = await loadConfig(home);
   try {
     const report = (text: string) => warnings.add(`${email}: ${text.trim()}`);
     const opened = await openSession({
