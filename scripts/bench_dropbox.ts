@@ -7,7 +7,7 @@
  * @module
  */
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { childEnv, CONFIG } from "./syft_process.ts";
+import { callsLine, callsRowFor, runMeasureChild } from "./bench_cloud.ts";
 import {
   count,
   type Outcome,
@@ -17,9 +17,9 @@ import {
   type Row,
   seconds,
 } from "./bench_rows.ts";
-import type { CallCount } from "./bench_gdrive_measure.ts";
 import { DROPBOX_SIZES, type DropboxFigures } from "./bench_dropbox_measure.ts";
 
+const callsRow = callsRowFor("Dropbox");
 const MEASURE = fromFileUrl(new URL("./bench_dropbox_measure.ts", import.meta.url));
 
 /** The goals of issue 18's "Done when". */
@@ -33,48 +33,8 @@ export const DROPBOX_GOALS = {
 
 /** Run the measurement child and report DB1-DB5. */
 export async function benchDropbox(size: keyof typeof DROPBOX_SIZES): Promise<Outcome> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--config",
-      CONFIG,
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      "--allow-run", // both sides' `syft sync --watch`
-      "--allow-net=127.0.0.1",
-      MEASURE,
-      ...(size === "full" ? [] : [`--${size}`]),
-    ],
-    env: childEnv(),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trimEnd();
-  if (!out.success) {
-    throw new Error(`Dropbox bench failed: ${text}\n${new TextDecoder().decode(out.stderr)}`);
-  }
-  return dropboxOutcome(JSON.parse(text.split("\n").at(-1) ?? "") as DropboxFigures, size);
-}
-
-function callsRow(id: string, what: string, calls: number, goal: number, note: string): Row {
-  return {
-    id,
-    scenario: `Dropbox HTTP calls, ${what}`,
-    figure: String(calls),
-    baseline: "",
-    goal: `<= ${goal}`,
-    met: calls <= goal,
-    note,
-  };
-}
-
-function callsLine(who: string, c: CallCount): string {
-  const routes = Object.entries(c.methods).map(([m, n]) => `${m} ${n}`).join(", ");
-  return `${who}: ${c.total} HTTP [${routes}] from [${c.ops}]`;
+  const figures = await runMeasureChild("Dropbox", MEASURE, size);
+  return dropboxOutcome(figures as DropboxFigures, size);
 }
 
 /** The rows, notes and `--json` figures of DB1-DB5. */

@@ -8,7 +8,7 @@
  * @module
  */
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { childEnv, CONFIG } from "./syft_process.ts";
+import { callsLine, callsRowFor, runMeasureChild } from "./bench_cloud.ts";
 import {
   count,
   type Outcome,
@@ -18,8 +18,9 @@ import {
   type Row,
   seconds,
 } from "./bench_rows.ts";
-import { type CallCount, GDRIVE_SIZES, type GdriveFigures } from "./bench_gdrive_measure.ts";
+import { GDRIVE_SIZES, type GdriveFigures } from "./bench_gdrive_measure.ts";
 
+const callsRow = callsRowFor("Drive");
 const MEASURE = fromFileUrl(new URL("./bench_gdrive_measure.ts", import.meta.url));
 
 /** The goals of issue 13's "Done when". */
@@ -31,49 +32,8 @@ const FULL_FILES = GDRIVE_SIZES.full.files;
 /** Run the measurement child and report G1-G4. */
 export async function benchGdrive(size: keyof typeof GDRIVE_SIZES): Promise<Outcome> {
   const quick = size !== "full";
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--config",
-      CONFIG,
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      "--allow-run", // the fake Drive runs in a process of its own
-      "--allow-net=127.0.0.1",
-      MEASURE,
-      ...(size === "full" ? [] : [`--${size}`]),
-    ],
-    env: childEnv(),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trimEnd();
-  if (!out.success) {
-    throw new Error(`Drive bench failed: ${text}\n${new TextDecoder().decode(out.stderr)}`);
-  }
-  return gdriveOutcome(JSON.parse(text.split("\n").at(-1) ?? "") as GdriveFigures, quick);
-}
-
-function callsRow(id: string, what: string, calls: number, goal: number, note: string): Row {
-  return {
-    id,
-    scenario: `Drive HTTP calls, ${what}`,
-    figure: String(calls),
-    baseline: "",
-    goal: `<= ${goal}`,
-    met: calls <= goal,
-    note,
-  };
-}
-
-/** One readable line of a side's calls: HTTP requests by method, then transport operations. */
-function callsLine(who: string, c: CallCount): string {
-  const methods = Object.entries(c.methods).map(([m, n]) => `${m} ${n}`).join(", ");
-  return `${who}: ${c.total} HTTP [${methods}] from [${c.ops}]`;
+  const figures = await runMeasureChild("Drive", MEASURE, size);
+  return gdriveOutcome(figures as GdriveFigures, quick);
 }
 
 /** The rows, notes and `--json` figures of G1-G4. */
