@@ -7,80 +7,14 @@
  * `SYFT_DROPBOX_API` host.
  */
 import { assert, assertEquals } from "../_assert.ts";
-import { startPlugin } from "../../../plugins/host.ts";
 import { dropboxManifest } from "../../../plugins/dropbox/manifest.ts";
-import type { PluginManifest } from "../../../plugins/manifest.ts";
+import { workerScopingTests } from "../_worker_scoping.ts";
 
-const PROBE = new URL("../testdata/probe_plugin.ts", import.meta.url);
-
-async function probe(manifest: PluginManifest): Promise<Record<string, string>> {
-  const transport = await startPlugin(manifest);
-  try {
-    return JSON.parse((await transport.whoami()).email);
-  } finally {
-    await transport.close();
-  }
-}
-
-async function withRig(fn: (manifest: PluginManifest, home: string) => Promise<void>) {
-  const home = Deno.env.get("HOME");
-  if (!home) throw new Error("this test needs $HOME");
-  const credentials = await Deno.makeTempDir({ prefix: "syft-dropbox-scope-" });
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    () => new Response("reachable"),
-  );
-  try {
-    await Deno.writeTextFile(`${credentials}/own.txt`, "inside");
-    const api = `http://127.0.0.1:${server.addr.port}`;
-    const manifest = dropboxManifest({
-      identity: "a@x.org",
-      credentialsDir: credentials,
-      apiBase: api,
-    });
-    await fn(
-      { ...manifest, entry: PROBE, init: { dir: credentials, outside: home, url: api } },
-      home,
-    );
-  } finally {
-    await server.shutdown();
-    await Deno.remove(credentials, { recursive: true });
-  }
-}
-
-Deno.test("the dropbox Worker cannot read $HOME, the environment or anything but its credentials", async () => {
-  await withRig(async (manifest) => {
-    const results = await probe(manifest);
-    assertEquals(results.readOwn, "ok:inside");
-    assertEquals(results.writeOwn, "ok:written");
-    assertEquals(results.fetchLocal, "ok:reachable", "the API host is reachable");
-    for (
-      const name of [
-        "listOutside",
-        "readOutside",
-        "writeOutside",
-        "envHome",
-        "readEtcPasswd",
-        "makeTempFile",
-        "runCommand",
-        "hostname",
-      ]
-    ) {
-      assertEquals(results[name], "NotCapable", `probe ${name}`);
-    }
-  });
-});
-
-Deno.test("the same Worker lists $HOME once read access to it is granted (so the check can fail)", async () => {
-  await withRig(async (manifest, home) => {
-    const results = await probe({
-      ...manifest,
-      permissions: { ...manifest.permissions, read: [...manifest.permissions.read, home] },
-    });
-    assert(results.listOutside?.startsWith("ok:"), results.listOutside);
-    assertEquals(results.writeOutside, "NotCapable", "still no write outside");
-  });
-});
+workerScopingTests(
+  "dropbox",
+  (credentials, api) =>
+    dropboxManifest({ identity: "a@x.org", credentialsDir: credentials, apiBase: api }),
+);
 
 Deno.test("the manifest grants Dropbox's four hosts, or only the SYFT_DROPBOX_API host", () => {
   const real = dropboxManifest({ identity: "a@x.org", credentialsDir: "/c", apiBase: "" });
