@@ -22,10 +22,12 @@ const MAX_RESUMES = 8;
 /**
  * Appends of one session in flight at once. Each holds its 8 MiB piece (and
  * the HTTP client a copy of it); with the piece being read, a session upload
- * holds at most {@linkcode SESSION_PIECES_HELD} pieces. Three in flight were
- * faster still but put the Worker's memory near the contract suite's bound.
+ * holds at most {@linkcode SESSION_PIECES_HELD} pieces. Two in flight were
+ * faster (DB5 1.1-1.3x) but put the process's RSS past the contract suite's
+ * constant-memory bound (96.6 MiB of 80) in a full suite run; one keeps it
+ * within (23-46 MiB seen).
  */
-export const APPENDS_IN_FLIGHT = 2;
+export const APPENDS_IN_FLIGHT = 1;
 /** Pieces a session upload holds at most (in flight, plus the one being read). */
 export const SESSION_PIECES_HELD = APPENDS_IN_FLIGHT + 1;
 
