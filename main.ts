@@ -4,7 +4,7 @@
  * (cli/run.ts, cli/program_for.ts), so start-up pays for one command's modules.
  * @module
  */
-import { lazyImport } from "./cli/lazy_import.ts";
+import { lazyImport } from "./core/lazy_import.ts";
 import { type OutputSink, processSink } from "./cli/output.ts";
 import { VERSION } from "./core/version.ts";
 

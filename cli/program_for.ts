@@ -9,7 +9,7 @@
  */
 import { type Command, Help } from "commander";
 import { applyHelp } from "./help.ts";
-import { lazyImport } from "./lazy_import.ts";
+import { lazyImport } from "../core/lazy_import.ts";
 import type { OutputSink } from "./output.ts";
 import { baseProgram } from "./program_base.ts";
 
@@ -21,7 +21,7 @@ interface Entry {
   term: string;
   /** Its one-line summary, as its module registers it. */
   summary: string;
-  /** Load the module that registers it (a computed specifier: cli/lazy_import.ts). */
+  /** Load the module that registers it (a computed specifier: core/lazy_import.ts). */
   load: () => Promise<Register>;
 }
 

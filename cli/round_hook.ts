@@ -9,7 +9,7 @@
 import { loadConfig } from "../core/config/load.ts";
 import { describeError } from "../core/errors/mod.ts";
 import type { Context } from "./context.ts";
-import { lazyImport } from "./lazy_import.ts";
+import { lazyImport } from "../core/lazy_import.ts";
 
 /**
  * The sync command's module, loaded when a round is due: the engine (tar,

@@ -1,5 +1,5 @@
 /**
- * Modules main.ts loads through a computed specifier (cli/lazy_import.ts) are
+ * Modules main.ts loads through a computed specifier (core/lazy_import.ts) are
  * invisible to `deno compile` as much as to `deno run`'s up-front graph: the
  * compile task must `--include` each one, or the built binary fails on the
  * first command that needs it. `deno compile` cannot run here (its runtime
@@ -29,7 +29,7 @@ function lazyTargets(): { targets: string[]; unreadable: string[] } {
   const targets: string[] = [];
   const unreadable: string[] = [];
   for (const file of FILES) {
-    if (file === "cli/lazy_import.ts") continue;
+    if (file === "core/lazy_import.ts") continue;
     const text = Deno.readTextFileSync(new URL(file, ROOT));
     const calls = [...text.matchAll(/\blazyImport\s*[<(]/g)].length;
     const found = [...text.matchAll(CALL)].map((m) => new URL(m[1]!, new URL(file, ROOT)));
@@ -58,7 +58,7 @@ Deno.test("every module loaded by a computed specifier is --included by the comp
 
 Deno.test("no source imports a computed specifier except through lazyImport", () => {
   // A bare `import(x)` would load a module the compile check above cannot see.
-  const computed = FILES.filter((f) => f !== "cli/lazy_import.ts").filter((f) =>
+  const computed = FILES.filter((f) => f !== "core/lazy_import.ts").filter((f) =>
     /(?<!typeof )\bimport\(\s*[^"'\s)]/.test(Deno.readTextFileSync(new URL(f, ROOT)))
   );
   assertEquals(computed, []);
