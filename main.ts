@@ -1,9 +1,11 @@
 /**
  * The syft entry point. It imports next to nothing: `syft --version` answers
- * here, and every other line loads the parser and only the command it names
+ * here, `syft status` and its global flags skip the parser (cli/direct_line.ts),
+ * and every other line loads the parser and only the command it names
  * (cli/run.ts, cli/program_for.ts), so start-up pays for one command's modules.
  * @module
  */
+import { directLine } from "./cli/direct_line.ts";
 import { lazyImport } from "./core/lazy_import.ts";
 import { type OutputSink, processSink } from "./cli/output.ts";
 import { VERSION } from "./core/version.ts";
@@ -13,6 +15,13 @@ export async function runCli(args: string[], rawSink: OutputSink = processSink):
   if (asksVersion(args)) {
     rawSink.out(`${VERSION}\n`);
     return 0;
+  }
+  const direct = directLine(args);
+  if (direct !== null) {
+    const route = await lazyImport<typeof import("./cli/direct_run.ts")>(
+      new URL("./cli/direct_run.ts", import.meta.url),
+    );
+    return route.runDirect(direct, rawSink);
   }
   const run = await lazyImport<typeof import("./cli/run.ts")>(
     new URL("./cli/run.ts", import.meta.url),

@@ -6,11 +6,10 @@
  * @module
  */
 import { CommanderError } from "commander";
-import { ExitWith } from "./errors.ts";
+import { exitCodeFor } from "./exit_code.ts";
 import { commandNamed } from "./help.ts";
 import { programFor } from "./program_for.ts";
 import { type OutputSink, terminalSafe } from "./output.ts";
-import { describeError, SyftError } from "../core/errors/mod.ts";
 
 /** Exit code for parser errors (unknown flag, bad choice, missing argument). */
 const USAGE_EXIT = 2;
@@ -29,7 +28,6 @@ export async function runProgram(args: string[], rawSink: OutputSink): Promise<n
     await program.parseAsync(args, { from: "user" });
     return 0;
   } catch (err) {
-    if (err instanceof ExitWith) return err.code;
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return 0; // --help, --version
       if (err.code === "commander.help" || err.code === "commander.helpDisplayed") {
@@ -38,19 +36,6 @@ export async function runProgram(args: string[], rawSink: OutputSink): Promise<n
       sink.err(`hint: run \`${commandNamed(program, args)} --help\` for its usage and examples\n`);
       return USAGE_EXIT;
     }
-    if (err instanceof SyftError) {
-      sink.err(`error: ${err.message}\n`);
-      if (err.hint) sink.err(`hint: ${err.hint}\n`);
-      if (debug) sink.err(`${err.stack ?? ""}\n${err.cause ? describeCause(err.cause) : ""}`);
-      return err.exitCode;
-    }
-    sink.err(`error: internal error: ${describeError(err)}\n`);
-    sink.err("hint: this is a bug in syft; re-run with --debug and report the output\n");
-    if (debug && err instanceof Error) sink.err(`${err.stack ?? ""}\n`);
-    return 10;
+    return exitCodeFor(err, sink, debug);
   }
-}
-
-function describeCause(cause: unknown): string {
-  return cause instanceof Error ? `caused by: ${cause.stack ?? cause.message}\n` : "";
 }
