@@ -3,7 +3,6 @@
  * @module
  */
 import { posix } from "node:path";
-import { ownerJobs } from "../jobs/catalog.ts";
 import type { Config } from "../config/config.ts";
 import { homeLayout } from "../config/home.ts";
 import { keyFileProblems, readKeys } from "../config/keystore.ts";
@@ -13,6 +12,8 @@ import { fingerprint, publicKeys } from "../identity/keys.ts";
 import { PEER_STATES, type PeerState, PeerStore } from "../peers/store.ts";
 import { recordProblems } from "../peers/service.ts";
 import { formatPermissionFileError, loadDatasitePermissions } from "../permissions/mod.ts";
+import { INBOX_ROOT } from "../jobs/layout.ts";
+import { lazyImport } from "../lazy_import.ts";
 import { isoTime } from "../time/iso.ts";
 import {
   channelPeers,
@@ -198,6 +199,29 @@ function refusedWrites(found: PeerRefusal[]): RefusedWrite[] {
   }));
 }
 
+/**
+ * Jobs waiting for our decision (approve or reject). The job modules, and the
+ * YAML parser their files need, load only when the inbox holds anything.
+ */
+async function pendingJobs(root: string, email: string): Promise<number> {
+  if (await emptyFolder(posix.join(datasiteDir(root, email), INBOX_ROOT))) return 0;
+  const catalog = await lazyImport<typeof import("../jobs/catalog.ts")>(
+    new URL("../jobs/catalog.ts", import.meta.url),
+  );
+  const jobs = await catalog.ownerJobs(root, email);
+  return jobs.filter((j) => j.state?.status === "pending").length;
+}
+
+/** Whether `dir` is missing, not a folder, or holds nothing (any other error: false, to be reported). */
+async function emptyFolder(dir: string): Promise<boolean> {
+  try {
+    for await (const _ of Deno.readDir(dir)) return false;
+    return true;
+  } catch (err) {
+    return err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory;
+  }
+}
+
 /** Gather the report. Key files must be readable (their fingerprint is the identity). */
 export async function gatherStatus(home: string, config: Config): Promise<StatusReport> {
   const layout = homeLayout(home);
@@ -238,10 +262,7 @@ export async function gatherStatus(home: string, config: Config): Promise<Status
     transports: config.transports,
     peers: await countPeers(layout.peers, problems),
     last_sync: await readLastSync(layout.state),
-    // Jobs waiting for our decision (approve or reject).
-    pending_jobs:
-      (await ownerJobs(config.root, config.email)).filter((j) => j.state?.status === "pending")
-        .length,
+    pending_jobs: await pendingJobs(config.root, config.email),
     quarantined: await readQuarantine(layout.state),
     problems,
     peer_problems: peerProblems,
