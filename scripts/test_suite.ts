@@ -1,24 +1,85 @@
 /**
  * `deno task test`: the whole suite, in two passes (the parallel bulk, then the
- * files that time wall-clock latency or share machine-wide resources, one at a
- * time), with a TMPDIR of its own that must be empty at the end: a test that
- * leaves a folder behind fails the run, naming it. Extra arguments go to both
- * `deno test` runs (e.g. `--filter`).
+ * files that time wall-clock latency, kill processes at instants, or measure
+ * their own process's memory), with a TMPDIR of its own that must be empty at
+ * the end: a test that leaves a folder behind fails the run, naming it. Extra
+ * arguments go to every `deno test` run (e.g. `--filter`).
  * @module
  */
 import { posix } from "node:path";
 import { sumCounts } from "../tests/_counts.ts";
 
-/** Files that must not share the machine with other tests while they run. */
-export const SERIAL = [
+/**
+ * Files that time wall-clock latency or kill processes at chosen instants: run
+ * one at a time after the parallel pass, with no other test file but those of
+ * {@linkcode OWN_PROCESS} beside them.
+ */
+export const TIMED = [
   "tests/e2e/watch_test.ts",
   "tests/e2e/crash_test.ts",
   "tests/e2e/concurrency_test.ts",
+];
+
+/**
+ * Files whose bounds are on their own process's RSS: `deno test --parallel`
+ * runs every file in one process, so these run in a `deno test` of their own,
+ * one at a time, beside the {@linkcode TIMED} files (which leave a core idle).
+ */
+export const OWN_PROCESS = [
   "tests/plugins/local/local_test.ts",
   "tests/plugins/gdrive/contract_test.ts",
   "tests/plugins/dropbox/contract_test.ts",
   "tests/core/events/envelope_test.ts",
 ];
+
+/** Files that must not share the machine with the parallel pass. */
+export const SERIAL = [...TIMED, ...OWN_PROCESS];
+
+/**
+ * The slowest files of the parallel pass (per-file times of a full run),
+ * started first: a pass that starts them last ends on one long file with the
+ * other cores idle. Every other file follows in path order.
+ */
+export const SLOW_FIRST = [
+  "tests/fuzz/fuzz_test.ts",
+  "tests/e2e/identity_test.ts",
+  "tests/sim/sim_test.ts",
+  "tests/e2e/sync_test.ts",
+  "tests/scripts/bench_test.ts",
+  "tests/security/no_peer_can_stall_the_owner_test.ts",
+  "tests/plugins/gdrive/contract_faults_test.ts",
+  "tests/plugins/dropbox/contract_faults_test.ts",
+  "tests/security/costs_are_bounded_before_bytes_are_spent_test.ts",
+  "tests/e2e/gdrive_flow_test.ts",
+  "tests/e2e/checkpoint_test.ts",
+  "tests/cli/job_test.ts",
+];
+
+/** Whether `name` is a test module by `deno test`'s default pattern. */
+function isTestFile(name: string): boolean {
+  return /(^|[._])test\.(ts|tsx|mts|js|mjs|jsx)$/.test(name);
+}
+
+/** Every test module under `dir` (relative, `/`-separated), in path order. */
+export function testFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    for (const e of Deno.readDirSync(rel)) {
+      const path = posix.join(rel, e.name);
+      if (e.isDirectory) walk(path);
+      else if (e.isFile && isTestFile(e.name)) out.push(path);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** The parallel pass's files: those of `all` not in {@linkcode SERIAL}, the slow ones first. */
+export function parallelOrder(all: string[]): string[] {
+  const rest = all.filter((f) => !SERIAL.includes(f));
+  const first = SLOW_FIRST.filter((f) => rest.includes(f));
+  return [...first, ...rest.filter((f) => !first.includes(f))];
+}
 
 /** What the tests may do: the demo's and the CLI's permissions, network to 127.0.0.1 only. */
 export const PERMISSIONS = [
@@ -39,8 +100,9 @@ async function denoTest(
   args: string[],
   tmp: string,
   counts: string,
-  jobs?: number,
+  options: { jobs?: number; quietUntil?: Promise<unknown> } = {},
 ): Promise<number> {
+  const { jobs, quietUntil } = options;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["test", ...args],
     env: {
@@ -49,8 +111,14 @@ async function denoTest(
       ...(jobs === undefined ? {} : { DENO_JOBS: String(jobs) }),
     },
     stdin: "null",
+    // A run beside another holds its report until that one is done, so the two do not interleave.
+    ...(quietUntil === undefined ? {} : { stdout: "piped", stderr: "piped" } as const),
   }).spawn();
-  return (await child.status).code;
+  if (quietUntil === undefined) return (await child.status).code;
+  const [out] = await Promise.all([child.output(), quietUntil]);
+  await Deno.stdout.write(out.stdout);
+  await Deno.stderr.write(out.stderr);
+  return out.code;
 }
 
 /**
@@ -73,12 +141,18 @@ if (import.meta.main) {
   const counts = await Deno.makeTempFile({ prefix: "syft-suite-counts-" });
   const started = performance.now();
   let code = await denoTest(
-    ["--parallel", ...PERMISSIONS, `--ignore=${SERIAL.join(",")}`, ...extra, "tests/"],
+    ["--parallel", ...PERMISSIONS, ...extra, ...parallelOrder(testFiles("tests"))],
     tmp,
     counts,
-    parallelJobs(),
+    { jobs: parallelJobs() },
   );
-  if (code === 0) code = await denoTest([...PERMISSIONS, ...extra, ...SERIAL], tmp, counts);
+  if (code === 0) {
+    const timed = denoTest([...PERMISSIONS, ...extra, ...TIMED], tmp, counts);
+    const own = denoTest([...PERMISSIONS, ...extra, ...OWN_PROCESS], tmp, counts, {
+      quietUntil: timed,
+    });
+    code = Math.max(await timed, await own);
+  }
   const ran = sumCounts(await Deno.readTextFile(counts));
   await Deno.remove(counts);
   const left = leftovers(tmp);
