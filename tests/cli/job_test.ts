@@ -194,7 +194,7 @@ const paired = worldTemplate(async (w) => {
   const carol = await w.site(CAROL);
   await peerUp(carol, alice);
   await carol.ok(["sync"]);
-});
+}, { shareAs: "cli/job_test.ts pair" });
 
 async function pair(): Promise<{ w: World; alice: Site; carol: Site }> {
   const w = await paired();

@@ -91,33 +91,66 @@ function worldAt(base: string, shared: string): World {
 }
 
 /**
- * A world `build` makes once per test module (on first use), handed out as a
- * fresh copy to each caller: cases that start from the same sites pay for their
- * `init`, peering and first syncs once, yet none sees what another did. Sites
- * are reached with `w.open(email)`. Only for worlds on the shared `local:`
- * folder: the copy's homes are pointed at the copy's own folders.
+ * Where the test files of one `deno task test` share the worlds they make from
+ * a named template (scripts/test_suite.ts sets it and removes it at the end);
+ * unset, each file makes its own.
  */
-export function worldTemplate(build: (w: World) => Promise<void>): () => Promise<World> {
-  let template: Promise<World> | undefined;
+export const TEMPLATES_ENV = "SYFT_TEST_TEMPLATES";
+
+/**
+ * A world `build` makes once (on first use), handed out as a fresh copy to
+ * each caller: cases that start from the same sites pay for their `init`,
+ * peering and first syncs once, yet none sees what another did. Sites are
+ * reached with `w.open(email)`. With `shareAs`, a name unique to this `build`,
+ * the test files of one suite run share the world made first (in `sharedIn`,
+ * by default the suite's {@linkcode TEMPLATES_ENV} folder). Only for worlds
+ * on the shared `local:` folder: the copy's homes are pointed at its own folders.
+ */
+export function worldTemplate(
+  build: (w: World) => Promise<void>,
+  options: { shareAs?: string; sharedIn?: string } = {},
+): () => Promise<World> {
+  let template: Promise<string> | undefined;
   return async () => {
-    template ??= world().then(async (w) => {
-      await build(w);
-      return w;
-    });
+    const shared = options.sharedIn ?? Deno.env.get(TEMPLATES_ENV);
+    template ??= templateBase(
+      build,
+      shared && options.shareAs ? { shared, name: options.shareAs } : undefined,
+    );
     const from = await template;
     const w = await world();
-    await copyWorld(from.base, w.base);
+    await copyWorld(from, w.base);
     return w;
   };
+}
+
+/** The folder of a built template: this file's own, or the suite's shared one by `name`. */
+async function templateBase(
+  build: (w: World) => Promise<void>,
+  share: { shared: string; name: string } | undefined,
+): Promise<string> {
+  const target = share && posix.join(share.shared, encodeURIComponent(share.name));
+  if (target && await Deno.stat(target).then(() => true, () => false)) return target;
+  const w = await world();
+  await build(w);
+  if (target === undefined) return w.base;
+  // Another file may be building the same one: the first rename wins, the rest use it.
+  const staged = `${target}.${crypto.randomUUID()}`;
+  await Deno.mkdir(staged);
+  await copyWorld(w.base, staged, target);
+  await Deno.rename(staged, target).catch(() => Deno.remove(staged, { recursive: true }));
+  await Deno.remove(w.base, { recursive: true });
+  return target;
 }
 
 /**
  * Copy the world at `from` into the empty folder `to`, keeping modes and
  * mtimes (the engine compares sizes and mtimes), and point every home's files
- * at `to` (config.yaml names the root and the transport folder). A path of
- * `from` anywhere outside a home would tie the copy to the template: refused.
+ * at `base` (config.yaml names the root and the transport folder), which is
+ * `to` unless the copy is to be moved there. A path of `from` anywhere outside
+ * a home would tie the copy to the template: refused.
  */
-async function copyWorld(from: string, to: string): Promise<void> {
+async function copyWorld(from: string, to: string, base = to): Promise<void> {
   const cp = await new Deno.Command("cp", { args: ["-a", `${from}/.`, to], stderr: "piped" })
     .output();
   if (!cp.success) throw new Error(`cp -a ${from}: ${new TextDecoder().decode(cp.stderr)}`);
@@ -129,15 +162,15 @@ async function copyWorld(from: string, to: string): Promise<void> {
       throw new Error(`the template world names its own folder in ${file}: it cannot be copied`);
     }
     const info = await Deno.stat(file);
-    await Deno.writeTextFile(file, (await Deno.readTextFile(file)).replaceAll(from, to));
+    await Deno.writeTextFile(file, (await Deno.readTextFile(file)).replaceAll(from, base));
     await Deno.utime(file, info.atime ?? new Date(), info.mtime ?? new Date());
   }
 }
 
 /**
  * A world where `requester` and `owner` are initialised and peered
- * ({@linkcode peerUp}), copied from a template made once per module for each
- * pair of e-mails.
+ * ({@linkcode peerUp}), copied from a template made once for each pair of
+ * e-mails (per test file, or per suite run).
  */
 export async function peered(
   requester: string,
@@ -149,7 +182,7 @@ export async function peered(
     make = worldTemplate(async (w) => {
       const o = await w.site(owner);
       await peerUp(await w.site(requester), o);
-    });
+    }, { shareAs: `peered ${key}` });
     pairs.set(key, make);
   }
   const w = await make();
