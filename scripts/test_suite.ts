@@ -1,29 +1,37 @@
 /**
- * `deno task test`: the whole suite, in two passes (the parallel bulk, then the
- * files that time wall-clock latency, kill processes at instants, or measure
- * their own process's memory), with a TMPDIR of its own that must be empty at
+ * `deno task test`: the whole suite, in three passes (the parallel bulk; then
+ * the files that kill processes beside those that measure their own process's
+ * memory; then the files that time wall-clock latency, alone), with a TMPDIR of its own that must be empty at
  * the end: a test that leaves a folder behind fails the run, naming it. Extra
  * arguments go to every `deno test` run (e.g. `--filter`).
  * @module
  */
 import { posix } from "node:path";
 import { sumCounts } from "../tests/_counts.ts";
+import { TEMPLATES_ENV } from "../tests/e2e/_rig.ts";
 
 /**
- * Files that time wall-clock latency or kill processes at chosen instants: run
- * one at a time after the parallel pass, with no other test file but those of
- * {@linkcode OWN_PROCESS} beside them.
+ * Files that time wall-clock latency (edit to visible, a job's 4 s window,
+ * signals during start-up): run one at a time after the rest, alone.
  */
 export const TIMED = [
   "tests/e2e/watch_test.ts",
-  "tests/e2e/crash_test.ts",
   "tests/e2e/concurrency_test.ts",
+];
+
+/**
+ * Files that kill processes at random instants and check only what follows
+ * (convergence, nothing lost or doubled): run after the parallel pass, beside
+ * the {@linkcode OWN_PROCESS} files, never beside the {@linkcode TIMED} ones.
+ */
+export const KILLS = [
+  "tests/e2e/crash_test.ts",
 ];
 
 /**
  * Files whose bounds are on their own process's RSS: `deno test --parallel`
  * runs every file in one process, so these run in a `deno test` of their own,
- * one at a time, beside the {@linkcode TIMED} files (which leave a core idle).
+ * one at a time, beside the {@linkcode KILLS} files (which leave a core idle).
  */
 export const OWN_PROCESS = [
   "tests/plugins/local/local_test.ts",
@@ -33,12 +41,15 @@ export const OWN_PROCESS = [
 ];
 
 /** Files that must not share the machine with the parallel pass. */
-export const SERIAL = [...TIMED, ...OWN_PROCESS];
+export const SERIAL = [...KILLS, ...OWN_PROCESS, ...TIMED];
 
 /**
  * The slowest files of the parallel pass (per-file times of a full run),
- * started first: a pass that starts them last ends on one long file with the
- * other cores idle. Every other file follows in path order.
+ * passed first. `deno test` starts deeper paths first and keeps the order it
+ * was given among paths of one depth, so these start first among the
+ * `tests/<folder>/` files, the pass's last and heaviest group: in path order
+ * (cli, e2e, fuzz, scripts, security, sim) the pass ended on the simulation
+ * and the bench with a core idle. Every other file follows in path order.
  */
 export const SLOW_FIRST = [
   "tests/fuzz/fuzz_test.ts",
@@ -98,16 +109,14 @@ export function leftovers(dir: string): string[] {
 
 async function denoTest(
   args: string[],
-  tmp: string,
-  counts: string,
+  env: Record<string, string>,
   options: { jobs?: number; quietUntil?: Promise<unknown> } = {},
 ): Promise<number> {
   const { jobs, quietUntil } = options;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["test", ...args],
     env: {
-      TMPDIR: tmp,
-      SYFT_TEST_COUNTS: counts,
+      ...env,
       ...(jobs === undefined ? {} : { DENO_JOBS: String(jobs) }),
     },
     stdin: "null",
@@ -153,29 +162,31 @@ if (import.meta.main) {
   await Deno.chmod(tmp, 0o1777);
   // Outside TMPDIR, which must end empty: the hardening suites' counts.
   const counts = await Deno.makeTempFile({ prefix: "syft-suite-counts-" });
+  // Outside TMPDIR too: the worlds test files share (tests/e2e/_rig.ts worldTemplate).
+  const templates = await Deno.makeTempDir({ prefix: "syft-suite-templates-" });
+  const env = { TMPDIR: tmp, SYFT_TEST_COUNTS: counts, [TEMPLATES_ENV]: templates };
   const started = performance.now();
   // The parallel pass type-checks its files on one core before it runs any:
   // the lanes' files are checked meanwhile on the other, so the lanes start
   // from deno's check cache instead of checking at the end on their own.
   const prechecked = (async () => {
-    for (const lane of [TIMED, OWN_PROCESS]) await check(lane);
+    for (const lane of [KILLS, OWN_PROCESS, TIMED]) await check(lane);
   })();
   let code = await denoTest(
     ["--parallel", ...PERMISSIONS, ...extra, ...parallelOrder(testFiles("tests"))],
-    tmp,
-    counts,
+    env,
     { jobs: parallelJobs() },
   );
   await prechecked;
   if (code === 0) {
-    const timed = denoTest([...PERMISSIONS, ...extra, ...TIMED], tmp, counts);
-    const own = denoTest([...PERMISSIONS, ...extra, ...OWN_PROCESS], tmp, counts, {
-      quietUntil: timed,
-    });
-    code = Math.max(await timed, await own);
+    const kills = denoTest([...PERMISSIONS, ...extra, ...KILLS], env);
+    const own = denoTest([...PERMISSIONS, ...extra, ...OWN_PROCESS], env, { quietUntil: kills });
+    code = Math.max(await kills, await own);
   }
+  if (code === 0) code = await denoTest([...PERMISSIONS, ...extra, ...TIMED], env);
   const ran = sumCounts(await Deno.readTextFile(counts));
   await Deno.remove(counts);
+  await Deno.remove(templates, { recursive: true });
   const left = leftovers(tmp);
   await Deno.remove(tmp, { recursive: true });
   const minutes = (performance.now() - started) / 60_000;

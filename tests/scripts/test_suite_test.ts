@@ -1,6 +1,7 @@
 /** `deno task test`'s plan: which files run in which pass, and in what order. */
 import { assert, assertEquals } from "../assert.ts";
 import {
+  KILLS,
   OWN_PROCESS,
   parallelOrder,
   SERIAL,
@@ -12,13 +13,13 @@ import {
 const ALL = testFiles("tests");
 
 Deno.test("every test file of tests/ runs in exactly one pass of the suite", () => {
-  const passes = [...parallelOrder(ALL), ...TIMED, ...OWN_PROCESS];
+  const passes = [...parallelOrder(ALL), ...KILLS, ...OWN_PROCESS, ...TIMED];
   assertEquals([...passes].sort(), [...ALL].sort());
   assertEquals(new Set(passes).size, passes.length, "a file runs twice");
-  assertEquals(SERIAL, [...TIMED, ...OWN_PROCESS]);
+  assertEquals(SERIAL, [...KILLS, ...OWN_PROCESS, ...TIMED]);
 });
 
-Deno.test("the suite's file lists name files that exist, and the slow files start the parallel pass", () => {
+Deno.test("the suite's file lists name files that exist, and the parallel pass is given the slow files first", () => {
   for (const f of [...SERIAL, ...SLOW_FIRST]) assert(ALL.includes(f), `${f} is not a test file`);
   const order = parallelOrder(ALL);
   assertEquals(order.slice(0, SLOW_FIRST.length), SLOW_FIRST);
