@@ -5,7 +5,7 @@
 import { posix } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import type { SyftRun } from "../../scripts/syft_process.ts";
-import { filesUnder, peerUp, put, type Site, world } from "../e2e/_rig.ts";
+import { filesUnder, peered, put, type Site, world } from "../e2e/_rig.ts";
 
 const ALICE = "alice@example.org";
 const BOB = "bob@example.org";
@@ -45,10 +45,7 @@ interface ListRow {
 }
 
 Deno.test("dataset create → peer syncs: listed with owner, mock in the mirror, private nowhere; delete propagates", async () => {
-  const w = await world();
-  const alice = await w.site(ALICE);
-  const bob = await w.site(BOB);
-  await peerUp(bob, alice);
+  const { w, owner: alice, requester: bob } = await peered(BOB, ALICE);
 
   const src = posix.join(w.base, "src");
   await put(src, "mock/ages.csv", "age\n30\n31\n");

@@ -6,7 +6,15 @@
 import { posix } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import type { SyftRun } from "../../scripts/syft_process.ts";
-import { filesUnder, peerUp, put, type Site, world } from "../e2e/_rig.ts";
+import {
+  filesUnder,
+  peerUp,
+  put,
+  type Site,
+  type World,
+  world,
+  worldTemplate,
+} from "../e2e/_rig.ts";
 import { probeBubblewrap } from "../../core/sandbox/probe.ts";
 import { buildWheel } from "../core/sandbox/_wheel.ts";
 import { forge } from "../security/_jobs.ts";
@@ -38,7 +46,7 @@ interface Row {
 }
 
 async function owner(
-  w: Awaited<ReturnType<typeof world>>,
+  w: World,
   email: string,
   rows: string,
 ): Promise<Site> {
@@ -180,13 +188,17 @@ Deno.test("a job sent to two owners: status visible at once, logs and outputs on
   assertEquals(shown.audit[2]!.sandbox, SANDBOX);
 });
 
-async function pair(): Promise<{ w: Awaited<ReturnType<typeof world>>; alice: Site; carol: Site }> {
-  const w = await world();
+/** Alice with the dataset, Carol her accepted peer: made once, copied for each case. */
+const paired = worldTemplate(async (w) => {
   const alice = await owner(w, ALICE, "30\n40");
   const carol = await w.site(CAROL);
   await peerUp(carol, alice);
   await carol.ok(["sync"]);
-  return { w, alice, carol };
+}, { shareAs: "cli/job_test.ts pair" });
+
+async function pair(): Promise<{ w: World; alice: Site; carol: Site }> {
+  const w = await paired();
+  return { w, alice: w.open(ALICE), carol: w.open(CAROL) };
 }
 
 async function submit(

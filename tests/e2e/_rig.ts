@@ -27,6 +27,8 @@ export interface World {
   shared: string;
   /** A site; `transport` replaces the shared folder as its `init --transport`. */
   site(email: string, options?: { transport?: string }): Promise<Site>;
+  /** The site `site(email)` made earlier in this world (or in the template it was copied from). */
+  open(email: string): Site;
 }
 
 /** Worlds made by this test module; removed when it unloads, even after a failed test. */
@@ -47,37 +49,146 @@ export async function world(): Promise<World> {
   made.add(base);
   const shared = posix.join(base, "shared");
   await Deno.mkdir(shared);
+  return worldAt(base, shared);
+}
+
+function worldAt(base: string, shared: string): World {
+  const open = (email: string): Site => {
+    const dir = posix.join(base, email.split("@")[0]!);
+    const home = posix.join(dir, ".syft");
+    const root = posix.join(dir, "SyftBox");
+    const syft = (args: string[]) => runSyft(["--home", home, ...args], { env: { HOME: dir } });
+    const ok = async (args: string[]) => {
+      const r = await syft(args);
+      assertEquals(
+        r.code,
+        0,
+        `syft ${args.join(" ")} (${email}) failed:\n${r.stdout}\n${r.stderr}`,
+      );
+      return r;
+    };
+    return {
+      email,
+      home,
+      root,
+      datasite: posix.join(root, email),
+      mirror: (peer) => posix.join(root, peer.email),
+      syft,
+      ok,
+    };
+  };
   return {
     base,
     shared,
+    open,
     async site(email: string, options: { transport?: string } = {}): Promise<Site> {
-      const dir = posix.join(base, email.split("@")[0]!);
-      const home = posix.join(dir, ".syft");
-      const root = posix.join(dir, "SyftBox");
-      const syft = (args: string[]) => runSyft(["--home", home, ...args], { env: { HOME: dir } });
-      const ok = async (args: string[]) => {
-        const r = await syft(args);
-        assertEquals(
-          r.code,
-          0,
-          `syft ${args.join(" ")} (${email}) failed:\n${r.stdout}\n${r.stderr}`,
-        );
-        return r;
-      };
+      const site = open(email);
       const transport = options.transport ?? `local:${shared}`;
-      await ok(["init", "--email", email, "--root", root, "--transport", transport]);
-      return {
-        email,
-        home,
-        root,
-        datasite: posix.join(root, email),
-        mirror: (peer) => posix.join(root, peer.email),
-        syft,
-        ok,
-      };
+      await site.ok(["init", "--email", email, "--root", site.root, "--transport", transport]);
+      return site;
     },
   };
 }
+
+/**
+ * Where the test files of one `deno task test` share the worlds they make from
+ * a named template (scripts/test_suite.ts sets it and removes it at the end);
+ * unset, each file makes its own.
+ */
+export const TEMPLATES_ENV = "SYFT_TEST_TEMPLATES";
+
+/**
+ * A world `build` makes once (on first use), handed out as a fresh copy to
+ * each caller: cases that start from the same sites pay for their `init`,
+ * peering and first syncs once, yet none sees what another did. Sites are
+ * reached with `w.open(email)`. With `shareAs`, a name unique to this `build`,
+ * the test files of one suite run share the world made first (in `sharedIn`,
+ * by default the suite's {@linkcode TEMPLATES_ENV} folder). Only for worlds
+ * on the shared `local:` folder: the copy's homes are pointed at its own folders.
+ */
+export function worldTemplate(
+  build: (w: World) => Promise<void>,
+  options: { shareAs?: string; sharedIn?: string } = {},
+): () => Promise<World> {
+  let template: Promise<string> | undefined;
+  return async () => {
+    const shared = options.sharedIn ?? Deno.env.get(TEMPLATES_ENV);
+    template ??= templateBase(
+      build,
+      shared && options.shareAs ? { shared, name: options.shareAs } : undefined,
+    );
+    const from = await template;
+    const w = await world();
+    await copyWorld(from, w.base);
+    return w;
+  };
+}
+
+/** The folder of a built template: this file's own, or the suite's shared one by `name`. */
+async function templateBase(
+  build: (w: World) => Promise<void>,
+  share: { shared: string; name: string } | undefined,
+): Promise<string> {
+  const target = share && posix.join(share.shared, encodeURIComponent(share.name));
+  if (target && await Deno.stat(target).then(() => true, () => false)) return target;
+  const w = await world();
+  await build(w);
+  if (target === undefined) return w.base;
+  // Another file may be building the same one: the first rename wins, the rest use it.
+  const staged = `${target}.${crypto.randomUUID()}`;
+  await Deno.mkdir(staged);
+  await copyWorld(w.base, staged, target);
+  await Deno.rename(staged, target).catch(() => Deno.remove(staged, { recursive: true }));
+  await Deno.remove(w.base, { recursive: true });
+  return target;
+}
+
+/**
+ * Copy the world at `from` into the empty folder `to`, keeping modes and
+ * mtimes (the engine compares sizes and mtimes), and point every home's files
+ * at `base` (config.yaml names the root and the transport folder), which is
+ * `to` unless the copy is to be moved there. A path of `from` anywhere outside
+ * a home would tie the copy to the template: refused.
+ */
+async function copyWorld(from: string, to: string, base = to): Promise<void> {
+  const cp = await new Deno.Command("cp", { args: ["-a", `${from}/.`, to], stderr: "piped" })
+    .output();
+  if (!cp.success) throw new Error(`cp -a ${from}: ${new TextDecoder().decode(cp.stderr)}`);
+  const grep = await new Deno.Command("grep", { args: ["-rlF", "--", from, to], stdout: "piped" })
+    .output();
+  const named = new TextDecoder().decode(grep.stdout).split("\n").filter((l) => l !== "");
+  for (const file of named) {
+    if (!file.split("/").includes(".syft")) {
+      throw new Error(`the template world names its own folder in ${file}: it cannot be copied`);
+    }
+    const info = await Deno.stat(file);
+    await Deno.writeTextFile(file, (await Deno.readTextFile(file)).replaceAll(from, base));
+    await Deno.utime(file, info.atime ?? new Date(), info.mtime ?? new Date());
+  }
+}
+
+/**
+ * A world where `requester` and `owner` are initialised and peered
+ * ({@linkcode peerUp}), copied from a template made once for each pair of
+ * e-mails (per test file, or per suite run).
+ */
+export async function peered(
+  requester: string,
+  owner: string,
+): Promise<{ w: World; requester: Site; owner: Site }> {
+  const key = `${requester} ${owner}`;
+  let make = pairs.get(key);
+  if (!make) {
+    make = worldTemplate(async (w) => {
+      const o = await w.site(owner);
+      await peerUp(await w.site(requester), o);
+    }, { shareAs: `peered ${key}` });
+    pairs.set(key, make);
+  }
+  const w = await make();
+  return { w, requester: w.open(requester), owner: w.open(owner) };
+}
+const pairs = new Map<string, () => Promise<World>>();
 
 /** `requester` asks, `owner` approves with the right fingerprint, both sync until accepted. */
 export async function peerUp(requester: Site, owner: Site): Promise<void> {

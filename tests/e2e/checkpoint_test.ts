@@ -9,7 +9,7 @@
 import { posix } from "node:path";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { homeLayout } from "../../core/config/home.ts";
-import { filesUnder, peerUp, put, setSyncSettings, type Site, world } from "./_rig.ts";
+import { filesUnder, peered, peerUp, put, setSyncSettings, type Site, world } from "./_rig.ts";
 import { live } from "./_live.ts";
 import { pair, submit } from "../security/_jobs.ts";
 
@@ -228,10 +228,7 @@ Deno.test("a gap in seq: the reader waits (never skips), asks for a resync after
 });
 
 Deno.test("a channel rolled back below the reader's cursor is reported, not restored", async () => {
-  const w = await world();
-  const owner = await w.site("owner@hospital.org");
-  const ds = await w.site("ds@lab.org");
-  await peerUp(ds, owner);
+  const { w, owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
   await put(owner.datasite, "public/one.txt", "one");
   await owner.ok(["sync"]);
   await ds.ok(["sync"]);

@@ -1,12 +1,9 @@
 import { posix } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
-import { filesUnder, peerUp, put, world } from "./_rig.ts";
+import { filesUnder, peered, put } from "./_rig.ts";
 
 Deno.test("an owner's change that meets an unproposed local edit keeps ours as a .conflict copy", async () => {
-  const w = await world();
-  const owner = await w.site("owner@hospital.org");
-  const ds = await w.site("ds@lab.org");
-  await peerUp(ds, owner);
+  const { owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
   await owner.ok(["perm", "grant", "shared/", ds.email, "--write"]);
   await put(owner.datasite, "shared/notes.txt", "v1");
   await owner.ok(["sync"]);
@@ -37,10 +34,7 @@ Deno.test("an owner's change that meets an unproposed local edit keeps ours as a
 });
 
 Deno.test("a permitted edit by the peer on a shared writable file reaches the owner and comes back once", async () => {
-  const w = await world();
-  const owner = await w.site("owner@hospital.org");
-  const ds = await w.site("ds@lab.org");
-  await peerUp(ds, owner);
+  const { owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
   await owner.ok(["perm", "grant", "shared/", ds.email, "--write"]);
   await put(owner.datasite, "shared/notes.txt", "v1");
   await owner.ok(["sync"]);

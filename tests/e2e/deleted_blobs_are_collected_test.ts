@@ -6,7 +6,7 @@
  */
 import { posix } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
-import { filesUnder, peerUp, put, world } from "./_rig.ts";
+import { filesUnder, peered, put } from "./_rig.ts";
 
 async function sharedBytes(dir: string): Promise<number> {
   let total = 0;
@@ -15,11 +15,8 @@ async function sharedBytes(dir: string): Promise<number> {
 }
 
 Deno.test("a deleted large file's blob is collected from shared storage once the peer acked the deletion", async () => {
-  const w = await world();
+  const { w, owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
   try {
-    const owner = await w.site("owner@hospital.org");
-    const ds = await w.site("ds@lab.org");
-    await peerUp(ds, owner);
     const channel = posix.join(w.shared, `syft1#${owner.email}#${ds.email}`);
     // Protocol v2 stores it in the owner's pool; protocol 1 in the channel.
     const pool = posix.join(w.shared, `syft2pool#${owner.email}`);

@@ -14,7 +14,7 @@
 import { posix } from "node:path";
 import { createTarPacker } from "modern-tar";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
-import { filesUnder, peerUp, put, type Site, world } from "./_rig.ts";
+import { filesUnder, peered, peerUp, put, type Site, world } from "./_rig.ts";
 import { readKeys } from "../../core/config/keystore.ts";
 import { homeLayout } from "../../core/config/home.ts";
 import { sha256Hex } from "../../core/crypto/hash.ts";
@@ -235,10 +235,7 @@ async function goodBatchApplies(owner: Site, ds: Site, rel: string): Promise<voi
 // Identity tests.
 
 Deno.test("identity: a foreign datasite claim, a replayed b- and flipped bytes are each refused and quarantined; later batches still apply", async (t) => {
-  const w = await world();
-  const owner = await w.site("owner@hospital.org");
-  const ds = await w.site("ds@lab.org");
-  await peerUp(ds, owner);
+  const { w, owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
   await put(owner.datasite, "public/base.txt", "base");
   await owner.ok(["sync"]);
   await ds.ok(["sync"]);
@@ -537,10 +534,7 @@ Deno.test("identity: an impostor channel pre-created under a peer's name is refu
 // Hostile bodies at the sync level.
 
 Deno.test("hostile bodies: truncated, wrong magic, tar `..`, wrong types, event path `..` — each quarantined, the round completes and goes on", async () => {
-  const w = await world();
-  const owner = await w.site("owner@hospital.org");
-  const ds = await w.site("ds@lab.org");
-  await peerUp(ds, owner);
+  const { w, owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
   const mirror = ds.mirror(owner);
 
   const valid = async (seq: number, rel: string) => {
@@ -758,10 +752,7 @@ Deno.test("hostile bodies: truncated, wrong magic, tar `..`, wrong types, event 
 // Round guards (docs/protocol.md §5–§6).
 
 Deno.test("mass-delete stop: deleting 20 of 30 published files stops with the count and the hint; --allow-mass-delete goes through", async () => {
-  const w = await world();
-  const owner = await w.site("owner@hospital.org");
-  const ds = await w.site("ds@lab.org");
-  await peerUp(ds, owner);
+  const { owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
   const name = (i: number) => `public/m/f${String(i).padStart(2, "0")}.txt`;
   for (let i = 0; i < 30; i++) await put(owner.datasite, name(i), `file ${i}`);
   await owner.ok(["sync"]);
@@ -846,10 +837,7 @@ Deno.test("proposals sent before approval are processed after approval, in order
 });
 
 Deno.test("hostile paths: a file and a folder of the same name never wedge a round, either direction", async (t) => {
-  const w = await world();
-  const owner = await w.site("owner@hospital.org");
-  const ds = await w.site("ds@lab.org");
-  await peerUp(ds, owner);
+  const { w, owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
   const mirror = ds.mirror(owner);
   const inbox = `app_data/job/inbox/${ds.email}`;
 

@@ -1,14 +1,11 @@
 import { posix } from "node:path";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { filesUnder, peerUp, put, world } from "./_rig.ts";
+import { filesUnder, peered, peerUp, put, world } from "./_rig.ts";
 import { homeLayout } from "../../core/config/home.ts";
 import { sha256Hex } from "../../core/crypto/hash.ts";
 
 Deno.test("owner's 100 public files reach the peer exactly, private/ never does, nothing travels in plaintext", async () => {
-  const w = await world();
-  const owner = await w.site("owner@hospital.org");
-  const ds = await w.site("ds@lab.org");
-  await peerUp(ds, owner);
+  const { w, owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
   const secret = "patient-id-4242-very-secret";
   await put(owner.datasite, "private/records.csv", secret);
   for (let i = 0; i < 100; i++) {
@@ -37,10 +34,7 @@ Deno.test("owner's 100 public files reach the peer exactly, private/ never does,
 });
 
 Deno.test("a grant and a revoke of one file are followed by the peer's mirror", async () => {
-  const w = await world();
-  const owner = await w.site("owner@hospital.org");
-  const ds = await w.site("ds@lab.org");
-  await peerUp(ds, owner);
+  const { owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
   await put(owner.datasite, "reports/q1.csv", "a,b\n1,2\n");
   await owner.ok(["sync"]);
   await ds.ok(["sync"]);
@@ -62,10 +56,7 @@ Deno.test("a grant and a revoke of one file are followed by the peer's mirror", 
 });
 
 Deno.test("a permitted proposal is applied; proposals into private/ and a read-only folder are refused with .rejected copies named by UTC time, each refusal said with its reason at the next sync and listed by status until its copy is deleted", async () => {
-  const w = await world();
-  const owner = await w.site("owner@hospital.org");
-  const ds = await w.site("ds@lab.org");
-  await peerUp(ds, owner);
+  const { owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
   await put(owner.datasite, "public/readme.txt", "owner's version");
   await owner.ok(["sync"]);
   await ds.ok(["sync"]);
@@ -134,10 +125,7 @@ Deno.test("a permitted proposal is applied; proposals into private/ and a read-o
 });
 
 Deno.test("deletions travel both ways: owner deletes, mirror follows; an accepted proposal can delete", async () => {
-  const w = await world();
-  const owner = await w.site("owner@hospital.org");
-  const ds = await w.site("ds@lab.org");
-  await peerUp(ds, owner);
+  const { owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
   await put(owner.datasite, "public/a.txt", "a");
   await put(owner.datasite, "public/b.txt", "b");
   await owner.ok(["sync"]);
@@ -160,10 +148,7 @@ Deno.test("deletions travel both ways: owner deletes, mirror follows; an accepte
 });
 
 Deno.test("a deleted mirror proposes no deletions", async () => {
-  const w = await world();
-  const owner = await w.site("owner@hospital.org");
-  const ds = await w.site("ds@lab.org");
-  await peerUp(ds, owner);
+  const { owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
   await owner.ok(["perm", "grant", "shared/", ds.email, "--write"]);
   await put(owner.datasite, "shared/keep.txt", "keep");
   await owner.ok(["sync"]);
@@ -193,10 +178,7 @@ Deno.test("three identities: each peer sees only what it may read", async () => 
 });
 
 Deno.test("two mirror files with the same content are separate files: editing one in place leaves the other", async () => {
-  const w = await world();
-  const owner = await w.site("owner@hospital.org");
-  const ds = await w.site("ds@lab.org");
-  await peerUp(ds, owner);
+  const { owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
   for (const name of ["a", "b", "c"]) await put(owner.datasite, `public/same/${name}.txt`, "same");
   await owner.ok(["sync"]);
   await ds.ok(["sync"]);
@@ -214,11 +196,8 @@ Deno.test("two mirror files with the same content are separate files: editing on
 });
 
 Deno.test("a round killed after it journaled a batch: the next sync finishes it and counts it (received, resumed), not 0", async () => {
-  const w = await world();
+  const { w, owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
   try {
-    const owner = await w.site("owner@hospital.org");
-    const ds = await w.site("ds@lab.org");
-    await peerUp(ds, owner);
     await put(owner.datasite, "public/late.txt", "late");
     await owner.ok(["sync"]);
     // What the ds's round had journaled for the owner's newest batch when it was

@@ -7,7 +7,7 @@
 import { posix } from "node:path";
 import { assertEquals } from "../assert.ts";
 import type { SyftRun } from "../../scripts/syft_process.ts";
-import { peerUp, put, type Site, type World, world } from "../e2e/_rig.ts";
+import { peerUp, put, type Site, type World, worldTemplate } from "../e2e/_rig.ts";
 import { probeBubblewrap } from "../../core/sandbox/probe.ts";
 import { type JobConfig, serializeJobConfig } from "../../core/jobs/mod.ts";
 import { sha256Hex } from "../../core/crypto/hash.ts";
@@ -56,14 +56,19 @@ export async function dataset(
 export async function pair(): Promise<
   { w: World; alice: Site; carol: Site; done: () => Promise<void> }
 > {
-  const w = await world();
+  const w = await paired();
+  const [alice, carol] = [w.open(ALICE), w.open(CAROL)];
+  return { w, alice, carol, done: () => Deno.remove(w.base, { recursive: true }) };
+}
+
+/** {@linkcode pair}'s world, made once and copied for each caller. */
+const paired = worldTemplate(async (w) => {
   const alice = await w.site(ALICE);
   await dataset(w, alice, "ages");
   const carol = await w.site(CAROL);
   await peerUp(carol, alice);
   await carol.ok(["sync"]);
-  return { w, alice, carol, done: () => Deno.remove(w.base, { recursive: true }) };
-}
+}, { shareAs: "security/_jobs.ts pair" });
 
 /** Carol submits a folder with this run.sh to Alice; returns the job id. */
 export async function submit(

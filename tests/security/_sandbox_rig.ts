@@ -6,7 +6,7 @@
  */
 import { posix } from "node:path";
 import { assertEquals } from "../assert.ts";
-import { peerUp, put, type Site, type World, world } from "../e2e/_rig.ts";
+import { peerUp, put, type Site, type World, worldTemplate } from "../e2e/_rig.ts";
 import { probeBubblewrap } from "../../core/sandbox/probe.ts";
 
 /** The sandbox the runner uses here: bwrap where it works (CI), else none. */
@@ -39,29 +39,43 @@ export async function setSandboxSettings(
   await Deno.writeTextFile(path, text);
 }
 
+/**
+ * Owner alice shares dataset "ages" (private rows holding a random secret, kept
+ * in the world's `secret` file), scientist carol is her accepted peer: made
+ * once, copied for each job.
+ */
+const peeredOwner = worldTemplate(async (w) => {
+  const secret = `PRIVATE-ROW-${crypto.randomUUID()}`;
+  await Deno.writeTextFile(posix.join(w.base, "secret"), secret);
+  const owner = await w.site("alice@example.org");
+  const src = posix.join(w.base, "alice-data");
+  await put(src, "mock/ages.csv", "age\n1\n");
+  await put(src, "private/ages.csv", `age\n30\n# ${secret}\n`);
+  await owner.ok([
+    "dataset",
+    "create",
+    "ages",
+    "--mock",
+    posix.join(src, "mock"),
+    "--private",
+    posix.join(src, "private"),
+  ]);
+  // The source folder is not what a run may expose: only the datasite's copy is.
+  await Deno.remove(src, { recursive: true });
+  const scientist = await w.site("carol@example.org");
+  await peerUp(scientist, owner);
+  await scientist.ok(["sync"]);
+}, { shareAs: "security/_sandbox_rig.ts approvedJob" });
+
 /** Owner alice shares dataset "ages"; scientist carol sends `script` as run.sh; alice approves. */
 export async function approvedJob(script: string): Promise<ApprovedJob> {
-  const w = await world();
+  const w = await peeredOwner();
   try {
-    const secret = `PRIVATE-ROW-${crypto.randomUUID()}`;
-    const owner = await w.site("alice@example.org");
-    const src = posix.join(w.base, "alice-data");
-    await put(src, "mock/ages.csv", "age\n1\n");
-    await put(src, "private/ages.csv", `age\n30\n# ${secret}\n`);
-    await owner.ok([
-      "dataset",
-      "create",
-      "ages",
-      "--mock",
-      posix.join(src, "mock"),
-      "--private",
-      posix.join(src, "private"),
-    ]);
-    // The source folder is not what a run may expose: only the datasite's copy is.
-    await Deno.remove(src, { recursive: true });
-    const scientist = await w.site("carol@example.org");
-    await peerUp(scientist, owner);
-    await scientist.ok(["sync"]);
+    // Read and removed at once: the tests search the whole world for the secret.
+    const secret = await Deno.readTextFile(posix.join(w.base, "secret"));
+    await Deno.remove(posix.join(w.base, "secret"));
+    const owner = w.open("alice@example.org");
+    const scientist = w.open("carol@example.org");
     const dir = posix.join(w.base, "job");
     await put(dir, "run.sh", script);
     const sent = await scientist.ok([

@@ -8,14 +8,11 @@
  */
 import { posix } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
-import { filesUnder, peerUp, put, world } from "../e2e/_rig.ts";
+import { filesUnder, peered, put } from "../e2e/_rig.ts";
 
 Deno.test("a proposed name that differs only by case or Unicode form from an existing one is rejected with a .rejected copy and never overwrites it", async () => {
-  const w = await world();
+  const { w, owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
   try {
-    const owner = await w.site("owner@hospital.org");
-    const ds = await w.site("ds@lab.org");
-    await peerUp(ds, owner);
     await owner.ok(["perm", "grant", "shared/", ds.email, "--write"]);
     const nfc = "caf\u00e9.txt";
     const nfd = "cafe\u0301.txt";
@@ -73,11 +70,8 @@ Deno.test("a proposed name that differs only by case or Unicode form from an exi
 });
 
 Deno.test("a published name that collides with one already in the mirror never overwrites it: the reader keeps it as a .rejected copy, unless it holds the same content", async () => {
-  const w = await world();
+  const { w, owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
   try {
-    const owner = await w.site("owner@hospital.org");
-    const ds = await w.site("ds@lab.org");
-    await peerUp(ds, owner);
     await put(owner.datasite, "public/Data.csv", "upper");
     await owner.ok(["sync"]);
     await ds.ok(["sync"]);

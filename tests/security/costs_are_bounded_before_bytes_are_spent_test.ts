@@ -11,7 +11,7 @@
 import { posix } from "node:path";
 import { createHash } from "node:crypto";
 import { assert, assertEquals } from "../assert.ts";
-import { peerUp, world } from "../e2e/_rig.ts";
+import { peered } from "../e2e/_rig.ts";
 import { live } from "../e2e/_live.ts";
 import { forgeBatch, lastSeq } from "./_forge.ts";
 import { checkInboundPath, MAX_PATH_SEGMENTS } from "../../core/paths/mod.ts";
@@ -182,6 +182,8 @@ Deno.test(MEMORY_TEST, async () => {
     const child = await new Deno.Command(Deno.execPath(), {
       args: [
         "test",
+        // Type-checked already by the run that started this one.
+        "--no-check",
         "--allow-all",
         "--v8-flags=--max-old-space-size=256",
         "--filter",
@@ -199,11 +201,8 @@ Deno.test(MEMORY_TEST, async () => {
   }
   const total = Number(Deno.env.get("SYFT_MEMORY_EVENTS") ?? 100_000);
   const perBatch = 20_000; // the reader's limit per batch
-  const w = await world();
+  const { w, owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
   try {
-    const owner = await w.site("owner@hospital.org");
-    const ds = await w.site("ds@lab.org");
-    await peerUp(ds, owner);
     const empty = {
       hash: createHash("sha256").update(new Uint8Array()).digest("hex"),
       bytes: new Uint8Array(),

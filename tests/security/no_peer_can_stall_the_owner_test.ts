@@ -7,16 +7,21 @@
  */
 import { posix } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
-import { filesUnder, peerUp, put, world } from "../e2e/_rig.ts";
+import { filesUnder, peerUp, put, worldTemplate } from "../e2e/_rig.ts";
+
+const [OWNER, HONEST, HOSTILE] = ["owner@hospital.org", "honest@lab.org", "hostile@evil.org"];
+
+/** The owner with two accepted peers, made once and copied for each case. */
+const threePeers = worldTemplate(async (w) => {
+  const owner = await w.site(OWNER);
+  await peerUp(await w.site(HONEST), owner);
+  await peerUp(await w.site(HOSTILE), owner);
+});
 
 Deno.test("no peer can stall the owner: 300 refused proposals into the owner's public/ leave every owner sync green and the honest peer served", async () => {
-  const w = await world();
+  const w = await threePeers();
   try {
-    const owner = await w.site("owner@hospital.org");
-    const honest = await w.site("honest@lab.org");
-    const hostile = await w.site("hostile@evil.org");
-    await peerUp(honest, owner);
-    await peerUp(hostile, owner);
+    const [owner, honest, hostile] = [w.open(OWNER), w.open(HONEST), w.open(HOSTILE)];
     await put(owner.datasite, "public/readme.txt", "hello");
     await owner.ok(["sync"]);
     await honest.ok(["sync"]);
@@ -54,13 +59,9 @@ Deno.test("no peer can stall the owner: 300 refused proposals into the owner's p
 });
 
 Deno.test("no peer can stall the owner: a peer deleting the many files it wrote itself does not trip the owner's mass-delete stop", async () => {
-  const w = await world();
+  const w = await threePeers();
   try {
-    const owner = await w.site("owner@hospital.org");
-    const honest = await w.site("honest@lab.org");
-    const hostile = await w.site("hostile@evil.org");
-    await peerUp(honest, owner);
-    await peerUp(hostile, owner);
+    const [owner, honest, hostile] = [w.open(OWNER), w.open(HONEST), w.open(HOSTILE)];
     await Deno.mkdir(posix.join(owner.datasite, "dropbox"));
     await owner.ok(["perm", "grant", "dropbox/", hostile.email, "--write"]);
     await owner.ok(["sync"]);

@@ -7,7 +7,7 @@
  */
 import { posix } from "node:path";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { peerUp, put, world } from "../e2e/_rig.ts";
+import { peered, peerUp, put, world } from "../e2e/_rig.ts";
 
 const BACKSLASH = "public/back\\slash.txt";
 const NEWLINE = "public/new\nline.txt";
@@ -70,11 +70,8 @@ Deno.test("one bad file name never cuts a peer off: the peer gets the good files
 });
 
 Deno.test("one bad file name never cuts a peer off: a symlink in the datasite is reported once, not every round", async () => {
-  const w = await world();
+  const { w, owner } = await peered("ds@lab.org", "owner@hospital.org");
   try {
-    const owner = await w.site("owner@hospital.org");
-    const ds = await w.site("ds@lab.org");
-    await peerUp(ds, owner);
     await Deno.symlink("/etc/hostname", posix.join(owner.datasite, "public/link.txt"));
     const first = await owner.ok(["sync"]);
     assertMatch(first.stderr, /public\/link\.txt/);

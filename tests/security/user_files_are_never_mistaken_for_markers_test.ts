@@ -7,7 +7,7 @@
  */
 import { posix } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
-import { filesUnder, peerUp, put, world } from "../e2e/_rig.ts";
+import { filesUnder, peered, put } from "../e2e/_rig.ts";
 import {
   freeMarkerName,
   isMarker,
@@ -65,11 +65,8 @@ Deno.test("markers are named by readable UTC time, two in the same second do not
 });
 
 Deno.test("a user's file named like a marker (minutes.conflict.2024.md) is proposed and synced like any other", async () => {
-  const w = await world();
+  const { w, owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
   try {
-    const owner = await w.site("owner@hospital.org");
-    const ds = await w.site("ds@lab.org");
-    await peerUp(ds, owner);
     await owner.ok(["perm", "grant", "shared/", ds.email, "--write"]);
     await owner.ok(["sync"]);
     await ds.ok(["sync"]);
