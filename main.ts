@@ -10,8 +10,22 @@ import { lazyImport } from "./core/lazy_import.ts";
 import { type OutputSink, processSink } from "./cli/output.ts";
 import { VERSION } from "./core/version.ts";
 
+/** How {@linkcode runCli} runs. */
+export interface RunOptions {
+  /**
+   * True when this process runs this one line and exits: then `status` may
+   * leave the YAML parser to load on demand, which a later line in the same
+   * process could not handle (core/permissions/parse_on_demand.ts).
+   */
+  readonly oneShot?: boolean;
+}
+
 /** Run the CLI with `args`; returns the exit code instead of exiting (tests call this). */
-export async function runCli(args: string[], rawSink: OutputSink = processSink): Promise<number> {
+export async function runCli(
+  args: string[],
+  rawSink: OutputSink = processSink,
+  options: RunOptions = {},
+): Promise<number> {
   if (asksVersion(args)) {
     rawSink.out(`${VERSION}\n`);
     return 0;
@@ -21,7 +35,7 @@ export async function runCli(args: string[], rawSink: OutputSink = processSink):
     const route = await lazyImport<typeof import("./cli/direct_run.ts")>(
       new URL("./cli/direct_run.ts", import.meta.url),
     );
-    return route.runDirect(direct, rawSink);
+    return route.runDirect(direct, rawSink, options.oneShot ?? false);
   }
   const run = await lazyImport<typeof import("./cli/run.ts")>(
     new URL("./cli/run.ts", import.meta.url),
@@ -44,5 +58,5 @@ async function enterUserFolder(): Promise<void> {
 
 if (import.meta.main) {
   if (!asksVersion(Deno.args)) await enterUserFolder();
-  Deno.exit(await runCli(Deno.args));
+  Deno.exit(await runCli(Deno.args, processSink, { oneShot: true }));
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import { lazyImport } from "../core/lazy_import.ts";
+import { loadYamlParserOnDemand } from "../core/permissions/parse_on_demand.ts";
 import { type Context, contextFor } from "./context.ts";
 import type { DirectLine } from "./direct_line.ts";
 import { exitCodeFor } from "./exit_code.ts";
@@ -13,17 +14,26 @@ import { type OutputSink, terminalSafe } from "./output.ts";
 type Run = (ctx: Context) => Promise<void>;
 
 /** Each direct command's function (a computed specifier: core/lazy_import.ts). */
-const RUNS: Record<string, () => Promise<Run>> = {
-  status: async () =>
-    (await lazyImport<typeof import("./status.ts")>(new URL("./status.ts", import.meta.url)))
-      .runStatus,
+const RUNS: Record<string, (oneShot: boolean) => Promise<Run>> = {
+  status: async (oneShot) => {
+    // The permission files syft writes need no YAML parser; status loads it
+    // only for one that does (core/status/report.ts). Only in a process that
+    // runs nothing after it: other commands expect it loaded.
+    if (oneShot) loadYamlParserOnDemand();
+    return (await lazyImport<typeof import("./status.ts")>(new URL("./status.ts", import.meta.url)))
+      .runStatus;
+  },
 };
 
-/** Run `line`; returns the exit code. */
-export async function runDirect(line: DirectLine, rawSink: OutputSink): Promise<number> {
+/** Run `line`; returns the exit code. `oneShot`: see `RunOptions` in main.ts. */
+export async function runDirect(
+  line: DirectLine,
+  rawSink: OutputSink,
+  oneShot = false,
+): Promise<number> {
   const sink = terminalSafe(rawSink);
   try {
-    const run = await RUNS[line.command]!();
+    const run = await RUNS[line.command]!(oneShot);
     await run(await contextFor(line.flags));
     return 0;
   } catch (err) {

@@ -12,6 +12,7 @@ import { fingerprint, publicKeys } from "../identity/keys.ts";
 import { PEER_STATES, type PeerState, PeerStore } from "../peers/store.ts";
 import { recordProblems } from "../peers/service.ts";
 import { formatPermissionFileError, loadDatasitePermissions } from "../permissions/mod.ts";
+import { withPermissionParser } from "../permissions/parse.ts";
 import { INBOX_ROOT } from "../jobs/layout.ts";
 import { lazyImport } from "../lazy_import.ts";
 import { isoTime } from "../time/iso.ts";
@@ -236,7 +237,7 @@ export async function gatherStatus(home: string, config: Config): Promise<Status
     }
   }
   try {
-    const engine = await loadDatasitePermissions(datasite);
+    const engine = await withPermissionParser(() => loadDatasitePermissions(datasite));
     for (const e of engine.invalidFiles()) {
       problems.push(
         `invalid permission file ${formatPermissionFileError(e)} (everything it governs is denied)`,

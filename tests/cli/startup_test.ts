@@ -15,11 +15,16 @@ import { tempDir } from "../_temp.ts";
 
 interface InfoModule {
   specifier: string;
-  dependencies?: { code?: { specifier: string } }[];
+  dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
 }
 
-/** The modules `deno run root` loads up front: code edges only (type-only imports are not loaded). */
-async function upFrontGraph(root: string): Promise<string[]> {
+/**
+ * The modules `deno run root` loads up front: code edges only (type-only
+ * imports are not loaded); with `evaluated`, only those it also runs before
+ * the first line (static imports: a literal `import()` is fetched up front
+ * but run only when called).
+ */
+async function upFrontGraph(root: string, evaluated = false): Promise<string[]> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", new URL(root, import.meta.url).pathname],
     stdout: "piped",
@@ -37,7 +42,9 @@ async function upFrontGraph(root: string): Promise<string[]> {
     const s = todo.pop()!;
     if (seen.has(s)) continue;
     seen.add(s);
-    for (const d of bySpecifier.get(s)?.dependencies ?? []) if (d.code) todo.push(d.code.specifier);
+    for (const d of bySpecifier.get(s)?.dependencies ?? []) {
+      if (d.code && !(evaluated && d.isDynamic)) todo.push(d.code.specifier);
+    }
   }
   return [...seen];
 }
@@ -60,6 +67,13 @@ Deno.test("no command loads the Google Drive, Google auth or Dropbox libraries: 
     graph.filter((s) => /^npm:\/?(@googleapis|google-auth-library|dropbox)/.test(s)),
     [],
   );
+});
+
+Deno.test("status runs neither the yaml package nor node:fs or node:module up front: the files syft writes need none", async () => {
+  // The YAML parsers are behind computed specifiers (parse.ts, config/load.ts),
+  // node:fs behind denoFs.existsSync's first call; status never makes it.
+  const graph = await upFrontGraph("../../cli/status.ts", true);
+  assertEquals(graph.filter((s) => /^npm:|^node:(fs|module)$/.test(s)), []);
 });
 
 Deno.test("from a cold start, --version, --help and a command's --help answer, and a command runs", async () => {
@@ -87,4 +101,39 @@ Deno.test("every command's --help answers with its own usage and exits 0", async
     assertEquals(code, 0, name);
     assertMatch(out, new RegExp(`^Usage: syft ${name}\\b`), name);
   }
+});
+
+Deno.test("from a cold start, status reads hand-edited permission files with the YAML parser, errors as before", async () => {
+  const base = await tempDir("syft-startup-perm-");
+  const home = `${base}/.syft`;
+  await Deno.mkdir(`${base}/shared`);
+  const syft = (args: string[]) => runSyft(["--home", home, ...args], { env: { HOME: base } });
+  const init = await syft([
+    "init",
+    "--email",
+    "alice@example.org",
+    "--root",
+    `${base}/SyftBox`,
+    "--transport",
+    `local:${base}/shared`,
+  ]);
+  assertEquals(init.code, 0, init.stderr);
+  const site = `${base}/SyftBox/alice@example.org`;
+  // Valid, but not as syft writes it: only the parser can say so.
+  await Deno.writeTextFile(
+    `${site}/public/syft.pub.yaml`,
+    "rules:\n  - pattern: '**'   # everything\n    access: {read: ['*']}\n",
+  );
+  await Deno.mkdir(`${site}/public/bad`);
+  await Deno.writeTextFile(
+    `${site}/public/bad/syft.pub.yaml`,
+    "rules:\n  - pattern: '**'\n    access:\n      read: [7]\n",
+  );
+  const r = await syft(["status", "--json"]);
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(JSON.parse(r.stdout).problems, [
+    "invalid permission file public/bad/syft.pub.yaml:4: rule 1: `read` must be a list of strings " +
+    "(found the number 7); write read: [] for nobody (everything it governs is denied)",
+  ]);
+  await Deno.remove(base, { recursive: true });
 });
