@@ -15,8 +15,9 @@ export type ChannelPart = typeof CHANNEL_PARTS[number];
 /** A part as stored: key → the JSON text of its value (never shared with a caller). */
 export type StoredPart = Map<string, string>;
 
-/** What changed in one part: keys set to a value, keys deleted. */
+/** What changed in one part: emptied first (`c`), then keys deleted, then keys set. */
 export interface PartOps {
+  c?: true;
   s?: Record<string, unknown>;
   d?: string[];
 }
@@ -57,17 +58,23 @@ export function diffPart(
     for (const k of before.keys()) if (!Object.hasOwn(after, k)) d.push(k);
   }
   if (sets === 0 && d.length === 0) return undefined;
+  // A map mostly emptied (the rolling events once a checkpoint took them) is
+  // said as "empty, then these": shorter than every key it lost.
+  const size = Object.keys(after).length;
+  if (d.length > size) return { c: true, ...(size ? { s: { ...after } } : {}) };
   return { ...(sets ? { s } : {}), ...(d.length ? { d } : {}) };
 }
 
 /** `ops` applied to `part` in place (values given as parsed JSON). */
 export function applyPartOps(part: StoredPart, ops: PartOps): void {
+  if (ops.c) part.clear();
   for (const k of ops.d ?? []) part.delete(k);
   for (const [k, v] of Object.entries(ops.s ?? {})) part.set(k, JSON.stringify(v));
 }
 
 /** `ops` applied to a caller's record in place. */
 export function applyRecordOps(record: Record<string, unknown>, ops: PartOps): void {
+  if (ops.c) { for (const k of Object.keys(record)) delete record[k]; }
   for (const k of ops.d ?? []) delete record[k];
   for (const [k, v] of Object.entries(ops.s ?? {})) record[k] = v;
 }

@@ -146,6 +146,20 @@ Deno.test("a process's first save is a delta too, whether or not it loaded first
   }
 });
 
+Deno.test("a map emptied by a checkpoint is saved as emptied, not key by key", async () => {
+  const fs = new MemoryFs();
+  const layout = stateLayout("/home/state", fs);
+  const s0 = bigState(2_000);
+  await saveChannelState(layout, s0);
+  const before = bytesIn(fs);
+  const s1 = changed(s0, 1, "cp");
+  s1.rolling = { events: { x: event("x", "1".repeat(64)) }, count: 1, ci_since_cf: 1 };
+  await saveChannelState(layout, s1);
+  const w = written(before, bytesIn(fs));
+  assert(w < 2_500, `${w} B written`);
+  assertEquals(await loadChannelState(layout, PEER), s1);
+});
+
 Deno.test("an unchanged save writes nothing", async () => {
   const fs = new MemoryFs();
   const layout = stateLayout("/home/state", fs);
