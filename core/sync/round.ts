@@ -165,7 +165,8 @@ interface OwnScan {
   carriable: ReadonlyMap<string, FileInfo>;
   /** What `carriable` holds, as one hash (a channel published for exactly it need not plan again). */
   fingerprint: string;
-  engine: PermissionEngine;
+  /** Loaded at first use: an idle round never walks the permission tree. */
+  engine: () => Promise<PermissionEngine>;
 }
 
 /**
@@ -440,7 +441,7 @@ async function scanOwn(round: Round): Promise<OwnScan> {
     index: scan.files,
     carriable,
     fingerprint: indexFingerprint(carriable),
-    engine: await round.permissions.get(),
+    engine: () => round.permissions.get(),
   };
 }
 
@@ -478,7 +479,7 @@ async function writePeer(round: Round, record: PeerRecord, own: OwnScan): Promis
   };
   try {
     const r = await new ChannelWriter(ctx, keys, proposals.state).publish({
-      engine: own.engine,
+      engine: await own.engine(),
       index: own.carriable,
       publishDatasite: true,
       proposals: proposals.proposals,
@@ -521,7 +522,8 @@ function publishesNothing(before: ChannelState, r: ProposalResult, own: OwnScan)
     return false;
   }
   const input = {
-    engine: own.engine,
+    // Not loaded for this (nothingToPublish reads the fingerprint, never the engine).
+    engine: null as unknown as PermissionEngine,
     index: own.carriable,
     publishDatasite: true,
     proposals: [],
@@ -549,7 +551,7 @@ async function sendControlsOnly(round: Round, record: PeerRecord, own: OwnScan):
     const keys = await keysOf(round, record.email, record.sign_key!, record.agree_key!);
     const state = await loadChannelState(ctx.layout, record.email);
     const r = await new ChannelWriter(ctx, keys, state).publish({
-      engine: own.engine,
+      engine: await own.engine(),
       index: own.carriable,
       publishDatasite: false,
       proposals: [],
