@@ -22,8 +22,8 @@ export interface PartOps {
   d?: string[];
 }
 
-/** What one save changed, per part. */
-export type PartsOps = Partial<Record<ChannelPart, PartOps>>;
+/** What one save changed, per part (a channel's parts, or the index's `files`). */
+export type PartsOps = Partial<Record<string, PartOps>>;
 
 /** A part as stored, from the record a caller holds. */
 export function storedPart(record: Readonly<Record<string, unknown>>): StoredPart {

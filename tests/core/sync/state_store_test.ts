@@ -10,8 +10,11 @@ import { type CrashModel, MemoryFs } from "../../../core/testing/memory_fs.ts";
 import {
   type ChannelState,
   emptyChannelState,
+  type FileInfo,
   loadChannelState,
+  loadIndex,
   saveChannelState,
+  saveIndex,
   stateLayout,
 } from "../../../core/sync/state.ts";
 import { LogGap, readLog } from "../../../core/sync/state_delta.ts";
@@ -293,4 +296,72 @@ Deno.test("a crash during a migration or compaction reads back as the old state 
   );
   const next = changed(old, 3, "mig");
   assert(await sweep(fs, old, next, () => saveChannelState(layout, next)) > 6);
+});
+
+function bigIndex(files: number, tag = ""): Map<string, FileInfo> {
+  const index = new Map<string, FileInfo>();
+  for (let i = 0; i < files; i++) {
+    const hash = `${tag}${i}`.padStart(64, "0");
+    index.set(`public/f${i}.bin`, { hash, size: 4096, mtime: 1000 + i, mode: "file", ino: i });
+  }
+  return index;
+}
+
+Deno.test("the index is saved as a delta, reads back equal, and an older flat index migrates", async () => {
+  const fs = new MemoryFs();
+  const layout = stateLayout("/home/state", fs);
+  const older = bigIndex(5_000);
+  fs.mkdirSync("/home/state", { recursive: true });
+  fs.writeFileSync(
+    "/home/state/index.json",
+    new TextEncoder().encode(JSON.stringify(Object.fromEntries(older))),
+  );
+  assertEquals(await loadIndex(layout), older);
+  let index = new Map(older);
+  index.set("public/new.bin", { hash: "9".repeat(64), size: 1, mtime: 5, mode: "exec" });
+  await saveIndex(layout, index); // migrates: written whole once
+  for (const [i, k] of [[1, 1], [2, 10]] as const) {
+    const before = bytesIn(fs);
+    index = new Map(index);
+    for (let j = 0; j < k; j++) index.delete(`public/f${j + i * 100}.bin`);
+    index.set(`public/k${k}.bin`, { hash: "8".repeat(64), size: 2, mtime: 6, mode: "file" });
+    await saveIndex(layout, index);
+    const w = written(before, bytesIn(fs));
+    assert(w < 300 + 100 * k, `${k} changed: ${w} B written`);
+    assertEquals(await loadIndex(layout), index);
+    // Another process reads the same.
+    assertEquals(await loadIndex(stateLayout("/home/state", anotherProcess(fs))), index);
+  }
+  const before = bytesIn(fs);
+  await saveIndex(stateLayout("/home/state", anotherProcess(fs)), new Map(index));
+  assertEquals(written(before, bytesIn(fs)), 0, "an unchanged index writes nothing");
+});
+
+Deno.test("a crash during an index save reads back as the old index or the new", async () => {
+  const fs = new MemoryFs();
+  const layout = stateLayout("/home/state", fs);
+  const old = bigIndex(50);
+  await saveIndex(layout, old);
+  const next = new Map(old);
+  next.delete("public/f3.bin");
+  next.set("public/x.bin", { hash: "7".repeat(64), size: 3, mtime: 9, mode: "file" });
+  fs.flush();
+  const recording = fs.record();
+  await saveIndex(layout, next);
+  fs.stopRecording();
+  for (let i = 0; i <= recording.length; i++) {
+    for (const model of ["in-order", "barrier", "file-sync"] as CrashModel[]) {
+      fs.restore(recording.at(i, model));
+      const got = await loadIndex(layout);
+      assert(
+        JSON.stringify([...got]) === JSON.stringify([...old]) ||
+          JSON.stringify([...got]) === JSON.stringify([...next]),
+        `after ${i} op(s), ${model}: neither the old index nor the new`,
+      );
+      const further = new Map(got);
+      further.set(`public/c${i}.bin`, { hash: "6".repeat(64), size: 1, mtime: 1, mode: "file" });
+      await saveIndex(layout, further);
+      assertEquals(await loadIndex(layout), further);
+    }
+  }
 });
