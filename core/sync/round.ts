@@ -5,7 +5,9 @@
  * any instant resumes where it stopped.
  * @module
  */
-import { indexFingerprint } from "./publication.ts";
+import { indexFingerprint, nothingToPublish } from "./publication.ts";
+import { planGc } from "../checkpoints/chain.ts";
+import { GC_MIN_OBJECTS } from "./gc.ts";
 import { ContentCache } from "./content_cache.ts";
 import { PoolWriter } from "./pool.ts";
 import { posix } from "node:path";
@@ -16,7 +18,7 @@ import { movePeer } from "../peers/state.ts";
 import type { Control } from "../events/types.ts";
 import { ownDatasite, type PeerKeys, peerKeys, stagingRoot, type SyncContext } from "./context.ts";
 import { replayJournals } from "./journal.ts";
-import { collectProposals } from "./propose.ts";
+import { collectProposals, type ProposalResult } from "./propose.ts";
 import type { PeerRefusal } from "./refusals.ts";
 import type { RejectReason } from "../events/types.ts";
 import { settlePendingPut } from "./settle_seq.ts";
@@ -163,7 +165,8 @@ interface OwnScan {
   carriable: ReadonlyMap<string, FileInfo>;
   /** What `carriable` holds, as one hash (a channel published for exactly it need not plan again). */
   fingerprint: string;
-  engine: PermissionEngine;
+  /** Loaded at first use: an idle round never walks the permission tree. */
+  engine: () => Promise<PermissionEngine>;
 }
 
 /**
@@ -241,7 +244,8 @@ async function recoverCrashedRound(round: Round): Promise<void> {
   // A put a crash may have left is settled before incoming batches change the
   // channel state (see settlePendingPut).
   for (const record of (await round.peers.list()).records) {
-    const state = await loadChannelState(ctx.layout, record.email);
+    // The head alone says whether a put is pending (it then comes whole).
+    const state = await loadChannelState(ctx.layout, record.email, []);
     if (!state.pending_put) continue;
     try {
       const settled = await settlePendingPut(ctx, record.email, state);
@@ -310,9 +314,11 @@ async function readPeer(round: Round, record: PeerRecord, feed: Feed): Promise<v
   if (down) return channelFailed(round, record.email, "reading", down);
   const keys = await peerKeys(ctx, record.email, record.sign_key, record.agree_key);
   round.keysFor.set(record.email, keys);
-  const state = await loadChannelState(ctx.layout, record.email);
-  if (feed.cursor !== undefined && !feed.changed.has(record.email) && !mayHaveNews(state)) return;
+  // The head decides; the parts (MiBs for a big datasite) are read only for a channel we read.
+  const head = await loadChannelState(ctx.layout, record.email, []);
+  if (feed.cursor !== undefined && !feed.changed.has(record.email) && !mayHaveNews(head)) return;
   try {
+    const state = await loadChannelState(ctx.layout, record.email);
     const r = await new ChannelReader(ctx, keys, state, {
       acceptsProposals: record.state === "accepted",
       engine: () => round.permissions.get(),
@@ -435,7 +441,7 @@ async function scanOwn(round: Round): Promise<OwnScan> {
     index: scan.files,
     carriable,
     fingerprint: indexFingerprint(carriable),
-    engine: await round.permissions.get(),
+    engine: () => round.permissions.get(),
   };
 }
 
@@ -455,13 +461,25 @@ async function writePeer(round: Round, record: PeerRecord, own: OwnScan): Promis
     ...await keysOf(round, record.email, record.sign_key, record.agree_key),
     protocol: record.protocol,
   };
-  const state = await loadChannelState(ctx.layout, record.email);
+  // Proposals need the mirror, not what we published: the rest is read only when there is work.
+  const partial = await loadChannelState(ctx.layout, record.email, ["mirror"]);
   const extraControls: Control[] = [];
   if (record.accept_sent === false) extraControls.push({ type: "peer.accept" });
-  const proposals = await collectProposals(ctx, state);
+  const proposals = await collectProposals(ctx, partial);
+  if (extraControls.length === 0 && publishesNothing(partial, proposals, own)) {
+    setTrouble(round.record, record.email, "publishing", null);
+    return;
+  }
+  const whole = await loadChannelState(ctx.layout, record.email);
+  // collectProposals reads and writes neither `published` nor the rolling events.
+  proposals.state = {
+    ...proposals.state,
+    published: whole.published,
+    rolling: { ...proposals.state.rolling, events: whole.rolling.events },
+  };
   try {
     const r = await new ChannelWriter(ctx, keys, proposals.state).publish({
-      engine: own.engine,
+      engine: await own.engine(),
       index: own.carriable,
       publishDatasite: true,
       proposals: proposals.proposals,
@@ -492,6 +510,35 @@ async function writePeer(round: Round, record: PeerRecord, own: OwnScan): Promis
 }
 
 /**
+ * Whether publishing to a peer would do nothing, from its state without the
+ * parts (`ChannelWriter.publish` would find nothing to settle, finish,
+ * rebuild, publish or collect, and the scan of its mirror changed nothing):
+ * an idle round then neither reads what it published nor saves its state.
+ */
+function publishesNothing(before: ChannelState, r: ProposalResult, own: OwnScan): boolean {
+  const s = r.state;
+  if (r.proposals.length > 0 || r.refused.length > 0) return false;
+  if (s.gc_pending.length > 0 || s.pending_put !== null || !s.seq_known || s.rebuild_due) {
+    return false;
+  }
+  const input = {
+    // Not loaded for this (nothingToPublish reads the fingerprint, never the engine).
+    engine: null as unknown as PermissionEngine,
+    index: own.carriable,
+    publishDatasite: true,
+    proposals: [],
+    extraControls: [],
+    indexFingerprint: own.fingerprint,
+  };
+  if (!s.published_once || !nothingToPublish(s, input)) return false;
+  if (Object.values(s.retired ?? {}).some((seq) => seq <= s.acked)) return false;
+  const gc = planGc(s.chain, s.acked);
+  if (gc.remove.length + gc.blobs.length >= GC_MIN_OBJECTS) return false;
+  // The scan refreshed nothing to save (mtimes, refusals, a wiped mirror).
+  return JSON.stringify(s) === JSON.stringify(before);
+}
+
+/**
  * Controls to a peer we do not publish to: a resync request to a peer we
  * asked that has not accepted us yet (its b-1 with peer.accept may be the
  * object we refused, or we would wait forever), and our reject or remove
@@ -504,7 +551,7 @@ async function sendControlsOnly(round: Round, record: PeerRecord, own: OwnScan):
     const keys = await keysOf(round, record.email, record.sign_key!, record.agree_key!);
     const state = await loadChannelState(ctx.layout, record.email);
     const r = await new ChannelWriter(ctx, keys, state).publish({
-      engine: own.engine,
+      engine: await own.engine(),
       index: own.carriable,
       publishDatasite: false,
       proposals: [],
@@ -514,7 +561,7 @@ async function sendControlsOnly(round: Round, record: PeerRecord, own: OwnScan):
     summary.sent += r.batches;
   };
   if (record.state === "requested" && !record.key_change) {
-    const state = await loadChannelState(ctx.layout, record.email);
+    const state = await loadChannelState(ctx.layout, record.email, []);
     if (!state.controls.some((c) => c.type === "channel.resync")) return;
     await send([]).catch((err) =>
       summary.problems.push(`asking ${record.email} for a resync: ${describeError(err)}`)

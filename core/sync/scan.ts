@@ -35,9 +35,17 @@ export class Pacer {
 
   /** Call between two pieces of synchronous work. */
   async breathe(): Promise<void> {
-    if (performance.now() - this.#since < SLICE_MS) return;
+    if (!this.due()) return;
     await new Promise((resolve) => setTimeout(resolve, 0));
     this.#since = performance.now();
+  }
+
+  /**
+   * Whether the event loop is owed a turn: a loop over thousands of files
+   * awaits {@linkcode breathe} only then, not a resolved promise per file.
+   */
+  due(): boolean {
+    return performance.now() - this.#since >= SLICE_MS;
   }
 }
 
@@ -118,7 +126,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       throw err;
     }
     for (const entry of entries) {
-      await pacer.breathe();
+      if (pacer.due()) await pacer.breathe();
       const childRel = rel === "" ? entry.name : `${rel}/${entry.name}`;
       if (isSyftTemp(entry.name) || options.skip?.(entry.name, childRel)) continue;
       if (entry.isSymlink) {
@@ -148,7 +156,9 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         prev && prev.size === before.size && prev.mtime === mtime &&
         (prev.ino === undefined || ino === undefined || prev.ino === ino)
       ) {
-        files.set(childRel, { ...prev, mode, ...(ino === undefined ? {} : { ino }) });
+        // The record as it was, when nothing in it moved (the common case of a big idle tree).
+        const same = prev.mode === mode && (ino === undefined || prev.ino === ino);
+        files.set(childRel, same ? prev : { ...prev, mode, ...(ino === undefined ? {} : { ino }) });
         continue;
       }
       let hashed: { hash: string; size: number } | undefined;

@@ -8,7 +8,21 @@ import { posix } from "node:path";
 import type { Control } from "../events/types.ts";
 import type { ChainEntry } from "../checkpoints/chain.ts";
 import { emptyRolling, type RollingState } from "../checkpoints/rolling.ts";
-import { writeFileAtomic } from "../fs/atomic.ts";
+import { syncDir, writeFileAtomic } from "../fs/atomic.ts";
+import {
+  applyPartOps,
+  applyRecordOps,
+  CHANNEL_PARTS,
+  type ChannelPart,
+  diffPart,
+  diffParts,
+  LogGap,
+  logLine,
+  type PartsOps,
+  readLog,
+  type StoredPart,
+  storedPart,
+} from "./state_delta.ts";
 import { syftTempTarget } from "../datasite/names.ts";
 import { denoFs } from "../fs/deno_fs.ts";
 import type { FsEntry, LocalFs } from "../fs/local_fs.ts";
@@ -309,8 +323,12 @@ async function readJson<T>(fs: LocalFs, path: string): Promise<T | undefined> {
   }
 }
 
-async function writeJson(fs: LocalFs, path: string, value: unknown): Promise<void> {
-  const text = JSON.stringify(value);
+function writeJson(fs: LocalFs, path: string, value: unknown): Promise<void> {
+  return writeText(fs, path, JSON.stringify(value));
+}
+
+/** Write `text` to `path` atomically, unless the file holds exactly it already. */
+async function writeText(fs: LocalFs, path: string, text: string): Promise<void> {
   const known = knownOn(fs);
   const was = known.get(path);
   if (was?.text === text && sameFile(was, await identity(fs, path))) return;
@@ -333,7 +351,15 @@ export async function removeDeadTemps(layout: StateLayout): Promise<void> {
       posix.basename(p)
     ),
   );
-  for (const dir of [layout.channels, layout.journal, layout.dir]) {
+  for (
+    const dir of [
+      layout.channels,
+      posix.join(layout.dir, "channel_parts"),
+      posix.join(layout.dir, "index_parts"),
+      layout.journal,
+      layout.dir,
+    ]
+  ) {
     // Folders only the engine writes, and in the state folder its own files.
     const all = dir !== layout.dir;
     let entries: FsEntry[];
@@ -351,29 +377,520 @@ export async function removeDeadTemps(layout: StateLayout): Promise<void> {
   }
 }
 
-/** Load a peer's state (fresh when none). */
-export async function loadChannelState(layout: StateLayout, peer: string): Promise<ChannelState> {
-  const stored = await readJson<ChannelState>(
-    layout.fs,
-    posix.join(layout.channels, `${peer}.json`),
-  );
-  return stored ? { ...emptyChannelState(peer), ...stored } : emptyChannelState(peer);
+/**
+ * A part a round loaded no copy of ({@linkcode loadChannelState} with `only`):
+ * frozen, so code that writes into it fails loudly, and refused by
+ * {@linkcode saveChannelState}, so it can never be saved as an empty map.
+ */
+const UNLOADED: Record<string, never> = Object.freeze({});
+
+/** Whether `state` holds every part (not a head-only or partial load). */
+export function isComplete(state: ChannelState): boolean {
+  return state.published !== UNLOADED && state.mirror !== UNLOADED &&
+    state.rolling.events !== UNLOADED;
 }
 
-/** Save a peer's state atomically. */
+/** What this process knows of a peer's stored state, to write the next save as a delta. */
+interface StoredChannel {
+  /** The head's text as last read or written (its identity is in `knownFiles`). */
+  headText: string;
+  gen: string;
+  n: number;
+  /** Each part as the head's save `n` has it; filled when first needed. */
+  parts: Partial<Record<ChannelPart, StoredPart>>;
+  baseBytes: number;
+  logBytes: number;
+  /** The log held nothing but committed lines: appending to it is safe. */
+  clean: boolean;
+}
+
+const storedChannels = new WeakMap<LocalFs, Map<string, StoredChannel>>();
+
+function storedOn(fs: LocalFs): Map<string, StoredChannel> {
+  let m = storedChannels.get(fs);
+  if (!m) storedChannels.set(fs, m = new Map());
+  return m;
+}
+
+/** The head as stored: its own fields, and which base and how many deltas it commits. */
+interface StoredHead {
+  store?: { gen: string; n: number };
+  [key: string]: unknown;
+}
+
+/** A pending put's state, stored as its head and its parts' changes from the state around it. */
+interface StoredPendingPut {
+  seq: number;
+  after: Record<string, unknown>;
+  ops: PartsOps;
+}
+
+function headPath(layout: StateLayout, peer: string): string {
+  return posix.join(layout.channels, `${peer}.json`);
+}
+
+/** Folder of the parts' bases and logs (beside `channels/`, which holds one head per peer). */
+function partsDir(layout: StateLayout): string {
+  return posix.join(layout.dir, "channel_parts");
+}
+
+function partPath(layout: StateLayout, peer: string, gen: string, part: ChannelPart | "log") {
+  return posix.join(partsDir(layout), `${peer}.${gen}.${part}`);
+}
+
+/** A parts file's peer and generation, or null for any other name. */
+function parsePartName(name: string): { peer: string; gen: string } | null {
+  const m = /^(.+)\.([0-9a-f]{16})\.(published|mirror|events|log)$/.exec(name);
+  return m ? { peer: m[1]!, gen: m[2]! } : null;
+}
+
+function partOf(state: ChannelState, part: ChannelPart): Record<string, unknown> {
+  return part === "events" ? state.rolling.events : state[part];
+}
+
+/** A channel state's own fields, as its head stores them (parts and pending put apart). */
+function headFields(state: ChannelState): Record<string, unknown> {
+  const { published: _p, mirror: _m, rolling, pending_put: _pp, ...rest } = state;
+  const { events: _e, ...rollingRest } = rolling;
+  return { ...rest, rolling: rollingRest };
+}
+
+/**
+ * Load a peer's state (fresh when none, or when its files are corrupt: the
+ * state is a rebuildable cache). With `only`, the parts not named are left
+ * unloaded: for a decision that needs the small fields (a head alone is a few
+ * KiB where the parts are MiBs), never for a state to save. A state written
+ * by an older version (one flat document) loads whole, whatever `only` says.
+ */
+export async function loadChannelState(
+  layout: StateLayout,
+  peer: string,
+  only?: readonly ChannelPart[],
+): Promise<ChannelState> {
+  try {
+    return await readChannel(layout, peer, only) ?? emptyChannelState(peer);
+  } catch (err) {
+    if (err instanceof LogGap || err instanceof SyntaxError) return emptyChannelState(peer);
+    throw err;
+  }
+}
+
+async function readChannel(
+  layout: StateLayout,
+  peer: string,
+  only: readonly ChannelPart[] | undefined,
+): Promise<ChannelState | undefined> {
+  const { fs } = layout;
+  const path = headPath(layout, peer);
+  const head = await readJson<StoredHead>(fs, path);
+  if (head === undefined) return undefined;
+  if (!head.store) return { ...emptyChannelState(peer), ...head } as ChannelState; // older, flat
+  const { store, pending_put, ...fields } = head;
+  const base = emptyChannelState(peer);
+  const state = {
+    ...base,
+    ...fields,
+    rolling: { ...base.rolling, ...(fields.rolling as object) },
+    published: UNLOADED,
+    mirror: UNLOADED,
+    pending_put: null,
+  } as ChannelState;
+  state.rolling.events = UNLOADED;
+  // The after-state of a pending put is stored against the parts: they all come.
+  const wanted = pending_put ? CHANNEL_PARTS : only ?? CHANNEL_PARTS;
+  if (wanted.length === 0) return state;
+  const log = store.n > 0 ? readLog(await readLogText(layout, peer, store.gen), store.n).ops : [];
+  for (const part of wanted) {
+    const record = JSON.parse(
+      await fs.readTextFile(partPath(layout, peer, store.gen, part)),
+    ) as Record<string, unknown>;
+    for (const ops of log) if (ops[part]) applyRecordOps(record, ops[part]);
+    if (part === "events") state.rolling.events = record as RollingState["events"];
+    else state[part] = record as never;
+  }
+  if (pending_put) {
+    const p = pending_put as StoredPendingPut;
+    const after = {
+      ...base,
+      ...p.after,
+      rolling: {
+        ...base.rolling,
+        ...(p.after.rolling as object),
+        events: { ...state.rolling.events },
+      },
+      published: { ...state.published },
+      mirror: { ...state.mirror },
+      pending_put: null,
+    } as ChannelState;
+    for (const part of CHANNEL_PARTS) {
+      if (p.ops[part]) applyRecordOps(partOf(after, part), p.ops[part]);
+    }
+    state.pending_put = { seq: p.seq, after };
+  }
+  return state;
+}
+
+async function readLogText(layout: StateLayout, peer: string, gen: string): Promise<string> {
+  try {
+    return await layout.fs.readTextFile(partPath(layout, peer, gen, "log"));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw new LogGap("the log is missing");
+    throw err;
+  }
+}
+
+/**
+ * What this process knows of the peer's stored state, when it is still what
+ * is on disk (the head not replaced or rolled back since): else undefined, and
+ * the next save starts a new generation.
+ */
+async function storedChannel(
+  layout: StateLayout,
+  peer: string,
+): Promise<StoredChannel | undefined> {
+  const path = headPath(layout, peer);
+  const stored = storedOn(layout.fs).get(path);
+  const known = knownOn(layout.fs).get(path);
+  if (stored && known && known.text === stored.headText) {
+    if (sameFile(known, await identity(layout.fs, path))) return stored;
+  }
+  // Not known yet in this process (or changed under it): learnt from the head on
+  // disk, so a process's first save is a delta too, not the whole state again.
+  storedOn(layout.fs).delete(path);
+  const head = await readJson<StoredHead>(layout.fs, path);
+  const text = knownOn(layout.fs).get(path)?.text;
+  if (!head?.store || text === undefined) return undefined; // none, corrupt, or an older flat file
+  const fresh: StoredChannel = {
+    headText: text,
+    gen: head.store.gen,
+    n: head.store.n,
+    parts: {},
+    baseBytes: 0,
+    logBytes: 0,
+    clean: true,
+  };
+  storedOn(layout.fs).set(path, fresh);
+  return fresh;
+}
+
+/** The stored parts of save `stored.n`, read from disk once per process and peer. */
+async function storedParts(
+  layout: StateLayout,
+  peer: string,
+  stored: StoredChannel,
+): Promise<Record<ChannelPart, StoredPart> | undefined> {
+  if (CHANNEL_PARTS.every((p) => stored.parts[p])) {
+    return stored.parts as Record<ChannelPart, StoredPart>;
+  }
+  let log: PartsOps[] = [];
+  if (stored.n > 0) {
+    const text = await readLogText(layout, peer, stored.gen);
+    const read = readLog(text, stored.n);
+    log = read.ops;
+    stored.clean = read.clean;
+    stored.logBytes = new TextEncoder().encode(text).byteLength;
+  }
+  if (!stored.clean) return undefined;
+  stored.baseBytes = 0;
+  for (const part of CHANNEL_PARTS) {
+    if (stored.parts[part]) continue;
+    const text = await layout.fs.readTextFile(partPath(layout, peer, stored.gen, part));
+    stored.baseBytes += text.length;
+    const map = storedPart(JSON.parse(text));
+    for (const ops of log) if (ops[part]) applyPartOps(map, ops[part]);
+    stored.parts[part] = map;
+  }
+  return stored.parts as Record<ChannelPart, StoredPart>;
+}
+
+/** A log this size, against the bases, is folded into new bases (a new generation). */
+const LOG_FLOOR_BYTES = 64 * 1024;
+const LOG_FRACTION = 4;
+
+/**
+ * Save a peer's state. A save writes what changed in the parts as one line
+ * appended to the delta log (fsync'd), then the head, which commits it
+ * (temp + fsync + rename): a crash at any instant leaves the old state or the
+ * new one. Once the log outgrows a quarter of the bases (or this process
+ * does not know the files on disk) the state is written whole under a new
+ * generation instead, and the old generation's files are removed.
+ */
 export async function saveChannelState(layout: StateLayout, state: ChannelState): Promise<void> {
-  await writeJson(layout.fs, posix.join(layout.channels, `${state.peer}.json`), state);
+  if (!isComplete(state)) {
+    throw new Error(`internal: a partly loaded state of ${state.peer} cannot be saved`);
+  }
+  const path = headPath(layout, state.peer);
+  const stored = await storedChannel(layout, state.peer);
+  const parts = stored && await storedParts(layout, state.peer, stored).catch((err) => {
+    if (
+      err instanceof LogGap || err instanceof SyntaxError || err instanceof Deno.errors.NotFound
+    ) {
+      return undefined;
+    }
+    throw err;
+  });
+  if (!stored || !parts) return await compactChannel(layout, state);
+  const records = {
+    published: state.published,
+    mirror: state.mirror,
+    events: state.rolling.events,
+  };
+  const ops = diffParts(parts, records);
+  let n = stored.n;
+  let line: Uint8Array | undefined;
+  if (ops) {
+    line = new TextEncoder().encode(logLine(n + 1, ops));
+    const limit = Math.max(LOG_FLOOR_BYTES, stored.baseBytes / LOG_FRACTION);
+    if (stored.logBytes + line.byteLength > limit) return await compactChannel(layout, state);
+    n++;
+  }
+  // From here the cached parts are those of the state being saved; a failure forgets them.
+  storedOn(layout.fs).delete(path);
+  if (ops) { for (const p of CHANNEL_PARTS) if (ops[p]) applyPartOps(parts[p], ops[p]); }
+  const pending = state.pending_put && encodePending(state.pending_put, parts);
+  if (line) {
+    const log = partPath(layout, state.peer, stored.gen, "log");
+    await appendLine(layout.fs, log, line, stored.logBytes === 0);
+  }
+  const headText = JSON.stringify({
+    ...headFields(state),
+    pending_put: pending,
+    store: { gen: stored.gen, n },
+  });
+  await writeText(layout.fs, path, headText);
+  storedOn(layout.fs).set(path, {
+    ...stored,
+    headText,
+    n,
+    parts,
+    logBytes: stored.logBytes + (line?.byteLength ?? 0),
+  });
+}
+
+/** A pending put's after-state, stored as its head and its parts' changes from `parts`. */
+function encodePending(
+  pending: PendingPut,
+  parts: Record<ChannelPart, StoredPart>,
+): StoredPendingPut {
+  const after = pending.after;
+  const ops = diffParts(parts, {
+    published: after.published,
+    mirror: after.mirror,
+    events: after.rolling.events,
+  }) ?? {};
+  // A put pending inside a put's after-state is never made: it would not be restored.
+  return { seq: pending.seq, after: { ...headFields(after), pending_put: null }, ops };
+}
+
+async function appendLine(
+  fs: LocalFs,
+  path: string,
+  line: Uint8Array,
+  creates: boolean,
+): Promise<void> {
+  const file = await fs.open(path, { append: true, create: true, mode: 0o600 });
+  try {
+    let written = 0;
+    while (written < line.length) written += await file.write(line.subarray(written));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+  // A new log's name must survive a power cut as its head will.
+  if (creates) await syncDir(posix.dirname(path), fs);
+}
+
+/** Write the state whole under a new generation, then remove the files of the others. */
+async function compactChannel(layout: StateLayout, state: ChannelState): Promise<void> {
+  const { fs } = layout;
+  const path = headPath(layout, state.peer);
+  storedOn(fs).delete(path);
+  const gen = randomGen();
+  await fs.mkdir(partsDir(layout), { recursive: true, mode: 0o700 });
+  const parts: Partial<Record<ChannelPart, StoredPart>> = {};
+  let baseBytes = 0;
+  for (const part of CHANNEL_PARTS) {
+    const record = partOf(state, part);
+    const text = JSON.stringify(record);
+    baseBytes += text.length;
+    await writeFileAtomic(partPath(layout, state.peer, gen, part), text, { mode: 0o600, fs });
+    parts[part] = storedPart(record);
+  }
+  const pending = state.pending_put &&
+    encodePending(state.pending_put, parts as Record<ChannelPart, StoredPart>);
+  const headText = JSON.stringify({
+    ...headFields(state),
+    pending_put: pending,
+    store: { gen, n: 0 },
+  });
+  await writeText(fs, path, headText);
+  storedOn(fs).set(path, { headText, gen, n: 0, parts, baseBytes, logBytes: 0, clean: true });
+  await removeOtherGenerations(layout, state.peer, gen);
+}
+
+/** Remove a peer's parts files of generations other than `keep` (a crash may leave them). */
+async function removeOtherGenerations(layout: StateLayout, peer: string, keep: string | null) {
+  let entries: FsEntry[];
+  try {
+    entries = await Array.fromAsync(layout.fs.readDir(partsDir(layout)));
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const name = parsePartName(e.name);
+    if (!e.isFile || name?.peer !== peer || name.gen === keep) continue;
+    await layout.fs.remove(posix.join(partsDir(layout), e.name)).catch(() => {});
+  }
+}
+
+function randomGen(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The own datasite's index is stored as the peers' states are (docs/sync.md):
+ * `index.json` names a generation, `index_parts/<gen>.base` holds the index
+ * as it was then and `index_parts/<gen>.log` one line per save since, so a
+ * round that changed k files writes O(k) bytes, where it rewrote the whole
+ * index (1.6 MB at 10,000 files).
+ */
+interface StoredIndex {
+  headText: string;
+  gen: string;
+  n: number;
+  files: StoredPart;
+  baseBytes: number;
+  logBytes: number;
+}
+
+const storedIndexes = new WeakMap<LocalFs, StoredIndex>();
+
+function indexPartsDir(layout: StateLayout): string {
+  return posix.join(layout.dir, "index_parts");
+}
+
+function indexPart(layout: StateLayout, gen: string, kind: "base" | "log"): string {
+  return posix.join(indexPartsDir(layout), `${gen}.${kind}`);
+}
+
+/** The head of a stored index: `{store: {gen, n}}` and nothing else (an older index is path → info). */
+function indexStore(head: unknown): { gen: string; n: number } | undefined {
+  if (typeof head !== "object" || head === null) return undefined;
+  const store = (head as { store?: { gen?: unknown; n?: unknown } }).store;
+  if (Object.keys(head).length !== 1 || typeof store?.gen !== "string") return undefined;
+  return typeof store.n === "number" ? { gen: store.gen, n: store.n } : undefined;
+}
+
+function corrupt(err: unknown): boolean {
+  return err instanceof LogGap || err instanceof SyntaxError ||
+    err instanceof Deno.errors.NotFound;
 }
 
 /** Load the own datasite's index (empty when none or corrupt: it is rebuilt). */
 export async function loadIndex(layout: StateLayout): Promise<Map<string, FileInfo>> {
   const stored = await readJson<Record<string, FileInfo>>(layout.fs, layout.index);
-  return new Map(Object.entries(stored ?? {}));
+  const store = indexStore(stored);
+  if (!store) return new Map(Object.entries(stored ?? {})); // none, or an older flat index
+  try {
+    const files = JSON.parse(await layout.fs.readTextFile(indexPart(layout, store.gen, "base")));
+    if (store.n > 0) {
+      const log = await layout.fs.readTextFile(indexPart(layout, store.gen, "log"));
+      for (const ops of readLog(log, store.n).ops) if (ops.files) applyRecordOps(files, ops.files);
+    }
+    return new Map(Object.entries(files as Record<string, FileInfo>));
+  } catch (err) {
+    if (corrupt(err)) return new Map();
+    throw err;
+  }
 }
 
-/** Save the own datasite's index. */
+/** What this process knows of the stored index, while the head on disk is still it. */
+async function storedIndex(layout: StateLayout): Promise<StoredIndex | undefined> {
+  const { fs } = layout;
+  const cached = storedIndexes.get(fs);
+  const known = knownOn(fs).get(layout.index);
+  if (cached && known?.text === cached.headText) {
+    if (sameFile(known, await identity(fs, layout.index))) return cached;
+  }
+  storedIndexes.delete(fs);
+  const store = indexStore(await readJson(fs, layout.index));
+  const text = knownOn(fs).get(layout.index)?.text;
+  if (!store || text === undefined) return undefined;
+  try {
+    const logText = store.n > 0 ? await fs.readTextFile(indexPart(layout, store.gen, "log")) : "";
+    const log = readLog(logText, store.n);
+    if (!log.clean) return undefined;
+    const baseText = await fs.readTextFile(indexPart(layout, store.gen, "base"));
+    const files = storedPart(JSON.parse(baseText));
+    for (const ops of log.ops) if (ops.files) applyPartOps(files, ops.files);
+    const fresh = {
+      headText: text,
+      ...store,
+      files,
+      baseBytes: baseText.length,
+      logBytes: logText.length,
+    };
+    storedIndexes.set(fs, fresh);
+    return fresh;
+  } catch (err) {
+    if (corrupt(err)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Save the own datasite's index: what changed as a line appended to its log
+ * (fsync'd), committed by the head; whole under a new generation when the log
+ * outgrows a quarter of the base, or the files on disk are not known.
+ */
 export async function saveIndex(layout: StateLayout, index: Map<string, FileInfo>): Promise<void> {
-  await writeJson(layout.fs, layout.index, Object.fromEntries(index));
+  const { fs } = layout;
+  const record = Object.fromEntries(index);
+  const stored = await storedIndex(layout);
+  if (!stored) return await compactIndex(layout, record);
+  const ops = diffPart(stored.files, record);
+  if (!ops) return;
+  const line = new TextEncoder().encode(logLine(stored.n + 1, { files: ops }));
+  const limit = Math.max(LOG_FLOOR_BYTES, stored.baseBytes / LOG_FRACTION);
+  storedIndexes.delete(fs);
+  if (stored.logBytes + line.byteLength > limit) return await compactIndex(layout, record);
+  await appendLine(fs, indexPart(layout, stored.gen, "log"), line, stored.logBytes === 0);
+  const headText = JSON.stringify({ store: { gen: stored.gen, n: stored.n + 1 } });
+  await writeText(fs, layout.index, headText);
+  applyPartOps(stored.files, ops);
+  storedIndexes.set(fs, {
+    ...stored,
+    headText,
+    n: stored.n + 1,
+    logBytes: stored.logBytes + line.byteLength,
+  });
+}
+
+/** Write the index whole under a new generation, then remove the others' files. */
+async function compactIndex(layout: StateLayout, record: Record<string, FileInfo>) {
+  const { fs } = layout;
+  storedIndexes.delete(fs);
+  const gen = randomGen();
+  const text = JSON.stringify(record);
+  await fs.mkdir(indexPartsDir(layout), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(indexPart(layout, gen, "base"), text, { mode: 0o600, fs });
+  const headText = JSON.stringify({ store: { gen, n: 0 } });
+  await writeText(fs, layout.index, headText);
+  storedIndexes.set(fs, {
+    headText,
+    gen,
+    n: 0,
+    files: storedPart(record),
+    baseBytes: text.length,
+    logBytes: 0,
+  });
+  for (const e of await Array.fromAsync(fs.readDir(indexPartsDir(layout)))) {
+    const m = /^([0-9a-f]{16})\.(base|log)$/.exec(e.name);
+    if (e.isFile && m && m[1] !== gen) {
+      await fs.remove(posix.join(indexPartsDir(layout), e.name)).catch(() => {});
+    }
+  }
 }
 
 /** Read a small JSON state value. */

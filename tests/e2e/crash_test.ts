@@ -27,6 +27,7 @@ import { openTransport } from "../../cli/transport.ts";
 import { loadConfig } from "../../core/config/load.ts";
 import { prng } from "../../core/random/prng.ts";
 import { type RoundSummary, runRound } from "../../core/sync/round.ts";
+import { loadChannelState, stateLayout } from "../../core/sync/state.ts";
 import type { ChannelRef, ObjectBody, Transport } from "../../core/transport/contract.ts";
 
 const SEED = (() => {
@@ -217,13 +218,11 @@ async function untilQuiet(sites: Site[], log: Log, options: { mayPropose: boolea
 
 // ---------------------------------------------------------------- checks
 
-async function readJson(path: string): Promise<Record<string, unknown>> {
-  return JSON.parse(await Deno.readTextFile(path));
-}
-
 /** The engine's record of `peer` in `site`'s state folder (core/sync/state.ts). */
-function channelState(site: Site, peer: Site): Promise<Record<string, unknown>> {
-  return readJson(posix.join(site.home, "state", "channels", `${peer.email}.json`));
+async function channelState(site: Site, peer: Site): Promise<Record<string, unknown>> {
+  // Through the engine: the file holds the head only, the maps are stored beside it.
+  const layout = stateLayout(posix.join(site.home, "state"));
+  return { ...await loadChannelState(layout, peer.email) };
 }
 
 /** Seqs of the `b-` objects in the channel `from` → `to`. */

@@ -3,6 +3,7 @@ import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { filesUnder, peered, peerUp, put, world } from "./_rig.ts";
 import { homeLayout } from "../../core/config/home.ts";
 import { sha256Hex } from "../../core/crypto/hash.ts";
+import { loadChannelState, stateLayout } from "../../core/sync/state.ts";
 
 Deno.test("owner's 100 public files reach the peer exactly, private/ never does, nothing travels in plaintext", async () => {
   const { w, owner, requester: ds } = await peered("ds@lab.org", "owner@hospital.org");
@@ -203,8 +204,7 @@ Deno.test("a round killed after it journaled a batch: the next sync finishes it 
     // What the ds's round had journaled for the owner's newest batch when it was
     // killed: the entry is on disk, its op not yet carried out.
     const state = homeLayout(ds.home).state;
-    const channelFile = posix.join(state, "channels", `${owner.email}.json`);
-    const before = JSON.parse(await Deno.readTextFile(channelFile));
+    const before = await loadChannelState(stateLayout(state), owner.email);
     const channel = posix.join(w.shared, `syft1#${owner.email}#${ds.email}`);
     const seq = Math.max(
       ...(await filesUnder(channel)).filter((f) => f.startsWith("b-")).map((f) =>

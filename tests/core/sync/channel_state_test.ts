@@ -29,8 +29,13 @@ Deno.test("a channel state is saved flat, and a flat file of an older version lo
   const layout = stateLayout("/home/state", fs);
   const state = { ...emptyChannelState(PEER), next_seq: 7, cursor: 3 };
   await saveChannelState(layout, state);
-  const saved = JSON.parse(await fs.readTextFile(`/home/state/channels/${PEER}.json`));
-  assertEquals(saved, state);
+  // Its head is flat; the maps that grow with the datasite are stored beside it (state_store_test.ts).
+  const { published: _p, mirror: _m, rolling: { events: _e, ...rolling }, ...small } = state;
+  const { store: _s, ...saved } = JSON.parse(
+    await fs.readTextFile(`/home/state/channels/${PEER}.json`),
+  );
+  assertEquals(saved, { ...small, rolling });
+  assertEquals(await loadChannelState(layout, PEER), state);
   // An older file lacks the fields added since: they take their fresh values.
   const { judged: _j, refused: _r, cf_due: _c, ...older } = state;
   fs.writeFileSync(
