@@ -151,15 +151,16 @@ interface ChannelFindings {
 }
 
 /**
- * One pass over the peers' channel states, each read once and let go: a
- * state grows with the datasite (what we published, what we applied), and
- * reading each twice, once per section, was the report's largest cost.
+ * One pass over the peers' channel heads, each read once and let go: the
+ * report needs only head fields (rolled back, waiting, refused), and the maps
+ * that grow with the datasite (what we published, what we applied) are stored
+ * apart from the head, so they are never read here.
  */
 async function readChannels(stateDir: string, root: string): Promise<ChannelFindings> {
   const layout = stateLayout(stateDir);
   const found: ChannelFindings = { problems: [], refused: [] };
   for (const peer of await channelPeers(layout)) {
-    const state = await loadChannelState(layout, peer);
+    const state = await loadChannelState(layout, peer, []);
     found.problems.push(...channelProblems(peer, state));
     for (const r of state.refused ?? []) {
       const there = await Deno.lstat(posix.join(root, peer, r.copy)).then(() => true, () => false);
