@@ -80,6 +80,11 @@ export interface ScanOptions {
    * round that sends them need not read and hash them again.
    */
   keep?: ((hash: string, bytes: Uint8Array) => void) | undefined;
+  /**
+   * Whether to leave the hash of a new or changed file out (`""`, not read)
+   * for whoever reads it next to fill in (core/sync/deferred_hash.ts).
+   */
+  deferHash?: ((size: number, prev: FileInfo | undefined) => boolean) | undefined;
 }
 
 /**
@@ -149,6 +154,11 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         (prev.ino === undefined || ino === undefined || prev.ino === ino)
       ) {
         files.set(childRel, { ...prev, mode, ...(ino === undefined ? {} : { ino }) });
+        continue;
+      }
+      if (options.deferHash?.(before.size, prev)) {
+        const size = before.size;
+        files.set(childRel, { hash: "", size, mtime, mode, ...(ino === undefined ? {} : { ino }) });
         continue;
       }
       let hashed: { hash: string; size: number } | undefined;
