@@ -37,6 +37,25 @@ export function deferHash(size: number, prev: FileInfo | undefined): boolean {
     (prev === undefined || prev.size !== size);
 }
 
+/**
+ * {@linkcode deferHash} for a scan after `previous`, except for a file whose
+ * inode and size some previous entry had: most likely moved or renamed, so
+ * hashed, and its content's pool object (found by hash) reused, not sealed again.
+ */
+export function deferHashAfter(
+  previous: ReadonlyMap<string, FileInfo>,
+): (size: number, prev: FileInfo | undefined, ino?: number) => boolean {
+  let known: Set<string> | undefined;
+  return (size, prev, ino) => {
+    if (!deferHash(size, prev)) return false;
+    if (ino === undefined) return true;
+    known ??= new Set(
+      [...previous.values()].filter((i) => i.ino !== undefined).map((i) => `${i.ino}:${i.size}`),
+    );
+    return !known.has(`${ino}:${size}`);
+  };
+}
+
 /** Whether `info`'s hash was left for the seal. */
 export function isDeferred(info: Pick<FileInfo, "hash">): boolean {
   return info.hash === DEFERRED_HASH;

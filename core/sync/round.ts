@@ -24,7 +24,7 @@ import { ChannelWriter } from "./channel_writer.ts";
 import { ChannelReader } from "./channel_reader.ts";
 import type { ReceiveResult } from "./reader/types.ts";
 import { scanTree } from "./scan.ts";
-import { deferHash, settleIndex } from "./deferred_hash.ts";
+import { deferHashAfter, settleIndex } from "./deferred_hash.ts";
 import { splitCarriable } from "./carriable.ts";
 import { loadRoundRecord, type RoundRecord, saveRoundRecord, setTrouble } from "./round_record.ts";
 import {
@@ -417,7 +417,7 @@ async function scanOwn(round: Round): Promise<OwnScan> {
     previous,
     fs: ctx.fs,
     keep: (hash, bytes) => ctx.contents?.put(hash, bytes),
-    deferHash,
+    deferHash: deferHashAfter(previous),
   });
   const { carriable, refused } = splitCarriable(scan.files);
   const skipped: Record<string, string> = {};

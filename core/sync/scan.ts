@@ -84,7 +84,7 @@ export interface ScanOptions {
    * Whether to leave the hash of a new or changed file out (`""`, not read)
    * for whoever reads it next to fill in (core/sync/deferred_hash.ts).
    */
-  deferHash?: ((size: number, prev: FileInfo | undefined) => boolean) | undefined;
+  deferHash?: ((size: number, prev: FileInfo | undefined, ino?: number) => boolean) | undefined;
 }
 
 /**
@@ -156,7 +156,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         files.set(childRel, { ...prev, mode, ...(ino === undefined ? {} : { ino }) });
         continue;
       }
-      if (options.deferHash?.(before.size, prev)) {
+      if (options.deferHash?.(before.size, prev, ino)) {
         const size = before.size;
         files.set(childRel, { hash: "", size, mtime, mode, ...(ino === undefined ? {} : { ino }) });
         continue;

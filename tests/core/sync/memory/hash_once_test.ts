@@ -173,3 +173,19 @@ hashOnceTest(
     }
   },
 );
+
+hashOnceTest(
+  "a large file moved is hashed by the scan, and its pool object reused, not sealed again",
+  async () => {
+    const { w, owner, sites } = await world(PEERS.slice(0, 1));
+    const big = bigFile(7);
+    owner.writeOwn("public/big.bin", big);
+    await w.settle();
+    const before = w.storage.poolNames(OWNER);
+    w.clock.advance(1000);
+    owner.fs.renameSync(`${owner.datasite}/public/big.bin`, `${owner.datasite}/public/moved.bin`);
+    await w.settle();
+    assertEquals(sha(fileOf(sites[0]!, `${OWNER}/public/moved.bin`)!), sha(big));
+    assertEquals(w.storage.poolNames(OWNER), before, "the same object, named again");
+  },
+);
