@@ -44,6 +44,7 @@ import {
 } from "./rpc.ts";
 import { describeError, SyftError } from "../core/errors/mod.ts";
 import { isRecord } from "../core/encoding/record.ts";
+import { chunksGivenAway } from "../core/transport/given_chunks.ts";
 
 /** Tuning for {@linkcode startPlugin}; the defaults suit real use, tests shorten them. */
 export interface StartPluginOptions {
@@ -503,9 +504,14 @@ class Session {
       this.#post({ kind: "chunk", stream, done: true }, []);
       return;
     }
+    const chunk = next.value;
+    if (relay.givesAway && isWholeBuffer(chunk)) {
+      // The producer never touches it again (a sealed envelope's): it moves as is.
+      this.#post({ kind: "chunk", stream, bytes: chunk, moved: true }, [chunk.buffer]);
+      return;
+    }
     // A private copy moves to the Worker: the caller may still hold (or reuse)
     // its chunk. Its buffer is one the Worker handed back when there is one.
-    const chunk = next.value;
     const spare = this.#spare.take(chunk.byteLength);
     let bytes: Uint8Array<ArrayBuffer>;
     if (spare) {
@@ -694,7 +700,11 @@ class Relay {
   #id = 0;
   #detach: (() => void) | null = null;
 
+  /** The caller marked its stream as giving its chunks away: they move to the Worker uncopied. */
+  readonly givesAway: boolean;
+
   constructor(source: ReadableStream<Uint8Array>) {
+    this.givesAway = chunksGivenAway(source);
     this.#reader = source.getReader();
   }
 

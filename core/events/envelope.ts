@@ -28,6 +28,7 @@ import { deriveObjectKey, sha256Bytes, sharedSecret } from "../crypto/mod.ts";
 import { ENVELOPE_CHUNK, type EnvelopeHeader, MAX_HEADER_BYTES, type ObjectKind } from "./types.ts";
 import { Ahead, ByteReader, own, pullStream, u32be } from "./_chunks.ts";
 import { encodeBase64, parseBase64 } from "../encoding/base64.ts";
+import { givesAwayChunks } from "../transport/given_chunks.ts";
 
 const encoder = new TextEncoder();
 
@@ -264,7 +265,9 @@ export function sealEnvelope(
     // Once sealed, a chunk the reader had to assemble can take a later one.
     return { done: done.then((sealed) => (input.reuse(plain), sealed)) };
   });
-  return pullStream(async () => {
+  // Every chunk is a fresh buffer (the header's concatenation, WebCrypto's
+  // output) never touched again: a plugin transport moves it, uncopied.
+  return givesAwayChunks(pullStream(async () => {
     if (key === null) {
       let signature: ArrayBuffer;
       try {
@@ -285,7 +288,7 @@ export function sealEnvelope(
     const sealed = await chunks.take(index);
     index++;
     return new Uint8Array(sealed);
-  }, (reason) => input.cancel(reason));
+  }, (reason) => input.cancel(reason)));
 }
 
 /** The verified start of an envelope. */

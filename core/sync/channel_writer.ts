@@ -35,6 +35,14 @@ import { fullCheckpointEvents, writeCheckpoint } from "./checkpoint_out.ts";
 import { collectGarbage, finishGc } from "./gc.ts";
 import { settleSeq } from "./settle_seq.ts";
 import { poolFor } from "./pool.ts";
+import {
+  currentFingerprint,
+  DEFERRED_HASH,
+  hasDeferred,
+  hashDeferred,
+  isDeferred,
+  settleHash,
+} from "./deferred_hash.ts";
 import { rebuildWriterRecord } from "./writer_rebuild.ts";
 import {
   carriableProjection,
@@ -154,6 +162,10 @@ export class ChannelWriter {
       blobs: 0,
       paths: [],
     };
+    if (input.publishDatasite && hasDeferred(input.index) && !(await this.#pools())) {
+      // A per-channel blob is named by an HMAC of its content's hash: hashed first.
+      await hashDeferred(input.index, ownDatasite(this.ctx), this.ctx.fs);
+    }
     if (input.publishDatasite && !this.#state.published_once && this.#state.next_seq === 1) {
       await this.#writeFirstProjection(input);
     }
@@ -194,12 +206,21 @@ export class ChannelWriter {
     if (input.indexFingerprint !== undefined && input.publishDatasite && fullPlan) {
       // Everything of this index is planned and written (a file that changed while it
       // was read is in `republish`, which keeps the next round planning).
-      this.#state = { ...this.#state, published_index: input.indexFingerprint };
+      this.#state = {
+        ...this.#state,
+        published_index: currentFingerprint(input.index, input.indexFingerprint),
+      };
       await this.#save(this.#state);
     }
     this.#state = (await collectGarbage(this.ctx, this.channel, this.#state)).state;
     result.state = this.#state;
     return result;
+  }
+
+  /** Whether this channel shares large contents through our pool (protocol 2). */
+  async #pools(): Promise<boolean> {
+    if (!this.ctx.pool || (this.keys.protocol ?? 1) < 2) return false;
+    return (await this.ctx.pool.store()) !== null;
   }
 
   async #save(next: ChannelState): Promise<void> {
@@ -260,6 +281,9 @@ export class ChannelWriter {
       seq: 0,
       events,
     });
+    for (const e of w.events) {
+      if (e.new_hash !== null) settleHash(input.index, e.path, e.size, e.new_hash);
+    }
     await this.#save({
       ...w.state,
       published: Object.fromEntries(w.events.map((e) => [e.path, e.new_hash!])),
@@ -354,6 +378,10 @@ export class ChannelWriter {
     const state = this.#state;
     const seq = state.next_seq;
     const c = await this.#contentsOf(at.group, seq, run, at.result);
+    for (const [path, e] of c.learnt) {
+      settleHash(input.index, path, e.size, e.new_hash!);
+      if (plan.published[path] === DEFERRED_HASH) plan.published[path] = e.new_hash!;
+    }
     // A file that changed since the scan is left for the next round.
     const sent = c.events.filter((e) => !(e.content === "inline" && c.stale.has(e.new_hash!)));
     const batch: BatchJson = {
@@ -398,19 +426,24 @@ export class ChannelWriter {
     const refs = new Set<string>();
     const events: FileChangeEvent[] = [];
     const inline = new Map<string, string>();
+    /** Paths whose hash the scan left out, with the event naming what was sealed. */
+    const learnt = new Map<string, FileChangeEvent>();
     for (const { event, source } of group) {
       if (event.content === "blob" && source && event.datasite === this.ctx.me) {
-        const hash = event.new_hash!;
-        const pooled = await poolFor(
-          this.ctx,
-          this.keys,
-          { source, hash, size: event.size },
-          blobs,
-        );
+        const blob = { source, hash: event.new_hash!, size: event.size };
+        const pooled = await poolFor(this.ctx, this.keys, blob, blobs);
         if (pooled) {
           refs.add(pooled.id);
           blobs.add(pooled.id);
-          events.push({ ...event, content: "pool", pool: pooled.ref });
+          // The hash of the bytes sealed: one the scan left out is learnt by sealing.
+          const sent = {
+            ...event,
+            new_hash: blob.hash,
+            content: "pool" as const,
+            pool: pooled.ref,
+          };
+          if (isDeferred({ hash: event.new_hash! })) learnt.set(event.path, sent);
+          events.push(sent);
           continue;
         }
       }
@@ -444,7 +477,7 @@ export class ChannelWriter {
       contents.push({ hash, bytes, verified: true });
       run.remember(hash, bytes);
     }
-    return { blobs, refs, events, contents, stale };
+    return { blobs, refs, events, contents, stale, learnt };
   }
 
   /**

@@ -186,7 +186,8 @@ async function packCheckpoint(
     if (pooled) {
       out.blobs.add(pooled.id);
       out.refs.add(pooled.id);
-      out.written.push({ ...withContent(ev, "pool"), pool: pooled.ref });
+      // The hash of the bytes sealed: one the scan left out is learnt by sealing.
+      out.written.push({ ...withContent(ev, "pool"), new_hash: blob.hash, pool: pooled.ref });
       continue;
     }
     const id = pooled === null ? await checkpointBlob(ctx, keys, out.blobs, blob) : null;

@@ -25,7 +25,8 @@
  */
 import { encodeBase64, parseBase64 } from "../encoding/base64.ts";
 import { openEnvelope, sealEnvelope } from "../events/envelope.ts";
-import { hashStream } from "../crypto/agree.ts";
+import { hashedFileStream, hashStream } from "../crypto/agree.ts";
+import { isDeferred } from "./deferred_hash.ts";
 import { SyftError } from "../errors/mod.ts";
 import { poolOf, type PoolStore } from "../transport/contract.ts";
 import { DEFAULT_TRANSPORT } from "../config/config.ts";
@@ -145,7 +146,10 @@ export class PoolWriter implements OwnPool {
     if (!store) return null;
     const state = await this.#load();
     const route = await this.#routeOf(peer);
-    let name = this.#byHash.get(blob.hash);
+    // A content whose hash the scan left out (deferred_hash.ts) is sealed into
+    // an object of its own; its hash, learnt while sealing, is filled into `blob`.
+    const deferred = isDeferred(blob);
+    let name = deferred ? undefined : this.#byHash.get(blob.hash);
     if (name === undefined) {
       name = `p-${randomHex(16)}.syft`;
       const key = encodeBase64(crypto.getRandomValues(new Uint8Array(32)));
@@ -157,7 +161,7 @@ export class PoolWriter implements OwnPool {
         routes: [],
         fresh: true,
       };
-      this.#byHash.set(blob.hash, name);
+      if (!deferred) this.#byHash.set(blob.hash, name);
       await this.#save(); // recorded before the put: a crash leaves nothing unknown
     }
     const entry = state.entries[name]!;
@@ -177,7 +181,14 @@ export class PoolWriter implements OwnPool {
       }
     }
     if (!entry.routes.includes(route)) {
-      await this.#putCopy(store, name, entry, peer, blob.source);
+      const sealed = await this.#putCopy(store, name, entry, peer, blob.source);
+      if (deferred) {
+        // Saved below, after the put: a crash before leaves an entry without a
+        // hash, never reused, collected once no channel names it.
+        entry.hash = sealed;
+        blob.hash = sealed;
+        if (!this.#byHash.has(sealed)) this.#byHash.set(sealed, name);
+      }
       this.#checked.add(name);
       entry.routes = [...entry.routes, route];
       entry.readers = [...new Set([...entry.readers, peer])];
@@ -309,17 +320,22 @@ export class PoolWriter implements OwnPool {
     return deleted;
   }
 
-  /** Seal content `source` under the entry's key and put it for `peer`'s transport. */
+  /**
+   * Seal content `source` under the entry's key and put it for `peer`'s
+   * transport. Returns the hash of the bytes sealed (the entry's, checked;
+   * or learnt, for an entry without one).
+   */
   async #putCopy(
     store: PoolStore,
     name: string,
     entry: PoolEntry,
     peer: string,
     source: string,
-  ): Promise<void> {
+  ): Promise<string> {
     const { ctx } = { ctx: this.#ctx };
     const key = parseBase64(entry.key);
     if (!key) throw new SyftError("E_INTERNAL", `the pool record of ${name} has a bad key`);
+    let learnt = entry.hash;
     const sealed = sealEnvelope(
       {
         kind: "blob",
@@ -330,7 +346,15 @@ export class PoolWriter implements OwnPool {
         created_at: ctx.clock.now(),
         size: entry.size,
       },
-      await verifiedStream(source, entry.hash, ctx.fs),
+      entry.hash === ""
+        ? await hashedFileStream(source, (got) => {
+          // The envelope takes exactly `size` bytes; a file that grew fails it.
+          if (got.size !== entry.size) {
+            throw new SyftError("E_INPUT", `${source} changed while it was being sent`);
+          }
+          learnt = got.hash;
+        }, ctx.fs)
+        : await verifiedStream(source, entry.hash, ctx.fs),
       { signPrivate: ctx.keys.sign.privateKey, contentKey: key },
     );
     try {
@@ -342,6 +366,10 @@ export class PoolWriter implements OwnPool {
       // before the put; create-only puts are whole): it stands, with its readers.
       await store.poolAddReaders(name, [peer]);
     }
+    if (learnt === "") {
+      throw new SyftError("E_INTERNAL", `the content of ${name} was put without being read`);
+    }
+    return learnt;
   }
 
   async #routeOf(peer: string): Promise<string> {

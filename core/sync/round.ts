@@ -26,6 +26,7 @@ import { ChannelWriter } from "./channel_writer.ts";
 import { ChannelReader } from "./channel_reader.ts";
 import type { ReceiveResult } from "./reader/types.ts";
 import { scanTree } from "./scan.ts";
+import { deferHashAfter, settleIndex } from "./deferred_hash.ts";
 import { splitCarriable } from "./carriable.ts";
 import { loadRoundRecord, type RoundRecord, saveRoundRecord, setTrouble } from "./round_record.ts";
 import {
@@ -422,6 +423,7 @@ async function scanOwn(round: Round): Promise<OwnScan> {
     previous,
     fs: ctx.fs,
     keep: (hash, bytes) => ctx.contents?.put(hash, bytes),
+    deferHash: deferHashAfter(previous),
   });
   const { carriable, refused } = splitCarriable(scan.files);
   const skipped: Record<string, string> = {};
@@ -590,6 +592,7 @@ async function closeRound(round: Round, own: OwnScan, feed: Feed): Promise<void>
     if (!listed.has(peer)) delete round.record.peers[peer];
   }
   await saveRoundRecord(ctx.layout, round.record, round.recordBefore);
+  await settleIndex(own.index, ownDatasite(ctx), ctx.fs, own.previous);
   if (!sameIndex(own.previous, own.index)) await saveIndex(ctx.layout, own.index);
   const nextCursor = ctx.routes?.cursorToSave(feed.next) ?? feed.next;
   if (feed.cursor?.cursor !== nextCursor) {

@@ -88,6 +88,11 @@ export interface ScanOptions {
    * round that sends them need not read and hash them again.
    */
   keep?: ((hash: string, bytes: Uint8Array) => void) | undefined;
+  /**
+   * Whether to leave the hash of a new or changed file out (`""`, not read)
+   * for whoever reads it next to fill in (core/sync/deferred_hash.ts).
+   */
+  deferHash?: ((size: number, prev: FileInfo | undefined, ino?: number) => boolean) | undefined;
 }
 
 /**
@@ -159,6 +164,11 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         // The record as it was, when nothing in it moved (the common case of a big idle tree).
         const same = prev.mode === mode && (ino === undefined || prev.ino === ino);
         files.set(childRel, same ? prev : { ...prev, mode, ...(ino === undefined ? {} : { ino }) });
+        continue;
+      }
+      if (options.deferHash?.(before.size, prev, ino)) {
+        const size = before.size;
+        files.set(childRel, { hash: "", size, mtime, mode, ...(ino === undefined ? {} : { ino }) });
         continue;
       }
       let hashed: { hash: string; size: number } | undefined;

@@ -9,6 +9,8 @@ import { startPlugin, type StartPluginOptions } from "../../plugins/host.ts";
 import type { Transport } from "../../core/transport/contract.ts";
 import type { PluginManifest } from "../../plugins/manifest.ts";
 import { SyftError } from "../../core/errors/mod.ts";
+import { givesAwayChunks } from "../../core/transport/given_chunks.ts";
+import { sealEnvelope } from "../../core/events/envelope.ts";
 
 const FAST: StartPluginOptions = {
   callTimeoutMs: 400,
@@ -169,6 +171,82 @@ Deno.test("put streams a body to the plugin and leaves a Uint8Array body intact"
     });
     await t.put(ch, "stream", stream);
     assertEquals((await t.list(ch)).objects[0], { name: hash.digest("hex"), size: sent });
+  });
+});
+
+Deno.test("a put body marked as giving its chunks away moves them to the plugin uncopied; an unmarked one keeps its chunks", async () => {
+  await withPlugin(async (t) => {
+    const body = (marked: boolean) => {
+      const hash = createHash("sha256");
+      const kept: Uint8Array[] = [];
+      const stream = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (kept.length === 6) return controller.close();
+          const chunk = new Uint8Array(65536).fill(kept.length + 1);
+          hash.update(chunk);
+          kept.push(chunk);
+          controller.enqueue(chunk);
+        },
+      });
+      return { stream: marked ? givesAwayChunks(stream) : stream, hash, kept };
+    };
+    const moved = body(true);
+    await t.put(ch, "moved", moved.stream);
+    assertEquals((await t.list(ch)).objects[0], {
+      name: moved.hash.digest("hex"),
+      size: 6 * 65536,
+    });
+    // Detached: the buffers went to the Worker, no copy was made of them.
+    assertEquals(moved.kept.map((c) => c.byteLength), [0, 0, 0, 0, 0, 0]);
+
+    const copied = body(false);
+    await t.put(ch, "copied", copied.stream);
+    assertEquals((await t.list(ch)).objects[0], {
+      name: copied.hash.digest("hex"),
+      size: 6 * 65536,
+    });
+    assertEquals(
+      copied.kept.map((c) => c[0]),
+      [1, 2, 3, 4, 5, 6],
+      "the producer's chunks are intact",
+    );
+  });
+});
+
+Deno.test("a sealed envelope put through a plugin arrives byte for byte: the envelope never reuses a chunk it gave away", async () => {
+  const sign = await crypto.subtle.generateKey("Ed25519", false, [
+    "sign",
+    "verify",
+  ]) as CryptoKeyPair;
+  const contentKey = crypto.getRandomValues(new Uint8Array(32));
+  const salt = crypto.getRandomValues(new Uint8Array(16));
+  const content = crypto.getRandomValues(new Uint8Array(40_000));
+  // Small chunks: many buffers in flight at once, which reuse after a move would corrupt.
+  const seal = () =>
+    sealEnvelope(
+      {
+        kind: "blob",
+        name: "x-00",
+        sender: ch.sender,
+        recipient: ch.recipient,
+        seq: 1,
+        created_at: 1,
+        size: content.byteLength,
+        chunk: 1024,
+        salt,
+      },
+      content,
+      { signPrivate: sign.privateKey, contentKey },
+    );
+  const expected = createHash("sha256");
+  let size = 0;
+  for await (const chunk of seal()) {
+    expected.update(chunk);
+    size += chunk.byteLength;
+  }
+  await withPlugin(async (t) => {
+    await t.put(ch, "sealed", seal());
+    assertEquals((await t.list(ch)).objects[0], { name: expected.digest("hex"), size });
   });
 });
 
