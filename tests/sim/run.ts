@@ -17,6 +17,7 @@ import { DATASET_META_FILE, mockFolder, privateFolder } from "../../core/dataset
 import { SyftError } from "../../core/errors/mod.ts";
 import type { JobKey } from "../../core/jobs/layout.ts";
 import { receivedRoot } from "../../core/jobs/review.ts";
+import { isSyftTemp } from "../../core/datasite/names.ts";
 import { GC_MIN_OBJECTS } from "../../core/sync/gc.ts";
 import { loadChannelState } from "../../core/sync/state.ts";
 import { type SiteJobs, siteJobs } from "../../core/testing/jobs.ts";
@@ -102,6 +103,9 @@ const THRESHOLDS = { checkpoint: 8, compact: 3 };
  */
 const STORAGE_BOUND = 1 + 2 + 2 * (THRESHOLDS.compact + THRESHOLDS.checkpoint) + 1 +
   GC_MIN_OBJECTS - 1;
+
+/** The random part of an atomic write's temp name. */
+const TEMP_UUID = /\.tmp-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The datasite emails of a run with `n` sites. */
 export function emailsOf(n: number): string[] {
@@ -387,8 +391,10 @@ class Sim {
     const owner = this.emails[op.owner]!;
     if (op.site !== op.owner && !(await this.#mutual(op.site, op.owner))) return;
     const existing = this.#tree(site, owner);
+    // A crash's leftover temps (`.<name>.tmp-<uuid>`) are no user's files, and
+    // their names are random: picking one would make the seed replay differently.
     const paths = [...existing.keys()].filter((p) =>
-      !MARKER.test(p) && !p.endsWith("syft.pub.yaml")
+      !MARKER.test(p) && !p.endsWith("syft.pub.yaml") && !isSyftTemp(posix.basename(p))
     );
     const chosen = paths[Math.floor(op.pick * paths.length)];
     if (op.k === "write") {
@@ -755,7 +761,9 @@ class Sim {
     let h = 0x811c9dc5;
     for (const site of this.sites) {
       for (const rel of site.files("")) {
-        const line = `${site.me}:${rel.replace(MARKER, ".marker")}=${site.read(rel)}\n`;
+        // Leftover temps are named at random (crypto.randomUUID): their names are left out.
+        const name = rel.replace(MARKER, ".marker").replace(TEMP_UUID, ".tmp-*");
+        const line = `${site.me}:${name}=${site.read(rel)}\n`;
         for (let i = 0; i < line.length; i++) h = Math.imul(h ^ line.charCodeAt(i), 0x01000193);
       }
     }
