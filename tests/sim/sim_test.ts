@@ -21,9 +21,11 @@ function sized(name: string, fallback: number): number {
 const SEEDS = sized("SYFT_SIM_SEEDS", 10);
 const OPS = sized("SYFT_SIM_OPS", 1000);
 const FIRST = sized("SYFT_SIM_FIRST", 1);
+/** Workers the block is spread over (default 1: the suite already runs files side by side). */
+const WORKERS = Math.max(1, sized("SYFT_SIM_WORKERS", 1));
 
 Deno.test(`${SEEDS} simulation seeds of ${OPS} operations keep every invariant`, async () => {
-  const report = await runBlock({ first: FIRST, seeds: SEEDS, ops: OPS });
+  const report = await runBlock({ first: FIRST, seeds: SEEDS, ops: OPS, workers: WORKERS });
   const lines = describeBlock(report);
   if (Deno.env.get("SYFT_TEST_VERBOSE")) console.log(lines.map((l) => `  ${l}`).join("\n"));
   await recordCount("sim seeds", report.ran);
@@ -38,4 +40,19 @@ Deno.test("a seed replays the same: the same operations, rounds, objects and fin
   const first = await run();
   assert(first.rounds > 50, `only ${first.rounds} rounds`);
   assertEquals(await run(), first);
+});
+
+Deno.test("a block reports the same seeds in the same order, one at a time, interleaved or in workers", async () => {
+  const block = async (interleave: number, workers: number) => {
+    const seen: string[] = [];
+    const report = await runBlock(
+      { first: 500, seeds: 3, ops: 40, interleave, workers },
+      (r) => seen.push(`${r.seed} ${r.digest} ${r.rounds} ${r.objects} ${r.failure?.invariant}`),
+    );
+    return { seen, ran: report.ran, rounds: report.rounds, failures: report.failures.length };
+  };
+  const alone = await block(1, 1);
+  assertEquals(alone.seen.map((line) => Number(line.split(" ")[0])), [500, 501, 502]);
+  assertEquals(await block(3, 1), alone);
+  assertEquals(await block(2, 2), alone);
 });
