@@ -32,6 +32,11 @@ interface FileNode extends Meta {
 interface DirNode extends Meta {
   kind: "dir";
   children: Map<string, Node>;
+  /**
+   * The children's names, sorted, once a listing asked (names only: a clone
+   * shares them, its nodes are other objects); dropped when a name comes or goes.
+   */
+  sorted?: string[] | undefined;
 }
 interface LinkNode extends Meta {
   kind: "symlink";
@@ -43,7 +48,15 @@ type Node = FileNode | DirNode | LinkNode;
 const MAX_LINKS = 40;
 
 function notFound(op: string, path: string): Error {
-  return new Deno.errors.NotFound(`No such file or directory (os error 2): ${op} '${path}'`);
+  // The engine probes for absent files all the time and never reads a stack
+  // (core/ has no `.stack`): capturing one was a visible share of a round.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new Deno.errors.NotFound(`No such file or directory (os error 2): ${op} '${path}'`);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 function exists(op: string, path: string): Error {
@@ -65,9 +78,24 @@ function notEmpty(op: string, path: string): Error {
   });
 }
 
+/** What makes a path not already normal: `//`, a `.` or `..` segment, a trailing `/`. */
+const NOT_NORMAL = /\/\/|\/\.\.?(?:\/|$)|\/$/;
+
 function segmentsOf(path: string): string[] {
   if (!path.startsWith("/")) throw new Error(`MemoryFs takes absolute paths, not ${path}`);
+  // The engine's paths are nearly always normal already: no normalize for them.
+  if (!NOT_NORMAL.test(path)) return path.slice(1).split("/");
   return posix.normalize(path).split("/").filter((s) => s !== "");
+}
+
+/** A folder's names changed: its sorted listing is stale. */
+function touched(dir: DirNode): void {
+  dir.sorted = undefined;
+}
+
+/** A folder's children in name order (code units, as `a < b` compares). */
+function sortedNames(dir: DirNode): string[] {
+  return dir.sorted ??= [...dir.children.keys()].sort();
 }
 
 /** Thrown by the fsync a test chose to die at (see {@linkcode MemoryFs.powerCutAt}). */
@@ -351,6 +379,7 @@ export class MemoryFs implements LocalFs {
     const { parent, name } = this.#parentOf("symlink", path);
     if (parent.children.has(name)) throw exists("symlink", path);
     parent.children.set(name, { kind: "symlink", target, ...this.#meta(0o777) });
+    touched(parent);
     this.#log({ kind: "symlink", path });
   }
 
@@ -358,7 +387,8 @@ export class MemoryFs implements LocalFs {
   listTree(dir = "/"): string[] {
     const out: string[] = [];
     const walk = (node: DirNode, at: string) => {
-      for (const [name, child] of [...node.children].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      for (const name of sortedNames(node)) {
+        const child = node.children.get(name)!;
         const path = at === "/" ? `/${name}` : `${at}/${name}`;
         if (child.kind === "dir") walk(child, path);
         else out.push(path);
@@ -378,17 +408,15 @@ export class MemoryFs implements LocalFs {
     this.alive();
     const writes = !!(options.write || options.append);
     const creates = !!(options.create || options.createNew);
-    let node: Node | undefined;
-    try {
-      node = this.#resolve("open", path, true);
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound) || !creates || !writes) throw err;
-    }
+    const node0 = this.#find("open", path, true);
+    if (node0 === null && !(creates && writes)) throw notFound("open", path);
+    let node = node0 ?? undefined;
     if (node && options.createNew) throw exists("open", path);
     if (!node) {
       const { parent, name } = this.#parentOf("open", path, true);
       node = { kind: "file", data: new Uint8Array(0), ...this.#meta(options.mode ?? 0o644) };
       parent.children.set(name, node);
+      touched(parent);
       parent.mtime = this.#clock.now();
       this.#log({ kind: "create", path });
     }
@@ -465,6 +493,7 @@ export class MemoryFs implements LocalFs {
         if (!last && !options.recursive) throw notFound("mkdir", path);
         child = this.#dir(options.mode ?? 0o755);
         dir.children.set(s, child);
+        touched(dir);
         dir.mtime = this.#clock.now();
         this.#log({ kind: "mkdir", path: this.#join(segments, i) });
       } else if (last && !options.recursive) {
@@ -495,6 +524,8 @@ export class MemoryFs implements LocalFs {
     }
     src.parent.children.delete(src.name);
     dst.parent.children.set(dst.name, node);
+    touched(src.parent);
+    touched(dst.parent);
     src.parent.mtime = dst.parent.mtime = this.#clock.now();
     this.#log({ kind: "rename", path: from, to });
   }
@@ -507,6 +538,7 @@ export class MemoryFs implements LocalFs {
       const dst = this.#parentOf("link", to);
       if (dst.parent.children.has(dst.name)) throw exists("link", to);
       dst.parent.children.set(dst.name, node);
+      touched(dst.parent);
       dst.parent.mtime = this.#clock.now();
       this.#log({ kind: "link", path: from, to });
     });
@@ -525,6 +557,7 @@ export class MemoryFs implements LocalFs {
       throw notEmpty("remove", path);
     }
     parent.children.delete(name);
+    touched(parent);
     parent.mtime = this.#clock.now();
     this.#log({ kind: "remove", path });
   }
@@ -532,8 +565,7 @@ export class MemoryFs implements LocalFs {
   existsSync(path: string): boolean {
     this.alive();
     try {
-      this.#resolve("stat", path, true);
-      return true;
+      return this.#find("stat", path, true) !== null;
     } catch {
       return false;
     }
@@ -557,12 +589,15 @@ export class MemoryFs implements LocalFs {
     this.alive();
     const node = this.#resolve("readdir", path, true);
     if (node.kind !== "dir") throw notDir("readdir", path);
-    return [...node.children].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, child]) => ({
-      name,
-      isFile: child.kind === "file",
-      isDirectory: child.kind === "dir",
-      isSymlink: child.kind === "symlink",
-    }));
+    return sortedNames(node).map((name) => {
+      const child = node.children.get(name)!;
+      return {
+        name,
+        isFile: child.kind === "file",
+        isDirectory: child.kind === "dir",
+        isSymlink: child.kind === "symlink",
+      };
+    });
   }
 
   chmod(path: string, mode: number): Promise<void> {
@@ -670,20 +705,42 @@ export class MemoryFs implements LocalFs {
   }
 
   /** The node at `path`, following symlinks on the way (and at the end when `follow`). */
-  #resolve(op: string, path: string, follow: boolean, depth = 0): Node {
-    if (depth > MAX_LINKS) throw new Deno.errors.FilesystemLoop(`${op} '${path}'`);
+  #resolve(op: string, path: string, follow: boolean): Node {
+    return this.#find(op, path, follow) ?? throwNotFound(op, path);
+  }
+
+  /**
+   * {@linkcode MemoryFs.#resolve}, but null where the path names nothing (no
+   * error to build: existence checks and creates ask that most).
+   */
+  #find(op: string, path: string, follow: boolean): Node | null {
     const segments = segmentsOf(path);
+    return this.#walk(op, path, segments, segments.length, follow, 0);
+  }
+
+  /** The node of the first `count` of `segments` (of `path`, for messages); null: none. */
+  #walk(
+    op: string,
+    path: string,
+    segments: string[],
+    count: number,
+    follow: boolean,
+    depth: number,
+  ): Node | null {
+    if (depth > MAX_LINKS) throw new Deno.errors.FilesystemLoop(`${op} '${path}'`);
     let node: Node = this.#root;
-    for (const [i, s] of segments.entries()) {
+    for (let i = 0; i < count; i++) {
       if (node.kind !== "dir") throw notDir(op, path);
-      const child: Node | undefined = node.children.get(s);
-      if (!child) throw notFound(op, path);
-      const last = i === segments.length - 1;
+      const child: Node | undefined = node.children.get(segments[i]!);
+      if (!child) return null;
+      const last = i === count - 1;
       if (child.kind === "symlink" && (!last || follow)) {
         const base = "/" + segments.slice(0, i).join("/");
         const target = child.target.startsWith("/") ? child.target : posix.join(base, child.target);
-        const rest = segments.slice(i + 1).join("/");
-        return this.#resolve(op, rest ? posix.join(target, rest) : target, follow, depth + 1);
+        const rest = segments.slice(i + 1, count).join("/");
+        const next = rest ? posix.join(target, rest) : target;
+        const nextSegments = segmentsOf(next);
+        return this.#walk(op, next, nextSegments, nextSegments.length, follow, depth + 1);
       }
       node = child;
     }
@@ -692,13 +749,20 @@ export class MemoryFs implements LocalFs {
 
   /** The folder that holds `path`'s last name (symlinks on the way followed). */
   #parentOf(op: string, path: string, _creating = false): { parent: DirNode; name: string } {
-    const normal = posix.normalize(path);
-    const name = posix.basename(normal);
-    if (name === "" || normal === "/") throw new Deno.errors.PermissionDenied(`${op} '${path}'`);
-    const parent = this.#resolve(op, posix.dirname(normal), true);
+    const segments = segmentsOf(path);
+    const name = segments[segments.length - 1];
+    if (name === undefined) throw new Deno.errors.PermissionDenied(`${op} '${path}'`);
+    // Errors name the folder, as posix.dirname of the normal path would.
+    const folder = "/" + segments.slice(0, -1).join("/");
+    const parent = this.#walk(op, folder, segments, segments.length - 1, true, 0) ??
+      throwNotFound(op, folder);
     if (parent.kind !== "dir") throw notDir(op, path);
     return { parent, name };
   }
+}
+
+function throwNotFound(op: string, path: string): never {
+  throw notFound(op, path);
 }
 
 function infoOf(node: Node): FsInfo {
