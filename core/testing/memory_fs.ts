@@ -783,24 +783,42 @@ function infoOf(node: Node): FsInfo {
 
 /** A deep copy that keeps hard links linked (one node reached by two names stays one). */
 function clone(root: DirNode): DirNode {
+  // Only files and symlinks can have two names (`link` refuses folders): only they are looked up.
   const seen = new Map<Node, Node>();
-  const copy = (node: Node): Node => {
-    const known = seen.get(node);
-    if (known) return known;
-    let out: Node;
-    if (node.kind === "dir") {
-      const dir: DirNode = { ...node, children: new Map() };
-      seen.set(node, dir);
-      for (const [name, child] of node.children) dir.children.set(name, copy(child));
-      out = dir;
-    } else {
-      // File bytes are replaced on write, never changed in place, so they can be shared.
-      out = { ...node };
-      seen.set(node, out);
+  // Every fsync copies the whole tree: fields are copied by name (faster than a spread).
+  const copy = (dir: DirNode): DirNode => {
+    const out: DirNode = {
+      kind: "dir",
+      ino: dir.ino,
+      mode: dir.mode,
+      mtime: dir.mtime,
+      children: new Map(),
+      sorted: dir.sorted,
+    };
+    for (const [name, child] of dir.children) {
+      if (child.kind === "dir") {
+        out.children.set(name, copy(child));
+        continue;
+      }
+      let twin = seen.get(child);
+      if (twin === undefined) {
+        // File bytes are replaced on write, never changed in place, so they can be shared.
+        twin = child.kind === "file"
+          ? { kind: "file", ino: child.ino, mode: child.mode, mtime: child.mtime, data: child.data }
+          : {
+            kind: "symlink",
+            ino: child.ino,
+            mode: child.mode,
+            mtime: child.mtime,
+            target: child.target,
+          };
+        seen.set(child, twin);
+      }
+      out.children.set(name, twin);
     }
     return out;
   };
-  return copy(root) as DirNode;
+  return copy(root);
 }
 
 /** An open file of a {@linkcode MemoryFs}. */

@@ -390,10 +390,12 @@ class Sim {
     const site = this.sites[op.site]!;
     const owner = this.emails[op.owner]!;
     if (op.site !== op.owner && !(await this.#mutual(op.site, op.owner))) return;
-    const existing = this.#tree(site, owner);
+    // Only the paths, and the texts of the few files the edit touches, read
+    // before it: reading the whole tree for each edit was the run's largest cost.
+    const existing = this.#paths(site, owner);
     // A crash's leftover temps (`.<name>.tmp-<uuid>`) are no user's files, and
     // their names are random: picking one would make the seed replay differently.
-    const paths = [...existing.keys()].filter((p) =>
+    const paths = existing.filter((p) =>
       !MARKER.test(p) && !p.endsWith("syft.pub.yaml") && !isSyftTemp(posix.basename(p))
     );
     const chosen = paths[Math.floor(op.pick * paths.length)];
@@ -405,26 +407,29 @@ class Sim {
         path = `${folder}/f${slot % NAMES}.txt`;
       }
       const content = `op ${op.id} of seed ${this.seed}: ${site.me} wrote ${path}`;
+      const before = this.#texts(site, owner, [path]);
       site.write(`${owner}/${path}`, content);
-      this.#edited(op.site, op.owner, path, content, existing);
+      this.#edited(op.site, op.owner, path, content, before);
       return;
     }
     if (chosen === undefined) return;
     if (op.k === "delete") {
+      const before = this.#texts(site, owner, [chosen]);
       site.remove(`${owner}/${chosen}`);
-      this.#edited(op.site, op.owner, chosen, null, existing);
+      this.#edited(op.site, op.owner, chosen, null, before);
       return;
     }
     const to = posix.join(posix.dirname(chosen), `f${op.to}.txt`);
     if (to === chosen) return;
+    const before = this.#texts(site, owner, [chosen, to]);
     this.world.clock.advance(1000);
     site.fs.renameSync(
       posix.join(site.ctx.root, owner, chosen),
       posix.join(site.ctx.root, owner, to),
     );
     this.renamedOnto.add(`${op.site}\0${op.owner}\0${to}`);
-    this.#edited(op.site, op.owner, chosen, null, existing);
-    this.#edited(op.site, op.owner, to, existing.get(chosen)!, existing);
+    this.#edited(op.site, op.owner, chosen, null, before);
+    this.#edited(op.site, op.owner, to, before.get(chosen)!, before);
   }
 
   /** Note an edit for invariants b and c: who touched the path, and the proposer's last word. */
@@ -433,7 +438,8 @@ class Sim {
     owner: number,
     path: string,
     content: string | null,
-    before: Map<string, string>,
+    /** The texts of (at least) `path` before the edit, as `site` held them. */
+    before: ReadonlyMap<string, string>,
   ): void {
     const key = `${owner}\0${path}`;
     const editors = this.editors.get(key) ?? new Set();
@@ -455,7 +461,10 @@ class Sim {
     const tkey = `${site}\0${owner}\0${path}`;
     let t = this.tracked.get(tkey);
     if (!t) {
-      const ownerTree = this.#tree(this.sites[owner]!, this.emails[owner]!);
+      // What `may` reads (permission texts) and the one path compared: not the whole tree.
+      const ownerSite = this.sites[owner]!;
+      const ownerTree = this.#rules(ownerSite);
+      const ownerText = this.#texts(ownerSite, ownerSite.me, [path]).get(path);
       t = {
         site,
         owner,
@@ -466,7 +475,7 @@ class Sim {
         deniedSeen: false,
         // Others edited it before: the proposal may meet their edit (a conflict, not a refusal).
         spoiled: [...editors].some((e) => e !== site && e !== owner) ||
-          ownerTree.get(path) !== before.get(path),
+          ownerText !== before.get(path),
       };
       this.tracked.set(tkey, t);
       this.#judge(t, ownerTree);
@@ -745,6 +754,23 @@ class Sim {
     const base = site.me;
     for (const rel of site.files(base)) {
       out.set(rel.slice(base.length + 1), rel.endsWith("syft.pub.yaml") ? site.read(rel)! : "");
+    }
+    return out;
+  }
+
+  /** The paths of `owner`'s datasite as `site` holds it, as {@linkcode Sim.#tree} lists them. */
+  #paths(site: MemorySite, owner: string): string[] {
+    return site.files(owner).map((rel) => rel.slice(owner.length + 1));
+  }
+
+  /** The texts of those of `paths` that are files of `owner`'s datasite as `site` holds it. */
+  #texts(site: MemorySite, owner: string, paths: readonly string[]): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const path of paths) {
+      const abs = posix.join(site.ctx.root, owner, path);
+      const info = site.fs.existsSync(abs) ? site.fs.lstatSync(abs) : null;
+      // What #tree holds: files and symlinks (read through), never folders.
+      if (info && !info.isDirectory) out.set(path, site.read(`${owner}/${path}`)!);
     }
     return out;
   }
