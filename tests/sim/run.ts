@@ -236,6 +236,8 @@ class Sim {
   readonly held = new Set<string>();
   /** `site\0owner\0path`: paths a site renamed a file onto in its mirror of the owner. */
   readonly renamedOnto = new Set<string>();
+  /** Per site, the tree (paths and permission texts) its last `#noteReadable` saw. */
+  readonly #lastNoted = new Map<number, string>();
   /** Sites that lost their state/ at some point. */
   readonly wiped = new Set<number>();
   /** `a\0b` (both orders): pairs where one removed the other. */
@@ -735,6 +737,12 @@ class Sim {
   #noteReadable(index: number): void {
     const site = this.sites[index]!;
     const tree = this.#rules(site);
+    // What may be read is a function of the paths and the permission texts: the
+    // same as at the last note adds nothing (most rounds change neither).
+    let seen = "";
+    for (const [path, text] of tree) seen += `${path}\0${text}\0`;
+    if (this.#lastNoted.get(index) === seen) return;
+    this.#lastNoted.set(index, seen);
     const byPeer = this.readable.get(site.me) ?? new Map<string, Set<string>>();
     this.readable.set(site.me, byPeer);
     for (const peer of this.emails) {
