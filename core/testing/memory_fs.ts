@@ -285,7 +285,18 @@ function findIno(root: DirNode, ino: number): Node | null {
 /** A file system in memory. */
 export class MemoryFs implements LocalFs {
   #root: DirNode;
-  #durable: DirNode;
+  /**
+   * What the last fsync made durable, as a tree of its own (while recording,
+   * whose trees keep it, and until the next fsync after); null: the live tree
+   * with the changes {@linkcode MemoryFs.#undo} keeps taken back. (A copy of
+   * the whole tree at every fsync was the largest cost of the simulation's
+   * file systems; an fsync now costs nothing and a change one entry.)
+   */
+  #durable: DirNode | null = null;
+  /** Each node changed since the last fsync (while `#durable` is null), as it was then. */
+  readonly #undo = new Map<Node, Saved>();
+  /** Open files: a crash cuts them off the tree it rolls back. */
+  readonly #open = new Set<MemoryFile>();
   #ino = 1;
   readonly #clock: Clock;
   /** Files holding a `lock()`, with the callers waiting for each. */
@@ -305,14 +316,40 @@ export class MemoryFs implements LocalFs {
   constructor(clock: Clock = systemClock) {
     this.#clock = clock;
     this.#root = this.#dir(0o755);
-    this.#durable = clone(this.#root);
   }
 
   /** Lose everything written since the last `sync()`, as a power cut would. */
   crash(): void {
     this.#dead = null;
-    this.#root = clone(this.#durable);
+    if (this.#durable) {
+      this.#root = clone(this.#durable);
+      if (!this.#recording) this.#durable = null;
+    } else {
+      // The files still open keep their nodes as they stand, off the tree, as
+      // they did when a crash made the tree a new copy.
+      const copies = new Map<Node, Node>();
+      for (const file of this.#open) file.detach(copies);
+      this.#open.clear();
+      for (const [node, saved] of this.#undo) putBack(node, saved);
+      this.#undo.clear();
+    }
     this.#locks.clear();
+  }
+
+  /** The durable tree as a tree of its own. */
+  #durableTree(): DirNode {
+    return this.#durable ?? clone(this.#root, this.#undo);
+  }
+
+  /** @internal About to change `node`: keep it as it was, if the last fsync saw it so. */
+  changing(node: Node): void {
+    if (this.#durable === null && !this.#undo.has(node)) this.#undo.set(node, saved(node));
+  }
+
+  /** @internal A file opened / closed. */
+  opened(file: MemoryFile, open: boolean): void {
+    if (open) this.#open.add(file);
+    else this.#open.delete(file);
   }
 
   /**
@@ -322,7 +359,10 @@ export class MemoryFs implements LocalFs {
    * disk that was quiet when the recording began.
    */
   record(): FsRecording {
-    this.#recording = new FsRecording(clone(this.#root), this.#durable, this.#ino);
+    const durable = this.#durableTree();
+    this.#durable = durable;
+    this.#undo.clear();
+    this.#recording = new FsRecording(clone(this.#root), durable, this.#ino);
     return this.#recording;
   }
 
@@ -352,7 +392,8 @@ export class MemoryFs implements LocalFs {
 
   /** Make the tree as it stands durable without an fsync, as the OS does in its own time. */
   flush(): void {
-    this.#durable = clone(this.#root);
+    this.#durable = this.#recording ? clone(this.#root) : null;
+    this.#undo.clear();
   }
 
   /** The tree as it stands, to restore later or elsewhere. */
@@ -368,7 +409,8 @@ export class MemoryFs implements LocalFs {
   restore(snapshot: FsSnapshot): void {
     const tree = frozen.get(snapshot)!;
     this.#root = clone(tree.root);
-    this.#durable = clone(tree.root);
+    this.#durable = this.#recording ? clone(tree.root) : null;
+    this.#undo.clear();
     this.#ino = Math.max(this.#ino, tree.nextIno);
     this.#dead = null;
     this.#locks.clear();
@@ -378,6 +420,7 @@ export class MemoryFs implements LocalFs {
   symlinkSync(target: string, path: string): void {
     const { parent, name } = this.#parentOf("symlink", path);
     if (parent.children.has(name)) throw exists("symlink", path);
+    this.changing(parent);
     parent.children.set(name, { kind: "symlink", target, ...this.#meta(0o777) });
     touched(parent);
     this.#log({ kind: "symlink", path });
@@ -415,6 +458,7 @@ export class MemoryFs implements LocalFs {
     if (!node) {
       const { parent, name } = this.#parentOf("open", path, true);
       node = { kind: "file", data: new Uint8Array(0), ...this.#meta(options.mode ?? 0o644) };
+      this.changing(parent);
       parent.children.set(name, node);
       touched(parent);
       parent.mtime = this.#clock.now();
@@ -423,6 +467,7 @@ export class MemoryFs implements LocalFs {
     if (node.kind === "dir" && writes) throw isDir("open", path);
     if (node.kind === "file" && options.truncate && writes) {
       const had = node.data.byteLength > 0;
+      this.changing(node);
       node.data = new Uint8Array(0);
       node.mtime = this.#clock.now();
       if (had) this.#log({ kind: "truncate", path });
@@ -492,6 +537,7 @@ export class MemoryFs implements LocalFs {
       if (child === undefined) {
         if (!last && !options.recursive) throw notFound("mkdir", path);
         child = this.#dir(options.mode ?? 0o755);
+        this.changing(dir);
         dir.children.set(s, child);
         touched(dir);
         dir.mtime = this.#clock.now();
@@ -522,6 +568,8 @@ export class MemoryFs implements LocalFs {
     } else if (there && node.kind === "dir") {
       throw notDir("rename", to);
     }
+    this.changing(src.parent);
+    this.changing(dst.parent);
     src.parent.children.delete(src.name);
     dst.parent.children.set(dst.name, node);
     touched(src.parent);
@@ -537,6 +585,7 @@ export class MemoryFs implements LocalFs {
       if (node.kind === "dir") throw new Deno.errors.PermissionDenied(`link '${from}'`);
       const dst = this.#parentOf("link", to);
       if (dst.parent.children.has(dst.name)) throw exists("link", to);
+      this.changing(dst.parent);
       dst.parent.children.set(dst.name, node);
       touched(dst.parent);
       dst.parent.mtime = this.#clock.now();
@@ -556,6 +605,7 @@ export class MemoryFs implements LocalFs {
     if (node.kind === "dir" && node.children.size > 0 && !options.recursive) {
       throw notEmpty("remove", path);
     }
+    this.changing(parent);
     parent.children.delete(name);
     touched(parent);
     parent.mtime = this.#clock.now();
@@ -606,13 +656,17 @@ export class MemoryFs implements LocalFs {
 
   chmodSync(path: string, mode: number): void {
     this.alive();
-    this.#resolve("chmod", path, true).mode = mode & 0o7777;
+    const node = this.#resolve("chmod", path, true);
+    this.changing(node);
+    node.mode = mode & 0o7777;
     this.#log({ kind: "chmod", path });
   }
 
   utimeSync(path: string, _atime: number, mtime: number): void {
     this.alive();
-    this.#resolve("utime", path, true).mtime = mtime * 1000;
+    const node = this.#resolve("utime", path, true);
+    this.changing(node);
+    node.mtime = mtime * 1000;
     this.#log({ kind: "utime", path });
   }
 
@@ -628,7 +682,8 @@ export class MemoryFs implements LocalFs {
       throw this.#dead;
     }
     this.syncs++;
-    this.#durable = clone(this.#root);
+    this.#durable = this.#recording ? clone(this.#root) : null;
+    this.#undo.clear();
     this.#log({ kind: "sync", path }, ino);
   }
 
@@ -641,10 +696,12 @@ export class MemoryFs implements LocalFs {
     if (!this.#recording) return;
     if (op.kind === "note") return this.#recording.push(op, null);
     // After a sync the durable tree is the tree: one copy serves both models.
-    const now = op.kind === "sync" ? this.#durable : clone(this.#root);
+    // Recording keeps the durable tree as a tree of its own (see `#durable`).
+    const durable = this.#durable!;
+    const now = op.kind === "sync" ? durable : clone(this.#root);
     this.#recording.push(op, {
       now,
-      durable: this.#durable,
+      durable,
       nextIno: this.#ino,
       ...(synced === undefined ? {} : { synced }),
     });
@@ -781,37 +838,63 @@ function infoOf(node: Node): FsInfo {
   };
 }
 
-/** A deep copy that keeps hard links linked (one node reached by two names stays one). */
-function clone(root: DirNode): DirNode {
+/** A node's changeable fields, as an fsync saw them. */
+interface Saved {
+  mtime: number;
+  mode: number;
+  /** A folder's names (the map as it was; the live one changes). */
+  children?: Map<string, Node>;
+  /** A file's bytes (replaced on write, never changed in place: kept as they are). */
+  data?: Uint8Array;
+}
+
+function saved(node: Node): Saved {
+  const { mtime, mode } = node;
+  if (node.kind === "dir") return { mtime, mode, children: new Map(node.children) };
+  if (node.kind === "file") return { mtime, mode, data: node.data };
+  return { mtime, mode };
+}
+
+/** Put `node`'s fields back as `was` kept them. */
+function putBack(node: Node, was: Saved): void {
+  node.mtime = was.mtime;
+  node.mode = was.mode;
+  if (node.kind === "dir") {
+    node.children = was.children!;
+    touched(node);
+  } else if (node.kind === "file") node.data = was.data!;
+}
+
+/**
+ * A deep copy that keeps hard links linked (one node reached by two names
+ * stays one); with `was`, of each node as it kept it (the durable tree).
+ */
+function clone(root: DirNode, was?: ReadonlyMap<Node, Saved>): DirNode {
   // Only files and symlinks can have two names (`link` refuses folders): only they are looked up.
   const seen = new Map<Node, Node>();
-  // Every fsync copies the whole tree: fields are copied by name (faster than a spread).
+  // Every fsync while recording copies the whole tree: fields are copied by name (faster than a spread).
   const copy = (dir: DirNode): DirNode => {
+    const then = was?.get(dir);
     const out: DirNode = {
       kind: "dir",
       ino: dir.ino,
-      mode: dir.mode,
-      mtime: dir.mtime,
+      mode: then ? then.mode : dir.mode,
+      mtime: then ? then.mtime : dir.mtime,
       children: new Map(),
-      sorted: dir.sorted,
+      sorted: then ? undefined : dir.sorted,
     };
-    for (const [name, child] of dir.children) {
+    for (const [name, child] of then ? then.children! : dir.children) {
       if (child.kind === "dir") {
         out.children.set(name, copy(child));
         continue;
       }
       let twin = seen.get(child);
       if (twin === undefined) {
+        const { mode, mtime } = was?.get(child) ?? child;
         // File bytes are replaced on write, never changed in place, so they can be shared.
         twin = child.kind === "file"
-          ? { kind: "file", ino: child.ino, mode: child.mode, mtime: child.mtime, data: child.data }
-          : {
-            kind: "symlink",
-            ino: child.ino,
-            mode: child.mode,
-            mtime: child.mtime,
-            target: child.target,
-          };
+          ? { kind: "file", ino: child.ino, mode, mtime, data: was?.get(child)?.data ?? child.data }
+          : { kind: "symlink", ino: child.ino, mode, mtime, target: child.target };
         seen.set(child, twin);
       }
       out.children.set(name, twin);
@@ -829,10 +912,27 @@ class MemoryFile implements LocalFile {
 
   constructor(
     readonly fs: MemoryFs,
-    readonly node: Node,
+    public node: Node,
     readonly path: string,
     readonly append: boolean,
-  ) {}
+  ) {
+    fs.opened(this, true);
+  }
+
+  /**
+   * @internal A crash rolls the tree back: this file keeps its node as it
+   * stands, off the tree (`copies`: one copy per node, shared by its files).
+   */
+  detach(copies: Map<Node, Node>): void {
+    let copy = copies.get(this.node);
+    if (copy === undefined) {
+      copy = this.node.kind === "dir"
+        ? { ...this.node, children: new Map(this.node.children), sorted: undefined }
+        : { ...this.node };
+      copies.set(this.node, copy);
+    }
+    this.node = copy;
+  }
 
   read(buffer: Uint8Array): Promise<number | null> {
     try {
@@ -866,6 +966,7 @@ class MemoryFile implements LocalFile {
     if (this.append) this.#at = file.data.byteLength;
     const end = this.#at + data.byteLength;
     // A new array each time: snapshots share the old one.
+    this.fs.changing(file);
     const next = new Uint8Array(Math.max(end, file.data.byteLength));
     next.set(file.data);
     next.set(data, this.#at);
@@ -903,6 +1004,7 @@ class MemoryFile implements LocalFile {
     if (!this.#open) throw new Deno.errors.BadResource("Bad resource ID");
     this.unlockSync();
     this.#open = false;
+    this.fs.opened(this, false);
   }
 
   #live(op: string): void {
