@@ -8,7 +8,7 @@
  * `--trace` prints every operation and round of a single seed; `--no-shrink`
  * reports failures unshrunk (faster). `--workers N` spreads the seeds over N
  * Workers (default: the machine's cores) and `--interleave K` runs K seeds at
- * once in each (default 3); neither changes a result or the order of the report.
+ * once in each (default 4); neither changes a result or the order of the report.
  * @module
  */
 import { DEFAULT_RATES, type FaultRates } from "../tests/sim/faults.ts";

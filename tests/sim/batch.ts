@@ -32,7 +32,7 @@ export interface BlockOptions {
 }
 
 /** Seeds one isolate runs at once unless told (measured: see the report of issue 16). */
-export const DEFAULT_INTERLEAVE = 3;
+export const DEFAULT_INTERLEAVE = 4;
 
 /** One failing seed, shrunk. */
 export interface BlockFailure {
