@@ -1,61 +1,48 @@
 /**
- * The syft entry point: builds the CLI, runs it, and maps every error to one
- * `error:` line (plus a `hint:`) and the exit code docs/cli.md fixes.
+ * The syft entry point. It imports next to nothing: `syft --version` answers
+ * here, `syft status` and its global flags skip the parser (cli/direct_line.ts),
+ * and every other line loads the parser and only the command it names
+ * (cli/run.ts, cli/program_for.ts), so start-up pays for one command's modules.
  * @module
  */
-import { CommanderError } from "commander";
-import { ExitWith } from "./cli/errors.ts";
-import { commandNamed } from "./cli/help.ts";
-import { programFor } from "./cli/program_for.ts";
-import { type OutputSink, processSink, terminalSafe } from "./cli/output.ts";
-import { enterUserFolder } from "./cli/user_folder.ts";
-import { describeError, SyftError } from "./core/errors/mod.ts";
-
-/** Exit code for parser errors (unknown flag, bad choice, missing argument). */
-const USAGE_EXIT = 2;
+import { directLine } from "./cli/direct_line.ts";
+import { lazyImport } from "./core/lazy_import.ts";
+import { type OutputSink, processSink } from "./cli/output.ts";
+import { VERSION } from "./core/version.ts";
 
 /** Run the CLI with `args`; returns the exit code instead of exiting (tests call this). */
 export async function runCli(args: string[], rawSink: OutputSink = processSink): Promise<number> {
-  // Error messages quote peers' names, paths and reasons: they go through the same gate.
-  const sink = terminalSafe(rawSink);
-  const debug = args.includes("--debug");
-  const program = await programFor(args, sink);
-  if (args.length === 0) {
-    sink.err(program.helpInformation());
-    return USAGE_EXIT;
-  }
-  try {
-    await program.parseAsync(args, { from: "user" });
+  if (asksVersion(args)) {
+    rawSink.out(`${VERSION}\n`);
     return 0;
-  } catch (err) {
-    if (err instanceof ExitWith) return err.code;
-    if (err instanceof CommanderError) {
-      if (err.exitCode === 0) return 0; // --help, --version
-      if (err.code === "commander.help" || err.code === "commander.helpDisplayed") {
-        return USAGE_EXIT;
-      }
-      sink.err(`hint: run \`${commandNamed(program, args)} --help\` for its usage and examples\n`);
-      return USAGE_EXIT;
-    }
-    if (err instanceof SyftError) {
-      sink.err(`error: ${err.message}\n`);
-      if (err.hint) sink.err(`hint: ${err.hint}\n`);
-      if (debug) sink.err(`${err.stack ?? ""}\n${err.cause ? describeCause(err.cause) : ""}`);
-      return err.exitCode;
-    }
-    sink.err(`error: internal error: ${describeError(err)}\n`);
-    sink.err("hint: this is a bug in syft; re-run with --debug and report the output\n");
-    if (debug && err instanceof Error) sink.err(`${err.stack ?? ""}\n`);
-    return 10;
   }
+  const direct = directLine(args);
+  if (direct !== null) {
+    const route = await lazyImport<typeof import("./cli/direct_run.ts")>(
+      new URL("./cli/direct_run.ts", import.meta.url),
+    );
+    return route.runDirect(direct, rawSink);
+  }
+  const run = await lazyImport<typeof import("./cli/run.ts")>(
+    new URL("./cli/run.ts", import.meta.url),
+  );
+  return run.runProgram(args, rawSink);
 }
 
-function describeCause(cause: unknown): string {
-  return cause instanceof Error ? `caused by: ${cause.stack ?? cause.message}\n` : "";
+/** `syft --version` alone: the one line answered without the parser. */
+function asksVersion(args: readonly string[]): boolean {
+  return args.length === 1 && args[0] === "--version";
+}
+
+/** Under `deno task syft`, relative paths mean the user's folder, not the clone. */
+async function enterUserFolder(): Promise<void> {
+  const folder = await lazyImport<typeof import("./cli/user_folder.ts")>(
+    new URL("./cli/user_folder.ts", import.meta.url),
+  );
+  folder.enterUserFolder();
 }
 
 if (import.meta.main) {
-  // Under `deno task syft`, relative paths mean the user's folder, not the clone.
-  enterUserFolder();
+  if (!asksVersion(Deno.args)) await enterUserFolder();
   Deno.exit(await runCli(Deno.args));
 }

@@ -54,7 +54,8 @@ export interface ContextOptions {
 /**
  * Wrap a command handler: commander passes positional args, then the command's
  * own options, then the command; this gives the handler a context and typed options.
- * Every command goes through here, so this is where an unsafe home is refused.
+ * Every command goes through here (or cli/direct_run.ts), and so through
+ * {@linkcode contextFor}, where an unsafe home is refused.
  */
 export function withContext<O>(
   handler: (ctx: Context, options: O, args: string[]) => Promise<void> | void,
@@ -64,8 +65,20 @@ export function withContext<O>(
     const command = raw[raw.length - 1] as Command;
     const options = command.opts() as O;
     const args = raw.slice(0, -2).filter((a): a is string => typeof a === "string");
-    const ctx = makeContext(command.optsWithGlobals() as GlobalFlags);
-    if (contextOptions.requireOwnHome ?? true) await requireOwnHome(ctx.home);
-    await handler(ctx, options, args);
+    await handler(
+      await contextFor(command.optsWithGlobals() as GlobalFlags, contextOptions),
+      options,
+      args,
+    );
   };
+}
+
+/** The context a command runs in, once its home is known safe (unless `contextOptions` says not to check). */
+export async function contextFor(
+  flags: GlobalFlags,
+  contextOptions: ContextOptions = {},
+): Promise<Context> {
+  const ctx = makeContext(flags);
+  if (contextOptions.requireOwnHome ?? true) await requireOwnHome(ctx.home);
+  return ctx;
 }

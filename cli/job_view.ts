@@ -27,7 +27,7 @@ import {
 import { logsOf, outcomesOf, statusOf, untilLogs, waitForJob } from "../core/jobs/follow.ts";
 import { parseIdentity } from "../core/paths/identity.ts";
 import { type Context, withContext } from "./context.ts";
-import { syncOnce } from "./sync.ts";
+import { loadSync } from "./round_hook.ts";
 import { checkDestinations, copyResults, planResults } from "../core/jobs/results.ts";
 import { jobView } from "../core/jobs/show.ts";
 
@@ -198,7 +198,7 @@ async function runLogs(ctx: Context, flags: { follow?: boolean }, args: string[]
   const ref = jobLabel(entries[0]!.key);
   if (flags.follow) {
     entries = await untilLogs(entries, {
-      sync: async () => void await syncOnce(ctx, config),
+      sync: async () => void await (await loadSync()).syncOnce(ctx, config),
       refresh: async () => resolveJobRef(await allJobs(config.root, config.email, ctx.home), ref),
       sleep,
     });
@@ -295,7 +295,7 @@ async function runWait(ctx: Context, flags: { timeout?: string }, args: string[]
     timeoutMs,
     now: Date.now,
     sleep,
-    sync: async () => void await syncOnce(ctx, config),
+    sync: async () => void await (await loadSync()).syncOnce(ctx, config),
     refresh: async () => resolveJobRef(await allJobs(config.root, config.email, ctx.home), label),
     // Changes on the way, on stderr: stdout ends with one line per owner.
     onChange: (o) => ctx.out.note(`${o.owner}: ${o.text}`),

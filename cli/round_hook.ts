@@ -9,7 +9,16 @@
 import { loadConfig } from "../core/config/load.ts";
 import { describeError } from "../core/errors/mod.ts";
 import type { Context } from "./context.ts";
-import { describeFailure, syncOnce } from "./sync.ts";
+import { lazyImport } from "../core/lazy_import.ts";
+
+/**
+ * The sync command's module, loaded when a round is due: the engine (tar,
+ * zlib, the channel crypto) is most of what a command would otherwise load,
+ * and listing commands never run a round.
+ */
+export function loadSync(): Promise<typeof import("./sync.ts")> {
+  return lazyImport<typeof import("./sync.ts")>(new URL("./sync.ts", import.meta.url));
+}
 
 /**
  * Called once after a successful change, with the command's context.
@@ -20,6 +29,7 @@ export async function syncAfterChange(
   ctx: Context,
   options: { allowMassDelete?: boolean } = {},
 ): Promise<void> {
+  const { describeFailure, syncOnce } = await loadSync();
   try {
     const config = await loadConfig(ctx.home);
     const summary = await syncOnce(ctx, config, options);

@@ -16,7 +16,8 @@ export function registerStatus(program: Command): void {
     .action(withContext(runStatus));
 }
 
-async function runStatus(ctx: Context): Promise<void> {
+/** `syft status` itself, for the parser (above) and the direct route (cli/direct_run.ts). */
+export async function runStatus(ctx: Context): Promise<void> {
   const config = await loadConfig(ctx.home);
   const report = await gatherStatus(ctx.home, config);
   ctx.out.result(report, (r) => {

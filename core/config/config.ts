@@ -1,11 +1,10 @@
 /**
- * `config.yaml`: one parse function from bytes to a typed {@linkcode Config}, and
- * the serialiser. A malformed file fails here, once, naming the file, the field
- * and the line.
+ * `config.yaml`: the typed {@linkcode Config}, its checks ({@linkcode configFrom}),
+ * the serialiser, and the reader of the text the serialiser writes. Any other
+ * text goes through the YAML parser (core/config/config_yaml.ts), loaded only
+ * then: the `yaml` package is a third of a short command's start-up.
  * @module
  */
-import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
-import { SyftError } from "../errors/mod.ts";
 import { isIdentity } from "../paths/identity.ts";
 import { transportChoices } from "../transport/kinds.ts";
 
@@ -109,47 +108,39 @@ export function transportNameProblem(name: string): string | null {
 /** A config file larger than this is refused before parsing: it cannot be ours. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
-const FIX_HINT = "fix the value in the file, or run `syft init --force` with the right flags";
+/** What to do about a config file that does not parse or check. */
+export const FIX_HINT =
+  "fix the value in the file, or run `syft init --force` with the right flags";
+
+/** A top-level section of the file as {@linkcode configFrom} reads it. */
+export interface ConfigSection {
+  /** Its entries in file order, keys and values as parsed (scalars unwrapped). */
+  entries(): [unknown, unknown][];
+  /** The value under `key`, undefined when absent. */
+  get(key: string): unknown;
+}
 
 /**
- * Parse the text of `config.yaml`.
- * @param text the file's contents
- * @param file the file's path, named in every error
- * @throws {SyftError} `E_INPUT` naming the file, the field and the line
+ * The parsed file as {@linkcode configFrom} reads it, whichever reader parsed
+ * the text: the YAML parser (core/config/config_yaml.ts) or the reader of the
+ * text syft itself writes ({@linkcode readWrittenConfig}).
  */
-export function parseConfig(text: string, file: string): Config {
-  if (text.length > MAX_CONFIG_BYTES) {
-    throw new SyftError("E_INPUT", `${file} is larger than 1 MiB and cannot be a syft config`, {
-      hint: FIX_HINT,
-    });
-  }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
-  const firstError = doc.errors[0];
-  if (firstError) {
-    const line = firstError.linePos?.[0].line;
-    const where = line === undefined ? "" : ` (line ${line})`;
-    throw new SyftError(
-      "E_INPUT",
-      `${file} is not valid YAML${where}: ${firstError.message.split("\n")[0]}`,
-      { hint: FIX_HINT },
-    );
-  }
-  const contents = doc.contents;
-  if (!isMap(contents)) {
-    throw new SyftError("E_INPUT", `${file} must be a mapping of settings`, { hint: FIX_HINT });
-  }
+export interface ConfigSource {
+  /** A top-level value as parsed (a section comes back as a non-scalar), undefined when absent. */
+  value(key: string): unknown;
+  /** A top-level section: "absent", "not a mapping", or its entries. */
+  section(key: string): ConfigSection | "absent" | "not a mapping";
+  /** Refuse the file for `key`. */
+  fail(key: string, problem: string): never;
+}
 
-  const fail = (key: string, problem: string): never => {
-    const node = contents.get(key, true);
-    const offset = isScalar(node) && node.range ? node.range[0] : undefined;
-    const where = offset === undefined ? "" : ` (line ${lineCounter.linePos(offset).line})`;
-    throw new SyftError("E_INPUT", `${file}: "${key}" ${problem}${where}`, { hint: FIX_HINT });
-  };
-  const value = (key: string): unknown => {
-    const v: unknown = contents.get(key);
-    return v;
-  };
+/**
+ * The typed config of a parsed file: every field checked, defaults filled.
+ * @throws whatever `source.fail` throws
+ */
+export function configFrom(source: ConfigSource): Config {
+  const fail = (key: string, problem: string): never => source.fail(key, problem);
+  const value = (key: string): unknown => source.value(key);
   const requireString = (key: string): string => {
     const v = value(key);
     if (v === undefined || v === null) return fail(key, "is missing");
@@ -170,17 +161,16 @@ export function parseConfig(text: string, file: string): Config {
   if (transport.length > MAX_SPEC_LENGTH) fail("transport", "is too long");
 
   const transports: Record<string, string> = {};
-  const transportsNode = contents.get("transports", true);
-  if (transportsNode !== undefined && transportsNode !== null) {
-    if (!isMap(transportsNode)) fail("transports", "must be a mapping of name: spec");
-    const items = (transportsNode as unknown as { items: { key: unknown; value: unknown }[] })
-      .items;
+  const transportsNode = source.section("transports");
+  if (transportsNode !== "absent") {
+    if (transportsNode === "not a mapping") {
+      return fail("transports", "must be a mapping of name: spec");
+    }
+    const items = transportsNode.entries();
     if (items.length > MAX_TRANSPORTS) {
       fail("transports", `holds more than ${MAX_TRANSPORTS} transports`);
     }
-    for (const item of items) {
-      const name = isScalar(item.key) ? item.key.value : item.key;
-      const spec = isScalar(item.value) ? item.value.value : item.value;
+    for (const [name, spec] of items) {
       if (typeof name !== "string") return fail("transports", "has a name that is not a string");
       const problem = transportNameProblem(name);
       if (problem) fail("transports", `.${JSON.stringify(name)} ${problem}`);
@@ -198,12 +188,11 @@ export function parseConfig(text: string, file: string): Config {
 
   const wholeNumbers = <T extends object>(section: string, defaults: Readonly<T>): T => {
     const result = { ...defaults };
-    const node = contents.get(section, true);
-    if (node === undefined || node === null) return result;
-    if (!isMap(node)) fail(section, "must be a mapping");
-    const map = node as unknown as { get(key: string): unknown };
+    const node = source.section(section);
+    if (node === "absent") return result;
+    if (node === "not a mapping") return fail(section, "must be a mapping");
     for (const key of Object.keys(defaults) as (keyof T & string)[]) {
-      const v = map.get(key);
+      const v = node.get(key);
       if (v === undefined || v === null) continue;
       if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
         fail(section, `.${key} must be a whole number of at least 1`);
@@ -217,10 +206,10 @@ export function parseConfig(text: string, file: string): Config {
   const gdrive = wholeNumbers("gdrive", DEFAULT_GDRIVE);
 
   const jobs: JobSettings = { python_index: null };
-  const jobsNode = contents.get("jobs", true);
-  if (jobsNode !== undefined && jobsNode !== null) {
-    if (!isMap(jobsNode)) fail("jobs", "must be a mapping");
-    const index = (jobsNode as unknown as { get(key: string): unknown }).get("python_index");
+  const jobsNode = source.section("jobs");
+  if (jobsNode !== "absent") {
+    if (jobsNode === "not a mapping") return fail("jobs", "must be a mapping");
+    const index = jobsNode.get("python_index");
     if (index !== undefined && index !== null) {
       if (typeof index !== "string" || !/^https?:\/\/\S+$/.test(index)) {
         fail("jobs", ".python_index must be an http(s) URL");
@@ -274,4 +263,93 @@ export function serializeConfig(config: Config): string {
       : ["jobs:", `  python_index: ${JSON.stringify(config.jobs.python_index)}`]),
     "",
   ].join("\n");
+}
+
+/**
+ * The config in `text` when `text` is exactly what {@linkcode serializeConfig}
+ * writes for a valid config, else undefined (then the YAML parser decides,
+ * errors included). Read without the `yaml` package, whose load is a third
+ * of a short command's start-up. Exact because the text must serialise back
+ * to itself, and because it admits only scalars the YAML parser reads the
+ * same way: decimal integers and double-quoted strings of printable
+ * characters with no escape but `\"` and `\\`.
+ */
+export function readWrittenConfig(text: string): Config | undefined {
+  if (text.length > MAX_CONFIG_BYTES) return undefined;
+  const top = writtenLines(text);
+  if (top === undefined) return undefined;
+  let config: Config;
+  try {
+    config = configFrom({
+      value: (key) => top.get(key),
+      section: (key) => {
+        const v = top.get(key);
+        if (v === undefined) return "absent";
+        if (!(v instanceof Map)) return "not a mapping";
+        return { entries: () => [...v.entries()], get: (k) => v.get(k) };
+      },
+      fail: () => {
+        throw new NotWritten();
+      },
+    });
+  } catch (err) {
+    if (err instanceof NotWritten) return undefined;
+    throw err;
+  }
+  return serializeConfig(config) === text ? config : undefined;
+}
+
+/** A check failed on the quick path: the YAML parser will say which, and where. */
+class NotWritten extends Error {}
+
+type Scalar = string | number;
+
+/** Top-level keys to scalars or one-level sections, in the layout serializeConfig writes. */
+function writtenLines(text: string): Map<string, Scalar | Map<string, Scalar>> | undefined {
+  const lines = text.split("\n");
+  if (lines.pop() !== "") return undefined;
+  const top = new Map<string, Scalar | Map<string, Scalar>>();
+  let section: Map<string, Scalar> | undefined;
+  for (const line of lines) {
+    if (line.startsWith("#")) continue;
+    const header = /^([a-z_]+):$/.exec(line);
+    if (header) {
+      if (top.has(header[1]!) || section?.size === 0) return undefined;
+      section = new Map();
+      top.set(header[1]!, section);
+      continue;
+    }
+    const entry = /^([a-z_]+): (.+)$/.exec(line);
+    if (entry) {
+      const v = writtenScalar(entry[2]!);
+      if (v === undefined || top.has(entry[1]!) || section?.size === 0) return undefined;
+      top.set(entry[1]!, v);
+      section = undefined;
+      continue;
+    }
+    const inner = /^ {2}([a-z_]+|"[^"]*"): (.+)$/.exec(line);
+    if (!inner || section === undefined) return undefined;
+    const key = inner[1]!.startsWith('"') ? writtenScalar(inner[1]!) : inner[1]!;
+    const v = writtenScalar(inner[2]!);
+    if (typeof key !== "string" || v === undefined || section.has(key)) return undefined;
+    section.set(key, v);
+  }
+  return section?.size === 0 ? undefined : top;
+}
+
+/** A decimal integer or a double-quoted string the YAML parser reads as the same value. */
+function writtenScalar(s: string): Scalar | undefined {
+  if (/^(0|[1-9][0-9]{0,15})$/.test(s)) return Number(s);
+  // Printable first: the value's characters are the text's, and JSON.parse throws on a control one.
+  for (const ch of s) if (!printable(ch.codePointAt(0)!)) return undefined;
+  if (!/^"(?:[^"\\]|\\["\\])*"$/.test(s)) return undefined;
+  return JSON.parse(s) as string;
+}
+
+/** YAML's printable characters, less the ones some readers take for line breaks or a BOM. */
+function printable(c: number): boolean {
+  return (c >= 0x20 && c <= 0x7e) ||
+    (c >= 0xa0 && c <= 0xd7ff && c !== 0x2028 && c !== 0x2029) ||
+    (c >= 0xe000 && c <= 0xfffd && c !== 0xfeff) ||
+    c >= 0x10000;
 }

@@ -3,7 +3,8 @@
  * @module
  */
 import { describeError, SyftError } from "../errors/mod.ts";
-import { type Config, parseConfig } from "./config.ts";
+import { type Config, readWrittenConfig } from "./config.ts";
+import { lazyImport } from "../lazy_import.ts";
 import { homeLayout } from "./home.ts";
 
 /**
@@ -26,7 +27,21 @@ export async function readConfigIfAny(home: string): Promise<Config | undefined>
       hint: `make it readable by this user (chmod 600 ${file})`,
     });
   }
-  return parseConfig(text, file);
+  return await parseConfigText(text, file);
+}
+
+/**
+ * The config in `text`: what syft wrote is read directly; anything else
+ * (a hand edit, a mistake) loads the YAML parser, which also names the error.
+ * @throws {SyftError} `E_INPUT` naming the file, the field and the line
+ */
+export async function parseConfigText(text: string, file: string): Promise<Config> {
+  const written = readWrittenConfig(text);
+  if (written !== undefined) return written;
+  const yaml = await lazyImport<typeof import("./config_yaml.ts")>(
+    new URL("./config_yaml.ts", import.meta.url),
+  );
+  return yaml.parseConfig(text, file);
 }
 
 /**

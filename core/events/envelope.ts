@@ -256,13 +256,13 @@ export function sealEnvelope(
     if (last && !(await input.atEnd())) {
       throw fail(`body is longer than size ${params.size}`, retry);
     }
-    return {
-      done: crypto.subtle.encrypt(
-        { name: "AES-GCM", iv: nonce(i), additionalData: last ? adLast : adMore },
-        key!,
-        plain,
-      ),
-    };
+    const done = crypto.subtle.encrypt(
+      { name: "AES-GCM", iv: nonce(i), additionalData: last ? adLast : adMore },
+      key!,
+      plain,
+    );
+    // Once sealed, a chunk the reader had to assemble can take a later one.
+    return { done: done.then((sealed) => (input.reuse(plain), sealed)) };
   });
   return pullStream(async () => {
     if (key === null) {
@@ -502,6 +502,8 @@ export async function openEnvelope(
       key,
       sealed,
     ).then((plain) => {
+      // WebCrypto is done with the sealed bytes: their buffer can take a later chunk.
+      input.reuse(sealed);
       if (plain.byteLength !== plainLength) throw bad(`${which} has the wrong length`);
       return plain;
     }, () => {

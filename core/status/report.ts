@@ -3,7 +3,6 @@
  * @module
  */
 import { posix } from "node:path";
-import { ownerJobs } from "../jobs/catalog.ts";
 import type { Config } from "../config/config.ts";
 import { homeLayout } from "../config/home.ts";
 import { keyFileProblems, readKeys } from "../config/keystore.ts";
@@ -13,8 +12,16 @@ import { fingerprint, publicKeys } from "../identity/keys.ts";
 import { PEER_STATES, type PeerState, PeerStore } from "../peers/store.ts";
 import { recordProblems } from "../peers/service.ts";
 import { formatPermissionFileError, loadDatasitePermissions } from "../permissions/mod.ts";
+import { INBOX_ROOT } from "../jobs/layout.ts";
+import { lazyImport } from "../lazy_import.ts";
 import { isoTime } from "../time/iso.ts";
-import { channelPeers, lastSyncAt, loadChannelState, stateLayout } from "../sync/state.ts";
+import {
+  channelPeers,
+  type ChannelState,
+  lastSyncAt,
+  loadChannelState,
+  stateLayout,
+} from "../sync/state.ts";
 import { describeRecord, describeSkipped, loadRoundRecord } from "../sync/round_record.ts";
 import { type PeerRefusal, sortRefusals } from "../sync/refusals.ts";
 
@@ -136,39 +143,52 @@ async function readLastSync(stateDir: string): Promise<string | null> {
   }
 }
 
-/** Channels in trouble: rolled back below our cursor, or stuck on a missing object. */
-async function channelProblems(stateDir: string): Promise<string[]> {
+/** What the channel states say: trouble per channel, and refused writes still kept aside. */
+interface ChannelFindings {
+  problems: string[];
+  refused: PeerRefusal[];
+}
+
+/**
+ * One pass over the peers' channel states, each read once and let go: a
+ * state grows with the datasite (what we published, what we applied), and
+ * reading each twice, once per section, was the report's largest cost.
+ */
+async function readChannels(stateDir: string, root: string): Promise<ChannelFindings> {
   const layout = stateLayout(stateDir);
-  const out: string[] = [];
+  const found: ChannelFindings = { problems: [], refused: [] };
   for (const peer of await channelPeers(layout)) {
     const state = await loadChannelState(layout, peer);
-    const r = state.rolled_back;
-    if (r) {
-      out.push(
-        `${peer}'s channel was rolled back: its newest batch is ${r.highest}, we had applied up to ${r.cursor}; nothing was restored from it`,
-      );
+    found.problems.push(...channelProblems(peer, state));
+    for (const r of state.refused ?? []) {
+      const there = await Deno.lstat(posix.join(root, peer, r.copy)).then(() => true, () => false);
+      if (there) found.refused.push({ ...r, peer });
     }
-    const w = state.waiting;
-    if (w) {
-      out.push(
-        `waiting since ${new Date(w.since).toISOString()} for object ${w.missing} from ${peer}` +
-          (w.asked ? " (asked it for a resync)" : ""),
-      );
-    }
+  }
+  return found;
+}
+
+/** A channel in trouble: rolled back below our cursor, or stuck on a missing object. */
+function channelProblems(peer: string, state: ChannelState): string[] {
+  const out: string[] = [];
+  const r = state.rolled_back;
+  if (r) {
+    out.push(
+      `${peer}'s channel was rolled back: its newest batch is ${r.highest}, we had applied up to ${r.cursor}; nothing was restored from it`,
+    );
+  }
+  const w = state.waiting;
+  if (w) {
+    out.push(
+      `waiting since ${new Date(w.since).toISOString()} for object ${w.missing} from ${peer}` +
+        (w.asked ? " (asked it for a resync)" : ""),
+    );
   }
   return out;
 }
 
 /** Refused writes whose `.rejected` copy is still there, by peer then path. */
-async function readRefused(stateDir: string, root: string): Promise<RefusedWrite[]> {
-  const layout = stateLayout(stateDir);
-  const found: PeerRefusal[] = [];
-  for (const peer of await channelPeers(layout)) {
-    for (const r of (await loadChannelState(layout, peer)).refused ?? []) {
-      const there = await Deno.lstat(posix.join(root, peer, r.copy)).then(() => true, () => false);
-      if (there) found.push({ ...r, peer });
-    }
-  }
+function refusedWrites(found: PeerRefusal[]): RefusedWrite[] {
   return sortRefusals(found).map((r) => ({
     peer: r.peer,
     path: r.path,
@@ -177,6 +197,29 @@ async function readRefused(stateDir: string, root: string): Promise<RefusedWrite
     copy: posix.join(r.peer, r.copy),
     at: new Date(r.at).toISOString(),
   }));
+}
+
+/**
+ * Jobs waiting for our decision (approve or reject). The job modules, and the
+ * YAML parser their files need, load only when the inbox holds anything.
+ */
+async function pendingJobs(root: string, email: string): Promise<number> {
+  if (await emptyFolder(posix.join(datasiteDir(root, email), INBOX_ROOT))) return 0;
+  const catalog = await lazyImport<typeof import("../jobs/catalog.ts")>(
+    new URL("../jobs/catalog.ts", import.meta.url),
+  );
+  const jobs = await catalog.ownerJobs(root, email);
+  return jobs.filter((j) => j.state?.status === "pending").length;
+}
+
+/** Whether `dir` is missing, not a folder, or holds nothing (any other error: false, to be reported). */
+async function emptyFolder(dir: string): Promise<boolean> {
+  try {
+    for await (const _ of Deno.readDir(dir)) return false;
+    return true;
+  } catch (err) {
+    return err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory;
+  }
 }
 
 /** Gather the report. Key files must be readable (their fingerprint is the identity). */
@@ -204,7 +247,8 @@ export async function gatherStatus(home: string, config: Config): Promise<Status
       problems.push(`cannot read permission files: ${describeError(err)}`);
     }
   }
-  problems.push(...await channelProblems(layout.state));
+  const channels = await readChannels(layout.state, config.root);
+  problems.push(...channels.problems);
   const record = await loadRoundRecord(stateLayout(layout.state));
   const peerProblems = describeRecord(record);
   problems.push(...peerProblems.map((p) => p.problem), ...describeSkipped(record));
@@ -218,10 +262,7 @@ export async function gatherStatus(home: string, config: Config): Promise<Status
     transports: config.transports,
     peers: await countPeers(layout.peers, problems),
     last_sync: await readLastSync(layout.state),
-    // Jobs waiting for our decision (approve or reject).
-    pending_jobs:
-      (await ownerJobs(config.root, config.email)).filter((j) => j.state?.status === "pending")
-        .length,
+    pending_jobs: await pendingJobs(config.root, config.email),
     quarantined: await readQuarantine(layout.state),
     problems,
     peer_problems: peerProblems,
@@ -229,6 +270,6 @@ export async function gatherStatus(home: string, config: Config): Promise<Status
       path,
       reason: record.skipped[path]!,
     })),
-    refused: await readRefused(layout.state, config.root),
+    refused: refusedWrites(channels.refused),
   };
 }

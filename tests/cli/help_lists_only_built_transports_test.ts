@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { buildProgram } from "../../cli/program.ts";
-import { parseConfig } from "../../core/config/config.ts";
+import { parseConfig } from "../../core/config/config_yaml.ts";
 import { parseTransportSpec } from "../../core/config/transport_spec.ts";
 import { SyftError } from "../../core/errors/mod.ts";
 import { manifestFor } from "../../plugins/registry.ts";

@@ -1,26 +1,90 @@
 /**
- * Every command starts from main.ts: what it imports statically is paid by
- * `syft status` as much as by `syft sync`. The Google libraries (megabytes)
- * belong to the Drive plugin's Worker alone.
+ * Start-up pays for the line it runs (issue 17 item 6). `deno run` loads,
+ * before the first line, every module main.ts reaches through code imports
+ * (string-literal `import()`s included): that graph must stay main.ts's few
+ * modules, and each command's must leave the cloud SDKs to the plugin
+ * Workers. The commands are then reached through computed specifiers, which
+ * only a fresh process proves resolve: the cold runs below.
  */
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
+import { runSyft } from "../../scripts/syft_process.ts";
+import { COMMAND_NAMES } from "../../cli/program_for.ts";
+import { VERSION } from "../../core/version.ts";
+import { runCli } from "../../main.ts";
+import { tempDir } from "../_temp.ts";
 
-Deno.test("main.ts does not load the Google Drive or auth libraries: only the Drive Worker does", async () => {
-  const main = new URL("../../main.ts", import.meta.url);
+interface InfoModule {
+  specifier: string;
+  dependencies?: { code?: { specifier: string } }[];
+}
+
+/** The modules `deno run root` loads up front: code edges only (type-only imports are not loaded). */
+async function upFrontGraph(root: string): Promise<string[]> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", main.pathname],
+    args: ["info", "--json", new URL(root, import.meta.url).pathname],
     stdout: "piped",
     stderr: "piped",
   }).output();
   assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
-  // `modules` is the graph main.ts reaches (npm entries included as npm:…);
-  // `npmPackages` would list the whole lock file, so it is not used.
-  const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    modules: { specifier: string }[];
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    roots: string[];
+    modules: InfoModule[];
   };
-  const loaded = graph.modules.map((m) => m.specifier);
-  assert(loaded.some((s) => s.startsWith("npm:")), "npm modules are listed in the graph");
-  assert(loaded.length > 10, `deno info listed ${loaded.length} modules`);
-  const google = loaded.filter((s) => /googleapis|google-auth-library/.test(s));
-  assertEquals(google, [], "statically imported from main.ts");
+  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+  const seen = new Set<string>();
+  const todo = [...info.roots];
+  while (todo.length > 0) {
+    const s = todo.pop()!;
+    if (seen.has(s)) continue;
+    seen.add(s);
+    for (const d of bySpecifier.get(s)?.dependencies ?? []) if (d.code) todo.push(d.code.specifier);
+  }
+  return [...seen];
+}
+
+Deno.test("main.ts loads up front only its own few modules: no parser, no command, no npm package", async () => {
+  const graph = await upFrontGraph("../../main.ts");
+  const local = graph.filter((s) => s.startsWith("file:")).map((s) =>
+    s.replace(/^.*\/(cli|core)\//, "$1/")
+  );
+  assertEquals(graph.filter((s) => !s.startsWith("file:")), [], "npm: and node: modules");
+  assert(local.length <= 6, `main.ts loads ${local.length} modules up front: ${local.join(" ")}`);
+});
+
+Deno.test("no command loads the Google Drive, Google auth or Dropbox libraries: only the plugin Workers do", async () => {
+  // cli/program.ts imports every command, so its graph is every command's at once.
+  const graph = await upFrontGraph("../../cli/program.ts");
+  assert(graph.some((s) => s.startsWith("npm:")), "npm modules are listed in the graph");
+  assert(graph.length > 50, `deno info listed ${graph.length} modules`);
+  assertEquals(
+    graph.filter((s) => /^npm:\/?(@googleapis|google-auth-library|dropbox)/.test(s)),
+    [],
+  );
+});
+
+Deno.test("from a cold start, --version, --help and a command's --help answer, and a command runs", async () => {
+  const version = await runSyft(["--version"]);
+  assertEquals([version.code, version.stdout, version.stderr], [0, `${VERSION}\n`, ""]);
+  const help = await runSyft(["--help"]);
+  assertEquals(help.code, 0, help.stderr);
+  assertMatch(help.stdout, /^Usage: syft \[options\] \[command\]\n/);
+  for (const name of COMMAND_NAMES) assertMatch(help.stdout, new RegExp(`^  ${name}\\b`, "m"));
+  const statusHelp = await runSyft(["status", "--help"]);
+  assertEquals(statusHelp.code, 0, statusHelp.stderr);
+  assertMatch(statusHelp.stdout, /^Usage: syft status /);
+  // Before init: the status command's modules load and report the missing config.
+  const home = await tempDir("syft-startup-");
+  const status = await runSyft(["--home", home, "status"]);
+  assertEquals(status.code, 2, status.stderr);
+  assertStringIncludes(status.stderr, "syft init");
+  await Deno.remove(home, { recursive: true });
+});
+
+Deno.test("every command's --help answers with its own usage and exits 0", async () => {
+  for (const name of COMMAND_NAMES) {
+    let out = "";
+    const code = await runCli([name, "--help"], { out: (t) => (out += t), err: (t) => (out += t) });
+    assertEquals(code, 0, name);
+    assertMatch(out, new RegExp(`^Usage: syft ${name}\\b`), name);
+  }
 });

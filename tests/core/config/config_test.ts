@@ -1,7 +1,9 @@
 import { assertEquals, assertMatch, assertThrows } from "../../assert.ts";
-import { type Config, parseConfig, serializeConfig } from "../../../core/config/config.ts";
+import { type Config, readWrittenConfig, serializeConfig } from "../../../core/config/config.ts";
+import { parseConfig } from "../../../core/config/config_yaml.ts";
 import { parseTransportSpec } from "../../../core/config/transport_spec.ts";
 import { SyftError } from "../../../core/errors/mod.ts";
+import { prng } from "../../../core/random/prng.ts";
 
 const FILE = "/h/.syft/config.yaml";
 const good: Config = {
@@ -110,6 +112,73 @@ Deno.test("parseConfig() does not expand an alias bomb", () => {
 
 Deno.test("parseConfig() refuses a file over 1 MiB before parsing it", () => {
   inputError("#".repeat(1024 * 1024 + 1), /larger than 1 MiB/);
+});
+
+Deno.test("a config syft wrote is read without the YAML parser, to the value the parser reads", () => {
+  const configs: Config[] = [
+    good,
+    { ...good, transports: { lab: "local:/srv/lab", drive: "gdrive" } },
+    { ...good, jobs: { python_index: "https://pypi.example.org/simple" }, created_at: 0 },
+    // Quotes, backslashes, a `#`, non-ASCII and an astral character stay as written.
+    { ...good, root: '/home/zoë/Syft "Box" \\ #1 \u{1F600}', transport: "local:/x: y" },
+    {
+      ...good,
+      sync: { ...good.sync, max_proposals: Number.MAX_SAFE_INTEGER },
+      sandbox: { scratch_mib: 1, memory_mib: 1 },
+    },
+  ];
+  for (const c of configs) {
+    const text = serializeConfig(c);
+    assertEquals(readWrittenConfig(text), c, text);
+    assertEquals(parseConfig(text, FILE), c, text);
+  }
+});
+
+Deno.test("any other config text is left to the YAML parser", () => {
+  const text = serializeConfig(good);
+  const others = [
+    text.replace("# syft configuration", "# my syft configuration"), // an edited comment
+    text + "future_key: 3\n", // a key syft does not write
+    text.replace('email: "alice@example.org"', "email: alice@example.org"), // unquoted
+    text.replace('email: "alice@example.org"', "email: 'alice@example.org'"),
+    text.replace("version: 1", "version: 1 # the format"),
+    text.replaceAll("\n", "\r\n"),
+    text.replace("  compact_threshold: 10", "\tcompact_threshold: 10"),
+    text.replace("sync:\n", "sync:\n\n"),
+    text.slice(0, -1), // no final newline
+    serializeConfig({ ...good, root: "/a\nb" }), // an escape YAML reads its own way
+    serializeConfig({ ...good, root: "/a\u2028b" }),
+    serializeConfig({ ...good, root: "relative" }), // written, but invalid: the parser says why
+    serializeConfig({ ...good, email: "Alice@example.org" }),
+    serializeConfig({ ...good, created_at: 1e21 }),
+  ];
+  for (const other of others) assertEquals(readWrittenConfig(other), undefined, other);
+});
+
+Deno.test("whenever the quick reader takes a mutated config, the YAML parser reads the same value", () => {
+  const next = prng(0x5f7);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
+  const pieces = ['"', "\\", " ", "\n", ":", "#", "-", "0", "9", "a", "_", "'", "\t", "é", "["];
+  const bases = [
+    serializeConfig(good),
+    serializeConfig({ ...good, transports: { lab: "local:/srv/lab" } }),
+  ];
+  let taken = 0;
+  for (let i = 0; i < 3000; i++) {
+    let text = pick(bases);
+    for (let edits = 1 + Math.floor(next() * 2); edits > 0; edits--) {
+      const at = Math.floor(next() * text.length);
+      text = next() < 0.5
+        ? text.slice(0, at) + pick(pieces) + text.slice(at)
+        : text.slice(0, at) + text.slice(at + 1);
+    }
+    const quick = readWrittenConfig(text);
+    if (quick === undefined) continue;
+    taken++;
+    assertEquals(parseConfig(text, FILE), quick, JSON.stringify(text));
+  }
+  // Some edits keep the text valid and as syft writes it (a digit for a digit).
+  assertEquals(taken > 0, true, "no mutated text was taken");
 });
 
 Deno.test("parseTransportSpec() makes local folders absolute and refuses unknown kinds", () => {
