@@ -48,13 +48,13 @@ Deno.test("a block reports the same seeds in the same order, one at a time, inte
   const block = async (interleave: number, workers: number) => {
     const seen: string[] = [];
     const report = await runBlock(
-      { first: 500, seeds: 3, ops: 40, interleave, workers },
+      { first: 500, seeds: 2, ops: 20, interleave, workers },
       (r) => seen.push(`${r.seed} ${r.digest} ${r.rounds} ${r.objects} ${r.failure?.invariant}`),
     );
     return { seen, ran: report.ran, rounds: report.rounds, failures: report.failures.length };
   };
   const alone = await block(1, 1);
-  assertEquals(alone.seen.map((line) => Number(line.split(" ")[0])), [500, 501, 502]);
-  assertEquals(await block(3, 1), alone);
+  assertEquals(alone.seen.map((line) => Number(line.split(" ")[0])), [500, 501]);
+  assertEquals(await block(2, 1), alone);
   assertEquals(await block(2, 2), alone);
 });
