@@ -9,6 +9,7 @@
  * both parties, so a key made for one use or one direction is useless for any other.
  * @module
  */
+import { Lru } from "../cache/lru.ts";
 import { SyftError } from "../errors/mod.ts";
 
 export {
@@ -41,8 +42,60 @@ export interface PeerKeys {
 }
 
 /**
+ * Entries each key cache keeps: a datasite with a few hundred peers stays
+ * fully cached; more only costs a WebCrypto call again.
+ */
+export const KEY_CACHE_ENTRIES = 512;
+
+/**
+ * Imported public keys by their raw bytes (a CryptoKey never changes, so one
+ * import serves every caller): every round and every `hello.json` imported the
+ * same peers' keys again, a thread-pool call each.
+ */
+const verifyKeys = new Lru<string, Promise<CryptoKey>>(KEY_CACHE_ENTRIES);
+const agreeKeys = new Lru<string, Promise<CryptoKey>>(KEY_CACHE_ENTRIES);
+
+/**
+ * X25519 shared secrets per (our private key, their public key): the same
+ * static pair agreed again for every object sealed or opened. Keyed by the
+ * CryptoKey objects, which are immutable (their bytes can never change under a
+ * key), and their public ones come from the import cache, so a peer's key is
+ * one object; a changed key is another object, another entry.
+ */
+const secrets = new WeakMap<CryptoKey, Lru<CryptoKey, Promise<Uint8Array<ArrayBuffer>>>>();
+
+/** HKDF base keys by the secret's bytes (each object's key is one `deriveKey` from it). */
+const hkdfBases = new Lru<string, Promise<CryptoKey>>(KEY_CACHE_ENTRIES);
+
+/** Bytes as a string key (one char per byte): content, not identity, keys the caches. */
+function keyOf(bytes: Uint8Array): string {
+  return String.fromCharCode(...bytes);
+}
+
+/**
+ * An Ed25519 public key from its raw 32 bytes, for `verify` (cached by the bytes).
+ *
+ * @throws {SyftError} `E_BAD_MESSAGE` when it is not a valid raw key.
+ */
+export async function importVerifyKey(raw: Uint8Array): Promise<CryptoKey> {
+  const bad = (why: string) =>
+    new SyftError("E_BAD_MESSAGE", `peer signing key is unusable: ${why}`);
+  if (raw.length !== RAW_KEY_BYTES) throw bad(`${raw.length} bytes, not 32`);
+  // The copy is the cache's: a caller reusing its buffer cannot change a cached import.
+  const bytes = new Uint8Array(raw);
+  return await verifyKeys.remember(keyOf(bytes), async () => {
+    try {
+      return await crypto.subtle.importKey("raw", bytes, { name: "Ed25519" }, true, ["verify"]);
+    } catch (err) {
+      throw bad(err instanceof Error ? err.message : String(err));
+    }
+  });
+}
+
+/**
  * Import a peer's public keys from their raw 32-byte forms (as `hello.json`
- * and `$SYFT_HOME/peers/` carry them).
+ * and `$SYFT_HOME/peers/` carry them). The same bytes give the same CryptoKey
+ * objects (see {@linkcode KEY_CACHE_ENTRIES}).
  *
  * @throws {SyftError} `E_BAD_MESSAGE` when either key is not a valid raw key.
  *
@@ -56,38 +109,41 @@ export async function importPeerKeys(
   signRaw: Uint8Array,
   agreeRaw: Uint8Array,
 ): Promise<PeerKeys> {
-  const bad = (which: string, why: string) =>
-    new SyftError("E_BAD_MESSAGE", `peer ${which} key is unusable: ${why}`);
-  if (signRaw.length !== RAW_KEY_BYTES) throw bad("signing", `${signRaw.length} bytes, not 32`);
-  if (agreeRaw.length !== RAW_KEY_BYTES) {
-    throw bad("agreement", `${agreeRaw.length} bytes, not 32`);
-  }
-  let sign: CryptoKey;
-  try {
-    sign = await crypto.subtle.importKey("raw", own(signRaw), { name: "Ed25519" }, true, [
-      "verify",
-    ]);
-  } catch (err) {
-    throw bad("signing", err instanceof Error ? err.message : String(err));
-  }
-  let agree: CryptoKey;
-  try {
-    agree = await crypto.subtle.importKey("raw", own(agreeRaw), { name: "X25519" }, true, []);
-  } catch (err) {
-    throw bad("agreement", err instanceof Error ? err.message : String(err));
-  }
+  const bad = (why: string) =>
+    new SyftError("E_BAD_MESSAGE", `peer agreement key is unusable: ${why}`);
+  const sign = await importVerifyKey(signRaw);
+  if (agreeRaw.length !== RAW_KEY_BYTES) throw bad(`${agreeRaw.length} bytes, not 32`);
+  const bytes = new Uint8Array(agreeRaw);
+  const agree = await agreeKeys.remember(keyOf(bytes), async () => {
+    try {
+      return await crypto.subtle.importKey("raw", bytes, { name: "X25519" }, true, []);
+    } catch (err) {
+      throw bad(err instanceof Error ? err.message : String(err));
+    }
+  });
   return { sign, agree };
 }
 
 /**
  * The X25519 shared secret (32 bytes) of our private agreement key and a peer's
  * public one. Both directions of a pair compute the same secret; the HKDF `info`
- * of each derived key is what separates directions and uses.
+ * of each derived key is what separates directions and uses. Computed once per
+ * pair of keys (and checked then); each caller gets its own copy.
  *
  * @throws {SyftError} `E_BAD_MESSAGE` when the peer key is a low-order point
  *   (the secret would be all zeros, known to anyone).
  */
 export async function sharedSecret(
+  agreePrivate: CryptoKey,
+  peerAgreePublic: CryptoKey,
+): Promise<Uint8Array<ArrayBuffer>> {
+  let mine = secrets.get(agreePrivate);
+  if (!mine) secrets.set(agreePrivate, mine = new Lru(KEY_CACHE_ENTRIES));
+  const secret = await mine.remember(peerAgreePublic, () => agree(agreePrivate, peerAgreePublic));
+  return secret.slice();
+}
+
+async function agree(
   agreePrivate: CryptoKey,
   peerAgreePublic: CryptoKey,
 ): Promise<Uint8Array<ArrayBuffer>> {
@@ -113,9 +169,11 @@ export async function sharedSecret(
 }
 
 async function hkdfBase(secret: Uint8Array): Promise<CryptoKey> {
-  return await crypto.subtle.importKey("raw", own(secret), "HKDF", false, [
-    "deriveKey",
-  ]);
+  const bytes = new Uint8Array(secret);
+  return await hkdfBases.remember(
+    keyOf(bytes),
+    () => crypto.subtle.importKey("raw", bytes, "HKDF", false, ["deriveKey"]),
+  );
 }
 
 /**

@@ -8,6 +8,8 @@
  */
 import { decodeBase64, encodeBase64 } from "../encoding/base64.ts";
 import { SyftError } from "../errors/mod.ts";
+import { Lru } from "../cache/lru.ts";
+import { importVerifyKey, KEY_CACHE_ENTRIES } from "../crypto/agree.ts";
 import { fingerprint, type IdentityKeys, publicKeys } from "../identity/keys.ts";
 import { isIdentity } from "../paths/identity.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
@@ -147,6 +149,9 @@ function decodeField(
   return raw;
 }
 
+/** Hellos whose signature verified, by their signed text (bounded: see Lru). */
+const verifiedHellos = new Lru<string, true>(KEY_CACHE_ENTRIES);
+
 /**
  * Parse and verify the bytes of a `hello.json` found in the channel `expect`.
  * Strict: a size cap, exact field types, valid identities equal to the
@@ -226,16 +231,20 @@ export async function parseHello(bytes: Uint8Array, expect: HelloChannel): Promi
     throw bad(expect, `"created_at" must be milliseconds since the epoch`);
   }
 
-  let verified = false;
-  try {
-    const key = await crypto.subtle.importKey("raw", signKey, { name: "Ed25519" }, false, [
-      "verify",
-    ]);
-    verified = await crypto.subtle.verify({ name: "Ed25519" }, key, sig, bodyBytes);
-  } catch {
-    verified = false;
+  // The same hello is read again at every discovery: a signature once verified
+  // over these exact texts verifies again (the body holds the sign key too).
+  const signed = `${outer.sig}\n${outer.body}`;
+  if (verifiedHellos.get(signed) === undefined) {
+    let verified = false;
+    try {
+      const key = await importVerifyKey(signKey);
+      verified = await crypto.subtle.verify({ name: "Ed25519" }, key, sig, bodyBytes);
+    } catch {
+      verified = false;
+    }
+    if (!verified) throw bad(expect, "the signature does not verify with its sign_key");
+    verifiedHellos.set(signed, true);
   }
-  if (!verified) throw bad(expect, "the signature does not verify with its sign_key");
 
   return {
     protocol,

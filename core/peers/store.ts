@@ -10,6 +10,7 @@
  * @module
  */
 import { posix } from "node:path";
+import { Lru } from "../cache/lru.ts";
 import { decodeBase64 } from "../encoding/base64.ts";
 import { PEER_STATES, type PeerState } from "./state.ts";
 import { describeError, SyftError } from "../errors/mod.ts";
@@ -318,8 +319,34 @@ export function emptyRecord(email: string, state: PeerState): PeerRecord {
   };
 }
 
-/** Serialises updates within this process; the file lock covers other processes. */
-let inProcess: Promise<unknown> = Promise.resolve();
+/**
+ * Records already parsed, by email and the file's whole text: a round reads
+ * every record several times, and parsing and checking each again was a few
+ * per cent of an in-memory round. Keyed by content (the file is still read
+ * each time), so an edit by hand or by another process is never missed; a
+ * record that does not parse is never kept.
+ */
+const parsedRecords = new Lru<string, PeerRecord>(512);
+
+async function parsedRecord(text: string, email: string): Promise<PeerRecord> {
+  const key = `${email}\0${text}`;
+  let record = parsedRecords.get(key);
+  if (record === undefined) {
+    record = await parsePeerRecord(text, email);
+    parsedRecords.set(key, record);
+  }
+  // Callers may change what they get: each gets its own copy (the one nested object too).
+  const copy = { ...record };
+  if (record.key_change) copy.key_change = { ...record.key_change };
+  return copy;
+}
+
+/**
+ * Serialises updates within this process, per peers folder (of one file
+ * system); the file lock covers other processes. Stores of other folders
+ * (the datasites of one test world) never wait for each other.
+ */
+const inProcess = new WeakMap<LocalFs, Map<string, Promise<unknown>>>();
 
 /** The peer records under one `$SYFT_HOME/peers/` folder. */
 export class PeerStore {
@@ -447,7 +474,7 @@ export class PeerStore {
       throw corrupt(file, describeError(err));
     }
     try {
-      return await parsePeerRecord(text, email);
+      return await parsedRecord(text, email);
     } catch (err) {
       throw corrupt(file, describeError(err));
     }
@@ -462,7 +489,9 @@ export class PeerStore {
   }
 
   async #locked<T>(body: () => Promise<T>): Promise<T> {
-    const run = inProcess.then(async () => {
+    let queues = inProcess.get(this.fs);
+    if (!queues) inProcess.set(this.fs, queues = new Map());
+    const run = (queues.get(this.dir) ?? Promise.resolve()).then(async () => {
       await this.#ensureDir();
       const lock = await this.fs.open(posix.join(this.dir, ".lock"), {
         read: true,
@@ -478,7 +507,12 @@ export class PeerStore {
       }
     });
     // The next update waits for this one, whether it succeeded or not.
-    inProcess = run.catch(() => {});
+    const settled = run.catch(() => {});
+    queues.set(this.dir, settled);
+    // The last in line clears the queue, so a folder used once holds nothing.
+    settled.then(() => {
+      if (queues.get(this.dir) === settled) queues.delete(this.dir);
+    });
     return await run;
   }
 }

@@ -32,6 +32,11 @@ interface FileNode extends Meta {
 interface DirNode extends Meta {
   kind: "dir";
   children: Map<string, Node>;
+  /**
+   * The children's names, sorted, once a listing asked (names only: a clone
+   * shares them, its nodes are other objects); dropped when a name comes or goes.
+   */
+  sorted?: string[] | undefined;
 }
 interface LinkNode extends Meta {
   kind: "symlink";
@@ -43,7 +48,15 @@ type Node = FileNode | DirNode | LinkNode;
 const MAX_LINKS = 40;
 
 function notFound(op: string, path: string): Error {
-  return new Deno.errors.NotFound(`No such file or directory (os error 2): ${op} '${path}'`);
+  // The engine probes for absent files all the time and never reads a stack
+  // (core/ has no `.stack`): capturing one was a visible share of a round.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new Deno.errors.NotFound(`No such file or directory (os error 2): ${op} '${path}'`);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 function exists(op: string, path: string): Error {
@@ -65,9 +78,24 @@ function notEmpty(op: string, path: string): Error {
   });
 }
 
+/** What makes a path not already normal: `//`, a `.` or `..` segment, a trailing `/`. */
+const NOT_NORMAL = /\/\/|\/\.\.?(?:\/|$)|\/$/;
+
 function segmentsOf(path: string): string[] {
   if (!path.startsWith("/")) throw new Error(`MemoryFs takes absolute paths, not ${path}`);
+  // The engine's paths are nearly always normal already: no normalize for them.
+  if (!NOT_NORMAL.test(path)) return path.slice(1).split("/");
   return posix.normalize(path).split("/").filter((s) => s !== "");
+}
+
+/** A folder's names changed: its sorted listing is stale. */
+function touched(dir: DirNode): void {
+  dir.sorted = undefined;
+}
+
+/** A folder's children in name order (code units, as `a < b` compares). */
+function sortedNames(dir: DirNode): string[] {
+  return dir.sorted ??= [...dir.children.keys()].sort();
 }
 
 /** Thrown by the fsync a test chose to die at (see {@linkcode MemoryFs.powerCutAt}). */
@@ -257,7 +285,18 @@ function findIno(root: DirNode, ino: number): Node | null {
 /** A file system in memory. */
 export class MemoryFs implements LocalFs {
   #root: DirNode;
-  #durable: DirNode;
+  /**
+   * What the last fsync made durable, as a tree of its own (while recording,
+   * whose trees keep it, and until the next fsync after); null: the live tree
+   * with the changes {@linkcode MemoryFs.#undo} keeps taken back. (A copy of
+   * the whole tree at every fsync was the largest cost of the simulation's
+   * file systems; an fsync now costs nothing and a change one entry.)
+   */
+  #durable: DirNode | null = null;
+  /** Each node changed since the last fsync (while `#durable` is null), as it was then. */
+  readonly #undo = new Map<Node, Saved>();
+  /** Open files: a crash cuts them off the tree it rolls back. */
+  readonly #open = new Set<MemoryFile>();
   #ino = 1;
   readonly #clock: Clock;
   /** Files holding a `lock()`, with the callers waiting for each. */
@@ -277,14 +316,40 @@ export class MemoryFs implements LocalFs {
   constructor(clock: Clock = systemClock) {
     this.#clock = clock;
     this.#root = this.#dir(0o755);
-    this.#durable = clone(this.#root);
   }
 
   /** Lose everything written since the last `sync()`, as a power cut would. */
   crash(): void {
     this.#dead = null;
-    this.#root = clone(this.#durable);
+    if (this.#durable) {
+      this.#root = clone(this.#durable);
+      if (!this.#recording) this.#durable = null;
+    } else {
+      // The files still open keep their nodes as they stand, off the tree, as
+      // they did when a crash made the tree a new copy.
+      const copies = new Map<Node, Node>();
+      for (const file of this.#open) file.detach(copies);
+      this.#open.clear();
+      for (const [node, saved] of this.#undo) putBack(node, saved);
+      this.#undo.clear();
+    }
     this.#locks.clear();
+  }
+
+  /** The durable tree as a tree of its own. */
+  #durableTree(): DirNode {
+    return this.#durable ?? clone(this.#root, this.#undo);
+  }
+
+  /** @internal About to change `node`: keep it as it was, if the last fsync saw it so. */
+  changing(node: Node): void {
+    if (this.#durable === null && !this.#undo.has(node)) this.#undo.set(node, saved(node));
+  }
+
+  /** @internal A file opened / closed. */
+  opened(file: MemoryFile, open: boolean): void {
+    if (open) this.#open.add(file);
+    else this.#open.delete(file);
   }
 
   /**
@@ -294,7 +359,10 @@ export class MemoryFs implements LocalFs {
    * disk that was quiet when the recording began.
    */
   record(): FsRecording {
-    this.#recording = new FsRecording(clone(this.#root), this.#durable, this.#ino);
+    const durable = this.#durableTree();
+    this.#durable = durable;
+    this.#undo.clear();
+    this.#recording = new FsRecording(clone(this.#root), durable, this.#ino);
     return this.#recording;
   }
 
@@ -324,7 +392,8 @@ export class MemoryFs implements LocalFs {
 
   /** Make the tree as it stands durable without an fsync, as the OS does in its own time. */
   flush(): void {
-    this.#durable = clone(this.#root);
+    this.#durable = this.#recording ? clone(this.#root) : null;
+    this.#undo.clear();
   }
 
   /** The tree as it stands, to restore later or elsewhere. */
@@ -340,7 +409,8 @@ export class MemoryFs implements LocalFs {
   restore(snapshot: FsSnapshot): void {
     const tree = frozen.get(snapshot)!;
     this.#root = clone(tree.root);
-    this.#durable = clone(tree.root);
+    this.#durable = this.#recording ? clone(tree.root) : null;
+    this.#undo.clear();
     this.#ino = Math.max(this.#ino, tree.nextIno);
     this.#dead = null;
     this.#locks.clear();
@@ -350,7 +420,9 @@ export class MemoryFs implements LocalFs {
   symlinkSync(target: string, path: string): void {
     const { parent, name } = this.#parentOf("symlink", path);
     if (parent.children.has(name)) throw exists("symlink", path);
+    this.changing(parent);
     parent.children.set(name, { kind: "symlink", target, ...this.#meta(0o777) });
+    touched(parent);
     this.#log({ kind: "symlink", path });
   }
 
@@ -358,7 +430,8 @@ export class MemoryFs implements LocalFs {
   listTree(dir = "/"): string[] {
     const out: string[] = [];
     const walk = (node: DirNode, at: string) => {
-      for (const [name, child] of [...node.children].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      for (const name of sortedNames(node)) {
+        const child = node.children.get(name)!;
         const path = at === "/" ? `/${name}` : `${at}/${name}`;
         if (child.kind === "dir") walk(child, path);
         else out.push(path);
@@ -378,23 +451,23 @@ export class MemoryFs implements LocalFs {
     this.alive();
     const writes = !!(options.write || options.append);
     const creates = !!(options.create || options.createNew);
-    let node: Node | undefined;
-    try {
-      node = this.#resolve("open", path, true);
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound) || !creates || !writes) throw err;
-    }
+    const node0 = this.#find("open", path, true);
+    if (node0 === null && !(creates && writes)) throw notFound("open", path);
+    let node = node0 ?? undefined;
     if (node && options.createNew) throw exists("open", path);
     if (!node) {
       const { parent, name } = this.#parentOf("open", path, true);
       node = { kind: "file", data: new Uint8Array(0), ...this.#meta(options.mode ?? 0o644) };
+      this.changing(parent);
       parent.children.set(name, node);
+      touched(parent);
       parent.mtime = this.#clock.now();
       this.#log({ kind: "create", path });
     }
     if (node.kind === "dir" && writes) throw isDir("open", path);
     if (node.kind === "file" && options.truncate && writes) {
       const had = node.data.byteLength > 0;
+      this.changing(node);
       node.data = new Uint8Array(0);
       node.mtime = this.#clock.now();
       if (had) this.#log({ kind: "truncate", path });
@@ -464,7 +537,9 @@ export class MemoryFs implements LocalFs {
       if (child === undefined) {
         if (!last && !options.recursive) throw notFound("mkdir", path);
         child = this.#dir(options.mode ?? 0o755);
+        this.changing(dir);
         dir.children.set(s, child);
+        touched(dir);
         dir.mtime = this.#clock.now();
         this.#log({ kind: "mkdir", path: this.#join(segments, i) });
       } else if (last && !options.recursive) {
@@ -493,8 +568,12 @@ export class MemoryFs implements LocalFs {
     } else if (there && node.kind === "dir") {
       throw notDir("rename", to);
     }
+    this.changing(src.parent);
+    this.changing(dst.parent);
     src.parent.children.delete(src.name);
     dst.parent.children.set(dst.name, node);
+    touched(src.parent);
+    touched(dst.parent);
     src.parent.mtime = dst.parent.mtime = this.#clock.now();
     this.#log({ kind: "rename", path: from, to });
   }
@@ -506,7 +585,9 @@ export class MemoryFs implements LocalFs {
       if (node.kind === "dir") throw new Deno.errors.PermissionDenied(`link '${from}'`);
       const dst = this.#parentOf("link", to);
       if (dst.parent.children.has(dst.name)) throw exists("link", to);
+      this.changing(dst.parent);
       dst.parent.children.set(dst.name, node);
+      touched(dst.parent);
       dst.parent.mtime = this.#clock.now();
       this.#log({ kind: "link", path: from, to });
     });
@@ -524,7 +605,9 @@ export class MemoryFs implements LocalFs {
     if (node.kind === "dir" && node.children.size > 0 && !options.recursive) {
       throw notEmpty("remove", path);
     }
+    this.changing(parent);
     parent.children.delete(name);
+    touched(parent);
     parent.mtime = this.#clock.now();
     this.#log({ kind: "remove", path });
   }
@@ -532,8 +615,7 @@ export class MemoryFs implements LocalFs {
   existsSync(path: string): boolean {
     this.alive();
     try {
-      this.#resolve("stat", path, true);
-      return true;
+      return this.#find("stat", path, true) !== null;
     } catch {
       return false;
     }
@@ -557,12 +639,15 @@ export class MemoryFs implements LocalFs {
     this.alive();
     const node = this.#resolve("readdir", path, true);
     if (node.kind !== "dir") throw notDir("readdir", path);
-    return [...node.children].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, child]) => ({
-      name,
-      isFile: child.kind === "file",
-      isDirectory: child.kind === "dir",
-      isSymlink: child.kind === "symlink",
-    }));
+    return sortedNames(node).map((name) => {
+      const child = node.children.get(name)!;
+      return {
+        name,
+        isFile: child.kind === "file",
+        isDirectory: child.kind === "dir",
+        isSymlink: child.kind === "symlink",
+      };
+    });
   }
 
   chmod(path: string, mode: number): Promise<void> {
@@ -571,13 +656,17 @@ export class MemoryFs implements LocalFs {
 
   chmodSync(path: string, mode: number): void {
     this.alive();
-    this.#resolve("chmod", path, true).mode = mode & 0o7777;
+    const node = this.#resolve("chmod", path, true);
+    this.changing(node);
+    node.mode = mode & 0o7777;
     this.#log({ kind: "chmod", path });
   }
 
   utimeSync(path: string, _atime: number, mtime: number): void {
     this.alive();
-    this.#resolve("utime", path, true).mtime = mtime * 1000;
+    const node = this.#resolve("utime", path, true);
+    this.changing(node);
+    node.mtime = mtime * 1000;
     this.#log({ kind: "utime", path });
   }
 
@@ -593,7 +682,8 @@ export class MemoryFs implements LocalFs {
       throw this.#dead;
     }
     this.syncs++;
-    this.#durable = clone(this.#root);
+    this.#durable = this.#recording ? clone(this.#root) : null;
+    this.#undo.clear();
     this.#log({ kind: "sync", path }, ino);
   }
 
@@ -606,10 +696,12 @@ export class MemoryFs implements LocalFs {
     if (!this.#recording) return;
     if (op.kind === "note") return this.#recording.push(op, null);
     // After a sync the durable tree is the tree: one copy serves both models.
-    const now = op.kind === "sync" ? this.#durable : clone(this.#root);
+    // Recording keeps the durable tree as a tree of its own (see `#durable`).
+    const durable = this.#durable!;
+    const now = op.kind === "sync" ? durable : clone(this.#root);
     this.#recording.push(op, {
       now,
-      durable: this.#durable,
+      durable,
       nextIno: this.#ino,
       ...(synced === undefined ? {} : { synced }),
     });
@@ -670,20 +762,42 @@ export class MemoryFs implements LocalFs {
   }
 
   /** The node at `path`, following symlinks on the way (and at the end when `follow`). */
-  #resolve(op: string, path: string, follow: boolean, depth = 0): Node {
-    if (depth > MAX_LINKS) throw new Deno.errors.FilesystemLoop(`${op} '${path}'`);
+  #resolve(op: string, path: string, follow: boolean): Node {
+    return this.#find(op, path, follow) ?? throwNotFound(op, path);
+  }
+
+  /**
+   * {@linkcode MemoryFs.#resolve}, but null where the path names nothing (no
+   * error to build: existence checks and creates ask that most).
+   */
+  #find(op: string, path: string, follow: boolean): Node | null {
     const segments = segmentsOf(path);
+    return this.#walk(op, path, segments, segments.length, follow, 0);
+  }
+
+  /** The node of the first `count` of `segments` (of `path`, for messages); null: none. */
+  #walk(
+    op: string,
+    path: string,
+    segments: string[],
+    count: number,
+    follow: boolean,
+    depth: number,
+  ): Node | null {
+    if (depth > MAX_LINKS) throw new Deno.errors.FilesystemLoop(`${op} '${path}'`);
     let node: Node = this.#root;
-    for (const [i, s] of segments.entries()) {
+    for (let i = 0; i < count; i++) {
       if (node.kind !== "dir") throw notDir(op, path);
-      const child: Node | undefined = node.children.get(s);
-      if (!child) throw notFound(op, path);
-      const last = i === segments.length - 1;
+      const child: Node | undefined = node.children.get(segments[i]!);
+      if (!child) return null;
+      const last = i === count - 1;
       if (child.kind === "symlink" && (!last || follow)) {
         const base = "/" + segments.slice(0, i).join("/");
         const target = child.target.startsWith("/") ? child.target : posix.join(base, child.target);
-        const rest = segments.slice(i + 1).join("/");
-        return this.#resolve(op, rest ? posix.join(target, rest) : target, follow, depth + 1);
+        const rest = segments.slice(i + 1, count).join("/");
+        const next = rest ? posix.join(target, rest) : target;
+        const nextSegments = segmentsOf(next);
+        return this.#walk(op, next, nextSegments, nextSegments.length, follow, depth + 1);
       }
       node = child;
     }
@@ -692,13 +806,20 @@ export class MemoryFs implements LocalFs {
 
   /** The folder that holds `path`'s last name (symlinks on the way followed). */
   #parentOf(op: string, path: string, _creating = false): { parent: DirNode; name: string } {
-    const normal = posix.normalize(path);
-    const name = posix.basename(normal);
-    if (name === "" || normal === "/") throw new Deno.errors.PermissionDenied(`${op} '${path}'`);
-    const parent = this.#resolve(op, posix.dirname(normal), true);
+    const segments = segmentsOf(path);
+    const name = segments[segments.length - 1];
+    if (name === undefined) throw new Deno.errors.PermissionDenied(`${op} '${path}'`);
+    // Errors name the folder, as posix.dirname of the normal path would.
+    const folder = "/" + segments.slice(0, -1).join("/");
+    const parent = this.#walk(op, folder, segments, segments.length - 1, true, 0) ??
+      throwNotFound(op, folder);
     if (parent.kind !== "dir") throw notDir(op, path);
     return { parent, name };
   }
+}
+
+function throwNotFound(op: string, path: string): never {
+  throw notFound(op, path);
 }
 
 function infoOf(node: Node): FsInfo {
@@ -717,26 +838,70 @@ function infoOf(node: Node): FsInfo {
   };
 }
 
-/** A deep copy that keeps hard links linked (one node reached by two names stays one). */
-function clone(root: DirNode): DirNode {
+/** A node's changeable fields, as an fsync saw them. */
+interface Saved {
+  mtime: number;
+  mode: number;
+  /** A folder's names (the map as it was; the live one changes). */
+  children?: Map<string, Node>;
+  /** A file's bytes (replaced on write, never changed in place: kept as they are). */
+  data?: Uint8Array;
+}
+
+function saved(node: Node): Saved {
+  const { mtime, mode } = node;
+  if (node.kind === "dir") return { mtime, mode, children: new Map(node.children) };
+  if (node.kind === "file") return { mtime, mode, data: node.data };
+  return { mtime, mode };
+}
+
+/** Put `node`'s fields back as `was` kept them. */
+function putBack(node: Node, was: Saved): void {
+  node.mtime = was.mtime;
+  node.mode = was.mode;
+  if (node.kind === "dir") {
+    node.children = was.children!;
+    touched(node);
+  } else if (node.kind === "file") node.data = was.data!;
+}
+
+/**
+ * A deep copy that keeps hard links linked (one node reached by two names
+ * stays one); with `was`, of each node as it kept it (the durable tree).
+ */
+function clone(root: DirNode, was?: ReadonlyMap<Node, Saved>): DirNode {
+  // Only files and symlinks can have two names (`link` refuses folders): only they are looked up.
   const seen = new Map<Node, Node>();
-  const copy = (node: Node): Node => {
-    const known = seen.get(node);
-    if (known) return known;
-    let out: Node;
-    if (node.kind === "dir") {
-      const dir: DirNode = { ...node, children: new Map() };
-      seen.set(node, dir);
-      for (const [name, child] of node.children) dir.children.set(name, copy(child));
-      out = dir;
-    } else {
-      // File bytes are replaced on write, never changed in place, so they can be shared.
-      out = { ...node };
-      seen.set(node, out);
+  // Every fsync while recording copies the whole tree: fields are copied by name (faster than a spread).
+  const copy = (dir: DirNode): DirNode => {
+    const then = was?.get(dir);
+    const out: DirNode = {
+      kind: "dir",
+      ino: dir.ino,
+      mode: then ? then.mode : dir.mode,
+      mtime: then ? then.mtime : dir.mtime,
+      children: new Map(),
+      sorted: then ? undefined : dir.sorted,
+    };
+    for (const [name, child] of then ? then.children! : dir.children) {
+      if (child.kind === "dir") {
+        out.children.set(name, copy(child));
+        continue;
+      }
+      let twin = seen.get(child);
+      if (twin === undefined) {
+        const { mode, mtime } = was?.get(child) ?? child;
+        // File bytes are replaced on write, never changed in place, so they can be shared.
+        twin = child.kind === "file"
+          ? { kind: "file", ino: child.ino, mode, mtime, data: was?.get(child)?.data ?? child.data }
+          : { kind: "symlink", ino: child.ino, mode, mtime, target: child.target };
+        seen.set(child, twin);
+      }
+      out.children.set(name, twin);
     }
     return out;
   };
-  return copy(root) as DirNode;
+  return copy(root);
 }
 
 /** An open file of a {@linkcode MemoryFs}. */
@@ -747,10 +912,27 @@ class MemoryFile implements LocalFile {
 
   constructor(
     readonly fs: MemoryFs,
-    readonly node: Node,
+    public node: Node,
     readonly path: string,
     readonly append: boolean,
-  ) {}
+  ) {
+    fs.opened(this, true);
+  }
+
+  /**
+   * @internal A crash rolls the tree back: this file keeps its node as it
+   * stands, off the tree (`copies`: one copy per node, shared by its files).
+   */
+  detach(copies: Map<Node, Node>): void {
+    let copy = copies.get(this.node);
+    if (copy === undefined) {
+      copy = this.node.kind === "dir"
+        ? { ...this.node, children: new Map(this.node.children), sorted: undefined }
+        : { ...this.node };
+      copies.set(this.node, copy);
+    }
+    this.node = copy;
+  }
 
   read(buffer: Uint8Array): Promise<number | null> {
     try {
@@ -784,6 +966,7 @@ class MemoryFile implements LocalFile {
     if (this.append) this.#at = file.data.byteLength;
     const end = this.#at + data.byteLength;
     // A new array each time: snapshots share the old one.
+    this.fs.changing(file);
     const next = new Uint8Array(Math.max(end, file.data.byteLength));
     next.set(file.data);
     next.set(data, this.#at);
@@ -821,6 +1004,7 @@ class MemoryFile implements LocalFile {
     if (!this.#open) throw new Deno.errors.BadResource("Bad resource ID");
     this.unlockSync();
     this.#open = false;
+    this.fs.opened(this, false);
   }
 
   #live(op: string): void {

@@ -6,7 +6,7 @@
  */
 import { DEFAULT_RATES, type FaultRates } from "./faults.ts";
 import { describeOp } from "./ops.ts";
-import { runSeed, type SeedResult } from "./run.ts";
+import { runSeed, type SeedOptions, type SeedResult } from "./run.ts";
 import { shrink } from "./shrink.ts";
 
 /** What a block runs. */
@@ -21,7 +21,18 @@ export interface BlockOptions {
   only?: ReadonlySet<number> | undefined;
   /** Shrink failures (default true); each shrink replays its seed up to a few hundred times. */
   shrink?: boolean;
+  /**
+   * Seeds in flight at once in one isolate (default {@linkcode DEFAULT_INTERLEAVE}):
+   * while one waits on WebCrypto's thread pool, another runs. A seed's run
+   * depends on nothing but its seed, so this changes no result.
+   */
+  interleave?: number;
+  /** Workers the seeds are spread over (default 1: this isolate alone). */
+  workers?: number;
 }
+
+/** Seeds one isolate runs at once unless told (measured: see the report of issue 16). */
+export const DEFAULT_INTERLEAVE = 4;
 
 /** One failing seed, shrunk. */
 export interface BlockFailure {
@@ -42,7 +53,11 @@ export interface BlockReport {
   objects: number;
 }
 
-/** Run a block of seeds; `onSeed` hears of each as it ends. */
+/**
+ * Run a block of seeds; `onSeed` hears of each as it ends, in seed order
+ * (whatever order they finish in), and the report lists failures in seed
+ * order too: nothing printed depends on the interleaving or the workers.
+ */
 export async function runBlock(
   options: BlockOptions,
   onSeed?: (r: SeedResult) => void,
@@ -57,23 +72,109 @@ export async function runBlock(
     rounds: 0,
     objects: 0,
   };
-  for (let seed = options.first; seed < options.first + options.seeds; seed++) {
-    const base = { seed, ops: options.ops, sites: options.sites, rates, only: options.only };
-    const r = await runSeed(base);
-    report.ran++;
-    report.rounds += r.rounds;
-    report.objects += r.objects;
-    for (const [name, n] of Object.entries(r.known)) {
-      report.known[name] = (report.known[name] ?? 0) + n;
+  const base = (seed: number): SeedOptions => ({
+    seed,
+    ops: options.ops,
+    sites: options.sites,
+    rates,
+    only: options.only,
+  });
+  const done = new Map<number, SeedResult>();
+  let next = options.first;
+  const take = (r: SeedResult) => {
+    done.set(r.seed, r);
+    // Reported in seed order: each result waits for the seeds before it.
+    for (let r = done.get(next); r !== undefined; r = done.get(next)) {
+      done.delete(next++);
+      report.ran++;
+      report.rounds += r.rounds;
+      report.objects += r.objects;
+      for (const [name, n] of Object.entries(r.known)) {
+        report.known[name] = (report.known[name] ?? 0) + n;
+      }
+      onSeed?.(r);
+      if (r.failure) report.failures.push({ original: r, shrunk: r, command: "" });
     }
-    onSeed?.(r);
-    if (!r.failure) continue;
-    const shrunk = options.shrink === false ? r : (await shrink(base, r)).result;
-    report.failures.push({ original: r, shrunk, command: reproducer(options, rates, shrunk) });
+  };
+  const seeds = Array.from({ length: options.seeds }, (_, i) => options.first + i);
+  const lanes = Math.max(1, options.interleave ?? DEFAULT_INTERLEAVE);
+  const workers = Math.min(Math.max(1, options.workers ?? 1), seeds.length);
+  if (workers > 1) await inWorkers(seeds, workers, lanes, base, take);
+  else await interleaved(seeds, lanes, (seed) => runSeed(base(seed)), take);
+  // Shrinking replays one failing seed many times: after the block, one at a time, in order.
+  for (const f of report.failures) {
+    if (options.shrink !== false) {
+      f.shrunk = (await shrink(base(f.original.seed), f.original)).result;
+    }
+    f.command = reproducer(options, rates, f.shrunk);
   }
   report.seconds = (performance.now() - started) / 1000;
   return report;
 }
+
+/** Run `seeds` with `lanes` of them in flight at once, each result handed to `take`. */
+export async function interleaved(
+  seeds: readonly number[],
+  lanes: number,
+  run: (seed: number) => Promise<SeedResult>,
+  take: (r: SeedResult) => void,
+): Promise<void> {
+  let i = 0;
+  const lane = async () => {
+    while (i < seeds.length) take(await run(seeds[i++]!));
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, seeds.length) }, lane));
+}
+
+/**
+ * Spread `seeds` over `count` Workers (worker.ts), each kept `lanes` seeds
+ * busy: a Worker asks for the next seed as one ends, so a slow seed holds
+ * up nothing.
+ */
+async function inWorkers(
+  seeds: readonly number[],
+  count: number,
+  lanes: number,
+  base: (seed: number) => SeedOptions,
+  take: (r: SeedResult) => void,
+): Promise<void> {
+  let i = 0;
+  const url = new URL("./worker.ts", import.meta.url);
+  const all = Array.from({ length: count }, () => new Worker(url, { type: "module" }));
+  try {
+    await Promise.all(all.map((worker) =>
+      new Promise<void>((resolve, reject) => {
+        let busy = 0;
+        const feed = () => {
+          while (busy < lanes && i < seeds.length) {
+            busy++;
+            worker.postMessage(base(seeds[i++]!) satisfies SeedOptions);
+          }
+          if (busy === 0) resolve();
+        };
+        worker.onmessage = (e: MessageEvent<WorkerReply>) => {
+          if ("error" in e.data) {
+            reject(new Error(`seed ${e.data.seed} threw in a worker: ${e.data.error}`));
+            return;
+          }
+          busy--;
+          take(e.data.result);
+          feed();
+        };
+        worker.onerror = (e) => {
+          e.preventDefault();
+          reject(new Error(`a simulation worker died: ${e.message}`));
+        };
+        feed();
+      })
+    ));
+  } finally {
+    for (const worker of all) worker.terminate();
+  }
+}
+
+/** What worker.ts answers for one seed. */
+export type WorkerReply = { result: SeedResult } | { seed: number; error: string };
 
 function reproducer(options: BlockOptions, rates: FaultRates, r: SeedResult): string {
   const parts = [`deno task sim --seed ${r.seed} --seeds 1 --ops ${options.ops}`];

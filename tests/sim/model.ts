@@ -74,8 +74,10 @@ export function may(tree: Tree, owner: string, user: string, path: string, level
   if (segments[segments.length - 1]!.endsWith(PERMISSION_FILE)) return false;
   let governing: Rules | null = null;
   let at = 0;
+  let folder = ""; // the first `depth` segments, each followed by "/"
   for (let depth = 0; depth <= segments.length - 1; depth++) {
-    const text = tree.get([...segments.slice(0, depth), PERMISSION_FILE].join("/"));
+    if (depth > 0) folder += `${segments[depth - 1]}/`;
+    const text = tree.get(folder + PERMISSION_FILE);
     if (text === undefined) continue;
     governing = rulesOf(text);
     at = depth;

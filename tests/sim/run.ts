@@ -17,6 +17,7 @@ import { DATASET_META_FILE, mockFolder, privateFolder } from "../../core/dataset
 import { SyftError } from "../../core/errors/mod.ts";
 import type { JobKey } from "../../core/jobs/layout.ts";
 import { receivedRoot } from "../../core/jobs/review.ts";
+import { isSyftTemp } from "../../core/datasite/names.ts";
 import { GC_MIN_OBJECTS } from "../../core/sync/gc.ts";
 import { loadChannelState } from "../../core/sync/state.ts";
 import { type SiteJobs, siteJobs } from "../../core/testing/jobs.ts";
@@ -102,6 +103,9 @@ const THRESHOLDS = { checkpoint: 8, compact: 3 };
  */
 const STORAGE_BOUND = 1 + 2 + 2 * (THRESHOLDS.compact + THRESHOLDS.checkpoint) + 1 +
   GC_MIN_OBJECTS - 1;
+
+/** The random part of an atomic write's temp name. */
+const TEMP_UUID = /\.tmp-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The datasite emails of a run with `n` sites. */
 export function emailsOf(n: number): string[] {
@@ -232,6 +236,8 @@ class Sim {
   readonly held = new Set<string>();
   /** `site\0owner\0path`: paths a site renamed a file onto in its mirror of the owner. */
   readonly renamedOnto = new Set<string>();
+  /** Per site, the tree (paths and permission texts) its last `#noteReadable` saw. */
+  readonly #lastNoted = new Map<number, string>();
   /** Sites that lost their state/ at some point. */
   readonly wiped = new Set<number>();
   /** `a\0b` (both orders): pairs where one removed the other. */
@@ -386,9 +392,13 @@ class Sim {
     const site = this.sites[op.site]!;
     const owner = this.emails[op.owner]!;
     if (op.site !== op.owner && !(await this.#mutual(op.site, op.owner))) return;
-    const existing = this.#tree(site, owner);
-    const paths = [...existing.keys()].filter((p) =>
-      !MARKER.test(p) && !p.endsWith("syft.pub.yaml")
+    // Only the paths, and the texts of the few files the edit touches, read
+    // before it: reading the whole tree for each edit was the run's largest cost.
+    const existing = this.#paths(site, owner);
+    // A crash's leftover temps (`.<name>.tmp-<uuid>`) are no user's files, and
+    // their names are random: picking one would make the seed replay differently.
+    const paths = existing.filter((p) =>
+      !MARKER.test(p) && !p.endsWith("syft.pub.yaml") && !isSyftTemp(posix.basename(p))
     );
     const chosen = paths[Math.floor(op.pick * paths.length)];
     if (op.k === "write") {
@@ -399,26 +409,29 @@ class Sim {
         path = `${folder}/f${slot % NAMES}.txt`;
       }
       const content = `op ${op.id} of seed ${this.seed}: ${site.me} wrote ${path}`;
+      const before = this.#texts(site, owner, [path]);
       site.write(`${owner}/${path}`, content);
-      this.#edited(op.site, op.owner, path, content, existing);
+      this.#edited(op.site, op.owner, path, content, before);
       return;
     }
     if (chosen === undefined) return;
     if (op.k === "delete") {
+      const before = this.#texts(site, owner, [chosen]);
       site.remove(`${owner}/${chosen}`);
-      this.#edited(op.site, op.owner, chosen, null, existing);
+      this.#edited(op.site, op.owner, chosen, null, before);
       return;
     }
     const to = posix.join(posix.dirname(chosen), `f${op.to}.txt`);
     if (to === chosen) return;
+    const before = this.#texts(site, owner, [chosen, to]);
     this.world.clock.advance(1000);
     site.fs.renameSync(
       posix.join(site.ctx.root, owner, chosen),
       posix.join(site.ctx.root, owner, to),
     );
     this.renamedOnto.add(`${op.site}\0${op.owner}\0${to}`);
-    this.#edited(op.site, op.owner, chosen, null, existing);
-    this.#edited(op.site, op.owner, to, existing.get(chosen)!, existing);
+    this.#edited(op.site, op.owner, chosen, null, before);
+    this.#edited(op.site, op.owner, to, before.get(chosen)!, before);
   }
 
   /** Note an edit for invariants b and c: who touched the path, and the proposer's last word. */
@@ -427,7 +440,8 @@ class Sim {
     owner: number,
     path: string,
     content: string | null,
-    before: Map<string, string>,
+    /** The texts of (at least) `path` before the edit, as `site` held them. */
+    before: ReadonlyMap<string, string>,
   ): void {
     const key = `${owner}\0${path}`;
     const editors = this.editors.get(key) ?? new Set();
@@ -449,7 +463,10 @@ class Sim {
     const tkey = `${site}\0${owner}\0${path}`;
     let t = this.tracked.get(tkey);
     if (!t) {
-      const ownerTree = this.#tree(this.sites[owner]!, this.emails[owner]!);
+      // What `may` reads (permission texts) and the one path compared: not the whole tree.
+      const ownerSite = this.sites[owner]!;
+      const ownerTree = this.#rules(ownerSite);
+      const ownerText = this.#texts(ownerSite, ownerSite.me, [path]).get(path);
       t = {
         site,
         owner,
@@ -460,7 +477,7 @@ class Sim {
         deniedSeen: false,
         // Others edited it before: the proposal may meet their edit (a conflict, not a refusal).
         spoiled: [...editors].some((e) => e !== site && e !== owner) ||
-          ownerTree.get(path) !== before.get(path),
+          ownerText !== before.get(path),
       };
       this.tracked.set(tkey, t);
       this.#judge(t, ownerTree);
@@ -720,6 +737,12 @@ class Sim {
   #noteReadable(index: number): void {
     const site = this.sites[index]!;
     const tree = this.#rules(site);
+    // What may be read is a function of the paths and the permission texts: the
+    // same as at the last note adds nothing (most rounds change neither).
+    let seen = "";
+    for (const [path, text] of tree) seen += `${path}\0${text}\0`;
+    if (this.#lastNoted.get(index) === seen) return;
+    this.#lastNoted.set(index, seen);
     const byPeer = this.readable.get(site.me) ?? new Map<string, Set<string>>();
     this.readable.set(site.me, byPeer);
     for (const peer of this.emails) {
@@ -743,6 +766,23 @@ class Sim {
     return out;
   }
 
+  /** The paths of `owner`'s datasite as `site` holds it, as {@linkcode Sim.#tree} lists them. */
+  #paths(site: MemorySite, owner: string): string[] {
+    return site.files(owner).map((rel) => rel.slice(owner.length + 1));
+  }
+
+  /** The texts of those of `paths` that are files of `owner`'s datasite as `site` holds it. */
+  #texts(site: MemorySite, owner: string, paths: readonly string[]): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const path of paths) {
+      const abs = posix.join(site.ctx.root, owner, path);
+      const info = site.fs.existsSync(abs) ? site.fs.lstatSync(abs) : null;
+      // What #tree holds: files and symlinks (read through), never folders.
+      if (info && !info.isDirectory) out.set(path, site.read(`${owner}/${path}`)!);
+    }
+    return out;
+  }
+
   /** `owner`'s datasite as `site` holds it (its own, or its mirror): path → text. */
   #tree(site: MemorySite, owner: string): Map<string, string> {
     const out = new Map<string, string>();
@@ -755,7 +795,9 @@ class Sim {
     let h = 0x811c9dc5;
     for (const site of this.sites) {
       for (const rel of site.files("")) {
-        const line = `${site.me}:${rel.replace(MARKER, ".marker")}=${site.read(rel)}\n`;
+        // Leftover temps are named at random (crypto.randomUUID): their names are left out.
+        const name = rel.replace(MARKER, ".marker").replace(TEMP_UUID, ".tmp-*");
+        const line = `${site.me}:${name}=${site.read(rel)}\n`;
         for (let i = 0; i < line.length; i++) h = Math.imul(h ^ line.charCodeAt(i), 0x01000193);
       }
     }
