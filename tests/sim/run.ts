@@ -189,6 +189,7 @@ export type FixedBug =
   | "deletion-echo-conflict"
   | "applied-never-echoed"
   | "restore-skips-proposals"
+  | "resync-skips-proposals"
   | "reordered-listing-stalls"
   | "journal-after-user-edit"
   | "rename-same-stamp"
