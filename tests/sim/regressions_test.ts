@@ -309,3 +309,22 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "seed 90190: a file renamed away and back in a mirror is no edit, so nothing is refused (the checker's own mistake)",
+  fn: async () => {
+    // s2 renames public/f1.txt in its mirror of s1 (not writable by s2) to
+    // f3.txt and back before a round. The engine rightly sees no change; the
+    // checker counted the rename back as a refused write and wanted its
+    // .rejected copy. Not an engine bug: the checker now lets an edit back to
+    // the owner's own text pass.
+    const failure = (await runSeed({
+      seed: 90190,
+      ops: 300,
+      only: new Set([257, 259, 270, 276, 288, 289]),
+      allow: [],
+    })).failure;
+    assertEquals(failure, null);
+  },
+});

@@ -912,6 +912,10 @@ class Sim {
           return { invariant: "b", detail: `${what} was permitted but the owner holds ${now}` };
         }
       } else if (!t.allowedSeen && t.content !== null) {
+        // Edited back to the owner's own text (a rename away and back, seed
+        // 90190): the mirror holds what the owner has, so there is nothing to
+        // propose and nothing to refuse.
+        if ((ownerTree.get(t.path) ?? null) === t.content) continue;
         const mirror = this.#tree(site, owner.me);
         const copies = [...mirror].filter(([p, text]) =>
           MARKER.test(p) && p.replace(MARKER, "") === t.path && text === t.content
