@@ -8,13 +8,13 @@
 import { assertEquals } from "../../../assert.ts";
 import { SyftError } from "../../../../core/errors/mod.ts";
 import { createHash } from "node:crypto";
-import { type MemorySite, MemoryWorld } from "../../../../core/testing/world.ts";
+import type { MemorySite } from "../../../../core/testing/world.ts";
+import { OWNER, poolWorld } from "./_pool_world.ts";
 import type { LocalFs } from "../../../../core/fs/local_fs.ts";
 import { loadIndex } from "../../../../core/sync/state.ts";
 import { DEFER_HASH } from "../../../../core/sync/deferred_hash.ts";
 import { INLINE_LIMIT } from "../../../../core/events/types.ts";
 
-const OWNER = "owner@hospital.org";
 const PEERS = ["ann@lab.org", "bob@lab.org"];
 
 const SIZE = INLINE_LIMIT + 65536;
@@ -42,17 +42,9 @@ function bigFile(seed: number): Uint8Array {
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 async function world(peers: string[], pool = true) {
-  const w = new MemoryWorld();
-  w.storage.pool = pool;
-  const owner = await w.site(OWNER);
-  const sites: MemorySite[] = [];
-  for (const p of peers) {
-    const site = await w.site(p);
-    await w.connect(site, owner);
-    sites.push(site);
-  }
-  await w.settle();
-  return { w, owner, sites };
+  const made = await poolWorld(peers, pool);
+  await made.w.settle();
+  return made;
 }
 
 /** Count the owner's opens of `path`; `onOpen` runs before each. */

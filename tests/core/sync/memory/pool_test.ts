@@ -9,10 +9,10 @@
 import { assert, assertEquals } from "../../../assert.ts";
 import { SyftError } from "../../../../core/errors/mod.ts";
 import { type MemorySite, MemoryWorld } from "../../../../core/testing/world.ts";
+import { OWNER, poolWorld } from "./_pool_world.ts";
 import { peerKeys } from "../../../../core/sync/context.ts";
 import { readOwnObject } from "../../../../core/sync/outgoing.ts";
 
-const OWNER = "owner@hospital.org";
 const PEERS = ["ann@lab.org", "bob@lab.org", "cy@lab.org"];
 const MiB = 1024 * 1024;
 
@@ -23,18 +23,7 @@ function bigFile(bytes = 2 * MiB): Uint8Array {
   return big;
 }
 
-async function world(peers: string[], pool = true) {
-  const w = new MemoryWorld();
-  w.storage.pool = pool;
-  const owner = await w.site(OWNER);
-  const sites: MemorySite[] = [];
-  for (const p of peers) {
-    const site = await w.site(p);
-    await w.connect(site, owner);
-    sites.push(site);
-  }
-  return { w, owner, sites };
-}
+const world = poolWorld;
 
 /** Every `x-` blob in the owner's channels. */
 function channelBlobs(w: MemoryWorld): string[] {
