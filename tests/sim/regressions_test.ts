@@ -3,7 +3,7 @@
  * that show it, replayed with every other known bug let pass. An open bug's
  * test is marked `ignore` and its name listed in KNOWN_BUGS
  * (tests/sim/run.ts); once fixed, both go and the name moves to FixedBug.
- * One is open today: wiped-owner-replays-remove (seed 90003).
+ * None is open today.
  * (The operations are those tests/sim/ops.ts draws today: changing its mix
  * changes them, and these seeds must then be found again.)
  */
@@ -332,8 +332,6 @@ Deno.test({
 Deno.test({
   name:
     "seed 90003: an owner that lost its state/ does not act again on a peer's old peer.remove after both re-accepted (wiped-owner-replays-remove)",
-  // Open: see KNOWN_BUGS in tests/sim/run.ts.
-  ignore: true,
   fn: async () => {
     // s3 removes s0, s0 reads the remove, and the two peer again. s0 loses
     // state/ and reads s3's channel from b-1, the old remove included: s0
