@@ -349,3 +349,24 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "seed 100433: an owner that lost its state/ never acks less than its earlier batches did, so a proposal it applied is not applied again over its own later deletion (wiped-owner-regresses-acks)",
+  fn: async () => {
+    // s0 applies s3's job (b-2 of s3's channel, acked 2 in s0's b-1), removes
+    // s3, loses state/, and deletes the job's config.yaml. Its peer.remove
+    // batch, written with no reader state, acked 0; once the two peer again,
+    // s0 took that newest ack for how far it had judged, applied b-2 again
+    // and brought config.yaml back; s3's later deletion of it was lost.
+    assertEquals(
+      await replay(
+        "wiped-owner-regresses-acks",
+        100433,
+        300,
+        [53, 68, 102, 129, 141, 248, 258, 259, 266, 267, 276, 289],
+      ),
+      null,
+    );
+  },
+});

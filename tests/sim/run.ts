@@ -177,6 +177,12 @@ interface Tracked {
  *   judges the peer's proposal but never publishes its refusal, so the
  *   proposer's mirror keeps the edit without a `.rejected` copy.
  *
+ * - `wiped-owner-regresses-acks` (fixed, core/sync/channel_writer.ts, seed
+ *   100433): an owner that lost its `state/` wrote a batch to a peer it had
+ *   removed (the `peer.remove`) before reading that peer again, acking 0.
+ *   Re-peered, it took that newest ack for how far it had judged the peer's
+ *   channel and applied an old proposal again over its own later deletion.
+ *
  * `stacked-proposal` (an edit on top of one's own unanswered proposal
  * refused as a conflict) was on this list until main fixed it (d94df9d).
  */
@@ -203,7 +209,8 @@ export type FixedBug =
   | "rename-same-stamp"
   | "wiped-owner-deletion"
   | "wiped-owner-leaks-objects"
-  | "wiped-owner-replays-remove";
+  | "wiped-owner-replays-remove"
+  | "wiped-owner-regresses-acks";
 
 /**
  * One entry of {@linkcode KNOWN_BUGS}: an open engine bug the run tolerates
