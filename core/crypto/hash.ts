@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { denoFs } from "../fs/deno_fs.ts";
 import type { LocalFile, LocalFs } from "../fs/local_fs.ts";
+import { syncBeside } from "../fs/sync_beside.ts";
 
 /** Read size of {@linkcode hashFile}: large enough for throughput, small enough to never matter. */
 const FILE_READ_BYTES = 1 << 20;
@@ -223,24 +224,6 @@ export async function hashedFileStream(
  * for the last stretch, not the whole file, with nothing left to overlap it.
  */
 export const EARLY_SYNC_BYTES = 32 * 1024 * 1024;
-
-/**
- * fsync `path` through a second handle: one handle's operations run one after
- * another, so a sync on the writing handle would hold back the writes behind
- * it. Errors are dropped: durability still rests on the caller's own fsync.
- */
-async function syncBeside(fs: LocalFs, path: string): Promise<void> {
-  try {
-    const file = await fs.open(path, { read: true });
-    try {
-      await file.sync();
-    } finally {
-      file.close();
-    }
-  } catch {
-    // An early sync is only a head start.
-  }
-}
 
 /**
  * Write `stream` to the file at `path` (created, or truncated) and return the

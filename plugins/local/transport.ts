@@ -42,6 +42,8 @@ import {
   spareBuffer,
 } from "../serve.ts";
 import { describeError, isSyftError, SyftError } from "../../core/errors/mod.ts";
+import { denoFs } from "../../core/fs/deno_fs.ts";
+import { syncBeside } from "../../core/fs/sync_beside.ts";
 import { isIdentity } from "../../core/paths/identity.ts";
 import {
   byteOrder,
@@ -624,7 +626,7 @@ async function writeStream(
       releaseChunk(value);
       if (unsynced >= EARLY_SYNC_BYTES && syncing === null) {
         unsynced = 0;
-        syncing = syncBeside(path).finally(() => {
+        syncing = syncBeside(denoFs, path).finally(() => {
           syncing = null;
         });
       }
@@ -635,20 +637,6 @@ async function writeStream(
   } finally {
     reader.releaseLock();
     await syncing;
-  }
-}
-
-/** fsync `path` through a handle of its own; an error is dropped (it was only a head start). */
-async function syncBeside(path: string): Promise<void> {
-  try {
-    const beside = await Deno.open(path, { read: true });
-    try {
-      await beside.syncData();
-    } finally {
-      beside.close();
-    }
-  } catch {
-    // The caller's final fsync still stands for durability.
   }
 }
 
