@@ -6,6 +6,7 @@
  * @module
  */
 import { indexFingerprint, nothingToPublish } from "./publication.ts";
+import { MOVED_NAMES } from "./moved_names.ts";
 import { planGc } from "../checkpoints/chain.ts";
 import { GC_MIN_OBJECTS } from "./gc.ts";
 import { ContentCache } from "./content_cache.ts";
@@ -78,8 +79,7 @@ export interface PeerMoved {
   sent_paths: string[];
 }
 
-/** Paths a summary names per peer and direction; more are only counted. */
-export const MOVED_NAMES = 5;
+export { MOVED_NAMES };
 
 function movedOf(summary: RoundSummary, peer: string): PeerMoved {
   let m = summary.moved.find((x) => x.peer === peer);
