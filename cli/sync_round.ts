@@ -5,8 +5,10 @@
  * modules on the other core while this thread loads these.
  * @module
  */
+import { posix } from "node:path";
 import type { Config } from "../core/config/config.ts";
-import { receiveJobs } from "../core/jobs/after_round.ts";
+import { intakeDue } from "../core/jobs/intake_due.ts";
+import { lazyImport } from "../core/lazy_import.ts";
 import type { RoundSummary } from "../core/sync/round.ts";
 import {
   openSession,
@@ -72,8 +74,15 @@ function restoreProgress(ctx: Context): Session["sync"]["progress"] {
   };
 }
 
-/** The jobs a round brought (see the core's `receiveJobs`), said on the output. */
-function jobsAfterRound(ctx: Context, config: Config, background: boolean): Promise<boolean> {
+/**
+ * The jobs a round brought (see the core's `receiveJobs`), said on the output.
+ * The job modules load only when the intake has something to look at.
+ */
+async function jobsAfterRound(ctx: Context, config: Config, background: boolean): Promise<boolean> {
+  if (!(await intakeDue(ctx.home, posix.join(config.root, config.email)))) return false;
+  const { receiveJobs } = await lazyImport<typeof import("../core/jobs/after_round.ts")>(
+    new URL("../core/jobs/after_round.ts", import.meta.url),
+  );
   const say = {
     home: ctx.home,
     config,
