@@ -24,7 +24,12 @@ export async function intakeDue(
   datasite: string,
   fs: LocalFs = denoFs,
 ): Promise<boolean> {
-  if (fs.existsSync(posix.join(home, POLICY_FILE))) return true;
+  // lstat, not existsSync: that one's first call loads node:fs (tens of ms).
+  const policies = await fs.lstat(posix.join(home, POLICY_FILE)).then(
+    () => true,
+    (err) => !(err instanceof Deno.errors.NotFound), // anything else, the intake reports
+  );
+  if (policies) return true;
   const inbox = posix.join(datasite, INBOX_ROOT);
   try {
     for (const submitter of await subfolderNames(inbox, fs)) {
