@@ -318,11 +318,12 @@ async function readPeer(round: Round, record: PeerRecord, feed: Feed): Promise<v
   // A peer whose transport is down this round: said once, here; its channels wait.
   const down = await ctx.routes?.unreachable(record.email);
   if (down) return channelFailed(round, record.email, "reading", down);
-  const keys = await peerKeys(ctx, record.email, record.sign_key, record.agree_key);
-  round.keysFor.set(record.email, keys);
   // The head decides; the parts (MiBs for a big datasite) are read only for a channel we read.
   const head = await loadChannelState(ctx.layout, record.email, []);
   if (feed.cursor !== undefined && !feed.changed.has(record.email) && !mayHaveNews(head)) return;
+  // Derived only for a channel with work (an idle round derives none).
+  const keys = await peerKeys(ctx, record.email, record.sign_key, record.agree_key);
+  round.keysFor.set(record.email, keys);
   try {
     const state = await loadChannelState(ctx.layout, record.email);
     const { ChannelReader } = await work();
@@ -465,10 +466,6 @@ async function writePeer(round: Round, record: PeerRecord, own: OwnScan): Promis
     return;
   }
   if (await ctx.routes?.unreachable(record.email)) return; // reported when reading
-  const keys = {
-    ...await keysOf(round, record.email, record.sign_key, record.agree_key),
-    protocol: record.protocol,
-  };
   // Proposals need the mirror, not what we published: the rest is read only when there is work.
   const partial = await loadChannelState(ctx.layout, record.email, ["mirror"]);
   const extraControls: Control[] = [];
@@ -478,6 +475,10 @@ async function writePeer(round: Round, record: PeerRecord, own: OwnScan): Promis
     setTrouble(round.record, record.email, "publishing", null);
     return;
   }
+  const keys = {
+    ...await keysOf(round, record.email, record.sign_key, record.agree_key),
+    protocol: record.protocol,
+  };
   const whole = await loadChannelState(ctx.layout, record.email);
   // collectProposals reads and writes neither `published` nor the rolling events.
   proposals.state = {
