@@ -217,10 +217,38 @@ export async function hashedFileStream(
 }
 
 /**
+ * After this many bytes, {@linkcode writeHashed} has the kernel start writing
+ * them out (an fsync through a handle of its own, nobody waiting for it) while
+ * the body keeps coming: the caller's final fsync of a 1 GiB blob then waits
+ * for the last stretch, not the whole file, with nothing left to overlap it.
+ */
+export const EARLY_SYNC_BYTES = 32 * 1024 * 1024;
+
+/**
+ * fsync `path` through a second handle: one handle's operations run one after
+ * another, so a sync on the writing handle would hold back the writes behind
+ * it. Errors are dropped: durability still rests on the caller's own fsync.
+ */
+async function syncBeside(fs: LocalFs, path: string): Promise<void> {
+  try {
+    const file = await fs.open(path, { read: true });
+    try {
+      await file.sync();
+    } finally {
+      file.close();
+    }
+  } catch {
+    // An early sync is only a head start.
+  }
+}
+
+/**
  * Write `stream` to the file at `path` (created, or truncated) and return the
  * hash and size of what was written, so the file need not be read back to be
- * checked. Each piece is hashed while it is being written. On an error the
- * stream is cancelled and the partial file is left for the caller to remove.
+ * checked. Each piece is hashed while it is being written. Past
+ * {@linkcode EARLY_SYNC_BYTES} the bytes written so far are synced in the
+ * background; the caller still fsyncs before relying on the file. On an error
+ * the stream is cancelled and the partial file is left for the caller to remove.
  *
  * @example
  * ```ts
@@ -240,6 +268,8 @@ export async function writeHashed(
   const reader = stream.getReader();
   const hash = createHash("sha256");
   let size = 0;
+  let unsynced = 0;
+  let syncing: Promise<void> | null = null;
   let file: LocalFile | undefined;
   try {
     file = await fs.open(path, { write: true, create: true, truncate: true });
@@ -253,6 +283,11 @@ export async function writeHashed(
       hash.update(value);
       size += value.byteLength;
       await writing;
+      unsynced += value.byteLength;
+      if (unsynced >= EARLY_SYNC_BYTES && syncing === null) {
+        unsynced = 0;
+        syncing = syncBeside(fs, path).finally(() => syncing = null);
+      }
     }
     return { hash: hash.digest("hex"), size };
   } catch (err) {
@@ -261,5 +296,7 @@ export async function writeHashed(
   } finally {
     file?.close();
     reader.releaseLock();
+    // Never left running past the call: the caller may rename or remove the file.
+    await syncing;
   }
 }

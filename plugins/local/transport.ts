@@ -462,7 +462,7 @@ async function writeCreateOnly(
     if (body instanceof Uint8Array) {
       await writeAll(file, body);
     } else if (body instanceof ReadableStream) {
-      await writeStream(op, file, body);
+      await writeStream(op, { file, path: temp }, body);
     } else {
       throw fail(op, "the body is neither bytes nor a stream");
     }
@@ -596,11 +596,13 @@ const EARLY_SYNC_BYTES = 32 * 1024 * 1024;
  * the writer (this Worker) and the producer (the host sealing the object) then
  * work at the same time instead of taking turns. One piece is held ahead.
  * Durability still rests on the caller's final fsync; the early ones only
- * start it sooner.
+ * start it sooner, through a handle of their own: Deno runs one handle's
+ * operations one after another, so a sync on the writing handle held back
+ * every write behind it (11-13 ms, 32 times per GiB).
  */
 async function writeStream(
   op: string,
-  file: Deno.FsFile,
+  { file, path }: { file: Deno.FsFile; path: string },
   body: ReadableStream<Uint8Array>,
 ): Promise<void> {
   const reader = body.getReader();
@@ -622,7 +624,7 @@ async function writeStream(
       releaseChunk(value);
       if (unsynced >= EARLY_SYNC_BYTES && syncing === null) {
         unsynced = 0;
-        syncing = file.syncData().catch(() => {}).finally(() => {
+        syncing = syncBeside(path).finally(() => {
           syncing = null;
         });
       }
@@ -633,6 +635,20 @@ async function writeStream(
   } finally {
     reader.releaseLock();
     await syncing;
+  }
+}
+
+/** fsync `path` through a handle of its own; an error is dropped (it was only a head start). */
+async function syncBeside(path: string): Promise<void> {
+  try {
+    const beside = await Deno.open(path, { read: true });
+    try {
+      await beside.syncData();
+    } finally {
+      beside.close();
+    }
+  } catch {
+    // The caller's final fsync still stands for durability.
   }
 }
 
