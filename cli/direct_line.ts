@@ -9,7 +9,7 @@
 import type { GlobalFlags } from "./context.ts";
 
 /** Commands that take no argument and no option of their own. */
-export const DIRECT_COMMANDS: ReadonlySet<string> = new Set(["status"]);
+export const DIRECT_COMMANDS: ReadonlySet<string> = new Set(["status", "sync"]);
 
 /** A line for the direct route: the command and the global flags as the parser would set them. */
 export interface DirectLine {

@@ -23,6 +23,13 @@ const RUNS: Record<string, (oneShot: boolean) => Promise<Run>> = {
     return (await lazyImport<typeof import("./status.ts")>(new URL("./status.ts", import.meta.url)))
       .runStatus;
   },
+  // `sync` without options: one round, as the parser's route runs it with no flags.
+  sync: async () => {
+    const sync = await lazyImport<typeof import("./sync.ts")>(
+      new URL("./sync.ts", import.meta.url),
+    );
+    return (ctx) => sync.runSync(ctx, {});
+  },
 };
 
 /** Run `line`; returns the exit code. `oneShot`: see `RunOptions` in main.ts. */

@@ -1,29 +1,36 @@
 /**
  * `syft sync [--watch] [--interval <s>] [--allow-mass-delete]`
+ *
+ * This module words the command and its output; the engine (cli/sync_round.ts)
+ * loads after the transport's Worker has started, so the two overlap.
  * @module
  */
 import type { Command } from "commander";
 import type { Config } from "../core/config/config.ts";
 import { positiveSeconds } from "../core/config/flag_values.ts";
+import { homeLayout } from "../core/config/home.ts";
 import { loadConfig } from "../core/config/load.ts";
 import { SyftError } from "../core/errors/mod.ts";
-import { receiveJobs } from "../core/jobs/after_round.ts";
-import { type ChannelFailure, MOVED_NAMES, type RoundSummary } from "../core/sync/round.ts";
+import { lazyImport } from "../core/lazy_import.ts";
+import { PeerStore } from "../core/peers/store.ts";
+import { MOVED_NAMES } from "../core/sync/moved_names.ts";
+import type { ChannelFailure, RoundSummary } from "../core/sync/round.ts";
 import { refusalLines } from "../core/sync/refusals.ts";
 import { DEFAULT_POLL_MS } from "../core/sync/poll_policy.ts";
-import {
-  openSession,
-  type Session,
-  type SessionSetup,
-  syncOnce as syncSession,
-} from "../core/sync/session.ts";
-import { type WatchEvent, watchLoop } from "../core/sync/watch.ts";
+import type { Session } from "../core/sync/session.ts";
+import type { WatchEvent } from "../core/sync/watch.ts";
 import type { Transport } from "../core/transport/contract.ts";
 import { type Context, withContext } from "./context.ts";
-import { openTransports } from "./transport.ts";
-import { type Progress, startProgress } from "./progress.ts";
+import type { SyncOptions } from "./sync_round.ts";
+import { openTransports, startTransportsEarly } from "./transport.ts";
 
-interface SyncFlags {
+/** The engine side (a computed specifier: core/lazy_import.ts). */
+function loadRounds(): Promise<typeof import("./sync_round.ts")> {
+  return lazyImport<typeof import("./sync_round.ts")>(new URL("./sync_round.ts", import.meta.url));
+}
+
+/** The options of `syft sync`. */
+export interface SyncFlags {
   watch?: boolean;
   interval?: string;
   allowMassDelete?: boolean;
@@ -47,71 +54,25 @@ export function registerSync(program: Command): void {
     .action(withContext(runSync));
 }
 
-/** A session's setup for this command: its reports go to the command's output. */
-function sessionSetup(
-  ctx: Context,
-  config: Config,
-  options: { allowMassDelete?: boolean; transport?: Transport },
-): SessionSetup {
-  return {
-    home: ctx.home,
-    config,
-    reports: {
-      warn: (m) => ctx.out.warn(m),
-      note: (m) => ctx.out.note(m),
-      progress: restoreProgress(ctx),
-    },
-    openTransport: (peers) => openTransports(config, ctx.home, peers),
-    transport: options.transport,
-    allowMassDelete: options.allowMassDelete ?? false,
-  };
-}
-
 /** Everything a round needs, opened from the config; `close()` when done. */
-export function openSync(
+export async function openSync(
   ctx: Context,
   config: Config,
   options: { allowMassDelete?: boolean; transport?: Transport } = {},
 ): Promise<Session> {
-  return openSession(sessionSetup(ctx, config, options));
-}
-
-/** A bar per restore (a terminal only; never with --json or --quiet). */
-function restoreProgress(ctx: Context): Session["sync"]["progress"] {
-  let bar: Progress | null = null;
-  return (label, done, total) => {
-    bar ??= startProgress(label, total, {
-      enabled: Deno.stderr.isTerminal() && !ctx.out.json && !ctx.out.quiet,
-    });
-    bar.update(done);
-    if (done >= total) {
-      bar.finish();
-      bar = null;
-    }
-  };
-}
-
-/** The jobs a round brought (see the core's `receiveJobs`), said on the output. */
-function jobsAfterRound(ctx: Context, config: Config, background: boolean): Promise<boolean> {
-  const say = {
-    home: ctx.home,
-    config,
-    note: ctx.out.note.bind(ctx.out),
-    warn: ctx.out.warn.bind(ctx.out),
-  };
-  return receiveJobs(say, { background });
+  return (await loadRounds()).openSync(ctx, config, options);
 }
 
 /**
  * One round under the round lock, then the jobs it brought; a second round
  * publishes what that wrote (see the core's `syncOnce`).
  */
-export function syncOnce(
+export async function syncOnce(
   ctx: Context,
   config: Config,
-  options: { allowMassDelete?: boolean } = {},
+  options: SyncOptions = {},
 ): Promise<RoundSummary> {
-  return syncSession(sessionSetup(ctx, config, options), () => jobsAfterRound(ctx, config, false));
+  return (await loadRounds()).syncOnce(ctx, config, options);
 }
 
 function describe(s: RoundSummary): string {
@@ -199,7 +160,8 @@ function failedRound(failures: ChannelFailure[]): SyftError | null {
   );
 }
 
-async function runSync(ctx: Context, flags: SyncFlags): Promise<void> {
+/** `syft sync` with its flags (the parser's route and cli/direct_run.ts's). */
+export async function runSync(ctx: Context, flags: SyncFlags): Promise<void> {
   if (!flags.watch && flags.interval !== undefined) {
     throw new SyftError("E_USAGE", "--interval only applies with --watch", {
       hint: `syft sync --watch --interval ${flags.interval}`,
@@ -208,7 +170,14 @@ async function runSync(ctx: Context, flags: SyncFlags): Promise<void> {
   const config = await loadConfig(ctx.home);
   const options = { allowMassDelete: flags.allowMassDelete ?? false };
   if (!flags.watch) {
-    const summary = await syncOnce(ctx, config, options);
+    const peers = new PeerStore(homeLayout(ctx.home).peers);
+    const early = startTransportsEarly(() => openTransports(config, ctx.home, peers));
+    let summary: RoundSummary;
+    try {
+      summary = await syncOnce(ctx, config, { ...options, early });
+    } finally {
+      await early.dispose();
+    }
     for (const p of summary.problems) ctx.out.warn(p);
     for (const line of refusalReport(summary)) ctx.out.line(line);
     // One failure is the closing error itself; several are each named first.
@@ -286,12 +255,8 @@ async function watch(
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   try {
-    await watchLoop(sessionSetup(ctx, config, options), {
-      pace,
-      stop: stop.signal,
-      onEvent: (e) => sayWatch(ctx, e),
-      afterRound: () => jobsAfterRound(ctx, config, true),
-    });
+    const rounds = await loadRounds();
+    await rounds.watchRounds(ctx, config, options, pace, stop.signal, (e) => sayWatch(ctx, e));
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);

@@ -82,6 +82,41 @@ export async function openTransports(
   return { transport: routed, routed };
 }
 
+/** A start of the configured transport(s) under way, for a round that takes it later. */
+export interface EarlyTransports {
+  /** The start, handed over once (the taker closes it); null after that. */
+  take(): Promise<OpenedTransports> | null;
+  /** Close the transport if nobody took it (a round that never got that far). */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Begin `open` (a call of {@linkcode openTransports}) now and hand it over
+ * later. A Worker loads and compiles its modules on its own thread: started
+ * before `syft sync` loads the engine, its start-up and the engine's loading
+ * overlap instead of adding up. A failure is kept for the taker, who sees it
+ * where it would have seen it without the early start.
+ */
+export function startTransportsEarly(open: () => Promise<OpenedTransports>): EarlyTransports {
+  let pending: Promise<OpenedTransports> | null = open();
+  // Not unhandled while nobody awaits it; the taker gets the rejection itself.
+  const started = pending;
+  started.catch(() => {});
+  return {
+    take() {
+      const p = pending;
+      pending = null;
+      return p;
+    },
+    async dispose() {
+      if (pending === null) return;
+      pending = null;
+      const opened = await started.catch(() => null);
+      await opened?.transport.close();
+    },
+  };
+}
+
 /** The names `--via` accepts: the default and each named transport. */
 export function transportNames(config: Pick<Config, "transports">): string[] {
   return [DEFAULT_TRANSPORT, ...Object.keys(config.transports)];

@@ -105,9 +105,19 @@ export async function startPlugin(
     livenessTimeoutMs: positive(options.livenessTimeoutMs, 10_000, "livenessTimeoutMs"),
   };
   checkPermissions(manifest);
-  await manifest.preflight?.();
+  // The Worker loads its modules on its own thread while the preflight runs
+  // (the local one starts a process). The preflight's error still comes first:
+  // it is the clear one.
   const host = new PluginHost(manifest, settings);
-  await host.start();
+  const started = host.start();
+  started.catch(() => {}); // awaited below, once the preflight passed
+  try {
+    await manifest.preflight?.();
+  } catch (err) {
+    await host.close();
+    throw err;
+  }
+  await started;
   return host;
 }
 

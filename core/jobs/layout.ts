@@ -18,6 +18,8 @@ export function reviewJobFolder(submitter: string, id: string): string {
 
 /** The inbox root (holds one folder per submitter). */
 export const INBOX_ROOT = "app_data/job/inbox";
+/** The policy file's name under `$SYFT_HOME` (core/jobs/policies.ts reads it). */
+export const POLICY_FILE = "job_policies.yaml";
 /** The review root. */
 export const REVIEW_ROOT = "app_data/job/review";
 

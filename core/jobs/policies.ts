@@ -25,8 +25,7 @@ export interface JobPolicy {
   created_at: string;
 }
 
-/** The policy file's name under `$SYFT_HOME`. */
-export const POLICY_FILE = "job_policies.yaml";
+export { POLICY_FILE } from "./layout.ts";
 
 /** Parse the policy file. */
 export function parsePolicies(text: string, file: string): JobPolicy[] {

@@ -17,7 +17,7 @@ import { SyftError } from "../errors/mod.ts";
 import { INLINE_LIMIT } from "../events/types.ts";
 import type { LocalFs } from "../fs/local_fs.ts";
 import type { FileInfo } from "./state.ts";
-import { indexFingerprint } from "./publication.ts";
+import { indexFingerprint } from "./publish_input.ts";
 
 /** The hash of a file the scan left for the seal. */
 export const DEFERRED_HASH = "";

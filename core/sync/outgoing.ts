@@ -6,7 +6,7 @@
  * @module
  */
 import { blobId, hashedFileStream, hashStream, sha256Hex } from "../crypto/agree.ts";
-import { unpackBody } from "../events/body.ts";
+import { lazyImport } from "../lazy_import.ts";
 import { openEnvelope, readHeaderOnly, sealEnvelope } from "../events/envelope.ts";
 import { blobName, type ObjectKind } from "../events/types.ts";
 import { SyftError } from "../errors/mod.ts";
@@ -61,6 +61,10 @@ export async function readOwnObject(
     await ctx.transport.get(channel, name),
     { name, sender: ctx.me, recipient: keys.peer, kind },
     ownOpenKeys(ctx, keys),
+  );
+  // The tar and gzip readers load here, not with the round: an idle round reads no object.
+  const { unpackBody } = await lazyImport<typeof import("../events/body.ts")>(
+    new URL("../events/body.ts", import.meta.url),
   );
   return await unpackBody(opened.body, {
     first: kind === "batch" ? "batch.json" : "checkpoint.json",

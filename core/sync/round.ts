@@ -5,14 +5,16 @@
  * any instant resumes where it stopped.
  * @module
  */
-import { indexFingerprint, nothingToPublish } from "./publication.ts";
+import { indexFingerprint, nothingToPublish } from "./publish_input.ts";
+import { MOVED_NAMES } from "./moved_names.ts";
 import { planGc } from "../checkpoints/chain.ts";
 import { GC_MIN_OBJECTS } from "./gc.ts";
 import { ContentCache } from "./content_cache.ts";
 import { PoolWriter } from "./pool.ts";
 import { posix } from "node:path";
 import { describeError, SyftError, type SyftErrorCode } from "../errors/mod.ts";
-import { loadDatasitePermissions, type PermissionEngine } from "../permissions/mod.ts";
+import type { PermissionEngine } from "../permissions/mod.ts";
+import { lazyImport } from "../lazy_import.ts";
 import type { PeerRecord, PeerStore } from "../peers/store.ts";
 import { movePeer } from "../peers/state.ts";
 import type { Control } from "../events/types.ts";
@@ -22,8 +24,6 @@ import { collectProposals, type ProposalResult } from "./propose.ts";
 import type { PeerRefusal } from "./refusals.ts";
 import type { RejectReason } from "../events/types.ts";
 import { settlePendingPut } from "./settle_seq.ts";
-import { ChannelWriter } from "./channel_writer.ts";
-import { ChannelReader } from "./channel_reader.ts";
 import type { ReceiveResult } from "./reader/types.ts";
 import { scanTree } from "./scan.ts";
 import { deferHashAfter, settleIndex } from "./deferred_hash.ts";
@@ -78,8 +78,7 @@ export interface PeerMoved {
   sent_paths: string[];
 }
 
-/** Paths a summary names per peer and direction; more are only counted. */
-export const MOVED_NAMES = 5;
+export { MOVED_NAMES };
 
 function movedOf(summary: RoundSummary, peer: string): PeerMoved {
   let m = summary.moved.find((x) => x.peer === peer);
@@ -125,6 +124,11 @@ function isolated(ctx: SyncContext, err: unknown): boolean {
   return !(err instanceof SyftError && err.code === "E_TRANSPORT") || ctx.routes !== undefined;
 }
 
+/** The reader, the writer and the permission engine, loaded by the first round that has work. */
+function work(): Promise<typeof import("./round_work.ts")> {
+  return lazyImport<typeof import("./round_work.ts")>(new URL("./round_work.ts", import.meta.url));
+}
+
 /** What one round carries from step to step. */
 interface Round {
   ctx: SyncContext;
@@ -143,6 +147,7 @@ class Permissions {
   #engine: PermissionEngine | null = null;
   constructor(readonly ctx: SyncContext) {}
   async get(): Promise<PermissionEngine> {
+    const { loadDatasitePermissions } = await work();
     return this.#engine ??= await loadDatasitePermissions(ownDatasite(this.ctx), {
       fs: this.ctx.fs,
     });
@@ -313,13 +318,15 @@ async function readPeer(round: Round, record: PeerRecord, feed: Feed): Promise<v
   // A peer whose transport is down this round: said once, here; its channels wait.
   const down = await ctx.routes?.unreachable(record.email);
   if (down) return channelFailed(round, record.email, "reading", down);
-  const keys = await peerKeys(ctx, record.email, record.sign_key, record.agree_key);
-  round.keysFor.set(record.email, keys);
   // The head decides; the parts (MiBs for a big datasite) are read only for a channel we read.
   const head = await loadChannelState(ctx.layout, record.email, []);
   if (feed.cursor !== undefined && !feed.changed.has(record.email) && !mayHaveNews(head)) return;
+  // Derived only for a channel with work (an idle round derives none).
+  const keys = await peerKeys(ctx, record.email, record.sign_key, record.agree_key);
+  round.keysFor.set(record.email, keys);
   try {
     const state = await loadChannelState(ctx.layout, record.email);
+    const { ChannelReader } = await work();
     const r = await new ChannelReader(ctx, keys, state, {
       acceptsProposals: record.state === "accepted",
       engine: () => round.permissions.get(),
@@ -471,10 +478,6 @@ async function writePeer(round: Round, record: PeerRecord, own: OwnScan): Promis
     return;
   }
   if (await ctx.routes?.unreachable(record.email)) return; // reported when reading
-  const keys = {
-    ...await keysOf(round, record.email, record.sign_key, record.agree_key),
-    protocol: record.protocol,
-  };
   // Proposals need the mirror, not what we published: the rest is read only when there is work.
   const partial = await loadChannelState(ctx.layout, record.email, ["mirror"]);
   const extraControls: Control[] = [];
@@ -484,6 +487,10 @@ async function writePeer(round: Round, record: PeerRecord, own: OwnScan): Promis
     setTrouble(round.record, record.email, "publishing", null);
     return;
   }
+  const keys = {
+    ...await keysOf(round, record.email, record.sign_key, record.agree_key),
+    protocol: record.protocol,
+  };
   const whole = await loadChannelState(ctx.layout, record.email);
   // collectProposals reads and writes neither `published` nor the rolling events.
   proposals.state = {
@@ -492,6 +499,7 @@ async function writePeer(round: Round, record: PeerRecord, own: OwnScan): Promis
     rolling: { ...proposals.state.rolling, events: whole.rolling.events },
   };
   try {
+    const { ChannelWriter } = await work();
     const r = await new ChannelWriter(ctx, keys, proposals.state).publish({
       engine: await own.engine(),
       index: own.carriable,
@@ -564,6 +572,7 @@ async function sendControlsOnly(round: Round, record: PeerRecord, own: OwnScan):
   const send = async (extra: Control[]) => {
     const keys = await keysOf(round, record.email, record.sign_key!, record.agree_key!);
     const state = await loadChannelState(ctx.layout, record.email);
+    const { ChannelWriter } = await work();
     const r = await new ChannelWriter(ctx, keys, state).publish({
       engine: await own.engine(),
       index: own.carriable,

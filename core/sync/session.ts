@@ -8,7 +8,8 @@
 import { homeLayout } from "../config/home.ts";
 import type { Config } from "../config/config.ts";
 import { readKeys } from "../config/keystore.ts";
-import { PeerService } from "../peers/service.ts";
+import { lazyImport } from "../lazy_import.ts";
+import type { PeerService } from "../peers/service.ts";
 import { PeerStore } from "../peers/store.ts";
 import type { SyncContext } from "./context.ts";
 import { acquireRoundLock } from "./lock.ts";
@@ -74,14 +75,21 @@ export async function openSession(setup: SessionSetup): Promise<Session> {
     }
     : await setup.openTransport(peers);
   const { transport, routed } = opened;
-  const service = new PeerService({
-    transport,
-    store: peers,
-    me: config.email,
-    keys,
-    now: () => Date.now(),
-    foundOn: routed && ((sender) => routed.foundOn(sender)),
-  });
+  // Discovery (and the permission engine it loads) only when a round asks for it.
+  let made: Promise<PeerService> | undefined;
+  const service = () =>
+    made ??= lazyImport<typeof import("../peers/service.ts")>(
+      new URL("../peers/service.ts", import.meta.url),
+    ).then(({ PeerService }) =>
+      new PeerService({
+        transport,
+        store: peers,
+        me: config.email,
+        keys,
+        now: () => Date.now(),
+        foundOn: routed && ((sender) => routed.foundOn(sender)),
+      })
+    );
   const sync: SyncContext = {
     me: config.email,
     root: config.root,
@@ -93,7 +101,7 @@ export async function openSession(setup: SessionSetup): Promise<Session> {
     clock: systemClock,
     warn: (m) => reports.warn(m),
     discover: async () => {
-      const found = await service.discover();
+      const found = await (await service()).discover();
       for (const p of found.problems) reports.warn(p);
       for (const p of found.newPending) {
         reports.note(

@@ -5,22 +5,29 @@
  */
 import type { Command } from "commander";
 import { assert, assertEquals } from "../assert.ts";
-import { directLine } from "../../cli/direct_line.ts";
+import { DIRECT_COMMANDS, directLine } from "../../cli/direct_line.ts";
 import type { GlobalFlags } from "../../cli/context.ts";
 import { buildProgram } from "../../cli/program.ts";
 
 const quiet = { out: () => {}, err: () => {} };
 
-/** What the whole program hands the status action for `line`. */
+/**
+ * What the whole program hands a direct command's action for `line`: the
+ * command, and the global flags (a direct line has no option of its own, so
+ * the command's own options must all be unset).
+ */
 async function parsed(line: string[]): Promise<{ command: string; flags: GlobalFlags }> {
   const program = buildProgram(quiet);
   let got: { command: string; flags: GlobalFlags } | undefined;
-  program.commands.find((c) => c.name() === "status")!.action((...raw: unknown[]) => {
-    const cmd = raw.at(-1) as Command;
-    got = { command: cmd.name(), flags: cmd.optsWithGlobals() as GlobalFlags };
-  });
+  for (const name of DIRECT_COMMANDS) {
+    program.commands.find((c) => c.name() === name)!.action((...raw: unknown[]) => {
+      const cmd = raw.at(-1) as Command;
+      assertEquals(cmd.opts(), {}, `${line.join(" ")} set options of its own`);
+      got = { command: cmd.name(), flags: cmd.optsWithGlobals() as GlobalFlags };
+    });
+  }
   await program.parseAsync(line, { from: "user" });
-  assert(got !== undefined, `${line.join(" ")} ran no status`);
+  assert(got !== undefined, `${line.join(" ")} ran no direct command`);
   return got;
 }
 
@@ -33,6 +40,10 @@ Deno.test("a line the direct route takes is read as the parser reads it", async 
     ["--home=/h", "status", "--quiet"],
     ["status", "--home", "/a b", "--debug", "--json"],
     ["--quiet", "--debug", "status", "--json", "--home=/h"],
+    ["sync"],
+    ["--json", "sync"],
+    ["sync", "--home", "/h", "--quiet"],
+    ["--home=/a b", "--debug", "sync", "--json"],
   ];
   for (const line of lines) {
     const direct = directLine(line);
@@ -59,6 +70,13 @@ Deno.test("any other line is left to the parser", () => {
     ["--home", "--json", "status"],
     ["status", "--home", "/a", "--home", "/b"],
     ["status", "--json", "--json"],
+    ["sync", "--watch"],
+    ["sync", "--interval", "5"],
+    ["sync", "--allow-mass-delete"],
+    ["sync", "--watch", "--json"],
+    ["sync", "status"],
+    ["status", "sync"],
+    ["sync", "-h"],
   ];
   for (const line of lines) assertEquals(directLine(line), null, line.join(" "));
 });

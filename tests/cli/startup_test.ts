@@ -76,6 +76,19 @@ Deno.test("status runs neither the yaml package nor node:fs or node:module up fr
   assertEquals(graph.filter((s) => /^npm:|^node:(fs|module)$/.test(s)), []);
 });
 
+Deno.test("syft sync loads, before its round has work, neither a parser nor the tar, zlib, permission or job modules", async () => {
+  // The command and the engine it loads once the Worker started (cli/sync_round.ts):
+  // the reader, the writer, the permission engine (which loads the yaml package),
+  // discovery and the job intake each load behind a computed specifier when used.
+  const graph = [
+    ...await upFrontGraph("../../cli/sync.ts", true),
+    ...await upFrontGraph("../../cli/sync_round.ts", true),
+  ];
+  const heavy =
+    /^npm:|^node:(fs|module|zlib)$|\/(permissions\/parse|events\/body|channel_reader|channel_writer|peers\/service|jobs\/after_round)\.ts$/;
+  assertEquals([...new Set(graph.filter((s) => heavy.test(s)))], []);
+});
+
 Deno.test("from a cold start, --version, --help and a command's --help answer, and a command runs", async () => {
   const version = await runSyft(["--version"]);
   assertEquals([version.code, version.stdout, version.stderr], [0, `${VERSION}\n`, ""]);
