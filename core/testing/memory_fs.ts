@@ -298,6 +298,7 @@ export class MemoryFs implements LocalFs {
   /** Open files: a crash cuts them off the tree it rolls back. */
   readonly #open = new Set<MemoryFile>();
   #ino = 1;
+  #changes = 0;
   readonly #clock: Clock;
   /** Files holding a `lock()`, with the callers waiting for each. */
   readonly #locks = new Map<Node, (() => void)[]>();
@@ -320,6 +321,7 @@ export class MemoryFs implements LocalFs {
 
   /** Lose everything written since the last `sync()`, as a power cut would. */
   crash(): void {
+    this.#changes++;
     this.#dead = null;
     if (this.#durable) {
       this.#root = clone(this.#durable);
@@ -343,7 +345,30 @@ export class MemoryFs implements LocalFs {
 
   /** @internal About to change `node`: keep it as it was, if the last fsync saw it so. */
   changing(node: Node): void {
+    this.#changes++;
     if (this.#durable === null && !this.#undo.has(node)) this.#undo.set(node, saved(node));
+  }
+
+  /**
+   * A count that moves with every change to the tree (a write, a name, a
+   * crash's rollback): equal counts mean the same tree, so a test may keep
+   * what it computed from the tree until the count moves.
+   */
+  get changes(): number {
+    return this.#changes;
+  }
+
+  /**
+   * A file's bytes as they stand, not copied: for checks that read a tree
+   * often and remember what they saw (the bytes of a file are replaced on
+   * each write, never changed in place, so the same array means the same
+   * content). The caller must not change them.
+   */
+  peekFileSync(path: string): Uint8Array {
+    this.alive();
+    const node = this.#resolve("readfile", path, true);
+    if (node.kind !== "file") throw isDir("readfile", path);
+    return node.data;
   }
 
   /** @internal A file opened / closed. */
@@ -408,6 +433,7 @@ export class MemoryFs implements LocalFs {
    */
   restore(snapshot: FsSnapshot): void {
     const tree = frozen.get(snapshot)!;
+    this.#changes++;
     this.#root = clone(tree.root);
     this.#durable = this.#recording ? clone(tree.root) : null;
     this.#undo.clear();
