@@ -81,11 +81,37 @@ function notEmpty(op: string, path: string): Error {
 /** What makes a path not already normal: `//`, a `.` or `..` segment, a trailing `/`. */
 const NOT_NORMAL = /\/\/|\/\.\.?(?:\/|$)|\/$/;
 
-function segmentsOf(path: string): string[] {
+/** A path's names, and the folder of its last name (what errors of a create name). */
+interface Split {
+  segments: readonly string[];
+  folder: string;
+}
+
+/**
+ * Paths split before, by path: a round looks up the same few hundred paths
+ * again and again, and splitting them (and hashing the new segment strings
+ * each Map lookup of the walk then needs) was a tenth of a simulated round.
+ * Cleared when full: temp names are random and never come back.
+ */
+const splits = new Map<string, Split>();
+const MAX_SPLITS = 20_000;
+
+function splitOf(path: string): Split {
+  const known = splits.get(path);
+  if (known !== undefined) return known;
   if (!path.startsWith("/")) throw new Error(`MemoryFs takes absolute paths, not ${path}`);
   // The engine's paths are nearly always normal already: no normalize for them.
-  if (!NOT_NORMAL.test(path)) return path.slice(1).split("/");
-  return posix.normalize(path).split("/").filter((s) => s !== "");
+  const segments = !NOT_NORMAL.test(path)
+    ? path.slice(1).split("/")
+    : posix.normalize(path).split("/").filter((s) => s !== "");
+  const split = { segments, folder: "/" + segments.slice(0, -1).join("/") };
+  if (splits.size >= MAX_SPLITS) splits.clear();
+  splits.set(path, split);
+  return split;
+}
+
+function segmentsOf(path: string): readonly string[] {
+  return splitOf(path).segments;
 }
 
 /** A folder's names changed: its sorted listing is stale. */
@@ -783,7 +809,7 @@ export class MemoryFs implements LocalFs {
     return { kind: "dir", children: new Map(), ...this.#meta(mode) };
   }
 
-  #join(segments: string[], upTo: number): string {
+  #join(segments: readonly string[], upTo: number): string {
     return "/" + segments.slice(0, upTo + 1).join("/");
   }
 
@@ -805,7 +831,7 @@ export class MemoryFs implements LocalFs {
   #walk(
     op: string,
     path: string,
-    segments: string[],
+    segments: readonly string[],
     count: number,
     follow: boolean,
     depth: number,
@@ -832,11 +858,10 @@ export class MemoryFs implements LocalFs {
 
   /** The folder that holds `path`'s last name (symlinks on the way followed). */
   #parentOf(op: string, path: string, _creating = false): { parent: DirNode; name: string } {
-    const segments = segmentsOf(path);
+    const { segments, folder } = splitOf(path);
     const name = segments[segments.length - 1];
     if (name === undefined) throw new Deno.errors.PermissionDenied(`${op} '${path}'`);
     // Errors name the folder, as posix.dirname of the normal path would.
-    const folder = "/" + segments.slice(0, -1).join("/");
     const parent = this.#walk(op, folder, segments, segments.length - 1, true, 0) ??
       throwNotFound(op, folder);
     if (parent.kind !== "dir") throw notDir(op, path);
