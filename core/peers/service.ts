@@ -479,6 +479,7 @@ export class PeerService {
       r.pinned_at = now;
       r.last_seen = now;
       r.key_change = null;
+      delete r.controls_read;
       return r;
     });
     return record!;

@@ -72,6 +72,15 @@ export interface PeerRecord {
    * request arrived on. Absent: the default transport.
    */
   via?: string;
+  /**
+   * The highest seq of the peer's channel to us whose `peer.*` controls we
+   * acted on (a checkpoint we restored from counts as its seq). It lives here,
+   * not in `state/`, because it must outlive a lost `state/`: a reader that
+   * reads the channel from `b-1` again would otherwise act again on a
+   * `peer.remove` both sides moved past (seed 90003). Cleared when the
+   * peer's keys are trusted anew: another installation starts its own channel.
+   */
+  controls_read?: number;
 }
 
 /** The pinned keys of a peer, raw. */
@@ -112,6 +121,7 @@ const RECORD_KEYS = [
   "reject_sent",
   "remove_sent",
   "via",
+  "controls_read",
 ] as const;
 
 const KEY_CHANGE_KEYS = ["sign_key", "agree_key", "fingerprint", "seen_at"] as const;
@@ -207,6 +217,13 @@ export async function parsePeerRecord(text: string, expectedEmail: string): Prom
   if (v.via !== undefined && (typeof v.via !== "string" || !TRANSPORT_NAME_RE.test(v.via))) {
     fail("via", "must be a transport name");
   }
+  if (
+    v.controls_read !== undefined &&
+    (typeof v.controls_read !== "number" || !Number.isSafeInteger(v.controls_read) ||
+      v.controls_read < 0)
+  ) {
+    fail("controls_read", "must be a whole number of at least 0");
+  }
 
   const pinned = v.sign_key !== null || v.agree_key !== null || v.fingerprint !== null;
   if (pinned && (v.sign_key === null || v.agree_key === null || v.fingerprint === null)) {
@@ -257,6 +274,7 @@ export async function parsePeerRecord(text: string, expectedEmail: string): Prom
     if (v[key] !== undefined) record[key] = v[key] as boolean;
   }
   if (v.via !== undefined) record.via = v.via as string;
+  if (v.controls_read !== undefined) record.controls_read = v.controls_read as number;
   if (pinned) {
     await checkFingerprint(
       {

@@ -295,7 +295,7 @@ export class ChannelReader {
   async #restore(cf: number, cis: number[]): Promise<boolean> {
     // Only an accepted peer publishes checkpoints to us: a cf stands for the
     // peer.accept a collected b-1 carried.
-    await this.options.onPeerControls([{ type: "peer.accept" }]);
+    await this.options.onPeerControls([{ type: "peer.accept" }], cf);
     this.#work.peerControls.push({ type: "peer.accept" });
     const objects: CheckpointRef[] = [
       { kind: "cf", seq: cf },
@@ -378,7 +378,7 @@ export class ChannelReader {
       await this.#save({ ...this.#state, resume: { seq, next: 0 } });
       return;
     }
-    const accepts = await this.#actOnPeerControls(batch.control, from);
+    const accepts = await this.#actOnPeerControls(batch.control, { seq, from });
     const scope = this.#judgeScope(this.#planner(batch, name, staging));
     const refused: Answered[] = [];
     let stop: number | null;
@@ -453,12 +453,15 @@ export class ChannelReader {
    * (a resumed batch's were acted on when it was started). True when
    * proposals are judged, not only answered.
    */
-  async #actOnPeerControls(control: Control[], from: number): Promise<boolean> {
+  async #actOnPeerControls(
+    control: Control[],
+    at: { seq: number; from: number },
+  ): Promise<boolean> {
     const peerControls = control.filter((c) =>
       c.type === "peer.accept" || c.type === "peer.reject" || c.type === "peer.remove"
     );
-    if (peerControls.length && from === 0) {
-      await this.options.onPeerControls(peerControls);
+    if (peerControls.length && at.from === 0) {
+      await this.options.onPeerControls(peerControls, at.seq);
       this.#work.peerControls.push(...peerControls);
     }
     return this.options.acceptsProposals ||

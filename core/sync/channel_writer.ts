@@ -266,7 +266,13 @@ export class ChannelWriter {
     if (state.next_seq === 1) return await this.#save(state); // nothing of ours there
     const rebuilt = await rebuildWriterRecord(this.ctx, this.keys, state.next_seq - 1);
     if (rebuilt === "lagging") await this.#save(this.#state); // still due
-    else await this.#save(rebuilt ? { ...state, ...rebuilt } : state);
+    else {
+      await this.#save(
+        rebuilt
+          ? { ...state, ...rebuilt, judged: Math.max(state.judged ?? 0, rebuilt.judged) }
+          : state,
+      );
+    }
   }
 
   /** A newly accepted peer's projection as `cf-0000000000000000`, before `b-1` (docs/protocol.md §5). */
@@ -389,7 +395,11 @@ export class ChannelWriter {
       sender: this.ctx.me,
       created_at: this.ctx.clock.now(),
       events: sent,
-      acks: { [this.keys.peer]: state.cursor },
+      // Never below what an earlier batch of ours acked: a state lost since
+      // (cursor 0) would otherwise tell a later reader of this channel that
+      // nothing was judged, and old proposals were applied again over the
+      // owner's own later edits (simulation seed 100433).
+      acks: { [this.keys.peer]: Math.max(state.cursor, state.judged ?? 0) },
       control: at.first ? plan.controls : [],
     };
     const body = await collectBytes(

@@ -324,7 +324,8 @@ async function readPeer(round: Round, record: PeerRecord, feed: Feed): Promise<v
       acceptsProposals: record.state === "accepted",
       engine: () => round.permissions.get(),
       onPermissionsChanged: () => round.permissions.forget(),
-      onPeerControls: (controls: Control[]) => applyPeerControls(round, record.email, controls),
+      onPeerControls: (controls: Control[], seq: number) =>
+        applyPeerControls(round, record.email, controls, seq),
     }).read();
     countReceived(round.summary, record.email, r);
     setTrouble(round.record, record.email, "reading", null);
@@ -364,11 +365,22 @@ async function markUnread(round: Round, peer: string): Promise<void> {
   await saveChannelState(round.ctx.layout, { ...state, unread: true });
 }
 
-/** A peer's accept, reject or remove, under the store's lock: a peer command may run meanwhile. */
-async function applyPeerControls(round: Round, peer: string, controls: Control[]): Promise<void> {
+/**
+ * A peer's accept, reject or remove, under the store's lock: a peer command may
+ * run meanwhile. Controls of a batch at or below the record's `controls_read`
+ * were acted on already: the record holds their effect and whatever our own
+ * commands did since (a reader that lost `state/` reads them again).
+ */
+async function applyPeerControls(
+  round: Round,
+  peer: string,
+  controls: Control[],
+  seq: number,
+): Promise<void> {
   await round.peers.update(peer, (current) => {
     if (!current) return null;
-    let next = current;
+    if (current.controls_read !== undefined && seq <= current.controls_read) return null;
+    let next: PeerRecord = { ...current, controls_read: seq };
     for (const c of controls) {
       if (
         c.type === "peer.accept" && next.state === "requested" && next.sign_key &&
@@ -381,7 +393,7 @@ async function applyPeerControls(round: Round, peer: string, controls: Control[]
         next = movePeer(next, "removed");
       }
     }
-    return next === current ? null : next;
+    return next;
   });
 }
 

@@ -27,13 +27,16 @@ import { SyftError } from "../errors/mod.ts";
 import type { ChannelRef } from "../transport/contract.ts";
 import type { PeerKeys, SyncContext } from "./context.ts";
 import { readOwnObject } from "./outgoing.ts";
-import type { WriterState } from "./state.ts";
+import type { ReaderState, WriterState } from "./state.ts";
 
-/** What the channel's own objects say our record was. */
-export type RebuiltRecord = Pick<
-  WriterState,
-  "published" | "published_once" | "chain" | "rolling"
->;
+/**
+ * What the channel's own objects say our record was, and `judged`: the
+ * highest ack of the peer's channel our batches carry (how far a state since
+ * lost had read it).
+ */
+export type RebuiltRecord =
+  & Pick<WriterState, "published" | "published_once" | "chain" | "rolling">
+  & Pick<ReaderState, "judged">;
 
 const CHECKPOINT_RE = /^(ci|cf)-(\d{16})\.syft$/;
 
@@ -49,19 +52,24 @@ async function allNames(ctx: SyncContext, channel: ChannelRef): Promise<string[]
   }
 }
 
-/** The events of our own object `name`; null when it is not ours. */
+/**
+ * The events of our own object `name` (and a batch's ack of the peer's
+ * channel, else 0); null when it is not ours.
+ */
 async function ownEvents(
   ctx: SyncContext,
   keys: PeerKeys,
   name: string,
   kind: "batch" | "ci" | "cf",
-): Promise<FileChangeEvent[] | null> {
+): Promise<{ events: FileChangeEvent[]; ack: number } | null> {
   try {
     const json = await readOwnObject(ctx, keys, name, kind);
     const who = { sender: ctx.me, recipient: keys.peer };
-    return kind === "batch"
-      ? parseBatchJson(json, who).events
-      : parseCheckpointJson(json, { ...who, kind }).events;
+    if (kind !== "batch") {
+      return { events: parseCheckpointJson(json, { ...who, kind }).events, ack: 0 };
+    }
+    const batch = parseBatchJson(json, who);
+    return { events: batch.events, ack: batch.acks[keys.peer] ?? 0 };
   } catch (err) {
     // Not ours: anyone can drop a file in a shared folder.
     if (err instanceof SyftError && err.code === "E_BAD_MESSAGE") return null;
@@ -122,8 +130,8 @@ export async function rebuildWriterRecord(
   // The newest full checkpoint of ours is the base; what follows it is replayed.
   let base = -1;
   for (const cf of checkpoints.filter((c) => c.kind === "cf").reverse()) {
-    const events = await ownEvents(ctx, keys, checkpointName("cf", cf.seq), "cf");
-    if (events === null) continue;
+    const events = (await ownEvents(ctx, keys, checkpointName("cf", cf.seq), "cf"))?.events;
+    if (events === undefined) continue;
     replay(ctx.me, published, events);
     chain.push(await chainEntry(keys, "cf", cf.seq, events));
     base = cf.seq;
@@ -133,12 +141,12 @@ export async function rebuildWriterRecord(
     if (c.kind === "cf" && c.seq === base) continue;
     if (c.kind === "cf" || c.seq <= base) {
       // Older checkpoints still count for collection; their content is in the base.
-      const events = await ownEvents(ctx, keys, checkpointName(c.kind, c.seq), c.kind);
-      if (events !== null) chain.push(await chainEntry(keys, c.kind, c.seq, events));
+      const events = (await ownEvents(ctx, keys, checkpointName(c.kind, c.seq), c.kind))?.events;
+      if (events !== undefined) chain.push(await chainEntry(keys, c.kind, c.seq, events));
       continue;
     }
-    const events = await ownEvents(ctx, keys, checkpointName("ci", c.seq), "ci");
-    if (events === null) continue;
+    const events = (await ownEvents(ctx, keys, checkpointName("ci", c.seq), "ci"))?.events;
+    if (events === undefined) continue;
     replay(ctx.me, published, events);
     chain.push(await chainEntry(keys, "ci", c.seq, events));
   }
@@ -148,9 +156,12 @@ export async function rebuildWriterRecord(
     ...emptyRolling(),
     ci_since_cf: chain.filter((e) => e.kind === "ci" && e.seq > base).length,
   };
+  let judged = 0;
   for (const seq of batches) {
-    const events = await ownEvents(ctx, keys, batchName(seq), "batch");
-    if (events === null) continue;
+    const own = await ownEvents(ctx, keys, batchName(seq), "batch");
+    if (own === null) continue;
+    const { events } = own;
+    judged = Math.max(judged, own.ack);
     if (seq > covered) {
       replay(ctx.me, published, events);
       rolling = addToRolling(rolling, ctx.me, events);
@@ -158,5 +169,5 @@ export async function rebuildWriterRecord(
     chain.push(await chainEntry(keys, "batch", seq, events));
   }
   if (chain.length === 0) return null;
-  return { published, published_once: true, chain, rolling };
+  return { published, published_once: true, chain, rolling, judged };
 }

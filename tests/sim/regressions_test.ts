@@ -3,7 +3,7 @@
  * that show it, replayed with every other known bug let pass. An open bug's
  * test is marked `ignore` and its name listed in KNOWN_BUGS
  * (tests/sim/run.ts); once fixed, both go and the name moves to FixedBug.
- * One is open today: wiped-owner-replays-remove (seed 90003).
+ * None is open today.
  * (The operations are those tests/sim/ops.ts draws today: changing its mix
  * changes them, and these seeds must then be found again.)
  */
@@ -332,8 +332,6 @@ Deno.test({
 Deno.test({
   name:
     "seed 90003: an owner that lost its state/ does not act again on a peer's old peer.remove after both re-accepted (wiped-owner-replays-remove)",
-  // Open: see KNOWN_BUGS in tests/sim/run.ts.
-  ignore: true,
   fn: async () => {
     // s3 removes s0, s0 reads the remove, and the two peer again. s0 loses
     // state/ and reads s3's channel from b-1, the old remove included: s0
@@ -346,6 +344,27 @@ Deno.test({
         90003,
         300,
         [89, 151, 158, 174, 272, 274, 279, 286, 287, 288],
+      ),
+      null,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "seed 100433: an owner that lost its state/ never acks less than its earlier batches did, so a proposal it applied is not applied again over its own later deletion (wiped-owner-regresses-acks)",
+  fn: async () => {
+    // s0 applies s3's job (b-2 of s3's channel, acked 2 in s0's b-1), removes
+    // s3, loses state/, and deletes the job's config.yaml. Its peer.remove
+    // batch, written with no reader state, acked 0; once the two peer again,
+    // s0 took that newest ack for how far it had judged, applied b-2 again
+    // and brought config.yaml back; s3's later deletion of it was lost.
+    assertEquals(
+      await replay(
+        "wiped-owner-regresses-acks",
+        100433,
+        300,
+        [53, 68, 102, 129, 141, 248, 258, 259, 266, 267, 276, 289],
       ),
       null,
     );

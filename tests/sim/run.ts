@@ -183,7 +183,7 @@ interface Tracked {
  *   as changed by the scan (it keys on size and mtime, which a rename
  *   keeps), so the edit is never proposed and the mirror keeps it.
  *
- * - `wiped-owner-replays-remove` (open, seed 90003): an owner that lost its
+ * - `wiped-owner-replays-remove` (fixed, core/sync/round.ts `controls_read`): an owner that lost its
  *   `state/` reads a peer's channel again from b-1 and acts again on the
  *   peer's old `peer.remove`, though both sides accepted each other again
  *   since (the peer record keeps no mark of which batches' controls it has
@@ -191,10 +191,16 @@ interface Tracked {
  *   judges the peer's proposal but never publishes its refusal, so the
  *   proposer's mirror keeps the edit without a `.rejected` copy.
  *
+ * - `wiped-owner-regresses-acks` (fixed, core/sync/channel_writer.ts, seed
+ *   100433): an owner that lost its `state/` wrote a batch to a peer it had
+ *   removed (the `peer.remove`) before reading that peer again, acking 0.
+ *   Re-peered, it took that newest ack for how far it had judged the peer's
+ *   channel and applied an old proposal again over its own later deletion.
+ *
  * `stacked-proposal` (an edit on top of one's own unanswered proposal
  * refused as a conflict) was on this list until main fixed it (d94df9d).
  */
-export const KNOWN_BUGS: readonly KnownBug[] = ["wiped-owner-replays-remove"];
+export const KNOWN_BUGS: readonly KnownBug[] = [];
 
 /**
  * Bugs fixed since the simulation found them (main, issue 16): never let
@@ -216,10 +222,15 @@ export type FixedBug =
   | "journal-after-user-edit"
   | "rename-same-stamp"
   | "wiped-owner-deletion"
-  | "wiped-owner-leaks-objects";
+  | "wiped-owner-leaks-objects"
+  | "wiped-owner-replays-remove"
+  | "wiped-owner-regresses-acks";
 
-/** One entry of {@linkcode KNOWN_BUGS}: an open engine bug the run tolerates where it shows. */
-export type KnownBug = "wiped-owner-replays-remove";
+/**
+ * One entry of {@linkcode KNOWN_BUGS}: an open engine bug the run tolerates
+ * where it shows (none is open: add its name here when one is found).
+ */
+export type KnownBug = never;
 
 /** Run one seed; the first broken invariant is its failure. */
 export async function runSeed(options: SeedOptions): Promise<SeedResult> {

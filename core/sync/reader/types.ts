@@ -55,8 +55,11 @@ export type Work = ReceiveResult & {
 export interface ReceiveOptions {
   /** Proposals (events on our datasite) are judged only for accepted peers. */
   acceptsProposals: boolean;
-  /** Called after a batch's controls are known, before it is applied (peer.accept...). */
-  onPeerControls(controls: Control[]): Promise<void>;
+  /**
+   * Called after a batch's controls are known, before it is applied
+   * (peer.accept...), with the seq of the batch (or checkpoint) carrying them.
+   */
+  onPeerControls(controls: Control[], seq: number): Promise<void>;
   /** The engine as of now (the start of the next batch). */
   engine(): Promise<PermissionEngine>;
   /** A batch applied a proposal to one of our permission files. */

@@ -80,6 +80,8 @@ Deno.test("PeerStore.list() reports corrupt records (naming the file) and keeps 
     agree_key: null,
     fingerprint: null,
   });
+  await write("i@example.org.json", { ...good, email: "i@example.org", controls_read: -1 });
+  await write("j@example.org.json", { ...good, email: "j@example.org", controls_read: "7" });
   await write(".lock", "");
   await write("notes.txt", "ignored");
 
@@ -94,7 +96,9 @@ Deno.test("PeerStore.list() reports corrupt records (naming the file) and keeps 
   assertMatch(byFile("Upper@Example.org.json"), /not named <email>\.json/);
   assertMatch(byFile("g@example.org.json"), /"fingerprint" does not match the keys/);
   assertMatch(byFile("h@example.org.json"), /a pending peer must have pinned keys/);
-  assertEquals(problems.length, 8);
+  assertMatch(byFile("i@example.org.json"), /"controls_read" must be a whole number/);
+  assertMatch(byFile("j@example.org.json"), /"controls_read" must be a whole number/);
+  assertEquals(problems.length, 10);
 
   await assertRejects(() => store.get("a@example.org"), (err) => {
     assert(err instanceof SyftError);

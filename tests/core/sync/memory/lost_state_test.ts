@@ -72,3 +72,28 @@ Deno.test("an owner that lost state/ and restores from a checkpoint still judges
   assertEquals(owner.read(`${OWNER}/${INBOX}/j1/run.sh`), "echo hi\n");
   assertEquals(tree(owner, `${DS}/public`), tree(ds, `${DS}/public`));
 });
+
+Deno.test("an owner that lost state/ while a peer was removed does not apply that peer's old proposal again once they peer again", async () => {
+  const world = new MemoryWorld();
+  const owner = await world.site(OWNER);
+  const ds = await world.site(DS);
+  await world.connect(ds, owner);
+  ds.write(`${OWNER}/${INBOX}/f.txt`, "job file");
+  await world.settle();
+  assertEquals(owner.read(`${OWNER}/${INBOX}/f.txt`), "job file");
+  await owner.service.removePeer(DS);
+  loseState(world, OWNER);
+  owner.remove(`${OWNER}/${INBOX}/f.txt`);
+  await world.settle(); // the owner's peer.remove, written with no record of ds's channel
+  assertEquals((await ds.store.get(OWNER))?.state, "removed");
+  for (const [x, y] of [[owner, ds], [ds, owner]] as const) await x.service.requestPeer(y.me);
+  for (const [x, y] of [[ds, owner], [owner, ds]] as const) {
+    await x.service.discover();
+    if ((await x.store.get(y.me))?.state !== "accepted") {
+      await x.service.approvePeer(y.me, { datasite: x.datasite });
+    }
+  }
+  await world.settle();
+  assertEquals(owner.read(`${OWNER}/${INBOX}/f.txt`), null, "the owner's deletion stands");
+  assertEquals(ds.read(`${OWNER}/${INBOX}/f.txt`), null);
+});
