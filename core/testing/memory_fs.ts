@@ -78,6 +78,8 @@ function notEmpty(op: string, path: string): Error {
   });
 }
 
+const utf8 = new TextDecoder();
+
 /** What makes a path not already normal: `//`, a `.` or `..` segment, a trailing `/`. */
 const NOT_NORMAL = /\/\/|\/\.\.?(?:\/|$)|\/$/;
 
@@ -539,7 +541,8 @@ export class MemoryFs implements LocalFs {
   }
 
   readTextFile(path: string): Promise<string> {
-    return this.#async(() => new TextDecoder().decode(this.readFileSync(path)));
+    // Decoded from the bytes as they stand: a decode keeps nothing, so no copy first.
+    return this.#async(() => utf8.decode(this.peekFileSync(path)));
   }
 
   writeFileSync(path: string, data: Uint8Array, options: Deno.WriteFileOptions = {}): void {
