@@ -9,6 +9,7 @@
  * @module
  */
 import { stringify } from "yaml";
+import { Lru } from "../cache/lru.ts";
 import { SyftError } from "../errors/mod.ts";
 import { Fields } from "./_fields.ts";
 import { JOB_ID_RE } from "./config.ts";
@@ -131,6 +132,22 @@ export function moveTo(
  * (which has no hash, run or `by`/`how`: those read as null, the owner and "").
  */
 export function parseJobState(text: string, file: string): JobState {
+  const key = `${file}\0${text}`;
+  let state = parsedStates.get(key);
+  if (state === undefined) parsedStates.set(key, state = parseJobStateText(text, file));
+  // A copy: a caller may change what it was given, never what the next one gets.
+  return structuredClone(state);
+}
+
+/**
+ * States parsed, by file and text: a round reads every job's state (intake,
+ * the catalog) and the YAML parse was most of a job's share of a simulated
+ * round, where a state changes a few times in a job's life. Failures are not
+ * kept: they are rare, and parsed again.
+ */
+const parsedStates = new Lru<string, JobState>(256);
+
+function parseJobStateText(text: string, file: string): JobState {
   const f = Fields.parse(text, file, "E_BAD_MESSAGE");
   const status = statusOf(f, "status");
   const run = f.raw("run");

@@ -218,6 +218,23 @@ class CompiledFile {
   }
 }
 
+/**
+ * Files compiled, by their parse result: the loader hands the same result for
+ * the same folder and text (load.ts caches parses), and a round loads every
+ * permission file of the datasite, so compiling their globs again each round
+ * was most of what loading cost. A compiled file is never changed, so
+ * engines share it; a result dropped from the parse cache drops its entry.
+ */
+const compiled = new WeakMap<ParseResult, CompiledFile>();
+
+function compiledOnce(folder: string, result: ParseResult): CompiledFile {
+  const known = compiled.get(result);
+  if (known?.folder === folder) return known;
+  const file = new CompiledFile(folder, result);
+  compiled.set(result, file);
+  return file;
+}
+
 class FolderNode {
   children: Map<string, FolderNode> | null = null;
   file: CompiledFile | null = null;
@@ -443,7 +460,7 @@ export class PermissionEngine {
       node = child;
     }
     if (node.file === null) this.#count++;
-    node.file = new CompiledFile(segments.join("/"), result);
+    node.file = compiledOnce(segments.join("/"), result);
   }
 
   /** Step 4: the deepest file on the walk, stopping at a terminal (or invalid) one. */

@@ -20,6 +20,7 @@ import {
   logLine,
   type PartsOps,
   readLog,
+  recordOf,
   type StoredPart,
   storedPart,
 } from "./state_delta.ts";
@@ -310,11 +311,25 @@ function sameFile(a: Omit<Known, "text">, b: Omit<Known, "text"> | null): boolea
 }
 
 async function readJson<T>(fs: LocalFs, path: string): Promise<T | undefined> {
+  return (await readJsonText<T>(fs, path))?.value;
+}
+
+/**
+ * {@linkcode readJson}, and whether the file is still the one this process
+ * last wrote or read there (same text, inode, size and mtime: not replaced or
+ * rolled back since), so what it derived from it then still holds.
+ */
+async function readJsonText<T>(
+  fs: LocalFs,
+  path: string,
+): Promise<{ value: T; text: string; unchanged: boolean } | undefined> {
   try {
+    const was = knownOn(fs).get(path);
     const before = await identity(fs, path);
     const text = await fs.readTextFile(path);
     if (before) knownOn(fs).set(path, { text, ...before });
-    return JSON.parse(text) as T;
+    const unchanged = was !== undefined && was.text === text && sameFile(was, before);
+    return { value: JSON.parse(text) as T, text, unchanged };
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return undefined;
     // A corrupt cache is rebuilt, not fatal: the state is rebuildable by design.
@@ -482,8 +497,11 @@ async function readChannel(
 ): Promise<ChannelState | undefined> {
   const { fs } = layout;
   const path = headPath(layout, peer);
-  const head = await readJson<StoredHead>(fs, path);
-  if (head === undefined) return undefined;
+  const read = await readJsonText<StoredHead>(fs, path);
+  if (read === undefined) return undefined;
+  // A head replaced or rolled back under this process: what it knew of it is stale.
+  if (!read.unchanged) storedOn(fs).delete(path);
+  const head = read.value;
   if (!head.store) return { ...emptyChannelState(peer), ...head } as ChannelState; // older, flat
   const { store, pending_put, ...fields } = head;
   const base = emptyChannelState(peer);
@@ -499,12 +517,24 @@ async function readChannel(
   // The after-state of a pending put is stored against the parts: they all come.
   const wanted = pending_put ? CHANNEL_PARTS : only ?? CHANNEL_PARTS;
   if (wanted.length === 0) return state;
-  const log = store.n > 0 ? readLog(await readLogText(layout, peer, store.gen), store.n).ops : [];
+  // The parts this process saved (or read for a save) under this very head:
+  // the same as base + log give, without reading the log again (it grows to
+  // 64 KiB between compactions, and a round loads a peer's state 3-4 times).
+  const known = storedOn(fs).get(path);
+  const cached = known?.headText === read.text ? known.parts : undefined;
+  const fromDisk = wanted.some((part) => !cached?.[part]);
+  const log = fromDisk && store.n > 0
+    ? readLog(await readLogText(layout, peer, store.gen), store.n).ops
+    : [];
   for (const part of wanted) {
-    const record = JSON.parse(
-      await fs.readTextFile(partPath(layout, peer, store.gen, part)),
-    ) as Record<string, unknown>;
-    for (const ops of log) if (ops[part]) applyRecordOps(record, ops[part]);
+    let record: Record<string, unknown>;
+    if (!fromDisk) record = recordOf(cached![part]!);
+    else {
+      record = JSON.parse(
+        await fs.readTextFile(partPath(layout, peer, store.gen, part)),
+      ) as Record<string, unknown>;
+      for (const ops of log) if (ops[part]) applyRecordOps(record, ops[part]);
+    }
     if (part === "events") state.rolling.events = record as RollingState["events"];
     else state[part] = record as never;
   }
@@ -789,9 +819,17 @@ function corrupt(err: unknown): boolean {
 
 /** Load the own datasite's index (empty when none or corrupt: it is rebuilt). */
 export async function loadIndex(layout: StateLayout): Promise<Map<string, FileInfo>> {
-  const stored = await readJson<Record<string, FileInfo>>(layout.fs, layout.index);
+  const read = await readJsonText<Record<string, FileInfo>>(layout.fs, layout.index);
+  const stored = read?.value;
   const store = indexStore(stored);
   if (!store) return new Map(Object.entries(stored ?? {})); // none, or an older flat index
+  // The index this process saved (or read for a save) under this very head.
+  // A head replaced or rolled back under this process: what it knew is stale.
+  if (!read!.unchanged) storedIndexes.delete(layout.fs);
+  const cached = storedIndexes.get(layout.fs);
+  if (cached && cached.headText === read!.text) {
+    return new Map(Object.entries(recordOf(cached.files) as Record<string, FileInfo>));
+  }
   try {
     const files = JSON.parse(await layout.fs.readTextFile(indexPart(layout, store.gen, "base")));
     if (store.n > 0) {

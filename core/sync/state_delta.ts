@@ -33,6 +33,16 @@ export function storedPart(record: Readonly<Record<string, unknown>>): StoredPar
 }
 
 /**
+ * A stored part as a caller's record: fresh objects (one parse of the whole
+ * map), in the order a record read from base and log has its keys.
+ */
+export function recordOf(part: StoredPart): Record<string, unknown> {
+  const entries: string[] = [];
+  for (const [k, v] of part) entries.push(`${JSON.stringify(k)}:${v}`);
+  return JSON.parse(`{${entries.join(",")}}`) as Record<string, unknown>;
+}
+
+/**
  * The changes from `before` to `after`, or undefined when none. Each value is
  * compared by its JSON text, so a caller's copy (a structured clone, an entry
  * rewritten with the same fields) is no change.

@@ -78,14 +78,42 @@ function notEmpty(op: string, path: string): Error {
   });
 }
 
+const utf8 = new TextDecoder();
+
 /** What makes a path not already normal: `//`, a `.` or `..` segment, a trailing `/`. */
 const NOT_NORMAL = /\/\/|\/\.\.?(?:\/|$)|\/$/;
 
-function segmentsOf(path: string): string[] {
+/** A path's names, and the folder of its last name (what errors of a create name). */
+interface Split {
+  segments: readonly string[];
+  folder: string;
+}
+
+/**
+ * Paths split before, by path: a round looks up the same few hundred paths
+ * again and again, and splitting them (and hashing the new segment strings
+ * each Map lookup of the walk then needs) was a tenth of a simulated round.
+ * Cleared when full: temp names are random and never come back.
+ */
+const splits = new Map<string, Split>();
+const MAX_SPLITS = 20_000;
+
+function splitOf(path: string): Split {
+  const known = splits.get(path);
+  if (known !== undefined) return known;
   if (!path.startsWith("/")) throw new Error(`MemoryFs takes absolute paths, not ${path}`);
   // The engine's paths are nearly always normal already: no normalize for them.
-  if (!NOT_NORMAL.test(path)) return path.slice(1).split("/");
-  return posix.normalize(path).split("/").filter((s) => s !== "");
+  const segments = !NOT_NORMAL.test(path)
+    ? path.slice(1).split("/")
+    : posix.normalize(path).split("/").filter((s) => s !== "");
+  const split = { segments, folder: "/" + segments.slice(0, -1).join("/") };
+  if (splits.size >= MAX_SPLITS) splits.clear();
+  splits.set(path, split);
+  return split;
+}
+
+function segmentsOf(path: string): readonly string[] {
+  return splitOf(path).segments;
 }
 
 /** A folder's names changed: its sorted listing is stale. */
@@ -298,6 +326,7 @@ export class MemoryFs implements LocalFs {
   /** Open files: a crash cuts them off the tree it rolls back. */
   readonly #open = new Set<MemoryFile>();
   #ino = 1;
+  #changes = 0;
   readonly #clock: Clock;
   /** Files holding a `lock()`, with the callers waiting for each. */
   readonly #locks = new Map<Node, (() => void)[]>();
@@ -320,6 +349,7 @@ export class MemoryFs implements LocalFs {
 
   /** Lose everything written since the last `sync()`, as a power cut would. */
   crash(): void {
+    this.#changes++;
     this.#dead = null;
     if (this.#durable) {
       this.#root = clone(this.#durable);
@@ -343,7 +373,30 @@ export class MemoryFs implements LocalFs {
 
   /** @internal About to change `node`: keep it as it was, if the last fsync saw it so. */
   changing(node: Node): void {
+    this.#changes++;
     if (this.#durable === null && !this.#undo.has(node)) this.#undo.set(node, saved(node));
+  }
+
+  /**
+   * A count that moves with every change to the tree (a write, a name, a
+   * crash's rollback): equal counts mean the same tree, so a test may keep
+   * what it computed from the tree until the count moves.
+   */
+  get changes(): number {
+    return this.#changes;
+  }
+
+  /**
+   * A file's bytes as they stand, not copied: for checks that read a tree
+   * often and remember what they saw (the bytes of a file are replaced on
+   * each write, never changed in place, so the same array means the same
+   * content). The caller must not change them.
+   */
+  peekFileSync(path: string): Uint8Array {
+    this.alive();
+    const node = this.#resolve("readfile", path, true);
+    if (node.kind !== "file") throw isDir("readfile", path);
+    return node.data;
   }
 
   /** @internal A file opened / closed. */
@@ -408,6 +461,7 @@ export class MemoryFs implements LocalFs {
    */
   restore(snapshot: FsSnapshot): void {
     const tree = frozen.get(snapshot)!;
+    this.#changes++;
     this.#root = clone(tree.root);
     this.#durable = this.#recording ? clone(tree.root) : null;
     this.#undo.clear();
@@ -487,7 +541,8 @@ export class MemoryFs implements LocalFs {
   }
 
   readTextFile(path: string): Promise<string> {
-    return this.#async(() => new TextDecoder().decode(this.readFileSync(path)));
+    // Decoded from the bytes as they stand: a decode keeps nothing, so no copy first.
+    return this.#async(() => utf8.decode(this.peekFileSync(path)));
   }
 
   writeFileSync(path: string, data: Uint8Array, options: Deno.WriteFileOptions = {}): void {
@@ -757,7 +812,7 @@ export class MemoryFs implements LocalFs {
     return { kind: "dir", children: new Map(), ...this.#meta(mode) };
   }
 
-  #join(segments: string[], upTo: number): string {
+  #join(segments: readonly string[], upTo: number): string {
     return "/" + segments.slice(0, upTo + 1).join("/");
   }
 
@@ -779,7 +834,7 @@ export class MemoryFs implements LocalFs {
   #walk(
     op: string,
     path: string,
-    segments: string[],
+    segments: readonly string[],
     count: number,
     follow: boolean,
     depth: number,
@@ -806,11 +861,10 @@ export class MemoryFs implements LocalFs {
 
   /** The folder that holds `path`'s last name (symlinks on the way followed). */
   #parentOf(op: string, path: string, _creating = false): { parent: DirNode; name: string } {
-    const segments = segmentsOf(path);
+    const { segments, folder } = splitOf(path);
     const name = segments[segments.length - 1];
     if (name === undefined) throw new Deno.errors.PermissionDenied(`${op} '${path}'`);
     // Errors name the folder, as posix.dirname of the normal path would.
-    const folder = "/" + segments.slice(0, -1).join("/");
     const parent = this.#walk(op, folder, segments, segments.length - 1, true, 0) ??
       throwNotFound(op, folder);
     if (parent.kind !== "dir") throw notDir(op, path);

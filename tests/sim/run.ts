@@ -104,6 +104,20 @@ const THRESHOLDS = { checkpoint: 8, compact: 3 };
 const STORAGE_BOUND = 1 + 2 + 2 * (THRESHOLDS.compact + THRESHOLDS.checkpoint) + 1 +
   GC_MIN_OBJECTS - 1;
 
+/** A site's own datasite as the permission model reads it: every path, permission files' texts. */
+type Rules = ReadonlyMap<string, string>;
+
+/** SHA-256 of each file content seen (hex), by its bytes: a mirror file is hashed once, not each round. */
+const sha256s = new WeakMap<Uint8Array, string>();
+
+function sha256Of(bytes: Uint8Array): string {
+  let hash = sha256s.get(bytes);
+  if (hash === undefined) {
+    sha256s.set(bytes, hash = createHash("sha256").update(bytes).digest("hex"));
+  }
+  return hash;
+}
+
 /** The random part of an atomic write's temp name. */
 const TEMP_UUID = /\.tmp-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -258,6 +272,14 @@ class Sim {
   readonly renamedOnto = new Set<string>();
   /** Per site, the tree (paths and permission texts) its last `#noteReadable` saw. */
   readonly #lastNoted = new Map<number, string>();
+  /**
+   * Per site, its rules as {@linkcode Sim.#rules} last read them, with their
+   * key (paths and texts) and the file system's change count then: a tree
+   * that did not change is not listed again (a round asks up to four times).
+   */
+  readonly #rulesRead = new Map<MemorySite, { changes: number; tree: Rules; key: string }>();
+  /** Per site, its file system's change count at its last `#noteMirrors` (the same tree adds nothing). */
+  readonly #mirrorsNoted = new Map<number, number>();
   /** Sites that lost their state/ at some point. */
   readonly wiped = new Set<number>();
   /** `a\0b` (both orders): pairs where one removed the other. */
@@ -742,13 +764,15 @@ class Sim {
   /** Note every path `index`'s mirrors hold (what it proposes from them). */
   #noteMirrors(index: number): void {
     const site = this.sites[index]!;
+    if (this.#mirrorsNoted.get(index) === site.fs.changes) return;
+    this.#mirrorsNoted.set(index, site.fs.changes);
     for (const owner of this.emails) {
       if (owner === site.me) continue;
       for (const rel of site.files(owner)) {
         const path = rel.slice(owner.length + 1);
         this.proposed.add(`${owner}\0${site.me}\0${path}`);
-        const hash = createHash("sha256").update(site.fs.readFileSync(`${site.ctx.root}/${rel}`));
-        this.held.add(`${owner}\0${site.me}\0${path}\0${hash.digest("hex")}`);
+        const hash = sha256Of(site.fs.peekFileSync(`${site.ctx.root}/${rel}`));
+        this.held.add(`${owner}\0${site.me}\0${path}\0${hash}`);
       }
     }
   }
@@ -759,8 +783,7 @@ class Sim {
     const tree = this.#rules(site);
     // What may be read is a function of the paths and the permission texts: the
     // same as at the last note adds nothing (most rounds change neither).
-    let seen = "";
-    for (const [path, text] of tree) seen += `${path}\0${text}\0`;
+    const seen = this.#rulesRead.get(site)!.key;
     if (this.#lastNoted.get(index) === seen) return;
     this.#lastNoted.set(index, seen);
     const byPeer = this.readable.get(site.me) ?? new Map<string, Set<string>>();
@@ -777,12 +800,19 @@ class Sim {
    * A site's own datasite for the permission model: every path, with the text
    * of its permission files only (what `may` reads; the rest is not read).
    */
-  #rules(site: MemorySite): Map<string, string> {
+  #rules(site: MemorySite): Rules {
+    const known = this.#rulesRead.get(site);
+    if (known?.changes === site.fs.changes) return known.tree;
     const out = new Map<string, string>();
     const base = site.me;
+    let key = "";
     for (const rel of site.files(base)) {
-      out.set(rel.slice(base.length + 1), rel.endsWith("syft.pub.yaml") ? site.read(rel)! : "");
+      const path = rel.slice(base.length + 1);
+      const text = rel.endsWith("syft.pub.yaml") ? site.read(rel)! : "";
+      out.set(path, text);
+      key += `${path}\0${text}\0`;
     }
+    this.#rulesRead.set(site, { changes: site.fs.changes, tree: out, key });
     return out;
   }
 

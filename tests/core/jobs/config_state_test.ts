@@ -253,3 +253,17 @@ Deno.test("resolveJobRef() takes a job's name when exactly one job has it, and l
   assertEquals((err as unknown as { exitCode: number }).exitCode, 2);
   throwsWith(() => resolveJobRef(entries, "count ages"), "count-ages-0a1b2c3d, j-9");
 });
+
+Deno.test("a state file read again parses the same, and a caller's change to one read never reaches the next", () => {
+  const owner = "alice@example.org";
+  const s = pendingState({ id: "j-3", owner, submitter: "carol@example.org" }, T0, false, H);
+  const text = serializeJobState(s);
+  const first = parseJobState(text, "state.yaml");
+  first.history.push({ status: "approved", at: T1, by: owner, how: "manual", reason: null });
+  first.status = "approved";
+  assertEquals(parseJobState(text, "state.yaml"), s);
+  // Another text, or the same text's error for another file, is its own.
+  const moved = moveTo(s, { status: "rejected", at: T1, by: owner, how: "manual", reason: "no" });
+  assertEquals(parseJobState(serializeJobState(moved), "state.yaml"), moved);
+  throwsWith(() => parseJobState(text.replace(T0, "noon"), "other.yaml"), "other.yaml");
+});

@@ -274,6 +274,43 @@ async function sweep(
   return points;
 }
 
+Deno.test("a load after the disk rolled back to a head of the same text reads the disk, not what the process saved", async () => {
+  // A load reuses the parts the process saved under the head it reads; a head
+  // of the same text (same generation and save count) put back from under it
+  // is another save, not that one.
+  const fs = new MemoryFs();
+  const layout = stateLayout("/home/state", fs);
+  const s0 = bigState(8);
+  await saveChannelState(layout, s0);
+  const s1 = changed(s0, 2, "one");
+  const other = changed(s0, 2, "other"); // s1's head fields, other parts
+  const before = fs.snapshot();
+  await saveChannelState(layout, s1);
+  const after = fs.snapshot();
+  fs.restore(before);
+  await saveChannelState(layout, other);
+  assertEquals(await loadChannelState(layout, PEER), other);
+  fs.restore(after);
+  // A head-only load first: it learns the head, and must forget the parts too.
+  assertEquals((await loadChannelState(layout, PEER, [])).next_seq, s1.next_seq);
+  assertEquals(await loadChannelState(layout, PEER), s1);
+  assertEquals(await loadChannelState(layout, PEER), s1, "and again, the head now known");
+
+  const index = bigIndex(5);
+  await saveIndex(layout, index);
+  const base = fs.snapshot();
+  const withA = new Map([...index, ["public/a.bin", index.get("public/f0.bin")!]]);
+  await saveIndex(layout, withA);
+  const saved = fs.snapshot();
+  fs.restore(base);
+  const withB = new Map([...index, ["public/b.bin", index.get("public/f1.bin")!]]);
+  await saveIndex(layout, withB);
+  assertEquals(await loadIndex(layout), withB);
+  fs.restore(saved);
+  assertEquals(await loadIndex(layout), withA);
+  assertEquals(await loadIndex(layout), withA, "and again, the head now known");
+});
+
 Deno.test("a crash during a delta save reads back as the old state or the new", async () => {
   const fs = new MemoryFs();
   const layout = stateLayout("/home/state", fs);

@@ -108,3 +108,47 @@ Deno.test("the manual clock moves only when told", () => {
   clock.set(3);
   assertEquals(clock.now(), 3);
 });
+
+Deno.test("the change count moves with every write, name change and crash, never with a read", async () => {
+  const fs = new MemoryFs();
+  const enc = (s: string) => new TextEncoder().encode(s);
+  let last = fs.changes;
+  const moved = (what: string) => {
+    assert(fs.changes > last, `${what} did not move the count`);
+    last = fs.changes;
+  };
+  fs.mkdirSync("/d/e", { recursive: true });
+  moved("mkdir");
+  fs.writeFileSync("/d/a.txt", enc("one"));
+  moved("write");
+  await fs.readTextFile("/d/a.txt");
+  fs.lstatSync("/d/a.txt");
+  [...fs.readDirSync("/d")];
+  fs.listTree("/");
+  fs.peekFileSync("/d/a.txt");
+  assertEquals(fs.changes, last, "a read moved the count");
+  fs.renameSync("/d/a.txt", "/d/b.txt");
+  moved("rename");
+  fs.utimeSync("/d/b.txt", 1, 1);
+  moved("utime");
+  await fs.syncAll("/");
+  fs.writeFileSync("/d/b.txt", enc("two")); // after the last fsync: a crash takes it back
+  moved("rewrite");
+  fs.crash();
+  moved("crash");
+  assertEquals(await fs.readTextFile("/d/b.txt"), "one");
+  fs.removeSync("/d", { recursive: true });
+  moved("remove");
+});
+
+Deno.test("peekFileSync gives a file's bytes as they stand, and a later write replaces them, never changes them", async () => {
+  const fs = new MemoryFs();
+  fs.writeFileSync("/a.txt", new TextEncoder().encode("before"));
+  const seen = fs.peekFileSync("/a.txt");
+  fs.writeFileSync("/a.txt", new TextEncoder().encode("after!"));
+  assertEquals(new TextDecoder().decode(seen), "before");
+  assert(fs.peekFileSync("/a.txt") !== seen, "the same array for other bytes");
+  assertEquals(await fs.readTextFile("/a.txt"), "after!");
+  assert(assertThrows(() => fs.peekFileSync("/")) instanceof Deno.errors.IsADirectory);
+  assert(assertThrows(() => fs.peekFileSync("/none")) instanceof Deno.errors.NotFound);
+});
