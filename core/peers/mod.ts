@@ -47,6 +47,6 @@ export {
   inboxPermissionText,
   PeerService,
   type PeerServiceDeps,
-  recordProblems,
   type RequestResult,
 } from "./service.ts";
+export { recordProblems } from "./record_problems.ts";

@@ -16,6 +16,7 @@
  * ```
  * @module
  */
+import { quoteFp, recordProblems } from "./record_problems.ts";
 import { posix } from "node:path";
 import { channelName, type ChannelRef, type Transport } from "../transport/contract.ts";
 import { PERMISSION_FILE } from "../datasite/names.ts";
@@ -125,10 +126,6 @@ function unknownPeer(email: string): SyftError {
     hint:
       `run \`syft peer list\` to see your peers, or \`syft peer add ${email}\` to send a request`,
   });
-}
-
-function quoteFp(fp: string): string {
-  return `'${fp}'`;
 }
 
 /** Read a whole small object, refusing past `max` bytes without reading further. */
@@ -594,22 +591,4 @@ export class PeerService {
     }
     return { file, warnings };
   }
-}
-
-/** Problems a record carries by itself (for `syft peer list` and `syft status`). */
-export function recordProblems(record: PeerRecord): string[] {
-  const problems: string[] = [];
-  if (record.key_change) {
-    problems.push(
-      `${record.email}'s channel carries other keys (fingerprint ${record.key_change.fingerprint}, pinned ${record.fingerprint}); refused until you compare fingerprints and run \`syft peer trust ${record.email} --fingerprint ${
-        quoteFp(record.key_change.fingerprint)
-      }\``,
-    );
-  }
-  if (record.protocol !== undefined && record.protocol > PROTOCOL_VERSION) {
-    problems.push(
-      `${record.email} speaks syft protocol ${record.protocol} (this syft speaks ${PROTOCOL_VERSION}); its channel is left untouched until you upgrade syft`,
-    );
-  }
-  return problems;
 }

@@ -10,7 +10,7 @@ import { DATASITE_FOLDERS, datasiteDir } from "../datasite/layout.ts";
 import { describeError } from "../errors/mod.ts";
 import { fingerprint, publicKeys } from "../identity/keys.ts";
 import { PEER_STATES, type PeerState, PeerStore } from "../peers/store.ts";
-import { recordProblems } from "../peers/service.ts";
+import { recordProblems } from "../peers/record_problems.ts";
 import { formatPermissionFileError, loadDatasitePermissions } from "../permissions/mod.ts";
 import { withPermissionParser } from "../permissions/parse.ts";
 import { INBOX_ROOT } from "../jobs/layout.ts";
