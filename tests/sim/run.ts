@@ -118,6 +118,14 @@ function sha256Of(bytes: Uint8Array): string {
   return hash;
 }
 
+/**
+ * Texts one operation of the run wrote (an edit's `op N of seed S`, a dataset
+ * file's comment, a submitted job's config with its id): no other operation
+ * writes them. A job's state files are not among them: the owner's job
+ * commands write the same text again.
+ */
+const OP_WRITTEN = /\bop \d+ of seed \d+|^# Written by `syft job submit`/;
+
 /** The random part of an atomic write's temp name. */
 const TEMP_UUID = /\.tmp-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -257,6 +265,13 @@ class Sim {
   readonly proposed = new Set<string>();
   /** `site\0owner\0path` → the edit followed. */
   readonly tracked = new Map<string, Tracked>();
+  /**
+   * `owner\0path` → the owner's last edit of a path in its own datasite: the
+   * text it replaced, when that text was written by one operation of the run
+   * (so it can come back only by a replay), and whether a crash since may have
+   * rolled the edit back (invariant b for the owner's own edits).
+   */
+  readonly ownEdits = new Map<string, { replaced: string; spoiled: boolean }>();
   readonly known: Record<string, number> = {};
   /** Set when a known bug left nothing to check (see `journal-after-user-edit`). */
   abandoned = false;
@@ -419,6 +434,7 @@ class Sim {
       case "crash":
         this.sites[op.site]!.fs.crash();
         this.#spoilSite(op.site);
+        this.#spoilOwnEdits(op.site);
         return null;
       case "submit":
         await this.#submit(op);
@@ -489,7 +505,14 @@ class Sim {
     const editors = this.editors.get(key) ?? new Set();
     this.editors.set(key, editors);
     this.options.trace?.(`  ${content === null ? "deleted" : "wrote"} ${path}`);
+    const replaced = this.ownEdits.get(key);
+    // Whoever writes the replaced text back (a rename) may legitimately bring it back.
+    if (replaced && replaced.replaced === content) replaced.spoiled = true;
     if (site === owner) {
+      const text = before.get(path);
+      if (text !== undefined && text !== content && OP_WRITTEN.test(text)) {
+        this.ownEdits.set(key, { replaced: text, spoiled: false });
+      } else this.ownEdits.delete(key);
       const pending = this.everDeleted.get(owner) ?? new Set();
       this.everDeleted.set(owner, pending);
       if (content === null) pending.add(path);
@@ -692,6 +715,13 @@ class Sim {
     }
   }
 
+  /** A crash rolls a site's disk back to its last fsync: its own unsynced edits may go with it. */
+  #spoilOwnEdits(site: number): void {
+    for (const [key, e] of this.ownEdits) {
+      if (key.startsWith(`${site}\0`)) e.spoiled = true;
+    }
+  }
+
   #spoilPair(a: number, b: number): void {
     for (const t of this.tracked.values()) {
       if ((t.site === a && t.owner === b) || (t.site === b && t.owner === a)) t.spoiled = true;
@@ -749,6 +779,7 @@ class Sim {
         }
       }
       this.#spoilSite(index);
+      this.#spoilOwnEdits(index);
     } else {
       this.#noteReadable(index);
     }
@@ -902,7 +933,8 @@ class Sim {
 
   /** The invariants after quiescence. */
   async #check(): Promise<Failure | null> {
-    return await this.#mirrors() ?? await this.#proposals() ?? await this.#bounded();
+    return await this.#mirrors() ?? await this.#proposals() ?? this.#ownEditsKept() ??
+      await this.#bounded();
   }
 
   /** (a) Every mirror equals its owner's tree projected to what the peer may read. */
@@ -937,6 +969,30 @@ class Sim {
             detail: `${peer.me}'s mirror of ${owner.me}: ${diff.slice(0, 5).join("; ")}`,
           };
         }
+      }
+    }
+    return null;
+  }
+
+  /**
+   * (b) for the owner's own edits: a text the owner replaced, written by one
+   * operation of the run, is not what it holds at the end unless someone
+   * wrote it there again or a crash rolled the edit back. Seed 100433 showed
+   * how it can come back: a proposal the owner had applied before, applied
+   * again after it lost its state.
+   */
+  #ownEditsKept(): Failure | null {
+    for (const [key, e] of this.ownEdits) {
+      if (e.spoiled) continue;
+      const [owner, path] = key.split("\0") as [string, string];
+      const site = this.sites[Number(owner)]!;
+      const now = this.#texts(site, site.me, [path]).get(path);
+      if (now === e.replaced) {
+        return {
+          invariant: "b",
+          detail:
+            `${site.me}'s own edit of ${path} was undone: it holds again the text it replaced`,
+        };
       }
     }
     return null;
