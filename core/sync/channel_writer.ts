@@ -419,7 +419,10 @@ export class ChannelWriter {
       published: at.last
         ? sentRecord(plan, { me: this.ctx.me, before: state.published, stale: c.stale })
         : state.published,
-      republish: at.last ? [] : state.republish,
+      // Only a publication of our datasite says what became of those paths: a
+      // batch of controls alone (our peer.remove) kept none of them, and the
+      // peer, approved again, kept a file we had deleted meanwhile (seed 2001226).
+      republish: at.last && input.publishDatasite ? [] : state.republish,
       published_once: at.last
         ? (input.publishDatasite || state.published_once)
         : state.published_once,

@@ -370,3 +370,24 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "seed 2001226: a batch of controls alone keeps the paths due for republishing, so a peer approved again learns of a file deleted meanwhile (controls-drop-republish)",
+  fn: async () => {
+    // s2 applies s1's job files in a round that dies before its batch goes
+    // out (the files are due for republishing), removes s1 (its peer.remove
+    // goes out in a batch of controls alone, which cleared that list), and
+    // deletes run.sh. Approved again, s2 published its projection with no
+    // word of run.sh: s1's mirror kept it.
+    assertEquals(
+      await replay(
+        "controls-drop-republish",
+        2001226,
+        100,
+        [36, 61, 62, 66, 67, 68, 70, 78, 87, 88, 91],
+      ),
+      null,
+    );
+  },
+});

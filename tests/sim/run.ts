@@ -205,6 +205,12 @@ interface Tracked {
  *   Re-peered, it took that newest ack for how far it had judged the peer's
  *   channel and applied an old proposal again over its own later deletion.
  *
+ * - `controls-drop-republish` (fixed, core/sync/channel_writer.ts, seed
+ *   2001226, 100 operations): a batch of controls alone (our `peer.remove`)
+ *   cleared the paths due for republishing (proposals we applied in a round
+ *   that died before its batch went out). Approved again, the owner never
+ *   told the peer of such a file it had deleted meanwhile.
+ *
  * `stacked-proposal` (an edit on top of one's own unanswered proposal
  * refused as a conflict) was on this list until main fixed it (d94df9d).
  */
@@ -232,7 +238,8 @@ export type FixedBug =
   | "wiped-owner-deletion"
   | "wiped-owner-leaks-objects"
   | "wiped-owner-replays-remove"
-  | "wiped-owner-regresses-acks";
+  | "wiped-owner-regresses-acks"
+  | "controls-drop-republish";
 
 /**
  * One entry of {@linkcode KNOWN_BUGS}: an open engine bug the run tolerates
