@@ -623,12 +623,46 @@ export class ChannelReader {
 
   // --- after a lost state, and after the round ------------------------------
 
-  /** A state with no record of this channel learns how far an earlier one had judged it. */
+  /**
+   * A state with no record of this channel learns how far an earlier one had
+   * judged it: the ack in our own newest batch, or, when the peer's controls
+   * were read further (the peer record outlives `state/`), every batch before
+   * the one whose controls were acted on. A peer that removed us right after
+   * a proposal we applied never got an ack for it: its job came back over the
+   * owner's later edits (simulation seed 104351).
+   */
   async #recoverJudged(): Promise<void> {
     const s = this.#state;
     if (s.cursor !== 0 || s.base !== null || s.seq_known || s.judged) return;
-    const judged = await this.#judgedBefore();
-    if (judged > 0) await this.#save({ ...s, judged });
+    const acked = await this.#judgedBefore();
+    const judged = Math.max(acked, (this.options.controlsRead ?? 0) - 1);
+    if (judged <= 0) return;
+    // Judged but never acked: we may have applied a proposal of those batches
+    // and never echoed it (the state that would republish it is lost), so the
+    // peer still holds it. Our next publication says what became of each path.
+    const held = judged > acked ? await this.#proposedIn(acked, judged) : [];
+    await this.#save({ ...s, judged, republish: [...new Set([...s.republish, ...held])] });
+  }
+
+  /** The paths the peer proposed in its batches after `after` up to `upTo` that are still there. */
+  async #proposedIn(after: number, upTo: number): Promise<string[]> {
+    const page = await this.ctx.transport.list(this.#channel, { prefix: "b-", all: true });
+    const seqs = page.objects.map((o) => parseBatchName(o.name))
+      .filter((n): n is number => n !== null && n > after && n <= upTo).sort((a, b) => a - b);
+    const paths = new Set<string>();
+    for (const seq of seqs) {
+      const staging = this.#staging(`held-${seq}`);
+      try {
+        const batch = await fetchObject(this.#ref(batchName(seq), seq, staging), "batch");
+        for (const ev of batch.events) if (this.#isProposal(ev)) paths.add(ev.path);
+      } catch (err) {
+        // A batch that is not the peer's is refused when the reader meets it.
+        if (!(err instanceof SyftError) || err.code !== "E_BAD_MESSAGE") throw err;
+      } finally {
+        await this.ctx.fs.remove(staging, { recursive: true }).catch(() => {});
+      }
+    }
+    return [...paths];
   }
 
   /**

@@ -329,6 +329,7 @@ async function readPeer(round: Round, record: PeerRecord, feed: Feed): Promise<v
     const { ChannelReader } = await work();
     const r = await new ChannelReader(ctx, keys, state, {
       acceptsProposals: record.state === "accepted",
+      controlsRead: record.controls_read,
       engine: () => round.permissions.get(),
       onPermissionsChanged: () => round.permissions.forget(),
       onPeerControls: (controls: Control[], seq: number) =>

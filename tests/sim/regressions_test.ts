@@ -391,3 +391,30 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "seed 104351: an owner that lost its state/ takes the peer's controls it acted on for judged, and republishes what those unacked batches proposed (wiped-owner-unacked-proposals)",
+  fn: async () => {
+    // s1 submits a job to s2 and removes s2 right after; s2 applies the job,
+    // reads the remove (so never acks the job's batch nor echoes its files),
+    // then moves or deletes the config and loses state/. Approved again, s2
+    // judged the job's batch again (its newest ack was older) and brought the
+    // config back over its own edit; with that fixed, the peer's mirror kept
+    // the config, which s2 no longer knew the peer held. The second list
+    // restores from checkpoints instead of replaying the batches.
+    assertEquals(
+      await replay("wiped-owner-unacked-proposals", 104351, 300, [48, 51, 52, 73, 187, 207, 222]),
+      null,
+    );
+    assertEquals(
+      await replay(
+        "wiped-owner-unacked-proposals",
+        104351,
+        300,
+        [1, 7, 12, 18, 24, 30, 48, 50, 51, 52, 73, 190, 195, 207, 208, 219],
+      ),
+      null,
+    );
+  },
+});

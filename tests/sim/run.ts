@@ -211,6 +211,14 @@ interface Tracked {
  *   that died before its batch went out). Approved again, the owner never
  *   told the peer of such a file it had deleted meanwhile.
  *
+ * - `wiped-owner-unacked-proposals` (fixed, core/sync/channel_reader.ts, seed
+ *   104351, found by the owner's-own-edit check): a peer that removed us
+ *   right after a proposal we applied never got an ack or an echo for it. Once
+ *   we lost `state/`, our newest ack was older, so we judged the proposal
+ *   again over our own later edit, and no longer knew the peer held it. The
+ *   peer record's `controls_read` now bounds what was judged, and the paths
+ *   those unacked batches proposed are republished.
+ *
  * `stacked-proposal` (an edit on top of one's own unanswered proposal
  * refused as a conflict) was on this list until main fixed it (d94df9d).
  */
@@ -239,7 +247,8 @@ export type FixedBug =
   | "wiped-owner-leaks-objects"
   | "wiped-owner-replays-remove"
   | "wiped-owner-regresses-acks"
-  | "controls-drop-republish";
+  | "controls-drop-republish"
+  | "wiped-owner-unacked-proposals";
 
 /**
  * One entry of {@linkcode KNOWN_BUGS}: an open engine bug the run tolerates

@@ -56,6 +56,12 @@ export interface ReceiveOptions {
   /** Proposals (events on our datasite) are judged only for accepted peers. */
   acceptsProposals: boolean;
   /**
+   * The peer record's `controls_read` (absent: none): controls of that batch
+   * were acted on, so every batch before it was read and judged, by a state
+   * that may since be lost.
+   */
+  controlsRead?: number | undefined;
+  /**
    * Called after a batch's controls are known, before it is applied
    * (peer.accept...), with the seq of the batch (or checkpoint) carrying them.
    */
