@@ -97,3 +97,28 @@ Deno.test("an owner that lost state/ while a peer was removed does not apply tha
   assertEquals(owner.read(`${OWNER}/${INBOX}/f.txt`), null, "the owner's deletion stands");
   assertEquals(ds.read(`${OWNER}/${INBOX}/f.txt`), null);
 });
+
+Deno.test("an owner that lost state/ after a peer removed it right behind a proposal keeps its own later edit, and the peer learns of it once they peer again", async () => {
+  const world = new MemoryWorld();
+  const owner = await world.site(OWNER);
+  const ds = await world.site(DS);
+  await world.connect(ds, owner);
+  ds.write(`${OWNER}/${INBOX}/f.txt`, "job file");
+  await ds.sync(); // the proposal
+  await ds.service.removePeer(OWNER);
+  await ds.sync(); // the remove, right behind it: the owner never acks or echoes the proposal
+  await owner.sync(); // applies f.txt, then acts on the remove
+  assertEquals(owner.read(`${OWNER}/${INBOX}/f.txt`), "job file");
+  owner.remove(`${OWNER}/${INBOX}/f.txt`);
+  loseState(world, OWNER);
+  for (const [x, y] of [[ds, owner], [owner, ds]] as const) await x.service.requestPeer(y.me);
+  for (const [x, y] of [[owner, ds], [ds, owner]] as const) {
+    await x.service.discover();
+    if ((await x.store.get(y.me))?.state !== "accepted") {
+      await x.service.approvePeer(y.me, { datasite: x.datasite });
+    }
+  }
+  await world.settle();
+  assertEquals(owner.read(`${OWNER}/${INBOX}/f.txt`), null, "the owner's deletion stands");
+  assertEquals(ds.read(`${OWNER}/${INBOX}/f.txt`), null, "and reaches the peer's mirror");
+});
