@@ -527,7 +527,12 @@ class Sim {
     if (site === owner) {
       const text = before.get(path);
       if (text !== undefined && text !== content && OP_WRITTEN.test(text)) {
-        this.ownEdits.set(key, { replaced: text, spoiled: false });
+        // A peer that wrote the same text there (a rename of the same file in
+        // its mirror, seed 2014864) may have it applied after this edit, rightly.
+        const proposed = [...this.tracked.values()].some((t) =>
+          t.owner === owner && t.path === path && t.content === text
+        );
+        this.ownEdits.set(key, { replaced: text, spoiled: proposed });
       } else this.ownEdits.delete(key);
       const pending = this.everDeleted.get(owner) ?? new Set();
       this.everDeleted.set(owner, pending);
