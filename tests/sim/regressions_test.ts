@@ -3,7 +3,7 @@
  * that show it, replayed with every other known bug let pass. An open bug's
  * test is marked `ignore` and its name listed in KNOWN_BUGS
  * (tests/sim/run.ts); once fixed, both go and the name moves to FixedBug.
- * None is open today.
+ * One is open today, its test ignored: rename-refused-no-copy (seed 2010260).
  * (The operations are those tests/sim/ops.ts draws today: changing its mix
  * changes them, and these seeds must then be found again.)
  */
@@ -416,5 +416,25 @@ Deno.test({
       ),
       null,
     );
+  },
+});
+
+Deno.test({
+  name:
+    "seed 2010260: a refused write of a file renamed in a mirror leaves its .rejected copy (rename-refused-no-copy)",
+  // Open, found at the end of the session (it fails on the session's starting
+  // code too): s0 renames a file of s2's public/ in its mirror (no write
+  // access there); both halves are refused, the deleted path comes back, but
+  // the new name leaves no .rejected copy. Not in KNOWN_BUGS: no seed of the
+  // suite or of CI meets it.
+  ignore: true,
+  fn: async () => {
+    const failure = (await runSeed({
+      seed: 2010260,
+      ops: 100,
+      only: new Set([32, 34, 35, 41, 54, 58, 63, 66]),
+      allow: [],
+    })).failure;
+    assertEquals(failure, null);
   },
 });
