@@ -6,12 +6,23 @@
  * 5; seed 507, objects from before the loss collected, is in tests/sim/).
  */
 import { assert, assertEquals } from "../../../assert.ts";
-import { MemoryWorld } from "../../../../core/testing/world.ts";
+import { type MemorySite, MemoryWorld } from "../../../../core/testing/world.ts";
 import { tree } from "./_trees.ts";
 
 const OWNER = "owner@hospital.org";
 const DS = "ds@lab.org";
 const INBOX = `app_data/job/inbox/${DS}`;
+
+/** `a` and `b`, one of which removed the other, ask each other again and both approve. */
+async function peerAgain(a: MemorySite, b: MemorySite): Promise<void> {
+  for (const [x, y] of [[a, b], [b, a]] as const) await x.service.requestPeer(y.me);
+  for (const [x, y] of [[b, a], [a, b]] as const) {
+    await x.service.discover();
+    if ((await x.store.get(y.me))?.state !== "accepted") {
+      await x.service.approvePeer(y.me, { datasite: x.datasite });
+    }
+  }
+}
 
 function loseState(world: MemoryWorld, site: string): void {
   world.fs.removeSync(`/sites/${site}/home/state`, { recursive: true });
@@ -86,13 +97,7 @@ Deno.test("an owner that lost state/ while a peer was removed does not apply tha
   owner.remove(`${OWNER}/${INBOX}/f.txt`);
   await world.settle(); // the owner's peer.remove, written with no record of ds's channel
   assertEquals((await ds.store.get(OWNER))?.state, "removed");
-  for (const [x, y] of [[owner, ds], [ds, owner]] as const) await x.service.requestPeer(y.me);
-  for (const [x, y] of [[ds, owner], [owner, ds]] as const) {
-    await x.service.discover();
-    if ((await x.store.get(y.me))?.state !== "accepted") {
-      await x.service.approvePeer(y.me, { datasite: x.datasite });
-    }
-  }
+  await peerAgain(owner, ds);
   await world.settle();
   assertEquals(owner.read(`${OWNER}/${INBOX}/f.txt`), null, "the owner's deletion stands");
   assertEquals(ds.read(`${OWNER}/${INBOX}/f.txt`), null);
@@ -111,13 +116,7 @@ Deno.test("an owner that lost state/ after a peer removed it right behind a prop
   assertEquals(owner.read(`${OWNER}/${INBOX}/f.txt`), "job file");
   owner.remove(`${OWNER}/${INBOX}/f.txt`);
   loseState(world, OWNER);
-  for (const [x, y] of [[ds, owner], [owner, ds]] as const) await x.service.requestPeer(y.me);
-  for (const [x, y] of [[owner, ds], [ds, owner]] as const) {
-    await x.service.discover();
-    if ((await x.store.get(y.me))?.state !== "accepted") {
-      await x.service.approvePeer(y.me, { datasite: x.datasite });
-    }
-  }
+  await peerAgain(ds, owner);
   await world.settle();
   assertEquals(owner.read(`${OWNER}/${INBOX}/f.txt`), null, "the owner's deletion stands");
   assertEquals(ds.read(`${OWNER}/${INBOX}/f.txt`), null, "and reaches the peer's mirror");
