@@ -11,7 +11,7 @@
 /** What the engine reads of an `lstat`. */
 export type FsInfo = Pick<
   Deno.FileInfo,
-  "isFile" | "isDirectory" | "isSymlink" | "size" | "mtime" | "mode" | "ino"
+  "isFile" | "isDirectory" | "isSymlink" | "size" | "mtime" | "ctime" | "mode" | "ino"
 >;
 
 /** One entry of a folder listing. */

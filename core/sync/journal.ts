@@ -94,11 +94,16 @@ class OpRunner {
   /** Files written into the mirror whose mtime may be recorded, by path. */
   readonly stamps = new Map<string, Stamp>();
 
+  /**
+   * @param journaledAt Replaying: when the entry was written (its file's
+   *   mtime), else null. A rename or delete replays only on a file no one
+   *   has changed since.
+   */
   constructor(
     mirror: string | undefined,
     fs: LocalFs,
     clock: Clock,
-    readonly replaying: boolean,
+    readonly journaledAt: number | null,
   ) {
     this.#mirror = mirror;
     this.#fs = fs;
@@ -173,6 +178,24 @@ class OpRunner {
     return true;
   }
 
+  get replaying(): boolean {
+    return this.journaledAt !== null;
+  }
+
+  /**
+   * Replaying, whether the file at `info` changed after the entry was written
+   * (simulation seed 2010260). A rename or delete that did reach the disk
+   * before the crash leaves the path free; if the user then moved the file
+   * back (or wrote the same bytes there again), its content matches what the
+   * op planned on, and only the inode's change time tells the user's file
+   * from ours. The check errs towards running the op: a change time of the
+   * same instant (Deno gives it in whole seconds) counts as ours.
+   */
+  #changedSinceJournaled(info: FsInfo | null): boolean {
+    const ctime = info?.ctime?.getTime();
+    return this.journaledAt !== null && ctime !== undefined && ctime > this.journaledAt;
+  }
+
   /** Run one op; safe to run again after a crash. Returns the folder it touched. */
   async run(op: JournalOp): Promise<string> {
     const target = posix.join(op.root, op.rel);
@@ -183,6 +206,7 @@ class OpRunner {
       case "rename": {
         const to = posix.join(op.root, op.to);
         if (
+          !this.#changedSinceJournaled(lstatOrNull(this.#fs, target)) &&
           (await currentHash(this.#fs, target)) === op.hash &&
           (await currentHash(this.#fs, to)) === null
         ) {
@@ -194,7 +218,7 @@ class OpRunner {
       case "delete": {
         const info = lstatOrNull(this.#fs, target);
         if (
-          info && info.isFile &&
+          info && info.isFile && !this.#changedSinceJournaled(info) &&
           (op.hash === null || (await currentHash(this.#fs, target)) === op.hash)
         ) {
           this.#fs.removeSync(target);
@@ -289,10 +313,10 @@ async function finish(
   layout: StateLayout,
   entry: JournalEntry,
   clock: Clock,
-  replaying: boolean,
+  journaledAt: number | null,
 ): Promise<void> {
   const touched = new Set<string>();
-  const runner = new OpRunner(entry.mirror, layout.fs, clock, replaying);
+  const runner = new OpRunner(entry.mirror, layout.fs, clock, journaledAt);
   for (const op of entry.ops) {
     touched.add(await runner.run(op));
     await runner.pacer.breathe();
@@ -349,7 +373,7 @@ export async function applyJournaled(
     mode: 0o600,
     fs: layout.fs,
   });
-  await finish(layout, entry, clock, false);
+  await finish(layout, entry, clock, null);
 }
 
 /** Finish every pending journal entry (run first in every round). Returns how many. */
@@ -363,16 +387,19 @@ export async function replayJournals(layout: StateLayout, clock: Clock): Promise
   }
   for (const e of names) {
     if (!e.isFile || !e.name.endsWith(".json")) continue;
-    const text = await layout.fs.readTextFile(posix.join(layout.journal, e.name));
+    const path = posix.join(layout.journal, e.name);
+    const text = await layout.fs.readTextFile(path);
     let entry: JournalEntry;
     try {
       entry = JSON.parse(text) as JournalEntry;
     } catch {
       // A torn journal never started its ops (it is written atomically): drop it.
-      await layout.fs.remove(posix.join(layout.journal, e.name));
+      await layout.fs.remove(path);
       continue;
     }
-    await finish(layout, entry, clock, true);
+    // An entry written at an unknown time replays as before: by content alone.
+    const journaledAt = (await layout.fs.lstat(path)).mtime?.getTime() ?? Number.POSITIVE_INFINITY;
+    await finish(layout, entry, clock, journaledAt);
     n++;
   }
   return n;

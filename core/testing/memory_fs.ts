@@ -24,6 +24,8 @@ interface Meta {
   ino: number;
   mode: number;
   mtime: number;
+  /** Inode change time: set by every write, chmod, utime, rename and link, as on Linux. */
+  ctime: number;
 }
 interface FileNode extends Meta {
   kind: "file";
@@ -523,7 +525,7 @@ export class MemoryFs implements LocalFs {
       const had = node.data.byteLength > 0;
       this.changing(node);
       node.data = new Uint8Array(0);
-      node.mtime = this.#clock.now();
+      node.mtime = node.ctime = this.#clock.now();
       if (had) this.#log({ kind: "truncate", path });
     }
     return new MemoryFile(this, node, path, !!options.append);
@@ -625,11 +627,12 @@ export class MemoryFs implements LocalFs {
     }
     this.changing(src.parent);
     this.changing(dst.parent);
+    this.changing(node);
     src.parent.children.delete(src.name);
     dst.parent.children.set(dst.name, node);
     touched(src.parent);
     touched(dst.parent);
-    src.parent.mtime = dst.parent.mtime = this.#clock.now();
+    src.parent.mtime = dst.parent.mtime = node.ctime = this.#clock.now();
     this.#log({ kind: "rename", path: from, to });
   }
 
@@ -641,9 +644,10 @@ export class MemoryFs implements LocalFs {
       const dst = this.#parentOf("link", to);
       if (dst.parent.children.has(dst.name)) throw exists("link", to);
       this.changing(dst.parent);
+      this.changing(node);
       dst.parent.children.set(dst.name, node);
       touched(dst.parent);
-      dst.parent.mtime = this.#clock.now();
+      dst.parent.mtime = node.ctime = this.#clock.now();
       this.#log({ kind: "link", path: from, to });
     });
   }
@@ -714,6 +718,7 @@ export class MemoryFs implements LocalFs {
     const node = this.#resolve("chmod", path, true);
     this.changing(node);
     node.mode = mode & 0o7777;
+    node.ctime = this.#clock.now();
     this.#log({ kind: "chmod", path });
   }
 
@@ -722,6 +727,7 @@ export class MemoryFs implements LocalFs {
     const node = this.#resolve("utime", path, true);
     this.changing(node);
     node.mtime = mtime * 1000;
+    node.ctime = this.#clock.now();
     this.#log({ kind: "utime", path });
   }
 
@@ -805,7 +811,8 @@ export class MemoryFs implements LocalFs {
   }
 
   #meta(mode: number): Meta {
-    return { ino: this.#ino++, mode: mode & 0o7777, mtime: this.#clock.now() };
+    const now = this.#clock.now();
+    return { ino: this.#ino++, mode: mode & 0o7777, mtime: now, ctime: now };
   }
 
   #dir(mode: number): DirNode {
@@ -887,6 +894,7 @@ function infoOf(node: Node): FsInfo {
       ? node.target.length
       : 0,
     mtime: new Date(node.mtime),
+    ctime: new Date(node.ctime),
     mode: node.mode | (node.kind === "dir" ? 0o040000 : node.kind === "file" ? 0o100000 : 0o120000),
     ino: node.ino,
   };
@@ -895,6 +903,7 @@ function infoOf(node: Node): FsInfo {
 /** A node's changeable fields, as an fsync saw them. */
 interface Saved {
   mtime: number;
+  ctime: number;
   mode: number;
   /** A folder's names (the map as it was; the live one changes). */
   children?: Map<string, Node>;
@@ -903,15 +912,16 @@ interface Saved {
 }
 
 function saved(node: Node): Saved {
-  const { mtime, mode } = node;
-  if (node.kind === "dir") return { mtime, mode, children: new Map(node.children) };
-  if (node.kind === "file") return { mtime, mode, data: node.data };
-  return { mtime, mode };
+  const { mtime, ctime, mode } = node;
+  if (node.kind === "dir") return { mtime, ctime, mode, children: new Map(node.children) };
+  if (node.kind === "file") return { mtime, ctime, mode, data: node.data };
+  return { mtime, ctime, mode };
 }
 
 /** Put `node`'s fields back as `was` kept them. */
 function putBack(node: Node, was: Saved): void {
   node.mtime = was.mtime;
+  node.ctime = was.ctime;
   node.mode = was.mode;
   if (node.kind === "dir") {
     node.children = was.children!;
@@ -934,6 +944,7 @@ function clone(root: DirNode, was?: ReadonlyMap<Node, Saved>): DirNode {
       ino: dir.ino,
       mode: then ? then.mode : dir.mode,
       mtime: then ? then.mtime : dir.mtime,
+      ctime: then ? then.ctime : dir.ctime,
       children: new Map(),
       sorted: then ? undefined : dir.sorted,
     };
@@ -944,11 +955,18 @@ function clone(root: DirNode, was?: ReadonlyMap<Node, Saved>): DirNode {
       }
       let twin = seen.get(child);
       if (twin === undefined) {
-        const { mode, mtime } = was?.get(child) ?? child;
+        const { mode, mtime, ctime } = was?.get(child) ?? child;
         // File bytes are replaced on write, never changed in place, so they can be shared.
         twin = child.kind === "file"
-          ? { kind: "file", ino: child.ino, mode, mtime, data: was?.get(child)?.data ?? child.data }
-          : { kind: "symlink", ino: child.ino, mode, mtime, target: child.target };
+          ? {
+            kind: "file",
+            ino: child.ino,
+            mode,
+            mtime,
+            ctime,
+            data: was?.get(child)?.data ?? child.data,
+          }
+          : { kind: "symlink", ino: child.ino, mode, mtime, ctime, target: child.target };
         seen.set(child, twin);
       }
       out.children.set(name, twin);
@@ -1025,7 +1043,7 @@ class MemoryFile implements LocalFile {
     next.set(file.data);
     next.set(data, this.#at);
     file.data = next;
-    file.mtime = this.fs.now();
+    file.mtime = file.ctime = this.fs.now();
     this.#at = end;
     this.fs.logged({ kind: "write", path: this.path });
     return data.byteLength;

@@ -3,7 +3,6 @@
  * that show it, replayed with every other known bug let pass. An open bug's
  * test is marked `ignore` and its name listed in KNOWN_BUGS
  * (tests/sim/run.ts); once fixed, both go and the name moves to FixedBug.
- * One is open today, its test ignored: rename-refused-no-copy (seed 2010260).
  * (The operations are those tests/sim/ops.ts draws today: changing its mix
  * changes them, and these seeds must then be found again.)
  */
@@ -421,13 +420,13 @@ Deno.test({
 
 Deno.test({
   name:
-    "seed 2010260: a refused write of a file renamed in a mirror leaves its .rejected copy (rename-refused-no-copy)",
-  // Open, found at the end of the session (it fails on the session's starting
-  // code too): s0 renames a file of s2's public/ in its mirror (no write
-  // access there); both halves are refused, the deleted path comes back, but
-  // the new name leaves no .rejected copy. Not in KNOWN_BUGS: no seed of the
-  // suite or of CI meets it.
-  ignore: true,
+    "seed 2010260: a file moved back by its user after a power cut is not moved again by the journal's replay (rename-refused-no-copy)",
+  // s2 renames public/f1.txt to f0.txt; s0's round applying it dies after
+  // the rename reached its disk but before its state did. s0's user (no
+  // write access to s2's public/) moves the file back to f1.txt. The replay
+  // found f1.txt holding the planned bytes and renamed it to f0.txt again:
+  // the user's move was undone, so it was neither proposed nor refused, and
+  // left no .rejected copy.
   fn: async () => {
     const failure = (await runSeed({
       seed: 2010260,

@@ -219,6 +219,15 @@ interface Tracked {
  *   peer record's `controls_read` now bounds what was judged, and the paths
  *   those unacked batches proposed are republished.
  *
+ * - `rename-refused-no-copy` (fixed, core/sync/journal.ts, seed 2010260,
+ *   100 operations): a power cut after a batch's rename reached the mirror's
+ *   disk but before its state did; the user then moved the file back to its
+ *   old name. Replaying the journal found the old name holding the planned
+ *   bytes and renamed it again, undoing the user's move without a word (in a
+ *   mirror without write access: no `.rejected` copy of it). A replayed
+ *   rename or delete now leaves a file whose change time is after the
+ *   journal's.
+ *
  * `stacked-proposal` (an edit on top of one's own unanswered proposal
  * refused as a conflict) was on this list until main fixed it (d94df9d).
  */
@@ -248,7 +257,8 @@ export type FixedBug =
   | "wiped-owner-replays-remove"
   | "wiped-owner-regresses-acks"
   | "controls-drop-republish"
-  | "wiped-owner-unacked-proposals";
+  | "wiped-owner-unacked-proposals"
+  | "rename-refused-no-copy";
 
 /**
  * One entry of {@linkcode KNOWN_BUGS}: an open engine bug the run tolerates
