@@ -76,6 +76,7 @@ export async function collectProposals(
     previous: new Map(Object.entries(state.mirror)),
     skip: (name) => isMarker(name),
     fs: ctx.fs,
+    written: ctx.written?.take(mirrorRoot),
   });
   const now = ctx.clock.now();
   const scan: Scan = {
