@@ -275,14 +275,19 @@ export class ChannelReader {
   }
 
   async #journal(seq: number, scope: BatchScope, staging: string): Promise<void> {
-    await applyJournaled(this.ctx.layout, {
-      peer: this.keys.peer,
-      seq,
-      ops: scope.planner.ops,
-      after: scope.state,
-      staging,
-      mirror: this.#mirrorRoot,
-    }, this.ctx.clock);
+    await applyJournaled(
+      this.ctx.layout,
+      {
+        peer: this.keys.peer,
+        seq,
+        ops: scope.planner.ops,
+        after: scope.state,
+        staging,
+        mirror: this.#mirrorRoot,
+      },
+      this.ctx.clock,
+      this.ctx.written,
+    );
   }
 
   // --- checkpoints ---------------------------------------------------------

@@ -10,6 +10,7 @@ import { blobKey, importPeerKeys, sharedSecret } from "../crypto/agree.ts";
 import { decodeBase64 } from "../encoding/base64.ts";
 import { STAGING_FOLDER } from "../datasite/names.ts";
 import type { ContentCache } from "./content_cache.ts";
+import type { WrittenFiles } from "./written.ts";
 import type { IdentityKeys } from "../identity/keys.ts";
 import type { PoolStore, Transport } from "../transport/contract.ts";
 import type { PoolRef } from "../events/types.ts";
@@ -56,6 +57,8 @@ export interface SyncContext {
   contents?: ContentCache | undefined;
   /** Our pool (protocol v2), set by the round for its own run; absent: per-channel blobs only. */
   pool?: OwnPool | undefined;
+  /** Mirror files this round's journal wrote (set by the round for its own run). */
+  written?: WrittenFiles | undefined;
 }
 
 /** A content shared through our pool: the id a channel records and what its event carries. */

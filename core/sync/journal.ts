@@ -14,6 +14,7 @@ import type { Clock } from "../time/clock.ts";
 import { Pacer, regularFileHash } from "./scan.ts";
 import { freeMarkerName } from "../datasite/names.ts";
 import { type ChannelState, saveChannelState, type StateLayout } from "./state.ts";
+import type { WrittenFiles, WrittenStamp } from "./written.ts";
 
 /** One change to a user folder. `root` is a datasite folder; `rel` stays inside it. */
 export type JournalOp =
@@ -329,6 +330,7 @@ async function finish(
   entry: JournalEntry,
   clock: Clock,
   journaledAt: number | null,
+  written?: WrittenFiles,
 ): Promise<void> {
   const touched = new Set<string>();
   const runner = new OpRunner(entry.mirror, layout.fs, clock, journaledAt);
@@ -338,6 +340,7 @@ async function finish(
   }
   // The one durability barrier of the batch.
   for (const dir of touched) await syncDir(dir, layout.fs);
+  const stamped: [string, WrittenStamp][] = [];
   for (const stamp of runner.stamps.values()) {
     const known = entry.after.mirror[stamp.rel];
     // Only where the state records exactly the content this op wrote.
@@ -345,11 +348,24 @@ async function finish(
       known.mtime = stamp.mtime;
       if (stamp.ino !== null) known.ino = stamp.ino;
       else delete known.ino;
+      stamped.push([stamp.rel, { size: stamp.size, mtime: stamp.mtime, ino: stamp.ino }]);
     }
   }
   await saveChannelState(layout, entry.after);
+  if (written && entry.mirror !== undefined) {
+    written.note(entry.mirror, mirrorPathsOf(entry), stamped);
+  }
   if (entry.staging) await layout.fs.remove(entry.staging, { recursive: true }).catch(() => {});
   await layout.fs.remove(journalPath(layout, entry.peer)).catch(() => {});
+}
+
+/** The mirror paths an entry's ops touched (written, deleted, renamed from or to). */
+function* mirrorPathsOf(entry: JournalEntry): Iterable<string> {
+  for (const op of entry.ops) {
+    if (op.root !== entry.mirror) continue;
+    yield op.rel;
+    if (op.op === "rename") yield op.to;
+  }
 }
 
 /** Staged contents fsynced one by one up to this many; above, one syncfs of their file system. */
@@ -376,11 +392,16 @@ async function makeStagedDurable(fs: LocalFs, ops: readonly JournalOp[]): Promis
   }
 }
 
-/** Apply a batch: staged contents made durable, journal, contents, barrier, state. */
+/**
+ * Apply a batch: staged contents made durable, journal, contents, barrier,
+ * state. The mirror files it wrote are noted in `written`, for the round's
+ * scan of that mirror.
+ */
 export async function applyJournaled(
   layout: StateLayout,
   entry: JournalEntry,
   clock: Clock,
+  written?: WrittenFiles,
 ): Promise<void> {
   await makeStagedDurable(layout.fs, entry.ops);
   await layout.fs.mkdir(layout.journal, { recursive: true, mode: 0o700 });
@@ -388,7 +409,7 @@ export async function applyJournaled(
     mode: 0o600,
     fs: layout.fs,
   });
-  await finish(layout, entry, clock, null);
+  await finish(layout, entry, clock, null, written);
 }
 
 /** Finish every pending journal entry (run first in every round). Returns how many. */

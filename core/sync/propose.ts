@@ -76,6 +76,7 @@ export async function collectProposals(
     previous: new Map(Object.entries(state.mirror)),
     skip: (name) => isMarker(name),
     fs: ctx.fs,
+    written: ctx.written?.take(mirrorRoot),
   });
   const now = ctx.clock.now();
   const scan: Scan = {
@@ -91,7 +92,10 @@ export async function collectProposals(
   for (const rel of tree.special) {
     await refuseLocally(scan, rel, "not a regular file (symlinks and devices never travel)");
   }
-  for (const [rel, info] of tree.files) await proposeEdit(scan, rel, info);
+  for (const [rel, info] of tree.files) {
+    // The common case, synchronously: 10,000 unchanged files were 10,000 awaits.
+    if (!keepUnchanged(state, rel, info)) await proposeEdit(scan, rel, info);
+  }
   proposeDeletions(scan, tree.files, new Set(tree.unstable));
   // Deletions first, as the owner applies them in order: a file replaced by a
   // folder of the same name must be gone before anything is written under it.
@@ -135,20 +139,32 @@ async function refuseLocally(scan: Scan, rel: string, why: string): Promise<void
   ctx.warn(`not proposing ${scan.peer}/${rel}: ${why}; kept as ${to}`);
 }
 
+/**
+ * Whether file `rel` is unchanged since the state recorded it; then its
+ * mtime is remembered, so the next scan does not hash it again.
+ */
+function keepUnchanged(state: ChannelState, rel: string, info: FileInfo): boolean {
+  const known = state.mirror[rel];
+  if (!known || known.hash !== info.hash) return false;
+  if (
+    known.size === info.size && known.mtime === info.mtime &&
+    (info.ino === undefined || known.ino === info.ino)
+  ) {
+    return true; // the record as it is (a file the scan took as the journal wrote it)
+  }
+  state.mirror[rel] = {
+    ...known,
+    size: info.size,
+    mtime: info.mtime,
+    ...(info.ino === undefined ? {} : { ino: info.ino }),
+  };
+  return true;
+}
+
 /** Propose file `rel` as scanned, unless it is unchanged, already pending, or refused here. */
 async function proposeEdit(scan: Scan, rel: string, info: FileInfo): Promise<void> {
   const { state } = scan;
   const known = state.mirror[rel];
-  if (known && known.hash === info.hash) {
-    // Unchanged; remember its mtime so the next scan does not hash it again.
-    state.mirror[rel] = {
-      ...known,
-      size: info.size,
-      mtime: info.mtime,
-      ...(info.ino === undefined ? {} : { ino: info.ino }),
-    };
-    return;
-  }
   const pending = state.proposed[rel];
   if (pending && pending.new_hash === info.hash) return;
   const check = checkInboundPath(rel);

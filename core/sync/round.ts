@@ -10,6 +10,7 @@ import { MOVED_NAMES } from "./moved_names.ts";
 import { planGc } from "../checkpoints/chain.ts";
 import { GC_MIN_OBJECTS } from "./gc.ts";
 import { ContentCache } from "./content_cache.ts";
+import { WrittenFiles } from "./written.ts";
 import { PoolWriter } from "./pool.ts";
 import { posix } from "node:path";
 import { describeError, SyftError, type SyftErrorCode } from "../errors/mod.ts";
@@ -184,6 +185,8 @@ interface OwnScan {
 export async function runRound(context: SyncContext, peers: PeerStore): Promise<RoundSummary> {
   // Each content is read and hashed once in the round, however many peers get it.
   const ctx: SyncContext = { ...context, contents: new ContentCache() };
+  // The files its journal writes into a mirror are not lstat'ed again by its scan of that mirror.
+  ctx.written = new WrittenFiles();
   // Content sealed once into our pool reaches every peer of the round (protocol v2).
   const pool = new PoolWriter(ctx);
   ctx.pool = pool;

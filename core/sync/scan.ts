@@ -11,6 +11,7 @@ import type { FileInfo } from "./state.ts";
 import { isSyftTemp } from "../datasite/names.ts";
 import { denoFs } from "../fs/deno_fs.ts";
 import type { FsEntry, FsInfo, LocalFs } from "../fs/local_fs.ts";
+import type { WrittenStamp } from "./written.ts";
 
 /**
  * Files up to this size are stat'ed and hashed with synchronous calls: each
@@ -89,6 +90,12 @@ export interface ScanOptions {
    */
   keep?: ((hash: string, bytes: Uint8Array) => void) | undefined;
   /**
+   * Files this round's journal just wrote, as the state records them: one
+   * whose `previous` record is exactly that stamp is taken as it is, without
+   * an lstat (core/sync/written.ts says why an edit made meanwhile is not lost).
+   */
+  written?: ReadonlyMap<string, WrittenStamp> | undefined;
+  /**
    * Whether to leave the hash of a new or changed file out (`""`, not read)
    * for whoever reads it next to fill in (core/sync/deferred_hash.ts).
    */
@@ -112,6 +119,12 @@ export async function regularFileHash(
   if (!info) return null;
   if (!info.isFile) return "special";
   return (await hashRegular(fs, path, info.size)).hash;
+}
+
+/** Whether `prev` is the record the journal wrote for the file (`stamp`). */
+function isWritten(stamp: WrittenStamp | undefined, prev: FileInfo): boolean {
+  return stamp !== undefined && stamp.size === prev.size && stamp.mtime === prev.mtime &&
+    stamp.ino === (prev.ino ?? null);
 }
 
 /** Walk `root`; a missing root is an empty tree. */
@@ -146,6 +159,11 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         special.push(childRel);
         continue;
       }
+      const prev = options.previous?.get(childRel);
+      if (prev && options.written && isWritten(options.written.get(childRel), prev)) {
+        files.set(childRel, prev);
+        continue;
+      }
       const path = `${abs}/${entry.name}`;
       const before = lstatOrUndefined(fs, path);
       if (!before) continue; // vanished
@@ -155,7 +173,6 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       }
       const mtime = before.mtime?.getTime() ?? 0;
       const mode = (before.mode ?? 0) & 0o111 ? "exec" : "file";
-      const prev = options.previous?.get(childRel);
       const ino = before.ino ?? undefined;
       if (
         prev && prev.size === before.size && prev.mtime === mtime &&

@@ -10,6 +10,7 @@ import type { ChainEntry } from "../checkpoints/chain.ts";
 import { emptyRolling, type RollingState } from "../checkpoints/rolling.ts";
 import { syncDir, writeFileAtomic } from "../fs/atomic.ts";
 import {
+  addedKeyBytes,
   applyPartOps,
   applyRecordOps,
   CHANNEL_PARTS,
@@ -23,6 +24,7 @@ import {
   recordOf,
   type StoredPart,
   storedPart,
+  storedPartAndText,
 } from "./state_delta.ts";
 import { syftTempTarget } from "../datasite/names.ts";
 import { denoFs } from "../fs/deno_fs.ts";
@@ -665,12 +667,16 @@ export async function saveChannelState(layout: StateLayout, state: ChannelState)
     mirror: state.mirror,
     events: state.rolling.events,
   };
+  const limit = Math.max(LOG_FLOOR_BYTES, stored.baseBytes / LOG_FRACTION);
+  // A delta surely too long for the log is not computed first (a first sync's 10,000 files).
+  let added = 0;
+  for (const p of CHANNEL_PARTS) added += addedKeyBytes(parts[p], records[p]);
+  if (added > 0 && stored.logBytes + added > limit) return await compactChannel(layout, state);
   const ops = diffParts(parts, records);
   let n = stored.n;
   let line: Uint8Array | undefined;
   if (ops) {
     line = new TextEncoder().encode(logLine(n + 1, ops));
-    const limit = Math.max(LOG_FLOOR_BYTES, stored.baseBytes / LOG_FRACTION);
     if (stored.logBytes + line.byteLength > limit) return await compactChannel(layout, state);
     n++;
   }
@@ -740,11 +746,10 @@ async function compactChannel(layout: StateLayout, state: ChannelState): Promise
   const parts: Partial<Record<ChannelPart, StoredPart>> = {};
   let baseBytes = 0;
   for (const part of CHANNEL_PARTS) {
-    const record = partOf(state, part);
-    const text = JSON.stringify(record);
+    const { part: stored, text } = storedPartAndText(partOf(state, part));
     baseBytes += text.length;
     await writeFileAtomic(partPath(layout, state.peer, gen, part), text, { mode: 0o600, fs });
-    parts[part] = storedPart(record);
+    parts[part] = stored;
   }
   const pending = state.pending_put &&
     encodePending(state.pending_put, parts as Record<ChannelPart, StoredPart>);
@@ -887,10 +892,15 @@ export async function saveIndex(layout: StateLayout, index: Map<string, FileInfo
   const record = Object.fromEntries(index);
   const stored = await storedIndex(layout);
   if (!stored) return await compactIndex(layout, record);
+  const limit = Math.max(LOG_FLOOR_BYTES, stored.baseBytes / LOG_FRACTION);
+  const added = addedKeyBytes(stored.files, record);
+  if (added > 0 && stored.logBytes + added > limit) {
+    storedIndexes.delete(fs);
+    return await compactIndex(layout, record);
+  }
   const ops = diffPart(stored.files, record);
   if (!ops) return;
   const line = new TextEncoder().encode(logLine(stored.n + 1, { files: ops }));
-  const limit = Math.max(LOG_FLOOR_BYTES, stored.baseBytes / LOG_FRACTION);
   storedIndexes.delete(fs);
   if (stored.logBytes + line.byteLength > limit) return await compactIndex(layout, record);
   await appendLine(fs, indexPart(layout, stored.gen, "log"), line, stored.logBytes === 0);
@@ -910,7 +920,7 @@ async function compactIndex(layout: StateLayout, record: Record<string, FileInfo
   const { fs } = layout;
   storedIndexes.delete(fs);
   const gen = randomGen();
-  const text = JSON.stringify(record);
+  const { part: files, text } = storedPartAndText(record);
   await fs.mkdir(indexPartsDir(layout), { recursive: true, mode: 0o700 });
   await writeFileAtomic(indexPart(layout, gen, "base"), text, { mode: 0o600, fs });
   const headText = JSON.stringify({ store: { gen, n: 0 } });
@@ -919,7 +929,7 @@ async function compactIndex(layout: StateLayout, record: Record<string, FileInfo
     headText,
     gen,
     n: 0,
-    files: storedPart(record),
+    files,
     baseBytes: text.length,
     logBytes: 0,
   });

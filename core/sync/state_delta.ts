@@ -33,13 +33,52 @@ export function storedPart(record: Readonly<Record<string, unknown>>): StoredPar
 }
 
 /**
+ * A part as stored, and the JSON text of the whole record, with each value
+ * stringified once: `JSON.stringify(record)` beside {@linkcode storedPart}
+ * stringified a 10,000-file part twice per compaction.
+ */
+export function storedPartAndText(
+  record: Readonly<Record<string, unknown>>,
+): { part: StoredPart; text: string } {
+  const part: StoredPart = new Map();
+  for (const [k, v] of Object.entries(record)) {
+    const text = JSON.stringify(v);
+    if (text !== undefined) part.set(k, text); // as JSON.stringify(record) leaves it out
+  }
+  return { part, text: textOf(part) };
+}
+
+/** The JSON text of a stored part's record (what `JSON.stringify` gives for it). */
+function textOf(part: StoredPart): string {
+  const entries: string[] = [];
+  for (const [k, v] of part) entries.push(`${JSON.stringify(k)}:${v}`);
+  return `{${entries.join(",")}}`;
+}
+
+/**
+ * At most the bytes a log line of `diffPart(before, after)` takes for `after`:
+ * each key `before` lacks is written with at least its name, two quotes, a
+ * colon, one character of value and a separator. Counted without
+ * stringifying any value, so a save whose delta would surely outgrow the log
+ * (a first sync's 10,000 new files) is written whole without a diff first.
+ */
+export function addedKeyBytes(
+  before: StoredPart,
+  after: Readonly<Record<string, unknown>>,
+): number {
+  let bytes = 0;
+  for (const k of Object.keys(after)) {
+    if (!before.has(k) && after[k] !== undefined) bytes += k.length + 5;
+  }
+  return bytes;
+}
+
+/**
  * A stored part as a caller's record: fresh objects (one parse of the whole
  * map), in the order a record read from base and log has its keys.
  */
 export function recordOf(part: StoredPart): Record<string, unknown> {
-  const entries: string[] = [];
-  for (const [k, v] of part) entries.push(`${JSON.stringify(k)}:${v}`);
-  return JSON.parse(`{${entries.join(",")}}`) as Record<string, unknown>;
+  return JSON.parse(textOf(part)) as Record<string, unknown>;
 }
 
 /**

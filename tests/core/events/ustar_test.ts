@@ -112,3 +112,16 @@ Deno.test("a name that is not ours, or a size ustar cannot hold, is refused befo
     (e) => assertStringIncludes(String(e), "impossible size"),
   );
 });
+
+Deno.test("a header's size and checksum are octal as ustar spells them, for sizes up to the largest", () => {
+  const ascii = (b: Uint8Array) => new TextDecoder().decode(b);
+  for (const size of [0, 1, 7, 8, 511, 512, 4096, 65_535, 2 ** 32 + 5, 8 ** 11 - 1]) {
+    const name = `c/${"f".repeat(size % 64)}${size}`;
+    const h = ustarHeader(name, size);
+    assertEquals(ascii(h.subarray(0, name.length)), name);
+    assertEquals(ascii(h.subarray(124, 136)), `${size.toString(8).padStart(11, "0")}\0`);
+    let sum = 0;
+    h.forEach((b, i) => sum += i >= 148 && i < 156 ? 0x20 : b);
+    assertEquals(ascii(h.subarray(148, 156)), `${sum.toString(8).padStart(6, "0")}\0 `);
+  }
+});

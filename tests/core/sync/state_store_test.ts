@@ -17,7 +17,15 @@ import {
   saveIndex,
   stateLayout,
 } from "../../../core/sync/state.ts";
-import { LogGap, readLog } from "../../../core/sync/state_delta.ts";
+import {
+  addedKeyBytes,
+  diffPart,
+  LogGap,
+  logLine,
+  readLog,
+  storedPart,
+  storedPartAndText,
+} from "../../../core/sync/state_delta.ts";
 import type { FileChangeEvent } from "../../../core/events/types.ts";
 
 const PEER = "ds@lab.org";
@@ -400,5 +408,30 @@ Deno.test("a crash during an index save reads back as the old index or the new",
       await saveIndex(layout, further);
       assertEquals(await loadIndex(layout), further);
     }
+  }
+});
+
+Deno.test("a part stored with its text is what JSON.stringify and storedPart give, each value stringified once", () => {
+  const record = { 'é"x': { hash: "h", n: [1, 2] }, "2": null, "1": "s", gone: undefined, z: {} };
+  const { part, text } = storedPartAndText(record);
+  assertEquals(text, JSON.stringify(record));
+  assertEquals([...part], [...storedPart(record)].filter(([, v]) => v !== undefined));
+});
+
+Deno.test("the bytes counted for a save's new keys never exceed the log line its delta takes", () => {
+  for (let k = 0; k < 500; k++) {
+    const before: Record<string, unknown> = {};
+    const after: Record<string, unknown> = {};
+    for (let i = 0; i < 20; i++) {
+      const key = `${Math.random().toString(36).slice(2, 2 + (k % 7))}${"é".repeat(k % 3)}`;
+      if (Math.random() < 0.5) before[key] = { h: i };
+      if (Math.random() < 0.5) after[key] = Math.random() < 0.5 ? { h: i } : 1;
+    }
+    const stored = storedPart(before);
+    const ops = diffPart(stored, after);
+    const line = ops ? new TextEncoder().encode(logLine(1, { published: ops })).byteLength : 0;
+    const counted = addedKeyBytes(stored, after);
+    assert(counted <= line, `${counted} counted, the line is ${line}`);
+    assert(counted === 0 || ops !== undefined);
   }
 });
