@@ -29,6 +29,8 @@ export interface BlockOptions {
   interleave?: number;
   /** Workers the seeds are spread over (default 1: this isolate alone). */
   workers?: number;
+  /** Each seed starts from the set-up shared by its size (see run.ts `sharedSetup`). */
+  sharedSetup?: boolean | undefined;
 }
 
 /** Seeds one isolate runs at once unless told (measured: see the report of issue 16). */
@@ -78,6 +80,7 @@ export async function runBlock(
     sites: options.sites,
     rates,
     only: options.only,
+    sharedSetup: options.sharedSetup,
   });
   const done = new Map<number, SeedResult>();
   let next = options.first;
@@ -179,6 +182,7 @@ export type WorkerReply = { result: SeedResult } | { seed: number; error: string
 function reproducer(options: BlockOptions, rates: FaultRates, r: SeedResult): string {
   const parts = [`deno task sim --seed ${r.seed} --seeds 1 --ops ${options.ops}`];
   if (options.sites !== undefined) parts.push(`--sites ${options.sites}`);
+  if (options.sharedSetup) parts.push("--shared-setup");
   if (rates.transport !== DEFAULT_RATES.transport) parts.push(`--transport ${rates.transport}`);
   if (rates.listing !== DEFAULT_RATES.listing) parts.push(`--listing ${rates.listing}`);
   if (rates.crash !== DEFAULT_RATES.crash) parts.push(`--crash ${rates.crash}`);

@@ -81,3 +81,20 @@ Deno.test("a block reports the same seeds in the same order, one at a time, inte
   assertEquals(await block(2, 1), alone);
   assertEquals(await block(2, 2), alone);
 });
+
+Deno.test("a seed from the shared set-up replays the same, in workers too, and runs as from its own", async () => {
+  const block = async (sharedSetup: boolean, workers: number) => {
+    const seen: string[] = [];
+    await runBlock(
+      { first: 500, seeds: 2, ops: 20, interleave: 2, workers, sharedSetup },
+      (r) => seen.push(`${r.seed} ${r.digest} ${r.rounds} ${r.objects} ${r.failure?.invariant}`),
+    );
+    return seen;
+  };
+  const shared = await block(true, 1);
+  assertEquals(await block(true, 2), shared);
+  // The set-up differs only in its clock skew: the same rounds, objects and outcome.
+  const own = await block(false, 1);
+  const counts = (lines: string[]) => lines.map((l) => l.split(" ").toSpliced(1, 1).join(" "));
+  assertEquals(counts(shared), counts(own));
+});
