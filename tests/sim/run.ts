@@ -662,10 +662,24 @@ class Sim {
     t.proposed = false;
   }
 
+  /**
+   * Per owner's tree, `site\0path` → whether the site may write the path: a
+   * round judges every followed edit of its site's datasite, and the tree
+   * ({@linkcode Sim.#rules}) is most often the same object as the last round's.
+   */
+  readonly #mayWrite = new WeakMap<ReadonlyMap<string, string>, Map<string, boolean>>();
+
   /** Record what the owner's permissions say now of a followed edit. */
   #judge(t: Tracked, ownerTree: ReadonlyMap<string, string>): void {
-    const owner = this.emails[t.owner]!;
-    if (may(ownerTree, owner, this.emails[t.site]!, t.path, "write")) t.allowedSeen = true;
+    let known = this.#mayWrite.get(ownerTree);
+    if (known === undefined) this.#mayWrite.set(ownerTree, known = new Map());
+    const key = `${t.site}\0${t.path}`;
+    let yes = known.get(key);
+    if (yes === undefined) {
+      yes = may(ownerTree, this.emails[t.owner]!, this.emails[t.site]!, t.path, "write");
+      known.set(key, yes);
+    }
+    if (yes) t.allowedSeen = true;
     else t.deniedSeen = true;
   }
 
@@ -948,6 +962,11 @@ class Sim {
       const text = rel.endsWith("syft.pub.yaml") ? site.read(rel)! : "";
       out.set(path, text);
       key += `${path}\0${text}\0`;
+    }
+    // The engine's own state files change the count every round; the tree seldom changes.
+    if (known?.key === key) {
+      known.changes = site.fs.changes;
+      return known.tree;
     }
     this.#rulesRead.set(site, { changes: site.fs.changes, tree: out, key });
     return out;
