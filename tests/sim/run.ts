@@ -66,7 +66,8 @@ export interface SeedOptions {
    * Start from a set-up built once per process for the seed's number of
    * sites (see {@linkcode sharedSetup}) instead of building the seed's own:
    * the same peering and first syncs, but under no clock skew; each site's
-   * skew applies from the first operation on. Not with `plant`.
+   * skew applies from the first operation on. A `plant` goes into the forked
+   * world, before the first operation.
    */
   sharedSetup?: boolean | undefined;
   /** Handed the world once the run ended (to look into a failure). */
@@ -373,8 +374,7 @@ class Sim {
   }
 
   async run(): Promise<SeedResult> {
-    const shared = this.options.sharedSetup === true && this.options.plant === undefined;
-    const failure = (shared ? await this.#fromShared() : await this.#setup()) ??
+    const failure = (this.options.sharedSetup ? await this.#fromShared() : await this.#setup()) ??
       await this.#operate() ?? await this.#quiesce() ??
       (this.abandoned ? null : await this.#check());
     await this.options.inspect?.(this.world);
@@ -432,6 +432,7 @@ class Sim {
     for (const key of base.held) this.held.add(key);
     this.checker = this.#newChecker(await this.#keys());
     this.checker.checkedBefore(base.checker.opened);
+    this.options.plant?.(this.world);
     return null;
   }
 
