@@ -93,6 +93,12 @@ class OpRunner {
   readonly pacer = new Pacer();
   /** Files written into the mirror whose mtime may be recorded, by path. */
   readonly stamps = new Map<string, Stamp>();
+  /**
+   * Paths an earlier op of this entry puts a file at (a write's target, a
+   * rename's destination): its change time may be that op's, before the
+   * crash, so it says nothing of the user.
+   */
+  readonly #placed = new Set<string>();
 
   /**
    * @param journaledAt Replaying: when the entry was written (its file's
@@ -191,13 +197,22 @@ class OpRunner {
    * from ours. The check errs towards running the op: a change time of the
    * same instant (Deno gives it in whole seconds) counts as ours.
    */
-  #changedSinceJournaled(info: FsInfo | null): boolean {
+  #changedSinceJournaled(target: string, info: FsInfo | null): boolean {
+    if (this.journaledAt === null || this.#placed.has(target)) return false;
     const ctime = info?.ctime?.getTime();
-    return this.journaledAt !== null && ctime !== undefined && ctime > this.journaledAt;
+    return ctime !== undefined && ctime > this.journaledAt;
   }
 
   /** Run one op; safe to run again after a crash. Returns the folder it touched. */
   async run(op: JournalOp): Promise<string> {
+    if (this.replaying) {
+      if (op.op === "write") this.#placed.add(posix.join(op.root, op.rel));
+      else if (op.op === "rename") this.#placed.add(posix.join(op.root, op.to));
+    }
+    return await this.#run(op);
+  }
+
+  async #run(op: JournalOp): Promise<string> {
     const target = posix.join(op.root, op.rel);
     const dir = posix.dirname(target);
     if (op.op !== "write") this.#unstamp(op.root, op.rel);
@@ -206,7 +221,7 @@ class OpRunner {
       case "rename": {
         const to = posix.join(op.root, op.to);
         if (
-          !this.#changedSinceJournaled(lstatOrNull(this.#fs, target)) &&
+          !this.#changedSinceJournaled(target, lstatOrNull(this.#fs, target)) &&
           (await currentHash(this.#fs, target)) === op.hash &&
           (await currentHash(this.#fs, to)) === null
         ) {
@@ -218,7 +233,7 @@ class OpRunner {
       case "delete": {
         const info = lstatOrNull(this.#fs, target);
         if (
-          info && info.isFile && !this.#changedSinceJournaled(info) &&
+          info && info.isFile && !this.#changedSinceJournaled(target, info) &&
           (op.hash === null || (await currentHash(this.#fs, target)) === op.hash)
         ) {
           this.#fs.removeSync(target);

@@ -340,6 +340,11 @@ export class MemoryFs implements LocalFs {
    * Follow with {@linkcode MemoryFs.crash} to lose what it would have saved.
    */
   powerCutAt: number | null = null;
+  /**
+   * Called as the power cut strikes, while the tree still stands as the
+   * process left it (what it may have sent out by then), before any call fails.
+   */
+  onPowerCut: (() => void) | null = null;
   /** Set by a power cut: the process is dead, every call fails until `crash()`. */
   #dead: PowerCut | null = null;
   #recording: FsRecording | null = null;
@@ -762,6 +767,7 @@ export class MemoryFs implements LocalFs {
     this.alive();
     if (this.powerCutAt !== null && this.syncs + 1 >= this.powerCutAt) {
       this.powerCutAt = null;
+      this.onPowerCut?.();
       this.#dead = new PowerCut(this.syncs + 1);
       throw this.#dead;
     }

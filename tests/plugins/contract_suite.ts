@@ -514,8 +514,9 @@ async function largeObjectStep(
     // plateau (~120 MiB here) whatever the object size, and wobbles by tens
     // of MiB with GC timing. Reach the plateau with a 64 MiB round trip,
     // then measure a 320 MiB object: streaming adds only that wobble
-    // (8-45 MiB seen), holding the object would add at least the 256 MiB
-    // size difference.
+    // (8-45 MiB seen, once 93 under the suite's memory pass), holding the
+    // object would add at least the 256 MiB size difference. The bound sits
+    // between the two: half the object.
     await a.put(ch, "x-warmup.syft", patternStream(64 * MiB, 41));
     assertEquals((await hashStream(await b.get(ch, "x-warmup.syft"))).length, 64);
 
@@ -545,7 +546,7 @@ async function largeObjectStep(
     assertEquals(total, size);
     assertEquals(received.digest("hex"), sent.digest("hex"));
     assert(
-      growth < size / 4,
+      growth < size / 2,
       `RSS grew by ${(growth / MiB).toFixed(1)} MiB while a ${size / MiB} MiB object went through`,
     );
   });

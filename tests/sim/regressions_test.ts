@@ -437,3 +437,28 @@ Deno.test({
     assertEquals(failure, null);
   },
 });
+
+Deno.test("seeds 2033436 and 2034716: the checker's own false positives stay fixed", async () => {
+  // 2033436 (invariant d): s0 applied s4's proposal, published it to s1 and
+  // then lost the file to a power cut in the same round; the model noted
+  // what s1 may read only after rounds that survived, so the object looked
+  // like a leak. The model now also notes the tree as the power cut strikes.
+  const leak = await runSeed({
+    seed: 2033436,
+    ops: 100,
+    only: new Set([23, 89, 90, 95]),
+    allow: [],
+  });
+  assertEquals(leak.failure, null);
+  // 2034716 (invariant b): s1 wrote f1.txt, published it and renamed it away;
+  // s0, not having read it, wrote its own f1.txt, then read s1's and kept
+  // its edit aside as a conflict copy, rightly. The model now counts an
+  // owner's edit the peer had not read when it edited as a possible conflict.
+  const conflict = await runSeed({
+    seed: 2034716,
+    ops: 100,
+    only: new Set([6, 9, 34, 47, 74, 77]),
+    allow: [],
+  });
+  assertEquals(conflict.failure, null);
+});

@@ -345,6 +345,10 @@ class Sim {
   readonly held = new Set<string>();
   /** `site\0owner\0path`: paths a site renamed a file onto in its mirror of the owner. */
   readonly renamedOnto = new Set<string>();
+  /** `owner\0path` → the count of rounds run when the owner last edited it. */
+  readonly #ownerEditedAt = new Map<string, number>();
+  /** Per site, the count of rounds run when its last clean round started (it read all there was). */
+  readonly #readAt = new Map<number, number>();
   /** Per site, the tree (paths and permission texts) its last `#noteReadable` saw. */
   readonly #lastNoted = new Map<number, string>();
   /**
@@ -611,6 +615,7 @@ class Sim {
     // Whoever writes the replaced text back (a rename) may legitimately bring it back.
     if (replaced && replaced.replaced === content) replaced.spoiled = true;
     if (site === owner) {
+      this.#ownerEditedAt.set(key, this.rounds);
       const text = before.get(path);
       if (text !== undefined && text !== content && OP_WRITTEN.test(text)) {
         // A peer that wrote the same text there (a rename of the same file in
@@ -648,8 +653,14 @@ class Sim {
         allowedSeen: false,
         deniedSeen: false,
         // Others edited it before: the proposal may meet their edit (a conflict, not a refusal).
+        // So may an owner's edit the mirror has not read yet, though the owner
+        // has since put the path back as the mirror holds it (seed 2034716:
+        // the owner wrote f1.txt and renamed it away; the peer, unaware, wrote
+        // its own f1.txt, then read the owner's f1.txt and kept its edit aside
+        // as a conflict copy).
         spoiled: [...editors].some((e) => e !== site && e !== owner) ||
-          ownerText !== before.get(path),
+          ownerText !== before.get(path) ||
+          (this.#ownerEditedAt.get(key) ?? -1) >= (this.#readAt.get(site) ?? 0),
       };
       this.tracked.set(tkey, t);
       this.#judge(t, ownerTree);
@@ -864,7 +875,13 @@ class Sim {
     }
     this.world.clock.advance(1000);
     this.world.storage.faults = faults;
-    if (faults.crashAt !== null) site.fs.powerCutAt = site.fs.syncs + faults.crashAt;
+    if (faults.crashAt !== null) {
+      site.fs.powerCutAt = site.fs.syncs + faults.crashAt;
+      // What the round made readable before the cut may already be on the
+      // transport, though the crash rolls it back (seed 2033436: a proposal
+      // applied and published, then lost with the disk).
+      site.fs.onPowerCut = () => this.#noteReadable(index);
+    }
     let clean = false;
     let failure: Failure | null = null;
     try {
@@ -883,7 +900,9 @@ class Sim {
     } finally {
       this.world.storage.faults = null;
       site.fs.powerCutAt = null;
+      site.fs.onPowerCut = null;
     }
+    if (clean) this.#readAt.set(index, this.rounds);
     this.rounds++;
     if (site.fs.dead) {
       site.fs.crash();
