@@ -6,7 +6,10 @@
  * `--only 3,17,45` replays only those operations (a shrunk reproducer);
  * `--transport`, `--listing`, `--crash` (rates) and `--skew-min` set the faults;
  * `--trace` prints every operation and round of a single seed; `--no-shrink`
- * reports failures unshrunk (faster). `--workers N` spreads the seeds over N
+ * reports failures unshrunk (faster). `--shared-setup` starts every seed from
+ * one set-up per number of sites, built once per Worker (peering and first
+ * syncs without clock skew; the skew applies from the first operation on):
+ * ~30 % faster at 100 operations, other results. `--workers N` spreads the seeds over N
  * Workers (default: the machine's cores) and `--interleave K` runs K seeds at
  * once in each (default 4); neither changes a result or the order of the report.
  * @module
@@ -64,8 +67,10 @@ if (import.meta.main) {
     crash: rate(flag(args, "--crash"), "--crash", DEFAULT_RATES.crash),
     skewMs: skew === undefined ? DEFAULT_RATES.skewMs : count(skew, "--skew-min", 10) * 60_000,
   };
+  const sharedSetup = args.includes("--shared-setup");
   if (args.includes("--trace")) {
-    const r = await runSeed({ seed: first, ops, sites, rates, only, trace: (l) => console.log(l) });
+    const trace = (l: string) => console.log(l);
+    const r = await runSeed({ seed: first, ops, sites, rates, only, sharedSetup, trace });
     console.log(r.failure ? `FAILED: invariant ${r.failure.invariant}: ${r.failure.detail}` : "ok");
     Deno.exit(r.failure ? 1 : 0);
   }
@@ -86,6 +91,7 @@ if (import.meta.main) {
     rates,
     only,
     shrink: shrinking,
+    sharedSetup,
     workers,
     interleave,
   });

@@ -462,6 +462,29 @@ export class MemoryFs implements LocalFs {
   }
 
   /**
+   * A file system of its own holding this one's tree as it stands, with what
+   * the last fsync made durable kept apart (a crash of the copy rolls back as
+   * one of this would), the same inode numbers and counts, and stamping its
+   * files by `clock`: a machine's disk copied, so a test can build a world
+   * once and run many from it. Open files, locks and recordings stay behind.
+   */
+  fork(clock: Clock): MemoryFs {
+    this.alive();
+    const copy = new MemoryFs(clock);
+    copy.#root = clone(this.#root);
+    // Nothing written since the last fsync: the live tree is all durable, as here.
+    copy.#durable = this.#durable
+      ? clone(this.#durable)
+      : this.#undo.size > 0
+      ? clone(this.#root, this.#undo)
+      : null;
+    copy.#ino = this.#ino;
+    copy.#changes = this.#changes;
+    copy.syncs = this.syncs;
+    return copy;
+  }
+
+  /**
    * Replace the whole tree with `snapshot` (a copy: the snapshot can be
    * restored again), all of it durable, as a machine restarting on that disk;
    * locks and a power cut are forgotten.

@@ -45,6 +45,8 @@ export interface WorldOptions {
    * (default: one file system for all, under per-site roots).
    */
   fsPerSite?: boolean;
+  /** The storage the sites share (default: a new, empty one). */
+  storage?: MemoryStorage;
 }
 
 /** How {@linkcode MemoryWorld.site} builds one site. */
@@ -176,7 +178,7 @@ export class MemoryWorld {
   readonly clock: ManualClock;
   /** The shared file system (with `fsPerSite`, only what no site uses). */
   readonly fs: MemoryFs;
-  readonly storage = new MemoryStorage();
+  readonly storage: MemoryStorage;
   readonly sites: MemorySite[] = [];
   readonly #fsPerSite: boolean;
 
@@ -185,6 +187,38 @@ export class MemoryWorld {
     this.clock = o.clock ?? new ManualClock();
     this.fs = new MemoryFs(this.clock);
     this.#fsPerSite = o.fsPerSite ?? false;
+    this.storage = o.storage ?? new MemoryStorage();
+  }
+
+  /**
+   * A world of its own that starts where this one stands: the same sites
+   * (identities, keys, checkpoint thresholds, mass-delete guard), each on a
+   * {@linkcode MemoryFs.fork} of its file system, a {@linkcode MemoryStorage.clone}
+   * of the storage, and a clock at this one's time. Site `i`'s clock is
+   * `clockOffsetsMs[i]` off the new world's (default 0). In-process state
+   * (caches, the peer services' memory) starts empty, as after a restart.
+   * Needs a file system per site.
+   */
+  fork(clockOffsetsMs: readonly number[] = []): MemoryWorld {
+    if (!this.#fsPerSite) throw new Error("only a world with a file system per site can fork");
+    const world = new MemoryWorld({
+      clock: new ManualClock(this.clock.now()),
+      fsPerSite: true,
+      storage: this.storage.clone(),
+    });
+    for (const [i, from] of this.sites.entries()) {
+      const offset = clockOffsetsMs[i] ?? 0;
+      const clock = offset ? world.clock.skewed(offset) : world.clock;
+      const site = new MemorySite(world, from.me, from.keys, world.storage.transport(from.me), {
+        fs: from.fs.fork(clock),
+        clock,
+        ...(from.ctx.thresholds ? { thresholds: from.ctx.thresholds } : {}),
+      });
+      site.ctx.allowMassDelete = from.ctx.allowMassDelete;
+      site.ctx.quotaBytes = from.ctx.quotaBytes;
+      world.sites.push(site);
+    }
+    return world;
   }
 
   /** A new datasite with the default folders and permission files of `syft init`. */

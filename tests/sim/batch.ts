@@ -29,6 +29,8 @@ export interface BlockOptions {
   interleave?: number;
   /** Workers the seeds are spread over (default 1: this isolate alone). */
   workers?: number;
+  /** Each seed starts from the set-up shared by its size (see run.ts `sharedSetup`). */
+  sharedSetup?: boolean | undefined;
 }
 
 /** Seeds one isolate runs at once unless told (measured: see the report of issue 16). */
@@ -78,6 +80,7 @@ export async function runBlock(
     sites: options.sites,
     rates,
     only: options.only,
+    sharedSetup: options.sharedSetup,
   });
   const done = new Map<number, SeedResult>();
   let next = options.first;
@@ -129,7 +132,10 @@ export async function interleaved(
 /**
  * Spread `seeds` over `count` Workers (worker.ts), each kept `lanes` seeds
  * busy: a Worker asks for the next seed as one ends, so a slow seed holds
- * up nothing.
+ * up nothing. The others start once the first has loaded its module: under
+ * `deno test` each Worker type-checks its module graph unless deno's cache
+ * holds that check (~4.5 s of one core), and Workers started together all
+ * check it.
  */
 async function inWorkers(
   seeds: readonly number[],
@@ -140,45 +146,60 @@ async function inWorkers(
 ): Promise<void> {
   let i = 0;
   const url = new URL("./worker.ts", import.meta.url);
-  const all = Array.from({ length: count }, () => new Worker(url, { type: "module" }));
-  try {
-    await Promise.all(all.map((worker) =>
-      new Promise<void>((resolve, reject) => {
-        let busy = 0;
-        const feed = () => {
-          while (busy < lanes && i < seeds.length) {
-            busy++;
-            worker.postMessage(base(seeds[i++]!) satisfies SeedOptions);
-          }
-          if (busy === 0) resolve();
-        };
-        worker.onmessage = (e: MessageEvent<WorkerReply>) => {
-          if ("error" in e.data) {
-            reject(new Error(`seed ${e.data.seed} threw in a worker: ${e.data.error}`));
-            return;
-          }
-          busy--;
-          take(e.data.result);
+  const all: Worker[] = [];
+  const run = (onReady: () => void) =>
+    new Promise<void>((resolve, reject) => {
+      const worker = new Worker(url, { type: "module" });
+      all.push(worker);
+      let busy = 0;
+      const feed = () => {
+        while (busy < lanes && i < seeds.length) {
+          busy++;
+          worker.postMessage(base(seeds[i++]!) satisfies SeedOptions);
+        }
+        if (busy === 0) resolve();
+      };
+      worker.onmessage = (e: MessageEvent<WorkerReply>) => {
+        if ("ready" in e.data) {
+          onReady();
           feed();
-        };
-        worker.onerror = (e) => {
-          e.preventDefault();
-          reject(new Error(`a simulation worker died: ${e.message}`));
-        };
+          return;
+        }
+        if ("error" in e.data) {
+          reject(new Error(`seed ${e.data.seed} threw in a worker: ${e.data.error}`));
+          return;
+        }
+        busy--;
+        take(e.data.result);
         feed();
-      })
-    ));
+      };
+      worker.onerror = (e) => {
+        e.preventDefault();
+        reject(new Error(`a simulation worker died: ${e.message}`));
+      };
+    });
+  try {
+    let loaded!: () => void;
+    const ready = new Promise<void>((resolve) => loaded = resolve);
+    const first = run(loaded);
+    await Promise.race([ready, first]);
+    const rest = Array.from({ length: count - 1 }, () => run(() => {}));
+    await Promise.all([first, ...rest]);
   } finally {
     for (const worker of all) worker.terminate();
   }
 }
 
 /** What worker.ts answers for one seed. */
-export type WorkerReply = { result: SeedResult } | { seed: number; error: string };
+export type WorkerReply =
+  | { ready: true }
+  | { result: SeedResult }
+  | { seed: number; error: string };
 
 function reproducer(options: BlockOptions, rates: FaultRates, r: SeedResult): string {
   const parts = [`deno task sim --seed ${r.seed} --seeds 1 --ops ${options.ops}`];
   if (options.sites !== undefined) parts.push(`--sites ${options.sites}`);
+  if (options.sharedSetup) parts.push("--shared-setup");
   if (rates.transport !== DEFAULT_RATES.transport) parts.push(`--transport ${rates.transport}`);
   if (rates.listing !== DEFAULT_RATES.listing) parts.push(`--listing ${rates.listing}`);
   if (rates.crash !== DEFAULT_RATES.crash) parts.push(`--crash ${rates.crash}`);

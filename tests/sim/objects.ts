@@ -49,6 +49,17 @@ export class ObjectChecker {
     ) => boolean,
   ) {}
 
+  /**
+   * Take every object the storage holds now as looked at: a copy of a
+   * storage another checker checked (`opened` of them were opened then).
+   */
+  checkedBefore(opened: number): void {
+    for (const stored of this.storage.channels.values()) {
+      for (const bytes of stored.objects.values()) this.#seen.add(bytes);
+    }
+    this.opened = opened;
+  }
+
   /** The first problem among the objects not looked at before, or null. */
   async check(): Promise<ObjectProblem | null> {
     for (const stored of this.storage.channels.values()) {

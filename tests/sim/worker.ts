@@ -1,6 +1,6 @@
 /**
- * A Worker of `runBlock` (batch.ts): runs each seed it is sent (several at
- * once, as they arrive) and answers with its result. Nothing but the seed's
+ * A Worker of `runBlock` (batch.ts): says when it is loaded, then runs each
+ * seed it is sent (several at once, as they arrive) and answers with its result. Nothing but the seed's
  * options crosses over, so a seed runs here as it does in the main isolate.
  * @module
  */
@@ -20,3 +20,6 @@ self.onmessage = async (e: MessageEvent<SeedOptions>) => {
   }
   self.postMessage(reply);
 };
+
+// Loaded (and, under `deno test`, type-checked): runBlock may start the other Workers.
+self.postMessage({ ready: true } satisfies WorkerReply);
