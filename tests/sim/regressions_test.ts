@@ -438,6 +438,27 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "seed 4003469: a peer's proposal our datasite already agrees with is still answered by our next publication (noop-proposal-unanswered)",
+  // s2 deletes its job's status/approved and loses state/ before publishing
+  // that; s0, which may read but not write there, deletes its copy too. s2
+  // took the proposal for a replay (nothing to do), then a job command wrote
+  // the same bytes there again; its record, rebuilt from its own batches,
+  // still said s0 held them, so it never sent them: s0's mirror kept the
+  // deletion for good.
+  fn: async () => {
+    const failure = (await runSeed({
+      seed: 4003469,
+      ops: 100,
+      sharedSetup: true,
+      only: new Set([6, 18, 21, 59, 62, 72, 83, 85, 86, 87, 91, 93, 96]),
+      allow: [],
+    })).failure;
+    assertEquals(failure, null);
+  },
+});
+
 Deno.test("seeds 2033436 and 2034716: the checker's own false positives stay fixed", async () => {
   // 2033436 (invariant d): s0 applied s4's proposal, published it to s1 and
   // then lost the file to a power cut in the same round; the model noted

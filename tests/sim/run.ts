@@ -236,6 +236,15 @@ interface Tracked {
  *   rename or delete now leaves a file whose change time is after the
  *   journal's.
  *
+ * - `noop-proposal-unanswered` (fixed, core/sync/reader/judge.ts, seed
+ *   4003469, 100 operations from the shared set-up): a proposal our datasite
+ *   already agreed with (taken for a replay) was neither applied nor
+ *   refused, so nothing told the peer what we hold there. An owner that had
+ *   deleted the file itself and lost state/ before publishing that, then
+ *   wrote the same bytes again, believed the peer still held them: the
+ *   peer's deletion stood in its mirror for good. Such a proposal now puts
+ *   the path in `republish`.
+ *
  * `stacked-proposal` (an edit on top of one's own unanswered proposal
  * refused as a conflict) was on this list until main fixed it (d94df9d).
  */
@@ -266,7 +275,8 @@ export type FixedBug =
   | "wiped-owner-regresses-acks"
   | "controls-drop-republish"
   | "wiped-owner-unacked-proposals"
-  | "rename-refused-no-copy";
+  | "rename-refused-no-copy"
+  | "noop-proposal-unanswered";
 
 /**
  * One entry of {@linkcode KNOWN_BUGS}: an open engine bug the run tolerates

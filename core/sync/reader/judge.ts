@@ -41,7 +41,7 @@ export async function judgeProposal(
     if (
       engine.allows(scope.me, ev.path, scope.peer, "read") &&
       await planner.hash(ownRoot, ev.path) === ev.new_hash
-    ) return;
+    ) return noChange(scope, ev);
     return rejectProposal(scope, ev, "permission", null);
   }
   const here = await planner.hash(ownRoot, ev.path);
@@ -52,13 +52,26 @@ export async function judgeProposal(
     return ev.deleted ? undefined : rejectProposal(scope, ev, "conflict", null);
   }
   const cur = here;
-  if (cur === ev.new_hash) return; // replay after a crash: already applied
+  if (cur === ev.new_hash) return noChange(scope, ev); // a replay after a crash, or our edit alike
   if (cur !== ev.old_hash) return rejectProposal(scope, ev, "conflict", cur);
   // Still before any content is fetched: the write below is what fetches it.
   if (!ev.deleted && scope.state.quota_used + ev.size > scope.quotaBytes) {
     return rejectProposal(scope, ev, "quota", cur);
   }
   await applyProposal(scope, ev, cur);
+}
+
+/**
+ * A proposal our datasite already agrees with: nothing to apply or refuse,
+ * but our next publication still says what we hold there. The peer's mirror
+ * holds the proposal's content now, which our record of what it holds may not
+ * (simulation seed 4003469: we had deleted the file ourselves, then lost
+ * state/ before publishing that; we took the peer's deletion for a replay,
+ * wrote the same bytes there again, and, our record still saying the peer
+ * held them, never sent them: its mirror kept the deletion for good).
+ */
+function noChange(scope: JudgeScope, ev: FileChangeEvent): void {
+  scope.republish.add(ev.path);
 }
 
 /** Plan an allowed proposal on our datasite, counting its bytes against the peer's quota. */
