@@ -256,6 +256,7 @@ export class PeerService {
       delete next.reject_sent;
       delete next.remove_sent;
       delete next.accept_sent;
+      delete next.removed_by_peer;
       return next;
     });
     const state = record?.state ?? "requested";
@@ -414,6 +415,7 @@ export class PeerService {
       next.reason = reason ?? null;
       delete next.accept_sent;
       delete next.remove_sent;
+      delete next.removed_by_peer;
       if (next.channel_open) next.reject_sent = false;
       else delete next.reject_sent;
       return next;
@@ -433,6 +435,7 @@ export class PeerService {
       const next = movePeer(r, "removed");
       delete next.accept_sent;
       delete next.reject_sent;
+      delete next.removed_by_peer; // ours now: their peer.accept no longer restores it
       if (next.channel_open) next.remove_sent = false;
       else delete next.remove_sent;
       return next;

@@ -23,22 +23,23 @@ export const PEER_START_STATES: readonly PeerState[] = ["requested", "pending"];
 /**
  * Allowed moves, and who makes them:
  * - `accepted`: our approve (from requested, pending or rejected), or their
- *   `peer.accept` answering our request;
+ *   `peer.accept` answering our request, or following their own
+ *   `peer.remove` of us (they added us again; we never withdrew);
  * - `rejected`: our reject (any state: a new reason replaces the old), or
  *   their `peer.reject` (not once removed);
  * - `removed`: our remove or their `peer.remove` (any state);
  * - `requested`: our add, again, after a reject or a remove.
  *
  * `accepted → accepted` and `pending → pending` are no moves: approving or
- * discovering twice leaves the record as it is. A removed peer is not approved
- * back: it is added again.
+ * discovering twice leaves the record as it is. A peer we removed is not
+ * approved back: it is added again.
  */
 const NEXT: Readonly<Record<PeerState, readonly PeerState[]>> = {
   requested: ["accepted", "rejected", "removed"],
   pending: ["accepted", "rejected", "removed"],
   accepted: ["rejected", "removed"],
   rejected: ["requested", "accepted", "rejected", "removed"],
-  removed: ["requested", "rejected", "removed"],
+  removed: ["requested", "accepted", "rejected", "removed"],
 };
 
 /** Whether a peer in state `from` may move to `to`. */
@@ -52,7 +53,7 @@ export function canMovePeer(from: PeerState, to: PeerState): boolean {
  * @example
  * ```ts
  * movePeer({ email: "bob@example.org", state: "pending" }, "accepted").state; // "accepted"
- * canMovePeer("removed", "accepted"); // false: movePeer would throw E_INPUT
+ * canMovePeer("pending", "requested"); // false: movePeer would throw E_INPUT
  * ```
  * @throws {SyftError} `E_INPUT` when the table has no such move
  */

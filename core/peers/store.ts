@@ -81,6 +81,13 @@ export interface PeerRecord {
    * peer's keys are trusted anew: another installation starts its own channel.
    */
   controls_read?: number;
+  /**
+   * True while the record is `removed` by the peer's `peer.remove`, read when
+   * we held it accepted or requested: we never withdrew, so its later
+   * `peer.accept` (it added and approved us again, perhaps before we read the
+   * remove) makes it accepted again. Our own add, reject or remove clears it.
+   */
+  removed_by_peer?: boolean;
 }
 
 /** The pinned keys of a peer, raw. */
@@ -122,6 +129,16 @@ const RECORD_KEYS = [
   "remove_sent",
   "via",
   "controls_read",
+  "removed_by_peer",
+] as const;
+
+/** The record's true-or-false fields. */
+const FLAG_KEYS = [
+  "channel_open",
+  "accept_sent",
+  "reject_sent",
+  "remove_sent",
+  "removed_by_peer",
 ] as const;
 
 const KEY_CHANGE_KEYS = ["sign_key", "agree_key", "fingerprint", "seen_at"] as const;
@@ -210,7 +227,7 @@ export async function parsePeerRecord(text: string, expectedEmail: string): Prom
   ) {
     fail("protocol", "must be a whole number of at least 1");
   }
-  for (const key of ["channel_open", "accept_sent", "reject_sent", "remove_sent"] as const) {
+  for (const key of FLAG_KEYS) {
     if (v[key] !== undefined && typeof v[key] !== "boolean") fail(key, "must be true or false");
   }
 
@@ -270,7 +287,7 @@ export async function parsePeerRecord(text: string, expectedEmail: string): Prom
   if (v.reason !== undefined) record.reason = v.reason as string | null;
   if (v.protocol !== undefined) record.protocol = v.protocol as number;
   if (keyChange !== undefined) record.key_change = keyChange;
-  for (const key of ["channel_open", "accept_sent", "reject_sent", "remove_sent"] as const) {
+  for (const key of FLAG_KEYS) {
     if (v[key] !== undefined) record[key] = v[key] as boolean;
   }
   if (v.via !== undefined) record.via = v.via as string;

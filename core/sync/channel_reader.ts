@@ -137,13 +137,21 @@ export class ChannelReader {
       ),
     ].sort((a, b) => a - b);
     this.#work.listedTop = Math.max(this.#work.listedTop, seqs[seqs.length - 1] ?? 0);
-    const plan = await this.#plan(seqs);
+    const { plan, oldestCf } = await this.#plan(seqs);
     switch (plan.kind) {
       case "batches":
         return await this.#readBatches(seqs, Boolean(page.next));
-      case "restore":
-        if (!await this.#judgeBeforeRestore(seqs, Math.max(plan.cf, ...plan.ci))) return "done";
+      case "restore": {
+        const upTo = Math.max(plan.cf, ...plan.ci);
+        const all = page.next ? [...seqs, ...await this.#batchesAfter(page.next)] : seqs;
+        const unseen = this.#unlistedToJudge(all, upTo, oldestCf ?? plan.cf);
+        if (unseen !== null) {
+          await this.#wait(unseen, "gap");
+          return "done";
+        }
+        if (!await this.#judgeBeforeRestore(all, upTo)) return "done";
         return await this.#restore(plan.cf, plan.ci) ? "again" : "done";
+      }
       case "wait":
         await this.#wait(plan.missing, plan.why);
         return "done";
@@ -153,6 +161,44 @@ export class ChannelReader {
       case "idle":
         return "done";
     }
+  }
+
+  /** The batch seqs listed after `after`, every page. */
+  async #batchesAfter(after: string): Promise<number[]> {
+    const out: number[] = [];
+    let next: string | undefined = after;
+    while (next) {
+      const page = await this.ctx.transport.list(this.#channel, { prefix: "b-", after: next });
+      for (const o of page.objects) {
+        const seq = parseBatchName(o.name);
+        if (seq !== null) out.push(seq);
+      }
+      next = page.next;
+    }
+    return [...new Set(out)].sort((a, b) => a - b);
+  }
+
+  /**
+   * A batch the restore up to `upTo` must judge first that the listing did
+   * not show, or null. The sender keeps every batch after its older kept
+   * full checkpoint (`oldestCf`) until our ack passed it (docs/protocol.md
+   * §6), so one missing there is late to show (a lagging listing, as Drive's
+   * does), not gone: restoring past it dropped the proposals it carried
+   * (simulation seed 5012077: a job submitted to an owner that had lost
+   * `state/`). Waited for like any gap; once that wait asked for a resync,
+   * it is given up, as a gap is.
+   */
+  #unlistedToJudge(seqs: number[], upTo: number, oldestCf: number): number | null {
+    const s = this.#state;
+    const listed = new Set(seqs);
+    const refused = new Set(s.quarantined_names);
+    const from = Math.max(s.judged ?? 0, s.cursor, oldestCf);
+    for (let seq = from + 1; seq <= upTo; seq++) {
+      if (listed.has(seq) || refused.has(batchName(seq))) continue;
+      if (s.waiting?.missing === seq && s.waiting.asked) continue;
+      return seq;
+    }
+    return null;
   }
 
   /**
@@ -200,20 +246,26 @@ export class ChannelReader {
   }
 
   /** What to read next; the common cases need no look at the checkpoints. */
-  async #plan(seqs: number[]): Promise<ReadPlan> {
+  async #plan(seqs: number[]): Promise<{ plan: ReadPlan; oldestCf: number | null }> {
     const at = this.#state;
     const fresh = at.cursor === 0 && at.base === null;
     const refused = new Set(at.quarantined_names);
     const next = at.cursor + 1;
     const plain = !fresh && at.want_cf === null;
-    if (plain && seqs.includes(next) && !refused.has(batchName(next))) return { kind: "batches" };
-    if (plain && seqs[seqs.length - 1] === at.cursor) return { kind: "idle" };
+    if (plain && seqs.includes(next) && !refused.has(batchName(next))) {
+      return { plan: { kind: "batches" }, oldestCf: null };
+    }
+    if (plain && seqs[seqs.length - 1] === at.cursor) {
+      return { plan: { kind: "idle" }, oldestCf: null };
+    }
     const checkpoints = await this.#listCheckpoints();
-    return planRead({
+    const cf = checkpoints.filter((c) => c.kind === "cf").map((c) => c.seq);
+    const plan = planRead({
       batches: seqs,
       ci: checkpoints.filter((c) => c.kind === "ci").map((c) => c.seq),
-      cf: checkpoints.filter((c) => c.kind === "cf").map((c) => c.seq),
+      cf,
     }, { cursor: at.cursor, fresh, quarantined: refused, wantCf: at.want_cf });
+    return { plan, oldestCf: cf[0] ?? null };
   }
 
   /** Read the listed batches that follow the cursor without a gap. */

@@ -313,8 +313,10 @@ function channelFailed(
 async function readPeer(round: Round, record: PeerRecord, feed: Feed): Promise<void> {
   const { ctx } = round;
   // A channel whose keys changed is refused until `syft peer trust`.
+  // A peer that removed us is still read: its peer.accept may follow.
   const readable = !record.key_change &&
-    (record.state === "accepted" || record.state === "requested");
+    (record.state === "accepted" || record.state === "requested" ||
+      (record.state === "removed" && record.removed_by_peer === true));
   if (!readable || !record.sign_key || !record.agree_key) {
     return await noteUnread(round, record.email, feed);
   }
@@ -393,15 +395,22 @@ async function applyPeerControls(
     if (current.controls_read !== undefined && seq <= current.controls_read) return null;
     let next: PeerRecord = { ...current, controls_read: seq };
     for (const c of controls) {
-      if (
-        c.type === "peer.accept" && next.state === "requested" && next.sign_key &&
-        !next.key_change
-      ) {
+      const answers = next.state === "requested" ||
+        (next.state === "removed" && next.removed_by_peer === true);
+      if (c.type === "peer.accept" && answers && next.sign_key && !next.key_change) {
         next = { ...movePeer(next, "accepted"), accepted_at: round.ctx.clock.now() };
+        delete next.removed_by_peer;
       } else if (c.type === "peer.reject" && next.state !== "removed") {
         next = { ...movePeer(next, "rejected"), reason: c.reason };
       } else if (c.type === "peer.remove") {
+        // Our consent stands when we held them accepted or requested: their
+        // later peer.accept (they added us again) restores the pair, even
+        // when it was sent before we read this remove (seed 5014495).
+        const consented = next.state === "accepted" || next.state === "requested" ||
+          next.removed_by_peer === true;
         next = movePeer(next, "removed");
+        if (consented) next.removed_by_peer = true;
+        else delete next.removed_by_peer;
       }
     }
     return next;

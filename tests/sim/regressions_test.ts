@@ -3,9 +3,6 @@
  * that show it, replayed with every other known bug let pass. An open bug's
  * test is marked `ignore` and its name listed in KNOWN_BUGS
  * (tests/sim/run.ts); once fixed, both go and the name moves to FixedBug.
- * Two are open today, their tests ignored and not in KNOWN_BUGS (no seed of
- * the suite or of CI meets them): refusal-to-removed-peer (seed 5014495) and
- * wiped-owner-inbox-echo (seed 5012077).
  * (The operations are those tests/sim/ops.ts draws today: changing its mix
  * changes them, and these seeds must then be found again.)
  */
@@ -16,11 +13,8 @@ import { type Failure, type FixedBug, KNOWN_BUGS, type KnownBug, runSeed } from 
  * The failure of seed `seed` (of `ops` operations) replaying only `only`,
  * with every known bug but `bug` let pass; null when it holds.
  */
-/** Open bugs whose tests are ignored (not in KNOWN_BUGS: no seed of the suite or CI meets them). */
-type OpenBug = "refusal-to-removed-peer" | "wiped-owner-inbox-echo";
-
 /** What a checker false positive is replayed as: no bug's name, every known one let pass. */
-type Replayed = KnownBug | FixedBug | OpenBug | "checker";
+type Replayed = KnownBug | FixedBug | "checker";
 
 async function replay(
   bug: Replayed,
@@ -479,12 +473,10 @@ Deno.test({
 Deno.test({
   name:
     "seed 5014495: a write proposed right after the proposer re-approved us, before we read its old peer.remove, is answered (refusal-to-removed-peer)",
-  // Open, found at the end of the session (it fails on the session's
-  // starting code too): s4 removes s2, then re-approves it and writes into
-  // s2's public/ (no write access). s2 reads the remove and then the
-  // proposal: it refuses the write but holds s4 removed, so the refusal is
-  // never sent and s4 keeps its edit without a .rejected copy.
-  ignore: true,
+  // s4 removes s2, then re-approves it and writes into s2's public/ (no
+  // write access). s2 read the remove and then the proposal: it refused the
+  // write but held s4 removed, so the refusal was never sent and s4 kept its
+  // edit without a .rejected copy. s4's peer.accept now restores the pair.
   fn: async () => {
     assertEquals(
       await replay("refusal-to-removed-peer", 5014495, 100, [33, 57, 68, 85, 86], {
@@ -497,12 +489,12 @@ Deno.test({
 
 Deno.test({
   name:
-    "seed 5012077: a job submitted to an owner that lost state/ leaves the submitter's mirror as the owner holds it (wiped-owner-inbox-echo)",
-  // Open, found at the end of the session (it fails on the session's
-  // starting code too): s2 loses state/ and its mirrors; s1 submits a job to
-  // it; s2 applies the inbox files but never publishes to s1 again, and
-  // s1's mirror keeps the inbox files s2 no longer holds there.
-  ignore: true,
+    "seed 5012077: a job submitted to an owner that lost state/, in a batch its listing showed late, is judged before the owner restores past it (wiped-owner-inbox-echo)",
+  // s2 loses state/ and its mirrors; s1 submits a job to it, then writes
+  // an incremental checkpoint. The batch with the job showed late in s2's
+  // listing, and s2 restored past it (cf-0, ci-3) without judging it: the
+  // job never reached s2, and s1's mirror kept it. The restore now waits
+  // for an unlisted batch it must judge first.
   fn: async () => {
     assertEquals(
       await replay("wiped-owner-inbox-echo", 5012077, 100, [

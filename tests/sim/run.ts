@@ -245,6 +245,23 @@ interface Tracked {
  *   peer's deletion stood in its mirror for good. Such a proposal now puts
  *   the path in `republish`.
  *
+ * - `refusal-to-removed-peer` (fixed, core/sync/round.ts, seed 5014495,
+ *   100 operations from the shared set-up): a peer removed us, then added
+ *   and approved us again before we read its `peer.remove`, and proposed a
+ *   write we refuse. We read the remove, then its `peer.accept`, which we
+ *   took only from a peer we had asked: holding it removed, we never sent
+ *   the refusal, and its edit stayed without a `.rejected` copy. Their
+ *   `peer.accept` now restores a pair their own `peer.remove` ended while we
+ *   held them accepted or requested.
+ *
+ * - `wiped-owner-inbox-echo` (fixed, core/sync/channel_reader.ts, seed
+ *   5012077, 100 operations from the shared set-up): an owner that lost
+ *   `state/` restored from the peer's full checkpoint and the incremental
+ *   after it, judging the unacked batches up to there first; the one with a
+ *   submitted job showed late in the listing, and was passed over for good.
+ *   The restore now waits for an unlisted batch it must judge (the sender
+ *   keeps every one after its older full checkpoint until acked).
+ *
  * `stacked-proposal` (an edit on top of one's own unanswered proposal
  * refused as a conflict) was on this list until main fixed it (d94df9d).
  */
@@ -276,7 +293,9 @@ export type FixedBug =
   | "controls-drop-republish"
   | "wiped-owner-unacked-proposals"
   | "rename-refused-no-copy"
-  | "noop-proposal-unanswered";
+  | "noop-proposal-unanswered"
+  | "refusal-to-removed-peer"
+  | "wiped-owner-inbox-echo";
 
 /**
  * One entry of {@linkcode KNOWN_BUGS}: an open engine bug the run tolerates

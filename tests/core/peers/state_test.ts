@@ -14,7 +14,7 @@ const ALLOWED: Record<PeerState, PeerState[]> = {
   pending: ["accepted", "rejected", "removed"],
   accepted: ["rejected", "removed"],
   rejected: ["requested", "accepted", "rejected", "removed"],
-  removed: ["requested", "rejected", "removed"],
+  removed: ["requested", "accepted", "rejected", "removed"],
 };
 
 Deno.test("canMovePeer() allows exactly the moves of the peer lifecycle, and no other", () => {
@@ -40,7 +40,7 @@ Deno.test("movePeer() returns a moved copy and leaves the record as it was", () 
 
 Deno.test("movePeer() refuses a move off the table with E_INPUT naming the peer, both states and a hint", () => {
   const refusals: [PeerState, PeerState][] = [
-    ["removed", "accepted"],
+    ["removed", "pending"],
     ["accepted", "pending"],
     ["accepted", "accepted"],
     ["pending", "requested"],

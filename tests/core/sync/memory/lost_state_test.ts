@@ -84,6 +84,38 @@ Deno.test("an owner that lost state/ and restores from a checkpoint still judges
   assertEquals(tree(owner, `${DS}/public`), tree(ds, `${DS}/public`));
 });
 
+Deno.test("an owner that lost state/ waits for a proposal batch its listing does not show yet before restoring past it", async () => {
+  const world = new MemoryWorld();
+  const owner = await world.site(OWNER);
+  const ds = await world.site(DS);
+  ds.ctx.thresholds = { checkpoint: 1, compact: 0 };
+  await world.connect(ds, owner);
+  ds.writeOwn("public/first.txt", "first");
+  await world.settle();
+  // The batch with the proposal shows late in the owner's listings (Drive's
+  // index lags); the checkpoints after it show at once (seed 5012077).
+  let lagging = true;
+  world.storage.faults = {
+    lag: (channel, name) => lagging && channel.sender === DS && name.startsWith("b-") ? 3 : 0,
+  };
+  ds.write(`${OWNER}/${INBOX}/j1/run.sh`, "echo hi\n");
+  await ds.sync();
+  lagging = false;
+  ds.writeOwn("public/a.txt", "a");
+  await ds.sync();
+  ds.writeOwn("public/b.txt", "b");
+  await ds.sync();
+  loseState(world, OWNER);
+  await owner.sync();
+  assertEquals(owner.read(`${OWNER}/${INBOX}/j1/run.sh`), null, "its batch is not listed yet");
+  assert(owner.rounds.at(-1)!.problems.some((p) => p.includes("waiting for a missing batch")));
+  for (let i = 0; i < 3; i++) world.storage.tick();
+  await world.settle();
+  assertEquals(owner.read(`${OWNER}/${INBOX}/j1/run.sh`), "echo hi\n");
+  assertEquals(ds.read(`${OWNER}/${INBOX}/j1/run.sh`), "echo hi\n");
+  assertEquals(tree(owner, `${DS}/public`), tree(ds, `${DS}/public`));
+});
+
 Deno.test("an owner that lost state/ while a peer was removed does not apply that peer's old proposal again once they peer again", async () => {
   const world = new MemoryWorld();
   const owner = await world.site(OWNER);
