@@ -311,6 +311,9 @@ async function runShow(ctx: Context, _flags: unknown, args: string[]): Promise<v
     accepted_at: isoTime(record.accepted_at),
     last_seen: isoTime(record.last_seen),
     reason: record.reason ?? null,
+    // Who ended the pairing: "them" may add us back, and their next
+    // peer.accept makes them accepted again without a command of ours.
+    removed_by: record.state !== "removed" ? null : record.removed_by_peer ? "them" : "you",
     protocol: record.protocol ?? null,
     key_change: record.key_change
       ? { ...record.key_change, seen_at: isoTime(record.key_change.seen_at) }
@@ -320,7 +323,12 @@ async function runShow(ctx: Context, _flags: unknown, args: string[]): Promise<v
   ctx.out.result(shown, (v) => {
     ctx.out.fields([
       ["peer", v.email],
-      ["state", v.state],
+      [
+        "state",
+        v.removed_by === "them"
+          ? "removed (by them: if they add you back, you are peered again)"
+          : v.state,
+      ],
       ["fingerprint", v.fingerprint ?? "not pinned yet (no hello from them seen)"],
       ["sign key", v.sign_key ?? "-"],
       ["agree key", v.agree_key ?? "-"],

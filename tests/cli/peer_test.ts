@@ -128,6 +128,7 @@ Deno.test("peer add â†’ pending on the other side with the status fingerprint â†
 
   const show = json<Record<string, unknown>>(await bob!.syft(["peer", "show", ALICE, "--json"]));
   assertEquals(show.state, "accepted");
+  assertEquals(show.removed_by, null);
   assertEquals(show.fingerprint, alice!.fingerprint);
   assertEquals(show.channel_out, `syft1#${BOB}#${ALICE}`);
   assertEquals(show.channel_in, `syft1#${ALICE}#${BOB}`);
@@ -198,6 +199,18 @@ Deno.test("peer reject, remove and trust through the CLI, with their --json shap
 
   const removed = json(await bob!.syft(["peer", "remove", ALICE, "--json"]));
   assertEquals(removed, { email: ALICE, state: "removed" });
+  const shownRemoved = json<Record<string, unknown>>(
+    await bob!.syft(["peer", "show", ALICE, "--json"]),
+  );
+  assertEquals([shownRemoved.state, shownRemoved.removed_by], ["removed", "you"]);
+  // Alice learns it at her next sync: removed by them, who may add her back.
+  code(await bob!.syft(["sync"]), 0);
+  code(await alice!.syft(["sync"]), 0);
+  const atAlice = json<Record<string, unknown>>(
+    await alice!.syft(["peer", "show", BOB, "--json"]),
+  );
+  assertEquals([atAlice.state, atAlice.removed_by], ["removed", "them"]);
+  assertMatch((await alice!.syft(["peer", "show", BOB])).stdout, /state:\s+removed \(by them/);
 
   const states = json<{ email: string; state: string }[]>(
     await bob!.syft(["peer", "list", "--json"]),
