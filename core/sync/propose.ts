@@ -18,8 +18,10 @@ import { scanTree } from "./scan.ts";
 import {
   type ChannelState,
   type FileInfo,
+  loadChannelState,
   MAX_EARLIER_PROPOSALS,
   type PendingProposal,
+  saveChannelState,
 } from "./state.ts";
 
 /** An outgoing event and the file its content is read from. */
@@ -56,6 +58,8 @@ interface Scan {
   proposals: OutgoingEvent[];
   pending: Record<string, PendingProposal>;
   refused: Refusal[];
+  /** Local refusals decided, their copies not made yet (see {@linkcode keepAside}). */
+  toRefuse: Refusal[];
 }
 
 /** Scan `<root>/<peer>/` for edits we have not proposed yet. */
@@ -88,6 +92,7 @@ export async function collectProposals(
     proposals: [],
     pending: {},
     refused: [],
+    toRefuse: [],
   };
   for (const rel of tree.special) {
     await refuseLocally(scan, rel, "not a regular file (symlinks and devices never travel)");
@@ -97,6 +102,7 @@ export async function collectProposals(
     if (!keepUnchanged(state, rel, info)) await proposeEdit(scan, rel, info);
   }
   proposeDeletions(scan, tree.files, new Set(tree.unstable));
+  await keepAside(scan);
   // Deletions first, as the owner applies them in order: a file replaced by a
   // folder of the same name must be gone before anything is written under it.
   const ordered = [
@@ -126,17 +132,40 @@ async function pruneRefusals(
   state.refused = left;
 }
 
-/** Refuse a local edit here, never sending it: the file is kept as a `.rejected` copy. */
+/** Refuse a local edit here, never sending it: the file is to be kept as a `.rejected` copy. */
 async function refuseLocally(scan: Scan, rel: string, why: string): Promise<void> {
   const { ctx, mirrorRoot, now } = scan;
   const exists = (name: string) =>
     ctx.fs.lstat(posix.join(mirrorRoot, name)).then(() => true, () => false);
   const to = await freeMarkerName(rel, "rejected", now, exists);
   if (to === null) return;
-  const moved = await ctx.fs.rename(posix.join(mirrorRoot, rel), posix.join(mirrorRoot, to))
-    .then(() => true, () => false);
-  if (moved) scan.refused.push({ path: rel, reason: "local", detail: why, copy: to, at: now });
-  ctx.warn(`not proposing ${scan.peer}/${rel}: ${why}; kept as ${to}`);
+  scan.toRefuse.push({ path: rel, reason: "local", detail: why, copy: to, at: now });
+}
+
+/**
+ * Make the `.rejected` copies of the local refusals, each reason saved in
+ * the channel state first: a round that died between the rename and its own
+ * save left a copy nobody had said why of (simulation seed 7004022). A
+ * reason whose copy a crash never made is dropped by the next scan
+ * (`pruneRefusals`), which refuses the edit again.
+ */
+async function keepAside(scan: Scan): Promise<void> {
+  const { ctx, mirrorRoot } = scan;
+  if (scan.toRefuse.length === 0) return;
+  const saved = await loadChannelState(ctx.layout, scan.peer);
+  await saveChannelState(ctx.layout, {
+    ...saved,
+    refused: keepRefusals(saved.refused ?? [], scan.toRefuse),
+  });
+  for (const r of scan.toRefuse) {
+    const moved = await ctx.fs.rename(
+      posix.join(mirrorRoot, r.path),
+      posix.join(mirrorRoot, r.copy),
+    )
+      .then(() => true, () => false);
+    if (moved) scan.refused.push(r);
+    ctx.warn(`not proposing ${scan.peer}/${r.path}: ${r.detail}; kept as ${r.copy}`);
+  }
 }
 
 /**

@@ -517,6 +517,20 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "seed 7004022: a local refusal in a round that dies right after it keeps its reason (refusal-reason-lost)",
+  fn: async () => {
+    // s3 lost state/, then wrote into private/ of its mirror of s0: refused
+    // here, its .rejected copy made; the round died on a listing before it
+    // saved the reason, which no later round could tell.
+    assertEquals(
+      await replay("refusal-reason-lost", 7004022, 100, [30, 60, 64, 88], { sharedSetup: true }),
+      null,
+    );
+  },
+});
+
 Deno.test("seeds 2033436 and 2034716: the checker's own false positives stay fixed", async () => {
   // 2033436 (invariant d): s0 applied s4's proposal, published it to s1 and
   // then lost the file to a power cut in the same round; the model noted

@@ -262,6 +262,13 @@ interface Tracked {
  *   The restore now waits for an unlisted batch it must judge (the sender
  *   keeps every one after its older full checkpoint until acked).
  *
+ * - `refusal-reason-lost` (fixed, core/sync/propose.ts, seed 7004022, 100
+ *   operations from the shared set-up): an edit in a mirror's `private/` was
+ *   refused locally, its `.rejected` copy made, and the round then died (a
+ *   listing timed out, the site having lost `state/`) before it saved the
+ *   channel state holding the reason: the copy stayed, unexplained. The
+ *   reason is now saved before the copy is made.
+ *
  * `stacked-proposal` (an edit on top of one's own unanswered proposal
  * refused as a conflict) was on this list until main fixed it (d94df9d).
  */
@@ -295,7 +302,8 @@ export type FixedBug =
   | "rename-refused-no-copy"
   | "noop-proposal-unanswered"
   | "refusal-to-removed-peer"
-  | "wiped-owner-inbox-echo";
+  | "wiped-owner-inbox-echo"
+  | "refusal-reason-lost";
 
 /**
  * One entry of {@linkcode KNOWN_BUGS}: an open engine bug the run tolerates

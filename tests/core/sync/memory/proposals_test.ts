@@ -6,6 +6,8 @@
  */
 import { assert, assertEquals } from "../../../assert.ts";
 import { MemoryWorld } from "../../../../core/testing/world.ts";
+import { loadChannelState } from "../../../../core/sync/state.ts";
+import { SyftError } from "../../../../core/errors/mod.ts";
 
 const OWNER = "owner@hospital.org";
 const DS = "ds@lab.org";
@@ -74,6 +76,48 @@ Deno.test("a proposal into private/ never leaves the proposer", async () => {
   assert(
     ds.warnings.some((w) => /private\/ is never writable by peers/.test(w)),
     ds.warnings.join("\n"),
+  );
+});
+
+Deno.test("a local refusal keeps its reason when the round dies right after the copy is made", async () => {
+  const world = new MemoryWorld();
+  const owner = await world.site(OWNER);
+  const ds = await world.site(DS);
+  await world.connect(ds, owner);
+  // ds lost its state/: its writer lists its channel before it publishes.
+  world.fs.removeSync(`/sites/${DS}/home/state`, { recursive: true });
+  ds.write(`${OWNER}/private/steal.txt`, "x");
+  // From the moment the copy is made (it is said as a warning), every
+  // listing of ds fails: the round dies before its own save of the channel
+  // state (simulation seed 7004022: a listing timed out there).
+  let dying = false;
+  const warn = ds.ctx.warn;
+  ds.ctx.warn = (message: string) => {
+    if (message.includes("kept as")) dying = true;
+    warn(message);
+  };
+  world.storage.faults = {
+    fail: (op, identity) =>
+      dying && identity === DS && op === "list"
+        ? new SyftError("E_TRANSPORT", "list: timed out after 30 s")
+        : undefined,
+  };
+  await ds.sync().catch(() => {});
+  assert(dying, "the copy was made");
+  ds.ctx.warn = warn;
+  world.storage.faults = null;
+  const copies = ds.files(`${OWNER}/private`).filter((f) => /steal\.txt\.rejected\./.test(f));
+  assertEquals(copies.length, 1, ds.files(OWNER).join(", "));
+  const state = await loadChannelState(ds.ctx.layout, OWNER);
+  assertEquals(
+    state.refused.map((r) => [`${OWNER}/private/${r.copy.split("/").pop()}`, r.detail]),
+    [[copies[0], "private/ is never writable by peers"]],
+  );
+  await world.settle();
+  assertEquals(
+    (await loadChannelState(ds.ctx.layout, OWNER)).refused.length,
+    1,
+    "listed while kept",
   );
 });
 
