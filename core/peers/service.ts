@@ -480,6 +480,7 @@ export class PeerService {
       r.last_seen = now;
       r.key_change = null;
       delete r.controls_read;
+      delete r.proposals_read;
       return r;
     });
     return record!;

@@ -82,6 +82,14 @@ export interface PeerRecord {
    */
   controls_read?: number;
   /**
+   * The highest seq of the peer's channel to us whose proposals we judged
+   * (applied or refused) to the end. Kept here for the reason
+   * `controls_read` is: a round that applied a proposal and died before its
+   * ack went out, followed by a lost `state/`, judged the proposal again
+   * over our own later edit (simulation seed 10007229). Cleared with it.
+   */
+  proposals_read?: number;
+  /**
    * True while the record is `removed` by the peer's `peer.remove`, read when
    * we held it accepted or requested: we never withdrew, so its later
    * `peer.accept` (it added and approved us again, perhaps before we read the
@@ -129,6 +137,7 @@ const RECORD_KEYS = [
   "remove_sent",
   "via",
   "controls_read",
+  "proposals_read",
   "removed_by_peer",
 ] as const;
 
@@ -234,12 +243,11 @@ export async function parsePeerRecord(text: string, expectedEmail: string): Prom
   if (v.via !== undefined && (typeof v.via !== "string" || !TRANSPORT_NAME_RE.test(v.via))) {
     fail("via", "must be a transport name");
   }
-  if (
-    v.controls_read !== undefined &&
-    (typeof v.controls_read !== "number" || !Number.isSafeInteger(v.controls_read) ||
-      v.controls_read < 0)
-  ) {
-    fail("controls_read", "must be a whole number of at least 0");
+  for (const key of ["controls_read", "proposals_read"] as const) {
+    const n = v[key];
+    if (n !== undefined && (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0)) {
+      fail(key, "must be a whole number of at least 0");
+    }
   }
 
   const pinned = v.sign_key !== null || v.agree_key !== null || v.fingerprint !== null;
@@ -292,6 +300,7 @@ export async function parsePeerRecord(text: string, expectedEmail: string): Prom
   }
   if (v.via !== undefined) record.via = v.via as string;
   if (v.controls_read !== undefined) record.controls_read = v.controls_read as number;
+  if (v.proposals_read !== undefined) record.proposals_read = v.proposals_read as number;
   if (pinned) {
     await checkFingerprint(
       {

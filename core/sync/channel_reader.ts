@@ -84,9 +84,16 @@ export class ChannelReader {
       await this.#save(forgetWipedMirror(this.#state));
     }
     await this.#recoverJudged();
-    for (let guard = 0; guard < 1_000_000; guard++) {
-      if (await this.#step() === "done") break;
+    try {
+      for (let guard = 0; guard < 1_000_000; guard++) {
+        if (await this.#step() === "done") break;
+      }
+    } catch (err) {
+      // What this round judged stays known past a lost state/ even when it died.
+      await this.#noteJudged().catch(() => {});
+      throw err;
     }
+    await this.#noteJudged();
     await this.#dropIdenticalCopies();
     await this.#noteUnread();
     return resultOf(this.#work);
@@ -161,6 +168,12 @@ export class ChannelReader {
       case "idle":
         return "done";
     }
+  }
+
+  /** Tell the round how far proposals were judged, when this read went past the record's. */
+  async #noteJudged(): Promise<void> {
+    const top = this.#work.judgedTop;
+    if (top > (this.options.proposalsRead ?? 0)) await this.options.onProposalsJudged?.(top);
   }
 
   /** The batch seqs listed after `after`, every page. */
@@ -463,6 +476,10 @@ export class ChannelReader {
     await this.#journal(seq, scope, staging);
     if (this.#work.permissionsChanged) this.options.onPermissionsChanged();
     this.#work.state = scope.state;
+    const judgedToEnd = scope.state.cursor >= seq || (scope.state.judged ?? 0) >= seq;
+    if (judgedToEnd && accepts && batch.events.some((ev) => this.#isProposal(ev))) {
+      this.#work.judgedTop = Math.max(this.#work.judgedTop, seq);
+    }
     this.#work.refused.push(...refused.map((a) => a.refusal));
     // Counted when only part of it was read too: the round did receive something.
     this.#work.batches++;
@@ -692,7 +709,11 @@ export class ChannelReader {
     const s = this.#state;
     if (s.cursor !== 0 || s.base !== null || s.seq_known || s.judged) return;
     const acked = await this.#judgedBefore();
-    const judged = Math.max(acked, (this.options.controlsRead ?? 0) - 1);
+    const judged = Math.max(
+      acked,
+      (this.options.controlsRead ?? 0) - 1,
+      this.options.proposalsRead ?? 0,
+    );
     if (judged <= 0) return;
     // Judged but never acked: we may have applied a proposal of those batches
     // and never echoed it (the state that would republish it is lost), so the

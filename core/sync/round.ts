@@ -335,6 +335,15 @@ async function readPeer(round: Round, record: PeerRecord, feed: Feed): Promise<v
     const r = await new ChannelReader(ctx, keys, state, {
       acceptsProposals: record.state === "accepted",
       controlsRead: record.controls_read,
+      proposalsRead: record.proposals_read,
+      onProposalsJudged: (seq: number) =>
+        round.peers.update(
+          record.email,
+          (current) =>
+            !current || (current.proposals_read ?? 0) >= seq
+              ? null
+              : { ...current, proposals_read: seq },
+        ).then(() => {}),
       engine: () => round.permissions.get(),
       onPermissionsChanged: () => round.permissions.forget(),
       onPeerControls: (controls: Control[], seq: number) =>

@@ -531,6 +531,22 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "seed 10007229: a proposal applied in a round that died before its ack is not applied again after a lost state/ (wiped-owner-unacked-apply)",
+  fn: async () => {
+    // s0 submits a job to s2; s2 applies it, its round dies on a put; s2
+    // deletes the job's config.yaml and loses state/: reading s0's channel
+    // again, it applied the proposal again over its own deletion.
+    assertEquals(
+      await replay("wiped-owner-unacked-apply", 10007229, 100, [28, 68, 70, 78, 80], {
+        sharedSetup: true,
+      }),
+      null,
+    );
+  },
+});
+
 Deno.test("seeds 2033436 and 2034716: the checker's own false positives stay fixed", async () => {
   // 2033436 (invariant d): s0 applied s4's proposal, published it to s1 and
   // then lost the file to a power cut in the same round; the model noted

@@ -269,6 +269,13 @@ interface Tracked {
  *   channel state holding the reason: the copy stayed, unexplained. The
  *   reason is now saved before the copy is made.
  *
+ * - `wiped-owner-unacked-apply` (fixed, core/sync/channel_reader.ts, seed
+ *   10007229, 100 operations from the shared set-up): an owner applied a
+ *   submitted job, its round died on a put before the ack went out, it
+ *   deleted one of the job's files and lost `state/`. Reading the channel
+ *   again, nothing said it had judged that batch: the file came back. The
+ *   peer record (`proposals_read`) now keeps how far proposals were judged.
+ *
  * `stacked-proposal` (an edit on top of one's own unanswered proposal
  * refused as a conflict) was on this list until main fixed it (d94df9d).
  */
@@ -303,7 +310,8 @@ export type FixedBug =
   | "noop-proposal-unanswered"
   | "refusal-to-removed-peer"
   | "wiped-owner-inbox-echo"
-  | "refusal-reason-lost";
+  | "refusal-reason-lost"
+  | "wiped-owner-unacked-apply";
 
 /**
  * One entry of {@linkcode KNOWN_BUGS}: an open engine bug the run tolerates

@@ -49,6 +49,8 @@ export type Work = ReceiveResult & {
   seen: Map<string, Set<string>>;
   /** The highest batch seq a listing showed this round (0: none). */
   listedTop: number;
+  /** The highest seq of a batch with proposals judged to its end this round (0: none). */
+  judgedTop: number;
 };
 
 /** How the round lets the receiver see the peer relationship. */
@@ -61,6 +63,14 @@ export interface ReceiveOptions {
    * that may since be lost.
    */
   controlsRead?: number | undefined;
+  /** The peer record's `proposals_read` (absent: none): judged to there, by a state that may since be lost. */
+  proposalsRead?: number | undefined;
+  /**
+   * Called once a read judged to the end batches carrying proposals, with
+   * the highest seq of them (also when the read then failed): the round keeps
+   * it in the peer record, which outlives `state/`.
+   */
+  onProposalsJudged?(seq: number): Promise<void>;
   /**
    * Called after a batch's controls are known, before it is applied
    * (peer.accept...), with the seq of the batch (or checkpoint) carrying them.
@@ -95,6 +105,7 @@ export function startWork(state: ChannelState, budget: number): Work {
     copies: new Map(),
     seen: new Map(),
     listedTop: 0,
+    judgedTop: 0,
   };
 }
 

@@ -381,10 +381,12 @@ Deno.test("a later hello with other keys is refused until trusted with the new f
     );
 
     // The old installation's channel marked how far its controls were acted on.
-    await bob.store.update(ALICE, (r) => r && { ...r, controls_read: 12 });
+    await bob.store.update(ALICE, (r) => r && { ...r, controls_read: 12, proposals_read: 11 });
     assertEquals((await bob.store.get(ALICE))?.controls_read, 12, "the mark is kept");
+    assertEquals((await bob.store.get(ALICE))?.proposals_read, 11, "the mark is kept");
     const trusted = await bob.peers.trustPeer(ALICE, alice2.fingerprint);
     assertEquals(trusted.controls_read, undefined, "the new installation's channel starts over");
+    assertEquals(trusted.proposals_read, undefined);
     assertEquals(trusted.fingerprint, alice2.fingerprint);
     assertEquals(trusted.key_change, null);
     assertEquals(trusted.state, "accepted");

@@ -82,6 +82,8 @@ Deno.test("PeerStore.list() reports corrupt records (naming the file) and keeps 
   });
   await write("i@example.org.json", { ...good, email: "i@example.org", controls_read: -1 });
   await write("j@example.org.json", { ...good, email: "j@example.org", controls_read: "7" });
+  await write("k@example.org.json", { ...good, email: "k@example.org", proposals_read: 1.5 });
+  await write("l@example.org.json", { ...good, email: "l@example.org", removed_by_peer: "yes" });
   await write(".lock", "");
   await write("notes.txt", "ignored");
 
@@ -98,7 +100,9 @@ Deno.test("PeerStore.list() reports corrupt records (naming the file) and keeps 
   assertMatch(byFile("h@example.org.json"), /a pending peer must have pinned keys/);
   assertMatch(byFile("i@example.org.json"), /"controls_read" must be a whole number/);
   assertMatch(byFile("j@example.org.json"), /"controls_read" must be a whole number/);
-  assertEquals(problems.length, 10);
+  assertMatch(byFile("k@example.org.json"), /"proposals_read" must be a whole number/);
+  assertMatch(byFile("l@example.org.json"), /"removed_by_peer" must be true or false/);
+  assertEquals(problems.length, 12);
 
   await assertRejects(() => store.get("a@example.org"), (err) => {
     assert(err instanceof SyftError);

@@ -8,6 +8,7 @@
 import { assert, assertEquals } from "../../../assert.ts";
 import { type MemorySite, MemoryWorld } from "../../../../core/testing/world.ts";
 import { tree } from "./_trees.ts";
+import { SyftError } from "../../../../core/errors/mod.ts";
 
 const OWNER = "owner@hospital.org";
 const DS = "ds@lab.org";
@@ -114,6 +115,31 @@ Deno.test("an owner that lost state/ waits for a proposal batch its listing does
   assertEquals(owner.read(`${OWNER}/${INBOX}/j1/run.sh`), "echo hi\n");
   assertEquals(ds.read(`${OWNER}/${INBOX}/j1/run.sh`), "echo hi\n");
   assertEquals(tree(owner, `${DS}/public`), tree(ds, `${DS}/public`));
+});
+
+Deno.test("an owner that applied a proposal, failed to ack it, deleted the file and lost state/ keeps its deletion", async () => {
+  const world = new MemoryWorld();
+  const owner = await world.site(OWNER);
+  const ds = await world.site(DS);
+  await world.connect(ds, owner);
+  ds.write(`${OWNER}/${INBOX}/j1/config.yaml`, "name: j1\n");
+  await ds.sync();
+  // The owner applies the job, then every put of its round fails: no ack,
+  // no echo (simulation seed 10007229: a 500).
+  world.storage.faults = {
+    fail: (op, identity) =>
+      identity === OWNER && op === "put"
+        ? new SyftError("E_TRANSPORT", "put: server error (500)")
+        : undefined,
+  };
+  await owner.sync().catch(() => {});
+  world.storage.faults = null;
+  assertEquals(owner.read(`${OWNER}/${INBOX}/j1/config.yaml`), "name: j1\n");
+  owner.remove(`${OWNER}/${INBOX}/j1/config.yaml`);
+  loseState(world, OWNER);
+  await world.settle();
+  assertEquals(owner.read(`${OWNER}/${INBOX}/j1/config.yaml`), null, "the owner's deletion stands");
+  assertEquals(ds.read(`${OWNER}/${INBOX}/j1/config.yaml`), null, "and reaches the peer's mirror");
 });
 
 Deno.test("an owner that lost state/ while a peer was removed does not apply that peer's old proposal again once they peer again", async () => {
